@@ -1,0 +1,55 @@
+# contact_list_fdw: PostgreSQL foreign data wrapper for WeCom externalcontact/contact_list
+#
+# make && make install     build and install against the pg_config on PATH
+# make test                install missing packages, build, install, run the whole suite
+# make demo                install missing packages, build, install, run a demo
+# make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
+
+MODULE_big = contact_list_fdw
+OBJS = \
+	src/contact_list_fdw.o \
+	src/option.o \
+	src/connection.o \
+	src/http.o \
+	src/page_parser.o \
+	src/convert.o \
+	src/scan_log.o
+
+EXTENSION = contact_list_fdw
+DATA = contact_list_fdw--1.0.sql
+PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
+
+REGRESS = setup options scan convert tokens errors cancel planner analyze import readonly recipes scans_log
+REGRESS_OPTS = --inputdir=. --outputdir=.
+
+CURL_JSON_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
+CURL_JSON_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+PG_CPPFLAGS = -I$(srcdir)/src $(CURL_JSON_CFLAGS)
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK = $(CURL_JSON_LIBS)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# The test, demo and bench entry points must work on a machine that has no
+# server headers yet: they install them first, then call make again.
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all install:
+	@echo "PostgreSQL server development files not found (pg_config --pgxs)." >&2
+	@echo "Run 'make test' or 'make demo' once, or: apt-get install postgresql-server-dev-15 libcurl4-openssl-dev libjson-c-dev pkg-config" >&2
+	@exit 1
+endif
+
+.PHONY: test demo bench fuzz deps
+deps:
+	test/deps.sh
+test:
+	test/run.sh
+demo:
+	test/demo.sh
+bench:
+	bench/run.sh $(if $(N),--rows $(N))
+fuzz:
+	test/fuzz/run.sh $(if $(SECONDS),--seconds $(SECONDS))
