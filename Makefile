@@ -13,6 +13,7 @@ OBJS = \
 	src/http.o \
 	src/page_parser.o \
 	src/convert.o \
+	src/scan.o \
 	src/scan_log.o
 
 EXTENSION = contact_list_fdw

@@ -1,0 +1,596 @@
+/*-------------------------------------------------------------------------
+ *
+ * contact_list_fdw.c
+ *		  Foreign data wrapper callbacks for WeCom's externalcontact/contact_list.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "contact_list_fdw.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_foreign_table.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "commands/vacuum.h"
+#include "executor/executor.h"
+#include "foreign/fdwapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/sampling.h"
+#include "utils/tuplestore.h"
+
+PG_MODULE_MAGIC;
+
+/* Planner state, from GetForeignRelSize to GetForeignPlan. */
+typedef struct ClfPlanState
+{
+	ClfOptions	opts;
+	Bitmapset  *attrs_used;		/* attnums (1-based) the query needs */
+	bool		all_columns;	/* a whole-row reference needs them all */
+	double		limit_rows;		/* rows the query takes at most, or -1 */
+} ClfPlanState;
+
+/* Indexes into ForeignScan.fdw_private */
+enum ClfPrivateIndex
+{
+	CLF_PRIVATE_LIMIT,			/* Integer: pushed-down row limit, or -1 */
+	CLF_PRIVATE_ATTRS,			/* List of Integer attnums, or NIL for all */
+	CLF_PRIVATE_ALL_COLUMNS		/* Boolean */
+};
+
+/* Executor state */
+typedef struct ClfScanState
+{
+	ClfOptions	opts;
+	ClfRowConverter *conv;
+	ClfTraversal *trav;			/* created at the first row: EXPLAIN makes none */
+	int64		limit_rows;
+	int			log_slot;
+	bool		explain_only;
+
+	/*
+	 * Rows already returned, for rescans (inner side of a nested loop, a
+	 * correlated subquery).  Only kept when a rescan is possible.
+	 */
+	Tuplestorestate *replay;
+	bool		replaying;
+	int64		rows_replayed;
+	int64		traversals;
+} ClfScanState;
+
+void		_PG_init(void);
+
+PG_FUNCTION_INFO_V1(contact_list_fdw_handler);
+
+void
+_PG_init(void)
+{
+	clf_http_init();
+	clf_connection_init();
+}
+
+/*
+ * Can the query's LIMIT be passed down as the page size?  Only when this
+ * scan's rows go straight to the LIMIT: nothing filters, joins, sorts or
+ * groups them first.  The planner has already cleared limit_tuples for
+ * grouping, aggregates, DISTINCT, window functions and SRFs.  Getting this
+ * wrong costs an extra page, never a row: the scan keeps following the
+ * cursor chain as long as the executor asks for rows.
+ */
+static double
+pushable_limit(PlannerInfo *root, RelOptInfo *baserel)
+{
+	if (root->limit_tuples <= 0)
+		return -1;
+	if (baserel->reloptkind != RELOPT_BASEREL)
+		return -1;
+	if (bms_membership(root->all_baserels) != BMS_SINGLETON)
+		return -1;
+	if (baserel->baserestrictinfo != NIL)
+		return -1;
+	if (root->parse->sortClause != NIL || root->parse->setOperations != NULL)
+		return -1;
+	return root->limit_tuples;
+}
+
+static void
+contactListGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	ClfPlanState *state = palloc0(sizeof(ClfPlanState));
+	Bitmapset  *attrs = NULL;
+	ListCell   *lc;
+	int			attnum;
+	double		rows;
+
+	clf_options_for_table(foreigntableid, &state->opts);
+
+	/* the columns the query reads, as file_fdw finds them */
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &attrs);
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		pull_varattnos((Node *) rinfo->clause, baserel->relid, &attrs);
+	}
+	attnum = -1;
+	while ((attnum = bms_next_member(attrs, attnum)) >= 0)
+	{
+		AttrNumber	attno = attnum + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno == 0)
+			state->all_columns = true;
+		else if (attno > 0)
+			state->attrs_used = bms_add_member(state->attrs_used, attno);
+	}
+
+	/* ANALYZE's count, else the table's rows_estimate, else a default */
+	if (baserel->tuples >= 0 && baserel->pages > 0)
+		rows = baserel->tuples;
+	else if (baserel->tuples > 0)
+		rows = baserel->tuples;
+	else if (state->opts.rows_estimate >= 0)
+		rows = state->opts.rows_estimate;
+	else
+		rows = CLF_DEFAULT_ROWS_ESTIMATE;
+	baserel->tuples = rows;
+	baserel->rows = clamp_row_est(rows * clauselist_selectivity(root, baserel->baserestrictinfo,
+																0, JOIN_INNER, NULL));
+	state->limit_rows = pushable_limit(root, baserel);
+	baserel->fdw_private = state;
+}
+
+/*
+ * Each page is a round trip: request_cost for each, row_cost for each row
+ * parsed and converted.  The first round trip is paid before the first row.
+ */
+static void
+estimate_costs(PlannerInfo *root, RelOptInfo *baserel, ClfPlanState *state,
+			   Cost *startup_cost, Cost *total_cost)
+{
+	double		rows = baserel->tuples;
+	double		page_rows = state->opts.page_size;
+	double		pages;
+
+	if (state->limit_rows > 0)
+	{
+		rows = Min(rows, state->limit_rows);
+		page_rows = Min(page_rows, state->limit_rows);
+	}
+	pages = Max(1.0, ceil(rows / page_rows));
+
+	*startup_cost = state->opts.request_cost + baserel->baserestrictcost.startup;
+	*total_cost = *startup_cost + (pages - 1) * state->opts.request_cost +
+		rows * (state->opts.row_cost + cpu_tuple_cost + baserel->baserestrictcost.per_tuple);
+}
+
+static void
+contactListGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	ClfPlanState *state = (ClfPlanState *) baserel->fdw_private;
+	Cost		startup_cost;
+	Cost		total_cost;
+
+	estimate_costs(root, baserel, state, &startup_cost, &total_cost);
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+#if PG_VERSION_NUM >= 180000
+									 0,
+#endif
+									 startup_cost, total_cost,
+									 NIL, NULL, NULL,
+#if PG_VERSION_NUM >= 170000
+									 NIL,
+#endif
+									 NIL));
+}
+
+static ForeignScan *
+contactListGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+						  ForeignPath *best_path, List *tlist, List *scan_clauses,
+						  Plan *outer_plan)
+{
+	ClfPlanState *state = (ClfPlanState *) baserel->fdw_private;
+	List	   *attrs = NIL;
+	List	   *fdw_private;
+	int			attnum = -1;
+	int			limit;
+
+	/* every qual is checked locally: the API filters nothing */
+	scan_clauses = extract_actual_clauses(scan_clauses, false);
+
+	while ((attnum = bms_next_member(state->attrs_used, attnum)) >= 0)
+		attrs = lappend(attrs, makeInteger(attnum));
+	limit = (state->limit_rows > 0 && state->limit_rows < PG_INT32_MAX)
+		? (int) state->limit_rows : -1;
+
+	fdw_private = list_make3(makeInteger(limit), attrs, makeBoolean(state->all_columns));
+	return make_foreignscan(tlist, scan_clauses, baserel->relid, NIL, fdw_private,
+							NIL, NIL, outer_plan);
+}
+
+static Oid
+scan_user(ForeignScanState *node, EState *estate)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+
+#if PG_VERSION_NUM >= 160000
+	return OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
+#else
+	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+#endif
+}
+
+static void
+contactListBeginForeignScan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	EState	   *estate = node->ss.ps.state;
+	Relation	rel = node->ss.ss_currentRelation;
+	ClfScanState *state = palloc0(sizeof(ClfScanState));
+	Bitmapset  *attrs = NULL;
+	ListCell   *lc;
+
+	node->fdw_state = state;
+	clf_options_for_table(RelationGetRelid(rel), &state->opts);
+	state->limit_rows = intVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_LIMIT));
+	state->log_slot = -1;
+	state->explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
+
+	/* plain EXPLAIN needs no credentials and makes no request */
+	if (state->explain_only)
+		return;
+
+	clf_options_add_user_mapping(&state->opts, scan_user(node, estate));
+	foreach(lc, (List *) list_nth(fsplan->fdw_private, CLF_PRIVATE_ATTRS))
+		attrs = bms_add_member(attrs, intVal(lfirst(lc)));
+	state->conv = clf_converter_create(rel, attrs,
+									   boolVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_ALL_COLUMNS)));
+
+	if ((eflags & EXEC_FLAG_REWIND) || !bms_is_empty(fsplan->scan.plan.allParam) ||
+		!bms_is_empty(fsplan->scan.plan.extParam))
+		state->replay = tuplestore_begin_heap(false, false, work_mem);
+}
+
+static TupleTableSlot *
+next_live_row(ForeignScanState *node, ClfScanState *state)
+{
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	void	   *item;
+
+	if (state->trav == NULL)
+	{
+		state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
+										  state->replay ? -1 : state->limit_rows);
+		state->log_slot = clf_scan_log_start(RelationGetRelid(node->ss.ss_currentRelation));
+		state->traversals++;
+	}
+
+	item = clf_traversal_next(state->trav);
+	if (item == NULL)
+		return ExecClearTuple(slot);
+
+	ExecClearTuple(slot);
+	state->conv->page_no = state->trav->pages_in_traversal;
+	state->conv->item_no = state->trav->item_index;
+	clf_convert_item(state->conv, item, slot->tts_values, slot->tts_isnull);
+	ExecStoreVirtualTuple(slot);
+
+	if (state->replay)
+		tuplestore_puttupleslot(state->replay, slot);
+	return slot;
+}
+
+static TupleTableSlot *
+contactListIterateForeignScan(ForeignScanState *node)
+{
+	ClfScanState *state = (ClfScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	TupleTableSlot *result = NULL;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (state->replaying)
+	{
+		if (tuplestore_gettupleslot(state->replay, true, false, slot))
+		{
+			state->rows_replayed++;
+			return slot;
+		}
+		state->replaying = false;
+	}
+
+	PG_TRY();
+	{
+		result = next_live_row(node, state);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* remember why the scan failed for contact_list_fdw_scans() */
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (state->trav && state->log_slot >= 0)
+			clf_scan_log_finish(state->log_slot, &state->trav->stats, CLF_SCAN_ERROR,
+								edata->message);
+		state->log_slot = -1;
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return result;
+}
+
+static void
+contactListReScanForeignScan(ForeignScanState *node)
+{
+	ClfScanState *state = (ClfScanState *) node->fdw_state;
+
+	if (state->replay)
+	{
+		/* replay what was fetched; continue the traversal past it if needed */
+		tuplestore_rescan(state->replay);
+		state->replaying = true;
+		return;
+	}
+	if (state->trav)
+	{
+		clf_traversal_restart(state->trav);
+		state->traversals++;
+	}
+}
+
+static void
+contactListEndForeignScan(ForeignScanState *node)
+{
+	ClfScanState *state = (ClfScanState *) node->fdw_state;
+
+	if (state == NULL || state->explain_only)
+		return;
+	if (state->trav)
+	{
+		if (state->log_slot >= 0)
+			clf_scan_log_finish(state->log_slot, &state->trav->stats,
+								state->trav->at_end ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
+								NULL);
+		state->log_slot = -1;
+		/* EXPLAIN ANALYZE has printed the counters by now */
+		clf_traversal_end(state->trav);
+		state->trav = NULL;
+	}
+	if (state->replay)
+		tuplestore_end(state->replay);
+	state->replay = NULL;
+}
+
+static void
+contactListExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	ClfScanState *state = (ClfScanState *) node->fdw_state;
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+
+	ExplainPropertyText("WeCom API", clf_endpoint_for_display(&state->opts), es);
+	ExplainPropertyInteger("Page Size", NULL, state->opts.page_size, es);
+
+	if (es->verbose)
+	{
+		List	   *attrs = (List *) list_nth(fsplan->fdw_private, CLF_PRIVATE_ATTRS);
+		bool		all_columns = boolVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_ALL_COLUMNS));
+		TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
+		StringInfoData cols;
+		ListCell   *lc;
+
+		initStringInfo(&cols);
+		for (int i = 0; i < tupdesc->natts; i++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
+			bool		used = all_columns;
+
+			foreach(lc, attrs)
+				used |= intVal(lfirst(lc)) == attr->attnum;
+			if (used && !attr->attisdropped)
+				appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
+								 quote_identifier(NameStr(attr->attname)));
+		}
+		ExplainPropertyText("Columns Converted", cols.len ? cols.data : "none", es);
+		if (state->limit_rows > 0)
+			ExplainPropertyInteger("Pushed-down Limit", NULL, state->limit_rows, es);
+		else
+			ExplainPropertyText("Pushed-down Limit", "none", es);
+	}
+
+	if (es->analyze && state->trav)
+	{
+		ClfScanStats *stats = &state->trav->stats;
+
+		ExplainPropertyInteger("Pages Fetched", NULL, stats->pages, es);
+		ExplainPropertyInteger("API Requests", NULL, stats->requests, es);
+		ExplainPropertyInteger("Retries", NULL, stats->retries, es);
+		ExplainPropertyInteger("Token Fetches", NULL, stats->token_fetches, es);
+		ExplainPropertyInteger("Rows Fetched", NULL, stats->rows, es);
+		if (state->rows_replayed > 0 || state->traversals > 1)
+		{
+			ExplainPropertyInteger("Rows Replayed", NULL, state->rows_replayed, es);
+			ExplainPropertyInteger("Traversals", NULL, state->traversals, es);
+		}
+		ExplainPropertyInteger("Bytes Received", "bytes", stats->bytes, es);
+		if (es->timing)
+			ExplainPropertyFloat("Network Time", "ms", stats->network_ms, 3, es);
+	}
+}
+
+/*
+ * ANALYZE: one traversal, every row offered to PostgreSQL's reservoir
+ * sampler (Vitter's algorithm, as acquire_sample_rows does for heaps).
+ */
+static int
+acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows,
+					double *totalrows, double *totaldeadrows)
+{
+	TupleDesc	tupdesc = RelationGetDescr(relation);
+	ClfOptions	opts;
+	ClfRowConverter *conv;
+	ClfTraversal *trav;
+	ReservoirStateData rstate;
+	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * tupdesc->natts);
+	MemoryContext row_cxt;
+	MemoryContext oldcxt;
+	double		seen = 0;
+	double		rowstoskip = -1;
+	int			numrows = 0;
+	void	   *item;
+	int			slot;
+
+	clf_options_for_table(RelationGetRelid(relation), &opts);
+	clf_options_add_user_mapping(&opts, GetUserId());
+	conv = clf_converter_create(relation, NULL, true);
+	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
+	slot = clf_scan_log_start(RelationGetRelid(relation));
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "contact_list_fdw analyze row",
+									ALLOCSET_DEFAULT_SIZES);
+	reservoir_init_selection_state(&rstate, targrows);
+
+	while ((item = clf_traversal_next(trav)) != NULL)
+	{
+		vacuum_delay_point();
+		conv->page_no = trav->pages_in_traversal;
+		conv->item_no = trav->item_index;
+
+		MemoryContextReset(row_cxt);
+		oldcxt = MemoryContextSwitchTo(row_cxt);
+		clf_convert_item(conv, item, values, isnull);
+		MemoryContextSwitchTo(oldcxt);
+
+		if (numrows < targrows)
+			rows[numrows++] = heap_form_tuple(tupdesc, values, isnull);
+		else
+		{
+			if (rowstoskip < 0)
+				rowstoskip = reservoir_get_next_S(&rstate, seen, targrows);
+			if (rowstoskip <= 0)
+			{
+				int			k = (int) (targrows * sampler_random_fract(&rstate.randstate));
+
+				heap_freetuple(rows[k]);
+				rows[k] = heap_form_tuple(tupdesc, values, isnull);
+			}
+			rowstoskip -= 1;
+		}
+		seen += 1;
+	}
+
+	clf_scan_log_finish(slot, &trav->stats, CLF_SCAN_COMPLETE, NULL);
+	ereport(elevel,
+			(errmsg("\"%s\": fetched %.0f rows in " INT64_FORMAT " pages from WeCom; %d rows in sample",
+					RelationGetRelationName(relation), seen, trav->stats.pages, numrows)));
+	clf_traversal_end(trav);
+	MemoryContextDelete(row_cxt);
+
+	*totalrows = seen;
+	*totaldeadrows = 0;
+	return numrows;
+}
+
+static bool
+contactListAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+							   BlockNumber *totalpages)
+{
+	*func = acquire_sample_rows;
+	*totalpages = 1;			/* keeps the planner using reltuples */
+	return true;
+}
+
+/*
+ * IMPORT FOREIGN SCHEMA wecom: the API has one table, contact_list, with
+ * the columns WeCom documents.
+ */
+static List *
+contactListImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
+{
+	ForeignServer *server = GetForeignServer(serverOid);
+	ListCell   *lc;
+	bool		wanted = true;
+	StringInfoData sql;
+
+	if (strcmp(stmt->remote_schema, CLF_REMOTE_SCHEMA) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_SCHEMA_NOT_FOUND),
+				 errmsg("remote schema \"%s\" does not exist on server \"%s\"",
+						stmt->remote_schema, server->servername),
+				 errhint("The only remote schema is \"%s\", with the table \"%s\".",
+						 CLF_REMOTE_SCHEMA, CLF_REMOTE_TABLE)));
+
+	foreach(lc, stmt->table_list)
+	{
+		RangeVar   *rv = lfirst_node(RangeVar, lc);
+		bool		named = strcmp(rv->relname, CLF_REMOTE_TABLE) == 0;
+
+		if (stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO)
+			wanted = false;
+		if (named)
+		{
+			wanted = stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO;
+			break;
+		}
+	}
+	if (stmt->list_type == FDW_IMPORT_SCHEMA_EXCEPT && stmt->table_list != NIL)
+	{
+		wanted = true;
+		foreach(lc, stmt->table_list)
+			if (strcmp(lfirst_node(RangeVar, lc)->relname, CLF_REMOTE_TABLE) == 0)
+				wanted = false;
+	}
+	if (!wanted)
+		return NIL;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "CREATE FOREIGN TABLE %s (\n"
+					 "  is_customer boolean,\n"
+					 "  tmp_openid text,\n"
+					 "  external_userid text,\n"
+					 "  name text,\n"
+					 "  follow_userid text,\n"
+					 "  chat_id text,\n"
+					 "  chat_name text,\n"
+					 "  add_time timestamptz\n"
+					 ") SERVER %s",
+					 quote_identifier(CLF_REMOTE_TABLE),
+					 quote_identifier(server->servername));
+	return list_make1(sql.data);
+}
+
+Datum
+contact_list_fdw_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *routine = makeNode(FdwRoutine);
+
+	routine->GetForeignRelSize = contactListGetForeignRelSize;
+	routine->GetForeignPaths = contactListGetForeignPaths;
+	routine->GetForeignPlan = contactListGetForeignPlan;
+	routine->BeginForeignScan = contactListBeginForeignScan;
+	routine->IterateForeignScan = contactListIterateForeignScan;
+	routine->ReScanForeignScan = contactListReScanForeignScan;
+	routine->EndForeignScan = contactListEndForeignScan;
+	routine->ExplainForeignScan = contactListExplainForeignScan;
+	routine->AnalyzeForeignTable = contactListAnalyzeForeignTable;
+	routine->ImportForeignSchema = contactListImportForeignSchema;
+
+	PG_RETURN_POINTER(routine);
+}

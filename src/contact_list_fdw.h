@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * contact_list_fdw.h
+ *		  What crosses files in contact_list_fdw, the foreign data wrapper
+ *		  over WeCom's externalcontact/contact_list API.
+ *
+ * Layering, bottom up:
+ *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
+ *					checks of one response body; shared with the fuzz target.
+ *	http.c			libcurl: one request, cancellable waits, retries, tokens.
+ *	connection.c	per-backend caches of curl handles and access tokens, and
+ *					their invalidation on ALTER SERVER / USER MAPPING.
+ *	option.c		option validation and lookup.
+ *	convert.c		JSON values to column Datums.
+ *	scan.c			one traversal of the cursor chain, page by page.
+ *	scan_log.c		this session's recent scans, for contact_list_fdw_scans().
+ *	contact_list_fdw.c	the FDW callbacks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CONTACT_LIST_FDW_H
+#define CONTACT_LIST_FDW_H
+
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "page_parser.h"
+
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/palloc.h"
+#include "utils/relcache.h"
+
+#define CLF_DEFAULT_API_URL			"https://qyapi.weixin.qq.com/cgi-bin"
+#define CLF_DEFAULT_TIMEOUT_MS		30000
+#define CLF_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define CLF_DEFAULT_PAGE_SIZE		1000
+#define CLF_MAX_PAGE_SIZE			1000
+#define CLF_DEFAULT_MAX_RETRIES		3
+#define CLF_DEFAULT_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
+#define CLF_DEFAULT_REQUEST_COST	200.0
+#define CLF_DEFAULT_ROW_COST		0.01
+#define CLF_DEFAULT_ROWS_ESTIMATE	10000.0
+
+/* The remote "schema" IMPORT FOREIGN SCHEMA understands, and its table. */
+#define CLF_REMOTE_SCHEMA			"wecom"
+#define CLF_REMOTE_TABLE			"contact_list"
+
+/*
+ * Everything a scan needs to know from the server, user mapping and table
+ * options, resolved once per scan.
+ */
+typedef struct ClfOptions
+{
+	Oid			serverid;
+	Oid			userid;			/* whose user mapping supplied the secrets */
+	char	   *server_name;
+	char	   *api_url;		/* without trailing slash */
+	int			timeout_ms;
+	int			connect_timeout_ms;
+	int			page_size;
+	int			max_retries;
+	int64		max_response_bytes;
+	char	   *proxy;
+	char	   *ca_file;
+	double		request_cost;
+	double		row_cost;
+	double		rows_estimate;	/* negative when not set */
+
+	/* from the user mapping: corp_id + corp_secret, or access_token */
+	char	   *corp_id;
+	char	   *corp_secret;
+	char	   *access_token;
+	bool		have_user_mapping;
+} ClfOptions;
+
+/* Counters of one scan, shown by EXPLAIN ANALYZE and contact_list_fdw_scans(). */
+typedef struct ClfScanStats
+{
+	int64		pages;
+	int64		requests;		/* every HTTP request: pages, retries, tokens */
+	int64		retries;
+	int64		token_fetches;
+	int64		rows;
+	int64		bytes;
+	double		network_ms;		/* wall time spent inside HTTP requests */
+} ClfScanStats;
+
+/* option.c */
+extern void clf_options_for_server(Oid serverid, ClfOptions *opts);
+extern void clf_options_for_table(Oid foreigntableid, ClfOptions *opts);
+extern void clf_options_add_user_mapping(ClfOptions *opts, Oid userid);
+extern char *clf_column_json_key(Oid relid, AttrNumber attnum,
+								 const char *attname, bool *explicit_field);
+extern bool clf_url_is_loopback_http(const char *url);
+
+/* connection.c */
+
+/* The sockets libcurl asked us to watch for one transfer (happy eyeballs may use two). */
+#define CLF_MAX_WATCHED_SOCKETS 4
+
+typedef struct ClfConnection
+{
+	Oid			serverid;		/* hash key */
+	uint32		server_hash;	/* syscache hash of the server, for invalidation */
+	bool		invalidated;	/* server options changed: rebuild before use */
+	CURL	   *easy;
+	CURLM	   *multi;
+	int			nsockets;
+	curl_socket_t sockets[CLF_MAX_WATCHED_SOCKETS];
+	int			socket_what[CLF_MAX_WATCHED_SOCKETS];	/* CURL_POLL_* */
+	long		timer_ms;		/* libcurl's wish; -1 when it has none */
+} ClfConnection;
+
+extern ClfConnection *clf_get_connection(const ClfOptions *opts);
+extern const char *clf_cached_token(const ClfOptions *opts);
+extern void clf_remember_token(const ClfOptions *opts, const char *token,
+							   int expires_in);
+extern void clf_forget_token(const ClfOptions *opts);
+extern void clf_connection_init(void);
+
+/* http.c */
+extern void clf_http_init(void);
+extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
+						   int limit, int64 page_no, ClfResponse *resp,
+						   ClfScanStats *stats);
+extern int	clf_retry_delay_ms;
+extern int	clf_rate_limit_delay_ms;
+
+/* convert.c */
+typedef enum ClfColumnKind
+{
+	CLF_COL_SKIP,				/* not needed by the query */
+	CLF_COL_TEXT,
+	CLF_COL_BOOL,
+	CLF_COL_INT8,
+	CLF_COL_INT4,
+	CLF_COL_INT2,
+	CLF_COL_TIMESTAMPTZ,
+	CLF_COL_TIMESTAMP,
+	CLF_COL_JSON_VALUE,			/* json/jsonb holding the key's value */
+	CLF_COL_JSON_ITEM,			/* json/jsonb holding the whole item */
+	CLF_COL_OTHER				/* through the type's input function */
+} ClfColumnKind;
+
+typedef struct ClfColumn
+{
+	ClfColumnKind kind;
+	char	   *attname;
+	char	   *json_key;
+	Oid			typid;
+	int32		typmod;
+	FmgrInfo	input_fn;
+	Oid			typioparam;
+} ClfColumn;
+
+typedef struct ClfRowConverter
+{
+	Oid			relid;
+	char	   *relname;
+	int			natts;
+	ClfColumn  *columns;		/* natts entries, by attnum - 1 */
+	int		   *needed;			/* attnums - 1 of the columns to convert */
+	int			nneeded;
+	/* where we are, for error context */
+	int64		page_no;
+	int64		item_no;
+	int			current_column;	/* index into columns, or -1 */
+	void	   *current_value;	/* json_object * being converted */
+} ClfRowConverter;
+
+extern ClfRowConverter *clf_converter_create(Relation rel, Bitmapset *attrs_used,
+											 bool all_columns);
+extern void clf_convert_item(ClfRowConverter *conv, void *item,
+							 Datum *values, bool *isnull);
+extern bool clf_is_known_json_key(const char *key);
+
+/* scan.c */
+typedef struct ClfTraversal
+{
+	ClfOptions	opts;
+	MemoryContext scan_cxt;		/* lives as long as the traversal */
+	MemoryContext page_cxt;		/* reset for every page */
+	ClfResponse resp;			/* the current page (json-c, malloc'd) */
+	char	   *cursor;			/* for the next request; NULL before the first */
+	struct HTAB *seen_cursors;	/* detects a cursor chain that loops */
+	bool		started;
+	bool		at_end;			/* the last page has been fetched */
+	size_t		item_index;		/* next item of resp to return */
+	int64		rows_wanted;	/* rows the executor will take at most; -1: all */
+	int64		rows_returned;
+	int64		pages_in_traversal;
+	ClfScanStats stats;
+} ClfTraversal;
+
+extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,
+										 MemoryContext parent, int64 rows_wanted);
+extern void *clf_traversal_next(ClfTraversal *trav);
+extern void clf_traversal_restart(ClfTraversal *trav);
+extern void clf_traversal_end(ClfTraversal *trav);
+extern const char *clf_endpoint_for_display(const ClfOptions *opts);
+
+/* scan_log.c */
+typedef enum ClfScanOutcome
+{
+	CLF_SCAN_RUNNING,
+	CLF_SCAN_COMPLETE,
+	CLF_SCAN_STOPPED_EARLY,
+	CLF_SCAN_ERROR
+} ClfScanOutcome;
+
+extern int	clf_scan_log_start(Oid relid);
+extern void clf_scan_log_finish(int slot, const ClfScanStats *stats,
+								ClfScanOutcome outcome, const char *error);
+
+#endif							/* CONTACT_LIST_FDW_H */

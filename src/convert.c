@@ -1,0 +1,397 @@
+/*-------------------------------------------------------------------------
+ *
+ * convert.c
+ *		  JSON values of one info_list item to the Datums of one row.
+ *
+ * Everything about a column (its JSON key, how to convert, the input
+ * function) is resolved once per scan in clf_converter_create, so the per
+ * row work is a hash lookup in the item and the conversion itself, for the
+ * columns the query uses only.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "contact_list_fdw.h"
+
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+/*
+ * PostgreSQL's SQL function json_object() and json-c's type share a name:
+ * keep the former's declaration out of the way.
+ */
+#define json_object pg_sql_json_object
+#include "utils/builtins.h"
+#undef json_object
+
+#include <json-c/json.h>
+
+/* The keys WeCom documents for an info_list item. */
+static const char *const known_keys[] = {
+	"is_customer", "tmp_openid", "external_userid", "name",
+	"follow_userid", "chat_id", "chat_name", "add_time", NULL
+};
+
+bool
+clf_is_known_json_key(const char *key)
+{
+	for (int i = 0; known_keys[i]; i++)
+		if (strcmp(known_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+static ClfColumnKind
+column_kind(Oid typid, const char *json_key, bool explicit_field)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			return CLF_COL_TEXT;
+		case BOOLOID:
+			return CLF_COL_BOOL;
+		case INT8OID:
+			return CLF_COL_INT8;
+		case INT4OID:
+			return CLF_COL_INT4;
+		case INT2OID:
+			return CLF_COL_INT2;
+		case TIMESTAMPTZOID:
+			return CLF_COL_TIMESTAMPTZ;
+		case TIMESTAMPOID:
+			return CLF_COL_TIMESTAMP;
+		case JSONOID:
+		case JSONBOID:
+			if (strcmp(json_key, "*") == 0 ||
+				(!explicit_field && !clf_is_known_json_key(json_key)))
+				return CLF_COL_JSON_ITEM;
+			return CLF_COL_JSON_VALUE;
+		default:
+			return CLF_COL_OTHER;
+	}
+}
+
+/*
+ * attrs_used holds the attribute numbers (1-based) the query needs; with
+ * all_columns every column is converted (ANALYZE).
+ */
+ClfRowConverter *
+clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	ClfRowConverter *conv = palloc0(sizeof(ClfRowConverter));
+
+	conv->relid = RelationGetRelid(rel);
+	conv->relname = pstrdup(RelationGetRelationName(rel));
+	conv->natts = tupdesc->natts;
+	conv->columns = palloc0(sizeof(ClfColumn) * Max(conv->natts, 1));
+	conv->needed = palloc0(sizeof(int) * Max(conv->natts, 1));
+	conv->current_column = -1;
+
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
+		ClfColumn  *col = &conv->columns[i];
+		bool		explicit_field;
+		Oid			infunc;
+
+		col->kind = CLF_COL_SKIP;
+		if (attr->attisdropped)
+			continue;
+		if (!all_columns && !bms_is_member(attr->attnum, attrs_used))
+			continue;
+
+		col->attname = pstrdup(NameStr(attr->attname));
+		col->json_key = clf_column_json_key(conv->relid, attr->attnum,
+											col->attname, &explicit_field);
+		col->typid = attr->atttypid;
+		col->typmod = attr->atttypmod;
+		col->kind = column_kind(attr->atttypid, col->json_key, explicit_field);
+		getTypeInputInfo(attr->atttypid, &infunc, &col->typioparam);
+		fmgr_info(infunc, &col->input_fn);
+		conv->needed[conv->nneeded++] = i;
+	}
+	return conv;
+}
+
+static void
+conversion_error_context(void *arg)
+{
+	ClfRowConverter *conv = (ClfRowConverter *) arg;
+	ClfColumn  *col;
+	const char *shown = "";
+	json_object *value = (json_object *) conv->current_value;
+
+	if (conv->current_column < 0)
+		return;
+	col = &conv->columns[conv->current_column];
+	if (value != NULL)
+		shown = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+											   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (col->kind == CLF_COL_JSON_ITEM)
+		errcontext("column \"%s\" of foreign table \"%s\" (the whole item), page " INT64_FORMAT ", item " INT64_FORMAT,
+				   col->attname, conv->relname, conv->page_no, conv->item_no);
+	else
+		errcontext("column \"%s\" of foreign table \"%s\", JSON key \"%s\", value %.100s%s, page " INT64_FORMAT ", item " INT64_FORMAT,
+				   col->attname, conv->relname, col->json_key, shown,
+				   strlen(shown) > 100 ? "..." : "", conv->page_no, conv->item_no);
+}
+
+static void
+wrong_json_type(const ClfColumn *col, const char *expected)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("cannot convert JSON value to type %s",
+					format_type_with_typemod(col->typid, col->typmod)),
+			 errdetail("Column \"%s\" expects %s.", col->attname, expected),
+			 errhint("Declare the column with a type that fits the data, such as text or jsonb.")));
+}
+
+/*
+ * The value as text in the server encoding: a string as is, anything else
+ * as its JSON text.  WeCom sends UTF-8.
+ */
+static char *
+value_text(json_object *value, int *len)
+{
+	const char *text;
+	int			textlen;
+	char	   *converted;
+
+	if (json_object_is_type(value, json_type_string))
+	{
+		text = json_object_get_string(value);
+		textlen = json_object_get_string_len(value);
+		if ((int) strlen(text) != textlen)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+					 errmsg("JSON string contains \\u0000, which PostgreSQL text cannot store")));
+	}
+	else
+	{
+		text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+											  JSON_C_TO_STRING_NOSLASHESCAPE);
+		textlen = strlen(text);
+	}
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		(void) pg_verifymbstr(text, textlen, false);
+		*len = textlen;
+		return (char *) text;
+	}
+	converted = pg_any_to_server(text, textlen, PG_UTF8);
+	*len = (converted == text) ? textlen : (int) strlen(converted);
+	return converted;
+}
+
+static Datum
+call_input(ClfColumn *col, char *text)
+{
+	return InputFunctionCall(&col->input_fn, text, col->typioparam, col->typmod);
+}
+
+/* An integer-valued JSON number, or an error. */
+static int64
+json_integer(const ClfColumn *col, json_object *value)
+{
+	if (json_object_is_type(value, json_type_int))
+	{
+		int64		v = json_object_get_int64(value);
+
+		/* json-c keeps numbers above INT64_MAX as uint64 and saturates int64 */
+		if (v == PG_INT64_MAX && json_object_get_uint64(value) > (uint64) PG_INT64_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value is out of range for type bigint")));
+		return v;
+	}
+	if (json_object_is_type(value, json_type_double))
+	{
+		double		d = json_object_get_double(value);
+
+		if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18)
+			return (int64) d;
+	}
+	wrong_json_type(col, "a whole number");
+	return 0;					/* keep compiler quiet */
+}
+
+static TimestampTz
+epoch_to_timestamptz(double seconds)
+{
+	double		usecs = (seconds - ((double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)) *
+		USECS_PER_SEC;
+
+	if (isnan(usecs) || usecs < (double) MIN_TIMESTAMP || usecs >= (double) END_TIMESTAMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	return (TimestampTz) rint(usecs);
+}
+
+static bool
+all_digits(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static Datum
+convert_timestamp(ClfColumn *col, json_object *value)
+{
+	TimestampTz ts;
+
+	if (json_object_is_type(value, json_type_int))
+		ts = epoch_to_timestamptz((double) json_integer(col, value));
+	else if (json_object_is_type(value, json_type_double))
+		ts = epoch_to_timestamptz(json_object_get_double(value));
+	else if (json_object_is_type(value, json_type_string))
+	{
+		int			len;
+		char	   *text = value_text(value, &len);
+
+		/* epoch seconds sent as a string, which some gateways do */
+		if (all_digits(text))
+			ts = epoch_to_timestamptz(strtod(text, NULL));
+		else
+			return call_input(col, text);
+	}
+	else
+	{
+		wrong_json_type(col, "epoch seconds or a timestamp string");
+		return (Datum) 0;
+	}
+
+	if (col->kind == CLF_COL_TIMESTAMP)
+		return DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(ts));
+	return TimestampTzGetDatum(ts);
+}
+
+static Datum
+convert_value(ClfColumn *col, json_object *value)
+{
+	int			len;
+	char	   *text;
+
+	switch (col->kind)
+	{
+		case CLF_COL_TEXT:
+			text = value_text(value, &len);
+			if (col->typid == TEXTOID)
+				return PointerGetDatum(cstring_to_text_with_len(text, len));
+			return call_input(col, text);
+
+		case CLF_COL_BOOL:
+			if (json_object_is_type(value, json_type_boolean))
+				return BoolGetDatum(json_object_get_boolean(value));
+			if (json_object_is_type(value, json_type_int))
+			{
+				int64		v = json_object_get_int64(value);
+
+				if (v == 0 || v == 1)
+					return BoolGetDatum(v == 1);
+			}
+			else if (json_object_is_type(value, json_type_string))
+				return call_input(col, value_text(value, &len));
+			wrong_json_type(col, "true, false, 0 or 1");
+			break;
+
+		case CLF_COL_INT8:
+		case CLF_COL_INT4:
+		case CLF_COL_INT2:
+			if (json_object_is_type(value, json_type_string))
+				return call_input(col, value_text(value, &len));
+			{
+				int64		v = json_integer(col, value);
+
+				if (col->kind == CLF_COL_INT8)
+					return Int64GetDatum(v);
+				if (col->kind == CLF_COL_INT4 && v >= PG_INT32_MIN && v <= PG_INT32_MAX)
+					return Int32GetDatum((int32) v);
+				if (col->kind == CLF_COL_INT2 && v >= PG_INT16_MIN && v <= PG_INT16_MAX)
+					return Int16GetDatum((int16) v);
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("value " INT64_FORMAT " is out of range for type %s",
+								v, format_type_be(col->typid))));
+			}
+			break;
+
+		case CLF_COL_TIMESTAMPTZ:
+		case CLF_COL_TIMESTAMP:
+			return convert_timestamp(col, value);
+
+		case CLF_COL_JSON_VALUE:
+		case CLF_COL_JSON_ITEM:
+			{
+				const char *json = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+																  JSON_C_TO_STRING_NOSLASHESCAPE);
+
+				text = pg_any_to_server(json, strlen(json), PG_UTF8);
+				return call_input(col, text);
+			}
+
+		case CLF_COL_OTHER:
+			return call_input(col, value_text(value, &len));
+
+		case CLF_COL_SKIP:
+			break;
+	}
+	return (Datum) 0;
+}
+
+/*
+ * Fill values/isnull (natts entries) from one item.  A missing key or JSON
+ * null is NULL; columns the query does not use are NULL.
+ */
+void
+clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isnull)
+{
+	json_object *item = (json_object *) item_ptr;
+	ErrorContextCallback errcallback;
+
+	memset(isnull, true, sizeof(bool) * conv->natts);
+
+	errcallback.callback = conversion_error_context;
+	errcallback.arg = conv;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	for (int n = 0; n < conv->nneeded; n++)
+	{
+		int			i = conv->needed[n];
+		ClfColumn  *col = &conv->columns[i];
+		json_object *value;
+
+		if (col->kind == CLF_COL_JSON_ITEM)
+			value = item;
+		else if (!json_object_object_get_ex(item, col->json_key, &value) || value == NULL)
+			continue;
+
+		conv->current_column = i;
+		conv->current_value = value;
+		values[i] = convert_value(col, value);
+		isnull[i] = false;
+	}
+	conv->current_column = -1;
+	conv->current_value = NULL;
+
+	error_context_stack = errcallback.previous;
+}

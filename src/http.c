@@ -1,0 +1,802 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *		  Requests to the WeCom API: libcurl's multi interface driven by
+ *		  PostgreSQL's latch, retries that never skip or repeat a page, and
+ *		  access tokens.
+ *
+ * Waiting happens in WaitEventSetWait on libcurl's sockets and our latch, so
+ * a cancel or statement_timeout interrupts a request at once and the wait
+ * shows in pg_stat_activity.  libcurl callbacks never raise a PostgreSQL
+ * error (a longjmp through libcurl would corrupt it): they record what
+ * happened and stop the transfer, and we report once libcurl has returned.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "contact_list_fdw.h"
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+int			clf_retry_delay_ms = 500;
+int			clf_rate_limit_delay_ms = 15000;
+
+#define CLF_MAX_RETRY_DELAY_MS		30000
+#define CLF_MAX_RATE_LIMIT_DELAY_MS 60000
+#define CLF_TOKEN_RESPONSE_MAX		(64 * 1024)
+#define CLF_BODY_HEAD_LEN			200
+
+/* WeCom errcodes with a meaning for the client */
+#define WECOM_SYSTEM_BUSY			(-1)
+#define WECOM_INVALID_SECRET		40001
+#define WECOM_INVALID_CORPID		40013
+#define WECOM_INVALID_TOKEN			40014
+#define WECOM_TOKEN_MISSING			41001
+#define WECOM_TOKEN_EXPIRED			42001
+#define WECOM_FREQUENCY_LIMIT		45009
+#define WECOM_CONCURRENCY_LIMIT		45033
+#define WECOM_API_FORBIDDEN			48002
+#define WECOM_IP_NOT_TRUSTED		60020
+#define WECOM_INVALID_PARAMETER		40058
+
+static uint32 clf_wait_event = PG_WAIT_EXTENSION;
+
+/* One HTTP exchange, as seen by the libcurl callbacks. */
+typedef struct ClfRequest
+{
+	CURL	   *easy;
+	ClfResponse *resp;
+	long		http_status;	/* 0 until the first body byte */
+	size_t		max_bytes;
+	size_t		bytes;
+	bool		too_large;
+	bool		parse_failed;
+	char		head[CLF_BODY_HEAD_LEN + 1];	/* start of a non-JSON body */
+	size_t		head_len;
+	CURLcode	result;
+	char		curl_error[CURL_ERROR_SIZE];
+} ClfRequest;
+
+/* What one attempt came to, for retry decisions and messages. */
+typedef enum ClfAttemptKind
+{
+	CLF_ATTEMPT_OK,				/* a JSON object; errcode is in resp */
+	CLF_ATTEMPT_TRANSIENT,		/* worth another try on the same cursor */
+	CLF_ATTEMPT_FATAL
+} ClfAttemptKind;
+
+/* What the caller is fetching, for messages. */
+typedef struct ClfCall
+{
+	const ClfOptions *opts;
+	const char *endpoint;		/* "gettoken" or "contact_list" */
+	char	   *display_url;	/* never with a token or secret */
+	char	   *url;			/* with them: never shown */
+	const char *body;			/* POST body, or NULL for GET */
+	const char *token;			/* to redact from anything shown */
+	int64		page_no;		/* 0 for gettoken */
+	ClfScanStats *stats;
+} ClfCall;
+
+void
+clf_http_init(void)
+{
+	CURLcode	rc = curl_global_init(CURL_GLOBAL_ALL);
+
+	if (rc != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not initialize libcurl: %s", curl_easy_strerror(rc))));
+
+	DefineCustomIntVariable("contact_list_fdw.retry_delay_ms",
+							"First wait before retrying a failed request.",
+							"Later retries wait twice as long each time, up to 30 s.",
+							&clf_retry_delay_ms, 500, 1, CLF_MAX_RETRY_DELAY_MS,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("contact_list_fdw.rate_limit_delay_ms",
+							"First wait before retrying after WeCom's frequency limit (errcode 45009).",
+							"Later retries wait twice as long each time, up to 60 s.",
+							&clf_rate_limit_delay_ms, 15000, 1, CLF_MAX_RATE_LIMIT_DELAY_MS,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 170000
+	clf_wait_event = 0;			/* allocated on first use */
+#endif
+}
+
+static uint32
+wait_event_info(void)
+{
+#if PG_VERSION_NUM >= 170000
+	if (clf_wait_event == 0)
+		clf_wait_event = WaitEventExtensionNew("ContactListFdwNetwork");
+#endif
+	return clf_wait_event;
+}
+
+/*
+ * Replace every occurrence of the credentials in text.  Used on everything
+ * that came from the network or from libcurl before it reaches a message: a
+ * hostile or buggy server may echo the request URL back.
+ */
+static char *
+redact(const char *text, const ClfCall *call)
+{
+	const char *secrets[3];
+	StringInfoData out;
+	const char *p = text;
+
+	secrets[0] = call->token;
+	secrets[1] = call->opts->corp_secret;
+	secrets[2] = call->opts->access_token;
+
+	initStringInfo(&out);
+	while (*p)
+	{
+		bool		matched = false;
+
+		for (int i = 0; i < lengthof(secrets); i++)
+		{
+			size_t		len = secrets[i] ? strlen(secrets[i]) : 0;
+
+			if (len > 0 && strncmp(p, secrets[i], len) == 0)
+			{
+				appendStringInfoString(&out, "[redacted]");
+				p += len;
+				matched = true;
+				break;
+			}
+		}
+		if (!matched)
+			appendStringInfoChar(&out, *p++);
+	}
+	return out.data;
+}
+
+static size_t
+write_callback(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	ClfRequest *req = (ClfRequest *) userdata;
+	size_t		len = size * nmemb;
+
+	if (req->http_status == 0)
+		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->http_status);
+
+	if (req->head_len < CLF_BODY_HEAD_LEN)
+	{
+		size_t		n = Min(len, CLF_BODY_HEAD_LEN - req->head_len);
+
+		memcpy(req->head + req->head_len, data, n);
+		req->head_len += n;
+		req->head[req->head_len] = '\0';
+	}
+
+	req->bytes += len;
+	if (req->bytes > req->max_bytes)
+	{
+		req->too_large = true;
+		return 0;				/* stops the transfer */
+	}
+	/* an error page is not parsed: it is reported by its status */
+	if (req->http_status != 200)
+		return len;
+	if (!clf_response_feed(req->resp, data, len))
+	{
+		req->parse_failed = true;
+		return 0;
+	}
+	return len;
+}
+
+/*
+ * Drive the transfer until libcurl is done, sleeping on its sockets and our
+ * latch.  A WaitEventSet is made for each wait, because libcurl may change
+ * its sockets at any step (a connection attempt per address, for example).
+ */
+static void
+run_transfer(ClfConnection *conn)
+{
+	int			running = 0;
+
+	curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	while (running > 0)
+	{
+		WaitEvent	occurred[CLF_MAX_WATCHED_SOCKETS + 2];
+		curl_socket_t ready_fd[CLF_MAX_WATCHED_SOCKETS];
+		int			ready_flags[CLF_MAX_WATCHED_SOCKETS];
+		int			nready = 0;
+		bool		latch_set = false;
+		WaitEventSet *set;
+		long		timeout = conn->timer_ms;
+		int			nevents;
+
+		/* libcurl may ask for no timer while it waits on a socket */
+		if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
+
+#if PG_VERSION_NUM >= 170000
+		set = CreateWaitEventSet(NULL, conn->nsockets + 2);
+#else
+		set = CreateWaitEventSet(CurrentMemoryContext, conn->nsockets + 2);
+#endif
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (int i = 0; i < conn->nsockets; i++)
+		{
+			uint32		events = 0;
+
+			if (conn->socket_what[i] & CURL_POLL_IN)
+				events |= WL_SOCKET_READABLE;
+			if (conn->socket_what[i] & CURL_POLL_OUT)
+				events |= WL_SOCKET_WRITEABLE;
+			if (events)
+				AddWaitEventToSet(set, events, conn->sockets[i], NULL, NULL);
+		}
+		nevents = WaitEventSetWait(set, timeout, occurred, lengthof(occurred),
+								   wait_event_info());
+		FreeWaitEventSet(set);
+
+		for (int i = 0; i < nevents; i++)
+		{
+			if (occurred[i].events & WL_LATCH_SET)
+				latch_set = true;
+			else if (occurred[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+			{
+				ready_fd[nready] = occurred[i].fd;
+				ready_flags[nready] =
+					((occurred[i].events & WL_SOCKET_READABLE) ? CURL_CSELECT_IN : 0) |
+					((occurred[i].events & WL_SOCKET_WRITEABLE) ? CURL_CSELECT_OUT : 0);
+				nready++;
+			}
+		}
+		if (latch_set)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		for (int i = 0; i < nready; i++)
+			curl_multi_socket_action(conn->multi, ready_fd[i], ready_flags[i], &running);
+		if (nready == 0 && !latch_set)
+			curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
+/* One HTTP exchange.  Fills req; raises only for cancel or out-of-memory. */
+static void
+perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
+{
+	CURL	   *easy = conn->easy;
+	struct curl_slist *volatile headers = NULL;
+	const ClfOptions *opts = call->opts;
+	instr_time	start,
+				duration;
+	CURLMsg    *msg;
+	int			left;
+
+	req->easy = easy;
+	req->result = CURLE_OK;
+	req->curl_error[0] = '\0';
+
+	/* reset keeps the connection, DNS and TLS session caches */
+	curl_easy_reset(easy);
+	curl_easy_setopt(easy, CURLOPT_URL, call->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+#endif
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) opts->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) opts->connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (opts->ca_file)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, opts->ca_file);
+	/* only the proxy option, never the server process's environment */
+	curl_easy_setopt(easy, CURLOPT_PROXY, opts->proxy ? opts->proxy : "");
+	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "contact_list_fdw/1.0");
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, req->curl_error);
+	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_bytes);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, req);
+	if (call->body)
+	{
+		headers = curl_slist_append(NULL, "Content-Type: application/json");
+		if (headers == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call->body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) strlen(call->body));
+	}
+	else
+		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+
+	INSTR_TIME_SET_CURRENT(start);
+	conn->timer_ms = -1;
+	curl_multi_add_handle(conn->multi, easy);
+	PG_TRY();
+	{
+		run_transfer(conn);
+		while ((msg = curl_multi_info_read(conn->multi, &left)) != NULL)
+		{
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
+				req->result = msg->data.result;
+		}
+	}
+	PG_FINALLY();
+	{
+		/* also on cancel: an unfinished transfer's connection is closed */
+		curl_multi_remove_handle(conn->multi, easy);
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+		curl_slist_free_all(headers);
+		INSTR_TIME_SET_CURRENT(duration);
+		INSTR_TIME_SUBTRACT(duration, start);
+		call->stats->network_ms += INSTR_TIME_GET_MILLISEC(duration);
+		call->stats->requests++;
+	}
+	PG_END_TRY();
+
+	if (req->http_status == 0)
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);
+	call->stats->bytes += req->bytes;
+}
+
+static bool
+is_transient_curl_error(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_OPERATION_TIMEDOUT:
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_GOT_NOTHING:
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+		case CURLE_BAD_CONTENT_ENCODING:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static bool
+is_connect_error(CURLcode rc)
+{
+	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+		rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
+		rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+		rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
+		rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING;
+}
+
+/* "page 3 of contact_list" or "gettoken", for messages */
+static char *
+what_was_fetched(const ClfCall *call)
+{
+	if (call->page_no > 0)
+		return psprintf("page " INT64_FORMAT " of %s", call->page_no, call->display_url);
+	return pstrdup(call->display_url);
+}
+
+/* A short description of a failed attempt, for DEBUG1 and final messages. */
+static char *
+describe_attempt(const ClfCall *call, const ClfRequest *req)
+{
+	if (req->result != CURLE_OK && !req->too_large && !req->parse_failed)
+		return psprintf("%s (%s)", redact(req->curl_error[0] ? req->curl_error :
+										  curl_easy_strerror(req->result), call),
+						curl_easy_strerror(req->result));
+	if (req->http_status != 200)
+		return psprintf("HTTP status %ld", req->http_status);
+	return psprintf("errcode " INT64_FORMAT " (%s)", req->resp->errcode,
+					redact(req->resp->errmsg, call));
+}
+
+static void
+report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
+{
+	char	   *what = what_was_fetched(call);
+
+	if (req->too_large || req->result == CURLE_FILESIZE_EXCEEDED)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response for %s is larger than max_response_bytes (" INT64_FORMAT " bytes)",
+						what, call->opts->max_response_bytes),
+				 errhint("Raise the server option max_response_bytes, or lower page_size.")));
+
+	if (req->result != CURLE_OK && !req->parse_failed)
+	{
+		const char *reason = redact(req->curl_error[0] ? req->curl_error :
+									curl_easy_strerror(req->result), call);
+
+		if (req->result == CURLE_OPERATION_TIMEDOUT)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("request for %s timed out", what),
+					 errdetail("%s. %d attempt%s made, each limited by timeout_ms (%d ms).",
+							   reason, attempts, attempts == 1 ? " was" : "s were",
+							   call->opts->timeout_ms),
+					 errhint("Check the network path to the API, or raise the server option timeout_ms.")));
+		ereport(ERROR,
+				(errcode(is_connect_error(req->result) ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
+						 : ERRCODE_FDW_ERROR),
+				 errmsg("could not fetch %s: %s", what, curl_easy_strerror(req->result)),
+				 errdetail("%s. %d attempt%s made.", reason, attempts,
+						   attempts == 1 ? " was" : "s were"),
+				 (req->result == CURLE_PEER_FAILED_VERIFICATION || req->result == CURLE_SSL_CACERT_BADFILE)
+				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
+				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
+	}
+
+	if (req->http_status >= 300 && req->http_status < 400)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s answered with a redirect (HTTP status %ld), which is not followed",
+						what, req->http_status),
+				 errdetail("A redirect could send the access token to another host."),
+				 errhint("Check api_url: it should be the API's own address, such as %s.",
+						 CLF_DEFAULT_API_URL)));
+	if (req->http_status != 200)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s answered with HTTP status %ld", what, req->http_status),
+				 req->head_len > 0
+				 ? errdetail("The response began: %s", redact(req->head, call))
+				 : 0,
+				 attempts > 1 ? errhint("%d attempts were made.", attempts) : 0));
+
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("invalid response for %s: %s", what, req->resp->message),
+			 req->head_len > 0
+			 ? errdetail("The response began: %s", redact(req->head, call))
+			 : 0,
+			 errhint("A proxy or gateway between the database and WeCom may have answered instead of WeCom.")));
+}
+
+static int
+backoff_ms(int attempt, bool rate_limited)
+{
+	int64		base = rate_limited ? clf_rate_limit_delay_ms : clf_retry_delay_ms;
+	int64		cap = rate_limited ? CLF_MAX_RATE_LIMIT_DELAY_MS : CLF_MAX_RETRY_DELAY_MS;
+	int64		delay = base;
+
+	for (int i = 0; i < attempt && delay < cap; i++)
+		delay *= 2;
+	delay = Min(delay, cap);
+	/* jitter keeps concurrent backends from retrying in lockstep */
+	return (int) (delay / 2 + pg_prng_double(&pg_global_prng_state) * (delay / 2));
+}
+
+/* Sleep on the latch, so cancel and statement_timeout end the wait. */
+static void
+interruptible_sleep(int ms)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, wait_event_info());
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Make the request until it yields a JSON object, retrying what is worth
+ * retrying.  Retries always repeat the same URL and body, so a traversal
+ * never skips or repeats a page.  On return resp holds the response with
+ * its errcode read; errcodes other than the retried ones are the caller's.
+ */
+static void
+call_with_retries(ClfCall *call, ClfResponse *resp)
+{
+	ClfConnection *conn;
+	ClfRequest	req;
+	int			attempt;
+
+	for (attempt = 0;; attempt++)
+	{
+		ClfAttemptKind kind;
+		bool		rate_limited = false;
+		int			delay;
+
+		memset(&req, 0, sizeof(req));
+		req.resp = resp;
+		req.max_bytes = call->page_no > 0 ? (size_t) call->opts->max_response_bytes
+			: CLF_TOKEN_RESPONSE_MAX;
+		clf_response_reset(resp);
+		resp->max_bytes = req.max_bytes;
+
+		/* looked up each time: an invalidation may have closed it */
+		conn = clf_get_connection(call->opts);
+		perform_request(call, conn, &req);
+
+		if (req.too_large || req.result == CURLE_FILESIZE_EXCEEDED)
+			kind = CLF_ATTEMPT_FATAL;
+		else if (req.result != CURLE_OK && !req.parse_failed)
+			kind = is_transient_curl_error(req.result) ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
+		else if (req.http_status == 429 || (req.http_status >= 500 && req.http_status < 600))
+			kind = CLF_ATTEMPT_TRANSIENT;
+		else if (req.http_status != 200 || req.parse_failed ||
+				 !clf_response_finish(resp) || !clf_response_check_status(resp))
+			kind = CLF_ATTEMPT_FATAL;
+		else if (resp->errcode == WECOM_SYSTEM_BUSY || resp->errcode == WECOM_CONCURRENCY_LIMIT)
+			kind = CLF_ATTEMPT_TRANSIENT;
+		else if (resp->errcode == WECOM_FREQUENCY_LIMIT)
+		{
+			kind = CLF_ATTEMPT_TRANSIENT;
+			rate_limited = true;
+		}
+		else
+			kind = CLF_ATTEMPT_OK;
+
+		if (kind == CLF_ATTEMPT_OK)
+			return;
+		if (kind == CLF_ATTEMPT_FATAL)
+			report_transport_error(call, &req, attempt + 1);
+
+		if (attempt >= call->opts->max_retries)
+		{
+			if (req.http_status == 200 && req.result == CURLE_OK)
+				break;			/* an API errcode: reported below */
+			report_transport_error(call, &req, attempt + 1);
+		}
+
+		delay = backoff_ms(attempt, rate_limited);
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
+								 what_was_fetched(call), describe_attempt(call, &req),
+								 attempt + 1, call->opts->max_retries, delay)));
+		call->stats->retries++;
+		interruptible_sleep(delay);
+	}
+
+	/* retries ran out on a busy or rate-limited API */
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",
+					what_was_fetched(call), attempt + 1, resp->errcode,
+					redact(resp->errmsg, call)),
+			 resp->errcode == WECOM_FREQUENCY_LIMIT
+			 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
+			 : errhint("WeCom is busy; try again later, or raise max_retries.")));
+}
+
+static void
+report_api_error(const ClfCall *call, const ClfResponse *resp)
+{
+	char	   *what = what_was_fetched(call);
+	char	   *errmsg_text = redact(resp->errmsg, call);
+	const char *server = call->opts->server_name;
+
+	switch (resp->errcode)
+	{
+		case WECOM_INVALID_SECRET:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected corp_secret for server \"%s\": errcode 40001: %s",
+							server, errmsg_text),
+					 errdetail("The corp_secret of the user mapping is wrong, was reset, or its app is disabled."),
+					 errhint("Copy the app's current Secret from the WeCom admin console into ALTER USER MAPPING ... OPTIONS (SET corp_secret '...').")));
+			break;
+		case WECOM_INVALID_CORPID:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected corp_id \"%s\" for server \"%s\": errcode 40013: %s",
+							call->opts->corp_id, server, errmsg_text),
+					 errhint("Set corp_id in the user mapping to the CorpID shown under My Company in the WeCom admin console.")));
+			break;
+		case WECOM_INVALID_TOKEN:
+		case WECOM_TOKEN_MISSING:
+		case WECOM_TOKEN_EXPIRED:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected the access token for %s: errcode " INT64_FORMAT ": %s",
+							what, resp->errcode, errmsg_text),
+					 call->opts->access_token
+					 ? errhint("The access_token in the user mapping is invalid or expired: update it with ALTER USER MAPPING, or use corp_id and corp_secret so that tokens are fetched as needed.")
+					 : errhint("A fresh token was fetched and rejected as well; check that the app's Secret belongs to corp_id.")));
+			break;
+		case WECOM_API_FORBIDDEN:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom refused %s: errcode 48002: %s", what, errmsg_text),
+					 errdetail("The app is not allowed to call the customer-contact APIs."),
+					 errhint("In the WeCom admin console, add the app under Customer Contact > API > apps that may call the APIs (客户联系 可调用接口的应用), and use that app's Secret.")));
+			break;
+		case WECOM_IP_NOT_TRUSTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom refused %s: errcode 60020: %s", what, errmsg_text),
+					 errdetail("The request came from an IP address that is not a trusted IP of the app."),
+					 errhint("Add the database host's public egress IP (or that of the server option proxy) to the app's trusted IPs in the WeCom admin console.")));
+			break;
+		case WECOM_INVALID_PARAMETER:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected the request for %s as invalid: errcode 40058: %s",
+							what, errmsg_text),
+					 errhint("A cursor may have expired; run the query again.")));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom returned an error for %s: errcode " INT64_FORMAT ": %s",
+							what, resp->errcode, errmsg_text),
+					 errhint("Look the errcode up in WeCom's global error code list.")));
+	}
+}
+
+static char *
+escape_query_value(const char *value)
+{
+	char	   *escaped = curl_easy_escape(NULL, value, 0);
+	char	   *result;
+
+	if (escaped == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	result = pstrdup(escaped);
+	curl_free(escaped);
+	return result;
+}
+
+static void
+forget_url(ClfCall *call)
+{
+	explicit_bzero(call->url, strlen(call->url));
+	pfree(call->url);
+	call->url = NULL;
+}
+
+/*
+ * The token to use: the user mapping's fixed one, a cached one, or a new
+ * one from gettoken.  The result is a palloc'd copy.
+ */
+static char *
+get_token(const ClfOptions *opts, ClfScanStats *stats)
+{
+	const char *cached;
+	ClfCall		call;
+	ClfResponse resp;
+	char	   *volatile token = NULL;
+
+	if (opts->access_token)
+		return pstrdup(opts->access_token);
+	cached = clf_cached_token(opts);
+	if (cached)
+		return pstrdup(cached);
+
+	memset(&call, 0, sizeof(call));
+	call.opts = opts;
+	call.endpoint = "gettoken";
+	call.display_url = psprintf("%s/gettoken", opts->api_url);
+	call.url = psprintf("%s/gettoken?corpid=%s&corpsecret=%s", opts->api_url,
+						escape_query_value(opts->corp_id),
+						escape_query_value(opts->corp_secret));
+	call.stats = stats;
+	clf_response_init(&resp, CLF_TOKEN_RESPONSE_MAX);
+
+	PG_TRY();
+	{
+		stats->token_fetches++;
+		call_with_retries(&call, &resp);
+		if (resp.errcode != 0)
+			report_api_error(&call, &resp);
+		if (!clf_response_check_token(&resp))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("invalid response from %s: %s", call.display_url, resp.message)));
+		clf_remember_token(opts, resp.access_token, (int) Min(resp.expires_in, 86400));
+		token = pstrdup(resp.access_token);
+	}
+	PG_FINALLY();
+	{
+		clf_response_release(&resp);
+		forget_url(&call);
+	}
+	PG_END_TRY();
+	return token;
+}
+
+/* The URL holds the token: wipe it whatever happens. */
+static void
+call_forgetting_url(ClfCall *call, ClfResponse *resp)
+{
+	PG_TRY();
+	{
+		call_with_retries(call, resp);
+	}
+	PG_FINALLY();
+	{
+		forget_url(call);
+	}
+	PG_END_TRY();
+}
+
+static bool
+is_token_error(int64 errcode)
+{
+	return errcode == WECOM_INVALID_TOKEN || errcode == WECOM_TOKEN_MISSING ||
+		errcode == WECOM_TOKEN_EXPIRED;
+}
+
+/*
+ * Fetch one contact_list page into resp, which on return holds a checked
+ * page.  A token WeCom rejects is replaced once and the page asked again.
+ */
+void
+clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
+			   int64 page_no, ClfResponse *resp, ClfScanStats *stats)
+{
+	ClfCall		call;
+	StringInfoData body;
+	bool		token_replaced = false;
+
+	memset(&call, 0, sizeof(call));
+	call.opts = opts;
+	call.endpoint = "contact_list";
+	call.display_url = psprintf("%s/externalcontact/contact_list", opts->api_url);
+	call.page_no = page_no;
+	call.stats = stats;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"cursor\":");
+	escape_json(&body, cursor ? cursor : "");
+	appendStringInfo(&body, ",\"limit\":%d}", limit);
+	call.body = body.data;
+
+	for (;;)
+	{
+		char	   *token = get_token(opts, stats);
+
+		call.token = token;
+		call.url = psprintf("%s?access_token=%s", call.display_url, escape_query_value(token));
+		call_forgetting_url(&call, resp);
+
+		if (resp->errcode == 0)
+		{
+			if (!clf_response_check_page(resp))
+				ereport(ERROR,
+						(errcode(ERRCODE_PROTOCOL_VIOLATION),
+						 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
+								page_no, call.display_url, resp->message)));
+			stats->pages++;
+			explicit_bzero(token, strlen(token));
+			return;
+		}
+		if (is_token_error(resp->errcode) && opts->access_token == NULL && !token_replaced)
+		{
+			ereport(DEBUG1,
+					(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
+									 resp->errcode)));
+			clf_forget_token(opts);
+			token_replaced = true;
+			continue;
+		}
+		report_api_error(&call, resp);
+	}
+}

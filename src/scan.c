@@ -1,0 +1,184 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.c
+ *		  One traversal of the contact_list cursor chain, a page at a time
+ *		  and only when the caller asks for more rows.
+ *
+ * Memory stays flat however long the chain: what a page needs lives in a
+ * context reset before the next page, and the page's json-c objects are
+ * freed when the next response arrives.  If an error ends the query, the
+ * scan context is deleted with the executor's and its reset callback frees
+ * whatever json-c still holds.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "contact_list_fdw.h"
+
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+typedef struct SeenCursor
+{
+	uint32		hash;			/* key */
+	List	   *cursors;		/* the cursors with this hash */
+} SeenCursor;
+
+static void
+release_json(void *arg)
+{
+	clf_response_release((ClfResponse *) arg);
+}
+
+static void
+forget_cursors(ClfTraversal *trav)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(SeenCursor);
+	ctl.hcxt = trav->scan_cxt;
+	if (trav->seen_cursors)
+		hash_destroy(trav->seen_cursors);
+	trav->seen_cursors = hash_create("contact_list_fdw cursors", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (trav->cursor)
+		pfree(trav->cursor);
+	trav->cursor = NULL;
+}
+
+ClfTraversal *
+clf_traversal_begin(const ClfOptions *opts, MemoryContext parent, int64 rows_wanted)
+{
+	MemoryContext scan_cxt;
+	ClfTraversal *trav;
+	MemoryContextCallback *cleanup;
+
+	scan_cxt = AllocSetContextCreate(parent, "contact_list_fdw scan",
+									 ALLOCSET_DEFAULT_SIZES);
+	trav = MemoryContextAllocZero(scan_cxt, sizeof(ClfTraversal));
+	trav->opts = *opts;
+	trav->scan_cxt = scan_cxt;
+	trav->page_cxt = AllocSetContextCreate(scan_cxt, "contact_list_fdw page",
+										   ALLOCSET_DEFAULT_SIZES);
+	trav->rows_wanted = rows_wanted;
+	clf_response_init(&trav->resp, (size_t) opts->max_response_bytes);
+
+	cleanup = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
+	cleanup->func = release_json;
+	cleanup->arg = &trav->resp;
+	MemoryContextRegisterResetCallback(scan_cxt, cleanup);
+
+	forget_cursors(trav);
+	return trav;
+}
+
+/* Remember cursor; error if this traversal has seen it before. */
+static void
+check_cursor_is_new(ClfTraversal *trav, const char *cursor, int64 page_no)
+{
+	uint32		hash = hash_bytes((const unsigned char *) cursor, strlen(cursor));
+	SeenCursor *entry;
+	bool		found;
+	ListCell   *lc;
+	MemoryContext oldcxt;
+
+	entry = hash_search(trav->seen_cursors, &hash, HASH_ENTER, &found);
+	if (!found)
+		entry->cursors = NIL;
+	foreach(lc, entry->cursors)
+	{
+		if (strcmp((char *) lfirst(lc), cursor) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("invalid response for page " INT64_FORMAT " of %s: next_cursor repeats a cursor already seen in this scan",
+							page_no, clf_endpoint_for_display(&trav->opts)),
+					 errdetail("Following it would loop forever."),
+					 errhint("Run the query again; if it keeps happening, the API or a proxy in between is misbehaving.")));
+	}
+	oldcxt = MemoryContextSwitchTo(trav->scan_cxt);
+	entry->cursors = lappend(entry->cursors, pstrdup(cursor));
+	MemoryContextSwitchTo(oldcxt);
+}
+
+static void
+fetch_next_page(ClfTraversal *trav)
+{
+	MemoryContext oldcxt;
+	int			limit = trav->opts.page_size;
+	int64		page_no = trav->pages_in_traversal + 1;
+
+	/* a pushed-down LIMIT asks for no more rows than the query takes */
+	if (trav->rows_wanted >= 0)
+	{
+		int64		needed = trav->rows_wanted - trav->rows_returned;
+
+		limit = (int) Max(1, Min(needed, (int64) limit));
+	}
+
+	MemoryContextReset(trav->page_cxt);
+	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
+	clf_fetch_page(&trav->opts, trav->cursor, limit, page_no, &trav->resp, &trav->stats);
+	MemoryContextSwitchTo(oldcxt);
+
+	trav->pages_in_traversal++;
+	trav->started = true;
+	trav->item_index = 0;
+	if (trav->resp.next_cursor == NULL)
+		trav->at_end = true;
+	else
+	{
+		check_cursor_is_new(trav, trav->resp.next_cursor, page_no);
+		if (trav->cursor)
+			pfree(trav->cursor);
+		trav->cursor = MemoryContextStrdup(trav->scan_cxt, trav->resp.next_cursor);
+	}
+}
+
+/*
+ * The next info_list item (a json_object *), or NULL after the last.  The
+ * item stays valid until the next call.
+ */
+void *
+clf_traversal_next(ClfTraversal *trav)
+{
+	for (;;)
+	{
+		if (trav->started && trav->item_index < trav->resp.nitems)
+		{
+			trav->rows_returned++;
+			trav->stats.rows++;
+			return clf_response_item(&trav->resp, trav->item_index++);
+		}
+		if (trav->at_end)
+			return NULL;
+		fetch_next_page(trav);
+	}
+}
+
+/* Start again from an empty cursor, keeping the counters. */
+void
+clf_traversal_restart(ClfTraversal *trav)
+{
+	forget_cursors(trav);
+	trav->started = false;
+	trav->at_end = false;
+	trav->item_index = 0;
+	trav->rows_returned = 0;
+	trav->pages_in_traversal = 0;
+	clf_response_reset(&trav->resp);
+}
+
+void
+clf_traversal_end(ClfTraversal *trav)
+{
+	MemoryContextDelete(trav->scan_cxt);
+}
+
+const char *
+clf_endpoint_for_display(const ClfOptions *opts)
+{
+	return psprintf("%s/externalcontact/contact_list", opts->api_url);
+}

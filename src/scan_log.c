@@ -1,0 +1,131 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan_log.c
+ *		  This session's last scans, for contact_list_fdw_scans(): where a
+ *		  user looks first when a scheduled refresh is slow or rate-limited.
+ *
+ * A ring of fixed size in TopMemoryContext; a scan writes its entry when it
+ * starts and again when it ends, so a scan that is still running, or whose
+ * query was cancelled, shows as such.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "contact_list_fdw.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#define CLF_SCAN_LOG_SIZE 100
+#define CLF_SCAN_LOG_ERROR_LEN 500
+
+typedef struct ClfScanLogEntry
+{
+	int64		serial;			/* 0: unused */
+	Oid			relid;
+	TimestampTz started;
+	TimestampTz ended;			/* 0 while running */
+	ClfScanStats stats;
+	ClfScanOutcome outcome;
+	char		error[CLF_SCAN_LOG_ERROR_LEN];
+} ClfScanLogEntry;
+
+static ClfScanLogEntry *scan_log = NULL;
+static int64 next_serial = 1;
+
+int
+clf_scan_log_start(Oid relid)
+{
+	ClfScanLogEntry *entry;
+	int			slot;
+
+	if (scan_log == NULL)
+		scan_log = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(ClfScanLogEntry) * CLF_SCAN_LOG_SIZE);
+	slot = (int) (next_serial % CLF_SCAN_LOG_SIZE);
+	entry = &scan_log[slot];
+	memset(entry, 0, sizeof(*entry));
+	entry->serial = next_serial++;
+	entry->relid = relid;
+	entry->started = GetCurrentTimestamp();
+	entry->outcome = CLF_SCAN_RUNNING;
+	return slot;
+}
+
+void
+clf_scan_log_finish(int slot, const ClfScanStats *stats, ClfScanOutcome outcome,
+					const char *error)
+{
+	ClfScanLogEntry *entry;
+
+	if (scan_log == NULL || slot < 0 || slot >= CLF_SCAN_LOG_SIZE)
+		return;
+	entry = &scan_log[slot];
+	entry->ended = GetCurrentTimestamp();
+	entry->stats = *stats;
+	entry->outcome = outcome;
+	if (error)
+		strlcpy(entry->error, error, sizeof(entry->error));
+}
+
+static const char *
+outcome_name(ClfScanOutcome outcome)
+{
+	switch (outcome)
+	{
+		case CLF_SCAN_RUNNING:
+			return "running";
+		case CLF_SCAN_COMPLETE:
+			return "complete";
+		case CLF_SCAN_STOPPED_EARLY:
+			return "stopped early";
+		case CLF_SCAN_ERROR:
+			return "error";
+	}
+	return "unknown";
+}
+
+PG_FUNCTION_INFO_V1(contact_list_fdw_scans);
+
+/* The recorded scans, oldest first. */
+Datum
+contact_list_fdw_scans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (scan_log == NULL)
+		return (Datum) 0;
+
+	for (int64 serial = Max(1, next_serial - CLF_SCAN_LOG_SIZE); serial < next_serial; serial++)
+	{
+		ClfScanLogEntry *entry = &scan_log[serial % CLF_SCAN_LOG_SIZE];
+		Datum		values[13];
+		bool		nulls[13] = {0};
+		TimestampTz end = entry->ended ? entry->ended : GetCurrentTimestamp();
+
+		if (entry->serial != serial)
+			continue;
+		values[0] = ObjectIdGetDatum(entry->relid);
+		values[1] = TimestampTzGetDatum(entry->started);
+		values[2] = Float8GetDatum((double) (end - entry->started) / 1000.0);
+		values[3] = Int64GetDatum(entry->stats.pages);
+		values[4] = Int64GetDatum(entry->stats.requests);
+		values[5] = Int64GetDatum(entry->stats.retries);
+		values[6] = Int64GetDatum(entry->stats.token_fetches);
+		values[7] = Int64GetDatum(entry->stats.rows);
+		values[8] = Int64GetDatum(entry->stats.bytes);
+		values[9] = Float8GetDatum(entry->stats.network_ms);
+		values[10] = CStringGetTextDatum(outcome_name(entry->outcome));
+		if (entry->error[0])
+			values[11] = CStringGetTextDatum(entry->error);
+		else
+			nulls[11] = true;
+		values[12] = Int64GetDatum(entry->serial);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

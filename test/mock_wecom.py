@@ -1,0 +1,730 @@
+#!/usr/bin/python3
+"""Mock WeCom endpoint for the contact_list_fdw tests (standard library only).
+
+The contract is test/MOCK_PROTOCOL.md; where that doc left room, these are the
+choices made (the doc states them too, the tests are written against the doc):
+- Order of checks on contact_list: token form (41001/40014), then the request
+  checks (40058, counted in bad_requests), then the scenario.  A rejected
+  request therefore never uses up a "once" scenario's failure.
+- Tokens are checked by form only (tok-SCENARIO-N, fixed-SCENARIO with a known
+  scenario), not against the set issued, so a token cached by a backend still
+  works after /_reset.  `shortlived` only changes expires_in.
+- A corp id or token naming an unknown scenario is 40013 / 40014.
+- The traversal number grows when a first page (empty cursor) is actually
+  served, so a retried first request after an injected failure still gets
+  traversal 1.  `bench` always uses traversal 1: its pages are cached bytes.
+- Cursors are deterministic (expected outputs may print them) but carry a
+  checksum, so only cursors minted by this mock, for the same scenario, pass.
+- Every response body (also errors, also /_stats) is gzip-encoded when the
+  request accepts gzip; `gzip` always encodes; `huge` gzips on the fly.
+- `connections` leaves out connections whose first request is a control
+  request (/_stats, /_reset, /_warm), so polling stats does not disturb it.
+- `limits`/`cursors`/`tokens` in /_stats hold the raw values sent (null when
+  absent or when the body is not a JSON object).
+- `/evil` (the redirect target) answers a one-row page and is counted in
+  stats.evil, so a test can prove the redirect was not followed.
+- `/_warm?limit=N[&gzip=1]` pre-builds the bench cache so a benchmark does not
+  time the mock's row generation.
+- Cursors carry the page number: `drop3` drops page 3 of a traversal even if
+  the client changed limit; `loopcursor` page 1 points at offset=limit and
+  every later page hands back the cursor it was called with.
+- `nocursorkey`/`nullcursor` serve one page of basic rows 1..min(limit, 25);
+  `itemnotobject` breaks only page 1; `typesN` serves row N of `types` alone so
+  each conversion case can be tested without the others aborting the scan.
+- `huge` is complete valid JSON; `--delay-ms` only affects `delay`.
+"""
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import zlib
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+BASE_TIME = 1694418699
+HOUR = 3600
+
+# ---------------------------------------------------------------- data set
+
+# Contacts 1..6 are customers (external_userid wm_cust_NNN), 7..12 are not
+# (they only have a masked name).  Generated data sets renumber contacts per
+# repetition of the 25-row pattern, so ids stay unique.
+N_CONTACTS = 12
+NAMES = {7: "张三", 8: "🐼熊猫", 9: 'Tom "T" Lee', 10: "back\\slash",
+         11: "O'Brien", 12: "***开"}
+
+# (shape, contact, follow_userid or chat_id[, chat_name]); shapes are the four
+# rows of the spec's sample: A customer+follower, B customer in a customer
+# group, C non-customer+follower, D non-customer in a non-customer group.
+BASIC = [
+    ("A", 1, "zhangwei"), ("C", 7, "zhangwei"), ("B", 2, "wr_chat_01"),
+    ("D", 8, "lisi", "外联群1"), ("A", 2, "lisi"), ("C", 9, "wangwu"),
+    ("A", 3, "wangwu"), ("D", 7, "lisi", "外联群1"), ("B", 1, "wr_chat_01"),
+    ("C", 10, "zhaoliu"), ("A", 4, "zhaoliu"),
+    ("D", 11, "wangwu", "Night 'owls' 群"), ("B", 5, "wr_chat_02"),
+    ("C", 12, "zhangwei"), ("A", 1, "lisi"),
+    ("D", 9, "zhangwei", '外联群2 "VIP" \\ 🐼'), ("A", 6, "zhangwei"),
+    ("C", 8, "wangwu"), ("B", 3, "wr_chat_02"), ("D", 12, "lisi", "外联群1"),
+    ("A", 5, "wangwu"), ("C", 11, "zhangwei"), ("B", 6, "wr_chat_01"),
+    ("D", 10, "zhaoliu", "Night 'owls' 群"), ("A", 4, "lisi"),
+]
+
+
+def make_row(i, trav):
+    """Row i of the (possibly repeated) basic pattern, key order as the spec."""
+    shape, c, arg, *chat = BASIC[i % len(BASIC)]
+    c += (i // len(BASIC)) * N_CONTACTS
+    tmp = "tmp-%d-%d" % (trav, c)
+    at = BASE_TIME + i * HOUR
+    if shape == "A":
+        return {"is_customer": True, "tmp_openid": tmp,
+                "external_userid": "wm_cust_%03d" % c, "follow_userid": arg, "add_time": at}
+    if shape == "B":
+        return {"is_customer": True, "tmp_openid": tmp,
+                "external_userid": "wm_cust_%03d" % c, "chat_id": arg, "add_time": at}
+    name = NAMES[(c - 1) % N_CONTACTS + 1]
+    if shape == "C":
+        return {"is_customer": False, "tmp_openid": tmp, "name": name,
+                "follow_userid": arg, "add_time": at}
+    return {"is_customer": False, "name": name, "tmp_openid": tmp,
+            "follow_userid": arg, "chat_name": chat[0], "add_time": at}
+
+
+# One row per conversion case; "T" is replaced by tmp-<traversal>-<contact>.
+TYPES = [
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_001", "follow_userid": "zhangwei", "add_time": BASE_TIME},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_002", "follow_userid": "lisi", "add_time": str(BASE_TIME)},
+    {"is_customer": 1, "tmp_openid": "T", "external_userid": "wm_cust_003", "follow_userid": "wangwu", "add_time": BASE_TIME + 2 * HOUR},
+    {"is_customer": 0, "tmp_openid": "T", "name": "张三", "follow_userid": "zhaoliu", "add_time": BASE_TIME + 3 * HOUR},
+    {"is_customer": "maybe", "tmp_openid": "T", "name": "maybe", "follow_userid": "zhangwei", "add_time": BASE_TIME + 4 * HOUR},
+    {"is_customer": False, "tmp_openid": "T", "name": "half", "follow_userid": "lisi", "add_time": 1.5},
+    {"is_customer": False, "tmp_openid": "T", "name": "bad time", "follow_userid": "wangwu", "add_time": "not a time"},
+    {"is_customer": False, "tmp_openid": "T", "name": 12345, "follow_userid": "zhaoliu", "add_time": BASE_TIME + 7 * HOUR},
+    {"is_customer": False, "tmp_openid": "T", "name": {"first": "张", "last": "三"}, "follow_userid": "zhangwei",
+     "add_time": BASE_TIME + 8 * HOUR},
+    {"is_customer": False, "tmp_openid": "T", "name": None, "follow_userid": "lisi", "add_time": BASE_TIME + 9 * HOUR},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_011", "follow_userid": "wangwu", "add_time": None},
+]
+
+
+def types_row(i, trav):
+    return {k: ("tmp-%d-%d" % (trav, i + 1) if k == "tmp_openid" else v)
+            for k, v in TYPES[i].items()}
+
+
+def special_row(name):
+    return lambda i, trav: {"is_customer": False, "tmp_openid": "tmp-%d-7" % trav,
+                            "name": name, "follow_userid": "zhangwei", "add_time": BASE_TIME}
+
+
+# Scenarios that serve the 25 basic rows (possibly with a twist).
+BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "busy2",
+              "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
+              "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
+              "nocursorkey", "nullcursor"}
+ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson",
+           "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
+BENCH_ROWS = 1000000  # replaced by --bench-rows
+
+
+def dataset(scen):
+    """(row count, row function) of a scenario, or None if it serves no rows."""
+    if scen in BASIC_LIKE:
+        return len(BASIC), make_row
+    if scen == "big":
+        return 2500, make_row
+    if scen == "bench":
+        return BENCH_ROWS, make_row
+    if scen == "types":
+        return len(TYPES), types_row
+    m = re.fullmatch(r"types(\d+)", scen)
+    if m:
+        n = int(m.group(1)) - 1
+        return 1, lambda i, trav: types_row(n, trav)
+    if scen == "nul":
+        return 1, special_row("nul\u0000byte")
+    if scen == "badutf8":
+        # Lone surrogates become the raw bytes \xff\xfe under surrogateescape.
+        return 1, special_row("bad\udcff\udcfebytes")
+    return None
+
+
+def known(scen):
+    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "nul", "badutf8"):
+        return True
+    m = re.fullmatch(r"types(\d+)", scen)
+    if m:
+        return 1 <= int(m.group(1)) <= len(TYPES)
+    return re.fullmatch(r"e\d+", scen) is not None
+
+
+def enc(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+
+
+# ---------------------------------------------------------------- cursors
+
+CURSOR_SALT = b"contact_list_fdw mock cursor v1"
+
+
+def make_cursor(scen, trav, offset, page):
+    p = "%s.%d.%d.%d" % (scen, trav, offset, page)
+    return "c1.%s.%s" % (p, hashlib.sha256(CURSOR_SALT + p.encode()).hexdigest()[:8])
+
+
+def parse_cursor(s):
+    parts = s.split(".")
+    if len(parts) != 6 or parts[0] != "c1":
+        return None
+    p = ".".join(parts[1:5])
+    if hashlib.sha256(CURSOR_SALT + p.encode()).hexdigest()[:8] != parts[5]:
+        return None
+    return parts[1], int(parts[2]), int(parts[3]), int(parts[4])
+
+
+# ---------------------------------------------------------------- state
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.gen = 0
+        self._clear()
+
+    def _clear(self):
+        self.stats = {"gettoken": 0, "contact_list": 0, "bad_requests": 0, "connections": 0,
+                      "evil": 0, "limits": [], "cursors": [], "tokens": []}
+        self.serial = 0
+        self.trav = {}       # scenario -> traversals started
+        self.calls = {}      # scenario -> contact_list calls that passed the checks
+        self.dropped = set()
+        self.used_tokens = set()
+        self.gen += 1        # connections accepted before a reset must not be uncounted after it
+
+    def reset(self):
+        with self.lock:
+            self._clear()
+
+    def bump(self, key):
+        with self.lock:
+            self.stats[key] += 1
+
+    def accepted(self):
+        with self.lock:
+            self.stats["connections"] += 1
+            return self.gen
+
+    def unaccept(self, gen):
+        with self.lock:
+            if gen == self.gen:
+                self.stats["connections"] -= 1
+
+    def next_serial(self):
+        with self.lock:
+            self.stats["gettoken"] += 1
+            self.serial += 1
+            return self.serial
+
+    def record_call(self, limit, cursor, token):
+        with self.lock:
+            s = self.stats
+            s["contact_list"] += 1
+            s["limits"].append(limit)
+            s["cursors"].append(cursor)
+            s["tokens"].append(token)
+
+    def incr(self, table, scen):
+        with self.lock:
+            t = getattr(self, table)
+            t[scen] = t.get(scen, 0) + 1
+            return t[scen]
+
+    def first_time(self, setname, key):
+        """True only for the first caller with this key since the reset."""
+        with self.lock:
+            s = getattr(self, setname)
+            if key in s:
+                return False
+            s.add(key)
+            return True
+
+    def snapshot(self):
+        with self.lock:
+            return enc(self.stats)
+
+
+STATE = State()
+
+# ---------------------------------------------------------------- bench cache
+
+# (limit, offset, page) -> [json bytes, gzip bytes or None].  Pages are built on
+# first use (or by /_warm) and then served as a plain write.
+BENCH_CACHE = {}
+BENCH_LOCK = threading.Lock()
+
+
+def bench_page(limit, offset, page):
+    key = (limit, offset, page)
+    entry = BENCH_CACHE.get(key)
+    if entry is None:
+        end = min(offset + limit, BENCH_ROWS)
+        body = enc({"errcode": 0, "errmsg": "ok",
+                    "info_list": [make_row(i, 1) for i in range(offset, end)],
+                    "next_cursor": make_cursor("bench", 1, end, page + 1) if end < BENCH_ROWS else ""})
+        with BENCH_LOCK:  # two racing builders produce equal bytes; keep one
+            entry = BENCH_CACHE.setdefault(key, [body, None])
+    return entry
+
+
+def bench_gzip(entry):
+    if entry[1] is None:
+        entry[1] = gzip.compress(entry[0], 1, mtime=0)
+    return entry[1]
+
+
+# ---------------------------------------------------------------- huge
+
+HUGE_BYTES = 200 * 1024 * 1024
+
+
+def huge_pieces():
+    """About 200 MiB of valid JSON, built from one reused ~64 KB block."""
+    head = b'{"errcode":0,"errmsg":"ok","info_list":['
+    tail = b'],"next_cursor":""}'
+    block = b",".join(enc(make_row(i, 1)) for i in range(480))
+    sep_block = b"," + block
+    yield head + block
+    for _ in range((HUGE_BYTES - len(head) - len(tail) - len(block)) // len(sep_block)):
+        yield sep_block
+    yield tail
+
+
+# ---------------------------------------------------------------- HTTP
+
+ERRMSG = {-1: "system busy", 40001: "invalid secret", 40013: "invalid corpid",
+          40014: "invalid access_token", 40058: "invalid parameter",
+          41001: "access_token missing", 42001: "access_token expired",
+          45009: "api freq out of limit", 45033: "api concurrent out of limit",
+          48002: "api forbidden", 60020: "not allow to access from your ip"}
+# scenario -> (how many first calls fail, "err" errcode or "http" status, code)
+ONCE = {"invalidtoken": (1, "err", 40014), "http502once": (1, "http", 502),
+        "busy2": (2, "err", -1), "concurrency1": (1, "err", 45033),
+        "ratelimit": (1, "err", 45009), "http429once": (1, "http", 429)}
+FIXED_BODIES = {"notobject": b"[1,2,3]", "noinfolist": b'{"errcode":0,"errmsg":"ok"}',
+                "infolistnotarray": b'{"errcode":0,"errmsg":"ok","info_list":"not a list","next_cursor":""}'}
+CONTROL = ("/_stats", "/_reset", "/_warm")
+JSON_TYPE = "application/json; charset=UTF-8"
+
+
+def html_page(status):
+    title = "%d %s" % (status, HTTPStatus(status).phrase)
+    return ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n"
+            "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n" % (title, title)).encode()
+
+
+def accepts_gzip(value):
+    for item in (value or "").split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+class MockServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+    ssl_ctx = None
+    log_file = None
+    log_lock = threading.Lock()
+    delay_ms = None
+
+    def server_bind(self):
+        # HTTPServer.server_bind does a reverse DNS lookup, which can stall startup in a sandbox.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        gen = STATE.accepted()
+        if self.ssl_ctx:
+            # The handshake runs in the handler thread: a slow client must not stall accept().
+            sock = self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        # The accept generation rides along so the handler can uncount control connections.
+        return sock, (addr[0], addr[1], gen)
+
+    def handle_error(self, request, client_address):
+        if self.log_file:
+            import traceback
+            self.log("error from %s:\n%s" % (client_address[0], traceback.format_exc()))
+
+    def log(self, text):
+        if self.log_file:
+            with self.log_lock:
+                self.log_file.write(text if text.endswith("\n") else text + "\n")
+                self.log_file.flush()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    first_request = True
+
+    def version_string(self):
+        return "mock-wecom/1.0"
+
+    def log_message(self, fmt, *args):
+        self.server.log("%s - - [%s] %s" % (self.client_address[0], self.log_date_time_string(), fmt % args))
+
+    def handle(self):
+        try:
+            if isinstance(self.connection, ssl.SSLSocket):
+                self.connection.do_handshake()
+            super().handle()
+        except OSError:  # the client went away (broken pipe, reset, TLS alert): nothing to say
+            self.close_connection = True
+
+    def do_GET(self):
+        self.dispatch()
+    do_POST = do_PUT = do_DELETE = do_GET
+
+    # ---- plumbing
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > 1 << 20:
+            raise ValueError("body too large")
+        return self.rfile.read(n) if n else b""
+
+    def send(self, status, body, ctype=JSON_TYPE, headers=(), gz=None, encoded=False, cut=False):
+        """Send a response; encoded: body is already gzip; cut: send only half of it."""
+        if gz is None:
+            gz = self.gz
+        if gz and not encoded:
+            body = gzip.compress(body, 1, mtime=0)
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if gz:
+            self.send_header("Content-Encoding", "gzip")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2] if cut else body)
+
+    def send_json(self, obj, **kw):
+        self.send(200, enc(obj), **kw)
+
+    def send_err(self, code):
+        self.send_json({"errcode": code, "errmsg": ERRMSG.get(code, "mock error %d" % code)})
+
+    def send_html(self, status):
+        self.send(status, html_page(status), "text/html")
+
+    # ---- routing
+
+    def dispatch(self):
+        url = urlsplit(self.path)
+        self.query = parse_qs(url.query, keep_blank_values=True)
+        self.gz = accepts_gzip(self.headers.get("Accept-Encoding"))
+        if self.first_request:
+            self.first_request = False
+            if url.path in CONTROL:
+                STATE.unaccept(self.client_address[2])
+        try:
+            body = self.read_body()
+        except ValueError:
+            self.close_connection = True
+            self.send(413, html_page(413), "text/html", [("Connection", "close")])
+            return
+        if url.path == "/cgi-bin/gettoken":
+            self.gettoken()
+        elif url.path == "/cgi-bin/externalcontact/contact_list":
+            self.contact_list(body)
+        elif url.path == "/_stats":
+            self.send(200, STATE.snapshot())
+        elif url.path == "/_reset":
+            STATE.reset()
+            self.send_json({"ok": True})
+        elif url.path == "/_warm":
+            self.warm()
+        elif url.path == "/evil":
+            STATE.bump("evil")
+            self.send_json({"errcode": 0, "errmsg": "ok", "next_cursor": "", "info_list": [
+                {"is_customer": False, "tmp_openid": "tmp-evil", "name": "evil",
+                 "follow_userid": "evil", "add_time": BASE_TIME}]})
+        else:
+            self.send_html(404)
+
+    def arg(self, name):
+        v = self.query.get(name)
+        return v[0] if v else None
+
+    def gettoken(self):
+        corpid, secret = self.arg("corpid") or "", self.arg("corpsecret")
+        scen = corpid[5:]
+        bad_corp = not corpid.startswith("corp-") or not known(scen)
+        if bad_corp or secret not in ("secret-ok", "secret-ok2"):
+            STATE.bump("gettoken")
+            return self.send_err(40013 if bad_corp else 40001)
+        serial = STATE.next_serial()
+        self.send_json({"errcode": 0, "errmsg": "ok", "access_token": "tok-%s-%d" % (scen, serial),
+                        "expires_in": 1 if scen == "shortlived" else 7200})
+
+    def warm(self):
+        try:
+            limit = int(self.arg("limit") or 1000)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 1000:
+            return self.send(400, enc({"ok": False}))
+        page = 1
+        for off in range(0, BENCH_ROWS, limit):
+            entry = bench_page(limit, off, page)
+            if self.arg("gzip") == "1":
+                bench_gzip(entry)
+            page += 1
+        self.send_json({"ok": True, "pages": page - 1})
+
+    # ---- contact_list
+
+    def contact_list(self, body):
+        token = self.arg("access_token")
+        try:
+            req = json.loads(body)
+        except ValueError:
+            req = None
+        raw = req if isinstance(req, dict) else {}
+        STATE.record_call(raw.get("limit"), raw.get("cursor"), token)
+
+        if not token:
+            return self.send_err(41001)
+        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+|fixed-([a-z0-9]+)", token)
+        scen = m and (m.group(1) or m.group(2))
+        if not scen or not known(scen):
+            return self.send_err(40014)
+
+        checked = self.check_request(req, scen)
+        if checked is None:
+            STATE.bump("bad_requests")
+            return self.send_err(40058)
+        limit, cursor = checked
+        n = STATE.incr("calls", scen)
+
+        if scen in ONCE and n <= ONCE[scen][0]:
+            _, kind, code = ONCE[scen]
+            return self.send_err(code) if kind == "err" else self.send_html(code)
+        if scen.startswith("e") and scen[1:].isdigit():
+            return self.send_err(int(scen[1:]))
+        if scen == "ratelimitforever":
+            return self.send_err(45009)
+        if scen == "expire" and not STATE.first_time("used_tokens", token):
+            return self.send_err(42001)
+        if scen in ("http500", "http404"):
+            return self.send_html(int(scen[4:]))
+        if scen == "redirect":
+            port = self.server.server_address[1]
+            return self.send(302, html_page(302), "text/html",
+                             [("Location", "http://127.0.0.1:%d/evil" % port)])
+        if scen == "nonjson":
+            return self.send(200, b"<html><body>gateway error</body></html>", "text/html")
+        if scen in FIXED_BODIES:
+            return self.send(200, FIXED_BODIES[scen])
+        if scen == "hang":
+            return self.hang()
+        if scen == "huge":
+            return self.stream_huge()
+        if scen == "slow":
+            time.sleep(3)
+        if scen == "delay":
+            time.sleep((self.server.delay_ms if self.server.delay_ms is not None else 20) / 1000)
+        if scen == "bench":
+            return self.serve_bench(limit, cursor)
+        self.serve_page(scen, limit, cursor)
+
+    def check_request(self, req, scen):
+        """(limit, parsed cursor or None) if the request is well formed, else None."""
+        if self.command != "POST":
+            return None
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json" or not isinstance(req, dict):
+            return None
+        cursor = req.get("cursor", "")
+        limit = req.get("limit", 1000)
+        if not isinstance(cursor, str):
+            return None
+        if type(limit) is not int or not 1 <= limit <= 1000:  # bool is an int subclass
+            return None
+        if not cursor:
+            return limit, None
+        parsed = parse_cursor(cursor)
+        if parsed is None or parsed[0] != scen:
+            return None
+        return limit, (cursor,) + parsed[1:]
+
+    def serve_page(self, scen, limit, cursor):
+        if cursor:
+            cursor_str, trav, offset, page = cursor
+        else:
+            cursor_str, trav, offset, page = "", STATE.incr("trav", scen), 0, 1
+        total, rowfn = dataset(scen) or (0, None)
+        end = min(offset + limit, total)
+        rows = [rowfn(i, trav) for i in range(offset, end)]
+        nxt = make_cursor(scen, trav, end, page + 1) if end < total else ""
+        if scen == "loopcursor":  # never ends: page 2 on hands back its own cursor
+            nxt = cursor_str or make_cursor(scen, trav, limit, 2)
+        if scen == "extrakeys":
+            rows = [dict({"unionid": "u1"}, **r, tags=["a", "b"]) for r in rows]
+        if scen == "itemnotobject" and page == 1 and len(rows) > 1:
+            rows[1] = 42
+        obj = {"errcode": 0, "errmsg": "ok", "info_list": rows, "next_cursor": nxt}
+        if scen == "extrakeys":
+            obj = dict({"extra": {"x": 1}}, **obj)
+        elif scen == "nocursorkey":
+            del obj["next_cursor"]
+        elif scen == "nullcursor":
+            obj["next_cursor"] = None
+        body = enc(obj)
+        if scen == "truncated":
+            body = body[:len(body) // 2]
+        if scen == "drop3" and page == 3 and STATE.first_time("dropped", "drop3"):
+            return self.drop(body)
+        self.send(200, body, gz=True if scen == "gzip" else None)
+
+    def serve_bench(self, limit, cursor):
+        offset, page = (cursor[2], cursor[3]) if cursor else (0, 1)
+        entry = bench_page(limit, offset, page)
+        if self.gz:
+            self.send(200, bench_gzip(entry), encoded=True)
+        else:
+            self.send(200, entry[0])
+
+    # ---- faults
+
+    def drop(self, body):
+        """Promise the whole body, deliver half, then cut the TCP connection."""
+        self.close_connection = True  # the handler must not read another request from it
+        self.send(200, body, cut=True)
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def hang(self):
+        """Never answer; give the thread back when the client goes away (or after 600 s)."""
+        self.close_connection = True
+        sock = self.connection
+        deadline = time.monotonic() + 600
+        sock.settimeout(1.0)
+        while time.monotonic() < deadline:
+            try:
+                if not sock.recv(65536):
+                    return
+            except TimeoutError:
+                continue
+            except (OSError, ValueError):
+                return
+
+    def stream_huge(self):
+        self.send_response(200)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Transfer-Encoding", "chunked")
+        if self.gz:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        comp = zlib.compressobj(1, zlib.DEFLATED, 31) if self.gz else None
+        try:
+            for piece in huge_pieces():
+                if comp:
+                    piece = comp.compress(piece)
+                    if not piece:
+                        continue
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if comp:
+                piece = comp.flush()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        except (OSError, ValueError):
+            self.close_connection = True
+
+
+# ---------------------------------------------------------------- main
+
+def dump(scen):
+    if not known(scen):
+        sys.exit("unknown scenario: %s" % scen)
+    ds = dataset(scen)
+    if ds is None:
+        return  # serves no rows
+    total, rowfn = ds
+    out = sys.stdout.buffer
+    for i in range(total):
+        out.write(json.dumps(rowfn(i, 1), ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n")
+    out.flush()
+
+
+def main():
+    global BENCH_ROWS
+    ap = argparse.ArgumentParser(description="mock WeCom endpoint (see test/MOCK_PROTOCOL.md)")
+    ap.add_argument("--port", type=int, default=18642)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--delay-ms", type=int)
+    ap.add_argument("--bench-rows", type=int, default=1000000)
+    ap.add_argument("--pidfile")
+    ap.add_argument("--log")
+    ap.add_argument("--dump", metavar="SCENARIO")
+    args = ap.parse_args()
+    BENCH_ROWS = args.bench_rows
+    if args.dump:
+        return dump(args.dump)
+
+    server = MockServer((args.host, args.port), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        server.ssl_ctx = ctx
+    server.delay_ms = args.delay_ms
+    if args.log:
+        server.log_file = open(args.log, "a", encoding="utf-8")
+    if args.pidfile:
+        with open(args.pidfile, "w") as f:
+            f.write("%d\n" % os.getpid())
+    # SIGTERM must unwind through the finally below so the pidfile goes away.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print("mock listening on %d" % server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if args.pidfile:
+            try:
+                os.unlink(args.pidfile)
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    main()
