@@ -509,7 +509,7 @@ interruptible_sleep(int ms)
  * never skips or repeats a page.  On return resp holds the response with
  * its errcode read; errcodes other than the retried ones are the caller's.
  */
-static void
+static pg_noinline void
 call_with_retries(ClfCall *call, ClfResponse *resp)
 {
 	ClfConnection *conn;

@@ -1,0 +1,101 @@
+# Shared by test/run.sh, test/demo.sh and bench/run.sh: a throw-away
+# PostgreSQL cluster, the mock WeCom endpoint and a proxy, all on loopback,
+# stopped again when the calling script exits.
+# shellcheck shell=bash
+
+CLF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=$(pg_config --bindir)
+export PGPORT=${CLF_PGPORT:-54329}
+export CLF_MOCK_PORT=${CLF_MOCK_PORT:-18642}
+export CLF_PROXY_PORT=${CLF_PROXY_PORT:-18643}
+export PGUSER=postgres
+export PGDATABASE=postgres
+PY=/usr/bin/python3
+
+CLF_WORK=$(mktemp -d /tmp/contact_list_fdw.XXXXXX)
+chmod 755 "$CLF_WORK"
+export PGHOST=$CLF_WORK
+CLF_PIDS=()
+
+# The server refuses to run as root: run it as the postgres user then.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+clf_cleanup() {
+  local pid
+  for pid in "${CLF_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -f "$CLF_WORK/pgdata/postmaster.pid" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/pgdata" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  [ -n "${CLF_KEEP_WORK:-}" ] || rm -rf "$CLF_WORK"
+}
+trap clf_cleanup EXIT
+
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_for_port() {
+  local port=$1 i
+  for i in $(seq 1 100); do
+    port_free "$port" || return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $port" >&2
+  return 1
+}
+
+# start_cluster [extra postgresql.conf lines...]
+start_cluster() {
+  port_free "$PGPORT" || { echo "port $PGPORT is busy: set CLF_PGPORT" >&2; return 1; }
+  [ "$(id -u)" -eq 0 ] && chown postgres "$CLF_WORK"
+  as_pg "$PGBIN/initdb" -D "$CLF_WORK/pgdata" -U postgres --auth=trust \
+    --encoding=UTF8 --locale=C.UTF-8 >"$CLF_WORK/initdb.log" 2>&1 ||
+    { cat "$CLF_WORK/initdb.log" >&2; return 1; }
+  {
+    echo "port = $PGPORT"
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$CLF_WORK'"
+    echo "shared_preload_libraries = 'pg_cron'"
+    echo "cron.database_name = 'contrib_regression'"
+    echo "log_min_messages = debug1"
+    echo "log_line_prefix = '%m [%p] '"
+    echo "max_connections = 60"
+    for line in "$@"; do echo "$line"; done
+  } >>"$CLF_WORK/pgdata/postgresql.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/pgdata" -l "$CLF_WORK/postgres.log" -w start >/dev/null ||
+    { cat "$CLF_WORK/postgres.log" >&2; return 1; }
+}
+
+# start_mock [extra mock arguments...]
+start_mock() {
+  port_free "$CLF_MOCK_PORT" || { echo "port $CLF_MOCK_PORT is busy: set CLF_MOCK_PORT" >&2; return 1; }
+  $PY "$CLF_ROOT/test/mock_wecom.py" --host 127.0.0.1 --port "$CLF_MOCK_PORT" \
+    --log "$CLF_WORK/mock.log" "$@" >"$CLF_WORK/mock.out" 2>&1 &
+  CLF_PIDS+=($!)
+  wait_for_port "$CLF_MOCK_PORT"
+}
+
+start_proxy() {
+  port_free "$CLF_PROXY_PORT" || { echo "port $CLF_PROXY_PORT is busy: set CLF_PROXY_PORT" >&2; return 1; }
+  cat >"$CLF_WORK/tinyproxy.conf" <<CONF
+Port $CLF_PROXY_PORT
+Listen 127.0.0.1
+Timeout 60
+MaxClients 50
+LogFile "$CLF_WORK/tinyproxy.log"
+LogLevel Connect
+Allow 127.0.0.1
+ConnectPort $CLF_MOCK_PORT
+CONF
+  [ "$(id -u)" -eq 0 ] && chown postgres "$CLF_WORK/tinyproxy.conf" && echo "User postgres" >>"$CLF_WORK/tinyproxy.conf" && echo "Group postgres" >>"$CLF_WORK/tinyproxy.conf"
+  /usr/bin/tinyproxy -d -c "$CLF_WORK/tinyproxy.conf" >"$CLF_WORK/tinyproxy.out" 2>&1 &
+  CLF_PIDS+=($!)
+  wait_for_port "$CLF_PROXY_PORT"
+}
+
+build_and_install() {
+  make -C "$CLF_ROOT" -s >/dev/null
+  make -C "$CLF_ROOT" -s install >/dev/null
+}
