@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make test: the whole suite, from a fresh Debian 12 machine (as root) or a
+# developer's one.  Installs what is missing, builds and installs the
+# extension, starts a throw-away cluster, the mock WeCom endpoint and a
+# proxy on loopback, and runs every step below.  Exits non-zero if any fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+test/deps.sh || exit 1
+
+# CLF_ISOLATE=1 (as root): run in a private network namespace, so several
+# runs on one machine cannot collide on the loopback ports.
+if [ -n "${CLF_ISOLATE:-}" ] && [ -z "${CLF_IN_NETNS:-}" ] && [ "$(id -u)" -eq 0 ]; then
+  exec env CLF_IN_NETNS=1 unshare --net bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
+fi
+# shellcheck source=test/lib.sh
+source test/lib.sh
+
+build_and_install || { echo "build failed" >&2; exit 1; }
+start_cluster || exit 1
+start_mock || exit 1
+start_proxy || exit 1
+export CLF_WORK
+
+passed=0
+failed=0
+failures=()
+step() {
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "-- $name: ok"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "-- $name: FAILED"
+  fi
+}
+
+regress() {
+  make -s installcheck PGUSER=postgres || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
+}
+
+step "pg_regress suite" regress
+[ -f test/fault_suite.py ] && step "fault suite" $PY test/fault_suite.py
+step "no secret in the server log" test/check_secrets.sh "$CLF_WORK/postgres.log"
+[ -x test/fuzz/run.sh ] && step "page parser fuzzing" test/fuzz/run.sh --seconds "${CLF_FUZZ_SECONDS:-60}"
+[ -x bench/run.sh ] && step "benchmark smoke run" bench/run.sh --rows 20000 --smoke
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failed steps: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
