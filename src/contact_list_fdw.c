@@ -138,9 +138,7 @@ contactListGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreign
 	}
 
 	/* ANALYZE's count, else the table's rows_estimate, else a default */
-	if (baserel->tuples >= 0 && baserel->pages > 0)
-		rows = baserel->tuples;
-	else if (baserel->tuples > 0)
+	if (baserel->tuples >= 0)	/* -1 until the first ANALYZE */
 		rows = baserel->tuples;
 	else if (state->opts.rows_estimate >= 0)
 		rows = state->opts.rows_estimate;

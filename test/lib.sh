@@ -59,6 +59,7 @@ start_cluster() {
     echo "unix_socket_directories = '$CLF_WORK'"
     echo "shared_preload_libraries = 'pg_cron'"
     echo "cron.database_name = 'contrib_regression'"
+    echo "cron.use_background_workers = on"
     echo "log_min_messages = debug1"
     echo "log_line_prefix = '%m [%p] '"
     echo "max_connections = 60"
