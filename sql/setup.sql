@@ -1,0 +1,101 @@
+--
+-- setup: the extension, a server on the mock endpoint, a user mapping and the
+-- canonical foreign table.  Later test files rely on these objects (server
+-- wecom, its user mapping, table wecom_contacts and the mock helpers), so
+-- this file drops none of them.
+--
+CREATE EXTENSION contact_list_fdw;
+
+-- the extension made a handler, a validator and the wrapper using both (item 2)
+SELECT w.fdwname, h.proname AS handler, pg_get_function_result(h.oid) AS handler_returns,
+       v.proname AS validator, pg_get_function_arguments(v.oid) AS validator_args
+  FROM pg_foreign_data_wrapper w
+  JOIN pg_proc h ON h.oid = w.fdwhandler
+  JOIN pg_proc v ON v.oid = w.fdwvalidator
+ WHERE w.fdwname = 'contact_list_fdw';
+
+-- both functions belong to the extension
+SELECT pg_describe_object(classid, objid, objsubid) AS member
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'contact_list_fdw')
+ ORDER BY 1;
+
+-- the mock WeCom endpoint listens on 127.0.0.1:18642 (plain http to loopback)
+CREATE SERVER wecom FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wecom
+  OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok');
+CREATE FOREIGN TABLE wecom_contacts (
+  is_customer     boolean,
+  tmp_openid      text,
+  external_userid text,
+  name            text,
+  follow_userid   text,
+  chat_id         text,
+  chat_name       text,
+  add_time        timestamptz
+) SERVER wecom;
+
+SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname = 'wecom';
+SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 'wecom_contacts'::regclass;
+
+--
+-- Helpers for the tests, kept for the later files.
+-- mock_reset() zeroes the mock's counters; mock_stats() returns them as jsonb
+-- (gettoken, contact_list, bad_requests, evil, limits, cursors, tokens, ...).
+--
+CREATE FUNCTION mock_get(path text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  result jsonb;
+BEGIN
+  IF to_regclass('pg_temp.mock_buf') IS NULL THEN
+    CREATE TEMP TABLE mock_buf (line text);
+  END IF;
+  TRUNCATE mock_buf;
+  -- csv with quote and delimiter characters that JSON never holds raw
+  EXECUTE format($c$COPY mock_buf FROM PROGRAM %L WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02')$c$,
+                 'curl -sf http://127.0.0.1:18642' || path);
+  SELECT string_agg(line, E'\n')::jsonb INTO result FROM mock_buf;
+  RETURN result;
+END $$;
+CREATE FUNCTION mock_reset() RETURNS void LANGUAGE sql
+  AS $$ SELECT mock_get('/_reset') $$;
+CREATE FUNCTION mock_stats() RETURNS jsonb LANGUAGE sql
+  AS $$ SELECT mock_get('/_stats') $$;
+
+--
+-- clf_error_of(query) runs query to its end and returns what error it
+-- raised, one line per field, starting with the SQLSTATE (psql does not
+-- show it without file and line numbers).  A last line "LEAK" appears if any
+-- field holds a corp_secret or an access token of the mock.
+--
+CREATE FUNCTION clf_error_of(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  st text; msg text; det text; hnt text;
+BEGIN
+  EXECUTE query;
+  RETURN NEXT 'no error';
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                          det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+  RETURN NEXT 'sqlstate: ' || st;
+  RETURN NEXT 'message: ' || msg;
+  IF det <> '' THEN RETURN NEXT 'detail: ' || det; END IF;
+  IF hnt <> '' THEN RETURN NEXT 'hint: ' || hnt; END IF;
+  IF concat(msg, det, hnt) ~ '(secret-ok|tok-[a-z0-9]+-[0-9]+|fixed-[a-z0-9]+)' THEN
+    RETURN NEXT 'LEAK';
+  END IF;
+END $$;
+
+SELECT mock_reset();
+SELECT mock_stats() - 'connections' AS stats;
+
+-- the first query works end to end (item 4): 25 rows, customers and not
+SELECT count(*), count(*) FILTER (WHERE is_customer) AS customers FROM wecom_contacts;
+SELECT mock_stats() - 'connections' - 'tokens' AS stats;
+
+-- the helper reports an error with its SQLSTATE, and no error
+SELECT clf_error_of('SELECT 1/0');
+SELECT clf_error_of('SELECT 1');
+
