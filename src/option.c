@@ -132,6 +132,14 @@ clf_url_is_loopback_http(const char *url)
 	if (pg_strncasecmp(url, "http://", 7) != 0)
 		return false;
 	host = url + 7;
+
+	/*
+	 * Userinfo ("user:password@") anywhere in the authority would make the
+	 * text before the '@' look like the host: "http://127.0.0.1:80@example.com/"
+	 * connects to example.com.  Refuse rather than parse it.
+	 */
+	if (memchr(host, '@', strcspn(host, "/?#")) != NULL)
+		return false;
 	if (*host == '[')
 	{
 		end = strchr(host, ']');
@@ -147,8 +155,6 @@ clf_url_is_loopback_http(const char *url)
 	memcpy(hostbuf, host, len);
 	hostbuf[len] = '\0';
 
-	if (strchr(hostbuf, '@'))
-		return false;			/* userinfo: refuse rather than guess */
 	if (pg_strcasecmp(hostbuf, "localhost") == 0 || strcmp(hostbuf, "::1") == 0)
 		return true;
 	if (inet_pton(AF_INET, hostbuf, &addr4) == 1)
