@@ -88,6 +88,39 @@ EXCEPTION WHEN OTHERS OR query_canceled THEN
   END IF;
 END $$;
 
+--
+-- clf_scenario_table(tbl, scenario, table_options, auth) makes a server
+-- tbl_srv on the mock, a user mapping for the current user that selects the
+-- mock's scenario (auth 'token': access_token 'fixed-SCENARIO'; auth 'corp':
+-- corp_id 'corp-SCENARIO' and corp_secret 'secret-ok') and a foreign table tbl
+-- with the canonical columns.  clf_drop_scenario_table(tbl) drops them.
+--
+CREATE FUNCTION clf_scenario_table(tbl text, scenario text,
+                                   table_options text DEFAULT '',
+                                   auth text DEFAULT 'token') RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %L)',
+                 tbl || '_srv', 'http://127.0.0.1:18642/cgi-bin');
+  IF auth = 'token' THEN
+    EXECUTE format('CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (access_token %L)',
+                   tbl || '_srv', 'fixed-' || scenario);
+  ELSE
+    EXECUTE format('CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (corp_id %L, corp_secret %L)',
+                   tbl || '_srv', 'corp-' || scenario, 'secret-ok');
+  END IF;
+  EXECUTE format('CREATE FOREIGN TABLE %I (is_customer boolean, tmp_openid text, '
+                 'external_userid text, name text, follow_userid text, chat_id text, '
+                 'chat_name text, add_time timestamptz) SERVER %I %s',
+                 tbl, tbl || '_srv',
+                 CASE WHEN table_options = '' THEN '' ELSE 'OPTIONS (' || table_options || ')' END);
+END $$;
+CREATE FUNCTION clf_drop_scenario_table(tbl text) RETURNS void
+LANGUAGE plpgsql SET client_min_messages = warning AS $$
+BEGIN
+  EXECUTE format('DROP SERVER %I CASCADE', tbl || '_srv');
+END $$;
+
 SELECT mock_reset();
 SELECT mock_stats() - 'connections' AS stats;
 
@@ -98,4 +131,13 @@ SELECT mock_stats() - 'connections' - 'tokens' AS stats;
 -- the helper reports an error with its SQLSTATE, and no error
 SELECT clf_error_of('SELECT 1/0');
 SELECT clf_error_of('SELECT 1');
+
+-- the scenario helper: fixed token and corp credentials, then gone again
+SELECT clf_scenario_table('setup_t1', 'basic', 'page_size ''5''');
+SELECT clf_scenario_table('setup_t2', 'basic', auth => 'corp');
+SELECT umoptions FROM pg_user_mappings WHERE srvname LIKE 'setup\_%' ORDER BY srvname;
+SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 'setup_t1'::regclass;
+SELECT (SELECT count(*) FROM setup_t1) AS t1, (SELECT count(*) FROM setup_t2) AS t2;
+SELECT clf_drop_scenario_table('setup_t1'), clf_drop_scenario_table('setup_t2');
+SELECT count(*) FROM pg_foreign_server WHERE srvname LIKE 'setup\_%';
 
