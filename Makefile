@@ -44,6 +44,10 @@ all install:
 	@exit 1
 endif
 
+# PGXS tracks no header dependencies unless PostgreSQL was configured with
+# --enable-depend: a changed struct must rebuild every object that uses it.
+$(OBJS): src/contact_list_fdw.h src/page_parser.h
+
 .PHONY: test demo bench fuzz deps
 deps:
 	test/deps.sh
