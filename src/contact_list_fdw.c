@@ -67,6 +67,7 @@ typedef struct ClfScanState
 	 * correlated subquery).  Only kept when a rescan is possible.
 	 */
 	Tuplestorestate *replay;
+	TupleTableSlot *replay_slot;
 	bool		replaying;
 	int64		rows_replayed;
 	int64		traversals;
@@ -260,9 +261,19 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	state->conv = clf_converter_create(rel, attrs,
 									   boolVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_ALL_COLUMNS)));
 
+	/*
+	 * Without REWIND a scan is rescanned only under a parameterized node or
+	 * inside a subplan (a correlated subquery, a LIMIT with a parameter).  A
+	 * statement with no subplans and no parameters streams without keeping
+	 * rows, which is what large scans and materialized views run.
+	 */
 	if ((eflags & EXEC_FLAG_REWIND) || !bms_is_empty(fsplan->scan.plan.allParam) ||
-		!bms_is_empty(fsplan->scan.plan.extParam))
+		estate->es_plannedstmt->subplans != NIL)
+	{
 		state->replay = tuplestore_begin_heap(false, false, work_mem);
+		state->replay_slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+													  &TTSOpsMinimalTuple);
+	}
 }
 
 static TupleTableSlot *
@@ -304,10 +315,10 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	if (state->replaying)
 	{
-		if (tuplestore_gettupleslot(state->replay, true, false, slot))
+		if (tuplestore_gettupleslot(state->replay, true, false, state->replay_slot))
 		{
 			state->rows_replayed++;
-			return slot;
+			return ExecCopySlot(slot, state->replay_slot);
 		}
 		state->replaying = false;
 	}
@@ -372,7 +383,10 @@ contactListEndForeignScan(ForeignScanState *node)
 		state->trav = NULL;
 	}
 	if (state->replay)
+	{
 		tuplestore_end(state->replay);
+		ExecDropSingleTupleTableSlot(state->replay_slot);
+	}
 	state->replay = NULL;
 }
 
@@ -495,8 +509,9 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 
 	clf_scan_log_finish(slot, &trav->stats, CLF_SCAN_COMPLETE, NULL);
 	ereport(elevel,
-			(errmsg("\"%s\": fetched %.0f rows in " INT64_FORMAT " pages from WeCom; %d rows in sample",
-					RelationGetRelationName(relation), seen, trav->stats.pages, numrows)));
+			(errmsg("\"%s\": fetched %.0f rows in " INT64_FORMAT " page%s from WeCom; %d rows in sample",
+					RelationGetRelationName(relation), seen, trav->stats.pages,
+					trav->stats.pages == 1 ? "" : "s", numrows)));
 	clf_traversal_end(trav);
 	MemoryContextDelete(row_cxt);
 

@@ -1,0 +1,19 @@
+--
+-- analyze: ANALYZE makes one traversal and fills pg_stats; the planner then
+-- uses its row count.
+--
+SELECT mock_reset();
+ANALYZE wecom_contacts;
+SELECT mock_stats()->'contact_list' AS requests;
+SELECT reltuples FROM pg_class WHERE oid = 'wecom_contacts'::regclass;
+EXPLAIN SELECT * FROM wecom_contacts;
+SELECT attname, null_frac, n_distinct
+  FROM pg_stats WHERE tablename = 'wecom_contacts' AND attname <> 'tmp_openid'
+ ORDER BY attname;
+SELECT most_common_vals FROM pg_stats
+ WHERE tablename = 'wecom_contacts' AND attname = 'follow_userid';
+-- selectivity now comes from the statistics
+EXPLAIN SELECT * FROM wecom_contacts WHERE is_customer;
+EXPLAIN SELECT * FROM wecom_contacts WHERE follow_userid = 'zhangwei';
+-- VERBOSE reports what was fetched
+ANALYZE VERBOSE wecom_contacts;

@@ -1,0 +1,106 @@
+--
+-- planner: costs and row estimates, LIMIT pushdown, only the needed columns
+-- converted, EXPLAIN without network, EXPLAIN ANALYZE counters, rescans
+-- replayed instead of refetched.  Uses server wecom and table wecom_contacts
+-- from setup (25 rows on the mock).
+--
+SET timezone = 'UTC';
+
+-- Plain EXPLAIN makes no API call and fetches no token.
+SELECT mock_reset();
+EXPLAIN SELECT * FROM wecom_contacts;
+EXPLAIN VERBOSE SELECT external_userid FROM wecom_contacts WHERE is_customer;
+SELECT mock_stats()->'gettoken' AS gettoken, mock_stats()->'contact_list' AS contact_list;
+
+-- ... not even for a user who has no user mapping.
+CREATE ROLE clf_planner_nomap;
+GRANT SELECT ON wecom_contacts TO clf_planner_nomap;
+SET ROLE clf_planner_nomap;
+EXPLAIN (COSTS OFF) SELECT * FROM wecom_contacts;
+SELECT count(*) FROM wecom_contacts;    -- but running it needs one
+RESET ROLE;
+
+-- Row estimate: a documented default of 10000 before ANALYZE ...
+EXPLAIN SELECT * FROM wecom_contacts;
+-- ... the table option rows_estimate when set ...
+ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD rows_estimate '300');
+EXPLAIN SELECT * FROM wecom_contacts;
+-- ... and a page is a round trip: total cost grows with pages, startup is one
+-- request.  300 rows at page_size 100 is three requests.
+ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD page_size '100');
+EXPLAIN SELECT * FROM wecom_contacts;
+-- request_cost and row_cost tune them
+ALTER SERVER wecom OPTIONS (ADD request_cost '1000', ADD row_cost '1');
+EXPLAIN SELECT * FROM wecom_contacts;
+ALTER SERVER wecom OPTIONS (DROP request_cost, DROP row_cost);
+ALTER FOREIGN TABLE wecom_contacts OPTIONS (DROP rows_estimate, DROP page_size);
+
+-- Only the columns the query needs are converted.
+EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM wecom_contacts;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT name FROM wecom_contacts WHERE add_time > '2023-09-12';
+EXPLAIN (VERBOSE, COSTS OFF) SELECT w FROM wecom_contacts w;
+
+-- LIMIT: pushed down when nothing stands between the scan and the LIMIT ...
+SELECT mock_reset();
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM wecom_contacts LIMIT 10;
+SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 10) s;
+-- one page of 10 rows was asked for
+SELECT mock_stats()->'limits' AS limits;
+SELECT mock_reset();
+SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 3 OFFSET 4) s;
+SELECT mock_stats()->'limits' AS limits;
+
+-- ... and not when a filter, a sort, an aggregate or a join is in the way:
+-- the plan stays correct and every page is full size.
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM wecom_contacts WHERE is_customer LIMIT 10;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM wecom_contacts ORDER BY add_time LIMIT 10;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT is_customer, count(*) FROM wecom_contacts GROUP BY 1 LIMIT 1;
+SELECT mock_reset();
+SELECT external_userid, add_time FROM wecom_contacts WHERE is_customer ORDER BY add_time LIMIT 3;
+SELECT mock_stats()->'limits' AS limits;
+-- a pushed-down limit never loses rows: the scan follows the cursor chain as
+-- long as the executor asks (here a LIMIT larger than the table)
+SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 1000) s;
+
+-- EXPLAIN ANALYZE shows what the scan really did.
+SELECT mock_reset();
+ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD page_size '10');
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM wecom_contacts;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM wecom_contacts LIMIT 2;
+
+-- Rescans replay the rows already fetched: a nested loop over 1,000 outer
+-- rows, with the foreign scan on the inner side (a LEFT JOIN keeps it
+-- there), makes one traversal.
+CREATE TEMP TABLE outer_rows AS SELECT g AS n FROM generate_series(1, 1000) g;
+ANALYZE outer_rows;
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+SELECT mock_reset();
+EXPLAIN (COSTS OFF)
+SELECT count(*) FROM outer_rows o LEFT JOIN wecom_contacts w ON w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 second';
+SELECT count(*) FROM outer_rows o LEFT JOIN wecom_contacts w ON w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 second';
+SELECT mock_stats()->'contact_list' AS requests;
+-- a correlated subquery too: rescanned with a new parameter for each row
+SELECT mock_reset();
+EXPLAIN (COSTS OFF)
+SELECT sum((SELECT count(*) FROM wecom_contacts w WHERE w.external_userid = 'wm_cust_00' || (o.n % 10)))
+  FROM outer_rows o;
+SELECT sum((SELECT count(*) FROM wecom_contacts w WHERE w.external_userid = 'wm_cust_00' || (o.n % 10)))
+  FROM outer_rows o;
+SELECT mock_stats()->'contact_list' AS requests;
+-- a rescan after a LIMIT stopped the first pass early continues the same
+-- traversal where it is needed instead of starting again
+SELECT mock_reset();
+SELECT o.n, (SELECT max(w.add_time) FROM (SELECT add_time FROM wecom_contacts LIMIT o.n * 6) w)
+  FROM outer_rows o WHERE o.n <= 5 ORDER BY o.n;
+SELECT mock_stats()->'cursors' AS cursors;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM (SELECT * FROM outer_rows LIMIT 50) o LEFT JOIN wecom_contacts w ON w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 second';
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
+ALTER FOREIGN TABLE wecom_contacts OPTIONS (DROP page_size);
+
+DROP OWNED BY clf_planner_nomap;
+DROP ROLE clf_planner_nomap;

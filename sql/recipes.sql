@@ -1,0 +1,70 @@
+--
+-- recipes: the README's recipes, each run for real.
+--
+SET timezone = 'UTC';
+
+-- 1. Join with a CRM table on external_userid, the id that is stable across
+--    traversals (customers only).
+CREATE TABLE crm_customer (external_userid text PRIMARY KEY, company text);
+INSERT INTO crm_customer VALUES
+  ('wm_cust_001', 'Acme'), ('wm_cust_003', 'Globex'), ('wm_cust_999', 'Initech');
+ANALYZE crm_customer;
+EXPLAIN (COSTS OFF)
+SELECT c.company, w.follow_userid, w.chat_id, w.add_time
+  FROM crm_customer c JOIN wecom_contacts w USING (external_userid);
+SELECT c.company, w.follow_userid, w.chat_id, w.add_time
+  FROM crm_customer c JOIN wecom_contacts w USING (external_userid)
+ ORDER BY c.company, w.add_time;
+-- CRM customers nobody in WeCom serves any more
+SELECT c.* FROM crm_customer c
+ WHERE NOT EXISTS (SELECT 1 FROM wecom_contacts w WHERE w.external_userid = c.external_userid);
+
+-- 2. A materialized view of customer relationships, with a unique index on a
+--    key that is stable across traversals (not tmp_openid, which changes),
+--    refreshed without blocking readers.
+CREATE MATERIALIZED VIEW customer_relationships AS
+  SELECT external_userid,
+         coalesce(follow_userid, '') AS follow_userid,
+         coalesce(chat_id, '') AS chat_id,
+         add_time
+    FROM wecom_contacts
+   WHERE is_customer;
+CREATE UNIQUE INDEX customer_relationships_key
+  ON customer_relationships (external_userid, follow_userid, chat_id);
+SELECT count(*) FROM customer_relationships;
+SELECT mock_reset();
+REFRESH MATERIALIZED VIEW CONCURRENTLY customer_relationships;
+SELECT mock_stats()->'contact_list' AS requests;
+SELECT count(*) FROM customer_relationships;
+
+-- 3. De-duplicate contacts within one scan: tmp_openid identifies a contact
+--    within one traversal (one scan), so group on it in the same query.
+SELECT count(*) AS relationships,
+       count(DISTINCT tmp_openid) AS contacts,
+       count(DISTINCT tmp_openid) FILTER (WHERE is_customer) AS customers
+  FROM wecom_contacts;
+SELECT DISTINCT ON (tmp_openid)
+       is_customer, external_userid, name, add_time
+  FROM wecom_contacts
+ ORDER BY tmp_openid, add_time;
+
+-- 4. A scheduled refresh with pg_cron (its worker runs the job within a
+--    minute; we wait for the first successful run, at most 75 seconds).
+CREATE EXTENSION pg_cron;
+SELECT cron.schedule('refresh-customers', '* * * * *',
+  'REFRESH MATERIALIZED VIEW CONCURRENTLY customer_relationships') > 0 AS scheduled;
+SELECT jobname, schedule, command FROM cron.job;
+DO $$
+BEGIN
+  FOR i IN 1..150 LOOP
+    PERFORM 1 FROM cron.job_run_details WHERE status IN ('succeeded', 'failed');
+    EXIT WHEN FOUND;
+    PERFORM pg_sleep(0.5);
+  END LOOP;
+END $$;
+SELECT status, return_message FROM cron.job_run_details ORDER BY runid LIMIT 1;
+SELECT cron.unschedule('refresh-customers');
+DROP EXTENSION pg_cron;
+
+DROP MATERIALIZED VIEW customer_relationships;
+DROP TABLE crm_customer;

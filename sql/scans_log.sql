@@ -1,0 +1,27 @@
+--
+-- scans_log: contact_list_fdw_scans() lists this session's recent scans,
+-- with their counters and how they ended.
+--
+\c
+SELECT count(*) FROM contact_list_fdw_scans();   -- a new session has none
+
+SELECT count(*) FROM wecom_contacts;                         -- complete
+SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 1) s;  -- stopped early
+
+CREATE SERVER wecom_log_err FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wecom_log_err
+  OPTIONS (access_token 'fixed-e48002');
+CREATE FOREIGN TABLE wecom_log_err_contacts (name text) SERVER wecom_log_err;
+SELECT * FROM wecom_log_err_contacts;                        -- error
+
+SELECT foreign_table, pages, requests, retries, token_fetches, rows,
+       bytes > 0 AS got_bytes, outcome, error,
+       duration_ms >= network_ms AS network_within_duration
+  FROM contact_list_fdw_scans() ORDER BY scan_id;
+
+-- the log keeps the last 100 scans
+DO $$ BEGIN FOR i IN 1..120 LOOP PERFORM * FROM wecom_contacts LIMIT 1; END LOOP; END $$;
+SELECT count(*), min(scan_id) > 3 AS oldest_dropped FROM contact_list_fdw_scans();
+
+DROP SERVER wecom_log_err CASCADE;
