@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -51,6 +52,7 @@ clf_response_reset(ClfResponse *resp)
 	resp->root = NULL;
 	resp->bytes = 0;
 	resp->complete = false;
+	resp->npending = 0;
 	resp->error = CLF_RESP_OK;
 	resp->message[0] = '\0';
 	resp->errcode = 0;
@@ -84,26 +86,88 @@ only_whitespace(const char *data, size_t len)
 	return true;
 }
 
+/* Length of the UTF-8 sequence lead byte c starts, or 1 if c is not a lead. */
+static int
+utf8_sequence_length(unsigned char c)
+{
+	if (c >= 0xC0 && c < 0xE0)
+		return 2;
+	if (c >= 0xE0 && c < 0xF0)
+		return 3;
+	if (c >= 0xF0 && c < 0xF8)
+		return 4;
+	return 1;
+}
+
+static bool
+is_utf8_continuation(unsigned char c)
+{
+	return (c & 0xC0) == 0x80;
+}
+
+static bool
+is_number_char(char c)
+{
+	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' ||
+		c == '+' || c == '-';
+}
+
 /*
- * Feed the next piece of the body.  Returns false once the body cannot be a
- * valid response; the caller should then stop the transfer.
+ * How many bytes at the end of a piece to hold back for the next one, so
+ * that json-c never sees a split it gets wrong (json-c 0.16):
+ *
+ * - an incomplete UTF-8 character: with JSON_TOKENER_VALIDATE_UTF8 it is
+ *	 rejected as invalid UTF-8, though the next piece completes it;
+ * - the end of a number: json-c resumes a number with a minus sign allowed
+ *	 whatever came before, so "1" then "-3]" is taken as one number where
+ *	 "1-3]" at once is an error.  Holding back the last character (and any
+ *	 signs before it) makes every resumed number start with the character
+ *	 that decides which signs may follow, as in an unsplit body.
+ *
+ * Holding back more than needed is harmless: the bytes are parsed with the
+ * next piece, or by clf_response_finish.
  */
-bool
-clf_response_feed(ClfResponse *resp, const char *data, size_t len)
+static size_t
+bytes_to_hold_back(const char *data, size_t len)
+{
+	size_t		keep = 0;
+
+	if (len == 0)
+		return 0;
+	for (size_t k = 1; k <= 3 && k <= len; k++)
+	{
+		unsigned char c = (unsigned char) data[len - k];
+
+		if (is_utf8_continuation(c))
+			continue;
+		if (utf8_sequence_length(c) > (int) k)
+			return k;
+		break;
+	}
+	if (is_number_char(data[len - 1]))
+	{
+		/* the trailing signs and the character before them */
+		keep = 1;
+		while (keep < len && keep < CLF_RESPONSE_MAX_PENDING &&
+			   (data[len - keep] == '-' || data[len - keep] == '+'))
+			keep++;
+		/* never part of a UTF-8 character: that is no number, but a string */
+		if ((unsigned char) data[len - keep] >= 0x80)
+			keep--;
+	}
+	return keep;
+}
+
+/* Hand bytes to the tokener; anything after the complete value must be blank. */
+static bool
+parse_bytes(ClfResponse *resp, const char *data, size_t len)
 {
 	enum json_tokener_error jerr;
 	json_object *value;
 	size_t		consumed;
 
-	if (resp->error != CLF_RESP_OK)
-		return false;
-	if (len > resp->max_bytes - resp->bytes || resp->bytes > resp->max_bytes)
-	{
-		resp->bytes += len;
-		return fail(resp, CLF_RESP_TOO_LARGE, "response is larger than max_response_bytes");
-	}
-	resp->bytes += len;
-
+	if (len == 0)
+		return true;
 	if (resp->complete)
 	{
 		if (only_whitespace(data, len))
@@ -116,7 +180,13 @@ clf_response_feed(ClfResponse *resp, const char *data, size_t len)
 		resp->tok = json_tokener_new();
 		if (resp->tok == NULL)
 			return fail(resp, CLF_RESP_NOT_JSON, "out of memory in the JSON parser");
-		json_tokener_set_flags(resp->tok, JSON_TOKENER_VALIDATE_UTF8);
+		/*
+		 * Strict: WeCom sends plain JSON, and json-c's lenient extras
+		 * (comments after the value, for one) parse differently when the
+		 * body arrives split, so a response could be taken or refused
+		 * depending on how the network cut it.
+		 */
+		json_tokener_set_flags(resp->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	}
 
 	/* json-c takes an int length: feed huge pieces in slices */
@@ -146,12 +216,73 @@ clf_response_feed(ClfResponse *resp, const char *data, size_t len)
 	return true;
 }
 
+/*
+ * Feed the next piece of the body.  Returns false once the body cannot be a
+ * valid response; the caller should then stop the transfer.
+ *
+ * libcurl splits a body wherever the network did, often inside a CJK
+ * character or an emoji, so the end of a piece that json-c could misread
+ * across the split is held back and parsed together with the next piece
+ * (see bytes_to_hold_back).  An unsplit body and the same body in any
+ * pieces give the same result; the fuzz target checks that.
+ */
+bool
+clf_response_feed(ClfResponse *resp, const char *data, size_t len)
+{
+	char	   *joined = NULL;
+	size_t		keep;
+	bool		ok;
+
+	if (resp->error != CLF_RESP_OK)
+		return false;
+	if (len > resp->max_bytes - resp->bytes || resp->bytes > resp->max_bytes)
+	{
+		resp->bytes += len;
+		return fail(resp, CLF_RESP_TOO_LARGE, "response is larger than max_response_bytes");
+	}
+	resp->bytes += len;
+	if (len == 0)
+		return true;
+
+	/* what was held back goes first, in the same call */
+	if (resp->npending > 0)
+	{
+		joined = malloc(resp->npending + len);
+		if (joined == NULL)
+			return fail(resp, CLF_RESP_NOT_JSON, "out of memory in the JSON parser");
+		memcpy(joined, resp->pending, resp->npending);
+		memcpy(joined + resp->npending, data, len);
+		len += resp->npending;
+		data = joined;
+		resp->npending = 0;
+	}
+
+	keep = resp->complete ? 0 : bytes_to_hold_back(data, len);
+	ok = parse_bytes(resp, data, len - keep);
+	if (ok)
+	{
+		memcpy(resp->pending, data + len - keep, keep);
+		resp->npending = (int) keep;
+	}
+	free(joined);
+	return ok;
+}
+
 /* The body has ended: did it hold one complete JSON value? */
 bool
 clf_response_finish(ClfResponse *resp)
 {
 	if (resp->error != CLF_RESP_OK)
 		return false;
+	if (resp->npending > 0)
+	{
+		int			n = resp->npending;
+
+		/* a character the body never completed: json-c reports it */
+		resp->npending = 0;
+		if (!parse_bytes(resp, resp->pending, n))
+			return false;
+	}
 	if (!resp->complete)
 	{
 		enum json_tokener_error jerr;

@@ -29,6 +29,9 @@ typedef enum ClfResponseError
 	CLF_RESP_BAD_SHAPE			/* an object, but a key has the wrong type */
 } ClfResponseError;
 
+/* the most bytes clf_response_feed holds back from one piece for the next */
+#define CLF_RESPONSE_MAX_PENDING 8
+
 typedef struct ClfResponse
 {
 	struct json_tokener *tok;
@@ -37,6 +40,9 @@ typedef struct ClfResponse
 	size_t		max_bytes;
 	bool		complete;
 	ClfResponseError error;
+	/* the end of the last piece, held back for the next (see feed) */
+	char		pending[CLF_RESPONSE_MAX_PENDING];
+	int			npending;
 	char		message[256];
 
 	/* filled by clf_response_check_status() */
