@@ -14,6 +14,9 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER wecom_log_err
   OPTIONS (access_token 'fixed-e48002');
 CREATE FOREIGN TABLE wecom_log_err_contacts (name text) SERVER wecom_log_err;
 SELECT * FROM wecom_log_err_contacts;                        -- error
+-- an error after the page arrived (here a conversion) is recorded too
+CREATE FOREIGN TABLE wecom_log_bad_type (is_customer date) SERVER wecom;
+SELECT * FROM wecom_log_bad_type;
 
 SELECT foreign_table, pages, requests, retries, token_fetches, rows,
        bytes > 0 AS got_bytes, outcome, error,
@@ -25,3 +28,4 @@ DO $$ BEGIN FOR i IN 1..120 LOOP PERFORM * FROM wecom_contacts LIMIT 1; END LOOP
 SELECT count(*), min(scan_id) > 3 AS oldest_dropped FROM contact_list_fdw_scans();
 
 DROP SERVER wecom_log_err CASCADE;
+DROP FOREIGN TABLE wecom_log_bad_type;

@@ -59,7 +59,6 @@ typedef struct ClfScanState
 	ClfRowConverter *conv;
 	ClfTraversal *trav;			/* created at the first row: EXPLAIN makes none */
 	int64		limit_rows;
-	int			log_slot;
 	bool		explain_only;
 
 	/*
@@ -248,7 +247,6 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	node->fdw_state = state;
 	clf_options_for_table(RelationGetRelid(rel), &state->opts);
 	state->limit_rows = intVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_LIMIT));
-	state->log_slot = -1;
 	state->explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
 
 	/* plain EXPLAIN needs no credentials and makes no request */
@@ -276,33 +274,36 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 }
 
-static TupleTableSlot *
-next_live_row(ForeignScanState *node, ClfScanState *state)
+/*
+ * The next item of the traversal.  Fetching a page is where network and API
+ * errors happen: catch them there to record the message for
+ * contact_list_fdw_scans().  Items already in memory need no PG_TRY.
+ */
+static void *
+next_item(ClfTraversal *trav)
 {
-	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-	void	   *item;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	void	   *volatile item = NULL;
 
-	if (state->trav == NULL)
+	if (trav->started && trav->item_index < trav->resp.nitems)
+		return clf_traversal_next(trav);
+
+	PG_TRY();
 	{
-		state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
-										  state->replay ? -1 : state->limit_rows);
-		state->log_slot = clf_scan_log_start(RelationGetRelid(node->ss.ss_currentRelation));
-		state->traversals++;
+		item = clf_traversal_next(trav);
 	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
 
-	item = clf_traversal_next(state->trav);
-	if (item == NULL)
-		return ExecClearTuple(slot);
-
-	ExecClearTuple(slot);
-	state->conv->page_no = state->trav->pages_in_traversal;
-	state->conv->item_no = state->trav->item_index;
-	clf_convert_item(state->conv, item, slot->tts_values, slot->tts_isnull);
-	ExecStoreVirtualTuple(slot);
-
-	if (state->replay)
-		tuplestore_puttupleslot(state->replay, slot);
-	return slot;
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		clf_scan_log_finish(trav->log_id, &trav->stats, CLF_SCAN_ERROR, edata->message);
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return item;
 }
 
 static TupleTableSlot *
@@ -310,8 +311,7 @@ contactListIterateForeignScan(ForeignScanState *node)
 {
 	ClfScanState *state = (ClfScanState *) node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
-	TupleTableSlot *result = NULL;
-	MemoryContext oldcxt = CurrentMemoryContext;
+	void	   *item;
 
 	if (state->replaying)
 	{
@@ -323,26 +323,27 @@ contactListIterateForeignScan(ForeignScanState *node)
 		state->replaying = false;
 	}
 
-	PG_TRY();
+	if (state->trav == NULL)
 	{
-		result = next_live_row(node, state);
+		state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
+										  state->replay ? -1 : state->limit_rows);
+		clf_scan_log_start(state->trav, RelationGetRelid(node->ss.ss_currentRelation));
+		state->traversals++;
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
 
-		/* remember why the scan failed for contact_list_fdw_scans() */
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		if (state->trav && state->log_slot >= 0)
-			clf_scan_log_finish(state->log_slot, &state->trav->stats, CLF_SCAN_ERROR,
-								edata->message);
-		state->log_slot = -1;
-		FreeErrorData(edata);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	return result;
+	ExecClearTuple(slot);
+	item = next_item(state->trav);
+	if (item == NULL)
+		return slot;
+
+	state->conv->page_no = state->trav->pages_in_traversal;
+	state->conv->item_no = state->trav->item_index;
+	clf_convert_item(state->conv, item, slot->tts_values, slot->tts_isnull);
+	ExecStoreVirtualTuple(slot);
+
+	if (state->replay)
+		tuplestore_puttupleslot(state->replay, slot);
+	return slot;
 }
 
 static void
@@ -373,11 +374,9 @@ contactListEndForeignScan(ForeignScanState *node)
 		return;
 	if (state->trav)
 	{
-		if (state->log_slot >= 0)
-			clf_scan_log_finish(state->log_slot, &state->trav->stats,
-								state->trav->at_end ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
-								NULL);
-		state->log_slot = -1;
+		clf_scan_log_finish(state->trav->log_id, &state->trav->stats,
+							state->trav->at_end ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
+							NULL);
 		/* EXPLAIN ANALYZE has printed the counters by now */
 		clf_traversal_end(state->trav);
 		state->trav = NULL;
@@ -467,13 +466,12 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	double		rowstoskip = -1;
 	int			numrows = 0;
 	void	   *item;
-	int			slot;
 
 	clf_options_for_table(RelationGetRelid(relation), &opts);
 	clf_options_add_user_mapping(&opts, GetUserId());
 	conv = clf_converter_create(relation, NULL, true);
 	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
-	slot = clf_scan_log_start(RelationGetRelid(relation));
+	clf_scan_log_start(trav, RelationGetRelid(relation));
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "contact_list_fdw analyze row",
 									ALLOCSET_DEFAULT_SIZES);
 	reservoir_init_selection_state(&rstate, targrows);
@@ -507,7 +505,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 		seen += 1;
 	}
 
-	clf_scan_log_finish(slot, &trav->stats, CLF_SCAN_COMPLETE, NULL);
+	clf_scan_log_finish(trav->log_id, &trav->stats, CLF_SCAN_COMPLETE, NULL);
 	ereport(elevel,
 			(errmsg("\"%s\": fetched %.0f rows in " INT64_FORMAT " page%s from WeCom; %d rows in sample",
 					RelationGetRelationName(relation), seen, trav->stats.pages,

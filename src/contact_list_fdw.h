@@ -194,6 +194,7 @@ typedef struct ClfTraversal
 	int64		rows_wanted;	/* rows the executor will take at most; -1: all */
 	int64		rows_returned;
 	int64		pages_in_traversal;
+	int64		log_id;			/* entry in contact_list_fdw_scans() */
 	ClfScanStats stats;
 } ClfTraversal;
 
@@ -213,8 +214,8 @@ typedef enum ClfScanOutcome
 	CLF_SCAN_ERROR
 } ClfScanOutcome;
 
-extern int	clf_scan_log_start(Oid relid);
-extern void clf_scan_log_finish(int slot, const ClfScanStats *stats,
+extern int64 clf_scan_log_start(ClfTraversal *trav, Oid relid);
+extern void clf_scan_log_finish(int64 id, const ClfScanStats *stats,
 								ClfScanOutcome outcome, const char *error);
 
 #endif							/* CONTACT_LIST_FDW_H */

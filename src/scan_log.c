@@ -36,34 +36,56 @@ typedef struct ClfScanLogEntry
 static ClfScanLogEntry *scan_log = NULL;
 static int64 next_serial = 1;
 
-int
-clf_scan_log_start(Oid relid)
+/*
+ * If the traversal's memory goes away while its entry still says running,
+ * the query failed or was cancelled somewhere we did not see.
+ */
+static void
+scan_context_gone(void *arg)
+{
+	ClfTraversal *trav = (ClfTraversal *) arg;
+
+	clf_scan_log_finish(trav->log_id, &trav->stats, CLF_SCAN_ERROR,
+						"the query failed or was cancelled while the scan was running; see the query's error");
+}
+
+/* Record a new scan of relid by trav; returns its id. */
+int64
+clf_scan_log_start(ClfTraversal *trav, Oid relid)
 {
 	ClfScanLogEntry *entry;
-	int			slot;
+	MemoryContextCallback *callback;
 
 	if (scan_log == NULL)
 		scan_log = MemoryContextAllocZero(TopMemoryContext,
 										  sizeof(ClfScanLogEntry) * CLF_SCAN_LOG_SIZE);
-	slot = (int) (next_serial % CLF_SCAN_LOG_SIZE);
-	entry = &scan_log[slot];
+	entry = &scan_log[next_serial % CLF_SCAN_LOG_SIZE];
 	memset(entry, 0, sizeof(*entry));
 	entry->serial = next_serial++;
 	entry->relid = relid;
 	entry->started = GetCurrentTimestamp();
 	entry->outcome = CLF_SCAN_RUNNING;
-	return slot;
+
+	trav->log_id = entry->serial;
+	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
+	callback->func = scan_context_gone;
+	callback->arg = trav;
+	MemoryContextRegisterResetCallback(trav->scan_cxt, callback);
+	return entry->serial;
 }
 
+/* Record how scan id ended, unless that is already recorded. */
 void
-clf_scan_log_finish(int slot, const ClfScanStats *stats, ClfScanOutcome outcome,
+clf_scan_log_finish(int64 id, const ClfScanStats *stats, ClfScanOutcome outcome,
 					const char *error)
 {
 	ClfScanLogEntry *entry;
 
-	if (scan_log == NULL || slot < 0 || slot >= CLF_SCAN_LOG_SIZE)
+	if (scan_log == NULL || id <= 0)
 		return;
-	entry = &scan_log[slot];
+	entry = &scan_log[id % CLF_SCAN_LOG_SIZE];
+	if (entry->serial != id || entry->outcome != CLF_SCAN_RUNNING)
+		return;
 	entry->ended = GetCurrentTimestamp();
 	entry->stats = *stats;
 	entry->outcome = outcome;
