@@ -536,7 +536,7 @@ contactListImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
 	ForeignServer *server = GetForeignServer(serverOid);
 	ListCell   *lc;
-	bool		wanted = true;
+	bool		listed = false;
 	StringInfoData sql;
 
 	if (strcmp(stmt->remote_schema, CLF_REMOTE_SCHEMA) != 0)
@@ -549,25 +549,11 @@ contactListImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 
 	foreach(lc, stmt->table_list)
 	{
-		RangeVar   *rv = lfirst_node(RangeVar, lc);
-		bool		named = strcmp(rv->relname, CLF_REMOTE_TABLE) == 0;
-
-		if (stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO)
-			wanted = false;
-		if (named)
-		{
-			wanted = stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO;
-			break;
-		}
+		if (strcmp(lfirst_node(RangeVar, lc)->relname, CLF_REMOTE_TABLE) == 0)
+			listed = true;
 	}
-	if (stmt->list_type == FDW_IMPORT_SCHEMA_EXCEPT && stmt->table_list != NIL)
-	{
-		wanted = true;
-		foreach(lc, stmt->table_list)
-			if (strcmp(lfirst_node(RangeVar, lc)->relname, CLF_REMOTE_TABLE) == 0)
-				wanted = false;
-	}
-	if (!wanted)
+	if ((stmt->list_type == FDW_IMPORT_SCHEMA_LIMIT_TO && !listed) ||
+		(stmt->list_type == FDW_IMPORT_SCHEMA_EXCEPT && listed))
 		return NIL;
 
 	initStringInfo(&sql);
