@@ -15,6 +15,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "contact_list_fdw.h"
 
 #include "common/pg_prng.h"
@@ -33,6 +37,12 @@ int			clf_rate_limit_delay_ms = 15000;
 #define CLF_MAX_RATE_LIMIT_DELAY_MS 60000
 #define CLF_TOKEN_RESPONSE_MAX		(64 * 1024)
 #define CLF_BODY_HEAD_LEN			200
+/* how often (in body bytes) to look at how much memory the parse holds */
+#define CLF_HEAP_CHECK_INTERVAL		(64 * 1024)
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#define CLF_HAVE_MALLINFO2 1
+#endif
 
 /* WeCom errcodes with a meaning for the client */
 #define WECOM_SYSTEM_BUSY			(-1)
@@ -58,6 +68,9 @@ typedef struct ClfRequest
 	size_t		max_bytes;
 	size_t		bytes;
 	bool		too_large;
+	bool		too_much_memory;	/* too_large, by the parsed tree's size */
+	size_t		heap_base;		/* heap in use when the transfer began */
+	size_t		next_heap_check;	/* body bytes at which to look again */
 	bool		parse_failed;
 	char		head[CLF_BODY_HEAD_LEN + 1];	/* start of a non-JSON body */
 	size_t		head_len;
@@ -160,6 +173,26 @@ redact(const char *text, const ClfCall *call)
 	return out.data;
 }
 
+/*
+ * Bytes of malloc'd memory in use.  json-c builds the parsed tree with
+ * malloc, about ten times the size of the JSON text, so a cap on the body
+ * alone would let a 64 MB body take some 700 MB; max_response_bytes bounds
+ * the tree too.  A backend is single-threaded, so what grows during a
+ * transfer is that tree (and libcurl's small buffers).  0 where the C
+ * library cannot tell.
+ */
+static size_t
+heap_in_use(void)
+{
+#ifdef CLF_HAVE_MALLINFO2
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+#else
+	return 0;
+#endif
+}
+
 static size_t
 write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -191,6 +224,18 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 	{
 		req->parse_failed = true;
 		return 0;
+	}
+	if (req->bytes >= req->next_heap_check)
+	{
+		size_t		heap = heap_in_use();
+
+		req->next_heap_check = req->bytes + CLF_HEAP_CHECK_INTERVAL;
+		if (heap > req->heap_base && heap - req->heap_base > req->max_bytes)
+		{
+			req->too_large = true;
+			req->too_much_memory = true;
+			return 0;
+		}
 	}
 	return len;
 }
@@ -283,6 +328,8 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	req->easy = easy;
 	req->result = CURLE_OK;
 	req->curl_error[0] = '\0';
+	req->heap_base = heap_in_use();
+	req->next_heap_check = CLF_HEAP_CHECK_INTERVAL;
 
 	/* reset keeps the connection, DNS and TLS session caches */
 	curl_easy_reset(easy);
@@ -418,6 +465,10 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response for %s is larger than max_response_bytes (" INT64_FORMAT " bytes)",
 						what, call->opts->max_response_bytes),
+				 req->too_much_memory
+				 ? errdetail("After %zu bytes of the body, the parsed response took more memory than that.",
+							 req->bytes)
+				 : 0,
 				 errhint("Raise the server option max_response_bytes, or lower page_size.")));
 
 	if (req->result != CURLE_OK && !req->parse_failed)
@@ -573,7 +624,16 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 		interruptible_sleep(delay);
 	}
 
-	/* retries ran out on a busy or rate-limited API */
+	/* retries ran out (or were off) on a busy or rate-limited API */
+	if (attempt == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s failed: WeCom errcode " INT64_FORMAT ": %s",
+						what_was_fetched(call), resp->errcode, redact(resp->errmsg, call)),
+				 errdetail("It was not retried, as max_retries is 0."),
+				 resp->errcode == WECOM_FREQUENCY_LIMIT
+				 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
+				 : errhint("WeCom is busy; try again later, or raise max_retries.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",

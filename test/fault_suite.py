@@ -1,0 +1,560 @@
+#!/usr/bin/python3
+"""Fault suite for contact_list_fdw (issue 3): every way the network and the
+API can fail, against the mock WeCom endpoint (test/MOCK_PROTOCOL.md).
+
+For each fault mode the mock is reset, a scan runs, and the suite checks the
+exact row count, that the rows equal a clean run's (as a multiset of every
+column but tmp_openid, which changes per traversal), how many requests the
+mock saw, and the error text where an error is the right answer.
+
+Run by test/run.sh (make test) with the environment of test/lib.sh: PGHOST,
+PGPORT, PGUSER, CLF_MOCK_PORT, CLF_WORK; the cluster, the mock and the proxy
+are already running.  Uses its own database, fault_suite.  Prints one line
+per case, "ok - NAME" or "not ok - NAME: WHY", then "N passed, M failed";
+exits 1 if any case failed.
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.request
+
+import psycopg2
+import psycopg2.extensions
+
+MOCK_PORT = int(os.environ.get("CLF_MOCK_PORT", "18642"))
+TLS_PORT = int(os.environ.get("CLF_TLS_MOCK_PORT", str(MOCK_PORT + 10)))
+WORK = os.environ["CLF_WORK"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MOCK = "http://127.0.0.1:%d" % MOCK_PORT
+API = MOCK + "/cgi-bin"
+SERVER_LOG = os.path.join(WORK, "postgres.log")
+DB = "fault_suite"
+PAGE = 5                        # basic's 25 rows in 5 pages
+
+# Compared between runs: everything but tmp_openid (new per traversal).
+COLUMNS = "external_userid, name, follow_userid, chat_id, chat_name, add_time, is_customer"
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, why):
+    if not cond:
+        raise Fail(why)
+
+
+def mock_get(path, port=MOCK_PORT):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
+        return json.loads(r.read())
+
+
+def reset():
+    mock_get("/_reset")
+
+
+def stats():
+    return mock_get("/_stats")
+
+
+def connect(dbname=DB):
+    conn = psycopg2.connect(dbname=dbname)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        # a safety net: no case may hang the suite
+        cur.execute("SET statement_timeout = '60s'")
+        cur.execute("SET contact_list_fdw.retry_delay_ms = 20")
+    return conn
+
+
+def run(conn, sql, args=None):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall() if cur.description else None
+
+
+def scan(conn, table="fs_contacts"):
+    return run(conn, "SELECT %s FROM %s" % (COLUMNS, table))
+
+
+def scan_error(conn, sql="SELECT count(*) FROM fs_contacts"):
+    """Run sql, which must fail; return the psycopg2 error."""
+    try:
+        run(conn, sql)
+    except psycopg2.Error as e:
+        return e
+    raise Fail("no error from: %s" % sql)
+
+
+def error_text(e):
+    d = e.diag
+    return "\n".join(x for x in (d.message_primary, d.message_detail, d.message_hint) if x)
+
+
+def set_mapping(conn, server="fs", **options):
+    """Replace postgres's user mapping for server with these options."""
+    run(conn, "DROP USER MAPPING IF EXISTS FOR postgres SERVER %s" % server)
+    opts = ", ".join("%s %s" % (k, psycopg2.extensions.QuotedString(v).getquoted().decode())
+                     for k, v in options.items())
+    run(conn, "CREATE USER MAPPING FOR postgres SERVER %s OPTIONS (%s)" % (server, opts))
+
+
+def set_server_option(conn, name, value, server="fs"):
+    """SET, ADD or (value None) DROP a server option."""
+    have = run(conn, "SELECT coalesce(srvoptions, '{}') FROM pg_foreign_server WHERE srvname = %s",
+               (server,))[0][0]
+    present = any(o.startswith(name + "=") for o in have)
+    if value is None:
+        if present:
+            run(conn, "ALTER SERVER %s OPTIONS (DROP %s)" % (server, name))
+        return
+    quoted = psycopg2.extensions.QuotedString(str(value)).getquoted().decode()
+    run(conn, "ALTER SERVER %s OPTIONS (%s %s %s)" % (server, "SET" if present else "ADD", name, quoted))
+
+
+def log_offset():
+    try:
+        return os.path.getsize(SERVER_LOG)
+    except OSError:
+        return 0
+
+
+def log_since(offset):
+    with open(SERVER_LOG, "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def retry_lines(text, what=""):
+    return [l for l in text.splitlines()
+            if "contact_list_fdw:" in l and "; retry " in l and what in l]
+
+
+def vm_hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise Fail("no VmHWM for pid %d" % pid)
+
+
+def reference_rows(scenario):
+    """The rows of a full traversal, from the mock itself (--dump)."""
+    out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
+                          "--dump", scenario], check=True, capture_output=True).stdout
+    rows = []
+    for line in out.decode("utf-8").splitlines():
+        o = json.loads(line)
+        rows.append(o)
+    return rows
+
+
+# ---------------------------------------------------------------- the cases
+
+class Suite:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.clean = None       # Counter of a clean basic scan
+        self.clean_big = None
+
+    def case(self, name, fn):
+        try:
+            fn()
+        except Fail as e:
+            self.failed += 1
+            print("not ok - %s: %s" % (name, e), flush=True)
+            return
+        except Exception as e:  # a bug of the suite or an unexpected error
+            self.failed += 1
+            print("not ok - %s: %s: %s" % (name, type(e).__name__, str(e).strip().replace("\n", " | ")),
+                  flush=True)
+            traceback.print_exc(file=sys.stderr)
+            return
+        self.passed += 1
+        print("ok - %s" % name, flush=True)
+
+    # -- helpers shared by the cases
+
+    def fault_scan(self, conn, scenario, requests, extra=None, via="token"):
+        """Reset, scan scenario, check rows and the number of requests."""
+        if via == "token":
+            set_mapping(conn, access_token="fixed-" + scenario)
+        else:
+            set_mapping(conn, corp_id="corp-" + scenario, corp_secret="secret-ok")
+        reset()
+        rows = scan(conn)
+        st = stats()
+        check(len(rows) == 25, "%d rows, expected 25" % len(rows))
+        check(collections.Counter(rows) == self.clean,
+              "rows differ from a clean run: missing %s, extra %s" % (
+                  list((self.clean - collections.Counter(rows)).elements())[:3],
+                  list((collections.Counter(rows) - self.clean).elements())[:3]))
+        check(st["contact_list"] == requests,
+              "the mock saw %d contact_list requests, expected %d (cursors %s)" % (
+                  st["contact_list"], requests, st["cursors"]))
+        check(st["bad_requests"] == 0, "%d bad requests" % st["bad_requests"])
+        if extra:
+            extra(st)
+        return st
+
+    # -- setup
+
+    def setup(self):
+        admin = psycopg2.connect(dbname="postgres")
+        admin.autocommit = True
+        run(admin, "DROP DATABASE IF EXISTS %s" % DB)
+        run(admin, "CREATE DATABASE %s" % DB)
+        admin.close()
+        conn = connect()
+        run(conn, "CREATE EXTENSION contact_list_fdw")
+        run(conn, "CREATE SERVER fs FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+        run(conn, """CREATE FOREIGN TABLE fs_contacts (
+                       is_customer boolean, tmp_openid text, external_userid text, name text,
+                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                     SERVER fs OPTIONS (page_size '%d')""" % PAGE)
+        run(conn, """CREATE FOREIGN TABLE fs_big (
+                       is_customer boolean, tmp_openid text, external_userid text, name text,
+                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                     SERVER fs""")
+        return conn
+
+    # -- cases
+
+    def clean_run(self, conn):
+        set_mapping(conn, access_token="fixed-basic")
+        reset()
+        rows = scan(conn)
+        st = stats()
+        check(len(rows) == 25, "%d rows, expected 25" % len(rows))
+        check(st["contact_list"] == 5, "%d requests for 5 pages" % st["contact_list"])
+        check(st["limits"] == [PAGE] * 5, "limits sent: %s" % st["limits"])
+        self.clean = collections.Counter(rows)
+        check(len(self.clean) == 25, "a clean run has duplicate rows")
+        # the same rows as the mock's own list
+        ref = reference_rows("basic")
+        names = sorted((r.get("external_userid") or "", r.get("name") or "") for r in ref)
+        got = sorted((r[0] or "", r[1] or "") for r in rows)
+        check(names == got, "rows differ from mock_wecom.py --dump basic")
+
+    def drop3(self, conn):
+        off = log_offset()
+
+        def extra(st):
+            # the retry asked for page 3 again with the same cursor
+            check(st["cursors"][2] == st["cursors"][3] and st["cursors"][2],
+                  "page 3 was not retried with its cursor: %s" % st["cursors"])
+            check(len(set(st["cursors"])) == 5, "cursors: %s" % st["cursors"])
+        self.fault_scan(conn, "drop3", 6, extra)
+        lines = retry_lines(log_since(off), "page 3 ")
+        check(len(lines) == 1, "expected one DEBUG1 retry line for page 3, got %d" % len(lines))
+        check("retry 1 of 3" in lines[0], "retry line: %s" % lines[0])
+
+    def http502once(self, conn):
+        off = log_offset()
+        self.fault_scan(conn, "http502once", 6)
+        lines = retry_lines(log_since(off), "HTTP status 502")
+        check(len(lines) == 1, "expected one DEBUG1 line about HTTP 502, got %d" % len(lines))
+
+    def http429once(self, conn):
+        self.fault_scan(conn, "http429once", 6)
+
+    def busy2(self, conn):
+        off = log_offset()
+        self.fault_scan(conn, "busy2", 7)
+        lines = retry_lines(log_since(off), "errcode -1 ")
+        check(len(lines) == 2, "expected two DEBUG1 lines about errcode -1, got %d" % len(lines))
+        check("retry 1 of 3" in lines[0] and "retry 2 of 3" in lines[1], "lines: %s" % lines)
+
+    def concurrency1(self, conn):
+        self.fault_scan(conn, "concurrency1", 6)
+
+    def expire(self, conn):
+        # each token works once: pages 2..5 each get 42001, a new token and a retry
+        def extra(st):
+            check(st["gettoken"] == 5, "%d gettoken calls, expected 5" % st["gettoken"])
+            check(len(set(st["tokens"])) == 5, "tokens used: %s" % st["tokens"])
+            for i in range(1, 5):
+                c = st["cursors"][2 * i - 1: 2 * i + 1]
+                check(c[0] == c[1], "page %d was not asked again with the same cursor: %s" % (i + 1, c))
+        self.fault_scan(conn, "expire", 9, extra, via="corp")
+
+    def ratelimit(self, conn):
+        # 45009 waits rate_limit_delay_ms (with jitter, at least half of it),
+        # the other retries retry_delay_ms: show that the 45009 wait is the long one
+        run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 600")
+        try:
+            off = log_offset()
+            t0 = time.monotonic()
+            self.fault_scan(conn, "ratelimit", 6)
+            slow = time.monotonic() - t0
+            t0 = time.monotonic()
+            self.fault_scan(conn, "concurrency1", 6)
+            fast = time.monotonic() - t0
+            check(slow >= 0.3, "45009 was retried after %.0f ms, before half of rate_limit_delay_ms" % (slow * 1000))
+            check(fast < 0.3, "45033 was retried after %.0f ms, as if rate limited" % (fast * 1000))
+            lines = retry_lines(log_since(off), "errcode 45009")
+            check(len(lines) == 1, "expected one DEBUG1 line about 45009, got %d" % len(lines))
+            delay = int(lines[0].rsplit(" in ", 1)[1].split()[0])
+            check(300 <= delay <= 600, "45009 retry delay %d ms, expected 300..600" % delay)
+        finally:
+            run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+
+    def retries_exhausted(self, conn):
+        run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 10")
+        run(conn, "ALTER FOREIGN TABLE fs_contacts OPTIONS (ADD max_retries '2')")
+        try:
+            set_mapping(conn, access_token="fixed-ratelimitforever")
+            reset()
+            e = scan_error(conn)
+            msg = error_text(e)
+            check(e.pgcode == "HV000", "SQLSTATE %s" % e.pgcode)
+            check("failed after 3 attempts" in e.diag.message_primary, "message: %s" % msg)
+            check("errcode 45009: api freq out of limit" in e.diag.message_primary, "message: %s" % msg)
+            check("page 1 of " + API + "/externalcontact/contact_list" in msg, "message: %s" % msg)
+            check(stats()["contact_list"] == 3, "%d requests, expected 3" % stats()["contact_list"])
+
+            set_mapping(conn, access_token="fixed-http500")
+            reset()
+            e = scan_error(conn)
+            msg = error_text(e)
+            check("HTTP status 500" in e.diag.message_primary, "message: %s" % msg)
+            check("3 attempts" in msg, "the attempts are not counted: %s" % msg)
+            check(stats()["contact_list"] == 3, "%d requests, expected 3" % stats()["contact_list"])
+        finally:
+            run(conn, "ALTER FOREIGN TABLE fs_contacts OPTIONS (DROP max_retries)")
+            run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+
+    def no_retries(self, conn):
+        set_server_option(conn, "max_retries", 0)
+        try:
+            for scen, expect in (("http502once", "HTTP status 502"),
+                                 ("busy2", "errcode -1: system busy"),
+                                 ("drop3", "page 3 of ")):
+                set_mapping(conn, access_token="fixed-" + scen)
+                reset()
+                e = scan_error(conn)
+                msg = error_text(e)
+                check(expect in msg, "%s: message: %s" % (scen, msg))
+                want = 3 if scen == "drop3" else 1
+                check(stats()["contact_list"] == want,
+                      "%s: %d requests, expected %d" % (scen, stats()["contact_list"], want))
+                check("attempts" not in e.diag.message_primary, "%s: message: %s" % (scen, msg))
+        finally:
+            set_server_option(conn, "max_retries", None)
+
+    def hang(self, conn):
+        set_server_option(conn, "timeout_ms", 300)
+        set_server_option(conn, "max_retries", 1)
+        try:
+            set_mapping(conn, access_token="fixed-hang")
+            reset()
+            t0 = time.monotonic()
+            e = scan_error(conn)
+            took = time.monotonic() - t0
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check("timed out" in e.diag.message_primary, "message: %s" % msg)
+            check("2 attempts" in msg and "timeout_ms (300 ms)" in msg, "message: %s" % msg)
+            check(took < 3, "took %.1f s" % took)
+            check(stats()["contact_list"] == 2, "%d requests, expected 2" % stats()["contact_list"])
+        finally:
+            set_server_option(conn, "timeout_ms", None)
+            set_server_option(conn, "max_retries", None)
+
+    def statement_timeout(self, conn):
+        set_mapping(conn, access_token="fixed-slow")
+        reset()
+        run(conn, "SET statement_timeout = '500ms'")
+        t0 = time.monotonic()
+        e = scan_error(conn)
+        took = time.monotonic() - t0
+        run(conn, "SET statement_timeout = '60s'")
+        check(e.pgcode == "57014", "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+        check("statement timeout" in e.diag.message_primary, "message: %s" % error_text(e))
+        check(took < 1.5, "cancelled after %.1f s" % took)
+        # the backend is usable at once, for this API too
+        check(run(conn, "SELECT 1") == [(1,)], "SELECT 1 failed")
+        set_mapping(conn, access_token="fixed-basic")
+        reset()
+        rows = scan(conn)
+        check(collections.Counter(rows) == self.clean, "the next scan's rows differ")
+
+    def cancel(self, conn):
+        # pg_cancel_backend from another session, during a request to a hang
+        set_mapping(conn, access_token="fixed-hang")
+        reset()
+        pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+        other = connect()
+        try:
+            def cancel_soon():
+                time.sleep(0.5)
+                run(other, "SELECT pg_cancel_backend(%s)", (pid,))
+            th = threading.Thread(target=cancel_soon)
+            th.start()
+            t0 = time.monotonic()
+            e = scan_error(conn)
+            took = time.monotonic() - t0
+            th.join()
+            check(e.pgcode == "57014", "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            check(took < 1.5, "cancelled after %.1f s" % took)
+            # the request was waiting on the network, as a wait event of the extension
+        finally:
+            other.close()
+        check(run(conn, "SELECT 1") == [(1,)], "SELECT 1 failed")
+
+    def huge(self, conn):
+        # A fresh backend, so VmHWM is its own; warm it with a normal scan.
+        c = connect()
+        try:
+            set_mapping(c, access_token="fixed-basic")
+            scan(c)
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            before = vm_hwm_kb(pid)
+            set_mapping(c, access_token="fixed-huge")
+            reset()
+            t0 = time.monotonic()
+            e = scan_error(c, "SELECT count(*) FROM fs_big")
+            took = time.monotonic() - t0
+            after = vm_hwm_kb(pid)
+            msg = error_text(e)
+            check("larger than max_response_bytes (67108864 bytes)" in e.diag.message_primary,
+                  "message: %s" % msg)
+            check("page 1 of " in msg, "message: %s" % msg)
+            check(stats()["contact_list"] == 1, "%d requests: a too large body was retried" %
+                  stats()["contact_list"])
+            growth_mb = (after - before) / 1024.0
+            check(growth_mb < 100, "the backend's peak memory grew by %.0f MB" % growth_mb)
+            print("# huge: refused after %.1f s, peak memory +%.0f MB" % (took, growth_mb), flush=True)
+            # and the backend still works
+            set_mapping(c, access_token="fixed-basic")
+            check(collections.Counter(scan(c)) == self.clean, "the next scan's rows differ")
+        finally:
+            c.close()
+
+    def huge_small_cap(self, conn):
+        set_server_option(conn, "max_response_bytes", 100000)
+        try:
+            set_mapping(conn, access_token="fixed-huge")
+            reset()
+            e = scan_error(conn)
+            check("larger than max_response_bytes (100000 bytes)" in e.diag.message_primary,
+                  "message: %s" % error_text(e))
+            # the cap must not refuse normal pages
+            set_mapping(conn, access_token="fixed-basic")
+            check(collections.Counter(scan(conn)) == self.clean, "rows differ under a 100 kB cap")
+        finally:
+            set_server_option(conn, "max_response_bytes", None)
+
+    def concurrent(self, conn):
+        n = 20
+        set_mapping(conn, access_token="fixed-big")
+        reset()
+        ref = collections.Counter(scan(conn, "fs_big"))
+        check(sum(ref.values()) == 2500, "%d rows in a single big scan" % sum(ref.values()))
+        reset()
+        conns = [connect() for _ in range(n)]
+        results = [None] * n
+        errors = [None] * n
+        barrier = threading.Barrier(n)
+
+        def worker(i):
+            try:
+                barrier.wait()
+                results[i] = scan(conns[i], "fs_big")
+            except Exception as e:
+                errors[i] = e
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in conns:
+            c.close()
+        check(not any(errors), "errors: %s" % [str(e) for e in errors if e][:3])
+        for i, rows in enumerate(results):
+            check(len(rows) == 2500, "backend %d got %d rows" % (i, len(rows)))
+            check(collections.Counter(rows) == ref, "backend %d got different rows" % i)
+        st = stats()
+        # 2500 rows at page_size 1000: 3 pages each
+        check(st["contact_list"] == 3 * n, "%d requests, expected %d" % (st["contact_list"], 3 * n))
+        check(st["bad_requests"] == 0, "%d bad requests" % st["bad_requests"])
+
+    def https(self, conn):
+        cert = os.path.join(WORK, "tls-cert.pem")
+        key = os.path.join(WORK, "tls-key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        os.chmod(key, 0o644)
+        os.chmod(cert, 0o644)
+        mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
+                                 "--host", "127.0.0.1", "--port", str(TLS_PORT),
+                                 "--tls-cert", cert, "--tls-key", key],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            line = mock.stdout.readline()
+            check("listening" in line, "the TLS mock did not start: %r" % line)
+            url = "https://127.0.0.1:%d/cgi-bin" % TLS_PORT
+            run(conn, "CREATE SERVER fs_tls FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, max_retries '0')", (url,))
+            run(conn, """CREATE FOREIGN TABLE fs_tls_contacts (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER fs_tls OPTIONS (page_size '%d')""" % PAGE)
+            run(conn, "CREATE USER MAPPING FOR postgres SERVER fs_tls OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            e = scan_error(conn, "SELECT count(*) FROM fs_tls_contacts")
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check("certificate" in msg.lower(), "no word of the certificate: %s" % msg)
+            check(e.diag.message_hint and "ca_file" in e.diag.message_hint, "hint: %s" % e.diag.message_hint)
+            check("secret-ok" not in msg, "the secret is in the message")
+
+            run(conn, "ALTER SERVER fs_tls OPTIONS (ADD ca_file %s)", (cert,))
+            rows = scan(conn, "fs_tls_contacts")
+            check(collections.Counter(rows) == self.clean, "rows over TLS differ (%d rows)" % len(rows))
+            # a connection cut over TLS is retried as well
+            run(conn, "ALTER SERVER fs_tls OPTIONS (SET max_retries '3')")
+            set_mapping(conn, server="fs_tls", access_token="fixed-drop3")
+            rows = scan(conn, "fs_tls_contacts")
+            check(collections.Counter(rows) == self.clean, "rows over TLS with drop3 differ (%d rows)" % len(rows))
+        finally:
+            mock.terminate()
+            mock.wait()
+            run(conn, "DROP SERVER IF EXISTS fs_tls CASCADE")
+
+    def main(self):
+        t0 = time.monotonic()
+        conn = self.setup()
+        self.case("clean run: 25 rows in 5 pages, as the mock lists them", lambda: self.clean_run(conn))
+        if self.clean is None:
+            print("cannot go on without a clean run")
+            return 1
+        self.case("connection dropped mid-body on page 3 of 5: page 3 again, same cursor", lambda: self.drop3(conn))
+        self.case("HTTP 502 then success", lambda: self.http502once(conn))
+        self.case("HTTP 429 then success", lambda: self.http429once(conn))
+        self.case("errcode -1 twice then success", lambda: self.busy2(conn))
+        self.case("errcode 45033 (concurrency) then success", lambda: self.concurrency1(conn))
+        self.case("token expiring mid-traversal: a new token, the same page", lambda: self.expire(conn))
+        self.case("errcode 45009 once: a longer wait, then success", lambda: self.ratelimit(conn))
+        self.case("retries run out: attempts and what the last one got", lambda: self.retries_exhausted(conn))
+        self.case("max_retries 0 disables retries", lambda: self.no_retries(conn))
+        self.case("a server that never answers: timeout_ms", lambda: self.hang(conn))
+        self.case("a slow server cancelled by statement_timeout, backend usable", lambda: self.statement_timeout(conn))
+        self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
+        self.case("200 MB body refused by max_response_bytes, memory flat", lambda: self.huge(conn))
+        self.case("max_response_bytes lowered", lambda: self.huge_small_cap(conn))
+        self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
+        self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
+        conn.close()
+        print("# fault suite took %.0f s" % (time.monotonic() - t0))
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(Suite().main())
