@@ -492,6 +492,8 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 						   attempts == 1 ? " was" : "s were"),
 				 (req->result == CURLE_PEER_FAILED_VERIFICATION || req->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
+				 : call->opts->proxy
+				 ? errhint("Requests go through the proxy of the server option proxy: check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
 	}
 
