@@ -27,7 +27,6 @@ import psycopg2
 import psycopg2.extensions
 
 MOCK_PORT = int(os.environ.get("CLF_MOCK_PORT", "18642"))
-TLS_PORT = int(os.environ.get("CLF_TLS_MOCK_PORT", str(MOCK_PORT + 10)))
 WORK = os.environ["CLF_WORK"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOCK = "http://127.0.0.1:%d" % MOCK_PORT
@@ -445,6 +444,20 @@ class Suite:
             e = scan_error(conn)
             check("larger than max_response_bytes (100000 bytes)" in e.diag.message_primary,
                   "message: %s" % error_text(e))
+            # json-c's tree is about ten times the JSON: the memory check stops it first
+            check(e.diag.message_detail and "took more memory" in e.diag.message_detail,
+                  "detail: %s" % e.diag.message_detail)
+            check(stats()["contact_list"] == 1, "%d requests: a too large body was retried" %
+                  stats()["contact_list"])
+            # a cap below the first memory check (every 64 kB): the body's own size
+            set_server_option(conn, "max_response_bytes", 20000)
+            set_mapping(conn, access_token="fixed-big")
+            reset()
+            e = scan_error(conn, "SELECT count(*) FROM fs_big")
+            check("larger than max_response_bytes (20000 bytes)" in e.diag.message_primary,
+                  "message: %s" % error_text(e))
+            check(not e.diag.message_detail, "detail: %s" % e.diag.message_detail)
+            set_server_option(conn, "max_response_bytes", 100000)
             # the cap must not refuse normal pages
             set_mapping(conn, access_token="fixed-basic")
             check(collections.Counter(scan(conn)) == self.clean, "rows differ under a 100 kB cap")
@@ -493,14 +506,15 @@ class Suite:
                         "-keyout", key, "-out", cert], check=True, capture_output=True)
         os.chmod(key, 0o644)
         os.chmod(cert, 0o644)
+        # port 0: the OS picks a free one, and the mock says which
         mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
-                                 "--host", "127.0.0.1", "--port", str(TLS_PORT),
+                                 "--host", "127.0.0.1", "--port", "0",
                                  "--tls-cert", cert, "--tls-key", key],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             line = mock.stdout.readline()
             check("listening" in line, "the TLS mock did not start: %r" % line)
-            url = "https://127.0.0.1:%d/cgi-bin" % TLS_PORT
+            url = "https://127.0.0.1:%d/cgi-bin" % int(line.split()[-1])
             run(conn, "CREATE SERVER fs_tls FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, max_retries '0')", (url,))
             run(conn, """CREATE FOREIGN TABLE fs_tls_contacts (
                            is_customer boolean, tmp_openid text, external_userid text, name text,
