@@ -26,6 +26,7 @@
 #include "portability/instr_time.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
+#include "mb/pg_wchar.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -191,6 +192,52 @@ heap_in_use(void)
 #else
 	return 0;
 #endif
+}
+
+/*
+ * Text from the network made fit for a message: credentials redacted,
+ * control characters as spaces, bytes that are not valid UTF-8 (and, in a
+ * database of another encoding, every non-ASCII byte) as \xNN, and a
+ * character cut off at the end dropped.
+ */
+static char *
+shown_text(const char *raw, const ClfCall *call)
+{
+	char	   *text = redact(raw, call);
+	bool		keep_utf8 = GetDatabaseEncoding() == PG_UTF8;
+	StringInfoData out;
+	const unsigned char *p = (const unsigned char *) text;
+
+	initStringInfo(&out);
+	while (*p)
+	{
+		if (*p < 0x80)
+		{
+			char		c = (*p < 0x20 || *p == 0x7f) ? ' ' : (char) *p;
+
+			/* an HTML page's line breaks and indentation: one space */
+			if (c != ' ' || (out.len > 0 && out.data[out.len - 1] != ' '))
+				appendStringInfoChar(&out, c);
+			p++;
+			continue;
+		}
+		{
+			int			len = pg_utf_mblen(p);
+
+			if ((int) strnlen((const char *) p, len) < len)
+				break;			/* cut off by the excerpt's length */
+			if (keep_utf8 && pg_utf8_islegal(p, len))
+			{
+				appendBinaryStringInfo(&out, (const char *) p, len);
+				p += len;
+			}
+			else
+				appendStringInfo(&out, "\\x%02x", *p++);
+		}
+	}
+	while (out.len > 0 && out.data[out.len - 1] == ' ')
+		out.data[--out.len] = '\0';
+	return out.data;
 }
 
 static size_t
@@ -452,7 +499,7 @@ describe_attempt(const ClfCall *call, const ClfRequest *req)
 	if (req->http_status != 200)
 		return psprintf("HTTP status %ld", req->http_status);
 	return psprintf("errcode " INT64_FORMAT " (%s)", req->resp->errcode,
-					redact(req->resp->errmsg, call));
+					shown_text(req->resp->errmsg, call));
 }
 
 static void
@@ -510,7 +557,7 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("%s answered with HTTP status %ld", what, req->http_status),
 				 req->head_len > 0
-				 ? errdetail("The response began: %s", redact(req->head, call))
+				 ? errdetail("The response began: %s", shown_text(req->head, call))
 				 : 0,
 				 attempts > 1 ? errhint("%d attempts were made.", attempts) : 0));
 
@@ -518,7 +565,7 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 			(errcode(ERRCODE_PROTOCOL_VIOLATION),
 			 errmsg("invalid response for %s: %s", what, req->resp->message),
 			 req->head_len > 0
-			 ? errdetail("The response began: %s", redact(req->head, call))
+			 ? errdetail("The response began: %s", shown_text(req->head, call))
 			 : 0,
 			 errhint("A proxy or gateway between the database and WeCom may have answered instead of WeCom.")));
 }
@@ -631,7 +678,7 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("%s failed: WeCom errcode " INT64_FORMAT ": %s",
-						what_was_fetched(call), resp->errcode, redact(resp->errmsg, call)),
+						what_was_fetched(call), resp->errcode, shown_text(resp->errmsg, call)),
 				 errdetail("It was not retried, as max_retries is 0."),
 				 resp->errcode == WECOM_FREQUENCY_LIMIT
 				 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
@@ -640,7 +687,7 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",
 					what_was_fetched(call), attempt + 1, resp->errcode,
-					redact(resp->errmsg, call)),
+					shown_text(resp->errmsg, call)),
 			 resp->errcode == WECOM_FREQUENCY_LIMIT
 			 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
 			 : errhint("WeCom is busy; try again later, or raise max_retries.")));
@@ -650,7 +697,7 @@ static void
 report_api_error(const ClfCall *call, const ClfResponse *resp)
 {
 	char	   *what = what_was_fetched(call);
-	char	   *errmsg_text = redact(resp->errmsg, call);
+	char	   *errmsg_text = shown_text(resp->errmsg, call);
 	const char *server = call->opts->server_name;
 
 	switch (resp->errcode)
@@ -700,7 +747,9 @@ report_api_error(const ClfCall *call, const ClfResponse *resp)
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("WeCom rejected the request for %s as invalid: errcode 40058: %s",
 							what, errmsg_text),
-					 errhint("A cursor may have expired; run the query again.")));
+					 call->page_no > 1
+					 ? errhint("The cursor may have expired; run the query again.")
+					 : 0));
 			break;
 		default:
 			ereport(ERROR,
