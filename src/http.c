@@ -38,8 +38,14 @@ int			clf_rate_limit_delay_ms = 15000;
 #define CLF_MAX_RATE_LIMIT_DELAY_MS 60000
 #define CLF_TOKEN_RESPONSE_MAX		(64 * 1024)
 #define CLF_BODY_HEAD_LEN			200
-/* how often (in body bytes) to look at how much memory the parse holds */
-#define CLF_HEAP_CHECK_INTERVAL		(64 * 1024)
+/*
+ * How often (in body bytes) to look at how much memory the parse holds.
+ * mallinfo2() walks the allocator's free lists, which are long right after
+ * a page's tree is freed, so ordinary pages (a few hundred kB) never ask:
+ * the first reading, the baseline, is taken after 1 MB of body.  What the
+ * first MB's tree holds (some 10 MB) is thus not counted against the cap.
+ */
+#define CLF_HEAP_CHECK_INTERVAL		(1024 * 1024)
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #define CLF_HAVE_MALLINFO2 1
@@ -70,7 +76,7 @@ typedef struct ClfRequest
 	size_t		bytes;
 	bool		too_large;
 	bool		too_much_memory;	/* too_large, by the parsed tree's size */
-	size_t		heap_base;		/* heap in use when the transfer began */
+	size_t		heap_base;		/* heap in use after the first MB, or 0 */
 	size_t		next_heap_check;	/* body bytes at which to look again */
 	bool		parse_failed;
 	char		head[CLF_BODY_HEAD_LEN + 1];	/* start of a non-JSON body */
@@ -277,7 +283,9 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 		size_t		heap = heap_in_use();
 
 		req->next_heap_check = req->bytes + CLF_HEAP_CHECK_INTERVAL;
-		if (heap > req->heap_base && heap - req->heap_base > req->max_bytes)
+		if (req->heap_base == 0)
+			req->heap_base = heap;
+		else if (heap > req->heap_base && heap - req->heap_base > req->max_bytes)
 		{
 			req->too_large = true;
 			req->too_much_memory = true;
@@ -375,7 +383,7 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	req->easy = easy;
 	req->result = CURLE_OK;
 	req->curl_error[0] = '\0';
-	req->heap_base = heap_in_use();
+	req->heap_base = 0;
 	req->next_heap_check = CLF_HEAP_CHECK_INTERVAL;
 
 	/* reset keeps the connection, DNS and TLS session caches */

@@ -437,19 +437,20 @@ class Suite:
             c.close()
 
     def huge_small_cap(self, conn):
-        set_server_option(conn, "max_response_bytes", 100000)
+        set_server_option(conn, "max_response_bytes", 3000000)
         try:
             set_mapping(conn, access_token="fixed-huge")
             reset()
             e = scan_error(conn)
-            check("larger than max_response_bytes (100000 bytes)" in e.diag.message_primary,
+            check("larger than max_response_bytes (3000000 bytes)" in e.diag.message_primary,
                   "message: %s" % error_text(e))
-            # json-c's tree is about ten times the JSON: the memory check stops it first
+            # json-c's tree is about ten times the JSON: the memory check (every
+            # MB of body, from the second MB on) stops it before 3 MB of body
             check(e.diag.message_detail and "took more memory" in e.diag.message_detail,
                   "detail: %s" % e.diag.message_detail)
             check(stats()["contact_list"] == 1, "%d requests: a too large body was retried" %
                   stats()["contact_list"])
-            # a cap below the first memory check (every 64 kB): the body's own size
+            # a cap below the first memory check: the body's own size
             set_server_option(conn, "max_response_bytes", 20000)
             set_mapping(conn, access_token="fixed-big")
             reset()
