@@ -17,6 +17,7 @@
 
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "storage/latch.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -45,6 +46,7 @@ socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, void *soc
 		if (conn->sockets[i] == sock)
 			break;
 
+	conn->sockets_changed = true;
 	if (what == CURL_POLL_REMOVE)
 	{
 		if (i < conn->nsockets)
@@ -71,13 +73,17 @@ timer_callback(CURLM *multi, long timeout_ms, void *userp)
 {
 	ClfConnection *conn = (ClfConnection *) userp;
 
-	conn->timer_ms = timeout_ms;
+	conn->timer_deadline = timeout_ms < 0 ? 0
+		: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	return 0;
 }
 
 static void
 close_connection(ClfConnection *conn)
 {
+	if (conn->wait_set)
+		FreeWaitEventSet(conn->wait_set);
+	conn->wait_set = NULL;
 	if (conn->multi)
 		curl_multi_cleanup(conn->multi);
 	if (conn->easy)
@@ -85,7 +91,7 @@ close_connection(ClfConnection *conn)
 	conn->multi = NULL;
 	conn->easy = NULL;
 	conn->nsockets = 0;
-	conn->timer_ms = -1;
+	conn->timer_deadline = 0;
 }
 
 static void
@@ -105,7 +111,7 @@ open_connection(ClfConnection *conn)
 	curl_multi_setopt(conn->multi, CURLMOPT_TIMERFUNCTION, timer_callback);
 	curl_multi_setopt(conn->multi, CURLMOPT_TIMERDATA, conn);
 	conn->nsockets = 0;
-	conn->timer_ms = -1;
+	conn->timer_deadline = 0;
 	conn->invalidated = false;
 }
 
@@ -185,6 +191,7 @@ clf_get_connection(const ClfOptions *opts)
 	{
 		conn->easy = NULL;
 		conn->multi = NULL;
+		conn->wait_set = NULL;
 		conn->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
 												  ObjectIdGetDatum(opts->serverid));
 		conn->invalidated = false;
@@ -217,10 +224,11 @@ digest_secret(const char *secret, uint8 *digest)
 		pg_cryptohash_update(ctx, (const uint8 *) secret, strlen(secret)) < 0 ||
 		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
 	{
-		pg_cryptohash_free(ctx);
+		const char *reason = ctx ? pg_cryptohash_error(ctx) : "out of memory";
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute a SHA-256 digest")));
+				 errmsg("could not compute a SHA-256 digest: %s", reason)));
 	}
 	pg_cryptohash_free(ctx);
 }

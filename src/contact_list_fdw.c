@@ -16,6 +16,10 @@
 #include "catalog/pg_foreign_table.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "commands/vacuum.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
@@ -358,10 +362,18 @@ contactListReScanForeignScan(ForeignScanState *node)
 		state->replaying = true;
 		return;
 	}
+	/*
+	 * A rescan nobody announced (see BeginForeignScan): start again, once,
+	 * and keep the rows this time, so later rescans replay them.
+	 */
 	if (state->trav)
 	{
 		clf_traversal_restart(state->trav);
+		state->trav->rows_wanted = -1;
 		state->traversals++;
+		state->replay = tuplestore_begin_heap(false, false, work_mem);
+		state->replay_slot = MakeSingleTupleTableSlot(RelationGetDescr(node->ss.ss_currentRelation),
+													  &TTSOpsMinimalTuple);
 	}
 }
 
@@ -478,7 +490,11 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 
 	while ((item = clf_traversal_next(trav)) != NULL)
 	{
+#if PG_VERSION_NUM >= 180000
+		vacuum_delay_point(true);
+#else
 		vacuum_delay_point();
+#endif
 		conv->page_no = trav->pages_in_traversal;
 		conv->item_no = trav->item_index;
 
@@ -507,9 +523,10 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 
 	clf_scan_log_finish(trav->log_id, &trav->stats, CLF_SCAN_COMPLETE, NULL);
 	ereport(elevel,
-			(errmsg("\"%s\": fetched %.0f rows in " INT64_FORMAT " page%s from WeCom; %d rows in sample",
-					RelationGetRelationName(relation), seen, trav->stats.pages,
-					trav->stats.pages == 1 ? "" : "s", numrows)));
+			(errmsg_plural("\"%s\": fetched %.0f rows in " INT64_FORMAT " page from WeCom; %d rows in sample",
+						   "\"%s\": fetched %.0f rows in " INT64_FORMAT " pages from WeCom; %d rows in sample",
+						   trav->stats.pages,
+						   RelationGetRelationName(relation), seen, trav->stats.pages, numrows)));
 	clf_traversal_end(trav);
 	MemoryContextDelete(row_cxt);
 

@@ -34,6 +34,7 @@
 #include "nodes/pg_list.h"
 #include "utils/palloc.h"
 #include "utils/relcache.h"
+#include "utils/timestamp.h"
 
 #define CLF_DEFAULT_API_URL			"https://qyapi.weixin.qq.com/cgi-bin"
 #define CLF_DEFAULT_TIMEOUT_MS		30000
@@ -113,7 +114,10 @@ typedef struct ClfConnection
 	int			nsockets;
 	curl_socket_t sockets[CLF_MAX_WATCHED_SOCKETS];
 	int			socket_what[CLF_MAX_WATCHED_SOCKETS];	/* CURL_POLL_* */
-	long		timer_ms;		/* libcurl's wish; -1 when it has none */
+	TimestampTz timer_deadline; /* when libcurl wants its timeout action; 0:
+								 * none */
+	struct WaitEventSet *wait_set;	/* the latch and the sockets above */
+	bool		sockets_changed;	/* wait_set must be built again */
 } ClfConnection;
 
 extern ClfConnection *clf_get_connection(const ClfOptions *opts);
@@ -178,6 +182,7 @@ extern ClfRowConverter *clf_converter_create(Relation rel, Bitmapset *attrs_used
 extern void clf_convert_item(ClfRowConverter *conv, void *item,
 							 Datum *values, bool *isnull);
 extern bool clf_is_known_json_key(const char *key);
+extern char *clf_printable_text(const char *text, size_t maxbytes);
 
 /* scan.c */
 typedef struct ClfTraversal
@@ -185,6 +190,7 @@ typedef struct ClfTraversal
 	ClfOptions	opts;
 	MemoryContext scan_cxt;		/* lives as long as the traversal */
 	MemoryContext page_cxt;		/* reset for every page */
+	MemoryContext cursor_cxt;	/* the cursors of the current traversal */
 	ClfResponse resp;			/* the current page (json-c, malloc'd) */
 	char	   *cursor;			/* for the next request; NULL before the first */
 	struct HTAB *seen_cursors;	/* detects a cursor chain that loops */

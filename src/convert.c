@@ -123,27 +123,75 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns)
 	return conv;
 }
 
+/*
+ * Text from the network made fit for a message, at most maxbytes of it:
+ * control characters as one space, bytes that are not valid UTF-8 (and, in
+ * a database of another encoding, every non-ASCII byte) as \xNN, and a
+ * character cut off at the end dropped.  Never raises an error of its own,
+ * so error context callbacks may use it.
+ */
+char *
+clf_printable_text(const char *text, size_t maxbytes)
+{
+	bool		keep_utf8 = GetDatabaseEncoding() == PG_UTF8;
+	StringInfoData out;
+	const unsigned char *p = (const unsigned char *) text;
+	const unsigned char *end = p + strnlen(text, maxbytes);
+
+	initStringInfo(&out);
+	while (p < end)
+	{
+		if (*p < 0x80)
+		{
+			char		c = (*p < 0x20 || *p == 0x7f) ? ' ' : (char) *p;
+
+			/* an HTML page's line breaks and indentation: one space */
+			if (c != ' ' || (out.len > 0 && out.data[out.len - 1] != ' '))
+				appendStringInfoChar(&out, c);
+			p++;
+			continue;
+		}
+		{
+			int			len = pg_utf_mblen(p);
+
+			if (end - p < len)
+				break;
+			if (keep_utf8 && pg_utf8_islegal(p, len))
+			{
+				appendBinaryStringInfo(&out, (const char *) p, len);
+				p += len;
+			}
+			else
+				appendStringInfo(&out, "\\x%02x", *p++);
+		}
+	}
+	while (out.len > 0 && out.data[out.len - 1] == ' ')
+		out.data[--out.len] = '\0';
+	return out.data;
+}
+
 static void
 conversion_error_context(void *arg)
 {
 	ClfRowConverter *conv = (ClfRowConverter *) arg;
 	ClfColumn  *col;
-	const char *shown = "";
+	const char *json = "";
 	json_object *value = (json_object *) conv->current_value;
 
 	if (conv->current_column < 0)
 		return;
 	col = &conv->columns[conv->current_column];
 	if (value != NULL)
-		shown = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-											   JSON_C_TO_STRING_NOSLASHESCAPE);
+		json = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+											  JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (col->kind == CLF_COL_JSON_ITEM)
 		errcontext("column \"%s\" of foreign table \"%s\" (the whole item), page " INT64_FORMAT ", item " INT64_FORMAT,
 				   col->attname, conv->relname, conv->page_no, conv->item_no);
 	else
-		errcontext("column \"%s\" of foreign table \"%s\", JSON key \"%s\", value %.100s%s, page " INT64_FORMAT ", item " INT64_FORMAT,
-				   col->attname, conv->relname, col->json_key, shown,
-				   strlen(shown) > 100 ? "..." : "", conv->page_no, conv->item_no);
+		errcontext("column \"%s\" of foreign table \"%s\", JSON key \"%s\", value %s%s, page " INT64_FORMAT ", item " INT64_FORMAT,
+				   col->attname, conv->relname, col->json_key,
+				   clf_printable_text(json, 100),
+				   strlen(json) > 100 ? "..." : "", conv->page_no, conv->item_no);
 }
 
 static void
@@ -279,9 +327,18 @@ convert_timestamp(ClfColumn *col, json_object *value)
 		return (Datum) 0;
 	}
 
+	/* a timestamp(p) column rounds as its input function would */
 	if (col->kind == CLF_COL_TIMESTAMP)
-		return DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(ts));
-	return TimestampTzGetDatum(ts);
+	{
+		Datum		local = DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(ts));
+
+		return col->typmod >= 0
+			? DirectFunctionCall2(timestamp_scale, local, Int32GetDatum(col->typmod))
+			: local;
+	}
+	return col->typmod >= 0
+		? DirectFunctionCall2(timestamptz_scale, TimestampTzGetDatum(ts), Int32GetDatum(col->typmod))
+		: TimestampTzGetDatum(ts);
 }
 
 static Datum

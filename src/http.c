@@ -28,6 +28,7 @@
 #include "utils/guc.h"
 #include "mb/pg_wchar.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -126,6 +127,7 @@ clf_http_init(void)
 							"Later retries wait twice as long each time, up to 60 s.",
 							&clf_rate_limit_delay_ms, 15000, 1, CLF_MAX_RATE_LIMIT_DELAY_MS,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("contact_list_fdw");
 #if PG_VERSION_NUM >= 170000
 	clf_wait_event = 0;			/* allocated on first use */
 #endif
@@ -141,35 +143,58 @@ wait_event_info(void)
 	return clf_wait_event;
 }
 
+static void
+add_secret_forms(List **forms, const char *secret)
+{
+	char	   *escaped;
+
+	if (secret == NULL || secret[0] == '\0')
+		return;
+	*forms = lappend(*forms, (char *) secret);
+	/* the form it takes in a query string */
+	escaped = curl_easy_escape(NULL, secret, 0);
+	if (escaped)
+	{
+		if (strcmp(escaped, secret) != 0)
+			*forms = lappend(*forms, pstrdup(escaped));
+		curl_free(escaped);
+	}
+}
+
 /*
- * Replace every occurrence of the credentials in text.  Used on everything
- * that came from the network or from libcurl before it reaches a message: a
- * hostile or buggy server may echo the request URL back.
+ * Replace every occurrence of the credentials in text, as they are and as
+ * they appear in a URL.  Used on everything that came from the network or
+ * from libcurl before it reaches a message: a hostile or buggy server may
+ * echo the request URL back.  A text that was cut short (an excerpt of a
+ * body) and ends inside a credential loses that end too.
  */
 static char *
-redact(const char *text, const ClfCall *call)
+redact_text(const char *text, const ClfCall *call, bool cut_short)
 {
-	const char *secrets[3];
+	List	   *forms = NIL;
 	StringInfoData out;
 	const char *p = text;
 
-	secrets[0] = call->token;
-	secrets[1] = call->opts->corp_secret;
-	secrets[2] = call->opts->access_token;
+	add_secret_forms(&forms, call->token);
+	add_secret_forms(&forms, call->opts->corp_secret);
+	add_secret_forms(&forms, call->opts->access_token);
 
 	initStringInfo(&out);
 	while (*p)
 	{
 		bool		matched = false;
+		ListCell   *lc;
 
-		for (int i = 0; i < lengthof(secrets); i++)
+		foreach(lc, forms)
 		{
-			size_t		len = secrets[i] ? strlen(secrets[i]) : 0;
+			const char *secret = lfirst(lc);
+			size_t		len = strlen(secret);
+			size_t		left = strnlen(p, len);
 
-			if (len > 0 && strncmp(p, secrets[i], len) == 0)
+			if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
 			{
 				appendStringInfoString(&out, "[redacted]");
-				p += len;
+				p += left;
 				matched = true;
 				break;
 			}
@@ -200,50 +225,31 @@ heap_in_use(void)
 #endif
 }
 
-/*
- * Text from the network made fit for a message: credentials redacted,
- * control characters as spaces, bytes that are not valid UTF-8 (and, in a
- * database of another encoding, every non-ASCII byte) as \xNN, and a
- * character cut off at the end dropped.
- */
+static char *
+redact(const char *text, const ClfCall *call)
+{
+	return redact_text(text, call, false);
+}
+
+/* Text from the network, redacted and made fit for a message. */
 static char *
 shown_text(const char *raw, const ClfCall *call)
 {
-	char	   *text = redact(raw, call);
-	bool		keep_utf8 = GetDatabaseEncoding() == PG_UTF8;
-	StringInfoData out;
-	const unsigned char *p = (const unsigned char *) text;
+	return clf_printable_text(redact(raw, call), SIZE_MAX);
+}
 
-	initStringInfo(&out);
-	while (*p)
-	{
-		if (*p < 0x80)
-		{
-			char		c = (*p < 0x20 || *p == 0x7f) ? ' ' : (char) *p;
-
-			/* an HTML page's line breaks and indentation: one space */
-			if (c != ' ' || (out.len > 0 && out.data[out.len - 1] != ' '))
-				appendStringInfoChar(&out, c);
-			p++;
-			continue;
-		}
-		{
-			int			len = pg_utf_mblen(p);
-
-			if ((int) strnlen((const char *) p, len) < len)
-				break;			/* cut off by the excerpt's length */
-			if (keep_utf8 && pg_utf8_islegal(p, len))
-			{
-				appendBinaryStringInfo(&out, (const char *) p, len);
-				p += len;
-			}
-			else
-				appendStringInfo(&out, "\\x%02x", *p++);
-		}
-	}
-	while (out.len > 0 && out.data[out.len - 1] == ' ')
-		out.data[--out.len] = '\0';
-	return out.data;
+/*
+ * The DETAIL for a response that is reported: how it began.  Never for
+ * gettoken, whose body may hold a fresh access token.
+ */
+static char *
+body_excerpt(const ClfCall *call, const ClfRequest *req)
+{
+	if (call->page_no == 0 || req->head_len == 0)
+		return NULL;
+	return clf_printable_text(redact_text(req->head, call,
+										  req->head_len == CLF_BODY_HEAD_LEN),
+							  SIZE_MAX);
 }
 
 static size_t
@@ -296,35 +302,29 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 }
 
 /*
- * Drive the transfer until libcurl is done, sleeping on its sockets and our
- * latch.  A WaitEventSet is made for each wait, because libcurl may change
- * its sockets at any step (a connection attempt per address, for example).
+ * The wait set of a connection: our latch, postmaster death and the sockets
+ * libcurl asked for.  It is kept while libcurl's sockets stay the same (all
+ * of a page, usually), and built again when they change.  It lives in
+ * TopMemoryContext with the connection, so an error raised while waiting
+ * leaks nothing.
  */
-static void
-run_transfer(ClfConnection *conn)
+static WaitEventSet *
+connection_wait_set(ClfConnection *conn)
 {
-	int			running = 0;
+	WaitEventSet *volatile set = NULL;
 
-	curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	while (running > 0)
+	if (conn->wait_set != NULL && !conn->sockets_changed)
+		return conn->wait_set;
+	if (conn->wait_set)
+		FreeWaitEventSet(conn->wait_set);
+	conn->wait_set = NULL;
+
+	PG_TRY();
 	{
-		WaitEvent	occurred[CLF_MAX_WATCHED_SOCKETS + 2];
-		curl_socket_t ready_fd[CLF_MAX_WATCHED_SOCKETS];
-		int			ready_flags[CLF_MAX_WATCHED_SOCKETS];
-		int			nready = 0;
-		bool		latch_set = false;
-		WaitEventSet *set;
-		long		timeout = conn->timer_ms;
-		int			nevents;
-
-		/* libcurl may ask for no timer while it waits on a socket */
-		if (timeout < 0 || timeout > 1000)
-			timeout = 1000;
-
 #if PG_VERSION_NUM >= 170000
 		set = CreateWaitEventSet(NULL, conn->nsockets + 2);
 #else
-		set = CreateWaitEventSet(CurrentMemoryContext, conn->nsockets + 2);
+		set = CreateWaitEventSet(TopMemoryContext, conn->nsockets + 2);
 #endif
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
@@ -339,9 +339,49 @@ run_transfer(ClfConnection *conn)
 			if (events)
 				AddWaitEventToSet(set, events, conn->sockets[i], NULL, NULL);
 		}
-		nevents = WaitEventSetWait(set, timeout, occurred, lengthof(occurred),
-								   wait_event_info());
-		FreeWaitEventSet(set);
+	}
+	PG_CATCH();
+	{
+		if (set)
+			FreeWaitEventSet(set);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	conn->wait_set = set;
+	conn->sockets_changed = false;
+	return set;
+}
+
+/*
+ * Drive the transfer until libcurl is done, sleeping on its sockets and our
+ * latch.  libcurl's timers (connect and request timeouts among them) run
+ * whenever their deadline has passed, however busy the latch is.
+ */
+static void
+run_transfer(ClfConnection *conn)
+{
+	uint32		wait_event = wait_event_info();
+	int			running = 0;
+
+	curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	while (running > 0)
+	{
+		WaitEvent	occurred[CLF_MAX_WATCHED_SOCKETS + 2];
+		curl_socket_t ready_fd[CLF_MAX_WATCHED_SOCKETS + 2];
+		int			ready_flags[CLF_MAX_WATCHED_SOCKETS + 2];
+		int			nready = 0;
+		bool		latch_set = false;
+		long		timeout = 1000;
+		int			nevents;
+
+		/* without a timer of its own, libcurl is waiting on a socket */
+		if (conn->timer_deadline != 0)
+			timeout = Min(timeout, Max(0, TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+																		  conn->timer_deadline)));
+
+		nevents = WaitEventSetWait(connection_wait_set(conn), timeout, occurred,
+								   lengthof(occurred), wait_event);
 
 		for (int i = 0; i < nevents; i++)
 		{
@@ -363,7 +403,9 @@ run_transfer(ClfConnection *conn)
 		}
 		for (int i = 0; i < nready; i++)
 			curl_multi_socket_action(conn->multi, ready_fd[i], ready_flags[i], &running);
-		if (nready == 0 && !latch_set)
+		if (running > 0 &&
+			(nready == 0 ||
+			 (conn->timer_deadline != 0 && GetCurrentTimestamp() >= conn->timer_deadline)))
 			curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 }
@@ -395,6 +437,10 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
 #endif
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* a cancel during name resolution must not wait for the resolver */
+	curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
+#endif
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) opts->timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) opts->connect_timeout_ms);
@@ -427,7 +473,7 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
 
 	INSTR_TIME_SET_CURRENT(start);
-	conn->timer_ms = -1;
+	conn->timer_deadline = 0;
 	curl_multi_add_handle(conn->multi, easy);
 	PG_TRY();
 	{
@@ -442,7 +488,10 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	{
 		/* also on cancel: an unfinished transfer's connection is closed */
 		curl_multi_remove_handle(conn->multi, easy);
+		/* the handle outlives req and headers */
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
 		curl_slist_free_all(headers);
 		INSTR_TIME_SET_CURRENT(duration);
 		INSTR_TIME_SUBTRACT(duration, start);
@@ -515,6 +564,14 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 {
 	char	   *what = what_was_fetched(call);
 
+	char	   *excerpt = body_excerpt(call, req);
+
+	if ((req->too_large || req->result == CURLE_FILESIZE_EXCEEDED) && call->page_no == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response for %s is larger than %d bytes", what, CLF_TOKEN_RESPONSE_MAX),
+				 errdetail("A gettoken response is a few hundred bytes."),
+				 errhint("Check api_url: something other than WeCom may be answering.")));
 	if (req->too_large || req->result == CURLE_FILESIZE_EXCEEDED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -535,16 +592,16 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 					 errmsg("request for %s timed out", what),
-					 errdetail("%s. %d attempt%s made, each limited by timeout_ms (%d ms).",
-							   reason, attempts, attempts == 1 ? " was" : "s were",
-							   call->opts->timeout_ms),
+					 errdetail_plural("%s. %d attempt was made, limited by timeout_ms (%d ms).",
+									  "%s. %d attempts were made, each limited by timeout_ms (%d ms).",
+									  attempts, reason, attempts, call->opts->timeout_ms),
 					 errhint("Check the network path to the API, or raise the server option timeout_ms.")));
 		ereport(ERROR,
 				(errcode(is_connect_error(req->result) ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
 						 : ERRCODE_FDW_ERROR),
 				 errmsg("could not fetch %s: %s", what, curl_easy_strerror(req->result)),
-				 errdetail("%s. %d attempt%s made.", reason, attempts,
-						   attempts == 1 ? " was" : "s were"),
+				 errdetail_plural("%s. %d attempt was made.", "%s. %d attempts were made.",
+								  attempts, reason, attempts),
 				 (req->result == CURLE_PEER_FAILED_VERIFICATION || req->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : call->opts->proxy
@@ -561,20 +618,28 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 				 errhint("Check api_url: it should be the API's own address, such as %s.",
 						 CLF_DEFAULT_API_URL)));
 	if (req->http_status != 200)
+	{
+		StringInfoData detail;
+
+		initStringInfo(&detail);
+		if (attempts > 1)
+			appendStringInfo(&detail, "%d attempts were made.", attempts);
+		if (excerpt)
+			appendStringInfo(&detail, "%sThe response began with \"%s\".",
+							 detail.len ? " " : "", excerpt);
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("%s answered with HTTP status %ld", what, req->http_status),
-				 req->head_len > 0
-				 ? errdetail("The response began: %s", shown_text(req->head, call))
-				 : 0,
-				 attempts > 1 ? errhint("%d attempts were made.", attempts) : 0));
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 req->http_status >= 500 || req->http_status == 429
+				 ? errhint("The API or a gateway in front of it is failing: try again later, or raise max_retries.")
+				 : errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
+	}
 
 	ereport(ERROR,
-			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 			 errmsg("invalid response for %s: %s", what, req->resp->message),
-			 req->head_len > 0
-			 ? errdetail("The response began: %s", shown_text(req->head, call))
-			 : 0,
+			 excerpt ? errdetail("The response began with \"%s\".", excerpt) : 0,
 			 errhint("A proxy or gateway between the database and WeCom may have answered instead of WeCom.")));
 }
 
@@ -827,9 +892,10 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 			report_api_error(&call, &resp);
 		if (!clf_response_check_token(&resp))
 			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("invalid response from %s: %s", call.display_url, resp.message)));
-		clf_remember_token(opts, resp.access_token, (int) Min(resp.expires_in, 86400));
+		clf_remember_token(opts, resp.access_token,
+						   (int) Max(0, Min(resp.expires_in, 86400)));
 		token = pstrdup(resp.access_token);
 	}
 	PG_FINALLY();
@@ -900,7 +966,7 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 		{
 			if (!clf_response_check_page(resp))
 				ereport(ERROR,
-						(errcode(ERRCODE_PROTOCOL_VIOLATION),
+						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 						 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
 								page_no, call.display_url, resp->message)));
 			stats->pages++;

@@ -202,8 +202,10 @@ parse_bytes(ClfResponse *resp, const char *data, size_t len)
 			len -= slice;
 			continue;
 		}
-		if (jerr != json_tokener_success || value == NULL)
+		if (jerr != json_tokener_success)
 			return fail(resp, CLF_RESP_NOT_JSON, "%s", json_tokener_error_desc(jerr));
+		if (value == NULL)		/* json-c's null */
+			return fail(resp, CLF_RESP_NOT_OBJECT, "the JSON value is null, not an object");
 
 		resp->root = value;
 		resp->complete = true;

@@ -32,20 +32,18 @@ release_json(void *arg)
 	clf_response_release((ClfResponse *) arg);
 }
 
+/* Start a new set of seen cursors; the old one's memory goes with it. */
 static void
 forget_cursors(ClfTraversal *trav)
 {
 	HASHCTL		ctl;
 
+	MemoryContextReset(trav->cursor_cxt);
 	ctl.keysize = sizeof(uint32);
 	ctl.entrysize = sizeof(SeenCursor);
-	ctl.hcxt = trav->scan_cxt;
-	if (trav->seen_cursors)
-		hash_destroy(trav->seen_cursors);
+	ctl.hcxt = trav->cursor_cxt;
 	trav->seen_cursors = hash_create("contact_list_fdw cursors", 64, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	if (trav->cursor)
-		pfree(trav->cursor);
 	trav->cursor = NULL;
 }
 
@@ -63,6 +61,8 @@ clf_traversal_begin(const ClfOptions *opts, MemoryContext parent, int64 rows_wan
 	trav->scan_cxt = scan_cxt;
 	trav->page_cxt = AllocSetContextCreate(scan_cxt, "contact_list_fdw page",
 										   ALLOCSET_DEFAULT_SIZES);
+	trav->cursor_cxt = AllocSetContextCreate(scan_cxt, "contact_list_fdw cursors",
+											 ALLOCSET_SMALL_SIZES);
 	trav->rows_wanted = rows_wanted;
 	clf_response_init(&trav->resp, (size_t) opts->max_response_bytes);
 
@@ -92,13 +92,13 @@ check_cursor_is_new(ClfTraversal *trav, const char *cursor, int64 page_no)
 	{
 		if (strcmp((char *) lfirst(lc), cursor) == 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("invalid response for page " INT64_FORMAT " of %s: next_cursor repeats a cursor already seen in this scan",
 							page_no, clf_endpoint_for_display(&trav->opts)),
 					 errdetail("Following it would loop forever."),
 					 errhint("Run the query again; if it keeps happening, the API or a proxy in between is misbehaving.")));
 	}
-	oldcxt = MemoryContextSwitchTo(trav->scan_cxt);
+	oldcxt = MemoryContextSwitchTo(trav->cursor_cxt);
 	entry->cursors = lappend(entry->cursors, pstrdup(cursor));
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -115,7 +115,9 @@ fetch_next_page(ClfTraversal *trav)
 	{
 		int64		needed = trav->rows_wanted - trav->rows_returned;
 
-		limit = (int) Max(1, Min(needed, (int64) limit));
+		/* asked for more than the limit: the limit was wrong, stop using it */
+		if (needed > 0)
+			limit = (int) Min(needed, (int64) limit);
 	}
 
 	MemoryContextReset(trav->page_cxt);
@@ -133,7 +135,7 @@ fetch_next_page(ClfTraversal *trav)
 		check_cursor_is_new(trav, trav->resp.next_cursor, page_no);
 		if (trav->cursor)
 			pfree(trav->cursor);
-		trav->cursor = MemoryContextStrdup(trav->scan_cxt, trav->resp.next_cursor);
+		trav->cursor = MemoryContextStrdup(trav->cursor_cxt, trav->resp.next_cursor);
 	}
 }
 

@@ -15,6 +15,7 @@
 #include "contact_list_fdw.h"
 
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -90,7 +91,13 @@ clf_scan_log_finish(int64 id, const ClfScanStats *stats, ClfScanOutcome outcome,
 	entry->stats = *stats;
 	entry->outcome = outcome;
 	if (error)
-		strlcpy(entry->error, error, sizeof(entry->error));
+	{
+		/* whole characters only */
+		int			len = pg_mbcliplen(error, strlen(error), sizeof(entry->error) - 1);
+
+		memcpy(entry->error, error, len);
+		entry->error[len] = '\0';
+	}
 }
 
 static const char *
@@ -118,7 +125,11 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
+#if PG_VERSION_NUM >= 150001
 	InitMaterializedSRF(fcinfo, 0);
+#else
+	SetSingleFuncCall(fcinfo, 0);	/* its name in 15.0 */
+#endif
 	if (scan_log == NULL)
 		return (Datum) 0;
 
