@@ -76,6 +76,11 @@ SELECT * FROM conv_t5;
 SELECT tmp_openid, name FROM conv_t5;	-- the bad column is not read
 -- 6: 1.5 epoch seconds is a timestamp, but no bigint
 SELECT tmp_openid, add_time FROM conv_t6;
+-- a column's precision rounds the epoch, as the type's input would
+ALTER FOREIGN TABLE conv_t6 ALTER COLUMN add_time TYPE timestamptz(0);
+SELECT tmp_openid, add_time FROM conv_t6;
+ALTER FOREIGN TABLE conv_t6 ALTER COLUMN add_time TYPE timestamp(0);
+SELECT tmp_openid, add_time FROM conv_t6;
 ALTER FOREIGN TABLE conv_t6 ALTER COLUMN add_time TYPE bigint;
 SELECT tmp_openid, add_time FROM conv_t6;
 -- 7: "not a time" is no timestamp, but fine as text

@@ -114,6 +114,19 @@ SELECT count(*) AS lines,
 SELECT count(*) FILTER (WHERE line ~ '(secret-ok|tok-[a-z0-9]+-[0-9]|fixed-)') AS leaks
   FROM err_explain('SELECT * FROM err_nomap') line;
 
+-- a proxy's error page that quotes the request URL: the token is redacted
+-- as it is and as the query string carries it (percent-encoded), ...
+SELECT clf_scenario_table('err_echo', 'echourl~a+b/c=d&e');
+SELECT line, line LIKE '%a+b/c%' OR line LIKE '%a\%2Bb%' AS token_shown
+  FROM clf_error_of('SELECT * FROM err_echo') line;
+-- ... also where the excerpt of the body cuts it off ...
+SELECT clf_scenario_table('err_echocut', 'echourlcut~a+b/c=d&e');
+SELECT line ~ 'fixed-e|%7Ea' AS token_part_shown, right(line, 40) AS excerpt_end
+  FROM clf_error_of('SELECT * FROM err_echocut') line WHERE line LIKE 'detail:%';
+-- ... and a gettoken answer is never quoted: it may hold a new token
+SELECT clf_scenario_table('err_echotoken', 'echourl', auth => 'secret');
+SELECT clf_error_of('SELECT * FROM err_echotoken');
+
 -- the session is fine after all these errors
 SELECT count(*) FROM wecom_contacts;
 

@@ -132,7 +132,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor"}
-ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson",
+ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
@@ -479,9 +479,19 @@ class Handler(BaseHTTPRequestHandler):
         v = self.query.get(name)
         return v[0] if v else None
 
+    def echo_url(self, cut):
+        """A proxy's error page that quotes the request URL, credentials and
+        all; with cut, padded so the credential straddles byte 200."""
+        head = "<html><body>403 Forbidden: "
+        if cut:
+            head += "x" * max(0, 190 - len(head) - self.path.index("=") - 1)
+        self.send(403, (head + self.path + "</body></html>").encode(), "text/html")
+
     def gettoken(self):
         corpid, secret = self.arg("corpid") or "", self.arg("corpsecret")
         scen = corpid[5:]
+        if scen == "echourl":
+            return self.echo_url(False)
         bad_corp = not corpid.startswith("corp-") or not known(scen)
         if bad_corp or secret not in ("secret-ok", "secret-ok2"):
             STATE.bump("gettoken")
@@ -518,7 +528,8 @@ class Handler(BaseHTTPRequestHandler):
 
         if not token:
             return self.send_err(41001)
-        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+|fixed-([a-z0-9]+)", token)
+        # fixed-SCENARIO~anything: a token with characters a URL must escape
+        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+|fixed-([a-z0-9]+)(?:~.*)?", token, re.S)
         scen = m and (m.group(1) or m.group(2))
         if not scen or not known(scen):
             return self.send_err(40014)
@@ -541,6 +552,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_err(42001)
         if scen in ("http500", "http404"):
             return self.send_html(int(scen[4:]))
+        if scen in ("echourl", "echourlcut"):
+            return self.echo_url(scen == "echourlcut")
         if scen == "redirect":
             port = self.server.server_address[1]
             return self.send(302, html_page(302), "text/html",
