@@ -134,6 +134,14 @@ def retry_lines(text, what=""):
             if "contact_list_fdw:" in l and "; retry " in l and what in l]
 
 
+def vm_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise Fail("no VmRSS for pid %d" % pid)
+
+
 def vm_hwm_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -465,6 +473,40 @@ class Suite:
         finally:
             set_server_option(conn, "max_response_bytes", None)
 
+    def errors_leak_nothing(self, conn):
+        # An error with a 1000-row page parsed (json-c's tree, malloc'd, some
+        # MB) and one in the middle of parsing a body: repeated in one
+        # backend, neither may leave memory behind.
+        c = connect()
+        try:
+            run(c, "CREATE FOREIGN TABLE fs_bad_type (is_customer date) SERVER fs")
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+
+            def round_of_errors():
+                set_mapping(c, access_token="fixed-big")
+                e = scan_error(c, "SELECT * FROM fs_bad_type")
+                check(e.pgcode == "22007", "conversion error expected, got %s" % error_text(e))
+                set_mapping(c, access_token="fixed-truncated")
+                e = scan_error(c, "SELECT * FROM fs_big")
+                check(e.pgcode == "HV00A", "invalid response expected, got %s" % error_text(e))
+
+            for _ in range(3):      # let the allocator reach its working size
+                round_of_errors()
+            before = vm_rss_kb(pid)
+            for _ in range(40):
+                round_of_errors()
+            growth_mb = (vm_rss_kb(pid) - before) / 1024.0
+            print("# 80 failed scans: backend memory %+.1f MB" % growth_mb, flush=True)
+            check(growth_mb < 8, "the backend grew by %.1f MB over 80 failed scans" % growth_mb)
+            # the per-backend connection cache stays; nothing of a scan may
+            left = run(c, "SELECT string_agg(name, ', ') FROM pg_backend_memory_contexts "
+                          "WHERE name LIKE 'contact_list_fdw%%' "
+                          "AND name <> 'contact_list_fdw connections'")[0][0]
+            check(left is None, "memory contexts left after the errors: %s" % left)
+        finally:
+            run(c, "DROP FOREIGN TABLE IF EXISTS fs_bad_type")
+            c.close()
+
     def concurrent(self, conn):
         n = 20
         set_mapping(conn, access_token="fixed-big")
@@ -563,6 +605,7 @@ class Suite:
         self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
         self.case("200 MB body refused by max_response_bytes, memory flat", lambda: self.huge(conn))
         self.case("max_response_bytes lowered", lambda: self.huge_small_cap(conn))
+        self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
         conn.close()
