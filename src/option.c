@@ -89,6 +89,8 @@ find_option(const char *name, Oid context)
 	return NULL;
 }
 
+static void report_unknown_option(const char *name, Oid context) pg_attribute_noreturn();
+
 static void
 report_unknown_option(const char *name, Oid context)
 {
