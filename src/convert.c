@@ -257,8 +257,13 @@ json_integer(const ClfColumn *col, json_object *value)
 	{
 		int64		v = json_object_get_int64(value);
 
-		/* json-c keeps numbers above INT64_MAX as uint64 and saturates int64 */
-		if (v == PG_INT64_MAX && json_object_get_uint64(value) > (uint64) PG_INT64_MAX)
+		/*
+		 * json-c keeps numbers above INT64_MAX as uint64 and saturates
+		 * int64; below INT64_MIN it saturates silently, so INT64_MIN itself
+		 * cannot be told from an overflow and is refused too.
+		 */
+		if ((v == PG_INT64_MAX && json_object_get_uint64(value) > (uint64) PG_INT64_MAX) ||
+			v == PG_INT64_MIN)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("value is out of range for type bigint")));
