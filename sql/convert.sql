@@ -60,9 +60,9 @@ SELECT count(*) AS rows FROM conv_extra;
 SELECT extra ? 'unionid' AS extra_is_item, extra -> 'tags' AS item_tags, tags, unionid, union2
   FROM conv_extra2 ORDER BY add_time LIMIT 2;
 
--- the eleven conversion cases of the mock's "types" scenario, one table each
+-- the conversion cases of the mock's "types" scenario, one table each
 SELECT count(clf_scenario_table('conv_t' || n, 'types' || n)::text) AS tables
-  FROM generate_series(1, 11) n;
+  FROM generate_series(1, 13) n;
 SELECT mock_reset();
 -- 1: a plain customer row
 SELECT is_customer, tmp_openid, external_userid, follow_userid, add_time FROM conv_t1;
@@ -99,6 +99,11 @@ SELECT name FROM conv_t9;
 -- 10, 11: JSON null is NULL
 SELECT tmp_openid, name IS NULL AS name_null, follow_userid FROM conv_t10;
 SELECT tmp_openid, external_userid, add_time IS NULL AS add_time_null FROM conv_t11;
+-- 12, 13: integers beyond bigint are errors, never a clamped value
+ALTER FOREIGN TABLE conv_t12 ALTER COLUMN add_time TYPE bigint;
+SELECT add_time FROM conv_t12;
+ALTER FOREIGN TABLE conv_t13 ALTER COLUMN add_time TYPE bigint;
+SELECT add_time FROM conv_t13;
 
 -- values that do not fit the declared type
 SELECT clf_scenario_table('conv_fit', 'basic');
@@ -124,5 +129,5 @@ SELECT clf_error_of('SELECT name FROM conv_t9');
 DROP FOREIGN TABLE conv_all, conv_extra2;
 SELECT count(clf_drop_scenario_table(t)::text) AS dropped
   FROM unnest(ARRAY['conv_extra', 'conv_fit'] ||
-              ARRAY(SELECT 'conv_t' || n FROM generate_series(1, 11) n)) t;
+              ARRAY(SELECT 'conv_t' || n FROM generate_series(1, 13) n)) t;
 SELECT count(*) AS left_over FROM pg_class WHERE relname LIKE 'conv\_%';

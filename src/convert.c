@@ -266,7 +266,8 @@ json_integer(const ClfColumn *col, json_object *value)
 			v == PG_INT64_MIN)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value is out of range for type bigint")));
+					 errmsg("JSON number is out of range for type bigint"),
+					 errdetail("The JSON parser clamps such numbers, so the value shown below is not the one sent.")));
 		return v;
 	}
 	if (json_object_is_type(value, json_type_double))

@@ -114,6 +114,10 @@ TYPES = [
      "add_time": BASE_TIME + 8 * HOUR},
     {"is_customer": False, "tmp_openid": "T", "name": None, "follow_userid": "lisi", "add_time": BASE_TIME + 9 * HOUR},
     {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_011", "follow_userid": "wangwu", "add_time": None},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_012", "follow_userid": "lisi",
+     "add_time": -99999999999999999999},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_013", "follow_userid": "lisi",
+     "add_time": 99999999999999999999},
 ]
 
 
