@@ -134,20 +134,21 @@ def retry_lines(text, what=""):
             if "contact_list_fdw:" in l and "; retry " in l and what in l]
 
 
-def vm_rss_kb(pid):
+def proc_status_kb(pid, field):
+    """A memory figure (VmRSS, VmHWM) of a process, in kB."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    raise Fail("no VmRSS for pid %d" % pid)
+    raise Fail("no %s for pid %d" % (field, pid))
+
+
+def vm_rss_kb(pid):
+    return proc_status_kb(pid, "VmRSS")
 
 
 def vm_hwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise Fail("no VmHWM for pid %d" % pid)
+    return proc_status_kb(pid, "VmHWM")
 
 
 def reference_rows(scenario):
