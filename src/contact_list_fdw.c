@@ -264,10 +264,11 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 									   boolVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_ALL_COLUMNS)));
 
 	/*
-	 * Without REWIND a scan is rescanned only under a parameterized node or
+	 * Without REWIND a scan is rescanned mostly under a parameterized node or
 	 * inside a subplan (a correlated subquery, a LIMIT with a parameter).  A
 	 * statement with no subplans and no parameters streams without keeping
-	 * rows, which is what large scans and materialized views run.
+	 * rows, which is what large scans and materialized views run; ReScan
+	 * copes with the rare rescan that was not foreseen here.
 	 */
 	if ((eflags & EXEC_FLAG_REWIND) || !bms_is_empty(fsplan->scan.plan.allParam) ||
 		estate->es_plannedstmt->subplans != NIL)
@@ -368,12 +369,15 @@ contactListReScanForeignScan(ForeignScanState *node)
 	 */
 	if (state->trav)
 	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+
 		clf_traversal_restart(state->trav);
 		state->trav->rows_wanted = -1;
 		state->traversals++;
 		state->replay = tuplestore_begin_heap(false, false, work_mem);
 		state->replay_slot = MakeSingleTupleTableSlot(RelationGetDescr(node->ss.ss_currentRelation),
 													  &TTSOpsMinimalTuple);
+		MemoryContextSwitchTo(oldcxt);
 	}
 }
 
