@@ -38,16 +38,11 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER wecom
   OPTIONS (corp_id :'corp_id', corp_secret :'corp_secret');
 \echo CREATE USER MAPPING FOR CURRENT_USER SERVER wecom OPTIONS (corp_id '...', corp_secret '...');
 \set ECHO queries
-CREATE FOREIGN TABLE wecom_contacts (
-  is_customer     boolean,
-  tmp_openid      text,
-  external_userid text,
-  name            text,
-  follow_userid   text,
-  chat_id         text,
-  chat_name       text,
-  add_time        timestamptz
-) SERVER wecom;
+-- the table with WeCom's columns (is_customer, tmp_openid, external_userid,
+-- name, follow_userid, chat_id, chat_name, add_time)
+IMPORT FOREIGN SCHEMA wecom FROM SERVER wecom INTO public;
+ALTER FOREIGN TABLE contact_list RENAME TO wecom_contacts;
+\d wecom_contacts
 SET timezone = 'Asia/Shanghai';
 
 -- every (contact, relationship) row the company's staff and groups served
