@@ -214,8 +214,9 @@ clf_get_connection(const ClfOptions *opts)
 	return conn;
 }
 
-static void
-digest_secret(const char *secret, uint8 *digest)
+/* Computed once per scan, when the user mapping is read. */
+void
+clf_digest_secret(const char *secret, uint8 *digest)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 
@@ -234,18 +235,17 @@ digest_secret(const char *secret, uint8 *digest)
 }
 
 static ClfTokenEntry *
-find_token(const ClfOptions *opts, uint8 *digest)
+find_token(const ClfOptions *opts)
 {
 	ListCell   *lc;
 
-	digest_secret(opts->corp_secret, digest);
 	foreach(lc, tokens)
 	{
 		ClfTokenEntry *entry = lfirst(lc);
 
 		if (strcmp(entry->api_url, opts->api_url) == 0 &&
 			strcmp(entry->corp_id, opts->corp_id) == 0 &&
-			memcmp(entry->secret_digest, digest, PG_SHA256_DIGEST_LENGTH) == 0)
+			memcmp(entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH) == 0)
 			return entry;
 	}
 	return NULL;
@@ -255,8 +255,7 @@ find_token(const ClfOptions *opts, uint8 *digest)
 const char *
 clf_cached_token(const ClfOptions *opts)
 {
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	ClfTokenEntry *entry = find_token(opts, digest);
+	ClfTokenEntry *entry = find_token(opts);
 
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
 		return NULL;
@@ -270,8 +269,7 @@ clf_cached_token(const ClfOptions *opts)
 void
 clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 {
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	ClfTokenEntry *entry = find_token(opts, digest);
+	ClfTokenEntry *entry = find_token(opts);
 	MemoryContext oldcxt;
 	int			margin = Min(300, expires_in / 10);
 
@@ -281,7 +279,7 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 		entry = palloc0(sizeof(ClfTokenEntry));
 		entry->api_url = pstrdup(opts->api_url);
 		entry->corp_id = pstrdup(opts->corp_id);
-		memcpy(entry->secret_digest, digest, PG_SHA256_DIGEST_LENGTH);
+		memcpy(entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
 		tokens = lappend(tokens, entry);
 	}
 	else
@@ -299,8 +297,7 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 void
 clf_forget_token(const ClfOptions *opts)
 {
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	ClfTokenEntry *entry = find_token(opts, digest);
+	ClfTokenEntry *entry = find_token(opts);
 
 	if (entry)
 		entry->refresh_at = 0;

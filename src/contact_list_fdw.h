@@ -28,6 +28,7 @@
 #include "page_parser.h"
 
 #include "access/tupdesc.h"
+#include "common/sha2.h"
 #include "fmgr.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
@@ -76,6 +77,8 @@ typedef struct ClfOptions
 	char	   *corp_id;
 	char	   *corp_secret;
 	char	   *access_token;
+	uint8		secret_digest[PG_SHA256_DIGEST_LENGTH];	/* of corp_secret: the token
+									 * cache's key */
 	bool		have_user_mapping;
 } ClfOptions;
 
@@ -125,6 +128,7 @@ extern const char *clf_cached_token(const ClfOptions *opts);
 extern void clf_remember_token(const ClfOptions *opts, const char *token,
 							   int expires_in);
 extern void clf_forget_token(const ClfOptions *opts);
+extern void clf_digest_secret(const char *secret, uint8 *digest);
 extern void clf_connection_init(void);
 
 /* http.c */

@@ -223,7 +223,8 @@ value_text(json_object *value, int *len)
 		if ((int) strlen(text) != textlen)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-					 errmsg("JSON string contains \\u0000, which PostgreSQL text cannot store")));
+					 errmsg("JSON string contains \\u0000, which PostgreSQL text cannot store"),
+					 errhint("Declare the column as json, which keeps the escape, or leave it out of the query.")));
 	}
 	else
 	{
@@ -267,7 +268,8 @@ json_integer(const ClfColumn *col, json_object *value)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("JSON number is out of range for type bigint"),
-					 errdetail("The JSON parser clamps such numbers, so the value shown below is not the one sent.")));
+					 errdetail("The JSON parser clamps such numbers, so the value shown below is not the one sent."),
+					 errhint("Declare the column as numeric or text.")));
 		return v;
 	}
 	if (json_object_is_type(value, json_type_double))
@@ -290,7 +292,8 @@ epoch_to_timestamptz(double seconds)
 	if (isnan(usecs) || usecs < (double) MIN_TIMESTAMP || usecs >= (double) END_TIMESTAMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
+				 errmsg("timestamp out of range"),
+				 errhint("Declare the column as bigint or numeric to see the epoch value.")));
 	return (TimestampTz) rint(usecs);
 }
 
@@ -393,7 +396,8 @@ convert_value(ClfColumn *col, json_object *value)
 				ereport(ERROR,
 						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 						 errmsg("value " INT64_FORMAT " is out of range for type %s",
-								v, format_type_be(col->typid))));
+								v, format_type_be(col->typid)),
+						 errhint("Declare the column as bigint.")));
 			}
 			break;
 

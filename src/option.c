@@ -45,30 +45,33 @@ typedef struct ClfOptionDef
 	int64		min;			/* for numbers */
 	int64		max;
 	bool		superuser_only; /* decides where the database host connects */
+	int			offset;			/* where ClfOptions keeps it; -1: not there */
 } ClfOptionDef;
 
+#define OPT(field) offsetof(ClfOptions, field)
+
 static const ClfOptionDef option_defs[] = {
-	{"api_url", ForeignServerRelationId, CLF_OPT_URL, 0, 0, true},
-	{"timeout_ms", ForeignServerRelationId, CLF_OPT_INT, 1, 3600000, false},
-	{"connect_timeout_ms", ForeignServerRelationId, CLF_OPT_INT, 1, 3600000, false},
-	{"page_size", ForeignServerRelationId, CLF_OPT_INT, 1, CLF_MAX_PAGE_SIZE, false},
-	{"max_retries", ForeignServerRelationId, CLF_OPT_INT, 0, 20, false},
-	{"max_response_bytes", ForeignServerRelationId, CLF_OPT_INT64, 1024, INT64CONST(4294967296), false},
-	{"proxy", ForeignServerRelationId, CLF_OPT_PROXY, 0, 0, true},
-	{"ca_file", ForeignServerRelationId, CLF_OPT_STRING, 0, 0, true},
-	{"request_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false},
-	{"row_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false},
+	{"api_url", ForeignServerRelationId, CLF_OPT_URL, 0, 0, true, OPT(api_url)},
+	{"timeout_ms", ForeignServerRelationId, CLF_OPT_INT, 1, 3600000, false, OPT(timeout_ms)},
+	{"connect_timeout_ms", ForeignServerRelationId, CLF_OPT_INT, 1, 3600000, false, OPT(connect_timeout_ms)},
+	{"page_size", ForeignServerRelationId, CLF_OPT_INT, 1, CLF_MAX_PAGE_SIZE, false, OPT(page_size)},
+	{"max_retries", ForeignServerRelationId, CLF_OPT_INT, 0, 20, false, OPT(max_retries)},
+	{"max_response_bytes", ForeignServerRelationId, CLF_OPT_INT64, 1024, INT64CONST(4294967296), false, OPT(max_response_bytes)},
+	{"proxy", ForeignServerRelationId, CLF_OPT_PROXY, 0, 0, true, OPT(proxy)},
+	{"ca_file", ForeignServerRelationId, CLF_OPT_STRING, 0, 0, true, OPT(ca_file)},
+	{"request_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false, OPT(request_cost)},
+	{"row_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false, OPT(row_cost)},
 
-	{"corp_id", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false},
-	{"corp_secret", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false},
-	{"access_token", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false},
+	{"corp_id", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_id)},
+	{"corp_secret", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_secret)},
+	{"access_token", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(access_token)},
 
-	{"page_size", ForeignTableRelationId, CLF_OPT_INT, 1, CLF_MAX_PAGE_SIZE, false},
-	{"max_retries", ForeignTableRelationId, CLF_OPT_INT, 0, 20, false},
-	{"rows_estimate", ForeignTableRelationId, CLF_OPT_REAL, 0, 0, false},
+	{"page_size", ForeignTableRelationId, CLF_OPT_INT, 1, CLF_MAX_PAGE_SIZE, false, OPT(page_size)},
+	{"max_retries", ForeignTableRelationId, CLF_OPT_INT, 0, 20, false, OPT(max_retries)},
+	{"rows_estimate", ForeignTableRelationId, CLF_OPT_REAL, 0, 0, false, OPT(rows_estimate)},
 
-	{"field", AttributeRelationId, CLF_OPT_STRING, 0, 0, false},
-	{NULL, InvalidOid, CLF_OPT_STRING, 0, 0, false}
+	{"field", AttributeRelationId, CLF_OPT_STRING, 0, 0, false, -1},
+	{NULL, InvalidOid, CLF_OPT_STRING, 0, 0, false, -1}
 };
 
 static bool
@@ -306,52 +309,49 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* Store each option of a catalog's list where option_defs says. */
 static void
-apply_options(ClfOptions *opts, List *options)
+apply_options(ClfOptions *opts, List *options, Oid context)
 {
 	ListCell   *lc;
 
 	foreach(lc, options)
 	{
 		DefElem    *def = lfirst_node(DefElem, lc);
-		const char *name = def->defname;
+		const ClfOptionDef *optdef = find_option(def->defname, context);
 		char	   *value = defGetString(def);
+		char	   *field;
 
-		if (strcmp(name, "api_url") == 0)
+		if (optdef == NULL || optdef->offset < 0)
+			continue;			/* the validator let it in: nothing to keep */
+		field = (char *) opts + optdef->offset;
+		switch (optdef->type)
 		{
-			char	   *url = pstrdup(value);
-			size_t		len = strlen(url);
+			case CLF_OPT_URL:
+				{
+					char	   *url = pstrdup(value);
+					size_t		len = strlen(url);
 
-			while (len > 0 && url[len - 1] == '/')
-				url[--len] = '\0';
-			opts->api_url = url;
+					/* the paths are appended with their own slash */
+					while (len > 0 && url[len - 1] == '/')
+						url[--len] = '\0';
+					*(char **) field = url;
+					break;
+				}
+			case CLF_OPT_PROXY:
+			case CLF_OPT_STRING:
+				*(char **) field = pstrdup(value);
+				break;
+			case CLF_OPT_INT:
+				*(int *) field = pg_strtoint32(value);
+				break;
+			case CLF_OPT_INT64:
+				*(int64 *) field = pg_strtoint64(value);
+				break;
+			case CLF_OPT_REAL:
+				*(double *) field = strtod(value, NULL);
+				break;
 		}
-		else if (strcmp(name, "timeout_ms") == 0)
-			opts->timeout_ms = pg_strtoint32(value);
-		else if (strcmp(name, "connect_timeout_ms") == 0)
-			opts->connect_timeout_ms = pg_strtoint32(value);
-		else if (strcmp(name, "page_size") == 0)
-			opts->page_size = pg_strtoint32(value);
-		else if (strcmp(name, "max_retries") == 0)
-			opts->max_retries = pg_strtoint32(value);
-		else if (strcmp(name, "max_response_bytes") == 0)
-			opts->max_response_bytes = pg_strtoint64(value);
-		else if (strcmp(name, "proxy") == 0)
-			opts->proxy = pstrdup(value);
-		else if (strcmp(name, "ca_file") == 0)
-			opts->ca_file = pstrdup(value);
-		else if (strcmp(name, "request_cost") == 0)
-			opts->request_cost = strtod(value, NULL);
-		else if (strcmp(name, "row_cost") == 0)
-			opts->row_cost = strtod(value, NULL);
-		else if (strcmp(name, "rows_estimate") == 0)
-			opts->rows_estimate = strtod(value, NULL);
-		else if (strcmp(name, "corp_id") == 0)
-			opts->corp_id = pstrdup(value);
-		else if (strcmp(name, "corp_secret") == 0)
-			opts->corp_secret = pstrdup(value);
-		else if (strcmp(name, "access_token") == 0)
-			opts->access_token = pstrdup(value);
 	}
 }
 
@@ -372,7 +372,7 @@ clf_options_for_server(Oid serverid, ClfOptions *opts)
 	opts->request_cost = CLF_DEFAULT_REQUEST_COST;
 	opts->row_cost = CLF_DEFAULT_ROW_COST;
 	opts->rows_estimate = -1;
-	apply_options(opts, server->options);
+	apply_options(opts, server->options, ForeignServerRelationId);
 }
 
 void
@@ -381,7 +381,7 @@ clf_options_for_table(Oid foreigntableid, ClfOptions *opts)
 	ForeignTable *table = GetForeignTable(foreigntableid);
 
 	clf_options_for_server(table->serverid, opts);
-	apply_options(opts, table->options);
+	apply_options(opts, table->options, ForeignTableRelationId);
 }
 
 /*
@@ -412,13 +412,15 @@ clf_options_add_user_mapping(ClfOptions *opts, Oid userid)
 	mapping = GetUserMapping(userid, opts->serverid);
 	opts->userid = userid;
 	opts->have_user_mapping = true;
-	apply_options(opts, mapping->options);
+	apply_options(opts, mapping->options, UserMappingRelationId);
 
 	if (opts->access_token == NULL && (opts->corp_id == NULL || opts->corp_secret == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("user mapping for server \"%s\" has no credentials", opts->server_name),
 				 errhint("Set corp_id and corp_secret, or access_token, with ALTER USER MAPPING.")));
+	if (opts->corp_secret)
+		clf_digest_secret(opts->corp_secret, opts->secret_digest);
 }
 
 /*
