@@ -213,7 +213,7 @@ extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,
 extern void *clf_traversal_next(ClfTraversal *trav);
 extern void clf_traversal_restart(ClfTraversal *trav);
 extern void clf_traversal_end(ClfTraversal *trav);
-extern const char *clf_endpoint_for_display(const ClfOptions *opts);
+extern char *clf_endpoint_for_display(const ClfOptions *opts);
 
 /* scan_log.c */
 typedef enum ClfScanOutcome

@@ -944,7 +944,7 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 	memset(&call, 0, sizeof(call));
 	call.opts = opts;
 	call.endpoint = "contact_list";
-	call.display_url = (char *) clf_endpoint_for_display(opts);
+	call.display_url = clf_endpoint_for_display(opts);
 	call.page_no = page_no;
 	call.stats = stats;
 
