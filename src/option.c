@@ -92,7 +92,12 @@ find_option(const char *name, Oid context)
 	return NULL;
 }
 
+/* PostgreSQL 18 replaced the trailing attribute with a leading pg_noreturn */
+#if PG_VERSION_NUM >= 180000
+pg_noreturn static void report_unknown_option(const char *name, Oid context);
+#else
 static void report_unknown_option(const char *name, Oid context) pg_attribute_noreturn();
+#endif
 
 static void
 report_unknown_option(const char *name, Oid context)

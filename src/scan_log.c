@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #define CLF_SCAN_LOG_SIZE 100
 #define CLF_SCAN_LOG_ERROR_LEN 500
