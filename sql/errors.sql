@@ -68,10 +68,8 @@ SELECT clf_scenario_table('err_refused', 'basic'),
        clf_scenario_table('err_refused_corp', 'basic', '', 'corp');
 ALTER SERVER err_refused_srv OPTIONS (SET api_url 'http://127.0.0.1:1/cgi-bin');
 ALTER SERVER err_refused_corp_srv OPTIONS (SET api_url 'http://127.0.0.1:1/cgi-bin', max_retries '0');
-SELECT regexp_replace(line, 'after \d+ ms', 'after N ms') AS error
-  FROM clf_error_of('SELECT * FROM err_refused') line;
-SELECT regexp_replace(line, 'after \d+ ms', 'after N ms') AS error
-  FROM clf_error_of('SELECT * FROM err_refused_corp') line;
+SELECT clf_error_of('SELECT * FROM err_refused') AS error;
+SELECT clf_error_of('SELECT * FROM err_refused_corp') AS error;
 SET contact_list_fdw.retry_delay_ms = 10;
 
 -- the mock never saw a malformed request in all of this

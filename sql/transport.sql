@@ -20,13 +20,11 @@ SELECT s -> 'contact_list' AS contact_list, s -> 'limits' AS limits FROM mock_st
 -- is reachable, so this error shows every request goes through the proxy
 ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'http://127.0.0.1:1', ADD max_retries '1');
 SELECT mock_reset();
-SELECT regexp_replace(line, 'after \d+ ms', 'after N ms') AS error
-  FROM clf_error_of('SELECT count(*) FROM tr_proxy') line;
+SELECT clf_error_of('SELECT count(*) FROM tr_proxy') AS error;
 SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
 -- socks5h:// is accepted too (the proxy resolves the API's host name)
 ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'socks5h://127.0.0.1:1');
-SELECT regexp_replace(line, 'after \d+ ms', 'after N ms') AS error
-  FROM clf_error_of('SELECT count(*) FROM tr_proxy') line;
+SELECT clf_error_of('SELECT count(*) FROM tr_proxy') AS error;
 -- and back through tinyproxy: the cached connection of the old option is gone
 ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'http://127.0.0.1:18643');
 SELECT count(*) FROM tr_proxy;

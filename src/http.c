@@ -536,6 +536,44 @@ is_connect_error(CURLcode rc)
 		rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING;
 }
 
+/*
+ * Our own words for the transport failures a user meets, for the primary
+ * message: libcurl's own wording differs between releases ("Couldn't" in
+ * 7.x, "Could not" in 8.x), so it goes last in the detail, quoted as
+ * libcurl's.
+ */
+static const char *
+transport_failure(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_COULDNT_CONNECT:
+			return "could not connect";
+		case CURLE_COULDNT_RESOLVE_HOST:
+			return "could not resolve the host name";
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			return "could not resolve the proxy's host name";
+		case CURLE_SSL_CONNECT_ERROR:
+			return "TLS handshake failed";
+		case CURLE_PEER_FAILED_VERIFICATION:
+			return "the server's TLS certificate could not be verified";
+		case CURLE_SSL_CACERT_BADFILE:
+			return "could not read the CA certificates";
+		case CURLE_SEND_ERROR:
+			return "could not send the request";
+		case CURLE_RECV_ERROR:
+			return "the connection failed while receiving the response";
+		case CURLE_PARTIAL_FILE:
+			return "the response ended early";
+		case CURLE_GOT_NOTHING:
+			return "the server closed the connection without answering";
+		case CURLE_UNSUPPORTED_PROTOCOL:
+			return "unsupported protocol";
+		default:
+			return curl_easy_strerror(rc);
+	}
+}
+
 /* "page 3 of contact_list" or "gettoken", for messages */
 static char *
 what_was_fetched(const ClfCall *call)
@@ -592,16 +630,17 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 					 errmsg("request for %s timed out", what),
-					 errdetail_plural("%s. %d attempt was made, limited by timeout_ms (%d ms).",
-									  "%s. %d attempts were made, each limited by timeout_ms (%d ms).",
-									  attempts, reason, attempts, call->opts->timeout_ms),
+					 errdetail_plural("%d attempt was made, limited by timeout_ms (%d ms). libcurl reported: %s.",
+									  "%d attempts were made, each limited by timeout_ms (%d ms). libcurl reported: %s.",
+									  attempts, attempts, call->opts->timeout_ms, reason),
 					 errhint("Check the network path to the API, or raise the server option timeout_ms.")));
 		ereport(ERROR,
 				(errcode(is_connect_error(req->result) ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
 						 : ERRCODE_FDW_ERROR),
-				 errmsg("could not fetch %s: %s", what, curl_easy_strerror(req->result)),
-				 errdetail_plural("%s. %d attempt was made.", "%s. %d attempts were made.",
-								  attempts, reason, attempts),
+				 errmsg("could not fetch %s: %s", what, transport_failure(req->result)),
+				 errdetail_plural("%d attempt was made. libcurl reported: %s.",
+								  "%d attempts were made. libcurl reported: %s.",
+								  attempts, attempts, reason),
 				 (req->result == CURLE_PEER_FAILED_VERIFICATION || req->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : call->opts->proxy
