@@ -4,6 +4,8 @@
 # make test                install missing packages, build, install, run the whole suite
 # make demo                install missing packages, build, install, run a demo
 # make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
+# make test-matrix [TARGETS=trixie,sid]
+#                          the suite on every Debian release we support, in chroots
 
 MODULE_big = contact_list_fdw
 OBJS = \
@@ -32,6 +34,16 @@ SHLIB_LINK = $(CURL_JSON_LIBS)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+# the test scripts build and test against the same PostgreSQL as make
+ifneq ($(origin PG_CONFIG),file)
+export PG_CONFIG
+endif
+
+# pg_cron is packaged for some PostgreSQL majors only (test/run.sh says
+# when its test is left out)
+ifneq ($(wildcard $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)/pg_cron.so),)
+REGRESS += recipes_cron
+endif
 
 # The test, demo and bench entry points must work on a machine that has no
 # server headers yet: they install them first, then call make again.
@@ -48,11 +60,13 @@ endif
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h
 
-.PHONY: test demo bench fuzz deps
+.PHONY: test test-matrix demo bench fuzz deps
 deps:
 	test/deps.sh
 test:
 	test/run.sh
+test-matrix:
+	test/matrix.sh $(if $(TARGETS),--targets $(TARGETS))
 demo:
 	test/demo.sh
 bench:

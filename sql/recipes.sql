@@ -48,23 +48,5 @@ SELECT DISTINCT ON (tmp_openid)
   FROM wecom_contacts
  ORDER BY tmp_openid, add_time;
 
--- 4. A scheduled refresh with pg_cron (its worker runs the job within a
---    minute; we wait for the first successful run, at most 75 seconds).
-CREATE EXTENSION pg_cron;
-SELECT cron.schedule('refresh-customers', '* * * * *',
-  'REFRESH MATERIALIZED VIEW CONCURRENTLY customer_relationships') > 0 AS scheduled;
-SELECT jobname, schedule, command FROM cron.job;
-DO $$
-BEGIN
-  FOR i IN 1..150 LOOP
-    PERFORM 1 FROM cron.job_run_details WHERE status IN ('succeeded', 'failed');
-    EXIT WHEN FOUND;
-    PERFORM pg_sleep(0.5);
-  END LOOP;
-END $$;
-SELECT status, return_message FROM cron.job_run_details ORDER BY runid LIMIT 1;
-SELECT cron.unschedule('refresh-customers');
-DROP EXTENSION pg_cron;
-
 DROP MATERIALIZED VIEW customer_relationships;
 DROP TABLE crm_customer;

@@ -29,7 +29,7 @@ else
 fi
 
 # The secret goes through a psql variable, so it is not echoed below.
-psql -X -q -v ON_ERROR_STOP=1 -v corp_id="$corp_id" -v corp_secret="$corp_secret" <<SQL
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -v corp_id="$corp_id" -v corp_secret="$corp_secret" <<SQL
 \set ECHO queries
 CREATE EXTENSION contact_list_fdw;
 CREATE SERVER wecom FOREIGN DATA WRAPPER contact_list_fdw $server_options;

@@ -4,7 +4,16 @@
 # shellcheck shell=bash
 
 CLF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGBIN=$(pg_config --bindir)
+# shellcheck source=test/pgversion.sh
+source "$CLF_ROOT/test/pgversion.sh"
+PG_CONFIG=$(clf_pg_config)
+export PG_CONFIG
+PGBIN=$("$PG_CONFIG" --bindir)
+# pg_cron is packaged for some PostgreSQL majors only: without it the tests
+# that need it are skipped, and say so.
+CLF_HAVE_PG_CRON=
+[ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ] && CLF_HAVE_PG_CRON=1
+export CLF_HAVE_PG_CRON
 export PGPORT=${CLF_PGPORT:-54329}
 export CLF_MOCK_PORT=${CLF_MOCK_PORT:-18642}
 export CLF_PROXY_PORT=${CLF_PROXY_PORT:-18643}
@@ -57,9 +66,11 @@ start_cluster() {
     echo "port = $PGPORT"
     echo "listen_addresses = ''"
     echo "unix_socket_directories = '$CLF_WORK'"
-    echo "shared_preload_libraries = 'pg_cron'"
-    echo "cron.database_name = 'contrib_regression'"
-    echo "cron.use_background_workers = on"
+    if [ -n "$CLF_HAVE_PG_CRON" ]; then
+      echo "shared_preload_libraries = 'pg_cron'"
+      echo "cron.database_name = 'contrib_regression'"
+      echo "cron.use_background_workers = on"
+    fi
     echo "log_min_messages = debug1"
     echo "log_line_prefix = '%m [%p] '"
     echo "max_connections = 60"
@@ -97,6 +108,6 @@ CONF
 }
 
 build_and_install() {
-  make -C "$CLF_ROOT" -s >/dev/null
-  make -C "$CLF_ROOT" -s install >/dev/null
+  make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null
+  make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 }
