@@ -80,7 +80,7 @@ BEGIN
 EXCEPTION WHEN OTHERS OR query_canceled THEN
   GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
                           det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-  leak := concat(msg, det, hnt) ~ '(secret-ok|tok-[a-z0-9]+-[0-9]+|fixed-[a-z0-9]+)';
+  leak := concat(msg, det, hnt) ~ '(secret[-]ok|tok[-][a-z0-9]+-[0-9]+|fixed[-][a-z0-9]+)';
   -- libcurl words its reports differently from release to release: only
   -- that the detail quotes one is ours to test
   det := regexp_replace(det, 'libcurl reported: .+$', 'libcurl reported: (its text).');
