@@ -107,7 +107,11 @@ CONF
   wait_for_port "$CLF_PROXY_PORT"
 }
 
+# build_and_install [--clean]: --clean rebuilds every object, so that
+# $CLF_WORK/build.log holds the compiler's word on all of them.
 build_and_install() {
-  make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null
+  [ "${1:-}" = --clean ] && make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
+  make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" 2>&1 >/dev/null | tee "$CLF_WORK/build.log" >&2
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
   make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 }

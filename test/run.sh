@@ -16,7 +16,7 @@ fi
 # shellcheck source=test/lib.sh
 source test/lib.sh
 
-build_and_install || { echo "build failed" >&2; exit 1; }
+build_and_install --clean || { echo "build failed" >&2; exit 1; }
 start_cluster || exit 1
 start_mock || exit 1
 start_proxy || exit 1
@@ -55,6 +55,11 @@ wanted() {
   [ -z "${CLF_STEPS:-}" ] || [[ ",$CLF_STEPS," == *",$1,"* ]]
 }
 
+no_build_warnings() {
+  ! grep -E 'warning:' "$CLF_WORK/build.log"
+}
+
+step "build without warnings" no_build_warnings
 if wanted regress; then
   step "pg_regress suite" regress
   [ -n "$CLF_HAVE_PG_CRON" ] ||
