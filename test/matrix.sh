@@ -12,7 +12,8 @@
 # (default /var/cache/contact_list_fdw-matrix) and reused; delete one to
 # build it again.  Each suite runs in a private network namespace, so it
 # cannot collide with anything on the host's loopback.  --readme writes the
-# table into README.md.  Needs root (debootstrap, chroot, mount).
+# table into README.md.  CLF_STEPS (see test/run.sh) passes through.  Needs
+# root (debootstrap, chroot, mount).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
@@ -35,7 +36,10 @@ cache=${CLF_MATRIX_CACHE:-/var/cache/contact_list_fdw-matrix}
 logs=$cache/logs
 mkdir -p "$logs"
 fuzz_seconds=${CLF_FUZZ_SECONDS:-20}
-host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+# CLF_MATRIX_HOST=0: the host's own suite in a chroot too, leaving the
+# host's PostgreSQL alone (for running several matrices at once)
+host_suite=
+[ "${CLF_MATRIX_HOST:-1}" = 0 ] || host_suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 
 for t in "${targets[@]}"; do
   case $t in
@@ -148,6 +152,7 @@ provision() {
 suite_command() {
   local target=$1 dir=$cache/$1
   local env=(CLF_BENCH=0 "CLF_FUZZ_SECONDS=$fuzz_seconds")
+  [ -n "${CLF_STEPS:-}" ] && env+=("CLF_STEPS=$CLF_STEPS")
   if [ "$target" = "$host_suite" ]; then
     echo env "${env[@]}" CLF_ISOLATE=1 test/run.sh
   else
