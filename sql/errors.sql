@@ -97,22 +97,15 @@ SELECT count(*) FROM err_nomap;
 RESET ROLE;
 
 -- EXPLAIN ANALYZE VERBOSE shows no token either
-CREATE FUNCTION err_explain(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-  line text;
-BEGIN
-  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || query
-  LOOP
-    RETURN NEXT line;
-  END LOOP;
-END $$;
 -- ([-]: so that this statement, if the server logs it, does not match
 -- check_secrets.sh's own patterns)
 SELECT count(*) AS lines,
        count(*) FILTER (WHERE line ~ '(secret[-]ok|tok[-][a-z0-9]+-[0-9]|fixed[-])') AS leaks
-  FROM err_explain('SELECT * FROM wecom_contacts') line;
+  FROM clf_explain('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                   'SELECT * FROM wecom_contacts') line;
 SELECT count(*) FILTER (WHERE line ~ '(secret[-]ok|tok[-][a-z0-9]+-[0-9]|fixed[-])') AS leaks
-  FROM err_explain('SELECT * FROM err_nomap') line;
+  FROM clf_explain('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                   'SELECT * FROM err_nomap') line;
 
 -- a proxy's error page that quotes the request URL: the token is redacted
 -- as it is and as the query string carries it (percent-encoded), ...
@@ -130,7 +123,6 @@ SELECT clf_error_of('SELECT * FROM err_echotoken');
 -- the session is fine after all these errors
 SELECT count(*) FROM wecom_contacts;
 
-DROP FUNCTION err_explain(text);
 DROP USER MAPPING FOR PUBLIC SERVER err_nomap_srv;
 DROP OWNED BY regress_clf_err_user;
 DROP ROLE regress_clf_err_user;

@@ -65,8 +65,10 @@ SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 1000) s;
 -- EXPLAIN ANALYZE shows what the scan really did.
 SELECT mock_reset();
 ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD page_size '10');
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM wecom_contacts;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM wecom_contacts LIMIT 2;
+SELECT clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                   'SELECT * FROM wecom_contacts');
+SELECT clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                   'SELECT * FROM wecom_contacts LIMIT 2');
 
 -- Rescans replay the rows already fetched: a nested loop over 1,000 outer
 -- rows, with the foreign scan on the inner side (a LEFT JOIN keeps it
@@ -83,9 +85,9 @@ SELECT count(*) FROM outer_rows o LEFT JOIN wecom_contacts w ON w.add_time > '20
 SELECT mock_stats()->'contact_list' AS requests;
 -- a correlated subquery too: rescanned with a new parameter for each row
 SELECT mock_reset();
-EXPLAIN (COSTS OFF)
+SELECT clf_explain('COSTS OFF', $$
 SELECT sum((SELECT count(*) FROM wecom_contacts w WHERE w.external_userid = 'wm_cust_00' || (o.n % 10)))
-  FROM outer_rows o;
+  FROM outer_rows o$$);
 SELECT sum((SELECT count(*) FROM wecom_contacts w WHERE w.external_userid = 'wm_cust_00' || (o.n % 10)))
   FROM outer_rows o;
 SELECT mock_stats()->'contact_list' AS requests;
@@ -95,8 +97,8 @@ SELECT mock_reset();
 SELECT o.n, (SELECT max(w.add_time) FROM (SELECT add_time FROM wecom_contacts LIMIT o.n * 6) w)
   FROM outer_rows o WHERE o.n <= 5 ORDER BY o.n;
 SELECT mock_stats()->'cursors' AS cursors;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT count(*) FROM (SELECT * FROM outer_rows LIMIT 50) o LEFT JOIN wecom_contacts w ON w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 second';
+SELECT clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT count(*) FROM (SELECT * FROM outer_rows LIMIT 50) o LEFT JOIN wecom_contacts w ON w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 second'$$);
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;

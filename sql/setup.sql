@@ -92,6 +92,23 @@ EXCEPTION WHEN OTHERS OR query_canceled THEN
 END $$;
 
 --
+-- clf_explain(options, query): the lines of EXPLAIN (options) query, with
+-- what PostgreSQL releases print differently normalised: 18 shows actual
+-- row counts with two decimals, 19 names subplans "expr_N".  Callers that
+-- ANALYZE also say BUFFERS OFF (on by default from 18).
+--
+CREATE FUNCTION clf_explain(options text, query text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE format('EXPLAIN (%s) %s', options, query) LOOP
+    line := regexp_replace(line, '(rows=\d+)\.\d\d ', '\1 ', 'g');
+    RETURN NEXT regexp_replace(line, 'SubPlan expr_(\d+)', 'SubPlan \1', 'g');
+  END LOOP;
+END $$;
+
+--
 -- clf_scenario_table(tbl, scenario, table_options, auth) makes a server
 -- tbl_srv on the mock, a user mapping for the current user that selects the
 -- mock's scenario (auth 'token': access_token 'fixed-SCENARIO'; auth 'corp':
