@@ -47,7 +47,18 @@ clf_response_reset(ClfResponse *resp)
 {
 	if (resp->root)
 		json_object_put(resp->root);
-	if (resp->tok)
+	/*
+	 * json_tokener_reset() leaves the state of a \u escape behind (up to
+	 * json-c 0.19 at least): a body cut after a high surrogate would put
+	 * U+FFFD into the next one.  A tokener that stopped inside a value is
+	 * replaced; one that finished its value has none pending.
+	 */
+	if (resp->tok && !resp->complete)
+	{
+		json_tokener_free(resp->tok);
+		resp->tok = NULL;
+	}
+	else if (resp->tok)
 		json_tokener_reset(resp->tok);
 	resp->root = NULL;
 	resp->bytes = 0;
