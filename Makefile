@@ -4,6 +4,7 @@
 # make test                install missing packages, build, install, run the whole suite
 # make demo                install missing packages, build, install, run a demo
 # make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
+# make parser-cases        the page parser's verdicts on fixed bodies (no PostgreSQL)
 
 MODULE_big = contact_list_fdw
 OBJS = \
@@ -48,7 +49,7 @@ endif
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h
 
-.PHONY: test demo bench fuzz deps
+.PHONY: test demo bench fuzz parser-cases deps
 deps:
 	test/deps.sh
 test:
@@ -59,3 +60,5 @@ bench:
 	bench/run.sh $(if $(N),--rows $(N))
 fuzz:
 	test/fuzz/run.sh $(if $(SECONDS),--seconds $(SECONDS))
+parser-cases:
+	test/fuzz/cases.sh
