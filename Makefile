@@ -6,6 +6,7 @@
 # make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
 # make test-matrix [TARGETS=trixie,sid]
 #                          the suite on every Debian release we support, in chroots
+# make parser-cases        the page parser's verdicts on fixed bodies (no PostgreSQL)
 
 MODULE_big = contact_list_fdw
 OBJS = \
@@ -60,7 +61,7 @@ endif
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h
 
-.PHONY: test test-matrix demo bench fuzz deps
+.PHONY: test test-matrix demo bench fuzz parser-cases deps
 deps:
 	test/deps.sh
 test:
@@ -73,3 +74,5 @@ bench:
 	bench/run.sh $(if $(N),--rows $(N))
 fuzz:
 	test/fuzz/run.sh $(if $(SECONDS),--seconds $(SECONDS))
+parser-cases:
+	test/fuzz/cases.sh

@@ -29,8 +29,35 @@ typedef enum ClfResponseError
 	CLF_RESP_BAD_SHAPE			/* an object, but a key has the wrong type */
 } ClfResponseError;
 
-/* the most bytes clf_response_feed holds back from one piece for the next */
-#define CLF_RESPONSE_MAX_PENDING 8
+/*
+ * Deepest nesting accepted, counting every value on the way down (a scalar
+ * inside 32 open arrays is level 33).  This is json-c's default limit, which
+ * the parser enforced before it checked the grammar itself.
+ */
+#define CLF_JSON_MAX_DEPTH 32
+
+/*
+ * The incremental strict-JSON check of page_parser.c.  Everything it needs
+ * to resume at the next byte is here, so a body split anywhere gets the
+ * same verdict as the whole body.
+ */
+typedef struct ClfJsonCheck
+{
+	uint8_t		state;			/* what the next byte may be */
+	uint8_t		depth;			/* arrays and objects open */
+	uint8_t		top;			/* first byte of the top-level value; 0 before */
+	bool		in_key;			/* the string being read is an object key */
+	bool		want_low;		/* the \u escape being read must be a low
+								 * surrogate */
+	uint8_t		utf8_need;		/* continuation bytes still to come */
+	uint8_t		utf8_lo;		/* range of the next continuation byte */
+	uint8_t		utf8_hi;
+	uint8_t		nhex;			/* \u digits read so far */
+	uint16_t	hex;
+	const char *literal;		/* the rest of true, false or null */
+	uint32_t	objects;		/* bit d: the container at depth d+1 is an
+								 * object */
+} ClfJsonCheck;
 
 typedef struct ClfResponse
 {
@@ -38,12 +65,16 @@ typedef struct ClfResponse
 	struct json_object *root;	/* complete value, once parsed */
 	size_t		bytes;			/* body bytes fed so far */
 	size_t		max_bytes;
-	bool		complete;
+	bool		complete;		/* root holds the whole object */
 	ClfResponseError error;
-	/* the end of the last piece, held back for the next (see feed) */
-	char		pending[CLF_RESPONSE_MAX_PENDING];
-	int			npending;
 	char		message[256];
+	ClfJsonCheck check;
+
+	/*
+	 * json-c refused or misplaced bytes the check had accepted: a bug in one
+	 * of the two.  Still reported as CLF_RESP_NOT_JSON; the tests fail on it.
+	 */
+	bool		tokener_disagreed;
 
 	/* filled by clf_response_check_status() */
 	int64_t		errcode;

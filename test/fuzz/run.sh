@@ -3,6 +3,7 @@
 #
 #   test/fuzz/run.sh [--seconds N]      (default 60; make fuzz SECONDS=N)
 #
+# First runs test/fuzz/cases.sh (fixed bodies with their expected verdicts).
 # Builds test/fuzz/fuzz_page_parser with clang, writes a seed corpus of the
 # mock's real response bodies into test/fuzz/corpus/ (git-ignored, kept
 # between runs so the fuzzer builds on earlier work), runs every committed
@@ -28,6 +29,8 @@ CC=${CLF_FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "$CC not found: run test/deps.sh" >&2; exit 1; }
 json_cflags=$(pkg-config --cflags json-c) && json_libs=$(pkg-config --libs json-c) ||
   { echo "json-c development files not found: run test/deps.sh" >&2; exit 1; }
+
+"$here/cases.sh" || { echo "a parser case fails" >&2; exit 1; }
 
 bin=$here/fuzz_page_parser
 # shellcheck disable=SC2086
