@@ -117,11 +117,12 @@ make_chroot() {
 install_experimental_postgresql() {
   local dir=$1 major
   in_chroot "$dir" apt-get update -qq || return 1
-  major=$(in_chroot "$dir" apt-cache -t experimental search --names-only '^postgresql-server-dev-[0-9]+$' |
+  major=$(in_chroot "$dir" apt-cache search --names-only '^postgresql-server-dev-[0-9]+$' |
     grep -oE '^postgresql-server-dev-[0-9]+' | sed 's/.*-//' | sort -n | tail -n 1)
   [ -n "$major" ] || { echo "no PostgreSQL in experimental" >&2; return 1; }
+  # pkg/experimental, not -t experimental: the rest (perl, say) stays sid's
   in_chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -t experimental "postgresql-$major" "postgresql-server-dev-$major" >/dev/null
+    "postgresql-$major/experimental" "postgresql-server-dev-$major/experimental" >/dev/null
 }
 
 # Copy the working tree (tracked and untracked, not ignored) into the chroot.
