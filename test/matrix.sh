@@ -71,13 +71,16 @@ unmount_all() {
 trap unmount_all EXIT
 trap 'exit 130' INT TERM
 
+# (mounts a killed run left behind are taken over and undone too)
 mount_chroot() {
   local dir=$1
-  mountpoint -q "$dir/proc" || { mount -t proc proc "$dir/proc" && mounts+=("$dir/proc"); }
+  mountpoint -q "$dir/proc" || mount -t proc proc "$dir/proc" || return 1
+  mounts+=("$dir/proc")
   if ! mountpoint -q "$dir/dev"; then
     # rslave: unmounting the chroot's /dev/pts must not unmount the host's
-    mount --rbind /dev "$dir/dev" && mount --make-rslave "$dir/dev" && mounts+=("$dir/dev")
+    mount --rbind /dev "$dir/dev" && mount --make-rslave "$dir/dev" || return 1
   fi
+  mounts+=("$dir/dev")
 }
 
 in_chroot() {
