@@ -194,8 +194,8 @@ step_result() {
 table=$(mktemp)
 trap 'unmount_all; rm -f "$table"' EXIT
 {
-  echo "| target | PostgreSQL | json-c | libcurl | build | pg_regress | fault suite | secrets in log | fuzz | skipped |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| target | PostgreSQL | json-c | libcurl | build | pg_regress | fault suite | make demo | secrets in log | fuzz | skipped |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$table"
 
 failed=0
@@ -207,7 +207,7 @@ for t in "${targets[@]}"; do
   echo "== $t ($where)"
   if ! provision "$t" >>"$log" 2>&1; then
     tail -n 30 "$log"
-    echo "| $t | | | | provisioning failed | | | | | |" >>"$table"
+    echo "| $t | | | | provisioning failed | | | | | | |" >>"$table"
     failed=$((failed + 1))
     unmount_all
     continue
@@ -223,8 +223,9 @@ for t in "${targets[@]}"; do
     grep -A 40 -E '^(diff|\+\+\+|not ok)' "$log" | head -n 80
   fi
   skips=$(sed -n -E 's/^-- (.*): skipped, (.*)$/\1 (\2)/p' "$log" | grep -v '^benchmark smoke run' | paste -sd';' | sed 's/;/; /g')
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$pg" "$json" "$curl" \
-    "$(step_result "$log" "build without warnings")" "$(step_result "$log" "pg_regress suite")" "$(step_result "$log" "fault suite")" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$pg" "$json" "$curl" \
+    "$(step_result "$log" "build without warnings")" "$(step_result "$log" "pg_regress suite")" \
+    "$(step_result "$log" "fault suite")" "$(step_result "$log" "make demo")" \
     "$(step_result "$log" "no secret in the server log")" "$(step_result "$log" "page parser fuzzing")" \
     "${skips:-none}" >>"$table"
   unmount_all

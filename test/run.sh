@@ -49,7 +49,7 @@ regress() {
   make -s installcheck PGUSER=postgres || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
 }
 
-# CLF_STEPS=regress,fault,secrets,fuzz,bench runs only those (a developer's
+# CLF_STEPS=regress,fault,demo,secrets,fuzz,bench runs only those (a developer's
 # shortcut; make test runs them all)
 wanted() {
   [ -z "${CLF_STEPS:-}" ] || [[ ",$CLF_STEPS," == *",$1,"* ]]
@@ -66,6 +66,9 @@ if wanted regress; then
     skip "pg_cron recipe" "pg_cron is not installed for PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2) (sql/recipes_cron left out)"
 fi
 wanted fault && step "fault suite" $PY test/fault_suite.py
+# the README's other command, beside this suite's cluster and mock
+wanted demo && step "make demo" env CLF_PGPORT=$((PGPORT + 10)) CLF_MOCK_PORT=$((CLF_MOCK_PORT + 10)) \
+  CLF_PROXY_PORT=$((CLF_PROXY_PORT + 10)) test/demo.sh
 wanted secrets && step "no secret in the server log" test/check_secrets.sh "$CLF_WORK/postgres.log"
 wanted fuzz && step "page parser fuzzing" test/fuzz/run.sh --seconds "${CLF_FUZZ_SECONDS:-60}"
 if wanted bench; then
