@@ -15,6 +15,9 @@
 # table into README.md.  CLF_STEPS (see test/run.sh) passes through.  Needs
 # root (debootstrap, chroot, mount).
 set -uo pipefail
+# (one compound command: bash reads all of it before running any, so an edit
+# during a long run cannot change that run)
+{
 cd "$(dirname "$0")/.."
 src=$(pwd)
 
@@ -116,16 +119,22 @@ make_chroot() {
   mv "$new" "$dir"
 }
 
-# The newest PostgreSQL major in experimental, installed from there.
+# The newest PostgreSQL major in experimental, installed from there: its
+# packages (server, libpq, postgresql-common) pinned to experimental, the
+# rest of the system (perl, say) left as sid has it.
 install_experimental_postgresql() {
   local dir=$1 major
+  cat >"$dir/etc/apt/preferences.d/postgresql-experimental" <<'PIN'
+Package: postgresql* libpq* libecpg* libpgtypes*
+Pin: release a=experimental
+Pin-Priority: 500
+PIN
   in_chroot "$dir" apt-get update -qq || return 1
   major=$(in_chroot "$dir" apt-cache search --names-only '^postgresql-server-dev-[0-9]+$' |
     grep -oE '^postgresql-server-dev-[0-9]+' | sed 's/.*-//' | sort -n | tail -n 1)
   [ -n "$major" ] || { echo "no PostgreSQL in experimental" >&2; return 1; }
-  # pkg/experimental, not -t experimental: the rest (perl, say) stays sid's
   in_chroot "$dir" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "postgresql-$major/experimental" "postgresql-server-dev-$major/experimental" >/dev/null
+    "postgresql-$major" "postgresql-server-dev-$major" >/dev/null
 }
 
 # Copy the working tree (tracked and untracked, not ignored) into the chroot.
@@ -248,3 +257,5 @@ fi
 echo
 echo "$((${#targets[@]} - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
+exit
+}

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# make test: the whole suite, from a fresh Debian 12 machine (as root) or a
-# developer's one.  Installs what is missing, builds and installs the
+# make test: the whole suite, from a fresh Debian 12 or later machine (as
+# root) or a developer's one.  Installs what is missing, builds and installs the
 # extension, starts a throw-away cluster, the mock WeCom endpoint and a
 # proxy on loopback, and runs every step below.  Exits non-zero if any fails.
 set -uo pipefail
+# (one compound command: bash reads all of it before running any, so an edit
+# during a run cannot change that run)
+{
 cd "$(dirname "$0")/.."
 
 test/deps.sh || exit 1
@@ -84,3 +87,5 @@ echo
 [ ${#failures[@]} -gt 0 ] && echo "failed steps: ${failures[*]}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
+exit
+}
