@@ -48,5 +48,5 @@ SELECT DISTINCT ON (tmp_openid)
   FROM wecom_contacts
  ORDER BY tmp_openid, add_time;
 
-DROP MATERIALIZED VIEW customer_relationships;
+-- (customer_relationships stays for recipes_cron)
 DROP TABLE crm_customer;

@@ -1,18 +1,9 @@
 --
 -- recipes_cron: the README's scheduled refresh, run for real by pg_cron's
--- worker.  Only where pg_cron is packaged for this PostgreSQL (the Makefile
--- leaves this file out otherwise, and make test says so).
+-- worker, over recipes' customer_relationships.  Only where pg_cron is
+-- packaged for this PostgreSQL (the Makefile leaves this file out otherwise,
+-- and make test says so).
 --
-CREATE MATERIALIZED VIEW customer_relationships AS
-  SELECT external_userid,
-         coalesce(follow_userid, '') AS follow_userid,
-         coalesce(chat_id, '') AS chat_id,
-         add_time
-    FROM wecom_contacts
-   WHERE is_customer;
-CREATE UNIQUE INDEX customer_relationships_key
-  ON customer_relationships (external_userid, follow_userid, chat_id);
-
 -- A scheduled refresh with pg_cron (its worker runs the job within a
 --    minute; we wait for the first successful run, at most 75 seconds).
 CREATE EXTENSION pg_cron;
