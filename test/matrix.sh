@@ -231,7 +231,7 @@ for t in "${targets[@]}"; do
     grep -E '^(-- |failed steps)' "$log"
     grep -A 40 -E '^(diff|\+\+\+|not ok)' "$log" | head -n 80
   fi
-  skips=$(sed -n -E 's/^-- (.*): skipped, (.*)$/\1 (\2)/p' "$log" | grep -v '^benchmark smoke run' | paste -sd';' | sed 's/;/; /g')
+  skips=$(sed -n -E 's/^-- (.*): skipped, (.*)$/\1: \2/p' "$log" | grep -v '^benchmark smoke run' | paste -sd';' | sed 's/;/; /g')
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$pg" "$json" "$curl" \
     "$(step_result "$log" "build without warnings")" "$(step_result "$log" "pg_regress suite")" \
     "$(step_result "$log" "fault suite")" "$(step_result "$log" "make demo")" \

@@ -66,7 +66,7 @@ step "build without warnings" no_build_warnings
 if wanted regress; then
   step "pg_regress suite" regress
   [ -n "$CLF_HAVE_PG_CRON" ] ||
-    skip "pg_cron recipe" "pg_cron is not installed for PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2) (sql/recipes_cron left out)"
+    skip "pg_cron recipe" "pg_cron is not installed for PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2), so sql/recipes_cron is left out"
 fi
 wanted fault && step "fault suite" $PY test/fault_suite.py
 # the README's other command, beside this suite's cluster and mock
