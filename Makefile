@@ -13,6 +13,7 @@ OBJS = \
 	src/option.o \
 	src/connection.o \
 	src/http.o \
+	src/redact.o \
 	src/page_parser.o \
 	src/convert.o \
 	src/scan.o \

@@ -8,6 +8,7 @@
  *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
  *					checks of one response body; shared with the fuzz target.
  *	http.c			libcurl: one request, cancellable waits, retries, tokens.
+ *	redact.c		credentials kept out of messages, and wiped from our copies.
  *	connection.c	per-backend caches of curl handles and access tokens, and
  *					their invalidation on ALTER SERVER / USER MAPPING.
  *	option.c		option validation and lookup.
@@ -138,6 +139,11 @@ extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
 						   ClfScanStats *stats);
 extern int	clf_retry_delay_ms;
 extern int	clf_rate_limit_delay_ms;
+
+/* redact.c */
+extern char *clf_redact(const char *text, const ClfOptions *opts,
+						const char *token, bool cut_short);
+extern void clf_wipe(char *copy);
 
 /* convert.c */
 typedef enum ClfColumnKind

@@ -143,68 +143,6 @@ wait_event_info(void)
 	return clf_wait_event;
 }
 
-static void
-add_secret_forms(List **forms, const char *secret)
-{
-	char	   *escaped;
-
-	if (secret == NULL || secret[0] == '\0')
-		return;
-	*forms = lappend(*forms, (char *) secret);
-	/* the form it takes in a query string */
-	escaped = curl_easy_escape(NULL, secret, 0);
-	if (escaped)
-	{
-		if (strcmp(escaped, secret) != 0)
-			*forms = lappend(*forms, pstrdup(escaped));
-		curl_free(escaped);
-	}
-}
-
-/*
- * Replace every occurrence of the credentials in text, as they are and as
- * they appear in a URL.  Used on everything that came from the network or
- * from libcurl before it reaches a message: a hostile or buggy server may
- * echo the request URL back.  A text that was cut short (an excerpt of a
- * body) and ends inside a credential loses that end too.
- */
-static char *
-redact_text(const char *text, const ClfCall *call, bool cut_short)
-{
-	List	   *forms = NIL;
-	StringInfoData out;
-	const char *p = text;
-
-	add_secret_forms(&forms, call->token);
-	add_secret_forms(&forms, call->opts->corp_secret);
-	add_secret_forms(&forms, call->opts->access_token);
-
-	initStringInfo(&out);
-	while (*p)
-	{
-		bool		matched = false;
-		ListCell   *lc;
-
-		foreach(lc, forms)
-		{
-			const char *secret = lfirst(lc);
-			size_t		len = strlen(secret);
-			size_t		left = strnlen(p, len);
-
-			if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
-			{
-				appendStringInfoString(&out, "[redacted]");
-				p += left;
-				matched = true;
-				break;
-			}
-		}
-		if (!matched)
-			appendStringInfoChar(&out, *p++);
-	}
-	return out.data;
-}
-
 /*
  * Bytes of malloc'd memory in use.  json-c builds the parsed tree with
  * malloc, about ten times the size of the JSON text, so a cap on the body
@@ -228,7 +166,7 @@ heap_in_use(void)
 static char *
 redact(const char *text, const ClfCall *call)
 {
-	return redact_text(text, call, false);
+	return clf_redact(text, call->opts, call->token, false);
 }
 
 /* Text from the network, redacted and made fit for a message. */
@@ -247,8 +185,8 @@ body_excerpt(const ClfCall *call, const ClfRequest *req)
 {
 	if (call->page_no == 0 || req->head_len == 0)
 		return NULL;
-	return clf_printable_text(redact_text(req->head, call,
-										  req->head_len == CLF_BODY_HEAD_LEN),
+	return clf_printable_text(clf_redact(req->head, call->opts, call->token,
+										 req->head_len == CLF_BODY_HEAD_LEN),
 							  SIZE_MAX);
 }
 
