@@ -78,6 +78,8 @@ typedef struct ClfOptions
 	char	   *corp_id;
 	char	   *corp_secret;
 	char	   *access_token;
+	char	   *proxy_user;		/* for a proxy that asks for a password */
+	char	   *proxy_password;
 	uint8		secret_digest[PG_SHA256_DIGEST_LENGTH];	/* of corp_secret: the token
 									 * cache's key */
 	bool		have_user_mapping;
@@ -96,6 +98,8 @@ typedef struct ClfScanStats
 } ClfScanStats;
 
 /* option.c */
+extern void clf_options_init(void);
+extern Datum contact_list_fdw_validator(PG_FUNCTION_ARGS);
 extern void clf_options_for_server(Oid serverid, ClfOptions *opts);
 extern void clf_options_for_table(Oid foreigntableid, ClfOptions *opts);
 extern void clf_options_add_user_mapping(ClfOptions *opts, Oid userid);

@@ -84,6 +84,7 @@ typedef struct ClfRequest
 	size_t		head_len;
 	CURLcode	result;
 	char		curl_error[CURL_ERROR_SIZE];
+	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
 } ClfRequest;
 
 /* What one attempt came to, for retry decisions and messages. */
@@ -388,6 +389,11 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, opts->ca_file);
 	/* only the proxy option, never the server process's environment */
 	curl_easy_setopt(easy, CURLOPT_PROXY, opts->proxy ? opts->proxy : "");
+	if (opts->proxy && opts->proxy_user)
+	{
+		curl_easy_setopt(easy, CURLOPT_PROXYUSERNAME, opts->proxy_user);
+		curl_easy_setopt(easy, CURLOPT_PROXYPASSWORD, opts->proxy_password);
+	}
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
@@ -440,6 +446,7 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 
 	if (req->http_status == 0)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);
+	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &req->proxy_status);
 	call->stats->bytes += req->bytes;
 }
 
@@ -559,6 +566,22 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 				 : 0,
 				 errhint("Raise the server option max_response_bytes, or lower page_size.")));
 
+	/* tinyproxy answers 401 to a wrong password, others 407 */
+	if (req->result != CURLE_OK && (req->proxy_status == 407 || req->proxy_status == 401))
+	{
+		if (call->opts->proxy_user == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not fetch %s: the proxy asks for a user name and password (HTTP status %ld)",
+							what, req->proxy_status),
+					 errhint("Set them with ALTER USER MAPPING ... OPTIONS (ADD proxy_user '...', ADD proxy_password '...').")));
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not fetch %s: the proxy did not accept proxy_user and proxy_password (HTTP status %ld)",
+						what, req->proxy_status),
+				 errhint("Correct them with ALTER USER MAPPING ... OPTIONS (SET proxy_user '...', SET proxy_password '...').")));
+	}
+
 	if (req->result != CURLE_OK && !req->parse_failed)
 	{
 		const char *reason = redact(req->curl_error[0] ? req->curl_error :
@@ -582,7 +605,7 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 				 (req->result == CURLE_PEER_FAILED_VERIFICATION || req->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : call->opts->proxy
-				 ? errhint("Requests go through the proxy of the server option proxy: check that it runs, and that it can reach the API.")
+				 ? errhint("Requests go through the proxy (the server option proxy, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
 	}
 
@@ -685,6 +708,9 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 
 		if (req.too_large || req.result == CURLE_FILESIZE_EXCEEDED)
 			kind = CLF_ATTEMPT_FATAL;
+		else if (req.result != CURLE_OK &&
+				 (req.proxy_status == 407 || req.proxy_status == 401))
+			kind = CLF_ATTEMPT_FATAL;	/* the same credentials fail again */
 		else if (req.result != CURLE_OK && !req.parse_failed)
 			kind = is_transient_curl_error(req.result) ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
 		else if (req.http_status == 429 || (req.http_status >= 500 && req.http_status < 600))

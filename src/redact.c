@@ -3,9 +3,10 @@
  * redact.c
  *		  Keeping credentials out of what is shown, and out of memory we
  *		  free: every text that came from the network or from libcurl is
- *		  scrubbed of the corp_secret and the access tokens, in the forms
- *		  they take on the wire, before it reaches a message; our own copies
- *		  of credentials are wiped before they are freed.
+ *		  scrubbed of the corp_secret, the access tokens and the proxy
+ *		  password, in the forms they take on the wire, before it reaches a
+ *		  message; our own copies of credentials are wiped before they are
+ *		  freed.
  *
  * libcurl's and json-c's own copies (the request line libcurl builds, the
  * parsed gettoken response) are outside our reach: they are freed, not
@@ -16,6 +17,8 @@
 #include "postgres.h"
 
 #include "contact_list_fdw.h"
+
+#include "common/base64.h"
 
 /* Wipe a palloc'd copy of a credential and free it. */
 void
@@ -47,8 +50,37 @@ add_secret_forms(List **forms, const char *secret)
 }
 
 /*
+ * The form the proxy credentials take in a Proxy-Authorization header: a
+ * proxy's error page may quote the request's headers.
+ */
+static void
+add_basic_auth_form(List **forms, const char *user, const char *password)
+{
+	char	   *plain;
+	char	   *encoded;
+	int			len;
+	int			enclen;
+
+	if (user == NULL || password == NULL)
+		return;
+	plain = psprintf("%s:%s", user, password);
+	len = strlen(plain);
+	enclen = pg_b64_enc_len(len);
+	encoded = palloc(enclen + 1);
+	enclen = pg_b64_encode((const void *) plain, len, encoded, enclen);
+	clf_wipe(plain);
+	if (enclen <= 0)
+	{
+		pfree(encoded);
+		return;
+	}
+	encoded[enclen] = '\0';
+	*forms = lappend(*forms, encoded);
+}
+
+/*
  * text with every occurrence of the credentials replaced, as they are and
- * as they appear in a URL.  A text that was cut short (an
+ * as they appear in a URL or a header.  A text that was cut short (an
  * excerpt of a body) and ends inside a credential loses that end too.  The
  * result is palloc'd.
  */
@@ -64,6 +96,8 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 	add_secret_forms(&forms, token);
 	add_secret_forms(&forms, opts->corp_secret);
 	add_secret_forms(&forms, opts->access_token);
+	add_secret_forms(&forms, opts->proxy_password);
+	add_basic_auth_form(&forms, opts->proxy_user, opts->proxy_password);
 
 	initStringInfo(&out);
 	while (*p)

@@ -16,6 +16,7 @@ exits 1 if any case failed.
 import collections
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +35,7 @@ API = MOCK + "/cgi-bin"
 SERVER_LOG = os.path.join(WORK, "postgres.log")
 DB = "fault_suite"
 PAGE = 5                        # basic's 25 rows in 5 pages
+PROXY_PASSWORD = "pw-hunter2"   # test/check_secrets.sh looks for it
 
 # Compared between runs: everything but tmp_openid (new per traversal).
 COLUMNS = "external_userid, name, follow_userid, chat_id, chat_name, add_time, is_customer"
@@ -149,6 +151,47 @@ def vm_rss_kb(pid):
 
 def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_cert(name, san):
+    """A self-signed certificate for san (e.g. "IP:127.0.0.1,DNS:localhost")."""
+    cert = os.path.join(WORK, name + "-cert.pem")
+    key = os.path.join(WORK, name + "-key.pem")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=clf-test", "-addext", "subjectAltName=" + san,
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        os.chmod(key, 0o644)
+        os.chmod(cert, 0o644)
+    return cert, key
+
+
+def start_tls_mock(cert, key):
+    """An HTTPS mock on a port the OS picks: (process, port)."""
+    mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
+                             "--host", "127.0.0.1", "--port", "0",
+                             "--tls-cert", cert, "--tls-key", key],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = mock.stdout.readline()
+    if "listening" not in line:
+        mock.kill()
+        raise Fail("the TLS mock did not start: %r" % line)
+    return mock, int(line.split()[-1])
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def reference_rows(scenario):
@@ -585,6 +628,66 @@ class Suite:
             mock.wait()
             run(conn, "DROP SERVER IF EXISTS fs_tls CASCADE")
 
+    def proxy_auth(self, conn):
+        # https through tinyproxy asking for a password (BasicAuth): the
+        # credentials come from the user mapping, never from the proxy URL
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        pxport = free_port()
+        pxdir = os.path.join(WORK, "tinyproxy-auth")
+        os.makedirs(pxdir, exist_ok=True)
+        pxlog = os.path.join(pxdir, "tinyproxy.log")
+        conf = os.path.join(pxdir, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
+                    "Allow 127.0.0.1\nConnectPort %d\nBasicAuth squid %s\n"
+                    % (pxport, pxlog, port, PROXY_PASSWORD))
+            if os.geteuid() == 0:
+                f.write("User postgres\nGroup postgres\n")
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
+        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            run(conn, "CREATE SERVER fs_px FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '0')",
+                ("https://127.0.0.1:%d/cgi-bin" % port, "http://127.0.0.1:%d" % pxport, cert))
+            run(conn, """CREATE FOREIGN TABLE fs_px_contacts (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER fs_px""")
+            set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok")
+            e = scan_error(conn, "SELECT count(*) FROM fs_px_contacts")
+            check(e.pgcode == "HV00N" and "asks for a user name and password (HTTP status 407)"
+                  in e.diag.message_primary,
+                  "without credentials: %s %s" % (e.pgcode, error_text(e)))
+            check("proxy_user" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+            set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password="pw-hunter2-wrong")
+            e = scan_error(conn, "SELECT count(*) FROM fs_px_contacts")
+            check(e.pgcode == "HV00N" and "did not accept" in e.diag.message_primary,
+                  "wrong password: %s" % error_text(e))
+            check("hunter2" not in error_text(e), "the password is in the message")
+            set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            rows = scan(conn, "fs_px_contacts")
+            check(collections.Counter(rows) == self.clean, "rows through the proxy differ (%d rows)" % len(rows))
+            with open(pxlog, errors="replace") as f:
+                seen = f.read()
+            check("CONNECT 127.0.0.1:%d" % port in seen, "tinyproxy saw no CONNECT")
+            for secret in ("gettoken", "secret-ok", "tok-", "contact_list"):
+                check(secret not in seen, "the proxy saw %r" % secret)
+        finally:
+            stop(proxy)
+            stop(mock)
+            run(conn, "DROP SERVER IF EXISTS fs_px CASCADE")
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -609,6 +712,8 @@ class Suite:
         self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
+        self.case("a proxy with BasicAuth: proxy_user and proxy_password, only CONNECT seen",
+                  lambda: self.proxy_auth(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed" % (self.passed, self.failed))
