@@ -130,8 +130,18 @@ SET ROLE regress_clf_sec_alice;
 SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'sec_proxy';
 RESET ROLE;
 
+--
+-- 5. A host name, not only numeric addresses: localhost (libcurl answers
+-- it without a resolver; names that need one are in test/fault_suite.py)
+--
+CREATE SERVER sec_localhost FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://localhost:18642/cgi-bin');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_localhost OPTIONS (access_token 'fixed-basic');
+CREATE FOREIGN TABLE sec_localhost_contacts (external_userid text) SERVER sec_localhost;
+SELECT count(*) FROM sec_localhost_contacts;
+
 -- clean up
-DROP SERVER sec_proxy, sec_url, sec_ca, sec_new, sec_plain CASCADE;
+DROP SERVER sec_proxy, sec_url, sec_ca, sec_new, sec_plain, sec_localhost CASCADE;
 DROP SCHEMA sec_alice CASCADE;
 DROP OWNED BY regress_clf_sec_alice, regress_clf_sec_bob;
 DROP ROLE regress_clf_sec_alice, regress_clf_sec_bob;

@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -84,6 +86,8 @@ typedef struct ClfRequest
 	size_t		head_len;
 	CURLcode	result;
 	char		curl_error[CURL_ERROR_SIZE];
+	bool		resolved;		/* the host name was resolved */
+	bool		connected;		/* a connection was made */
 	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
 } ClfRequest;
 
@@ -293,6 +297,41 @@ connection_wait_set(ClfConnection *conn)
 }
 
 /*
+ * libcurl's threaded resolver starts a thread while we are inside libcurl,
+ * and a new thread inherits its creator's signal mask.  PostgreSQL's
+ * handlers (SIGALRM's handle_sig_alarm, SIGINT, SIGUSR1) must only run on
+ * the backend's own thread: on another one they race it over
+ * InterruptHoldoffCount and the timeout state.  So every signal is blocked
+ * while libcurl runs; what arrives meanwhile is delivered, on this thread,
+ * when the mask is restored.  A libcurl call returns quickly: it never
+ * waits for the network, so this delays no cancel.
+ */
+static void
+block_signals(sigset_t *saved)
+{
+	sigset_t	all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, saved);
+}
+
+static void
+restore_signals(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+static void
+socket_action(ClfConnection *conn, curl_socket_t fd, int flags, int *running)
+{
+	sigset_t	saved;
+
+	block_signals(&saved);
+	curl_multi_socket_action(conn->multi, fd, flags, running);
+	restore_signals(&saved);
+}
+
+/*
  * Drive the transfer until libcurl is done, sleeping on its sockets and our
  * latch.  libcurl's timers (connect and request timeouts among them) run
  * whenever their deadline has passed, however busy the latch is.
@@ -303,7 +342,7 @@ run_transfer(ClfConnection *conn)
 	uint32		wait_event = wait_event_info();
 	int			running = 0;
 
-	curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	socket_action(conn, CURL_SOCKET_TIMEOUT, 0, &running);
 	while (running > 0)
 	{
 		WaitEvent	occurred[CLF_MAX_WATCHED_SOCKETS + 2];
@@ -341,11 +380,11 @@ run_transfer(ClfConnection *conn)
 			CHECK_FOR_INTERRUPTS();
 		}
 		for (int i = 0; i < nready; i++)
-			curl_multi_socket_action(conn->multi, ready_fd[i], ready_flags[i], &running);
+			socket_action(conn, ready_fd[i], ready_flags[i], &running);
 		if (running > 0 &&
 			(nready == 0 ||
 			 (conn->timer_deadline != 0 && GetCurrentTimestamp() >= conn->timer_deadline)))
-			curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			socket_action(conn, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 }
 
@@ -360,6 +399,8 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 				duration;
 	CURLMsg    *msg;
 	int			left;
+	sigset_t	saved;
+	curl_off_t	usecs;
 
 	req->easy = easy;
 	req->result = CURLE_OK;
@@ -418,7 +459,9 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 
 	INSTR_TIME_SET_CURRENT(start);
 	conn->timer_deadline = 0;
+	block_signals(&saved);
 	curl_multi_add_handle(conn->multi, easy);
+	restore_signals(&saved);
 	PG_TRY();
 	{
 		run_transfer(conn);
@@ -447,6 +490,12 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	if (req->http_status == 0)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);
 	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &req->proxy_status);
+	usecs = 0;
+	if (curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &usecs) == CURLE_OK)
+		req->resolved = usecs > 0;
+	usecs = 0;
+	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) == CURLE_OK)
+		req->connected = usecs > 0;
 	call->stats->bytes += req->bytes;
 }
 
@@ -587,6 +636,18 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 		const char *reason = redact(req->curl_error[0] ? req->curl_error :
 									curl_easy_strerror(req->result), call);
 
+		/* before a connection was made, connect_timeout_ms was the limit */
+		if (req->result == CURLE_OPERATION_TIMEDOUT && !req->connected)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not fetch %s: %s timed out", what,
+							req->resolved ? "connecting" : "resolving the host name"),
+					 errdetail_plural("%d attempt was made, limited by connect_timeout_ms (%d ms). libcurl reported: %s.",
+									  "%d attempts were made, each limited by connect_timeout_ms (%d ms). libcurl reported: %s.",
+									  attempts, attempts, call->opts->connect_timeout_ms, reason),
+					 req->resolved
+					 ? errhint("Check the network path to the API (or to the proxy), or raise the server option connect_timeout_ms.")
+					 : errhint("Check the database host's DNS resolver (/etc/resolv.conf), or raise the server option connect_timeout_ms.")));
 		if (req->result == CURLE_OPERATION_TIMEDOUT)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),

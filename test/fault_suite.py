@@ -16,6 +16,7 @@ exits 1 if any case failed.
 import collections
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -192,6 +193,147 @@ def stop(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def as_postgres():
+    """runuser's prefix when root: the server and tinyproxy refuse root."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def sig_blocked(pid, tid):
+    """The set of signal numbers a thread of pid blocks."""
+    with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+        for line in f:
+            if line.startswith("SigBlk:"):
+                mask = int(line.split()[1], 16)
+                return {n for n in range(1, 65) if mask & (1 << (n - 1))}
+    raise Fail("no SigBlk for task %d of %d" % (tid, pid))
+
+
+# Every signal a thread can block (SIGKILL and SIGSTOP cannot be).
+BLOCKABLE = set(range(1, 32)) - {9, 19}
+
+# A DNS server for the resolver case: answers wecom-mock.test (A 127.0.0.1,
+# no AAAA) and swallows every other query, so their resolve hangs.
+DNS_PY = r"""
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 53))
+while True:
+    data, peer = s.recvfrom(4096)
+    i, labels = 12, []
+    while i < len(data) and data[i]:
+        labels.append(data[i + 1:i + 1 + data[i]].decode("ascii", "replace").lower())
+        i += 1 + data[i]
+    if ".".join(labels) != "wecom-mock.test":
+        continue
+    qtype = struct.unpack(">H", data[i + 1:i + 3])[0]
+    answer = b""
+    if qtype == 1:
+        answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+    header = data[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if answer else 0, 0, 0)
+    s.sendto(header + data[12:i + 5] + answer, peer)
+"""
+
+
+def nameservers():
+    """The IPv4 name servers of /etc/resolv.conf (glibc's default without one)."""
+    found = []
+    try:
+        with open("/etc/resolv.conf") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver" and ":" not in parts[1]:
+                    found.append(parts[1])
+    except OSError:
+        pass
+    return found or ["127.0.0.1"]
+
+
+class MiniCluster:
+    """A PostgreSQL cluster of a case's own, for what the suite's cluster
+    cannot show: a server with a library preloaded (preload), or one in a
+    private network namespace (netns) where programs of the case also run
+    (helpers: shell commands started in the background), such as a DNS
+    server on the addresses resolv.conf names.  Needs root.  Clients reach
+    it by its Unix socket, which no network namespace hides."""
+
+    def __init__(self, name, preload=None, env=None, netns=False, helpers=()):
+        self.dir = os.path.join(WORK, "mini-" + name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.pgbin = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+                                    check=True, capture_output=True, text=True).stdout.strip()
+        self.data = os.path.join(self.dir, "data")
+        self.holder = None
+        env = dict(env or {})
+        if preload:
+            env["LD_PRELOAD"] = preload
+        envs = " ".join("%s=%s" % (k, shq(v)) for k, v in env.items())
+        script = ["set -e"]
+        if netns:
+            script.append("ip link set lo up")
+            # the name servers' addresses are this namespace's own
+            script += ["ip addr add %s/32 dev lo 2>/dev/null || true" % ns for ns in nameservers()]
+        for i, cmd in enumerate(helpers):
+            script.append("(%s) >%s/helper%d.log 2>&1 & echo $! >%s/helper%d.pid"
+                          % (cmd, shq(self.dir), i, shq(self.dir), i))
+        pg = " ".join(as_postgres())
+        script += [
+            "%s %s/initdb -D %s -U postgres --auth=trust >%s/initdb.log" % (pg, self.pgbin, self.data, self.dir),
+            "printf \"listen_addresses = ''\\nunix_socket_directories = '%s'\\nlog_min_messages = debug1\\n\" >>%s/postgresql.conf"
+            % (self.dir, self.data),
+            "%s env %s %s/pg_ctl -D %s -l %s/postgres.log -w start >/dev/null" % (pg, envs, self.pgbin, self.data, self.dir),
+            "echo ready",
+            # holds the namespace while the case runs; stdin closes at stop()
+            "read -r _ || true",
+        ]
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "postgres", self.dir], check=True)
+        argv = ["bash", "-c", "\n".join(script)]
+        if netns:
+            argv = ["unshare", "--net", "--fork"] + argv
+        self.holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+        line = self.holder.stdout.readline()
+        if line.strip() != "ready":
+            err = self.holder.stderr.read() if self.holder.poll() is not None else ""
+            self.stop()
+            raise Fail("the mini cluster %s did not start: %r %s" % (name, line, err.strip()))
+
+    def connect(self):
+        conn = psycopg2.connect(dbname="postgres", host=self.dir, user="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SET statement_timeout = '60s'")
+        return conn
+
+    def log(self):
+        with open(os.path.join(self.dir, "postgres.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            subprocess.run(as_postgres() + [os.path.join(self.pgbin, "pg_ctl"), "-D", self.data,
+                                            "-m", "immediate", "stop"], capture_output=True)
+        for f in os.listdir(self.dir):
+            if f.startswith("helper") and f.endswith(".pid"):
+                with open(os.path.join(self.dir, f)) as pf:
+                    try:
+                        os.kill(int(pf.read()), 15)
+                    except (ValueError, OSError):
+                        pass
+        if self.holder and self.holder.poll() is None:
+            self.holder.stdin.close()
+            try:
+                self.holder.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.holder.kill()
+                self.holder.wait()
+
+
+def shq(text):
+    return "'" + str(text).replace("'", "'\\''") + "'"
 
 
 def reference_rows(scenario):
@@ -688,6 +830,86 @@ class Suite:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_px CASCADE")
 
+    def resolver(self, conn):
+        # host names resolved on libcurl's resolver thread, by a DNS server
+        # of the case in a private network namespace (on the addresses the
+        # system's resolv.conf names): wecom-mock.test is answered, every
+        # other name hangs
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            print("# resolver: skipped, needs root and unshare", flush=True)
+            return
+        cert, key = make_cert("wecom-mock", "DNS:wecom-mock.test")
+        dns = os.path.join(WORK, "dns_server.py")
+        with open(dns, "w") as f:
+            f.write(DNS_PY)
+        # one try, long enough to outlast the case, whatever resolv.conf says
+        mc = MiniCluster("resolver", netns=True, env={"RES_OPTIONS": "timeout:30 attempts:1"},
+                         helpers=["exec /usr/bin/python3 %s" % shq(dns),
+                    "exec /usr/bin/python3 %s --host 127.0.0.1 --port 443 --tls-cert %s --tls-key %s"
+                    % (shq(os.path.join(ROOT, "test", "mock_wecom.py")), shq(cert), shq(key))])
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            for name, url, more in (("named", "https://wecom-mock.test/cgi-bin", ", ca_file %s" % shq(cert)),
+                                    ("hang", "https://wecom-hang.test/cgi-bin", ", connect_timeout_ms '60000'"),
+                                    ("hang2", "https://wecom-hang.test/cgi-bin", ", connect_timeout_ms '1500'")):
+                run(c, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw "
+                       "OPTIONS (api_url '%s', max_retries '0'%s)" % (name, url, more))
+                run(c, "CREATE USER MAPPING FOR postgres SERVER %s OPTIONS (access_token 'fixed-basic')" % name)
+                run(c, """CREATE FOREIGN TABLE %s_contacts (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER %s""" % (name, name))
+            rows = scan(c, "named_contacts")
+            check(collections.Counter(rows) == self.clean, "rows from wecom-mock.test differ (%d rows)" % len(rows))
+
+            # while the resolve hangs: libcurl's threads block every signal,
+            # and a cancel still ends the query at once
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            result = {}
+
+            def scan_hang():
+                try:
+                    run(c, "SELECT count(*) FROM hang_contacts")
+                except psycopg2.Error as e:
+                    result["error"] = e
+                result["at"] = time.monotonic()
+            th = threading.Thread(target=scan_hang)
+            th.start()
+            threads = []
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not threads:
+                time.sleep(0.05)
+                threads = [int(t) for t in os.listdir("/proc/%d/task" % pid) if int(t) != pid]
+            masks = {t: sig_blocked(pid, t) for t in threads}
+            other = mc.connect()
+            t0 = time.monotonic()
+            run(other, "SELECT pg_cancel_backend(%s)", (pid,))
+            th.join(30)
+            other.close()
+            check(threads, "no resolver thread appeared in the backend")
+            for t, m in masks.items():
+                check(BLOCKABLE <= m, "thread %d of the backend can take signals %s"
+                      % (t, sorted(BLOCKABLE - m)))
+            e = result.get("error")
+            check(e is not None and e.pgcode == "57014", "cancel: %s" % (e and error_text(e)))
+            check(result["at"] - t0 < 1.0, "cancelled after %.2f s" % (result["at"] - t0))
+
+            # and without a cancel it fails at connect_timeout_ms, saying so
+            c2 = mc.connect()
+            t0 = time.monotonic()
+            e = scan_error(c2, "SELECT count(*) FROM hang2_contacts")
+            took = time.monotonic() - t0
+            c2.close()
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check("resolving the host name timed out" in e.diag.message_primary, "message: %s" % msg)
+            check("connect_timeout_ms (1500 ms)" in (e.diag.message_detail or ""), "detail: %s" % msg)
+            check(1.3 <= took < 10, "failed after %.1f s with connect_timeout_ms 1.5 s" % took)
+            c.close()
+        finally:
+            mc.stop()
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -714,6 +936,8 @@ class Suite:
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
         self.case("a proxy with BasicAuth: proxy_user and proxy_password, only CONNECT seen",
                   lambda: self.proxy_auth(conn))
+        self.case("host names: resolved on a thread that takes no signal; a hanging resolver "
+                  "cancels at once and times out at connect_timeout_ms", lambda: self.resolver(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed" % (self.passed, self.failed))
