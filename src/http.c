@@ -88,6 +88,7 @@ typedef struct ClfRequest
 	char		curl_error[CURL_ERROR_SIZE];
 	bool		resolved;		/* the host name was resolved */
 	bool		connected;		/* a connection was made */
+	int64		retry_after_s;	/* the server's Retry-After, or 0 */
 	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
 } ClfRequest;
 
@@ -496,6 +497,15 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	usecs = 0;
 	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) == CURLE_OK)
 		req->connected = usecs > 0;
+#if LIBCURL_VERSION_NUM >= 0x074200
+	{
+		curl_off_t	retry_after = 0;
+
+		if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+			retry_after > 0)
+			req->retry_after_s = (int64) retry_after;
+	}
+#endif
 	call->stats->bytes += req->bytes;
 }
 
@@ -585,6 +595,9 @@ describe_attempt(const ClfCall *call, const ClfRequest *req)
 		return psprintf("%s (%s)", redact(req->curl_error[0] ? req->curl_error :
 										  curl_easy_strerror(req->result), call),
 						curl_easy_strerror(req->result));
+	if (req->http_status != 200 && req->retry_after_s > 0)
+		return psprintf("HTTP status %ld (Retry-After: " INT64_FORMAT " s)",
+						req->http_status, req->retry_after_s);
 	if (req->http_status != 200)
 		return psprintf("HTTP status %ld", req->http_status);
 	return psprintf("errcode " INT64_FORMAT " (%s)", req->resp->errcode,
@@ -704,6 +717,28 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 			 errhint("A proxy or gateway between the database and WeCom may have answered instead of WeCom.")));
 }
 
+/*
+ * The wait a 429 or 503 asked for with Retry-After, honoured as a rate
+ * limit: at least the ordinary backoff, at most the longest rate-limit wait
+ * of this attempt (rate_limit_delay_ms doubled per retry, up to 60 s), so
+ * a server cannot park a query for an hour.
+ */
+static int
+retry_after_ms(int attempt, int64 retry_after_s, int backoff)
+{
+	int64		cap = clf_rate_limit_delay_ms;
+	int64		wanted;
+
+	/* the header is the server's: an absurd value must not overflow */
+	wanted = retry_after_s >= CLF_MAX_RATE_LIMIT_DELAY_MS / 1000
+		? CLF_MAX_RATE_LIMIT_DELAY_MS : retry_after_s * 1000;
+
+	for (int i = 0; i < attempt && cap < CLF_MAX_RATE_LIMIT_DELAY_MS; i++)
+		cap *= 2;
+	cap = Min(cap, CLF_MAX_RATE_LIMIT_DELAY_MS);
+	return (int) Max((int64) backoff, Min(wanted, cap));
+}
+
 static int
 backoff_ms(int attempt, bool rate_limited)
 {
@@ -802,6 +837,8 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 		}
 
 		delay = backoff_ms(attempt, rate_limited);
+		if (req.retry_after_s > 0 && (req.http_status == 429 || req.http_status == 503))
+			delay = retry_after_ms(attempt, req.retry_after_s, delay);
 		ereport(DEBUG1,
 				(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
 								 what_was_fetched(call), describe_attempt(call, &req),

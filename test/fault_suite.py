@@ -770,6 +770,30 @@ class Suite:
             mock.wait()
             run(conn, "DROP SERVER IF EXISTS fs_tls CASCADE")
 
+    def retry_after(self, conn):
+        # a 429's Retry-After is waited for, not retry_delay_ms (20 ms here)
+        run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 5000")
+        try:
+            off = log_offset()
+            t0 = time.monotonic()
+            self.fault_scan(conn, "http429after1", 6)
+            took = time.monotonic() - t0
+            check(took >= 0.9, "retried %.0f ms after a Retry-After of 1 s" % (took * 1000))
+            lines = retry_lines(log_since(off), "Retry-After: 1 s")
+            check(len(lines) == 1, "expected one DEBUG1 line about Retry-After, got %d" % len(lines))
+            check(lines[0].endswith("in 1000 ms"), "retry line: %s" % lines[0])
+            # but no longer than the rate-limit wait of that retry
+            run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 300")
+            off = log_offset()
+            t0 = time.monotonic()
+            self.fault_scan(conn, "http429after3600", 6)
+            took = time.monotonic() - t0
+            check(took < 5, "a Retry-After of an hour held the scan %.1f s" % took)
+            lines = retry_lines(log_since(off), "Retry-After: 3600 s")
+            check(len(lines) == 1 and lines[0].endswith("in 300 ms"), "retry lines: %s" % lines)
+        finally:
+            run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+
     def proxy_auth(self, conn):
         # https through tinyproxy asking for a password (BasicAuth): the
         # credentials come from the user mapping, never from the proxy URL
@@ -934,6 +958,8 @@ class Suite:
         self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
+        self.case("HTTP 429 with Retry-After: waited for, capped by the rate-limit wait",
+                  lambda: self.retry_after(conn))
         self.case("a proxy with BasicAuth: proxy_user and proxy_password, only CONNECT seen",
                   lambda: self.proxy_auth(conn))
         self.case("host names: resolved on a thread that takes no signal; a hanging resolver "

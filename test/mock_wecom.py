@@ -143,7 +143,7 @@ BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 def dataset(scen):
     """(row count, row function) of a scenario, or None if it serves no rows."""
-    if scen in BASIC_LIKE:
+    if scen in BASIC_LIKE or RETRY_AFTER.fullmatch(scen):
         return len(BASIC), make_row
     if scen == "big":
         return 2500, make_row
@@ -163,7 +163,13 @@ def dataset(scen):
     return None
 
 
+# http429afterN: the first call is HTTP 429 with Retry-After: N (seconds)
+RETRY_AFTER = re.compile(r"http429after(\d+)")
+
+
 def known(scen):
+    if RETRY_AFTER.fullmatch(scen):
+        return True
     if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "nul", "badutf8"):
         return True
     m = re.fullmatch(r"types(\d+)", scen)
@@ -545,6 +551,9 @@ class Handler(BaseHTTPRequestHandler):
         limit, cursor = checked
         n = STATE.incr("calls", scen)
 
+        ra = RETRY_AFTER.fullmatch(scen)
+        if ra and n == 1:
+            return self.send(429, html_page(429), "text/html", [("Retry-After", ra.group(1))])
         if scen in ONCE and n <= ONCE[scen][0]:
             _, kind, code = ONCE[scen]
             return self.send_err(code) if kind == "err" else self.send_html(code)
