@@ -113,6 +113,17 @@ typedef struct ClfCall
 	ClfScanStats *stats;
 } ClfCall;
 
+static char *what_was_fetched(const ClfCall *call);
+
+/* PostgreSQL 18 replaced the trailing attribute with a leading pg_noreturn */
+#if PG_VERSION_NUM >= 180000
+pg_noreturn static void report_multi_error(ClfConnection *conn, const char *what,
+										   const char *call, CURLMcode rc);
+#else
+static void report_multi_error(ClfConnection *conn, const char *what,
+							   const char *call, CURLMcode rc) pg_attribute_noreturn();
+#endif
+
 void
 clf_http_init(void)
 {
@@ -322,15 +333,34 @@ restore_signals(const sigset_t *saved)
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
+/*
+ * A failed libcurl multi call leaves the handles in a state we cannot
+ * trust: the connection is made again for the next request.
+ */
 static void
-socket_action(ClfConnection *conn, curl_socket_t fd, int flags, int *running)
+report_multi_error(ClfConnection *conn, const char *what, const char *call, CURLMcode rc)
+{
+	conn->invalidated = true;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("could not run the request for %s: %s failed: %s",
+					what, call, curl_multi_strerror(rc))));
+}
+
+static void
+socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
+			  int flags, int *running)
 {
 	sigset_t	saved;
+	CURLMcode	rc;
 
 	block_signals(&saved);
-	curl_multi_socket_action(conn->multi, fd, flags, running);
+	rc = curl_multi_socket_action(conn->multi, fd, flags, running);
 	restore_signals(&saved);
+	if (rc != CURLM_OK)
+		report_multi_error(conn, what, "curl_multi_socket_action", rc);
 }
+
 
 /*
  * Drive the transfer until libcurl is done, sleeping on its sockets and our
@@ -338,12 +368,12 @@ socket_action(ClfConnection *conn, curl_socket_t fd, int flags, int *running)
  * whenever their deadline has passed, however busy the latch is.
  */
 static void
-run_transfer(ClfConnection *conn)
+run_transfer(ClfConnection *conn, const char *what)
 {
 	uint32		wait_event = wait_event_info();
 	int			running = 0;
 
-	socket_action(conn, CURL_SOCKET_TIMEOUT, 0, &running);
+	socket_action(conn, what, CURL_SOCKET_TIMEOUT, 0, &running);
 	while (running > 0)
 	{
 		WaitEvent	occurred[CLF_MAX_WATCHED_SOCKETS + 2];
@@ -381,15 +411,18 @@ run_transfer(ClfConnection *conn)
 			CHECK_FOR_INTERRUPTS();
 		}
 		for (int i = 0; i < nready; i++)
-			socket_action(conn, ready_fd[i], ready_flags[i], &running);
+			socket_action(conn, what, ready_fd[i], ready_flags[i], &running);
 		if (running > 0 &&
 			(nready == 0 ||
 			 (conn->timer_deadline != 0 && GetCurrentTimestamp() >= conn->timer_deadline)))
-			socket_action(conn, CURL_SOCKET_TIMEOUT, 0, &running);
+			socket_action(conn, what, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 }
 
-/* One HTTP exchange.  Fills req; raises only for cancel or out-of-memory. */
+/*
+ * One HTTP exchange.  Fills req; raises for cancel, out-of-memory and
+ * libcurl failing to run it.
+ */
 static void
 perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 {
@@ -402,6 +435,8 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	int			left;
 	sigset_t	saved;
 	curl_off_t	usecs;
+	CURLMcode	rc;
+	char	   *what = what_was_fetched(call);
 
 	req->easy = easy;
 	req->result = CURLE_OK;
@@ -461,11 +496,19 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	INSTR_TIME_SET_CURRENT(start);
 	conn->timer_deadline = 0;
 	block_signals(&saved);
-	curl_multi_add_handle(conn->multi, easy);
+	rc = curl_multi_add_handle(conn->multi, easy);
 	restore_signals(&saved);
+	if (rc != CURLM_OK)
+	{
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
+		curl_slist_free_all(headers);
+		report_multi_error(conn, what, "curl_multi_add_handle", rc);
+	}
 	PG_TRY();
 	{
-		run_transfer(conn);
+		run_transfer(conn, what);
 		while ((msg = curl_multi_info_read(conn->multi, &left)) != NULL)
 		{
 			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
@@ -475,7 +518,7 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	PG_FINALLY();
 	{
 		/* also on cancel: an unfinished transfer's connection is closed */
-		curl_multi_remove_handle(conn->multi, easy);
+		rc = curl_multi_remove_handle(conn->multi, easy);
 		/* the handle outlives req and headers */
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
@@ -485,8 +528,12 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 		INSTR_TIME_SUBTRACT(duration, start);
 		call->stats->network_ms += INSTR_TIME_GET_MILLISEC(duration);
 		call->stats->requests++;
+		if (rc != CURLM_OK)
+			conn->invalidated = true;
 	}
 	PG_END_TRY();
+	if (rc != CURLM_OK)
+		report_multi_error(conn, what, "curl_multi_remove_handle", rc);
 
 	if (req->http_status == 0)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);

@@ -213,6 +213,67 @@ def sig_blocked(pid, tid):
 # Every signal a thread can block (SIGKILL and SIGSTOP cannot be).
 BLOCKABLE = set(range(1, 32)) - {9, 19}
 
+# The LD_PRELOAD shim of the MiniCluster cases: a failing
+# curl_multi_add_handle, and one failed malloc of the size of a copy of
+# mock_wecom.py's bigtoken (20,000-odd bytes) made by the server itself
+# (not by json-c or libcurl), each armed by a file in CLF_SHIM_DIR and used
+# up once it fires.
+SHIM_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+
+extern void *__libc_malloc(size_t);
+
+static int
+armed(const char *name, int use_up)
+{
+	const char *dir = getenv("CLF_SHIM_DIR");
+	char		path[4096];
+
+	if (dir == NULL || strlen(dir) + strlen(name) + 2 > sizeof(path))
+		return 0;
+	strcpy(path, dir);
+	strcat(path, "/");
+	strcat(path, name);
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (use_up)
+		unlink(path);
+	return 1;
+}
+
+CURLMcode
+curl_multi_add_handle(CURLM *multi, CURL *easy)
+{
+	static CURLMcode (*real) (CURLM *, CURL *);
+
+	if (armed("fail_add_handle", 0))
+		return CURLM_OUT_OF_MEMORY;
+	if (real == NULL)
+		real = (CURLMcode (*) (CURLM *, CURL *)) dlsym(RTLD_NEXT, "curl_multi_add_handle");
+	return real(multi, easy);
+}
+
+void *
+malloc(size_t size)
+{
+	if (size > 20000 && size < 20200 && (size & (size - 1)) != 0)
+	{
+		Dl_info		info;
+
+		if (dladdr(__builtin_return_address(0), &info) && info.dli_fname &&
+			strstr(info.dli_fname, ".so") == NULL && armed("fail_token_copy", 1))
+			return NULL;
+	}
+	return __libc_malloc(size);
+}
+"""
+
+
 # A DNS server for the resolver case: answers wecom-mock.test (A 127.0.0.1,
 # no AAAA) and swallows every other query, so their resolve hangs.
 DNS_PY = r"""
@@ -934,6 +995,58 @@ class Suite:
         finally:
             mc.stop()
 
+    def libcurl_failures(self, conn):
+        # with a preloaded shim: curl_multi_add_handle failing, and the token
+        # cache running out of memory while it keeps a new token
+        if os.geteuid() != 0:
+            print("# libcurl failures: skipped, needs root", flush=True)
+            return
+        src = os.path.join(WORK, "clf_shim.c")
+        so = os.path.join(WORK, "clf_shim.so")
+        with open(src, "w") as f:
+            f.write(SHIM_C)
+        cflags = subprocess.run(["pkg-config", "--cflags", "libcurl"], capture_output=True,
+                                text=True).stdout.split()
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", so, src] + cflags + ["-ldl"],
+                       check=True, capture_output=True)
+        os.chmod(so, 0o755)
+        arm = os.path.join(WORK, "shim-arm")
+        os.makedirs(arm, exist_ok=True)
+        os.chmod(arm, 0o777)
+        mc = MiniCluster("shim", preload=so, env={"CLF_SHIM_DIR": arm})
+        try:
+            c = mc.connect()
+            run(c, "SET contact_list_fdw.retry_delay_ms = 20")
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR postgres SERVER s "
+                   "OPTIONS (corp_id 'corp-bigtoken', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+
+            # out of memory while caching a new token: the cache stays
+            # whole, and the next query in the backend works
+            open(os.path.join(arm, "fail_token_copy"), "w").close()
+            e = scan_error(c, "SELECT count(*) FROM t")
+            check(not os.path.exists(os.path.join(arm, "fail_token_copy")), "the shim never failed a malloc")
+            check(e.pgcode == "53200", "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            try:
+                n = run(c, "SELECT count(*) FROM t")[0][0]
+            except psycopg2.Error as e:
+                raise Fail("the query after the failed token copy: %s" % str(e).strip())
+            check(n == 25, "%d rows after the failed token copy" % n)
+
+            # a failed curl_multi_add_handle is reported as what it is
+            open(os.path.join(arm, "fail_add_handle"), "w").close()
+            e = scan_error(c, "SELECT count(*) FROM t")
+            os.unlink(os.path.join(arm, "fail_add_handle"))
+            msg = error_text(e)
+            check(e.pgcode == "HV000", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check("curl_multi_add_handle failed: Out of memory" in e.diag.message_primary, "message: %s" % msg)
+            check(run(c, "SELECT count(*) FROM t")[0][0] == 25, "the next query failed")
+            c.close()
+        finally:
+            mc.stop()
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -964,6 +1077,8 @@ class Suite:
                   lambda: self.proxy_auth(conn))
         self.case("host names: resolved on a thread that takes no signal; a hanging resolver "
                   "cancels at once and times out at connect_timeout_ms", lambda: self.resolver(conn))
+        self.case("libcurl failures: add_handle's error reported, token cache whole after OOM",
+                  lambda: self.libcurl_failures(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed" % (self.passed, self.failed))

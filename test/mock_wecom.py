@@ -135,7 +135,7 @@ def special_row(name):
 BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "busy2",
               "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
-              "nocursorkey", "nullcursor"}
+              "nocursorkey", "nullcursor", "bigtoken"}
 ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
@@ -165,6 +165,7 @@ def dataset(scen):
 
 # http429afterN: the first call is HTTP 429 with Retry-After: N (seconds)
 RETRY_AFTER = re.compile(r"http429after(\d+)")
+BIG_TOKEN_PAD = 20000
 
 
 def known(scen):
@@ -507,7 +508,10 @@ class Handler(BaseHTTPRequestHandler):
             STATE.bump("gettoken")
             return self.send_err(40013 if bad_corp else 40001)
         serial = STATE.next_serial()
-        self.send_json({"errcode": 0, "errmsg": "ok", "access_token": "tok-%s-%d" % (scen, serial),
+        token = "tok-%s-%d" % (scen, serial)
+        if scen == "bigtoken":
+            token += "-" + "x" * BIG_TOKEN_PAD
+        self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
                         "expires_in": 1 if scen == "shortlived" else 7200})
 
     def warm(self):
@@ -539,7 +543,7 @@ class Handler(BaseHTTPRequestHandler):
         if not token:
             return self.send_err(41001)
         # fixed-SCENARIO~anything: a token with characters a URL must escape
-        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+|fixed-([a-z0-9]+)(?:~.*)?", token, re.S)
+        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+(?:-x+)?|fixed-([a-z0-9]+)(?:~.*)?", token, re.S)
         scen = m and (m.group(1) or m.group(2))
         if not scen or not known(scen):
             return self.send_err(40014)
