@@ -361,7 +361,6 @@ socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
 		report_multi_error(conn, what, "curl_multi_socket_action", rc);
 }
 
-
 /*
  * Drive the transfer until libcurl is done, sleeping on its sockets and our
  * latch.  libcurl's timers (connect and request timeouts among them) run
@@ -419,6 +418,31 @@ run_transfer(ClfConnection *conn, const char *what)
 	}
 }
 
+/* What the handle knows about the finished transfer, before it is reset. */
+static void
+collect_info(CURL *easy, ClfRequest *req)
+{
+	curl_off_t	usecs = 0;
+
+	if (req->http_status == 0)
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);
+	if (curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &usecs) == CURLE_OK)
+		req->resolved = usecs > 0;
+	usecs = 0;
+	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) == CURLE_OK)
+		req->connected = usecs > 0;
+	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &req->proxy_status);
+#if LIBCURL_VERSION_NUM >= 0x074200
+	{
+		curl_off_t	retry_after = 0;
+
+		if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+			retry_after > 0)
+			req->retry_after_s = (int64) retry_after;
+	}
+#endif
+}
+
 /*
  * One HTTP exchange.  Fills req; raises for cancel, out-of-memory and
  * libcurl failing to run it.
@@ -433,9 +457,8 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 				duration;
 	CURLMsg    *msg;
 	int			left;
-	sigset_t	saved;
-	curl_off_t	usecs;
 	CURLMcode	rc;
+	sigset_t	saved;
 	char	   *what = what_was_fetched(call);
 
 	req->easy = easy;
@@ -500,9 +523,7 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	restore_signals(&saved);
 	if (rc != CURLM_OK)
 	{
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-		curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
+		curl_easy_reset(easy);
 		curl_slist_free_all(headers);
 		report_multi_error(conn, what, "curl_multi_add_handle", rc);
 	}
@@ -514,15 +535,20 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
 				req->result = msg->data.result;
 		}
+		collect_info(easy, req);
 	}
 	PG_FINALLY();
 	{
 		/* also on cancel: an unfinished transfer's connection is closed */
 		rc = curl_multi_remove_handle(conn->multi, easy);
-		/* the handle outlives req and headers */
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-		curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
+
+		/*
+		 * The handle outlives req and headers.  Resetting it also frees
+		 * libcurl's copies of the URL (token or secret) and of the proxy
+		 * password, so a cached handle does not hold them between requests;
+		 * the connection, DNS and TLS session caches stay.
+		 */
+		curl_easy_reset(easy);
 		curl_slist_free_all(headers);
 		INSTR_TIME_SET_CURRENT(duration);
 		INSTR_TIME_SUBTRACT(duration, start);
@@ -535,24 +561,6 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	if (rc != CURLM_OK)
 		report_multi_error(conn, what, "curl_multi_remove_handle", rc);
 
-	if (req->http_status == 0)
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);
-	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &req->proxy_status);
-	usecs = 0;
-	if (curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &usecs) == CURLE_OK)
-		req->resolved = usecs > 0;
-	usecs = 0;
-	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) == CURLE_OK)
-		req->connected = usecs > 0;
-#if LIBCURL_VERSION_NUM >= 0x074200
-	{
-		curl_off_t	retry_after = 0;
-
-		if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
-			retry_after > 0)
-			req->retry_after_s = (int64) retry_after;
-	}
-#endif
 	call->stats->bytes += req->bytes;
 }
 
@@ -991,16 +999,24 @@ escape_query_value(const char *value)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
-	result = pstrdup(escaped);
-	curl_free(escaped);
+	/* a secret or a token, escaped: wiped however this ends */
+	PG_TRY();
+	{
+		result = pstrdup(escaped);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(escaped, strlen(escaped));
+		curl_free(escaped);
+	}
+	PG_END_TRY();
 	return result;
 }
 
 static void
 forget_url(ClfCall *call)
 {
-	explicit_bzero(call->url, strlen(call->url));
-	pfree(call->url);
+	clf_wipe(call->url);
 	call->url = NULL;
 }
 
@@ -1015,6 +1031,8 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	ClfCall		call;
 	ClfResponse resp;
 	char	   *volatile token = NULL;
+	char	   *corp_id;
+	char	   *secret;
 
 	if (opts->access_token)
 		return pstrdup(opts->access_token);
@@ -1026,9 +1044,12 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	call.opts = opts;
 	call.endpoint = "gettoken";
 	call.display_url = psprintf("%s/gettoken", opts->api_url);
+	corp_id = escape_query_value(opts->corp_id);
+	secret = escape_query_value(opts->corp_secret);
 	call.url = psprintf("%s/gettoken?corpid=%s&corpsecret=%s", opts->api_url,
-						escape_query_value(opts->corp_id),
-						escape_query_value(opts->corp_secret));
+						corp_id, secret);
+	clf_wipe(secret);
+	pfree(corp_id);
 	call.stats = stats;
 	clf_response_init(&resp, CLF_TOKEN_RESPONSE_MAX);
 
@@ -1048,6 +1069,9 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	}
 	PG_FINALLY();
 	{
+		/* json-c's copy of the new token, in the parsed response */
+		if (resp.access_token)
+			explicit_bzero((char *) resp.access_token, strlen(resp.access_token));
 		clf_response_release(&resp);
 		forget_url(&call);
 	}
@@ -1104,32 +1128,48 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 
 	for (;;)
 	{
-		char	   *token = get_token(opts, stats);
+		char	   *volatile token = get_token(opts, stats);
+		volatile bool done = false;
 
-		call.token = token;
-		call.url = psprintf("%s?access_token=%s", call.display_url, escape_query_value(token));
-		call_forgetting_url(&call, resp);
-
-		if (resp->errcode == 0)
+		/* the token copy is wiped however the request ends */
+		PG_TRY();
 		{
-			if (!clf_response_check_page(resp))
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-						 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
-								page_no, call.display_url, resp->message)));
+			char	   *escaped = escape_query_value(token);
+
+			call.token = token;
+			call.url = psprintf("%s?access_token=%s", call.display_url, escaped);
+			clf_wipe(escaped);
+			call_forgetting_url(&call, resp);
+
+			if (resp->errcode == 0)
+			{
+				if (!clf_response_check_page(resp))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+							 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
+									page_no, call.display_url, resp->message)));
+				done = true;
+			}
+			else if (!is_token_error(resp->errcode) || opts->access_token != NULL ||
+					 token_replaced)
+				report_api_error(&call, resp);
+		}
+		PG_FINALLY();
+		{
+			call.token = NULL;
+			clf_wipe(token);
+		}
+		PG_END_TRY();
+
+		if (done)
+		{
 			stats->pages++;
-			explicit_bzero(token, strlen(token));
 			return;
 		}
-		if (is_token_error(resp->errcode) && opts->access_token == NULL && !token_replaced)
-		{
-			ereport(DEBUG1,
-					(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
-									 resp->errcode)));
-			clf_forget_token(opts);
-			token_replaced = true;
-			continue;
-		}
-		report_api_error(&call, resp);
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
+								 resp->errcode)));
+		clf_forget_token(opts);
+		token_replaced = true;
 	}
 }
