@@ -14,6 +14,7 @@ OBJS = \
 	src/option.o \
 	src/connection.o \
 	src/http.o \
+	src/redact.o \
 	src/page_parser.o \
 	src/convert.o \
 	src/scan.o \
@@ -23,7 +24,7 @@ EXTENSION = contact_list_fdw
 DATA = contact_list_fdw--1.0.sql
 PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
 
-REGRESS = setup options scan convert tokens errors cancel transport planner analyze import readonly recipes scans_log
+REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly recipes scans_log
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 CURL_JSON_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)

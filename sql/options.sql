@@ -66,7 +66,8 @@ ALTER SERVER opt_hi OPTIONS (SET api_url 'HTTPS://proxy.example.com:8443/wecom/c
 ALTER SERVER opt_hi OPTIONS (SET api_url 'http://localhost:18642/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (SET api_url 'http://127.3.4.5/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (SET api_url 'http://[::1]:18642/cgi-bin');
--- proxy: a scheme and a host
+-- proxy: a scheme and a host (and an https:// api_url: sql/security.sql)
+ALTER SERVER opt_hi OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (ADD proxy '127.0.0.1:3128');
 ALTER SERVER opt_hi OPTIONS (ADD proxy 'http://');
 ALTER SERVER opt_hi OPTIONS (ADD proxy 'socks5h://127.0.0.1:1080');

@@ -8,26 +8,21 @@
 SET contact_list_fdw.retry_delay_ms = 20;
 
 --
--- proxy: tinyproxy listens on 127.0.0.1:18643 (started by test/lib.sh)
+-- proxy: every request goes through it.  Plain http:// never does (see
+-- sql/security.sql), so the path through a working proxy, tinyproxy to an
+-- HTTPS mock, is in test/fault_suite.py.  Here the proxy is on a closed
+-- port: the API itself is reachable, so this error shows every request
+-- goes through the proxy.
 --
 SELECT clf_scenario_table('tr_proxy', 'basic', 'page_size ''10''');
-ALTER SERVER tr_proxy_srv OPTIONS (ADD proxy 'http://127.0.0.1:18643');
-SELECT mock_reset();
-SELECT count(*), count(DISTINCT tmp_openid) AS contacts FROM tr_proxy;
-SELECT s -> 'contact_list' AS contact_list, s -> 'limits' AS limits FROM mock_stats() s;
-
--- the same server with the proxy option on a closed port: the API itself
--- is reachable, so this error shows every request goes through the proxy
-ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'http://127.0.0.1:1', ADD max_retries '1');
+ALTER SERVER tr_proxy_srv OPTIONS (SET api_url 'https://127.0.0.1:18642/cgi-bin',
+                                   ADD proxy 'http://127.0.0.1:1', ADD max_retries '1');
 SELECT mock_reset();
 SELECT clf_error_of('SELECT count(*) FROM tr_proxy') AS error;
 SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
 -- socks5h:// is accepted too (the proxy resolves the API's host name)
 ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'socks5h://127.0.0.1:1');
 SELECT clf_error_of('SELECT count(*) FROM tr_proxy') AS error;
--- and back through tinyproxy: the cached connection of the old option is gone
-ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'http://127.0.0.1:18643');
-SELECT count(*) FROM tr_proxy;
 -- a proxy must be given with its scheme
 ALTER SERVER tr_proxy_srv OPTIONS (SET proxy '127.0.0.1:18643');
 ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'ftp://127.0.0.1:18643');

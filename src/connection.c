@@ -97,6 +97,8 @@ close_connection(ClfConnection *conn)
 static void
 open_connection(ClfConnection *conn)
 {
+	CURLMcode	rc;
+
 	conn->easy = curl_easy_init();
 	conn->multi = curl_multi_init();
 	if (conn->easy == NULL || conn->multi == NULL)
@@ -106,10 +108,16 @@ open_connection(ClfConnection *conn)
 				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
 				 errmsg("could not create a libcurl handle")));
 	}
-	curl_multi_setopt(conn->multi, CURLMOPT_SOCKETFUNCTION, socket_callback);
-	curl_multi_setopt(conn->multi, CURLMOPT_SOCKETDATA, conn);
-	curl_multi_setopt(conn->multi, CURLMOPT_TIMERFUNCTION, timer_callback);
-	curl_multi_setopt(conn->multi, CURLMOPT_TIMERDATA, conn);
+	if ((rc = curl_multi_setopt(conn->multi, CURLMOPT_SOCKETFUNCTION, socket_callback)) != CURLM_OK ||
+		(rc = curl_multi_setopt(conn->multi, CURLMOPT_SOCKETDATA, conn)) != CURLM_OK ||
+		(rc = curl_multi_setopt(conn->multi, CURLMOPT_TIMERFUNCTION, timer_callback)) != CURLM_OK ||
+		(rc = curl_multi_setopt(conn->multi, CURLMOPT_TIMERDATA, conn)) != CURLM_OK)
+	{
+		close_connection(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not set up a libcurl handle: %s", curl_multi_strerror(rc))));
+	}
 	conn->nsockets = 0;
 	conn->timer_deadline = 0;
 	conn->invalidated = false;
@@ -141,8 +149,7 @@ forget_all_tokens(void)
 		ClfTokenEntry *entry = lfirst(lc);
 
 		/* a token is a credential: do not leave it in freed memory */
-		explicit_bzero(entry->token, strlen(entry->token));
-		pfree(entry->token);
+		clf_wipe(entry->token);
 		pfree(entry->api_url);
 		pfree(entry->corp_id);
 		pfree(entry);
@@ -272,24 +279,35 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 	ClfTokenEntry *entry = find_token(opts);
 	MemoryContext oldcxt;
 	int			margin = Min(300, expires_in / 10);
+	TimestampTz refresh_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														 (int64) (expires_in - margin) * 1000);
+	char	   *copy;
 
+	/*
+	 * Every allocation comes before the cache changes: running out of memory
+	 * half-way must leave the cache as it was, never an entry without its
+	 * token.
+	 */
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	copy = pstrdup(token);
 	if (entry == NULL)
 	{
-		entry = palloc0(sizeof(ClfTokenEntry));
-		entry->api_url = pstrdup(opts->api_url);
-		entry->corp_id = pstrdup(opts->corp_id);
-		memcpy(entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
-		tokens = lappend(tokens, entry);
+		ClfTokenEntry *new_entry = palloc0(sizeof(ClfTokenEntry));
+
+		new_entry->api_url = pstrdup(opts->api_url);
+		new_entry->corp_id = pstrdup(opts->corp_id);
+		memcpy(new_entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
+		new_entry->token = copy;
+		new_entry->refresh_at = refresh_at;
+		/* lappend allocates before it links */
+		tokens = lappend(tokens, new_entry);
 	}
 	else
 	{
-		explicit_bzero(entry->token, strlen(entry->token));
-		pfree(entry->token);
+		clf_wipe(entry->token);
+		entry->token = copy;
+		entry->refresh_at = refresh_at;
 	}
-	entry->token = pstrdup(token);
-	entry->refresh_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													(int64) (expires_in - margin) * 1000);
 	MemoryContextSwitchTo(oldcxt);
 }
 

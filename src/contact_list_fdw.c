@@ -83,6 +83,7 @@ PG_FUNCTION_INFO_V1(contact_list_fdw_handler);
 void
 _PG_init(void)
 {
+	clf_options_init();
 	clf_http_init();
 	clf_connection_init();
 }

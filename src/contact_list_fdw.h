@@ -8,6 +8,7 @@
  *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
  *					checks of one response body; shared with the fuzz target.
  *	http.c			libcurl: one request, cancellable waits, retries, tokens.
+ *	redact.c		credentials kept out of messages, and wiped from our copies.
  *	connection.c	per-backend caches of curl handles and access tokens, and
  *					their invalidation on ALTER SERVER / USER MAPPING.
  *	option.c		option validation and lookup.
@@ -77,6 +78,8 @@ typedef struct ClfOptions
 	char	   *corp_id;
 	char	   *corp_secret;
 	char	   *access_token;
+	char	   *proxy_user;		/* for a proxy that asks for a password */
+	char	   *proxy_password;
 	uint8		secret_digest[PG_SHA256_DIGEST_LENGTH];	/* of corp_secret: the token
 									 * cache's key */
 	bool		have_user_mapping;
@@ -95,6 +98,8 @@ typedef struct ClfScanStats
 } ClfScanStats;
 
 /* option.c */
+extern void clf_options_init(void);
+extern Datum contact_list_fdw_validator(PG_FUNCTION_ARGS);
 extern void clf_options_for_server(Oid serverid, ClfOptions *opts);
 extern void clf_options_for_table(Oid foreigntableid, ClfOptions *opts);
 extern void clf_options_add_user_mapping(ClfOptions *opts, Oid userid);
@@ -138,6 +143,11 @@ extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
 						   ClfScanStats *stats);
 extern int	clf_retry_delay_ms;
 extern int	clf_rate_limit_delay_ms;
+
+/* redact.c */
+extern char *clf_redact(const char *text, const ClfOptions *opts,
+						const char *token, bool cut_short);
+extern void clf_wipe(char *copy);
 
 /* convert.c */
 typedef enum ClfColumnKind

@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -84,6 +86,10 @@ typedef struct ClfRequest
 	size_t		head_len;
 	CURLcode	result;
 	char		curl_error[CURL_ERROR_SIZE];
+	bool		resolved;		/* the host name was resolved */
+	bool		connected;		/* a connection was made */
+	int64		retry_after_s;	/* the server's Retry-After, or 0 */
+	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
 } ClfRequest;
 
 /* What one attempt came to, for retry decisions and messages. */
@@ -106,6 +112,17 @@ typedef struct ClfCall
 	int64		page_no;		/* 0 for gettoken */
 	ClfScanStats *stats;
 } ClfCall;
+
+static char *what_was_fetched(const ClfCall *call);
+
+/* PostgreSQL 18 replaced the trailing attribute with a leading pg_noreturn */
+#if PG_VERSION_NUM >= 180000
+pg_noreturn static void report_multi_error(ClfConnection *conn, const char *what,
+										   const char *call, CURLMcode rc);
+#else
+static void report_multi_error(ClfConnection *conn, const char *what,
+							   const char *call, CURLMcode rc) pg_attribute_noreturn();
+#endif
 
 void
 clf_http_init(void)
@@ -143,68 +160,6 @@ wait_event_info(void)
 	return clf_wait_event;
 }
 
-static void
-add_secret_forms(List **forms, const char *secret)
-{
-	char	   *escaped;
-
-	if (secret == NULL || secret[0] == '\0')
-		return;
-	*forms = lappend(*forms, (char *) secret);
-	/* the form it takes in a query string */
-	escaped = curl_easy_escape(NULL, secret, 0);
-	if (escaped)
-	{
-		if (strcmp(escaped, secret) != 0)
-			*forms = lappend(*forms, pstrdup(escaped));
-		curl_free(escaped);
-	}
-}
-
-/*
- * Replace every occurrence of the credentials in text, as they are and as
- * they appear in a URL.  Used on everything that came from the network or
- * from libcurl before it reaches a message: a hostile or buggy server may
- * echo the request URL back.  A text that was cut short (an excerpt of a
- * body) and ends inside a credential loses that end too.
- */
-static char *
-redact_text(const char *text, const ClfCall *call, bool cut_short)
-{
-	List	   *forms = NIL;
-	StringInfoData out;
-	const char *p = text;
-
-	add_secret_forms(&forms, call->token);
-	add_secret_forms(&forms, call->opts->corp_secret);
-	add_secret_forms(&forms, call->opts->access_token);
-
-	initStringInfo(&out);
-	while (*p)
-	{
-		bool		matched = false;
-		ListCell   *lc;
-
-		foreach(lc, forms)
-		{
-			const char *secret = lfirst(lc);
-			size_t		len = strlen(secret);
-			size_t		left = strnlen(p, len);
-
-			if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
-			{
-				appendStringInfoString(&out, "[redacted]");
-				p += left;
-				matched = true;
-				break;
-			}
-		}
-		if (!matched)
-			appendStringInfoChar(&out, *p++);
-	}
-	return out.data;
-}
-
 /*
  * Bytes of malloc'd memory in use.  json-c builds the parsed tree with
  * malloc, about ten times the size of the JSON text, so a cap on the body
@@ -228,7 +183,7 @@ heap_in_use(void)
 static char *
 redact(const char *text, const ClfCall *call)
 {
-	return redact_text(text, call, false);
+	return clf_redact(text, call->opts, call->token, false);
 }
 
 /* Text from the network, redacted and made fit for a message. */
@@ -247,8 +202,8 @@ body_excerpt(const ClfCall *call, const ClfRequest *req)
 {
 	if (call->page_no == 0 || req->head_len == 0)
 		return NULL;
-	return clf_printable_text(redact_text(req->head, call,
-										  req->head_len == CLF_BODY_HEAD_LEN),
+	return clf_printable_text(clf_redact(req->head, call->opts, call->token,
+										 req->head_len == CLF_BODY_HEAD_LEN),
 							  SIZE_MAX);
 }
 
@@ -354,17 +309,70 @@ connection_wait_set(ClfConnection *conn)
 }
 
 /*
+ * libcurl's threaded resolver starts a thread while we are inside libcurl,
+ * and a new thread inherits its creator's signal mask.  PostgreSQL's
+ * handlers (SIGALRM's handle_sig_alarm, SIGINT, SIGUSR1) must only run on
+ * the backend's own thread: on another one they race it over
+ * InterruptHoldoffCount and the timeout state.  So every signal is blocked
+ * while libcurl runs; what arrives meanwhile is delivered, on this thread,
+ * when the mask is restored.  A libcurl call returns quickly: it never
+ * waits for the network, so this delays no cancel.
+ */
+static void
+block_signals(sigset_t *saved)
+{
+	sigset_t	all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, saved);
+}
+
+static void
+restore_signals(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+/*
+ * A failed libcurl multi call leaves the handles in a state we cannot
+ * trust: the connection is made again for the next request.
+ */
+static void
+report_multi_error(ClfConnection *conn, const char *what, const char *call, CURLMcode rc)
+{
+	conn->invalidated = true;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("could not run the request for %s: %s failed: %s",
+					what, call, curl_multi_strerror(rc))));
+}
+
+static void
+socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
+			  int flags, int *running)
+{
+	sigset_t	saved;
+	CURLMcode	rc;
+
+	block_signals(&saved);
+	rc = curl_multi_socket_action(conn->multi, fd, flags, running);
+	restore_signals(&saved);
+	if (rc != CURLM_OK)
+		report_multi_error(conn, what, "curl_multi_socket_action", rc);
+}
+
+/*
  * Drive the transfer until libcurl is done, sleeping on its sockets and our
  * latch.  libcurl's timers (connect and request timeouts among them) run
  * whenever their deadline has passed, however busy the latch is.
  */
 static void
-run_transfer(ClfConnection *conn)
+run_transfer(ClfConnection *conn, const char *what)
 {
 	uint32		wait_event = wait_event_info();
 	int			running = 0;
 
-	curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	socket_action(conn, what, CURL_SOCKET_TIMEOUT, 0, &running);
 	while (running > 0)
 	{
 		WaitEvent	occurred[CLF_MAX_WATCHED_SOCKETS + 2];
@@ -402,15 +410,43 @@ run_transfer(ClfConnection *conn)
 			CHECK_FOR_INTERRUPTS();
 		}
 		for (int i = 0; i < nready; i++)
-			curl_multi_socket_action(conn->multi, ready_fd[i], ready_flags[i], &running);
+			socket_action(conn, what, ready_fd[i], ready_flags[i], &running);
 		if (running > 0 &&
 			(nready == 0 ||
 			 (conn->timer_deadline != 0 && GetCurrentTimestamp() >= conn->timer_deadline)))
-			curl_multi_socket_action(conn->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			socket_action(conn, what, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 }
 
-/* One HTTP exchange.  Fills req; raises only for cancel or out-of-memory. */
+/* What the handle knows about the finished transfer, before it is reset. */
+static void
+collect_info(CURL *easy, ClfRequest *req)
+{
+	curl_off_t	usecs = 0;
+
+	if (req->http_status == 0)
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);
+	if (curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &usecs) == CURLE_OK)
+		req->resolved = usecs > 0;
+	usecs = 0;
+	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) == CURLE_OK)
+		req->connected = usecs > 0;
+	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &req->proxy_status);
+#if LIBCURL_VERSION_NUM >= 0x074200
+	{
+		curl_off_t	retry_after = 0;
+
+		if (curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+			retry_after > 0)
+			req->retry_after_s = (int64) retry_after;
+	}
+#endif
+}
+
+/*
+ * One HTTP exchange.  Fills req; raises for cancel, out-of-memory and
+ * libcurl failing to run it.
+ */
 static void
 perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 {
@@ -421,6 +457,9 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 				duration;
 	CURLMsg    *msg;
 	int			left;
+	CURLMcode	rc;
+	sigset_t	saved;
+	char	   *what = what_was_fetched(call);
 
 	req->easy = easy;
 	req->result = CURLE_OK;
@@ -450,6 +489,11 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, opts->ca_file);
 	/* only the proxy option, never the server process's environment */
 	curl_easy_setopt(easy, CURLOPT_PROXY, opts->proxy ? opts->proxy : "");
+	if (opts->proxy && opts->proxy_user)
+	{
+		curl_easy_setopt(easy, CURLOPT_PROXYUSERNAME, opts->proxy_user);
+		curl_easy_setopt(easy, CURLOPT_PROXYPASSWORD, opts->proxy_password);
+	}
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
@@ -474,34 +518,49 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 
 	INSTR_TIME_SET_CURRENT(start);
 	conn->timer_deadline = 0;
-	curl_multi_add_handle(conn->multi, easy);
+	block_signals(&saved);
+	rc = curl_multi_add_handle(conn->multi, easy);
+	restore_signals(&saved);
+	if (rc != CURLM_OK)
+	{
+		curl_easy_reset(easy);
+		curl_slist_free_all(headers);
+		report_multi_error(conn, what, "curl_multi_add_handle", rc);
+	}
 	PG_TRY();
 	{
-		run_transfer(conn);
+		run_transfer(conn, what);
 		while ((msg = curl_multi_info_read(conn->multi, &left)) != NULL)
 		{
 			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
 				req->result = msg->data.result;
 		}
+		collect_info(easy, req);
 	}
 	PG_FINALLY();
 	{
 		/* also on cancel: an unfinished transfer's connection is closed */
-		curl_multi_remove_handle(conn->multi, easy);
-		/* the handle outlives req and headers */
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-		curl_easy_setopt(easy, CURLOPT_WRITEDATA, NULL);
+		rc = curl_multi_remove_handle(conn->multi, easy);
+
+		/*
+		 * The handle outlives req and headers.  Resetting it also frees
+		 * libcurl's copies of the URL (token or secret) and of the proxy
+		 * password, so a cached handle does not hold them between requests;
+		 * the connection, DNS and TLS session caches stay.
+		 */
+		curl_easy_reset(easy);
 		curl_slist_free_all(headers);
 		INSTR_TIME_SET_CURRENT(duration);
 		INSTR_TIME_SUBTRACT(duration, start);
 		call->stats->network_ms += INSTR_TIME_GET_MILLISEC(duration);
 		call->stats->requests++;
+		if (rc != CURLM_OK)
+			conn->invalidated = true;
 	}
 	PG_END_TRY();
+	if (rc != CURLM_OK)
+		report_multi_error(conn, what, "curl_multi_remove_handle", rc);
 
-	if (req->http_status == 0)
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &req->http_status);
 	call->stats->bytes += req->bytes;
 }
 
@@ -591,6 +650,9 @@ describe_attempt(const ClfCall *call, const ClfRequest *req)
 		return psprintf("%s (%s)", redact(req->curl_error[0] ? req->curl_error :
 										  curl_easy_strerror(req->result), call),
 						curl_easy_strerror(req->result));
+	if (req->http_status != 200 && req->retry_after_s > 0)
+		return psprintf("HTTP status %ld (Retry-After: " INT64_FORMAT " s)",
+						req->http_status, req->retry_after_s);
 	if (req->http_status != 200)
 		return psprintf("HTTP status %ld", req->http_status);
 	return psprintf("errcode " INT64_FORMAT " (%s)", req->resp->errcode,
@@ -621,11 +683,39 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 				 : 0,
 				 errhint("Raise the server option max_response_bytes, or lower page_size.")));
 
+	/* tinyproxy answers 401 to a wrong password, others 407 */
+	if (req->result != CURLE_OK && (req->proxy_status == 407 || req->proxy_status == 401))
+	{
+		if (call->opts->proxy_user == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not fetch %s: the proxy asks for a user name and password (HTTP status %ld)",
+							what, req->proxy_status),
+					 errhint("Set them with ALTER USER MAPPING ... OPTIONS (ADD proxy_user '...', ADD proxy_password '...').")));
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("could not fetch %s: the proxy did not accept proxy_user and proxy_password (HTTP status %ld)",
+						what, req->proxy_status),
+				 errhint("Correct them with ALTER USER MAPPING ... OPTIONS (SET proxy_user '...', SET proxy_password '...').")));
+	}
+
 	if (req->result != CURLE_OK && !req->parse_failed)
 	{
 		const char *reason = redact(req->curl_error[0] ? req->curl_error :
 									curl_easy_strerror(req->result), call);
 
+		/* before a connection was made, connect_timeout_ms was the limit */
+		if (req->result == CURLE_OPERATION_TIMEDOUT && !req->connected)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not fetch %s: %s timed out", what,
+							req->resolved ? "connecting" : "resolving the host name"),
+					 errdetail_plural("%d attempt was made, limited by connect_timeout_ms (%d ms). libcurl reported: %s.",
+									  "%d attempts were made, each limited by connect_timeout_ms (%d ms). libcurl reported: %s.",
+									  attempts, attempts, call->opts->connect_timeout_ms, reason),
+					 req->resolved
+					 ? errhint("Check the network path to the API (or to the proxy), or raise the server option connect_timeout_ms.")
+					 : errhint("Check the database host's DNS resolver (/etc/resolv.conf), or raise the server option connect_timeout_ms.")));
 		if (req->result == CURLE_OPERATION_TIMEDOUT)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
@@ -644,7 +734,7 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 				 (req->result == CURLE_PEER_FAILED_VERIFICATION || req->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : call->opts->proxy
-				 ? errhint("Requests go through the proxy of the server option proxy: check that it runs, and that it can reach the API.")
+				 ? errhint("Requests go through the proxy (the server option proxy, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
 	}
 
@@ -680,6 +770,28 @@ report_transport_error(const ClfCall *call, const ClfRequest *req, int attempts)
 			 errmsg("invalid response for %s: %s", what, req->resp->message),
 			 excerpt ? errdetail("The response began with \"%s\".", excerpt) : 0,
 			 errhint("A proxy or gateway between the database and WeCom may have answered instead of WeCom.")));
+}
+
+/*
+ * The wait a 429 or 503 asked for with Retry-After, honoured as a rate
+ * limit: at least the ordinary backoff, at most the longest rate-limit wait
+ * of this attempt (rate_limit_delay_ms doubled per retry, up to 60 s), so
+ * a server cannot park a query for an hour.
+ */
+static int
+retry_after_ms(int attempt, int64 retry_after_s, int backoff)
+{
+	int64		cap = clf_rate_limit_delay_ms;
+	int64		wanted;
+
+	/* the header is the server's: an absurd value must not overflow */
+	wanted = retry_after_s >= CLF_MAX_RATE_LIMIT_DELAY_MS / 1000
+		? CLF_MAX_RATE_LIMIT_DELAY_MS : retry_after_s * 1000;
+
+	for (int i = 0; i < attempt && cap < CLF_MAX_RATE_LIMIT_DELAY_MS; i++)
+		cap *= 2;
+	cap = Min(cap, CLF_MAX_RATE_LIMIT_DELAY_MS);
+	return (int) Max((int64) backoff, Min(wanted, cap));
 }
 
 static int
@@ -747,6 +859,9 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 
 		if (req.too_large || req.result == CURLE_FILESIZE_EXCEEDED)
 			kind = CLF_ATTEMPT_FATAL;
+		else if (req.result != CURLE_OK &&
+				 (req.proxy_status == 407 || req.proxy_status == 401))
+			kind = CLF_ATTEMPT_FATAL;	/* the same credentials fail again */
 		else if (req.result != CURLE_OK && !req.parse_failed)
 			kind = is_transient_curl_error(req.result) ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
 		else if (req.http_status == 429 || (req.http_status >= 500 && req.http_status < 600))
@@ -777,6 +892,8 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 		}
 
 		delay = backoff_ms(attempt, rate_limited);
+		if (req.retry_after_s > 0 && (req.http_status == 429 || req.http_status == 503))
+			delay = retry_after_ms(attempt, req.retry_after_s, delay);
 		ereport(DEBUG1,
 				(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
 								 what_was_fetched(call), describe_attempt(call, &req),
@@ -882,16 +999,24 @@ escape_query_value(const char *value)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
-	result = pstrdup(escaped);
-	curl_free(escaped);
+	/* a secret or a token, escaped: wiped however this ends */
+	PG_TRY();
+	{
+		result = pstrdup(escaped);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(escaped, strlen(escaped));
+		curl_free(escaped);
+	}
+	PG_END_TRY();
 	return result;
 }
 
 static void
 forget_url(ClfCall *call)
 {
-	explicit_bzero(call->url, strlen(call->url));
-	pfree(call->url);
+	clf_wipe(call->url);
 	call->url = NULL;
 }
 
@@ -906,6 +1031,8 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	ClfCall		call;
 	ClfResponse resp;
 	char	   *volatile token = NULL;
+	char	   *corp_id;
+	char	   *secret;
 
 	if (opts->access_token)
 		return pstrdup(opts->access_token);
@@ -917,9 +1044,12 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	call.opts = opts;
 	call.endpoint = "gettoken";
 	call.display_url = psprintf("%s/gettoken", opts->api_url);
+	corp_id = escape_query_value(opts->corp_id);
+	secret = escape_query_value(opts->corp_secret);
 	call.url = psprintf("%s/gettoken?corpid=%s&corpsecret=%s", opts->api_url,
-						escape_query_value(opts->corp_id),
-						escape_query_value(opts->corp_secret));
+						corp_id, secret);
+	clf_wipe(secret);
+	pfree(corp_id);
 	call.stats = stats;
 	clf_response_init(&resp, CLF_TOKEN_RESPONSE_MAX);
 
@@ -939,6 +1069,9 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	}
 	PG_FINALLY();
 	{
+		/* json-c's copy of the new token, in the parsed response */
+		if (resp.access_token)
+			explicit_bzero((char *) resp.access_token, strlen(resp.access_token));
 		clf_response_release(&resp);
 		forget_url(&call);
 	}
@@ -995,32 +1128,48 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 
 	for (;;)
 	{
-		char	   *token = get_token(opts, stats);
+		char	   *volatile token = get_token(opts, stats);
+		volatile bool done = false;
 
-		call.token = token;
-		call.url = psprintf("%s?access_token=%s", call.display_url, escape_query_value(token));
-		call_forgetting_url(&call, resp);
-
-		if (resp->errcode == 0)
+		/* the token copy is wiped however the request ends */
+		PG_TRY();
 		{
-			if (!clf_response_check_page(resp))
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-						 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
-								page_no, call.display_url, resp->message)));
+			char	   *escaped = escape_query_value(token);
+
+			call.token = token;
+			call.url = psprintf("%s?access_token=%s", call.display_url, escaped);
+			clf_wipe(escaped);
+			call_forgetting_url(&call, resp);
+
+			if (resp->errcode == 0)
+			{
+				if (!clf_response_check_page(resp))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+							 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
+									page_no, call.display_url, resp->message)));
+				done = true;
+			}
+			else if (!is_token_error(resp->errcode) || opts->access_token != NULL ||
+					 token_replaced)
+				report_api_error(&call, resp);
+		}
+		PG_FINALLY();
+		{
+			call.token = NULL;
+			clf_wipe(token);
+		}
+		PG_END_TRY();
+
+		if (done)
+		{
 			stats->pages++;
-			explicit_bzero(token, strlen(token));
 			return;
 		}
-		if (is_token_error(resp->errcode) && opts->access_token == NULL && !token_replaced)
-		{
-			ereport(DEBUG1,
-					(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
-									 resp->errcode)));
-			clf_forget_token(opts);
-			token_replaced = true;
-			continue;
-		}
-		report_api_error(&call, resp);
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
+								 resp->errcode)));
+		clf_forget_token(opts);
+		token_replaced = true;
 	}
 }

@@ -7,6 +7,12 @@
  * mapping's options to its user and superusers only, while server and table
  * options are readable by anyone who can see the catalogs.
  *
+ * api_url, proxy and ca_file decide where the database host connects, so
+ * only a superuser may decide them: the validator refuses them from anyone
+ * else, a hook on ALTER SERVER refuses their removal or change (the
+ * validator sees only the new list), and a server without them takes the
+ * superuser-only settings contact_list_fdw.api_url, .proxy and .ca_file.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -16,7 +22,12 @@
 
 #include "contact_list_fdw.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/reloptions.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
@@ -24,7 +35,10 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 typedef enum ClfOptionType
@@ -65,6 +79,8 @@ static const ClfOptionDef option_defs[] = {
 	{"corp_id", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_id)},
 	{"corp_secret", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_secret)},
 	{"access_token", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(access_token)},
+	{"proxy_user", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(proxy_user)},
+	{"proxy_password", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(proxy_password)},
 
 	{"page_size", ForeignTableRelationId, CLF_OPT_INT, 1, CLF_MAX_PAGE_SIZE, false, OPT(page_size)},
 	{"max_retries", ForeignTableRelationId, CLF_OPT_INT, 0, 20, false, OPT(max_retries)},
@@ -74,11 +90,19 @@ static const ClfOptionDef option_defs[] = {
 	{NULL, InvalidOid, CLF_OPT_STRING, 0, 0, false, -1}
 };
 
+/* The superuser's defaults for servers that do not set these options. */
+static char *clf_default_api_url = NULL;
+static char *clf_default_proxy = NULL;
+static char *clf_default_ca_file = NULL;
+
+static object_access_hook_type prev_object_access_hook = NULL;
+
 static bool
 is_secret_option(const char *name)
 {
 	return strcmp(name, "corp_secret") == 0 || strcmp(name, "access_token") == 0 ||
-		strcmp(name, "corp_id") == 0;
+		strcmp(name, "corp_id") == 0 || strcmp(name, "proxy_user") == 0 ||
+		strcmp(name, "proxy_password") == 0;
 }
 
 static const ClfOptionDef *
@@ -172,22 +196,34 @@ clf_url_is_loopback_http(const char *url)
 	return false;
 }
 
-static void
-validate_url(const char *name, const char *value)
+/*
+ * Does the URL carry userinfo ("user:password@") before its host?  Server
+ * options and settings are readable by every user, and libcurl would also
+ * quote the URL in its messages.
+ */
+static bool
+url_has_userinfo(const char *url)
 {
-	if (pg_strncasecmp(value, "https://", 8) == 0 && value[8] != '\0')
-		return;
-	if (clf_url_is_loopback_http(value))
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-			 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
-			 errdetail("The URL must start with https://; plain http:// is allowed only to a loopback address (127.0.0.0/8, ::1, localhost)."),
-			 errhint("The WeCom API is at %s.", CLF_DEFAULT_API_URL)));
+	const char *authority = strstr(url, "://");
+
+	authority = authority ? authority + 3 : url;
+	return memchr(authority, '@', strcspn(authority, "/?#")) != NULL;
 }
 
-static void
-validate_proxy(const char *value)
+/* Why url cannot be the api_url, or NULL if it can. */
+static const char *
+api_url_problem(const char *url)
+{
+	if (pg_strncasecmp(url, "https://", 8) == 0 && url[8] != '\0')
+		return NULL;
+	if (clf_url_is_loopback_http(url))
+		return NULL;
+	return "The URL must start with https://; plain http:// is allowed only to a loopback address (127.0.0.0/8, ::1, localhost).";
+}
+
+/* Why value cannot be the proxy, or NULL if it can. */
+static const char *
+proxy_problem(const char *value)
 {
 	static const char *const schemes[] = {"http://", "https://", "socks5://", "socks5h://", NULL};
 
@@ -196,12 +232,73 @@ validate_proxy(const char *value)
 		size_t		len = strlen(schemes[i]);
 
 		if (pg_strncasecmp(value, schemes[i], len) == 0 && value[len] != '\0')
-			return;
+			return NULL;
 	}
+	return "The proxy must be given as http://host:port, https://host:port, socks5://host:port or socks5h://host:port.";
+}
+
+/* The error for a URL with userinfo: it does not quote the value. */
+static void
+report_userinfo(const char *name)
+{
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-			 errmsg("invalid value for option \"proxy\": \"%s\"", value),
-			 errdetail("The proxy must be given as http://host:port, https://host:port, socks5://host:port or socks5h://host:port.")));
+			 errmsg("option \"%s\" must not contain a user name or password", name),
+			 errdetail("Server options can be read by every user."),
+			 strcmp(name, "proxy") == 0
+			 ? errhint("Put the proxy's credentials in the user mapping options proxy_user and proxy_password.")
+			 : errhint("The WeCom API needs no user name or password in its URL.")));
+}
+
+static void
+validate_url(const char *name, const char *value)
+{
+	const char *problem;
+
+	if (url_has_userinfo(value))
+		report_userinfo(name);
+	problem = api_url_problem(value);
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
+				 errdetail("%s", problem),
+				 errhint("The WeCom API is at %s.", CLF_DEFAULT_API_URL)));
+}
+
+static void
+validate_proxy(const char *value)
+{
+	const char *problem;
+
+	if (url_has_userinfo(value))
+		report_userinfo("proxy");
+	problem = proxy_problem(value);
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"proxy\": \"%s\"", value),
+				 errdetail("%s", problem)));
+}
+
+/*
+ * Plain http:// through a proxy would hand the proxy the gettoken URL,
+ * corpsecret included, and every access token, in clear text: a loopback
+ * api_url is the proxy's loopback, reached across the network.  With
+ * https://, the proxy only relays an encrypted tunnel (CONNECT).
+ */
+static void
+check_plain_http_proxy(const char *api_url, const char *proxy, bool from_settings)
+{
+	if (proxy == NULL || proxy[0] == '\0' || pg_strncasecmp(api_url, "http://", 7) != 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+			 errmsg("a plain http:// api_url cannot be used with a proxy"),
+			 errdetail("The proxy would receive the corp_secret and the access tokens in clear text."),
+			 from_settings
+			 ? errhint("Use an https:// api_url, or ask a superuser to change the server's options or the settings contact_list_fdw.api_url and contact_list_fdw.proxy.")
+			 : errhint("Use an https:// api_url, or remove the proxy.")));
 }
 
 static void
@@ -257,7 +354,9 @@ validate_user_mapping(List *options)
 {
 	bool		has_id = false,
 				has_secret = false,
-				has_token = false;
+				has_token = false,
+				has_proxy_user = false,
+				has_proxy_password = false;
 	ListCell   *lc;
 
 	foreach(lc, options)
@@ -267,6 +366,8 @@ validate_user_mapping(List *options)
 		has_id |= strcmp(def->defname, "corp_id") == 0;
 		has_secret |= strcmp(def->defname, "corp_secret") == 0;
 		has_token |= strcmp(def->defname, "access_token") == 0;
+		has_proxy_user |= strcmp(def->defname, "proxy_user") == 0;
+		has_proxy_password |= strcmp(def->defname, "proxy_password") == 0;
 	}
 	if (has_token && (has_id || has_secret))
 		ereport(ERROR,
@@ -279,6 +380,12 @@ validate_user_mapping(List *options)
 				 errmsg("option \"%s\" is required with \"%s\"",
 						has_id ? "corp_secret" : "corp_id",
 						has_id ? "corp_id" : "corp_secret")));
+	if (has_proxy_user != has_proxy_password)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("option \"%s\" is required with \"%s\"",
+						has_proxy_user ? "proxy_password" : "proxy_user",
+						has_proxy_user ? "proxy_user" : "proxy_password")));
 }
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_validator);
@@ -302,7 +409,7 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied to set option \"%s\"", def->defname),
-					 errdetail("Option \"%s\" decides where the database server connects to, so only superusers may set it.",
+					 errdetail("Option \"%s\" decides where the database server connects to, so only superusers may set it, or change a server that has it.",
 							   def->defname)));
 		value = defGetString(def);
 		validate_value(optdef, value);
@@ -310,8 +417,37 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 
 	if (catalog == UserMappingRelationId)
 		validate_user_mapping(options);
+	if (catalog == ForeignServerRelationId)
+	{
+		const char *api_url = NULL;
+		const char *proxy = NULL;
+
+		foreach(lc, options)
+		{
+			DefElem    *def = lfirst_node(DefElem, lc);
+
+			if (strcmp(def->defname, "api_url") == 0)
+				api_url = defGetString(def);
+			else if (strcmp(def->defname, "proxy") == 0)
+				proxy = defGetString(def);
+		}
+		if (api_url)
+			check_plain_http_proxy(api_url, proxy, false);
+	}
 
 	PG_RETURN_VOID();
+}
+
+/* the paths are appended with their own slash */
+static char *
+url_without_trailing_slash(const char *value)
+{
+	char	   *url = pstrdup(value);
+	size_t		len = strlen(url);
+
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
+	return url;
 }
 
 /* Store each option of a catalog's list where option_defs says. */
@@ -333,16 +469,8 @@ apply_options(ClfOptions *opts, List *options, Oid context)
 		switch (optdef->type)
 		{
 			case CLF_OPT_URL:
-				{
-					char	   *url = pstrdup(value);
-					size_t		len = strlen(url);
-
-					/* the paths are appended with their own slash */
-					while (len > 0 && url[len - 1] == '/')
-						url[--len] = '\0';
-					*(char **) field = url;
-					break;
-				}
+				*(char **) field = url_without_trailing_slash(value);
+				break;
 			case CLF_OPT_PROXY:
 			case CLF_OPT_STRING:
 				*(char **) field = pstrdup(value);
@@ -368,7 +496,11 @@ clf_options_for_server(Oid serverid, ClfOptions *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->serverid = serverid;
 	opts->server_name = pstrdup(server->servername);
-	opts->api_url = CLF_DEFAULT_API_URL;
+	opts->api_url = url_without_trailing_slash(clf_default_api_url);
+	if (clf_default_proxy[0] != '\0')
+		opts->proxy = pstrdup(clf_default_proxy);
+	if (clf_default_ca_file[0] != '\0')
+		opts->ca_file = pstrdup(clf_default_ca_file);
 	opts->timeout_ms = CLF_DEFAULT_TIMEOUT_MS;
 	opts->connect_timeout_ms = CLF_DEFAULT_CONNECT_TIMEOUT_MS;
 	opts->page_size = CLF_DEFAULT_PAGE_SIZE;
@@ -378,6 +510,8 @@ clf_options_for_server(Oid serverid, ClfOptions *opts)
 	opts->row_cost = CLF_DEFAULT_ROW_COST;
 	opts->rows_estimate = -1;
 	apply_options(opts, server->options, ForeignServerRelationId);
+	/* the settings may have made a combination the validator never saw */
+	check_plain_http_proxy(opts->api_url, opts->proxy, true);
 }
 
 void
@@ -450,4 +584,193 @@ clf_column_json_key(Oid relid, AttrNumber attnum, const char *attname,
 	}
 	*explicit_field = false;
 	return pstrdup(attname);
+}
+
+/*
+ * Check hooks of the settings: the rules of the server options.  The value
+ * of a refused setting is quoted by PostgreSQL's own message, so userinfo
+ * is refused before anything else and nothing here repeats it.
+ */
+static bool
+check_default_api_url(char **newval, void **extra, GucSource source)
+{
+	const char *problem;
+
+	if (url_has_userinfo(*newval))
+	{
+		GUC_check_errdetail("The URL must not contain a user name or password.");
+		return false;
+	}
+	problem = api_url_problem(*newval);
+	if (problem)
+	{
+		GUC_check_errdetail("%s", problem);
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_default_proxy(char **newval, void **extra, GucSource source)
+{
+	const char *problem;
+
+	if ((*newval)[0] == '\0')
+		return true;
+	if (url_has_userinfo(*newval))
+	{
+		GUC_check_errdetail("The proxy must not contain a user name or password; put them in the user mapping options proxy_user and proxy_password.");
+		return false;
+	}
+	problem = proxy_problem(*newval);
+	if (problem)
+	{
+		GUC_check_errdetail("%s", problem);
+		return false;
+	}
+	return true;
+}
+
+/* Is this server one of ours?  Its wrapper's validator tells. */
+static bool
+is_our_server(Form_pg_foreign_server form)
+{
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(form->srvfdw);
+	FmgrInfo	finfo;
+
+	if (!OidIsValid(fdw->fdwvalidator))
+		return false;
+	fmgr_info(fdw->fdwvalidator, &finfo);
+	return finfo.fn_addr == contact_list_fdw_validator;
+}
+
+static char *
+option_value(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, lc);
+
+		if (strcmp(def->defname, name) == 0)
+			return defGetString(def);
+	}
+	return NULL;
+}
+
+static List *
+server_tuple_options(HeapTuple tuple)
+{
+	bool		isnull;
+	Datum		datum = SysCacheGetAttr(FOREIGNSERVEROID, tuple,
+										Anum_pg_foreign_server_srvoptions, &isnull);
+
+	return isnull ? NIL : untransformRelOptions(datum);
+}
+
+/*
+ * After ALTER SERVER by a non-superuser: did it remove or change an option
+ * only a superuser may set?  The validator cannot tell, as it sees the new
+ * list only.  The catalog row is updated but the command counter is not yet
+ * advanced, so the syscache still has the old row and a SnapshotSelf scan
+ * finds the new one (as sepgsql does).
+ */
+static void
+check_server_alter(Oid serverid)
+{
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	List	   *old_options;
+	List	   *new_options;
+
+	oldtup = SearchSysCache1(FOREIGNSERVEROID, ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(oldtup))
+		return;
+	if (!is_our_server((Form_pg_foreign_server) GETSTRUCT(oldtup)))
+	{
+		ReleaseSysCache(oldtup);
+		return;
+	}
+	old_options = server_tuple_options(oldtup);
+	ReleaseSysCache(oldtup);
+
+	rel = table_open(ForeignServerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_foreign_server_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(serverid));
+	scan = systable_beginscan(rel, ForeignServerOidIndexId, true, SnapshotSelf, 1, &key);
+	newtup = systable_getnext(scan);
+	new_options = NIL;
+	if (HeapTupleIsValid(newtup))
+	{
+		bool		isnull;
+		Datum		datum = heap_getattr(newtup, Anum_pg_foreign_server_srvoptions,
+										 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			new_options = untransformRelOptions(datum);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	for (const ClfOptionDef *def = option_defs; def->name; def++)
+	{
+		char	   *before;
+		char	   *after;
+
+		if (def->context != ForeignServerRelationId || !def->superuser_only)
+			continue;
+		before = option_value(old_options, def->name);
+		after = option_value(new_options, def->name);
+		if (before == NULL || (after != NULL && strcmp(before, after) == 0))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s option \"%s\"",
+						after ? "change" : "remove", def->name),
+				 errdetail("Option \"%s\" decides where the database server connects to, so only superusers may change or remove it.",
+						   def->name)));
+	}
+}
+
+static void
+clf_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_POST_ALTER && classId == ForeignServerRelationId && !superuser())
+		check_server_alter(objectId);
+}
+
+/*
+ * The settings are superuser-only (PGC_SUSET): nobody else can change them,
+ * not even with ALTER ROLE or ALTER DATABASE ... SET.  The hook is in place
+ * before any ALTER SERVER of ours reaches the catalog, since that command
+ * calls our validator first, which loads this library.
+ */
+void
+clf_options_init(void)
+{
+	DefineCustomStringVariable("contact_list_fdw.api_url",
+							   "WeCom API base URL of servers without the api_url option.",
+							   NULL,
+							   &clf_default_api_url, CLF_DEFAULT_API_URL,
+							   PGC_SUSET, 0, check_default_api_url, NULL, NULL);
+	DefineCustomStringVariable("contact_list_fdw.proxy",
+							   "Proxy of servers without the proxy option.",
+							   "Empty: servers without the option connect directly.",
+							   &clf_default_proxy, "",
+							   PGC_SUSET, 0, check_default_proxy, NULL, NULL);
+	DefineCustomStringVariable("contact_list_fdw.ca_file",
+							   "Extra CA bundle of servers without the ca_file option.",
+							   "Empty: only the system's CAs are trusted.",
+							   &clf_default_ca_file, "",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = clf_object_access;
 }

@@ -16,6 +16,8 @@ exits 1 if any case failed.
 import collections
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +36,7 @@ API = MOCK + "/cgi-bin"
 SERVER_LOG = os.path.join(WORK, "postgres.log")
 DB = "fault_suite"
 PAGE = 5                        # basic's 25 rows in 5 pages
+PROXY_PASSWORD = "pw-hunter2"   # test/check_secrets.sh looks for it
 
 # Compared between runs: everything but tmp_openid (new per traversal).
 COLUMNS = "external_userid, name, follow_userid, chat_id, chat_name, add_time, is_customer"
@@ -149,6 +152,249 @@ def vm_rss_kb(pid):
 
 def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_cert(name, san):
+    """A self-signed certificate for san (e.g. "IP:127.0.0.1,DNS:localhost")."""
+    cert = os.path.join(WORK, name + "-cert.pem")
+    key = os.path.join(WORK, name + "-key.pem")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=clf-test", "-addext", "subjectAltName=" + san,
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        os.chmod(key, 0o644)
+        os.chmod(cert, 0o644)
+    return cert, key
+
+
+def start_tls_mock(cert, key):
+    """An HTTPS mock on a port the OS picks: (process, port)."""
+    mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
+                             "--host", "127.0.0.1", "--port", "0",
+                             "--tls-cert", cert, "--tls-key", key],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = mock.stdout.readline()
+    if "listening" not in line:
+        mock.kill()
+        raise Fail("the TLS mock did not start: %r" % line)
+    return mock, int(line.split()[-1])
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def as_postgres():
+    """runuser's prefix when root: the server and tinyproxy refuse root."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def sig_blocked(pid, tid):
+    """The set of signal numbers a thread of pid blocks."""
+    with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+        for line in f:
+            if line.startswith("SigBlk:"):
+                mask = int(line.split()[1], 16)
+                return {n for n in range(1, 65) if mask & (1 << (n - 1))}
+    raise Fail("no SigBlk for task %d of %d" % (tid, pid))
+
+
+# Every signal a thread can block (SIGKILL and SIGSTOP cannot be).
+BLOCKABLE = set(range(1, 32)) - {9, 19}
+
+# The LD_PRELOAD shim of the MiniCluster cases: a failing
+# curl_multi_add_handle, and one failed malloc of the size of a copy of
+# mock_wecom.py's bigtoken (20,000-odd bytes) made by the server itself
+# (not by json-c or libcurl), each armed by a file in CLF_SHIM_DIR and used
+# up once it fires.
+SHIM_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+
+extern void *__libc_malloc(size_t);
+
+static int
+armed(const char *name, int use_up)
+{
+	const char *dir = getenv("CLF_SHIM_DIR");
+	char		path[4096];
+
+	if (dir == NULL || strlen(dir) + strlen(name) + 2 > sizeof(path))
+		return 0;
+	strcpy(path, dir);
+	strcat(path, "/");
+	strcat(path, name);
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (use_up)
+		unlink(path);
+	return 1;
+}
+
+CURLMcode
+curl_multi_add_handle(CURLM *multi, CURL *easy)
+{
+	static CURLMcode (*real) (CURLM *, CURL *);
+
+	if (armed("fail_add_handle", 0))
+		return CURLM_OUT_OF_MEMORY;
+	if (real == NULL)
+		real = (CURLMcode (*) (CURLM *, CURL *)) dlsym(RTLD_NEXT, "curl_multi_add_handle");
+	return real(multi, easy);
+}
+
+void *
+malloc(size_t size)
+{
+	if (size > 20000 && size < 20200 && (size & (size - 1)) != 0)
+	{
+		Dl_info		info;
+
+		if (dladdr(__builtin_return_address(0), &info) && info.dli_fname &&
+			strstr(info.dli_fname, ".so") == NULL && armed("fail_token_copy", 1))
+			return NULL;
+	}
+	return __libc_malloc(size);
+}
+"""
+
+
+# A DNS server for the resolver case: answers wecom-mock.test (A 127.0.0.1,
+# no AAAA) and swallows every other query, so their resolve hangs.
+DNS_PY = r"""
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 53))
+while True:
+    data, peer = s.recvfrom(4096)
+    i, labels = 12, []
+    while i < len(data) and data[i]:
+        labels.append(data[i + 1:i + 1 + data[i]].decode("ascii", "replace").lower())
+        i += 1 + data[i]
+    if ".".join(labels) != "wecom-mock.test":
+        continue
+    qtype = struct.unpack(">H", data[i + 1:i + 3])[0]
+    answer = b""
+    if qtype == 1:
+        answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+    header = data[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if answer else 0, 0, 0)
+    s.sendto(header + data[12:i + 5] + answer, peer)
+"""
+
+
+def nameservers():
+    """The IPv4 name servers of /etc/resolv.conf (glibc's default without one)."""
+    found = []
+    try:
+        with open("/etc/resolv.conf") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver" and ":" not in parts[1]:
+                    found.append(parts[1])
+    except OSError:
+        pass
+    return found or ["127.0.0.1"]
+
+
+class MiniCluster:
+    """A PostgreSQL cluster of a case's own, for what the suite's cluster
+    cannot show: a server with a library preloaded (preload), or one in a
+    private network namespace (netns) where programs of the case also run
+    (helpers: shell commands started in the background), such as a DNS
+    server on the addresses resolv.conf names.  Needs root.  Clients reach
+    it by its Unix socket, which no network namespace hides."""
+
+    def __init__(self, name, preload=None, env=None, netns=False, helpers=()):
+        self.dir = os.path.join(WORK, "mini-" + name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.pgbin = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+                                    check=True, capture_output=True, text=True).stdout.strip()
+        self.data = os.path.join(self.dir, "data")
+        self.holder = None
+        env = dict(env or {})
+        if preload:
+            env["LD_PRELOAD"] = preload
+        envs = " ".join("%s=%s" % (k, shq(v)) for k, v in env.items())
+        script = ["set -e"]
+        if netns:
+            script.append("ip link set lo up")
+            # the name servers' addresses are this namespace's own
+            script += ["ip addr add %s/32 dev lo 2>/dev/null || true" % ns for ns in nameservers()]
+        for i, cmd in enumerate(helpers):
+            script.append("(%s) >%s/helper%d.log 2>&1 & echo $! >%s/helper%d.pid"
+                          % (cmd, shq(self.dir), i, shq(self.dir), i))
+        pg = " ".join(as_postgres())
+        script += [
+            "%s %s/initdb -D %s -U postgres --auth=trust >%s/initdb.log" % (pg, self.pgbin, self.data, self.dir),
+            "printf \"listen_addresses = ''\\nunix_socket_directories = '%s'\\nlog_min_messages = debug1\\n\" >>%s/postgresql.conf"
+            % (self.dir, self.data),
+            "%s env %s %s/pg_ctl -D %s -l %s/postgres.log -w start >/dev/null" % (pg, envs, self.pgbin, self.data, self.dir),
+            "echo ready",
+            # holds the namespace while the case runs; stdin closes at stop()
+            "read -r _ || true",
+        ]
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "postgres", self.dir], check=True)
+        argv = ["bash", "-c", "\n".join(script)]
+        if netns:
+            argv = ["unshare", "--net", "--fork"] + argv
+        self.holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+        line = self.holder.stdout.readline()
+        if line.strip() != "ready":
+            err = self.holder.stderr.read() if self.holder.poll() is not None else ""
+            self.stop()
+            raise Fail("the mini cluster %s did not start: %r %s" % (name, line, err.strip()))
+
+    def connect(self):
+        conn = psycopg2.connect(dbname="postgres", host=self.dir, user="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SET statement_timeout = '60s'")
+        return conn
+
+    def log(self):
+        with open(os.path.join(self.dir, "postgres.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            subprocess.run(as_postgres() + [os.path.join(self.pgbin, "pg_ctl"), "-D", self.data,
+                                            "-m", "immediate", "stop"], capture_output=True)
+        for f in os.listdir(self.dir):
+            if f.startswith("helper") and f.endswith(".pid"):
+                with open(os.path.join(self.dir, f)) as pf:
+                    try:
+                        os.kill(int(pf.read()), 15)
+                    except (ValueError, OSError):
+                        pass
+        if self.holder and self.holder.poll() is None:
+            self.holder.stdin.close()
+            try:
+                self.holder.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.holder.kill()
+                self.holder.wait()
+
+
+def shq(text):
+    return "'" + str(text).replace("'", "'\\''") + "'"
 
 
 def reference_rows(scenario):
@@ -585,6 +831,225 @@ class Suite:
             mock.wait()
             run(conn, "DROP SERVER IF EXISTS fs_tls CASCADE")
 
+    def retry_after(self, conn):
+        # a 429's Retry-After is waited for, not retry_delay_ms (20 ms here)
+        run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 5000")
+        try:
+            off = log_offset()
+            t0 = time.monotonic()
+            self.fault_scan(conn, "http429after1", 6)
+            took = time.monotonic() - t0
+            check(took >= 0.9, "retried %.0f ms after a Retry-After of 1 s" % (took * 1000))
+            lines = retry_lines(log_since(off), "Retry-After: 1 s")
+            check(len(lines) == 1, "expected one DEBUG1 line about Retry-After, got %d" % len(lines))
+            check(lines[0].endswith("in 1000 ms"), "retry line: %s" % lines[0])
+            # but no longer than the rate-limit wait of that retry
+            run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 300")
+            off = log_offset()
+            t0 = time.monotonic()
+            self.fault_scan(conn, "http429after3600", 6)
+            took = time.monotonic() - t0
+            check(took < 5, "a Retry-After of an hour held the scan %.1f s" % took)
+            lines = retry_lines(log_since(off), "Retry-After: 3600 s")
+            check(len(lines) == 1 and lines[0].endswith("in 300 ms"), "retry lines: %s" % lines)
+        finally:
+            run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+
+    def proxy_auth(self, conn):
+        # https through tinyproxy asking for a password (BasicAuth): the
+        # credentials come from the user mapping, never from the proxy URL
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        pxport = free_port()
+        pxdir = os.path.join(WORK, "tinyproxy-auth")
+        os.makedirs(pxdir, exist_ok=True)
+        pxlog = os.path.join(pxdir, "tinyproxy.log")
+        conf = os.path.join(pxdir, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
+                    "Allow 127.0.0.1\nConnectPort %d\nBasicAuth squid %s\n"
+                    % (pxport, pxlog, port, PROXY_PASSWORD))
+            if os.geteuid() == 0:
+                f.write("User postgres\nGroup postgres\n")
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
+        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            run(conn, "CREATE SERVER fs_px FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '0')",
+                ("https://127.0.0.1:%d/cgi-bin" % port, "http://127.0.0.1:%d" % pxport, cert))
+            run(conn, """CREATE FOREIGN TABLE fs_px_contacts (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER fs_px""")
+            set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok")
+            e = scan_error(conn, "SELECT count(*) FROM fs_px_contacts")
+            check(e.pgcode == "HV00N" and "asks for a user name and password (HTTP status 407)"
+                  in e.diag.message_primary,
+                  "without credentials: %s %s" % (e.pgcode, error_text(e)))
+            check("proxy_user" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+            set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password="pw-hunter2-wrong")
+            e = scan_error(conn, "SELECT count(*) FROM fs_px_contacts")
+            check(e.pgcode == "HV00N" and "did not accept" in e.diag.message_primary,
+                  "wrong password: %s" % error_text(e))
+            check("hunter2" not in error_text(e), "the password is in the message")
+            set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            rows = scan(conn, "fs_px_contacts")
+            check(collections.Counter(rows) == self.clean, "rows through the proxy differ (%d rows)" % len(rows))
+            with open(pxlog, errors="replace") as f:
+                seen = f.read()
+            check("CONNECT 127.0.0.1:%d" % port in seen, "tinyproxy saw no CONNECT")
+            # (not "contact_list": tinyproxy 1.11.2 logs its configuration's
+            # path, which is in the suite's directory /tmp/contact_list_fdw.*)
+            for secret in ("gettoken", "corpsecret", "secret-ok", "access_token", "tok-",
+                           "externalcontact"):
+                check(secret not in seen, "the proxy saw %r" % secret)
+        finally:
+            stop(proxy)
+            stop(mock)
+            run(conn, "DROP SERVER IF EXISTS fs_px CASCADE")
+
+    def resolver(self, conn):
+        # host names resolved on libcurl's resolver thread, by a DNS server
+        # of the case in a private network namespace (on the addresses the
+        # system's resolv.conf names): wecom-mock.test is answered, every
+        # other name hangs
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            print("# resolver: skipped, needs root and unshare", flush=True)
+            return
+        cert, key = make_cert("wecom-mock", "DNS:wecom-mock.test")
+        dns = os.path.join(WORK, "dns_server.py")
+        with open(dns, "w") as f:
+            f.write(DNS_PY)
+        # one try, long enough to outlast the case, whatever resolv.conf says
+        mc = MiniCluster("resolver", netns=True, env={"RES_OPTIONS": "timeout:30 attempts:1"},
+                         helpers=["exec /usr/bin/python3 %s" % shq(dns),
+                    "exec /usr/bin/python3 %s --host 127.0.0.1 --port 443 --tls-cert %s --tls-key %s"
+                    % (shq(os.path.join(ROOT, "test", "mock_wecom.py")), shq(cert), shq(key))])
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            for name, url, more in (("named", "https://wecom-mock.test/cgi-bin", ", ca_file %s" % shq(cert)),
+                                    ("hang", "https://wecom-hang.test/cgi-bin", ", connect_timeout_ms '60000'"),
+                                    ("hang2", "https://wecom-hang.test/cgi-bin", ", connect_timeout_ms '1500'")):
+                run(c, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw "
+                       "OPTIONS (api_url '%s', max_retries '0'%s)" % (name, url, more))
+                run(c, "CREATE USER MAPPING FOR postgres SERVER %s OPTIONS (access_token 'fixed-basic')" % name)
+                run(c, """CREATE FOREIGN TABLE %s_contacts (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER %s""" % (name, name))
+            rows = scan(c, "named_contacts")
+            check(collections.Counter(rows) == self.clean, "rows from wecom-mock.test differ (%d rows)" % len(rows))
+
+            # while the resolve hangs: libcurl's threads block every signal,
+            # and a cancel still ends the query at once
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            result = {}
+
+            def scan_hang():
+                try:
+                    run(c, "SELECT count(*) FROM hang_contacts")
+                except psycopg2.Error as e:
+                    result["error"] = e
+                result["at"] = time.monotonic()
+            th = threading.Thread(target=scan_hang)
+            th.start()
+            threads = []
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not threads:
+                time.sleep(0.05)
+                threads = [int(t) for t in os.listdir("/proc/%d/task" % pid) if int(t) != pid]
+            masks = {t: sig_blocked(pid, t) for t in threads}
+            other = mc.connect()
+            t0 = time.monotonic()
+            run(other, "SELECT pg_cancel_backend(%s)", (pid,))
+            th.join(30)
+            other.close()
+            check(threads, "no resolver thread appeared in the backend")
+            for t, m in masks.items():
+                check(BLOCKABLE <= m, "thread %d of the backend can take signals %s"
+                      % (t, sorted(BLOCKABLE - m)))
+            e = result.get("error")
+            check(e is not None and e.pgcode == "57014", "cancel: %s" % (e and error_text(e)))
+            check(result["at"] - t0 < 1.0, "cancelled after %.2f s" % (result["at"] - t0))
+
+            # and without a cancel it fails at connect_timeout_ms, saying so
+            c2 = mc.connect()
+            t0 = time.monotonic()
+            e = scan_error(c2, "SELECT count(*) FROM hang2_contacts")
+            took = time.monotonic() - t0
+            c2.close()
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check("resolving the host name timed out" in e.diag.message_primary, "message: %s" % msg)
+            check("connect_timeout_ms (1500 ms)" in (e.diag.message_detail or ""), "detail: %s" % msg)
+            check(1.3 <= took < 10, "failed after %.1f s with connect_timeout_ms 1.5 s" % took)
+            c.close()
+        finally:
+            mc.stop()
+
+    def libcurl_failures(self, conn):
+        # with a preloaded shim: curl_multi_add_handle failing, and the token
+        # cache running out of memory while it keeps a new token
+        if os.geteuid() != 0:
+            print("# libcurl failures: skipped, needs root", flush=True)
+            return
+        src = os.path.join(WORK, "clf_shim.c")
+        so = os.path.join(WORK, "clf_shim.so")
+        with open(src, "w") as f:
+            f.write(SHIM_C)
+        cflags = subprocess.run(["pkg-config", "--cflags", "libcurl"], capture_output=True,
+                                text=True).stdout.split()
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", so, src] + cflags + ["-ldl"],
+                       check=True, capture_output=True)
+        os.chmod(so, 0o755)
+        arm = os.path.join(WORK, "shim-arm")
+        os.makedirs(arm, exist_ok=True)
+        os.chmod(arm, 0o777)
+        mc = MiniCluster("shim", preload=so, env={"CLF_SHIM_DIR": arm})
+        try:
+            c = mc.connect()
+            run(c, "SET contact_list_fdw.retry_delay_ms = 20")
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR postgres SERVER s "
+                   "OPTIONS (corp_id 'corp-bigtoken', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+
+            # out of memory while caching a new token: the cache stays
+            # whole, and the next query in the backend works
+            open(os.path.join(arm, "fail_token_copy"), "w").close()
+            e = scan_error(c, "SELECT count(*) FROM t")
+            check(not os.path.exists(os.path.join(arm, "fail_token_copy")), "the shim never failed a malloc")
+            check(e.pgcode == "53200", "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            try:
+                n = run(c, "SELECT count(*) FROM t")[0][0]
+            except psycopg2.Error as e:
+                raise Fail("the query after the failed token copy: %s" % str(e).strip())
+            check(n == 25, "%d rows after the failed token copy" % n)
+
+            # a failed curl_multi_add_handle is reported as what it is
+            open(os.path.join(arm, "fail_add_handle"), "w").close()
+            e = scan_error(c, "SELECT count(*) FROM t")
+            os.unlink(os.path.join(arm, "fail_add_handle"))
+            msg = error_text(e)
+            check(e.pgcode == "HV000", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check("curl_multi_add_handle failed: Out of memory" in e.diag.message_primary, "message: %s" % msg)
+            check(run(c, "SELECT count(*) FROM t")[0][0] == 25, "the next query failed")
+            c.close()
+        finally:
+            mc.stop()
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -609,6 +1074,14 @@ class Suite:
         self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
+        self.case("HTTP 429 with Retry-After: waited for, capped by the rate-limit wait",
+                  lambda: self.retry_after(conn))
+        self.case("a proxy with BasicAuth: proxy_user and proxy_password, only CONNECT seen",
+                  lambda: self.proxy_auth(conn))
+        self.case("host names: resolved on a thread that takes no signal; a hanging resolver "
+                  "cancels at once and times out at connect_timeout_ms", lambda: self.resolver(conn))
+        self.case("libcurl failures: add_handle's error reported, token cache whole after OOM",
+                  lambda: self.libcurl_failures(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed" % (self.passed, self.failed))

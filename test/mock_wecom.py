@@ -135,7 +135,7 @@ def special_row(name):
 BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "busy2",
               "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
-              "nocursorkey", "nullcursor"}
+              "nocursorkey", "nullcursor", "bigtoken"}
 ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
@@ -143,7 +143,7 @@ BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 def dataset(scen):
     """(row count, row function) of a scenario, or None if it serves no rows."""
-    if scen in BASIC_LIKE:
+    if scen in BASIC_LIKE or RETRY_AFTER.fullmatch(scen):
         return len(BASIC), make_row
     if scen == "big":
         return 2500, make_row
@@ -163,7 +163,14 @@ def dataset(scen):
     return None
 
 
+# http429afterN: the first call is HTTP 429 with Retry-After: N (seconds)
+RETRY_AFTER = re.compile(r"http429after(\d+)")
+BIG_TOKEN_PAD = 20000
+
+
 def known(scen):
+    if RETRY_AFTER.fullmatch(scen):
+        return True
     if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "nul", "badutf8"):
         return True
     m = re.fullmatch(r"types(\d+)", scen)
@@ -501,7 +508,10 @@ class Handler(BaseHTTPRequestHandler):
             STATE.bump("gettoken")
             return self.send_err(40013 if bad_corp else 40001)
         serial = STATE.next_serial()
-        self.send_json({"errcode": 0, "errmsg": "ok", "access_token": "tok-%s-%d" % (scen, serial),
+        token = "tok-%s-%d" % (scen, serial)
+        if scen == "bigtoken":
+            token += "-" + "x" * BIG_TOKEN_PAD
+        self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
                         "expires_in": 1 if scen == "shortlived" else 7200})
 
     def warm(self):
@@ -533,7 +543,7 @@ class Handler(BaseHTTPRequestHandler):
         if not token:
             return self.send_err(41001)
         # fixed-SCENARIO~anything: a token with characters a URL must escape
-        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+|fixed-([a-z0-9]+)(?:~.*)?", token, re.S)
+        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+(?:-x+)?|fixed-([a-z0-9]+)(?:~.*)?", token, re.S)
         scen = m and (m.group(1) or m.group(2))
         if not scen or not known(scen):
             return self.send_err(40014)
@@ -545,6 +555,9 @@ class Handler(BaseHTTPRequestHandler):
         limit, cursor = checked
         n = STATE.incr("calls", scen)
 
+        ra = RETRY_AFTER.fullmatch(scen)
+        if ra and n == 1:
+            return self.send(429, html_page(429), "text/html", [("Retry-After", ra.group(1))])
         if scen in ONCE and n <= ONCE[scen][0]:
             _, kind, code = ONCE[scen]
             return self.send_err(code) if kind == "err" else self.send_html(code)

@@ -1,0 +1,148 @@
+--
+-- security (issue 9): only a superuser decides where the database host
+-- connects, by any path; no plain http:// through a proxy; no credentials
+-- in server options or settings; proxy credentials in user mappings.
+-- Objects made here are named sec_* and dropped at the end.
+--
+CREATE ROLE regress_clf_sec_alice NOLOGIN;
+CREATE ROLE regress_clf_sec_bob NOLOGIN;
+GRANT regress_clf_sec_bob TO regress_clf_sec_alice;
+GRANT USAGE ON FOREIGN DATA WRAPPER contact_list_fdw TO regress_clf_sec_alice, regress_clf_sec_bob;
+
+--
+-- 1. A superuser's api_url, proxy or ca_file stays on a server given away:
+-- its new owner can neither remove nor change it
+--
+CREATE SERVER sec_proxy FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (proxy 'http://127.0.0.1:18643', page_size '10');
+CREATE SERVER sec_url FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'https://wecom-relay.example.com/cgi-bin');
+CREATE SERVER sec_ca FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (ca_file '/etc/ssl/certs/ca-certificates.crt');
+ALTER SERVER sec_proxy OWNER TO regress_clf_sec_alice;
+ALTER SERVER sec_url OWNER TO regress_clf_sec_alice;
+ALTER SERVER sec_ca OWNER TO regress_clf_sec_alice;
+SET ROLE regress_clf_sec_alice;
+ALTER SERVER sec_proxy OPTIONS (DROP proxy);
+ALTER SERVER sec_url OPTIONS (DROP api_url);
+ALTER SERVER sec_ca OPTIONS (DROP ca_file);
+ALTER SERVER sec_proxy OPTIONS (SET proxy 'http://127.0.0.1:3128');
+ALTER SERVER sec_proxy OPTIONS (DROP proxy, ADD api_url 'https://wecom-relay.example.com/cgi-bin');
+ALTER SERVER sec_proxy OPTIONS (SET page_size '20');
+-- passing the server on changes nothing
+ALTER SERVER sec_proxy OWNER TO regress_clf_sec_bob;
+SET ROLE regress_clf_sec_bob;
+ALTER SERVER sec_proxy OPTIONS (DROP proxy);
+RESET ROLE;
+SELECT srvname, srvoptions, pg_get_userbyid(srvowner) AS owner
+  FROM pg_foreign_server WHERE srvname LIKE 'sec\_%' ORDER BY 1;
+-- a superuser may; then the other options are the owner's again
+ALTER SERVER sec_proxy OPTIONS (DROP proxy);
+SET ROLE regress_clf_sec_bob;
+ALTER SERVER sec_proxy OPTIONS (SET page_size '20', ADD max_retries '2');
+ALTER SERVER sec_proxy OPTIONS (DROP max_retries);
+RESET ROLE;
+SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname = 'sec_proxy';
+
+--
+-- 2. A new server takes the superuser's settings contact_list_fdw.api_url,
+-- .proxy and .ca_file, which nobody else can change
+--
+CREATE SCHEMA sec_alice AUTHORIZATION regress_clf_sec_alice;
+SET contact_list_fdw.api_url = 'https://wecom-relay.example.com/cgi-bin/';
+SET contact_list_fdw.proxy = 'http://127.0.0.1:1';
+SET ROLE regress_clf_sec_alice;
+CREATE SERVER sec_new FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_new
+  OPTIONS (access_token 'fixed-basic');
+CREATE FOREIGN TABLE sec_alice.contacts (external_userid text) SERVER sec_new;
+SET contact_list_fdw.proxy = '';
+RESET contact_list_fdw.proxy;
+SET contact_list_fdw.api_url = 'http://127.0.0.1:18642/cgi-bin';
+SET contact_list_fdw.ca_file = '/tmp/mine.pem';
+ALTER ROLE regress_clf_sec_alice SET contact_list_fdw.proxy = '';
+SHOW contact_list_fdw.proxy;
+-- the endpoint is the setting's, and the request goes to the setting's proxy
+EXPLAIN (COSTS OFF) SELECT * FROM sec_alice.contacts;
+SELECT clf_error_of('SELECT * FROM sec_alice.contacts');
+RESET ROLE;
+RESET contact_list_fdw.api_url;
+RESET contact_list_fdw.proxy;
+SHOW contact_list_fdw.api_url;
+-- the settings are checked as the options are
+SET contact_list_fdw.api_url = 'http://wecom.example.com/cgi-bin';
+SET contact_list_fdw.proxy = 'proxy.example.com:3128';
+-- (PostgreSQL's own message quotes a refused setting, so a password typed
+-- there does reach the server log)
+SET contact_list_fdw.proxy = 'http://squid:guc-typo@proxy.example.com:3128';
+
+--
+-- 3. Plain http:// never goes through a proxy: the proxy (or anyone
+-- between) would read the corp_secret and the tokens
+--
+CREATE SERVER sec_plain FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin', proxy 'http://127.0.0.1:18643');
+CREATE SERVER sec_plain FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
+ALTER SERVER sec_plain OPTIONS (ADD proxy 'socks5h://127.0.0.1:1080');
+-- nor when the proxy is the setting's
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_plain OPTIONS (access_token 'fixed-basic');
+CREATE FOREIGN TABLE sec_plain_contacts (external_userid text) SERVER sec_plain;
+SET contact_list_fdw.proxy = 'http://127.0.0.1:18643';
+SELECT mock_reset();
+SELECT clf_error_of('SELECT count(*) FROM sec_plain_contacts');
+SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
+RESET contact_list_fdw.proxy;
+SELECT count(*) FROM sec_plain_contacts;
+
+--
+-- 4. No user name or password in api_url or proxy: server options and
+-- settings are readable by every user.  The messages do not repeat them.
+-- (PostgreSQL logs a failing statement's text: not here)
+--
+SET log_min_error_statement = panic;
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'https://user:pw-hunter2@qyapi.weixin.qq.com/cgi-bin');
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'https://user@qyapi.weixin.qq.com/cgi-bin');
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (proxy 'http://squid:pw-hunter2@proxy.example.com:3128');
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (proxy 'socks5h://squid:pw-hunter2@proxy.example.com:1080');
+-- an @ in the path is no userinfo
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'https://qyapi.weixin.qq.com/cgi-bin/@x');
+DROP SERVER sec_bad;
+-- proxy credentials belong in user mappings, both or neither
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (proxy_user 'squid');
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (proxy_password 'pw-hunter2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_proxy
+  OPTIONS (access_token 'fixed-basic', proxy_user 'squid');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_proxy
+  OPTIONS (access_token 'fixed-basic', proxy_password 'pw-hunter2');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_proxy
+  OPTIONS (access_token 'fixed-basic', proxy_user 'squid', proxy_password 'pw-hunter2');
+ALTER USER MAPPING FOR CURRENT_USER SERVER sec_proxy OPTIONS (DROP proxy_password);
+RESET log_min_error_statement;
+-- and, like corp_secret, are visible to their user and superusers only
+GRANT USAGE ON FOREIGN SERVER sec_proxy TO regress_clf_sec_alice;
+SET ROLE regress_clf_sec_alice;
+SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'sec_proxy';
+RESET ROLE;
+
+--
+-- 5. A host name, not only numeric addresses: localhost (libcurl answers
+-- it without a resolver; names that need one are in test/fault_suite.py)
+--
+CREATE SERVER sec_localhost FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://localhost:18642/cgi-bin');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_localhost OPTIONS (access_token 'fixed-basic');
+CREATE FOREIGN TABLE sec_localhost_contacts (external_userid text) SERVER sec_localhost;
+SELECT count(*) FROM sec_localhost_contacts;
+
+-- clean up
+DROP SERVER sec_proxy, sec_url, sec_ca, sec_new, sec_plain, sec_localhost CASCADE;
+DROP SCHEMA sec_alice CASCADE;
+DROP OWNED BY regress_clf_sec_alice, regress_clf_sec_bob;
+DROP ROLE regress_clf_sec_alice, regress_clf_sec_bob;
+SELECT srvname FROM pg_foreign_server ORDER BY 1;
