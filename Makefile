@@ -19,7 +19,7 @@ OBJS = \
 	src/scan_log.o
 
 EXTENSION = contact_list_fdw
-DATA = contact_list_fdw--1.0.sql
+DATA = contact_list_fdw--1.0.sql contact_list_fdw--1.1.sql contact_list_fdw--1.0--1.1.sql
 PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
 
 REGRESS = setup options scan convert tokens errors cancel transport planner analyze import readonly recipes scans_log
