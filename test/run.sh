@@ -49,7 +49,7 @@ regress() {
   make -s installcheck PGUSER=postgres || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
 }
 
-# CLF_STEPS=regress,fault,secrets,fuzz,bench runs only those (a developer's
+# CLF_STEPS=regress,upgrade,dump,fault,secrets,fuzz,bench runs only those (a developer's
 # shortcut; make test runs them all)
 wanted() {
   [ -z "${CLF_STEPS:-}" ] || [[ ",$CLF_STEPS," == *",$1,"* ]]
@@ -65,6 +65,8 @@ if wanted regress; then
   [ -n "$CLF_HAVE_PG_CRON" ] ||
     skip "pg_cron recipe" "pg_cron is not installed for PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2) (sql/recipes_cron left out)"
 fi
+wanted upgrade && step "upgrade paths" test/upgrade.sh
+wanted dump && step "dump and restore" test/dump_restore.sh
 wanted fault && step "fault suite" $PY test/fault_suite.py
 wanted secrets && step "no secret in the server log" test/check_secrets.sh "$CLF_WORK/postgres.log"
 wanted fuzz && step "page parser fuzzing" test/fuzz/run.sh --seconds "${CLF_FUZZ_SECONDS:-60}"
