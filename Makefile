@@ -6,6 +6,8 @@
 # make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
 # make test-matrix [TARGETS=trixie,sid]
 #                          the suite on every Debian release we support, in chroots
+# make deb                 build postgresql-NN-contact-list-fdw packages into deb/
+# make dist                the PGXN zip contact_list_fdw-X.Y.Z.zip, from git archive
 
 MODULE_big = contact_list_fdw
 OBJS = \
@@ -56,11 +58,17 @@ all install:
 	@exit 1
 endif
 
+# pg_buildext (make deb) builds in a directory of its own per PostgreSQL
+# major, with VPATH pointing here: the objects need their src/ there.
+ifneq ($(VPATH),)
+$(shell mkdir -p src)
+endif
+
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h
 
-.PHONY: test test-matrix demo bench fuzz deps
+.PHONY: test test-matrix demo bench fuzz deps deb dist
 deps:
 	test/deps.sh
 test:
@@ -73,3 +81,7 @@ bench:
 	bench/run.sh $(if $(N),--rows $(N))
 fuzz:
 	test/fuzz/run.sh $(if $(SECONDS),--seconds $(SECONDS))
+deb:
+	tools/deb.sh
+dist:
+	tools/dist.sh
