@@ -49,7 +49,7 @@ regress() {
   make -s installcheck PGUSER=postgres || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
 }
 
-# CLF_STEPS=regress,upgrade,dump,fault,secrets,fuzz,bench runs only those (a developer's
+# CLF_STEPS=meta,regress,upgrade,dump,fault,secrets,fuzz,bench runs only those (a developer's
 # shortcut; make test runs them all)
 wanted() {
   [ -z "${CLF_STEPS:-}" ] || [[ ",$CLF_STEPS," == *",$1,"* ]]
@@ -60,6 +60,7 @@ no_build_warnings() {
 }
 
 step "build without warnings" no_build_warnings
+wanted meta && step "release metadata" $PY test/check_meta.py
 if wanted regress; then
   step "pg_regress suite" regress
   [ -n "$CLF_HAVE_PG_CRON" ] ||
