@@ -13,7 +13,7 @@ out=$src/deb
 
 for tool in dpkg-buildpackage dh pg_buildext; do
   command -v "$tool" >/dev/null || {
-    echo "$tool not found: apt-get install dpkg-dev debhelper postgresql-server-dev-all" >&2
+    echo "$tool not found: apt-get install build-essential dpkg-dev debhelper postgresql-server-dev-all" >&2
     exit 1
   }
 done
