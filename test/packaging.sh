@@ -4,8 +4,9 @@
 # files alone.
 #
 #   deb:  make deb; lintian; apt-get install ./deb/postgresql-NN-...deb;
-#         the pg_regress suite against it (test/installcheck.sh, with no
-#         build in the tree); apt-get purge, which must leave nothing behind.
+#         the pg_regress suite against it (debian/tests/installcheck, the
+#         autopkgtest, with no build in the tree); apt-get purge, which must
+#         leave nothing behind.
 #   pgxn: make dist; test/check_meta.py --zip; pgxn install ./the.zip into a
 #         PostgreSQL that has none of our files; the suite from the zip's own
 #         unpacked tree; pgxn uninstall.
@@ -84,7 +85,8 @@ deb_package() {
     [ "$owner" = "$pkg" ] || { echo "$f is not from $pkg (dpkg: ${owner:-none})" >&2; return 1; }
   done
   [ -f "$pkglibdir/contact_list_fdw.so" ] || { echo "$pkg installed no contact_list_fdw.so" >&2; return 1; }
-  test/installcheck.sh || return 1
+  # the autopkgtest itself: test/installcheck.sh for each installed major
+  debian/tests/installcheck || return 1
   apt-get purge -y -qq "$pkg" >/dev/null || return 1
   [ -z "$(our_files)" ] || { echo "left behind after apt-get purge: $(our_files)" >&2; return 1; }
 }
