@@ -7,6 +7,8 @@
 # make test-matrix [TARGETS=trixie,sid]
 #                          the suite on every Debian release we support, in chroots
 # make parser-cases        the page parser's verdicts on fixed bodies (no PostgreSQL)
+# make deb                 build postgresql-NN-contact-list-fdw packages into deb/
+# make dist                the PGXN zip contact_list_fdw-X.Y.Z.zip, from git archive
 
 MODULE_big = contact_list_fdw
 OBJS = \
@@ -21,7 +23,7 @@ OBJS = \
 	src/scan_log.o
 
 EXTENSION = contact_list_fdw
-DATA = contact_list_fdw--1.0.sql
+DATA = contact_list_fdw--1.0.sql contact_list_fdw--1.1.sql contact_list_fdw--1.0--1.1.sql
 PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
 
 REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly recipes scans_log
@@ -58,11 +60,17 @@ all install:
 	@exit 1
 endif
 
+# pg_buildext (make deb) builds in a directory of its own per PostgreSQL
+# major, with VPATH pointing here: the objects need their src/ there.
+ifneq ($(VPATH),)
+$(shell mkdir -p src)
+endif
+
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h
 
-.PHONY: test test-matrix demo bench fuzz parser-cases deps
+.PHONY: test test-matrix demo bench fuzz parser-cases deps deb dist
 deps:
 	test/deps.sh
 test:
@@ -77,3 +85,7 @@ fuzz:
 	test/fuzz/run.sh $(if $(SECONDS),--seconds $(SECONDS))
 parser-cases:
 	test/fuzz/cases.sh
+deb:
+	tools/deb.sh
+dist:
+	tools/dist.sh

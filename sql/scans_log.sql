@@ -29,3 +29,7 @@ SELECT count(*), min(scan_id) > 3 AS oldest_dropped FROM contact_list_fdw_scans(
 
 DROP SERVER wecom_log_err CASCADE;
 DROP FOREIGN TABLE wecom_log_bad_type;
+
+-- the planner expects at most 100 rows (the ring's size), and the function
+-- runs in the leader of a parallel query, whose log it is (SQL version 1.1)
+SELECT prorows, proparallel FROM pg_proc WHERE oid = 'contact_list_fdw_scans'::regproc;

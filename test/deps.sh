@@ -3,8 +3,15 @@
 # later (or Ubuntu), for the PostgreSQL test/pgversion.sh picks: the one the
 # machine has, else the distribution's own.  Idempotent: asks apt only for
 # packages that are missing.
+#
+#   test/deps.sh [--packaging]
+#
+# --packaging adds what make deb, make dist and test/packaging.sh need
+# (make test-matrix's chroots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+packaging=
+[ "${1:-}" = --packaging ] && packaging=1
 # shellcheck source=test/pgversion.sh
 source test/pgversion.sh
 
@@ -65,6 +72,14 @@ if [ -z "${PG_CONFIG:-}" ] || [ "$PG_CONFIG" = pg_config ]; then
   packages+=("postgresql-$major" "postgresql-server-dev-$major")
   installed "postgresql-$major-cron" || has_candidate "postgresql-$major-cron" &&
     packages+=("postgresql-$major-cron")
+fi
+
+if [ -n "$packaging" ]; then
+  packages+=(
+    build-essential dpkg-dev debhelper postgresql-server-dev-all   # make deb: dh --with pgxs, pg_buildext
+    lintian
+    git unzip pgxnclient                          # make dist (git archive), pgxn install
+  )
 fi
 
 # the sanitizer runtime of the clang that "clang" is

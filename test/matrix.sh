@@ -159,7 +159,7 @@ provision() {
   if [ "$target" = experimental ]; then
     install_experimental_postgresql "$dir" || return 1
   fi
-  in_chroot "$dir" bash -c 'cd /root/contact_list_fdw && test/deps.sh'
+  in_chroot "$dir" bash -c 'cd /root/contact_list_fdw && test/deps.sh --packaging'
 }
 
 suite_command() {
@@ -172,7 +172,7 @@ suite_command() {
     echo unshare --net bash -c "'ip link set lo up && exec \"\$@\"'" - \
       chroot "$dir" /usr/bin/env -i HOME=/root LANG=C.UTF-8 "${env[@]}" \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      bash -c "'cd /root/contact_list_fdw && test/run.sh'"
+      bash -c "'cd /root/contact_list_fdw && { test/run.sh; rc=\$?; CLF_THROWAWAY_SYSTEM=1 test/packaging.sh || rc=1; exit \$rc; }'"
   fi
 }
 
@@ -203,8 +203,8 @@ step_result() {
 table=$(mktemp)
 trap 'unmount_all; rm -f "$table"' EXIT
 {
-  echo "| target | PostgreSQL | json-c | libcurl | build | pg_regress | fault suite | make demo | secrets in log | fuzz | skipped |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| target | PostgreSQL | json-c | libcurl | build | pg_regress | upgrade | dump/restore | fault suite | make demo | secrets in log | fuzz | deb | pgxn | skipped |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$table"
 
 failed=0
@@ -216,26 +216,34 @@ for t in "${targets[@]}"; do
   echo "== $t ($where)"
   if ! provision "$t" >>"$log" 2>&1; then
     tail -n 30 "$log"
-    echo "| $t | | | | provisioning failed | | | | | | |" >>"$table"
+    echo "| $t | | | | provisioning failed | | | | | | | | | | |" >>"$table"
     failed=$((failed + 1))
     unmount_all
     continue
   fi
   read -r pg json curl <<<"$(versions "$t")"
+  if [ "$where" = host ]; then
+    # the packaging steps install packages: only in chroots
+    for s in "deb package" "pgxn install"; do
+      echo "-- $s: skipped, installs packages: CLF_MATRIX_HOST=0 runs it in a chroot" >>"$log"
+    done
+  fi
   start=$(date +%s)
   timeout 40m bash -c "$(suite_command "$t")" >>"$log" 2>&1
   status=$?
-  echo "   $(tail -n 1 "$log") in $(($(date +%s) - start)) s; log: $log"
+  echo "   $(grep -E '^[0-9]+ passed, ' "$log" | tail -n 1)$(grep -E '^packaging: ' "$log" | tail -n 1 | sed 's/^/; /') in $(($(date +%s) - start)) s; log: $log"
   if [ "$status" -ne 0 ]; then
     failed=$((failed + 1))
     grep -E '^(-- |failed steps)' "$log"
     grep -A 40 -E '^(diff|\+\+\+|not ok)' "$log" | head -n 80
   fi
   skips=$(sed -n -E 's/^-- (.*): skipped, (.*)$/\1: \2/p' "$log" | grep -v '^benchmark smoke run' | paste -sd';' | sed 's/;/; /g')
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$pg" "$json" "$curl" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$pg" "$json" "$curl" \
     "$(step_result "$log" "build without warnings")" "$(step_result "$log" "pg_regress suite")" \
-    "$(step_result "$log" "fault suite")" "$(step_result "$log" "make demo")" \
+    "$(step_result "$log" "upgrade paths")" "$(step_result "$log" "dump and restore")" "$(step_result "$log" "fault suite")" \
+    "$(step_result "$log" "make demo")" \
     "$(step_result "$log" "no secret in the server log")" "$(step_result "$log" "page parser fuzzing")" \
+    "$(step_result "$log" "deb package")" "$(step_result "$log" "pgxn install")" \
     "${skips:-none}" >>"$table"
   unmount_all
 done

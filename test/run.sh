@@ -52,7 +52,7 @@ regress() {
   make -s installcheck PGUSER=postgres || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
 }
 
-# CLF_STEPS=regress,fault,demo,secrets,fuzz,bench runs only those (a developer's
+# CLF_STEPS=meta,regress,upgrade,dump,fault,demo,secrets,fuzz,bench runs only those (a developer's
 # shortcut; make test runs them all)
 wanted() {
   [ -z "${CLF_STEPS:-}" ] || [[ ",$CLF_STEPS," == *",$1,"* ]]
@@ -63,11 +63,14 @@ no_build_warnings() {
 }
 
 step "build without warnings" no_build_warnings
+wanted meta && step "release metadata" $PY test/check_meta.py
 if wanted regress; then
   step "pg_regress suite" regress
   [ -n "$CLF_HAVE_PG_CRON" ] ||
     skip "pg_cron recipe" "pg_cron is not installed for PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2), so sql/recipes_cron is left out"
 fi
+wanted upgrade && step "upgrade paths" test/upgrade.sh
+wanted dump && step "dump and restore" test/dump_restore.sh
 wanted fault && step "fault suite" $PY test/fault_suite.py
 # the README's other command, beside this suite's cluster and mock
 wanted demo && step "make demo" env CLF_PGPORT=$((PGPORT + 10)) CLF_MOCK_PORT=$((CLF_MOCK_PORT + 10)) \
