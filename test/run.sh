@@ -66,6 +66,22 @@ if wanted regress; then
     skip "pg_cron recipe" "pg_cron is not installed for PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2) (sql/recipes_cron left out)"
 fi
 wanted fault && step "fault suite" $PY test/fault_suite.py
+
+# PostgreSQL 15 and 16 without contact_list_fdw in shared_preload_libraries:
+# each backend alone, as before shared state existed.  A second cluster.
+per_backend_suite() {
+  (
+    export PGPORT=$((PGPORT + 1)) CLF_PGDATA_NAME=pgdata_per_backend CLF_PRELOAD=0
+    start_cluster && $PY test/fault_suite.py --per-backend
+  )
+}
+if wanted fault; then
+  if [ "$(pg_major)" -lt 17 ]; then
+    step "fault suite, per-backend mode" per_backend_suite
+  else
+    skip "fault suite, per-backend mode" "PostgreSQL $(pg_major) always shares state (named DSM segment)"
+  fi
+fi
 wanted secrets && step "no secret in the server log" test/check_secrets.sh "$CLF_WORK/postgres.log"
 wanted fuzz && step "page parser fuzzing" test/fuzz/run.sh --seconds "${CLF_FUZZ_SECONDS:-60}"
 if wanted bench; then
