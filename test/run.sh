@@ -82,7 +82,14 @@ if wanted fault; then
     skip "fault suite, per-backend mode" "PostgreSQL $(pg_major) always shares state (named DSM segment)"
   fi
 fi
-wanted secrets && step "no secret in the server log" test/check_secrets.sh "$CLF_WORK/postgres.log"
+secrets_in_logs() {
+  local log
+  for log in "$CLF_WORK/postgres.log" "$CLF_WORK"/pgdata_*.log; do
+    [ -f "$log" ] || continue
+    test/check_secrets.sh "$log" || return 1
+  done
+}
+wanted secrets && step "no secret in the server log" secrets_in_logs
 wanted fuzz && step "page parser fuzzing" test/fuzz/run.sh --seconds "${CLF_FUZZ_SECONDS:-60}"
 if wanted bench; then
   # CLF_BENCH=0: make test-matrix runs the benchmark on the host only
