@@ -15,6 +15,8 @@ SELECT mode IN ('named DSM segment', 'shared_preload_libraries') AS shared,
 SELECT pg_describe_object(classid, objid, objsubid) AS member
   FROM pg_depend
  WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   -- 17+ also lists a view's row types
+   AND classid <> 'pg_type'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'contact_list_fdw')
  ORDER BY 1;
 SELECT extversion FROM pg_extension WHERE extname = 'contact_list_fdw';
