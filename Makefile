@@ -20,13 +20,17 @@ OBJS = \
 	src/page_parser.o \
 	src/convert.o \
 	src/scan.o \
-	src/scan_log.o
+	src/scan_log.o \
+	src/shmem.o \
+	src/shared_tokens.o \
+	src/progress.o \
+	src/stats.o
 
 EXTENSION = contact_list_fdw
 DATA = contact_list_fdw--1.0.sql contact_list_fdw--1.1.sql contact_list_fdw--1.0--1.1.sql
 PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
 
-REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly recipes scans_log
+REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly recipes scans_log shared
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 CURL_JSON_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
@@ -68,7 +72,7 @@ endif
 
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
 # --enable-depend: a changed struct must rebuild every object that uses it.
-$(OBJS): src/contact_list_fdw.h src/page_parser.h
+$(OBJS): src/contact_list_fdw.h src/page_parser.h src/shared_state.h
 
 .PHONY: test test-matrix demo bench fuzz parser-cases deps deb dist
 deps:

@@ -107,6 +107,10 @@ CREATE SERVER bench_tls FOREIGN DATA WRAPPER contact_list_fdw
   OPTIONS (api_url '$TLS/cgi-bin', ca_file '$CLF_WORK/tls.crt');
 CREATE USER MAPPING FOR CURRENT_USER SERVER bench_tls OPTIONS (access_token 'fixed-bench');
 CREATE FOREIGN TABLE contacts_tls ($COLS) SERVER bench_tls OPTIONS (page_size '$LAT_PAGE_SIZE');
+CREATE SERVER bench_tok FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url '$MOCK/cgi-bin');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bench_tok OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok');
+CREATE FOREIGN TABLE contacts_tok ($COLS) SERVER bench_tok;
 SQL
 
 # ---------------------------------------------------------------- measuring
@@ -242,6 +246,24 @@ for run in $(seq 1 "$LAT_RUNS"); do
   m_latency
 done
 
+# 200 short connections, each SELECT ... LIMIT 1 with a corp_secret: the
+# shared token cache against each backend on its own (PostgreSQL 15/16
+# without shared_preload_libraries; 17+ always shares)
+CONN_N=200
+m_connections() {
+  $PY bench/connections.py "$MOCK" contacts_tok "$CONN_N" || fail "the connections run failed"
+}
+CONN_SHARED=$(m_connections)
+CONN_ALONE=
+if [ "$(pg_major)" -lt 17 ]; then
+  libs=
+  [ -n "$CLF_HAVE_PG_CRON" ] && libs=pg_cron
+  echo "shared_preload_libraries = '$libs'" >>"$CLF_WORK/pgdata/postgresql.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/pgdata" -l "$CLF_WORK/postgres.log" -w restart >/dev/null ||
+    fail "could not restart the cluster without shared_preload_libraries"
+  CONN_ALONE=$(m_connections)
+fi
+
 # ---------------------------------------------------------------- report
 
 median() { awk -F'\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$RAW" | sort -g |
@@ -289,6 +311,8 @@ verdict() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo MISS; fi; }
   echo "Peak backend RSS (VmHWM, fresh connection each): idle $(mb "$R_idle"), \`SELECT *\` over $RSS_SMALL rows $(mb "$R_select_small"), over $ROWS rows $(mb "$R_select") (growth $(calc "%+.1f MB" "($R_select - $R_select_small) / 1024"))."
   echo
   echo "Latency run: $LAT_PAGES pages of $LAT_PAGE_SIZE rows over HTTPS (self-signed certificate via \`ca_file\`), ${LAT_DELAY_MS} ms added per page: FDW \`SELECT *\` $(calc "%.0f ms" "$T_latency"), against $LAT_PAGES × $LAT_DELAY_MS ms + floor = $(calc "%.0f ms" "$LAT_PAGES * $LAT_DELAY_MS + $T_floor_tls") (floor over HTTPS without delay $(calc "%.0f ms" "$T_floor_tls"), with the delay $(calc "%.0f ms" "$T_floor_tls_delay")); ratio $(calc "%.3f" "$T_latency / ($LAT_PAGES * $LAT_DELAY_MS + $T_floor_tls)"); TCP connections the mock accepted per scan: $LAT_CONN (for $LAT_REQ requests). Two scans in one session over plain HTTP: ${REUSE_CONN% *} connection(s) for ${REUSE_CONN#* } requests."
+  echo
+  echo "$CONN_N short connections, each \`SELECT * FROM t LIMIT 1\` with \`corp_id\`/\`corp_secret\` (4 client threads): shared token cache $(calc "%.0f ms" "${CONN_SHARED%% *}"), $(echo "$CONN_SHARED" | cut -d' ' -f2) gettoken call(s) for $(echo "$CONN_SHARED" | cut -d' ' -f3) contact_list calls; $(if [ -n "$CONN_ALONE" ]; then echo "each backend alone (no shared_preload_libraries) $(calc "%.0f ms" "${CONN_ALONE%% *}"), $(echo "$CONN_ALONE" | cut -d' ' -f2) gettoken calls."; else echo "PostgreSQL $(pg_major) always shares, so there is no per-backend run."; fi)"
   echo
   echo "### Targets (issue 5)"
   echo

@@ -18,6 +18,8 @@ SELECT w.fdwname, h.proname AS handler, pg_get_function_result(h.oid) AS handler
 SELECT pg_describe_object(classid, objid, objsubid) AS member
   FROM pg_depend
  WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   -- 17+ also lists a view's row types
+   AND classid <> 'pg_type'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'contact_list_fdw')
  ORDER BY 1;
 

@@ -5,9 +5,10 @@
 -- (issue 2, items 6 and 9).
 --
 
--- one gettoken for several queries in a session, shared by every server
--- with the same api_url, corp_id and corp_secret; another secret (another
--- WeCom app) gets its own token
+-- one token for every query, shared by every server with the same api_url,
+-- corp_id and corp_secret, and by every session of the cluster: the token of
+-- corp-basic/secret-ok was fetched by an earlier test file, so no gettoken
+-- here; another secret (another WeCom app) gets its own token
 SELECT clf_scenario_table('tok_same', 'basic', '', 'corp'),
        clf_scenario_table('tok_other', 'basic', '', 'corp');
 ALTER USER MAPPING FOR CURRENT_USER SERVER tok_other_srv OPTIONS (SET corp_secret 'secret-ok2');
@@ -80,9 +81,11 @@ SELECT clf_error_of('SELECT * FROM tok_badsecret');
 -- a failed gettoken caches nothing: each query asks again, none reaches contact_list
 SELECT s -> 'gettoken' AS gettoken, s -> 'contact_list' AS contact_list FROM mock_stats() s;
 
--- ALTER USER MAPPING takes effect at the next query (item 9): a new secret
--- fetches a new token, and so does going back to the old one, since the
--- ALTER dropped the token cached for it
+-- ALTER USER MAPPING takes effect at the next query (item 9): each secret
+-- finds only the token fetched with it.  Both secrets' tokens are in the
+-- cluster's cache by now (above), so no gettoken; without the shared cache
+-- (PostgreSQL 15/16 without shared_preload_libraries) the ALTER drops the
+-- backend's tokens and each query here fetches one
 SELECT clf_scenario_table('tok_alter', 'basic', '', 'corp');
 SELECT mock_reset();
 SELECT count(*) FROM tok_alter;

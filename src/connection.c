@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "contact_list_fdw.h"
+#include "shared_state.h"
 
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -258,14 +259,18 @@ find_token(const ClfOptions *opts)
 	return NULL;
 }
 
-/* A cached token that is not yet due for refresh, or NULL. */
+/*
+ * A cached token that is not yet due for refresh, or NULL.  With the shared
+ * cache, NULL means this backend is to fetch one for everybody (which may
+ * follow a wait for another backend's fetch).
+ */
 const char *
 clf_cached_token(const ClfOptions *opts)
 {
 	ClfTokenEntry *entry = find_token(opts);
 
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
-		return NULL;
+		return clf_shared_token(opts);
 	return entry->token;
 }
 
@@ -282,6 +287,9 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 	TimestampTz refresh_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														 (int64) (expires_in - margin) * 1000);
 	char	   *copy;
+
+	if (clf_shared_remember_token(opts, token, expires_in))
+		return;
 
 	/*
 	 * Every allocation comes before the cache changes: running out of memory
@@ -319,4 +327,5 @@ clf_forget_token(const ClfOptions *opts)
 
 	if (entry)
 		entry->refresh_at = 0;
+	clf_shared_forget_token(opts);
 }

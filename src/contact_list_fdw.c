@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "contact_list_fdw.h"
+#include "shared_state.h"
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -86,6 +87,7 @@ _PG_init(void)
 	clf_options_init();
 	clf_http_init();
 	clf_connection_init();
+	clf_shmem_init();
 }
 
 /*

@@ -15,6 +15,9 @@
  *	convert.c		JSON values to column Datums.
  *	scan.c			one traversal of the cursor chain, page by page.
  *	scan_log.c		this session's recent scans, for contact_list_fdw_scans().
+ *	shmem.c, shared_tokens.c, progress.c, stats.c
+ *					state shared by every backend (shared_state.h): tokens,
+ *					running scans, per-server counters, request slots.
  *	contact_list_fdw.c	the FDW callbacks.
  *
  *-------------------------------------------------------------------------
@@ -73,6 +76,7 @@ typedef struct ClfOptions
 	double		request_cost;
 	double		row_cost;
 	double		rows_estimate;	/* negative when not set */
+	int			max_concurrent_requests;	/* across the cluster; 0: no limit */
 
 	/* from the user mapping: corp_id + corp_secret, or access_token */
 	char	   *corp_id;
@@ -216,6 +220,8 @@ typedef struct ClfTraversal
 	int64		pages_in_traversal;
 	int64		log_id;			/* entry in contact_list_fdw_scans() */
 	ClfScanStats stats;
+	int			progress_slot;	/* row in contact_list_fdw_progress, or -1 */
+	uint64		progress_serial;
 } ClfTraversal;
 
 extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,

@@ -22,6 +22,7 @@
 #endif
 
 #include "contact_list_fdw.h"
+#include "shared_state.h"
 
 #include "common/pg_prng.h"
 #include "miscadmin.h"
@@ -467,6 +468,9 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 	req->heap_base = 0;
 	req->next_heap_check = CLF_HEAP_CHECK_INTERVAL;
 
+	/* max_concurrent_requests: may wait; clf_request_done gives it back */
+	clf_request_slot_acquire(opts);
+
 	/* reset keeps the connection, DNS and TLS session caches */
 	curl_easy_reset(easy);
 	curl_easy_setopt(easy, CURLOPT_URL, call->url);
@@ -556,6 +560,8 @@ perform_request(ClfCall *call, ClfConnection *conn, ClfRequest *req)
 		call->stats->requests++;
 		if (rc != CURLM_OK)
 			conn->invalidated = true;
+		clf_request_done(opts, call->page_no == 0, req->bytes,
+						 INSTR_TIME_GET_MILLISEC(duration), call->stats);
 	}
 	PG_END_TRY();
 	if (rc != CURLM_OK)
@@ -899,6 +905,8 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 								 what_was_fetched(call), describe_attempt(call, &req),
 								 attempt + 1, call->opts->max_retries, delay)));
 		call->stats->retries++;
+		clf_note_retry(call->opts, req.result != CURLE_OK && !req.parse_failed ? (int) req.result : 0,
+					   req.http_status, resp->errcode, delay, describe_attempt(call, &req));
 		interruptible_sleep(delay);
 	}
 

@@ -75,6 +75,7 @@ static const ClfOptionDef option_defs[] = {
 	{"ca_file", ForeignServerRelationId, CLF_OPT_STRING, 0, 0, true, OPT(ca_file)},
 	{"request_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false, OPT(request_cost)},
 	{"row_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false, OPT(row_cost)},
+	{"max_concurrent_requests", ForeignServerRelationId, CLF_OPT_INT, 1, 10000, false, OPT(max_concurrent_requests)},
 
 	{"corp_id", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_id)},
 	{"corp_secret", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_secret)},

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "contact_list_fdw.h"
+#include "shared_state.h"
 
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
@@ -64,6 +65,7 @@ clf_traversal_begin(const ClfOptions *opts, MemoryContext parent, int64 rows_wan
 	trav->cursor_cxt = AllocSetContextCreate(scan_cxt, "contact_list_fdw cursors",
 											 ALLOCSET_SMALL_SIZES);
 	trav->rows_wanted = rows_wanted;
+	trav->progress_slot = -1;
 	clf_response_init(&trav->resp, (size_t) opts->max_response_bytes);
 
 	cleanup = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
@@ -122,7 +124,9 @@ fetch_next_page(ClfTraversal *trav)
 
 	MemoryContextReset(trav->page_cxt);
 	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
+	clf_progress_enter(trav);
 	clf_fetch_page(&trav->opts, trav->cursor, limit, page_no, &trav->resp, &trav->stats);
+	clf_progress_page_done(trav);
 	MemoryContextSwitchTo(oldcxt);
 
 	trav->pages_in_traversal++;

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "contact_list_fdw.h"
+#include "shared_state.h"
 
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -28,6 +29,7 @@ typedef struct ClfScanLogEntry
 {
 	int64		serial;			/* 0: unused */
 	Oid			relid;
+	Oid			serverid;
 	TimestampTz started;
 	TimestampTz ended;			/* 0 while running */
 	ClfScanStats stats;
@@ -65,6 +67,7 @@ clf_scan_log_start(ClfTraversal *trav, Oid relid)
 	memset(entry, 0, sizeof(*entry));
 	entry->serial = next_serial++;
 	entry->relid = relid;
+	entry->serverid = trav->opts.serverid;
 	entry->started = GetCurrentTimestamp();
 	entry->outcome = CLF_SCAN_RUNNING;
 
@@ -73,6 +76,7 @@ clf_scan_log_start(ClfTraversal *trav, Oid relid)
 	callback->func = scan_context_gone;
 	callback->arg = trav;
 	MemoryContextRegisterResetCallback(trav->scan_cxt, callback);
+	clf_progress_begin(trav, relid);
 	return entry->serial;
 }
 
@@ -91,6 +95,7 @@ clf_scan_log_finish(int64 id, const ClfScanStats *stats, ClfScanOutcome outcome,
 	entry->ended = GetCurrentTimestamp();
 	entry->stats = *stats;
 	entry->outcome = outcome;
+	clf_stats_scan_finished(entry->serverid, outcome);
 	if (error)
 	{
 		/* whole characters only */

@@ -440,7 +440,8 @@ class Suite:
         if via == "token":
             set_mapping(conn, access_token="fixed-" + scenario)
         else:
-            set_mapping(conn, corp_id="corp-" + scenario, corp_secret="secret-ok")
+            set_mapping(conn, corp_id="corp-" + scenario,
+                        corp_secret="secret-ok2" if via == "corp2" else "secret-ok")
         reset()
         rows = scan(conn)
         st = stats()
@@ -536,7 +537,8 @@ class Suite:
             for i in range(1, 5):
                 c = st["cursors"][2 * i - 1: 2 * i + 1]
                 check(c[0] == c[1], "page %d was not asked again with the same cursor: %s" % (i + 1, c))
-        self.fault_scan(conn, "expire", 9, extra, via="corp")
+        # a secret no other test uses, so no token is cached for it yet
+        self.fault_scan(conn, "expire", 9, extra, via="corp2")
 
     def ratelimit(self, conn):
         # 45009 waits rate_limit_delay_ms (with jitter, at least half of it),
@@ -1050,6 +1052,324 @@ class Suite:
         finally:
             mc.stop()
 
+    # -- shared state (issue 11): tokens, progress, stats, request slots
+
+    def shared_table(self, conn, name, mapping, server_options="", table_options="page_size '5'"):
+        """A server NAME_srv on the mock with its own user mapping and table NAME."""
+        run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+        opts = "api_url %s" % psycopg2.extensions.QuotedString(API).getquoted().decode()
+        if server_options:
+            opts += ", " + server_options
+        run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (%s)" % (name, opts))
+        set_mapping(conn, server=name + "_srv", **mapping)
+        run(conn, """CREATE FOREIGN TABLE %s (
+                       is_customer boolean, tmp_openid text, external_userid text, name text,
+                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                     SERVER %s_srv OPTIONS (%s)""" % (name, name, table_options))
+
+    def progress_rows(self, conn, pids):
+        return run(conn, """SELECT pid, state, pages, rows, waiting_until, wait_reason, last_error,
+                                   foreign_table, server, requests
+                              FROM contact_list_fdw_progress WHERE pid = ANY(%s)""", (list(pids),))
+
+    def wait_for(self, what, fn, seconds=20):
+        """Poll fn every 50 ms until it returns something true; bounded."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            got = fn()
+            if got:
+                return got
+            time.sleep(0.05)
+        raise Fail("gave up after %d s waiting for %s" % (seconds, what))
+
+    def in_background(self, fn):
+        """Run fn in a thread; returns (thread, box) where box gets result or error."""
+        box = {}
+
+        def body():
+            try:
+                box["result"] = fn()
+            except Exception as e:
+                box["error"] = e
+        th = threading.Thread(target=body)
+        th.start()
+        return th, box
+
+    def many_connections(self, n, sql, threads=4):
+        """n connections, each running sql once; returns the results."""
+        results = []
+        errors = []
+        lock = threading.Lock()
+
+        def worker(k):
+            for _ in range(k):
+                try:
+                    c = psycopg2.connect(dbname=DB)
+                    try:
+                        r = run(c, sql)
+                    finally:
+                        c.close()
+                    with lock:
+                        results.append(r)
+                except Exception as e:
+                    with lock:
+                        errors.append(e)
+        per = [n // threads + (1 if i < n % threads else 0) for i in range(threads)]
+        ths = [threading.Thread(target=worker, args=(k,)) for k in per]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        check(not errors, "errors: %s" % [str(e) for e in errors][:3])
+        return results
+
+    def shared_tokens_200(self, conn):
+        self.shared_table(conn, "fs_sh", {"corp_id": "corp-shared", "corp_secret": "secret-ok"})
+        reset()
+        t0 = time.monotonic()
+        results = self.many_connections(200, "SELECT external_userid FROM fs_sh LIMIT 1")
+        took = time.monotonic() - t0
+        check(len(results) == 200 and all(r == [("wm_cust_001",)] for r in results),
+              "results: %s" % results[:3])
+        st = stats()
+        check(st["gettoken"] == 1, "200 connections made %d gettoken calls, expected 1" % st["gettoken"])
+        check(st["contact_list"] == 200, "%d contact_list calls" % st["contact_list"])
+        print("# 200 connections with LIMIT 1: 1 gettoken, %.1f s" % took)
+
+    def shared_tokens_expired(self, conn):
+        # the cluster's token (from the case before) is rejected by everyone at once
+        n = 20
+        run(conn, "SELECT count(*) FROM fs_sh")
+        expired = mock_get("/_expire_tokens")["expired"]
+        check(expired >= 1, "the mock expired %d tokens" % expired)
+        before = stats()
+        conns = [connect() for _ in range(n)]
+        barrier = threading.Barrier(n)
+        results = [None] * n
+        errors = []
+
+        def worker(i):
+            try:
+                barrier.wait()
+                results[i] = run(conns[i], "SELECT count(*) FROM fs_sh")[0][0]
+            except Exception as e:
+                errors.append(e)
+        ths = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        for c in conns:
+            c.close()
+        check(not errors, "errors: %s" % [str(e) for e in errors][:3])
+        check(results == [25] * n, "row counts: %s" % results)
+        got = stats()["gettoken"] - before["gettoken"]
+        check(got == 1, "20 backends rejecting one token made %d gettoken calls, expected 1" % got)
+
+    def shared_wrong_secret(self, conn):
+        # a changed secret never uses the token cached for the old one
+        set_mapping(conn, server="fs_sh_srv", corp_id="corp-shared", corp_secret="Wr0ng-Secret")
+        e = scan_error(conn, "SELECT count(*) FROM fs_sh")
+        check("40001" in e.diag.message_primary, "error: %s" % error_text(e))
+        other = connect()
+        try:
+            e = scan_error(other, "SELECT count(*) FROM fs_sh")
+            check("40001" in e.diag.message_primary, "another session: %s" % error_text(e))
+        finally:
+            other.close()
+        set_mapping(conn, server="fs_sh_srv", corp_id="corp-shared", corp_secret="secret-ok")
+        check(run(conn, "SELECT count(*) FROM fs_sh") == [(25,)], "no rows with the right secret again")
+
+    def shared_progress(self, conn):
+        # 13 pages of 150 ms, page 4 answered "system busy" once, a 1.5 s backoff
+        self.shared_table(conn, "fs_slow", {"access_token": "fixed-slowbusy"},
+                          table_options="page_size '2'")
+        reset()
+        scanner = connect()
+        run(scanner, "SET contact_list_fdw.retry_delay_ms = 1500")
+        pid = run(scanner, "SELECT pg_backend_pid()")[0][0]
+        th, box = self.in_background(lambda: scan(scanner, "fs_slow"))
+        seen = []
+        try:
+            deadline = time.monotonic() + 30
+            while th.is_alive() and time.monotonic() < deadline:
+                seen.extend(self.progress_rows(conn, [pid]))
+                time.sleep(0.05)
+            th.join(30)
+        finally:
+            if th.is_alive():
+                run(conn, "SELECT pg_cancel_backend(%s)", (pid,))
+                th.join()
+        check("error" not in box, "the scan failed: %s" % box.get("error"))
+        check(collections.Counter(box["result"]) == self.clean, "the slow scan's rows differ")
+        pages = [r[2] for r in seen]
+        check(pages == sorted(pages), "pages went back: %s" % pages)
+        check(len(set(pages)) >= 3, "pages seen: %s" % sorted(set(pages)))
+        check(all(r[7] == "public.fs_slow" and r[8] == "fs_slow_srv" for r in seen),
+              "table or server: %s" % seen[:1])
+        waiting = [r for r in seen if r[1] == "waiting to retry"]
+        check(waiting, "never seen waiting to retry; states: %s" % sorted(set(r[1] for r in seen)))
+        check(all(r[4] is not None and "errcode -1" in (r[5] or "") for r in waiting),
+              "waiting rows: %s" % waiting[:1])
+        check(any("errcode -1" in (r[6] or "") for r in seen), "no last_error")
+        check(not self.progress_rows(conn, [pid]), "the ended scan still has a row")
+        scanner.close()
+
+    def shared_slots(self, conn):
+        # 20 scans, max_concurrent_requests 3: the mock never sees more than 3
+        n = 20
+        self.shared_table(conn, "fs_lim", {"access_token": "fixed-delay"},
+                          server_options="max_concurrent_requests '3'")
+        reset()
+        conns = [connect() for _ in range(n)]
+        pids = [run(c, "SELECT pg_backend_pid()")[0][0] for c in conns]
+        barrier = threading.Barrier(n)
+        results = [None] * n
+        errors = []
+
+        def worker(i):
+            try:
+                barrier.wait()
+                results[i] = scan(conns[i], "fs_lim")
+            except Exception as e:
+                errors.append(e)
+        ths = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        for t in ths:
+            t.start()
+        states = set()
+        events = set()
+        while any(t.is_alive() for t in ths):
+            states |= set(r[1] for r in self.progress_rows(conn, pids))
+            events |= set(r[0] for r in run(conn, """SELECT wait_event FROM pg_stat_activity
+                                                      WHERE pid = ANY(%s) AND wait_event IS NOT NULL""", (pids,)))
+            time.sleep(0.02)
+        for t in ths:
+            t.join()
+        for c in conns:
+            c.close()
+        check(not errors, "errors: %s" % [str(e) for e in errors][:3])
+        for i, rows in enumerate(results):
+            check(collections.Counter(rows) == self.clean, "scan %d: %d rows, or different ones" % (i, len(rows)))
+        st = stats()
+        check(st["max_in_flight"] <= 3, "the mock saw %d requests at once" % st["max_in_flight"])
+        check(st["max_in_flight"] >= 2, "never more than %d request at once: no concurrency" % st["max_in_flight"])
+        check(st["contact_list"] == 5 * n, "%d requests" % st["contact_list"])
+        check("waiting for a slot" in states, "states seen: %s" % states)
+        check(events & {"ContactListFdwSlot", "Extension"}, "wait events seen: %s" % events)
+        inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_lim_srv'")
+        check(inflight == [(0,)], "in flight after: %s" % inflight)
+
+    def slot_holders(self, conn, table):
+        """A backend hanging in a request (holding the one slot), another
+        waiting for it; returns (holder conn, pid, thread, box, waiter ...)."""
+        holder = connect()
+        hpid = run(holder, "SELECT pg_backend_pid()")[0][0]
+        hth, hbox = self.in_background(lambda: scan(holder, table))
+        self.wait_for("the first scan to hang in its request",
+                      lambda: any(r[1] == "requesting" for r in self.progress_rows(conn, [hpid])))
+        waiter = connect()
+        wpid = run(waiter, "SELECT pg_backend_pid()")[0][0]
+        wth, wbox = self.in_background(lambda: scan(waiter, table))
+        self.wait_for("the second scan to wait for a slot",
+                      lambda: any(r[1] == "waiting for a slot" for r in self.progress_rows(conn, [wpid])))
+        return holder, hpid, hth, hbox, waiter, wpid, wth, wbox
+
+    def shared_terminate(self, conn):
+        self.shared_table(conn, "fs_one", {"access_token": "fixed-hangonce"},
+                          server_options="max_concurrent_requests '1'")
+        reset()
+        holder, hpid, hth, hbox, waiter, wpid, wth, wbox = self.slot_holders(conn, "fs_one")
+        run(conn, "SELECT pg_terminate_backend(%s)", (hpid,))
+        hth.join(20)
+        wth.join(30)
+        check(not hth.is_alive() and not wth.is_alive(), "a scan is still running")
+        check("error" in hbox, "the terminated scan returned rows")
+        check("error" not in wbox, "the waiting scan failed: %s" % wbox.get("error"))
+        check(collections.Counter(wbox["result"]) == self.clean, "the waiting scan's rows differ")
+        self.wait_for("the terminated backend's row to go",
+                      lambda: not self.progress_rows(conn, [hpid, wpid]), seconds=10)
+        inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_one_srv'")
+        check(inflight == [(0,)], "in flight after: %s" % inflight)
+        waiter.close()
+        try:
+            holder.close()
+        except psycopg2.Error:
+            pass
+
+    def shared_cancel(self, conn):
+        reset()
+        holder, hpid, hth, hbox, waiter, wpid, wth, wbox = self.slot_holders(conn, "fs_one")
+        # a third, cancelled while it waits for the slot
+        third = connect()
+        tpid = run(third, "SELECT pg_backend_pid()")[0][0]
+        tth, tbox = self.in_background(lambda: scan(third, "fs_one"))
+        self.wait_for("the third scan to wait for a slot",
+                      lambda: any(r[1] == "waiting for a slot" for r in self.progress_rows(conn, [tpid])))
+        run(conn, "SELECT pg_cancel_backend(%s)", (tpid,))
+        tth.join(20)
+        check("error" in tbox and tbox["error"].pgcode == "57014", "the waiting scan: %s" % tbox)
+        # then the one holding the slot, mid-request
+        run(conn, "SELECT pg_cancel_backend(%s)", (hpid,))
+        hth.join(20)
+        wth.join(30)
+        check(not hth.is_alive() and not wth.is_alive(), "a scan is still running")
+        check("error" in hbox and hbox["error"].pgcode == "57014", "the cancelled scan: %s" % hbox)
+        check("error" not in wbox, "the waiting scan failed: %s" % wbox.get("error"))
+        check(collections.Counter(wbox["result"]) == self.clean, "the waiting scan's rows differ")
+        check(not self.progress_rows(conn, [hpid, wpid, tpid]), "rows left behind")
+        inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_one_srv'")
+        check(inflight == [(0,)], "in flight after: %s" % inflight)
+        # the cancelled sessions go on working, with the slot
+        check(run(holder, "SELECT count(*) FROM fs_one") == [(25,)], "the cancelled session's next scan")
+        check(run(third, "SELECT count(*) FROM fs_one") == [(25,)], "the third session's next scan")
+        for c in (holder, waiter, third):
+            c.close()
+
+    def shared_stats(self, conn):
+        # the counters of one server against the mock's own
+        run(conn, "SELECT contact_list_fdw_stats_reset()")
+        set_mapping(conn, corp_id="corp-busy2", corp_secret="secret-ok")
+        reset()
+        rows = scan(conn)
+        check(collections.Counter(rows) == self.clean, "rows differ")
+        check(len(run(conn, "SELECT * FROM fs_contacts LIMIT 3")) == 3, "LIMIT 3")
+        set_mapping(conn, access_token="fixed-e48002")
+        scan_error(conn)
+        st = stats()
+        got = run(conn, """SELECT scans_complete, scans_stopped_early, scans_failed, pages, rows,
+                                  requests, retries, retries_errcode, retries_http, retries_transport,
+                                  retry_causes::text, token_fetches, bytes > 0, network_ms > 0,
+                                  requests_in_flight
+                             FROM contact_list_fdw_stats WHERE server = 'fs' AND datname = current_database()""")
+        check(len(got) == 1, "stats rows for fs: %s (all: %s)" % (
+            got, run(conn, "SELECT datname, server FROM contact_list_fdw_stats")))
+        g = got[0]
+        # busy2: 2 retries then 5 pages; LIMIT 3: one page; e48002: one failed request
+        want = (1, 1, 1, 6, 28, st["contact_list"] + st["gettoken"], 2, 2, 0, 0,
+                '{"errcode -1": 2}', st["gettoken"], True, True, 0)
+        check(g == want, "stats %s, expected %s (mock: %d contact_list, %d gettoken)" % (
+            g, want, st["contact_list"], st["gettoken"]))
+        check(st["contact_list"] == 9, "the mock saw %d contact_list requests" % st["contact_list"])
+
+    def shared_require_preload(self, conn):
+        # per-backend mode: the views say what they need
+        info = run(conn, "SELECT mode, tokens_cached FROM contact_list_fdw_shared_info()")
+        check(info == [("per-backend", None)], "shared_info: %s" % info)
+        for view in ("contact_list_fdw_progress", "contact_list_fdw_stats"):
+            e = scan_error(conn, "SELECT * FROM %s" % view)
+            check(e.pgcode == "55000", "SQLSTATE %s" % e.pgcode)
+            check("shared_preload_libraries" in e.diag.message_primary, "message: %s" % error_text(e))
+
+    def per_backend_tokens(self, conn):
+        # each new backend fetches its own token, as before shared state
+        self.shared_table(conn, "fs_sh", {"corp_id": "corp-shared", "corp_secret": "secret-ok"},
+                          server_options="max_concurrent_requests '1'")
+        reset()
+        results = self.many_connections(30, "SELECT external_userid FROM fs_sh LIMIT 1")
+        check(len(results) == 30, "%d results" % len(results))
+        st = stats()
+        check(st["gettoken"] == 30, "30 connections made %d gettoken calls, expected 30" % st["gettoken"])
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -1057,6 +1377,8 @@ class Suite:
         if self.clean is None:
             print("cannot go on without a clean run")
             return 1
+        if "--per-backend" in sys.argv:
+            return self.main_per_backend(conn, t0)
         self.case("connection dropped mid-body on page 3 of 5: page 3 again, same cursor", lambda: self.drop3(conn))
         self.case("HTTP 502 then success", lambda: self.http502once(conn))
         self.case("HTTP 429 then success", lambda: self.http429once(conn))
@@ -1082,8 +1404,35 @@ class Suite:
                   "cancels at once and times out at connect_timeout_ms", lambda: self.resolver(conn))
         self.case("libcurl failures: add_handle's error reported, token cache whole after OOM",
                   lambda: self.libcurl_failures(conn))
+        self.case("200 short connections with LIMIT 1: one gettoken", lambda: self.shared_tokens_200(conn))
+        self.case("20 backends rejecting the same expired token: one gettoken",
+                  lambda: self.shared_tokens_expired(conn))
+        self.case("a wrong secret fails with 40001, never uses the cached token", lambda: self.shared_wrong_secret(conn))
+        self.case("another session sees a slow scan's pages grow and its wait to retry",
+                  lambda: self.shared_progress(conn))
+        self.case("20 scans, max_concurrent_requests 3: at most 3 requests at once, every row",
+                  lambda: self.shared_slots(conn))
+        self.case("pg_terminate_backend mid-request: slot and progress row given back",
+                  lambda: self.shared_terminate(conn))
+        self.case("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
+                  lambda: self.shared_cancel(conn))
+        self.case("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed else 0
+
+
+    def main_per_backend(self, conn, t0):
+        """PostgreSQL 15/16 without shared_preload_libraries: each backend alone."""
+        self.case("per-backend mode: the views need shared_preload_libraries",
+                  lambda: self.shared_require_preload(conn))
+        self.case("per-backend mode: every new backend fetches its own token", lambda: self.per_backend_tokens(conn))
+        self.case("token expiring mid-traversal: a new token, the same page", lambda: self.expire(conn))
+        self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
+        self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
+        conn.close()
+        print("# per-backend fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed" % (self.passed, self.failed))
         return 1 if self.failed else 0
 

@@ -32,11 +32,13 @@ as_pg() {
 }
 
 clf_cleanup() {
-  local pid
+  local pid data
   for pid in "${CLF_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -f "$CLF_WORK/pgdata/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/pgdata" -m immediate stop >/dev/null 2>&1 || true
-  fi
+  for data in "$CLF_WORK"/pgdata*; do
+    if [ -f "$data/postmaster.pid" ]; then
+      as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+  done
   [ -n "${CLF_KEEP_WORK:-}" ] || rm -rf "$CLF_WORK"
 }
 trap clf_cleanup EXIT
@@ -55,19 +57,35 @@ wait_for_port() {
   return 1
 }
 
+# The PostgreSQL major we test against.
+pg_major() {
+  "$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/'
+}
+
 # start_cluster [extra postgresql.conf lines...]
+# CLF_PGDATA_NAME names the data directory under $CLF_WORK (pgdata) and the
+# server log ($name.log, postgres.log for pgdata).  CLF_PRELOAD=0 leaves
+# contact_list_fdw out of shared_preload_libraries: on PostgreSQL 15 and 16
+# that is the per-backend mode; 17+ needs no preload and gets none.
 start_cluster() {
+  local name=${CLF_PGDATA_NAME:-pgdata} log libs=()
+  log=$CLF_WORK/postgres.log
+  [ "$name" = pgdata ] || log=$CLF_WORK/$name.log
   port_free "$PGPORT" || { echo "port $PGPORT is busy: set CLF_PGPORT" >&2; return 1; }
   [ "$(id -u)" -eq 0 ] && chown postgres "$CLF_WORK"
-  as_pg "$PGBIN/initdb" -D "$CLF_WORK/pgdata" -U postgres --auth=trust \
+  as_pg "$PGBIN/initdb" -D "$CLF_WORK/$name" -U postgres --auth=trust \
     --encoding=UTF8 --locale=C.UTF-8 >"$CLF_WORK/initdb.log" 2>&1 ||
     { cat "$CLF_WORK/initdb.log" >&2; return 1; }
+  [ -n "$CLF_HAVE_PG_CRON" ] && libs+=(pg_cron)
+  [ "${CLF_PRELOAD:-1}" = 1 ] && [ "$(pg_major)" -lt 17 ] && libs+=(contact_list_fdw)
   {
     echo "port = $PGPORT"
     echo "listen_addresses = ''"
     echo "unix_socket_directories = '$CLF_WORK'"
+    if [ ${#libs[@]} -gt 0 ]; then
+      echo "shared_preload_libraries = '$(IFS=,; echo "${libs[*]}")'"
+    fi
     if [ -n "$CLF_HAVE_PG_CRON" ]; then
-      echo "shared_preload_libraries = 'pg_cron'"
       echo "cron.database_name = 'contrib_regression'"
       echo "cron.use_background_workers = on"
     fi
@@ -75,9 +93,9 @@ start_cluster() {
     echo "log_line_prefix = '%m [%p] '"
     echo "max_connections = 60"
     for line in "$@"; do echo "$line"; done
-  } >>"$CLF_WORK/pgdata/postgresql.conf"
-  as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/pgdata" -l "$CLF_WORK/postgres.log" -w start >/dev/null ||
-    { cat "$CLF_WORK/postgres.log" >&2; return 1; }
+  } >>"$CLF_WORK/$name/postgresql.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/$name" -l "$log" -w start >/dev/null ||
+    { cat "$log" >&2; return 1; }
 }
 
 # start_mock [extra mock arguments...]

@@ -134,6 +134,7 @@ def special_row(name):
 # Scenarios that serve the 25 basic rows (possibly with a twist).
 BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "busy2",
               "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
+              "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken"}
 ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
@@ -213,7 +214,10 @@ class State:
 
     def _clear(self):
         self.stats = {"gettoken": 0, "contact_list": 0, "bad_requests": 0, "connections": 0,
-                      "evil": 0, "limits": [], "cursors": [], "tokens": []}
+                      "evil": 0, "limits": [], "cursors": [], "tokens": [], "max_in_flight": 0}
+        self.in_flight = 0
+        self.issued = set()  # tokens gettoken issued since the reset
+        self.expired = set()  # tokens /_expire_tokens made answer 42001
         self.serial = 0
         self.trav = {}       # scenario -> traversals started
         self.calls = {}      # scenario -> contact_list calls that passed the checks
@@ -244,6 +248,28 @@ class State:
             self.stats["gettoken"] += 1
             self.serial += 1
             return self.serial
+
+    def issue(self, token):
+        with self.lock:
+            self.issued.add(token)
+
+    def expire_all(self):
+        with self.lock:
+            self.expired |= self.issued
+            return len(self.expired)
+
+    def is_expired(self, token):
+        with self.lock:
+            return token in self.expired
+
+    def enter(self):
+        with self.lock:
+            self.in_flight += 1
+            self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.in_flight)
+
+    def leave(self):
+        with self.lock:
+            self.in_flight -= 1
 
     def record_call(self, limit, cursor, token):
         with self.lock:
@@ -332,7 +358,7 @@ ONCE = {"invalidtoken": (1, "err", 40014), "http502once": (1, "http", 502),
         "ratelimit": (1, "err", 45009), "http429once": (1, "http", 429)}
 FIXED_BODIES = {"notobject": b"[1,2,3]", "noinfolist": b'{"errcode":0,"errmsg":"ok"}',
                 "infolistnotarray": b'{"errcode":0,"errmsg":"ok","info_list":"not a list","next_cursor":""}'}
-CONTROL = ("/_stats", "/_reset", "/_warm")
+CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens")
 JSON_TYPE = "application/json; charset=UTF-8"
 
 
@@ -432,6 +458,7 @@ class Handler(BaseHTTPRequestHandler):
             gz = self.gz
         if gz and not encoded:
             body = gzip.compress(body, 1, mtime=0)
+        self.answered()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -468,9 +495,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send(413, html_page(413), "text/html", [("Connection", "close")])
             return
         if url.path == "/cgi-bin/gettoken":
-            self.gettoken()
+            self.in_flight()
+            try:
+                self.gettoken()
+            finally:
+                self.answered()
         elif url.path == "/cgi-bin/externalcontact/contact_list":
-            self.contact_list(body)
+            self.in_flight()
+            try:
+                self.contact_list(body)
+            finally:
+                self.answered()
+        elif url.path == "/_expire_tokens":
+            self.send_json({"ok": True, "expired": STATE.expire_all()})
         elif url.path == "/_stats":
             self.send(200, STATE.snapshot())
         elif url.path == "/_reset":
@@ -485,6 +522,19 @@ class Handler(BaseHTTPRequestHandler):
                  "follow_userid": "evil", "add_time": BASE_TIME}]})
         else:
             self.send_html(404)
+
+    # A request is in flight from its arrival until its answer starts to go
+    # out: the client may send its next request as soon as it has the answer.
+    counted = False
+
+    def in_flight(self):
+        STATE.enter()
+        self.counted = True
+
+    def answered(self):
+        if self.counted:
+            self.counted = False
+            STATE.leave()
 
     def arg(self, name):
         v = self.query.get(name)
@@ -511,6 +561,7 @@ class Handler(BaseHTTPRequestHandler):
         token = "tok-%s-%d" % (scen, serial)
         if scen == "bigtoken":
             token += "-" + "x" * BIG_TOKEN_PAD
+        STATE.issue(token)
         self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
                         "expires_in": 1 if scen == "shortlived" else 7200})
 
@@ -567,6 +618,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_err(45009)
         if scen == "expire" and not STATE.first_time("used_tokens", token):
             return self.send_err(42001)
+        if STATE.is_expired(token):
+            return self.send_err(42001)
+        if scen == "slowbusy":
+            time.sleep(0.15)
+            if n == 4:
+                return self.send_err(-1)
+        if scen == "hangonce" and n == 1:
+            return self.hang()
         if scen in ("http500", "http404"):
             return self.send_html(int(scen[4:]))
         if scen in ("echourl", "echourlcut"):
@@ -675,6 +734,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
 
     def stream_huge(self):
+        self.answered()
         self.send_response(200)
         self.send_header("Content-Type", JSON_TYPE)
         self.send_header("Transfer-Encoding", "chunked")

@@ -72,10 +72,33 @@ fi
 wanted upgrade && step "upgrade paths" test/upgrade.sh
 wanted dump && step "dump and restore" test/dump_restore.sh
 wanted fault && step "fault suite" $PY test/fault_suite.py
+
+# PostgreSQL 15 and 16 without contact_list_fdw in shared_preload_libraries:
+# each backend alone, as before shared state existed.  A second cluster.
+per_backend_suite() {
+  (
+    export PGPORT=$((PGPORT + 1)) CLF_PGDATA_NAME=pgdata_per_backend CLF_PRELOAD=0
+    start_cluster && $PY test/fault_suite.py --per-backend
+  )
+}
+if wanted fault; then
+  if [ "$(pg_major)" -lt 17 ]; then
+    step "fault suite, per-backend mode" per_backend_suite
+  else
+    skip "fault suite, per-backend mode" "PostgreSQL $(pg_major) always shares state (named DSM segment)"
+  fi
+fi
+secrets_in_logs() {
+  local log
+  for log in "$CLF_WORK/postgres.log" "$CLF_WORK"/pgdata_*.log; do
+    [ -f "$log" ] || continue
+    test/check_secrets.sh "$log" || return 1
+  done
+}
 # the README's other command, beside this suite's cluster and mock
 wanted demo && step "make demo" env CLF_PGPORT=$((PGPORT + 10)) CLF_MOCK_PORT=$((CLF_MOCK_PORT + 10)) \
   CLF_PROXY_PORT=$((CLF_PROXY_PORT + 10)) test/demo.sh
-wanted secrets && step "no secret in the server log" test/check_secrets.sh "$CLF_WORK/postgres.log"
+wanted secrets && step "no secret in the server log" secrets_in_logs
 wanted fuzz && step "page parser fuzzing" test/fuzz/run.sh --seconds "${CLF_FUZZ_SECONDS:-60}"
 if wanted bench; then
   # CLF_BENCH=0: make test-matrix runs the benchmark on the host only

@@ -1,0 +1,174 @@
+/*-------------------------------------------------------------------------
+ *
+ * shared_state.h
+ *		  The cluster-wide state of contact_list_fdw: access tokens, the
+ *		  progress of running scans, per-server counters and request slots.
+ *
+ * One fixed-size struct lives in shared memory: a named DSM segment on
+ * PostgreSQL 17+, the main shared memory on 15 and 16 when the library is
+ * in shared_preload_libraries.  Without either, clf_shared() is NULL and
+ * every backend works alone, with the caches of connection.c.
+ *
+ *	shmem.c			setup and attach, the lock, wait events, cleanup on
+ *					error and backend exit, contact_list_fdw_shared_info().
+ *	shared_tokens.c	one access token per (api_url, corp_id, secret digest).
+ *	progress.c		a row per running scan: contact_list_fdw_progress.
+ *	stats.c			per-server counters and request slots:
+ *					contact_list_fdw_stats, max_concurrent_requests.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CLF_SHARED_STATE_H
+#define CLF_SHARED_STATE_H
+
+#include "contact_list_fdw.h"
+
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+
+#define CLF_SHARED_TOKENS			64
+#define CLF_SHARED_TOKEN_MAX		1024	/* WeCom's are up to 512 bytes */
+#define CLF_SHARED_SERVERS			128
+#define CLF_PROGRESS_PER_BACKEND	2
+#define CLF_RETRY_CAUSES			8
+#define CLF_PROGRESS_TEXT			256
+
+typedef struct ClfSharedToken
+{
+	bool		in_use;
+	uint8		key[PG_SHA256_DIGEST_LENGTH];	/* of api_url, corp_id, secret digest */
+	bool		valid;			/* token holds one */
+	uint64		generation;		/* of the token held, unique in the cluster */
+	TimestampTz refresh_at;
+	TimestampTz last_used;
+	int			fetcher;		/* pid fetching a new one, or 0 */
+	ConditionVariable cv;		/* broadcast when a fetch ends */
+	char		token[CLF_SHARED_TOKEN_MAX + 1];
+} ClfSharedToken;
+
+typedef enum ClfRetryKind
+{
+	CLF_RETRY_ERRCODE,
+	CLF_RETRY_HTTP,
+	CLF_RETRY_TRANSPORT
+} ClfRetryKind;
+
+typedef struct ClfRetryCause
+{
+	int			kind;			/* ClfRetryKind, -1: unused */
+	int			code;
+	int64		count;
+} ClfRetryCause;
+
+typedef struct ClfServerEntry
+{
+	Oid			dbid;			/* with serverid, the key; InvalidOid: free */
+	Oid			serverid;
+	char		server_name[NAMEDATALEN];
+	TimestampTz last_used;
+	int			in_flight;		/* requests holding a slot */
+	ConditionVariable cv;		/* broadcast when a slot is given back */
+	int64		scans_complete;
+	int64		scans_stopped_early;
+	int64		scans_failed;
+	int64		pages;
+	int64		rows;
+	int64		requests;
+	int64		retries[3];		/* by ClfRetryKind */
+	ClfRetryCause causes[CLF_RETRY_CAUSES];
+	int64		other_causes;	/* retries whose cause found no place above */
+	int64		token_fetches;
+	int64		bytes;
+	double		network_ms;
+	TimestampTz stats_reset;
+} ClfServerEntry;
+
+typedef enum ClfProgressState
+{
+	CLF_STATE_STARTING,
+	CLF_STATE_REQUESTING,
+	CLF_STATE_WAITING_TO_RETRY,
+	CLF_STATE_WAITING_FOR_SLOT,
+	CLF_STATE_WAITING_FOR_TOKEN,
+	CLF_STATE_RETURNING_ROWS
+} ClfProgressState;
+
+typedef struct ClfProgressSlot
+{
+	/*
+	 * Written by its owner only, readers retry while it changes (as
+	 * PgBackendStatus's st_changecount).  pid is set and cleared under the
+	 * lock.
+	 */
+	pg_atomic_uint32 changecount;
+	int			pid;			/* 0: free */
+	uint64		serial;			/* tells a reused slot from the old one */
+	Oid			dbid;
+	Oid			userid;
+	Oid			relid;
+	Oid			serverid;
+	TimestampTz started;
+	ClfScanStats stats;
+	int64		rows_received;
+	int			state;			/* ClfProgressState */
+	TimestampTz until;			/* waiting to retry until */
+	char		table_name[2 * NAMEDATALEN + 2];
+	char		server_name[NAMEDATALEN];
+	char		reason[CLF_PROGRESS_TEXT];
+	char		last_error[CLF_PROGRESS_TEXT];
+} ClfProgressSlot;
+
+typedef struct ClfShared
+{
+	LWLock		lock;			/* tokens, servers, slot ownership */
+	int			tranche_id;
+	uint64		next_generation;
+	uint64		next_serial;
+	int64		tokens_unshared;	/* fetched while every token entry was busy */
+	int64		scans_untracked;	/* started while every progress slot was taken */
+	int64		servers_evicted;	/* counters dropped to make room */
+	int64		servers_untracked;	/* requests with no server entry to count in */
+	TimestampTz created;
+	ClfSharedToken tokens[CLF_SHARED_TOKENS];
+	ClfServerEntry servers[CLF_SHARED_SERVERS];
+	int			nprogress;
+	ClfProgressSlot progress[FLEXIBLE_ARRAY_MEMBER];
+} ClfShared;
+
+/* shmem.c */
+extern void clf_shmem_init(void);
+extern ClfShared *clf_shared(void);
+extern bool clf_shared_preloaded(void);
+extern void clf_shared_require(void);
+extern uint32 clf_wait_event_token(void);
+extern uint32 clf_wait_event_slot(void);
+extern void clf_copy_text(char *dst, size_t size, const char *src);
+
+/* shared_tokens.c */
+extern char *clf_shared_token(const ClfOptions *opts);
+extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
+									  int expires_in);
+extern void clf_shared_forget_token(const ClfOptions *opts);
+extern void clf_shared_tokens_cleanup(void);
+
+/* progress.c */
+extern void clf_progress_begin(ClfTraversal *trav, Oid relid);
+extern void clf_progress_enter(ClfTraversal *trav);
+extern void clf_progress_page_done(ClfTraversal *trav);
+extern void clf_progress_set_state(ClfProgressState state, TimestampTz until,
+								   const char *reason, const char *error);
+extern void clf_progress_publish(const ClfScanStats *stats);
+extern void clf_progress_cleanup(void);
+
+/* stats.c */
+extern void clf_request_slot_acquire(const ClfOptions *opts);
+extern void clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
+							 double ms, const ClfScanStats *stats);
+extern void clf_note_retry(const ClfOptions *opts, int curl_result, long http_status,
+						   int64 errcode, int delay_ms, const char *description);
+extern void clf_stats_page(const ClfOptions *opts, int64 rows);
+extern void clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome);
+extern void clf_request_slot_cleanup(void);
+
+#endif							/* CLF_SHARED_STATE_H */

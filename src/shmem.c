@@ -1,0 +1,320 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *		  Where contact_list_fdw's cluster-wide state lives, and its lock,
+ *		  wait events and cleanup (see shared_state.h for what it holds).
+ *
+ * PostgreSQL 17+: a named DSM segment, made by the first backend that needs
+ * it; no configuration.  PostgreSQL 15 and 16: the main shared memory,
+ * reserved at server start when the library is in shared_preload_libraries;
+ * without that, clf_shared() is NULL and each backend works alone.
+ *
+ * Whatever a backend holds in the shared state (a request slot, the marker
+ * of a token it is fetching, progress rows) is given back on error (the
+ * transaction and subtransaction abort callbacks here, and the scan's
+ * memory context callback for progress rows) and on exit, FATAL included
+ * (before_shmem_exit), so pg_terminate_backend() leaves nothing behind.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "shared_state.h"
+
+#include "access/xact.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+#if PG_VERSION_NUM >= 170000
+#include "storage/dsm_registry.h"
+#endif
+
+#define CLF_SHMEM_NAME "contact_list_fdw"
+
+static ClfShared *shared = NULL;
+static bool attached = false;
+static bool preloaded = false;
+
+#if PG_VERSION_NUM < 170000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+#endif
+
+static Size
+shared_size(void)
+{
+	return add_size(offsetof(ClfShared, progress),
+					mul_size(sizeof(ClfProgressSlot),
+							 mul_size(MaxBackends, CLF_PROGRESS_PER_BACKEND)));
+}
+
+static void
+init_shared(ClfShared *s)
+{
+	memset(s, 0, shared_size());
+#if PG_VERSION_NUM >= 190000
+	s->tranche_id = LWLockNewTrancheId(CLF_SHMEM_NAME);
+#else
+	s->tranche_id = LWLockNewTrancheId();
+#endif
+	LWLockInitialize(&s->lock, s->tranche_id);
+	s->next_generation = 1;
+	s->next_serial = 1;
+	s->created = GetCurrentTimestamp();
+	for (int i = 0; i < CLF_SHARED_TOKENS; i++)
+		ConditionVariableInit(&s->tokens[i].cv);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+		ConditionVariableInit(&s->servers[i].cv);
+	s->nprogress = MaxBackends * CLF_PROGRESS_PER_BACKEND;
+	for (int i = 0; i < s->nprogress; i++)
+		pg_atomic_init_u32(&s->progress[i].changecount, 0);
+}
+
+#if PG_VERSION_NUM >= 190000
+static void
+init_segment(void *ptr, void *arg)
+{
+	init_shared((ClfShared *) ptr);
+}
+#elif PG_VERSION_NUM >= 170000
+static void
+init_segment(void *ptr)
+{
+	init_shared((ClfShared *) ptr);
+}
+#else
+static void
+request_shmem(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(shared_size());
+}
+
+static void
+startup_shmem(void)
+{
+	bool		found;
+	ClfShared  *s;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	s = ShmemInitStruct(CLF_SHMEM_NAME, shared_size(), &found);
+	if (!found)
+		init_shared(s);
+	LWLockRelease(AddinShmemInitLock);
+	shared = s;
+}
+#endif
+
+void
+clf_shmem_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	preloaded = true;
+#if PG_VERSION_NUM < 170000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = request_shmem;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = startup_shmem;
+#endif
+}
+
+/* Give back what this backend holds: on exit, FATAL included. */
+static void
+before_exit(int code, Datum arg)
+{
+	clf_request_slot_cleanup();
+	clf_shared_tokens_cleanup();
+	clf_progress_cleanup();
+}
+
+/*
+ * An error between taking a request slot or a token marker and the code
+ * that gives it back (a cancel while libcurl runs, out of memory) ends in
+ * one of these.
+ */
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		clf_request_slot_cleanup();
+		clf_shared_tokens_cleanup();
+	}
+}
+
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		clf_request_slot_cleanup();
+		clf_shared_tokens_cleanup();
+	}
+}
+
+/* The shared state, attached on first use; NULL in per-backend mode. */
+ClfShared *
+clf_shared(void)
+{
+	if (attached)
+		return shared;
+	if (!IsUnderPostmaster)
+	{
+		/* single-user mode: nobody to share with */
+		shared = NULL;
+		attached = true;
+		return NULL;
+	}
+#if PG_VERSION_NUM >= 190000
+	{
+		bool		found;
+
+		shared = GetNamedDSMSegment(CLF_SHMEM_NAME, shared_size(), init_segment,
+									&found, NULL);
+	}
+#elif PG_VERSION_NUM >= 170000
+	{
+		bool		found;
+
+		shared = GetNamedDSMSegment(CLF_SHMEM_NAME, shared_size(), init_segment,
+									&found);
+	}
+#endif
+	if (shared)
+	{
+#if PG_VERSION_NUM < 190000
+		/* names the lock's wait event in this backend */
+		LWLockRegisterTranche(shared->tranche_id, CLF_SHMEM_NAME);
+#endif
+		before_shmem_exit(before_exit, (Datum) 0);
+		RegisterXactCallback(xact_callback, NULL);
+		RegisterSubXactCallback(subxact_callback, NULL);
+	}
+	attached = true;
+	return shared;
+}
+
+bool
+clf_shared_preloaded(void)
+{
+	return preloaded;
+}
+
+/* For the views and functions that only the shared state can answer. */
+void
+clf_shared_require(void)
+{
+	if (clf_shared() == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("contact_list_fdw must be loaded via \"shared_preload_libraries\""),
+				 errdetail("On PostgreSQL %d, the state shared by all sessions needs shared memory reserved at server start; without it each session works alone.",
+						   PG_VERSION_NUM / 10000),
+				 errhint("Add contact_list_fdw to shared_preload_libraries and restart the server, or use PostgreSQL 17 or later.")));
+}
+
+#if PG_VERSION_NUM >= 170000
+static uint32 wait_event_token = 0;
+static uint32 wait_event_slot = 0;
+#endif
+
+uint32
+clf_wait_event_token(void)
+{
+#if PG_VERSION_NUM >= 170000
+	if (wait_event_token == 0)
+		wait_event_token = WaitEventExtensionNew("ContactListFdwToken");
+	return wait_event_token;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
+
+uint32
+clf_wait_event_slot(void)
+{
+#if PG_VERSION_NUM >= 170000
+	if (wait_event_slot == 0)
+		wait_event_slot = WaitEventExtensionNew("ContactListFdwSlot");
+	return wait_event_slot;
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
+
+/* Copy whole characters of src that fit in size bytes, terminated. */
+void
+clf_copy_text(char *dst, size_t size, const char *src)
+{
+	int			len;
+
+	if (src == NULL)
+	{
+		dst[0] = '\0';
+		return;
+	}
+	len = pg_mbcliplen(src, strlen(src), size - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+PG_FUNCTION_INFO_V1(contact_list_fdw_shared_info);
+
+/* Where the shared state lives, how full it is, and what did not fit. */
+Datum
+contact_list_fdw_shared_info(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[10];
+	bool		nulls[10] = {0};
+	ClfShared  *s = clf_shared();
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+#if PG_VERSION_NUM >= 170000
+	values[0] = CStringGetTextDatum("named DSM segment");
+#else
+	values[0] = CStringGetTextDatum(s ? "shared_preload_libraries" : "per-backend");
+#endif
+	if (s == NULL)
+	{
+		for (int i = 1; i < 10; i++)
+			nulls[i] = true;
+	}
+	else
+	{
+		int			tokens = 0,
+					running = 0,
+					servers = 0;
+
+		LWLockAcquire(&s->lock, LW_SHARED);
+		for (int i = 0; i < CLF_SHARED_TOKENS; i++)
+			tokens += s->tokens[i].in_use && s->tokens[i].valid;
+		for (int i = 0; i < s->nprogress; i++)
+			running += s->progress[i].pid != 0;
+		for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+			servers += OidIsValid(s->servers[i].serverid);
+		values[1] = Int32GetDatum(CLF_SHARED_TOKENS);
+		values[2] = Int32GetDatum(tokens);
+		values[3] = Int64GetDatum(s->tokens_unshared);
+		values[4] = Int32GetDatum(s->nprogress);
+		values[5] = Int32GetDatum(running);
+		values[6] = Int64GetDatum(s->scans_untracked);
+		values[7] = Int32GetDatum(CLF_SHARED_SERVERS);
+		values[8] = Int32GetDatum(servers);
+		values[9] = Int64GetDatum(s->servers_evicted);
+		LWLockRelease(&s->lock);
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * stats.c
+ *		  Per-server state shared by the cluster: the cumulative counters of
+ *		  contact_list_fdw_stats, and the request slots that hold the
+ *		  requests to one server to its max_concurrent_requests.
+ *
+ * A server is a (database, server) pair: servers are per database.  The
+ * entries are a fixed array; when it is full, the least recently used entry
+ * with no request in flight makes room (its counters are lost, which
+ * contact_list_fdw_shared_info() counts).  A request that finds no entry at
+ * all is neither limited nor counted: it never fails for want of room.
+ *
+ * A request slot is taken just before a request and given back when it
+ * ends, however it ends: http.c's PG_FINALLY, the abort callbacks and
+ * before_shmem_exit of shmem.c.  A backend makes one request at a time, so
+ * it holds at most one slot.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "shared_state.h"
+
+#include "commands/dbcommands.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+/* the slot this backend holds */
+static int	held_entry = -1;
+static Oid	held_dbid = InvalidOid;
+static Oid	held_serverid = InvalidOid;
+
+static void
+clear_counters(ClfServerEntry *e)
+{
+	e->scans_complete = e->scans_stopped_early = e->scans_failed = 0;
+	e->pages = e->rows = e->requests = 0;
+	memset(e->retries, 0, sizeof(e->retries));
+	for (int i = 0; i < CLF_RETRY_CAUSES; i++)
+	{
+		e->causes[i].kind = -1;
+		e->causes[i].code = 0;
+		e->causes[i].count = 0;
+	}
+	e->other_causes = 0;
+	e->token_fetches = 0;
+	e->bytes = 0;
+	e->network_ms = 0;
+	e->stats_reset = GetCurrentTimestamp();
+}
+
+/*
+ * The entry of (this database, serverid), made if missing.  NULL if every
+ * entry has a request in flight.  Caller holds the lock exclusively.
+ */
+static ClfServerEntry *
+server_entry(ClfShared *s, Oid serverid, const char *name)
+{
+	ClfServerEntry *victim = NULL;
+	ClfServerEntry *e;
+
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		e = &s->servers[i];
+		if (e->dbid == MyDatabaseId && e->serverid == serverid)
+		{
+			e->last_used = GetCurrentTimestamp();
+			return e;
+		}
+		if (e->in_flight == 0 &&
+			(victim == NULL || !OidIsValid(e->serverid) ||
+			 (OidIsValid(victim->serverid) && e->last_used < victim->last_used)))
+			victim = e;
+	}
+	if (victim == NULL)
+		return NULL;
+	if (OidIsValid(victim->serverid))
+		s->servers_evicted++;
+	victim->dbid = MyDatabaseId;
+	victim->serverid = serverid;
+	clf_copy_text(victim->server_name, sizeof(victim->server_name), name);
+	victim->last_used = GetCurrentTimestamp();
+	victim->in_flight = 0;
+	clear_counters(victim);
+	return victim;
+}
+
+/*
+ * Take a slot for one request to opts's server, waiting (cancellably, as
+ * wait event ContactListFdwSlot) while max_concurrent_requests are out.
+ */
+void
+clf_request_slot_acquire(const ClfOptions *opts)
+{
+	ClfShared  *s = clf_shared();
+	bool		waited = false;
+
+	if (s == NULL || opts->max_concurrent_requests <= 0)
+	{
+		clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
+		return;
+	}
+	Assert(held_entry < 0);
+	for (;;)
+	{
+		ClfServerEntry *e;
+
+		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+		e = server_entry(s, opts->serverid, opts->server_name);
+		if (e == NULL)
+		{
+			s->servers_untracked++;
+			LWLockRelease(&s->lock);
+			break;
+		}
+		if (e->in_flight < opts->max_concurrent_requests)
+		{
+			e->in_flight++;
+			held_entry = e - s->servers;
+			held_dbid = e->dbid;
+			held_serverid = e->serverid;
+			LWLockRelease(&s->lock);
+			break;
+		}
+		LWLockRelease(&s->lock);
+		if (!waited)
+		{
+			clf_progress_set_state(CLF_STATE_WAITING_FOR_SLOT, 0, NULL, NULL);
+			waited = true;
+		}
+		/* the timeout guards against a wakeup lost to a cancelled waiter */
+		(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_slot());
+	}
+	if (waited)
+		ConditionVariableCancelSleep();
+	clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
+}
+
+/* Caller holds the lock exclusively; returns the cv to wake, or NULL. */
+static ConditionVariable *
+give_back_slot(ClfShared *s)
+{
+	ClfServerEntry *e;
+
+	if (held_entry < 0)
+		return NULL;
+	e = &s->servers[held_entry];
+	held_entry = -1;
+	/* an entry with a request in flight is never reused, but be sure */
+	if (e->dbid != held_dbid || e->serverid != held_serverid || e->in_flight <= 0)
+		return NULL;
+	e->in_flight--;
+	return &e->cv;
+}
+
+/*
+ * A request to opts's server ended, however: give its slot back and count
+ * it.  stats are the scan's counters, without this request's bytes yet.
+ */
+void
+clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
+				 double ms, const ClfScanStats *stats)
+{
+	ClfShared  *s = clf_shared();
+	ClfServerEntry *e;
+	ConditionVariable *wake;
+	ClfScanStats now = *stats;
+
+	now.bytes += bytes;
+	clf_progress_publish(&now);
+	if (s == NULL)
+		return;
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	wake = give_back_slot(s);
+	e = server_entry(s, opts->serverid, opts->server_name);
+	if (e)
+	{
+		e->requests++;
+		e->token_fetches += gettoken ? 1 : 0;
+		e->bytes += bytes;
+		e->network_ms += ms;
+	}
+	else
+		s->servers_untracked++;
+	LWLockRelease(&s->lock);
+	if (wake)
+		ConditionVariableBroadcast(wake);
+}
+
+/* On error and exit: a slot still held goes back. */
+void
+clf_request_slot_cleanup(void)
+{
+	ClfShared  *s;
+	ConditionVariable *wake;
+
+	if (held_entry < 0)
+		return;
+	s = clf_shared();
+	if (s == NULL)
+	{
+		held_entry = -1;
+		return;
+	}
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	wake = give_back_slot(s);
+	LWLockRelease(&s->lock);
+	if (wake)
+		ConditionVariableBroadcast(wake);
+}
+
+/*
+ * A request failed in a way worth retrying, and the scan now waits delay_ms.
+ * The cause is the transport error if there was one, else the HTTP status
+ * if not 200, else WeCom's errcode.  description is free of credentials.
+ */
+void
+clf_note_retry(const ClfOptions *opts, int curl_result, long http_status,
+			   int64 errcode, int delay_ms, const char *description)
+{
+	ClfShared  *s = clf_shared();
+	int			kind;
+	int			code;
+
+	clf_progress_set_state(CLF_STATE_WAITING_TO_RETRY,
+						   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms),
+						   description, description);
+	if (s == NULL)
+		return;
+	if (curl_result != 0)
+	{
+		kind = CLF_RETRY_TRANSPORT;
+		code = curl_result;
+	}
+	else if (http_status != 200)
+	{
+		kind = CLF_RETRY_HTTP;
+		code = (int) http_status;
+	}
+	else
+	{
+		kind = CLF_RETRY_ERRCODE;
+		code = (int) errcode;
+	}
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	{
+		ClfServerEntry *e = server_entry(s, opts->serverid, opts->server_name);
+
+		if (e)
+		{
+			ClfRetryCause *cause = NULL;
+
+			e->retries[kind]++;
+			for (int i = 0; i < CLF_RETRY_CAUSES; i++)
+			{
+				if (e->causes[i].kind == kind && e->causes[i].code == code)
+				{
+					cause = &e->causes[i];
+					break;
+				}
+				if (e->causes[i].kind < 0)
+				{
+					cause = &e->causes[i];
+					cause->kind = kind;
+					cause->code = code;
+					break;
+				}
+			}
+			if (cause)
+				cause->count++;
+			else
+				e->other_causes++;
+		}
+	}
+	LWLockRelease(&s->lock);
+}
+
+void
+clf_stats_page(const ClfOptions *opts, int64 rows)
+{
+	ClfShared  *s = clf_shared();
+	ClfServerEntry *e;
+
+	if (s == NULL)
+		return;
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	e = server_entry(s, opts->serverid, opts->server_name);
+	if (e)
+	{
+		e->pages++;
+		e->rows += rows;
+	}
+	LWLockRelease(&s->lock);
+}
+
+void
+clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome)
+{
+	ClfShared  *s = clf_shared();
+
+	if (s == NULL)
+		return;
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		ClfServerEntry *e = &s->servers[i];
+
+		if (e->dbid != MyDatabaseId || e->serverid != serverid)
+			continue;
+		if (outcome == CLF_SCAN_COMPLETE)
+			e->scans_complete++;
+		else if (outcome == CLF_SCAN_STOPPED_EARLY)
+			e->scans_stopped_early++;
+		else if (outcome == CLF_SCAN_ERROR)
+			e->scans_failed++;
+		break;
+	}
+	LWLockRelease(&s->lock);
+}
+
+static char *
+retry_causes_json(const ClfServerEntry *e)
+{
+	static const char *const kinds[] = {"errcode", "http", "curl"};
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < CLF_RETRY_CAUSES; i++)
+	{
+		if (e->causes[i].kind < 0)
+			break;
+		appendStringInfo(&buf, "%s\"%s %d\": " INT64_FORMAT, buf.len > 1 ? ", " : "",
+						 kinds[e->causes[i].kind], e->causes[i].code, e->causes[i].count);
+	}
+	if (e->other_causes > 0)
+		appendStringInfo(&buf, "%s\"other\": " INT64_FORMAT, buf.len > 1 ? ", " : "",
+						 e->other_causes);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+#define STATS_COLS 19
+
+PG_FUNCTION_INFO_V1(contact_list_fdw_get_stats);
+
+/* The counters of every server, all databases. */
+Datum
+contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ClfShared  *s;
+	ClfServerEntry *copy;
+	int			n = 0;
+
+	clf_shared_require();
+	s = clf_shared();
+#if PG_VERSION_NUM >= 150001
+	InitMaterializedSRF(fcinfo, 0);
+#else
+	SetSingleFuncCall(fcinfo, 0);
+#endif
+	copy = palloc(sizeof(ClfServerEntry) * CLF_SHARED_SERVERS);
+	LWLockAcquire(&s->lock, LW_SHARED);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		if (OidIsValid(s->servers[i].serverid))
+			memcpy(&copy[n++], &s->servers[i], sizeof(ClfServerEntry));
+	}
+	LWLockRelease(&s->lock);
+
+	for (int i = 0; i < n; i++)
+	{
+		ClfServerEntry *e = &copy[i];
+		Datum		values[STATS_COLS];
+		bool		nulls[STATS_COLS] = {0};
+		char	   *datname = get_database_name(e->dbid);
+
+		if (datname)
+			values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
+		else
+			nulls[0] = true;
+		values[1] = CStringGetTextDatum(e->server_name);
+		values[2] = ObjectIdGetDatum(e->serverid);
+		values[3] = Int64GetDatum(e->scans_complete);
+		values[4] = Int64GetDatum(e->scans_stopped_early);
+		values[5] = Int64GetDatum(e->scans_failed);
+		values[6] = Int64GetDatum(e->pages);
+		values[7] = Int64GetDatum(e->rows);
+		values[8] = Int64GetDatum(e->requests);
+		values[9] = Int32GetDatum(e->in_flight);
+		values[10] = Int64GetDatum(e->retries[0] + e->retries[1] + e->retries[2]);
+		values[11] = Int64GetDatum(e->retries[CLF_RETRY_ERRCODE]);
+		values[12] = Int64GetDatum(e->retries[CLF_RETRY_HTTP]);
+		values[13] = Int64GetDatum(e->retries[CLF_RETRY_TRANSPORT]);
+		values[14] = DirectFunctionCall1(jsonb_in, CStringGetDatum(retry_causes_json(e)));
+		values[15] = Int64GetDatum(e->token_fetches);
+		values[16] = Int64GetDatum(e->bytes);
+		values[17] = Float8GetDatum(e->network_ms);
+		values[18] = TimestampTzGetDatum(e->stats_reset);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(contact_list_fdw_stats_reset);
+
+/* Zero every server's counters; EXECUTE is granted by superusers only. */
+Datum
+contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
+{
+	ClfShared  *s;
+
+	clf_shared_require();
+	s = clf_shared();
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		if (OidIsValid(s->servers[i].serverid))
+			clear_counters(&s->servers[i]);
+	}
+	LWLockRelease(&s->lock);
+	PG_RETURN_VOID();
+}
