@@ -63,7 +63,7 @@ packages=(
   clang                             # libFuzzer + ASan
   curl openssl tinyproxy            # tests: mock stats, TLS certificates, proxy
   python3 python3-requests python3-psycopg2   # mock, fault suite, ETL baseline
-  gnuplot-nox                       # bench chart
+  gnuplot-nox time                  # bench chart, peak RSS
   iproute2 util-linux               # CLF_ISOLATE's network namespace, runuser
 )
 # A PG_CONFIG of the user's own build brings its server; else Debian's,
