@@ -101,8 +101,7 @@ make_chroot() {
   [ -f "$dir/.clf-ready" ] && return 0
   mirror=$(debian_mirror)
   [ -n "$mirror" ] || { echo "no Debian archive in the host's apt configuration: set CLF_DEBIAN_MIRROR" >&2; return 1; }
-  command -v debootstrap >/dev/null ||
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } || return 1
+  command -v debootstrap >/dev/null || { echo "debootstrap is not installed" >&2; return 1; }
   new=$dir.new
   rm -rf "$new" "$dir"
   echo "debootstrap $suite into $dir"
@@ -207,14 +206,33 @@ trap 'unmount_all; rm -f "$table"' EXIT
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$table"
 
+# Provisioning is mostly downloads: every target at once, each into its own
+# log.  The suites then run one after another, since each wants both cores.
+for t in "${targets[@]}"; do
+  if [ "$t" != "$host_suite" ] && ! command -v debootstrap >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    break
+  fi
+done
+declare -A provisioning provisioned
+for t in "${targets[@]}"; do
+  : >"$logs/$t.log"
+  ( provision "$t"; status=$?; unmount_all; exit "$status" ) >>"$logs/$t.log" 2>&1 &
+  provisioning[$t]=$!
+done
+echo "provisioning ${targets[*]}"
+for t in "${targets[@]}"; do
+  wait "${provisioning[$t]}"
+  provisioned[$t]=$?
+done
+
 failed=0
 for t in "${targets[@]}"; do
   log=$logs/$t.log
-  : >"$log"
   where=chroot
   [ "$t" = "$host_suite" ] && where=host
   echo "== $t ($where)"
-  if ! provision "$t" >>"$log" 2>&1; then
+  if [ "${provisioned[$t]}" -ne 0 ] || { [ "$where" = chroot ] && ! mount_chroot "$cache/$t" >>"$log" 2>&1; }; then
     tail -n 30 "$log"
     echo "| $t | | | | provisioning failed | | | | | | | | | | |" >>"$table"
     failed=$((failed + 1))
