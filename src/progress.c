@@ -298,7 +298,7 @@ contact_list_fdw_get_progress(PG_FUNCTION_ARGS)
 		bool		nulls[PROGRESS_COLS] = {0};
 		char	   *name;
 
-		for (int attempt = 0;; attempt++)
+		for (;;)
 		{
 			uint32		before = pg_atomic_read_u32(&slot->changecount);
 			uint32		after;

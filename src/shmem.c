@@ -21,6 +21,7 @@
 
 #include "shared_state.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
