@@ -196,6 +196,7 @@ extern void clf_wecom_init(void);
 extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
 						   int limit, int64 page_no, ClfResponse *resp,
 						   ClfScanStats *stats);
+extern char *clf_endpoint_for_display(const ClfOptions *opts);
 extern int	clf_retry_delay_ms;
 extern int	clf_rate_limit_delay_ms;
 
@@ -280,7 +281,6 @@ extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,
 extern void *clf_traversal_next(ClfTraversal *trav);
 extern void clf_traversal_restart(ClfTraversal *trav);
 extern void clf_traversal_end(ClfTraversal *trav);
-extern char *clf_endpoint_for_display(const ClfOptions *opts);
 
 /* scan_log.c */
 typedef enum ClfScanOutcome

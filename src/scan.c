@@ -182,9 +182,3 @@ clf_traversal_end(ClfTraversal *trav)
 {
 	MemoryContextDelete(trav->scan_cxt);
 }
-
-char *
-clf_endpoint_for_display(const ClfOptions *opts)
-{
-	return psprintf("%s/externalcontact/contact_list", opts->api_url);
-}

@@ -400,6 +400,13 @@ report_api_error(const ClfCall *call, const ClfResponse *resp)
 	}
 }
 
+/* contact_list's URL, without a token: for messages and EXPLAIN */
+char *
+clf_endpoint_for_display(const ClfOptions *opts)
+{
+	return psprintf("%s/externalcontact/contact_list", opts->api_url);
+}
+
 static void
 forget_url(ClfCall *call)
 {
