@@ -4,21 +4,28 @@
  *		  What crosses files in contact_list_fdw, the foreign data wrapper
  *		  over WeCom's externalcontact/contact_list API.
  *
- * Layering, bottom up:
+ * Layering, top down: a file of the stack calls only the ones below it,
+ * and the files beside the stack call none of it.
+ *	contact_list_fdw.c	the FDW callbacks.
+ *	scan.c			one traversal of the cursor chain, page by page.
+ *	wecom.c			WeCom's protocol: gettoken and contact_list URLs and
+ *					bodies, access tokens, errcodes, retries and backoff
+ *					(Retry-After, 45009), API error reports.
+ *	http.c			the transport: one libcurl request on PostgreSQL's
+ *					latch and wait set, libcurl's failures, cancellable
+ *					sleeps.  It knows nothing of WeCom.
+ * Beside the stack:
+ *	option.c		option validation and lookup.
+ *	convert.c		JSON values to column Datums.
  *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
  *					checks of one response body; shared with the fuzz target.
- *	http.c			libcurl: one request, cancellable waits, retries, tokens.
  *	redact.c		credentials kept out of messages, and wiped from our copies.
  *	connection.c	per-backend caches of curl handles and access tokens, and
  *					their invalidation on ALTER SERVER / USER MAPPING.
- *	option.c		option validation and lookup.
- *	convert.c		JSON values to column Datums.
- *	scan.c			one traversal of the cursor chain, page by page.
  *	scan_log.c		this session's recent scans, for contact_list_fdw_scans().
  *	shmem.c, shared_tokens.c, progress.c, stats.c
  *					state shared by every backend (shared_state.h): tokens,
  *					running scans, per-server counters, request slots.
- *	contact_list_fdw.c	the FDW callbacks.
  *
  *-------------------------------------------------------------------------
  */
