@@ -15,6 +15,7 @@ OBJS = \
 	src/contact_list_fdw.o \
 	src/option.o \
 	src/connection.o \
+	src/wecom.o \
 	src/http.o \
 	src/redact.o \
 	src/page_parser.o \

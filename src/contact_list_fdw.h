@@ -4,21 +4,28 @@
  *		  What crosses files in contact_list_fdw, the foreign data wrapper
  *		  over WeCom's externalcontact/contact_list API.
  *
- * Layering, bottom up:
+ * Layering, top down: a file of the stack calls only the ones below it,
+ * and the files beside the stack call none of it.
+ *	contact_list_fdw.c	the FDW callbacks.
+ *	scan.c			one traversal of the cursor chain, page by page.
+ *	wecom.c			WeCom's protocol: gettoken and contact_list URLs and
+ *					bodies, access tokens, errcodes, retries and backoff
+ *					(Retry-After, 45009), API error reports.
+ *	http.c			the transport: one libcurl request on PostgreSQL's
+ *					latch and wait set, libcurl's failures, cancellable
+ *					sleeps.  It knows nothing of WeCom.
+ * Beside the stack:
+ *	option.c		option validation and lookup.
+ *	convert.c		JSON values to column Datums.
  *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
  *					checks of one response body; shared with the fuzz target.
- *	http.c			libcurl: one request, cancellable waits, retries, tokens.
  *	redact.c		credentials kept out of messages, and wiped from our copies.
  *	connection.c	per-backend caches of curl handles and access tokens, and
  *					their invalidation on ALTER SERVER / USER MAPPING.
- *	option.c		option validation and lookup.
- *	convert.c		JSON values to column Datums.
- *	scan.c			one traversal of the cursor chain, page by page.
  *	scan_log.c		this session's recent scans, for contact_list_fdw_scans().
  *	shmem.c, shared_tokens.c, progress.c, stats.c
  *					state shared by every backend (shared_state.h): tokens,
  *					running scans, per-server counters, request slots.
- *	contact_list_fdw.c	the FDW callbacks.
  *
  *-------------------------------------------------------------------------
  */
@@ -141,10 +148,62 @@ extern void clf_digest_secret(const char *secret, uint8 *digest);
 extern void clf_connection_init(void);
 
 /* http.c */
+
+/* What to send, and how to speak of it. */
+typedef struct ClfHttpRequest
+{
+	const ClfOptions *opts;		/* timeouts, proxy, ca_file; the server's
+								 * request slots */
+	const char *url;			/* may hold a credential: never shown */
+	const char *body;			/* a JSON body to POST, or NULL for a GET */
+	const char *what;			/* what is fetched, for messages */
+	const char *token;			/* also kept out of messages, or NULL */
+	size_t		max_bytes;		/* of the body, and of what its parse holds */
+	bool		token_request;	/* counted apart by contact_list_fdw_stats */
+	ClfScanStats *stats;		/* requests, bytes and network time added */
+} ClfHttpRequest;
+
+/* The start of a body kept for messages, in bytes. */
+#define CLF_BODY_HEAD_LEN			200
+
+/* What came of one request. */
+typedef struct ClfHttpOutcome
+{
+	CURLcode	result;			/* libcurl's result */
+	char		curl_error[CURL_ERROR_SIZE];
+	long		http_status;	/* 0 if no response began */
+	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
+	int64		retry_after_s;	/* the server's Retry-After, or 0 */
+	size_t		bytes;			/* of the body */
+	char		head[CLF_BODY_HEAD_LEN + 1];	/* the body's start */
+	size_t		head_len;
+	bool		resolved;		/* the host name was resolved */
+	bool		connected;		/* a connection was made */
+	bool		too_large;		/* the body passed max_bytes: stopped */
+	bool		too_much_memory;	/* too_large, by the parsed tree's size */
+	bool		parse_failed;	/* a 200 body the page parser refused: stopped */
+	/* libcurl's own failures (clf_http_report_failure reports them) */
+	bool		proxy_refused;	/* the proxy refused proxy_user/password */
+	bool		failed;			/* libcurl could not complete the request */
+	bool		transient;		/* failed, and another try may succeed */
+} ClfHttpOutcome;
+
 extern void clf_http_init(void);
+extern void clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp,
+							 ClfHttpOutcome *out);
+extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
+									   const ClfHttpOutcome *out);
+extern void clf_http_report_failure(const ClfHttpRequest *hreq,
+									const ClfHttpOutcome *out, int attempts);
+extern void clf_http_sleep(int ms);
+extern char *clf_http_escape(const char *value);
+
+/* wecom.c */
+extern void clf_wecom_init(void);
 extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
 						   int limit, int64 page_no, ClfResponse *resp,
 						   ClfScanStats *stats);
+extern char *clf_endpoint_for_display(const ClfOptions *opts);
 extern int	clf_retry_delay_ms;
 extern int	clf_rate_limit_delay_ms;
 
@@ -229,7 +288,6 @@ extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,
 extern void *clf_traversal_next(ClfTraversal *trav);
 extern void clf_traversal_restart(ClfTraversal *trav);
 extern void clf_traversal_end(ClfTraversal *trav);
-extern char *clf_endpoint_for_display(const ClfOptions *opts);
 
 /* scan_log.c */
 typedef enum ClfScanOutcome

@@ -13,8 +13,8 @@
  * counted (contact_list_fdw_shared_info()).
  *
  * The network code knows nothing of scans: scan.c says which scan is
- * fetching (clf_progress_enter), and the states http.c and the shared
- * caches report land on that scan's row.
+ * fetching (clf_progress_enter), and the states wecom.c, http.c and the
+ * shared caches report land on that scan's row.
  *
  *-------------------------------------------------------------------------
  */

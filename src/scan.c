@@ -2,7 +2,9 @@
  *
  * scan.c
  *		  One traversal of the contact_list cursor chain, a page at a time
- *		  and only when the caller asks for more rows.
+ *		  and only when the caller asks for more rows: the cursors, the
+ *		  check that the chain does not loop, and the memory of a page.
+ *		  Each page is asked of wecom.c (clf_fetch_page).
  *
  * Memory stays flat however long the chain: what a page needs lives in a
  * context reset before the next page, and the page's json-c objects are
@@ -181,10 +183,4 @@ void
 clf_traversal_end(ClfTraversal *trav)
 {
 	MemoryContextDelete(trav->scan_cxt);
-}
-
-char *
-clf_endpoint_for_display(const ClfOptions *opts)
-{
-	return psprintf("%s/externalcontact/contact_list", opts->api_url);
 }

@@ -1,0 +1,569 @@
+/*-------------------------------------------------------------------------
+ *
+ * wecom.c
+ *		  WeCom's protocol: the gettoken and contact_list requests, access
+ *		  tokens and their caches, errcodes, retries that never skip or
+ *		  repeat a page, and the reports of what went wrong.
+ *
+ * Each request goes through the transport (http.c), which is handed the URL,
+ * body and limits and says what came of it; what the answer means, and
+ * whether and when to ask again, are decided here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "contact_list_fdw.h"
+#include "shared_state.h"
+
+#include "common/pg_prng.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+
+int			clf_retry_delay_ms = 500;
+int			clf_rate_limit_delay_ms = 15000;
+
+#define CLF_MAX_RETRY_DELAY_MS		30000
+#define CLF_MAX_RATE_LIMIT_DELAY_MS 60000
+#define CLF_TOKEN_RESPONSE_MAX		(64 * 1024)
+
+/* WeCom errcodes with a meaning for the client */
+#define WECOM_SYSTEM_BUSY			(-1)
+#define WECOM_INVALID_SECRET		40001
+#define WECOM_INVALID_CORPID		40013
+#define WECOM_INVALID_TOKEN			40014
+#define WECOM_TOKEN_MISSING			41001
+#define WECOM_TOKEN_EXPIRED			42001
+#define WECOM_FREQUENCY_LIMIT		45009
+#define WECOM_CONCURRENCY_LIMIT		45033
+#define WECOM_API_FORBIDDEN			48002
+#define WECOM_IP_NOT_TRUSTED		60020
+#define WECOM_INVALID_PARAMETER		40058
+
+/* What one attempt came to, for retry decisions and messages. */
+typedef enum ClfAttemptKind
+{
+	CLF_ATTEMPT_OK,				/* a JSON object; errcode is in resp */
+	CLF_ATTEMPT_TRANSIENT,		/* worth another try on the same cursor */
+	CLF_ATTEMPT_FATAL
+} ClfAttemptKind;
+
+/* What the caller is fetching, for messages. */
+typedef struct ClfCall
+{
+	const ClfOptions *opts;
+	const char *endpoint;		/* "gettoken" or "contact_list" */
+	char	   *display_url;	/* never with a token or secret */
+	char	   *url;			/* with them: never shown */
+	const char *body;			/* POST body, or NULL for GET */
+	const char *token;			/* to redact from anything shown */
+	int64		page_no;		/* 0 for gettoken */
+	ClfScanStats *stats;
+} ClfCall;
+
+void
+clf_wecom_init(void)
+{
+	DefineCustomIntVariable("contact_list_fdw.retry_delay_ms",
+							"First wait before retrying a failed request.",
+							"Later retries wait twice as long each time, up to 30 s.",
+							&clf_retry_delay_ms, 500, 1, CLF_MAX_RETRY_DELAY_MS,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("contact_list_fdw.rate_limit_delay_ms",
+							"First wait before retrying after WeCom's frequency limit (errcode 45009).",
+							"Later retries wait twice as long each time, up to 60 s.",
+							&clf_rate_limit_delay_ms, 15000, 1, CLF_MAX_RATE_LIMIT_DELAY_MS,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	/* the last of the settings: option.c defines its own first */
+	MarkGUCPrefixReserved("contact_list_fdw");
+}
+
+static char *
+redact(const char *text, const ClfCall *call)
+{
+	return clf_redact(text, call->opts, call->token, false);
+}
+
+/* Text from the network, redacted and made fit for a message. */
+static char *
+shown_text(const char *raw, const ClfCall *call)
+{
+	return clf_printable_text(redact(raw, call), SIZE_MAX);
+}
+
+/*
+ * The DETAIL for a response that is reported: how it began.  Never for
+ * gettoken, whose body may hold a fresh access token.
+ */
+static char *
+body_excerpt(const ClfCall *call, const ClfHttpOutcome *out)
+{
+	if (call->page_no == 0 || out->head_len == 0)
+		return NULL;
+	return clf_printable_text(clf_redact(out->head, call->opts, call->token,
+										 out->head_len == CLF_BODY_HEAD_LEN),
+							  SIZE_MAX);
+}
+
+/* "page 3 of contact_list" or "gettoken", for messages */
+static char *
+what_was_fetched(const ClfCall *call)
+{
+	if (call->page_no > 0)
+		return psprintf("page " INT64_FORMAT " of %s", call->page_no, call->display_url);
+	return pstrdup(call->display_url);
+}
+
+/* What the transport is handed for call. */
+static void
+http_request(const ClfCall *call, ClfHttpRequest *hreq)
+{
+	hreq->opts = call->opts;
+	hreq->url = call->url;
+	hreq->body = call->body;
+	hreq->what = what_was_fetched(call);
+	hreq->token = call->token;
+	hreq->max_bytes = call->page_no > 0 ? (size_t) call->opts->max_response_bytes
+		: CLF_TOKEN_RESPONSE_MAX;
+	hreq->token_request = call->page_no == 0;
+	hreq->stats = call->stats;
+}
+
+/* A short description of a failed attempt, for DEBUG1 and final messages. */
+static char *
+describe_attempt(const ClfCall *call, const ClfHttpRequest *hreq,
+				 const ClfHttpOutcome *out, const ClfResponse *resp)
+{
+	if (out->failed)
+		return clf_http_describe_failure(hreq, out);
+	if (out->http_status != 200 && out->retry_after_s > 0)
+		return psprintf("HTTP status %ld (Retry-After: " INT64_FORMAT " s)",
+						out->http_status, out->retry_after_s);
+	if (out->http_status != 200)
+		return psprintf("HTTP status %ld", out->http_status);
+	return psprintf("errcode " INT64_FORMAT " (%s)", resp->errcode,
+					shown_text(resp->errmsg, call));
+}
+
+static void
+report_transport_error(const ClfCall *call, const ClfHttpRequest *hreq,
+					   const ClfHttpOutcome *out, const ClfResponse *resp,
+					   int attempts)
+{
+	char	   *what = what_was_fetched(call);
+
+	char	   *excerpt = body_excerpt(call, out);
+
+	if (out->too_large && call->page_no == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response for %s is larger than %d bytes", what, CLF_TOKEN_RESPONSE_MAX),
+				 errdetail("A gettoken response is a few hundred bytes."),
+				 errhint("Check api_url: something other than WeCom may be answering.")));
+	if (out->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response for %s is larger than max_response_bytes (" INT64_FORMAT " bytes)",
+						what, call->opts->max_response_bytes),
+				 out->too_much_memory
+				 ? errdetail("After %zu bytes of the body, the parsed response took more memory than that.",
+							 out->bytes)
+				 : 0,
+				 errhint("Raise the server option max_response_bytes, or lower page_size.")));
+
+	/* the proxy, or libcurl, failed */
+	clf_http_report_failure(hreq, out, attempts);
+
+	if (out->http_status >= 300 && out->http_status < 400)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s answered with a redirect (HTTP status %ld), which is not followed",
+						what, out->http_status),
+				 errdetail("A redirect could send the access token to another host."),
+				 errhint("Check api_url: it should be the API's own address, such as %s.",
+						 CLF_DEFAULT_API_URL)));
+	if (out->http_status != 200)
+	{
+		StringInfoData detail;
+
+		initStringInfo(&detail);
+		if (attempts > 1)
+			appendStringInfo(&detail, "%d attempts were made.", attempts);
+		if (excerpt)
+			appendStringInfo(&detail, "%sThe response began with \"%s\".",
+							 detail.len ? " " : "", excerpt);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s answered with HTTP status %ld", what, out->http_status),
+				 detail.len ? errdetail_internal("%s", detail.data) : 0,
+				 out->http_status >= 500 || out->http_status == 429
+				 ? errhint("The API or a gateway in front of it is failing: try again later, or raise max_retries.")
+				 : errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+			 errmsg("invalid response for %s: %s", what, resp->message),
+			 excerpt ? errdetail("The response began with \"%s\".", excerpt) : 0,
+			 errhint("A proxy or gateway between the database and WeCom may have answered instead of WeCom.")));
+}
+
+/*
+ * The wait a 429 or 503 asked for with Retry-After, honoured as a rate
+ * limit: at least the ordinary backoff, at most the longest rate-limit wait
+ * of this attempt (rate_limit_delay_ms doubled per retry, up to 60 s), so
+ * a server cannot park a query for an hour.
+ */
+static int
+retry_after_ms(int attempt, int64 retry_after_s, int backoff)
+{
+	int64		cap = clf_rate_limit_delay_ms;
+	int64		wanted;
+
+	/* the header is the server's: an absurd value must not overflow */
+	wanted = retry_after_s >= CLF_MAX_RATE_LIMIT_DELAY_MS / 1000
+		? CLF_MAX_RATE_LIMIT_DELAY_MS : retry_after_s * 1000;
+
+	for (int i = 0; i < attempt && cap < CLF_MAX_RATE_LIMIT_DELAY_MS; i++)
+		cap *= 2;
+	cap = Min(cap, CLF_MAX_RATE_LIMIT_DELAY_MS);
+	return (int) Max((int64) backoff, Min(wanted, cap));
+}
+
+static int
+backoff_ms(int attempt, bool rate_limited)
+{
+	int64		base = rate_limited ? clf_rate_limit_delay_ms : clf_retry_delay_ms;
+	int64		cap = rate_limited ? CLF_MAX_RATE_LIMIT_DELAY_MS : CLF_MAX_RETRY_DELAY_MS;
+	int64		delay = base;
+
+	for (int i = 0; i < attempt && delay < cap; i++)
+		delay *= 2;
+	delay = Min(delay, cap);
+	/* jitter keeps concurrent backends from retrying in lockstep */
+	return (int) (delay / 2 + pg_prng_double(&pg_global_prng_state) * (delay / 2));
+}
+
+/*
+ * Make the request until it yields a JSON object, retrying what is worth
+ * retrying.  Retries always repeat the same URL and body, so a traversal
+ * never skips or repeats a page.  On return resp holds the response with
+ * its errcode read; errcodes other than the retried ones are the caller's.
+ */
+static pg_noinline void
+call_with_retries(ClfCall *call, ClfResponse *resp)
+{
+	ClfHttpRequest hreq;
+	ClfHttpOutcome out;
+	int			attempt;
+
+	http_request(call, &hreq);
+	for (attempt = 0;; attempt++)
+	{
+		ClfAttemptKind kind;
+		bool		rate_limited = false;
+		int			delay;
+
+		clf_http_perform(&hreq, resp, &out);
+
+		if (out.too_large)
+			kind = CLF_ATTEMPT_FATAL;
+		else if (out.proxy_refused)
+			kind = CLF_ATTEMPT_FATAL;	/* the same credentials fail again */
+		else if (out.failed)
+			kind = out.transient ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
+		else if (out.http_status == 429 || (out.http_status >= 500 && out.http_status < 600))
+			kind = CLF_ATTEMPT_TRANSIENT;
+		else if (out.http_status != 200 || out.parse_failed ||
+				 !clf_response_finish(resp) || !clf_response_check_status(resp))
+			kind = CLF_ATTEMPT_FATAL;
+		else if (resp->errcode == WECOM_SYSTEM_BUSY || resp->errcode == WECOM_CONCURRENCY_LIMIT)
+			kind = CLF_ATTEMPT_TRANSIENT;
+		else if (resp->errcode == WECOM_FREQUENCY_LIMIT)
+		{
+			kind = CLF_ATTEMPT_TRANSIENT;
+			rate_limited = true;
+		}
+		else
+			kind = CLF_ATTEMPT_OK;
+
+		if (kind == CLF_ATTEMPT_OK)
+			return;
+		if (kind == CLF_ATTEMPT_FATAL)
+			report_transport_error(call, &hreq, &out, resp, attempt + 1);
+
+		if (attempt >= call->opts->max_retries)
+		{
+			if (out.http_status == 200 && !out.failed)
+				break;			/* an API errcode: reported below */
+			report_transport_error(call, &hreq, &out, resp, attempt + 1);
+		}
+
+		delay = backoff_ms(attempt, rate_limited);
+		if (out.retry_after_s > 0 && (out.http_status == 429 || out.http_status == 503))
+			delay = retry_after_ms(attempt, out.retry_after_s, delay);
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
+								 what_was_fetched(call), describe_attempt(call, &hreq, &out, resp),
+								 attempt + 1, call->opts->max_retries, delay)));
+		call->stats->retries++;
+		clf_note_retry(call->opts, out.failed ? (int) out.result : 0,
+					   out.http_status, resp->errcode, delay,
+					   describe_attempt(call, &hreq, &out, resp));
+		clf_http_sleep(delay);
+	}
+
+	/* retries ran out (or were off) on a busy or rate-limited API */
+	if (attempt == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("%s failed: WeCom errcode " INT64_FORMAT ": %s",
+						what_was_fetched(call), resp->errcode, shown_text(resp->errmsg, call)),
+				 errdetail("It was not retried, as max_retries is 0."),
+				 resp->errcode == WECOM_FREQUENCY_LIMIT
+				 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
+				 : errhint("WeCom is busy; try again later, or raise max_retries.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",
+					what_was_fetched(call), attempt + 1, resp->errcode,
+					shown_text(resp->errmsg, call)),
+			 resp->errcode == WECOM_FREQUENCY_LIMIT
+			 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
+			 : errhint("WeCom is busy; try again later, or raise max_retries.")));
+}
+
+static void
+report_api_error(const ClfCall *call, const ClfResponse *resp)
+{
+	char	   *what = what_was_fetched(call);
+	char	   *errmsg_text = shown_text(resp->errmsg, call);
+	const char *server = call->opts->server_name;
+
+	switch (resp->errcode)
+	{
+		case WECOM_INVALID_SECRET:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected corp_secret for server \"%s\": errcode 40001: %s",
+							server, errmsg_text),
+					 errdetail("The corp_secret of the user mapping is wrong, was reset, or its app is disabled."),
+					 errhint("Copy the app's current Secret from the WeCom admin console into ALTER USER MAPPING ... OPTIONS (SET corp_secret '...').")));
+			break;
+		case WECOM_INVALID_CORPID:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected corp_id \"%s\" for server \"%s\": errcode 40013: %s",
+							call->opts->corp_id, server, errmsg_text),
+					 errhint("Set corp_id in the user mapping to the CorpID shown under My Company in the WeCom admin console.")));
+			break;
+		case WECOM_INVALID_TOKEN:
+		case WECOM_TOKEN_MISSING:
+		case WECOM_TOKEN_EXPIRED:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected the access token for %s: errcode " INT64_FORMAT ": %s",
+							what, resp->errcode, errmsg_text),
+					 call->opts->access_token
+					 ? errhint("The access_token in the user mapping is invalid or expired: update it with ALTER USER MAPPING, or use corp_id and corp_secret so that tokens are fetched as needed.")
+					 : errhint("A fresh token was fetched and rejected as well; check that the app's Secret belongs to corp_id.")));
+			break;
+		case WECOM_API_FORBIDDEN:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom refused %s: errcode 48002: %s", what, errmsg_text),
+					 errdetail("The app is not allowed to call the customer-contact APIs."),
+					 errhint("In the WeCom admin console, add the app under Customer Contact > API > apps that may call the APIs (客户联系 可调用接口的应用), and use that app's Secret.")));
+			break;
+		case WECOM_IP_NOT_TRUSTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom refused %s: errcode 60020: %s", what, errmsg_text),
+					 errdetail("The request came from an IP address that is not a trusted IP of the app."),
+					 errhint("Add the database host's public egress IP (or that of the server option proxy) to the app's trusted IPs in the WeCom admin console.")));
+			break;
+		case WECOM_INVALID_PARAMETER:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom rejected the request for %s as invalid: errcode 40058: %s",
+							what, errmsg_text),
+					 call->page_no > 1
+					 ? errhint("The cursor may have expired; run the query again.")
+					 : 0));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("WeCom returned an error for %s: errcode " INT64_FORMAT ": %s",
+							what, resp->errcode, errmsg_text),
+					 errhint("Look the errcode up in WeCom's global error code list.")));
+	}
+}
+
+/* contact_list's URL, without a token: for messages and EXPLAIN */
+char *
+clf_endpoint_for_display(const ClfOptions *opts)
+{
+	return psprintf("%s/externalcontact/contact_list", opts->api_url);
+}
+
+static void
+forget_url(ClfCall *call)
+{
+	clf_wipe(call->url);
+	call->url = NULL;
+}
+
+/*
+ * The token to use: the user mapping's fixed one, a cached one, or a new
+ * one from gettoken.  The result is a palloc'd copy.
+ */
+static char *
+get_token(const ClfOptions *opts, ClfScanStats *stats)
+{
+	const char *cached;
+	ClfCall		call;
+	ClfResponse resp;
+	char	   *volatile token = NULL;
+	char	   *corp_id;
+	char	   *secret;
+
+	if (opts->access_token)
+		return pstrdup(opts->access_token);
+	cached = clf_cached_token(opts);
+	if (cached)
+		return pstrdup(cached);
+
+	memset(&call, 0, sizeof(call));
+	call.opts = opts;
+	call.endpoint = "gettoken";
+	call.display_url = psprintf("%s/gettoken", opts->api_url);
+	corp_id = clf_http_escape(opts->corp_id);
+	secret = clf_http_escape(opts->corp_secret);
+	call.url = psprintf("%s/gettoken?corpid=%s&corpsecret=%s", opts->api_url,
+						corp_id, secret);
+	clf_wipe(secret);
+	pfree(corp_id);
+	call.stats = stats;
+	clf_response_init(&resp, CLF_TOKEN_RESPONSE_MAX);
+
+	PG_TRY();
+	{
+		stats->token_fetches++;
+		call_with_retries(&call, &resp);
+		if (resp.errcode != 0)
+			report_api_error(&call, &resp);
+		if (!clf_response_check_token(&resp))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("invalid response from %s: %s", call.display_url, resp.message)));
+		clf_remember_token(opts, resp.access_token,
+						   (int) Max(0, Min(resp.expires_in, 86400)));
+		token = pstrdup(resp.access_token);
+	}
+	PG_FINALLY();
+	{
+		/* json-c's copy of the new token, in the parsed response */
+		if (resp.access_token)
+			explicit_bzero((char *) resp.access_token, strlen(resp.access_token));
+		clf_response_release(&resp);
+		forget_url(&call);
+	}
+	PG_END_TRY();
+	return token;
+}
+
+/* The URL holds the token: wipe it whatever happens. */
+static void
+call_forgetting_url(ClfCall *call, ClfResponse *resp)
+{
+	PG_TRY();
+	{
+		call_with_retries(call, resp);
+	}
+	PG_FINALLY();
+	{
+		forget_url(call);
+	}
+	PG_END_TRY();
+}
+
+static bool
+is_token_error(int64 errcode)
+{
+	return errcode == WECOM_INVALID_TOKEN || errcode == WECOM_TOKEN_MISSING ||
+		errcode == WECOM_TOKEN_EXPIRED;
+}
+
+/*
+ * Fetch one contact_list page into resp, which on return holds a checked
+ * page.  A token WeCom rejects is replaced once and the page asked again.
+ */
+void
+clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
+			   int64 page_no, ClfResponse *resp, ClfScanStats *stats)
+{
+	ClfCall		call;
+	StringInfoData body;
+	bool		token_replaced = false;
+
+	memset(&call, 0, sizeof(call));
+	call.opts = opts;
+	call.endpoint = "contact_list";
+	call.display_url = clf_endpoint_for_display(opts);
+	call.page_no = page_no;
+	call.stats = stats;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"cursor\":");
+	escape_json(&body, cursor ? cursor : "");
+	appendStringInfo(&body, ",\"limit\":%d}", limit);
+	call.body = body.data;
+
+	for (;;)
+	{
+		char	   *volatile token = get_token(opts, stats);
+		volatile bool done = false;
+
+		/* the token copy is wiped however the request ends */
+		PG_TRY();
+		{
+			char	   *escaped = clf_http_escape(token);
+
+			call.token = token;
+			call.url = psprintf("%s?access_token=%s", call.display_url, escaped);
+			clf_wipe(escaped);
+			call_forgetting_url(&call, resp);
+
+			if (resp->errcode == 0)
+			{
+				if (!clf_response_check_page(resp))
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+							 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
+									page_no, call.display_url, resp->message)));
+				done = true;
+			}
+			else if (!is_token_error(resp->errcode) || opts->access_token != NULL ||
+					 token_replaced)
+				report_api_error(&call, resp);
+		}
+		PG_FINALLY();
+		{
+			call.token = NULL;
+			clf_wipe(token);
+		}
+		PG_END_TRY();
+
+		if (done)
+		{
+			stats->pages++;
+			return;
+		}
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
+								 resp->errcode)));
+		clf_forget_token(opts);
+		token_replaced = true;
+	}
+}
