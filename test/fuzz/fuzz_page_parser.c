@@ -31,7 +31,7 @@
 
 #include "page_parser.h"
 
-/* as in contact_list_fdw.h and http.c; the fuzzer never gets near them */
+/* as in contact_list_fdw.h and wecom.c; the fuzzer never gets near them */
 #define PAGE_MAX_BYTES		((size_t) 64 * 1024 * 1024)
 #define TOKEN_MAX_BYTES		((size_t) 64 * 1024)
 #define MAX_PIECES			8
@@ -188,7 +188,7 @@ walk_items(const ClfResponse *resp)
 }
 
 /*
- * One body through resp, as http.c's write callback and call_with_retries
+ * One body through resp, as http.c's write callback and wecom.c's call_with_retries
  * and clf_fetch_page handle it.
  */
 static void
@@ -267,7 +267,7 @@ run_token(const uint8_t *data, size_t size, const size_t *splits, int nsplits)
 	if (fed && clf_response_finish(&resp) && clf_response_check_status(&resp) &&
 		resp.errcode == 0 && clf_response_check_token(&resp))
 	{
-		/* http.c copies the token and builds a URL from it */
+		/* wecom.c copies the token and builds a URL from it */
 		if (resp.access_token == NULL || resp.access_token[0] == '\0' ||
 			strlen(resp.access_token) != (size_t) json_object_get_string_len(
 				json_object_object_get(resp.root, "access_token")))
