@@ -48,6 +48,11 @@
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
+/* InitMaterializedSRF was called SetSingleFuncCall in PostgreSQL 15.0 */
+#if PG_VERSION_NUM < 150001
+#define InitMaterializedSRF(fcinfo, flags) SetSingleFuncCall(fcinfo, flags)
+#endif
+
 #define CLF_DEFAULT_API_URL			"https://qyapi.weixin.qq.com/cgi-bin"
 #define CLF_DEFAULT_TIMEOUT_MS		30000
 #define CLF_DEFAULT_CONNECT_TIMEOUT_MS 10000

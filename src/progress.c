@@ -283,11 +283,7 @@ contact_list_fdw_get_progress(PG_FUNCTION_ARGS)
 
 	clf_shared_require();
 	s = clf_shared();
-#if PG_VERSION_NUM >= 150001
 	InitMaterializedSRF(fcinfo, 0);
-#else
-	SetSingleFuncCall(fcinfo, 0);
-#endif
 	read_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	for (int i = 0; i < s->nprogress; i++)

@@ -131,11 +131,7 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-#if PG_VERSION_NUM >= 150001
 	InitMaterializedSRF(fcinfo, 0);
-#else
-	SetSingleFuncCall(fcinfo, 0);	/* its name in 15.0 */
-#endif
 	if (scan_log == NULL)
 		return (Datum) 0;
 

@@ -363,11 +363,7 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 
 	clf_shared_require();
 	s = clf_shared();
-#if PG_VERSION_NUM >= 150001
 	InitMaterializedSRF(fcinfo, 0);
-#else
-	SetSingleFuncCall(fcinfo, 0);
-#endif
 	copy = palloc(sizeof(ClfServerEntry) * CLF_SHARED_SERVERS);
 	LWLockAcquire(&s->lock, LW_SHARED);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)

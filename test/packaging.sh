@@ -30,25 +30,8 @@ pkg=postgresql-$major-contact-list-fdw
 pkglibdir=$("$PG_CONFIG" --pkglibdir)
 extdir=$("$PG_CONFIG" --sharedir)/extension
 
-passed=0
-failed=0
-failures=()
-step() {
-  local name=$1
-  shift
-  echo "== $name"
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "-- $name: ok"
-  else
-    failed=$((failed + 1))
-    failures+=("$name")
-    echo "-- $name: FAILED"
-  fi
-}
-wanted() {
-  [ -z "${CLF_STEPS:-}" ] || [[ ",$CLF_STEPS," == *",$1,"* ]]
-}
+# shellcheck source=test/steps.sh
+source test/steps.sh
 
 # our files in this PostgreSQL, installed by anyone
 our_files() {
@@ -124,7 +107,4 @@ PY_=/usr/bin/python3
 wanted deb && step "deb package" deb_package
 wanted pgxn && step "pgxn install" pgxn_install
 
-echo
-[ ${#failures[@]} -gt 0 ] && echo "failed steps: ${failures[*]}"
-echo "packaging: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+steps_summary packaging

@@ -25,38 +25,15 @@ start_mock || exit 1
 start_proxy || exit 1
 export CLF_WORK
 
-passed=0
-failed=0
-skipped=0
-failures=()
-step() {
-  local name=$1
-  shift
-  echo "== $name"
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "-- $name: ok"
-  else
-    failed=$((failed + 1))
-    failures+=("$name")
-    echo "-- $name: FAILED"
-  fi
-}
-
-skip() {
-  skipped=$((skipped + 1))
-  echo "-- $1: skipped, $2"
-}
+# shellcheck source=test/steps.sh
+source test/steps.sh
 
 regress() {
   make -s installcheck PGUSER=postgres || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
 }
 
-# CLF_STEPS=meta,regress,upgrade,dump,fault,demo,secrets,fuzz,bench runs only those (a developer's
-# shortcut; make test runs them all)
-wanted() {
-  [ -z "${CLF_STEPS:-}" ] || [[ ",$CLF_STEPS," == *",$1,"* ]]
-}
+# CLF_STEPS picks from: meta, regress, upgrade, dump, fault, demo, secrets,
+# fuzz, bench (make test runs them all)
 
 no_build_warnings() {
   ! grep -E 'warning:' "$CLF_WORK/build.log"
@@ -109,9 +86,6 @@ if wanted bench; then
   fi
 fi
 
-echo
-[ ${#failures[@]} -gt 0 ] && echo "failed steps: ${failures[*]}"
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+steps_summary
 exit
 }
