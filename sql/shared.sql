@@ -11,14 +11,7 @@ SELECT mode IN ('named DSM segment', 'shared_preload_libraries') AS shared,
        token_entries, server_entries, progress_slots > 0 AS has_progress_slots
   FROM contact_list_fdw_shared_info();
 
--- the objects of version 1.1
-SELECT pg_describe_object(classid, objid, objsubid) AS member
-  FROM pg_depend
- WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-   -- 17+ also lists a view's row types
-   AND classid <> 'pg_type'::regclass
-   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'contact_list_fdw')
- ORDER BY 1;
+-- (setup lists every member of the extension)
 SELECT extversion FROM pg_extension WHERE extname = 'contact_list_fdw';
 
 -- max_concurrent_requests: a server option, 1..10000
