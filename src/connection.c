@@ -222,16 +222,19 @@ clf_get_connection(const ClfOptions *opts)
 	return conn;
 }
 
-/* Computed once per scan, when the user mapping is read. */
+/*
+ * SHA-256 of the concatenation of nparts pieces: the token caches' keys,
+ * which must never hold a secret itself.
+ */
 void
-clf_digest_secret(const char *secret, uint8 *digest)
+clf_sha256(int nparts, const void *const *parts, const size_t *lengths, uint8 *digest)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	bool		ok = ctx != NULL && pg_cryptohash_init(ctx) == 0;
 
-	if (ctx == NULL ||
-		pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) secret, strlen(secret)) < 0 ||
-		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+	for (int i = 0; ok && i < nparts; i++)
+		ok = pg_cryptohash_update(ctx, (const uint8 *) parts[i], lengths[i]) == 0;
+	if (!ok || pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
 	{
 		const char *reason = ctx ? pg_cryptohash_error(ctx) : "out of memory";
 
@@ -240,6 +243,16 @@ clf_digest_secret(const char *secret, uint8 *digest)
 				 errmsg("could not compute a SHA-256 digest: %s", reason)));
 	}
 	pg_cryptohash_free(ctx);
+}
+
+/* Computed once per scan, when the user mapping is read. */
+void
+clf_digest_secret(const char *secret, uint8 *digest)
+{
+	const void *parts[] = {secret};
+	size_t		lengths[] = {strlen(secret)};
+
+	clf_sha256(1, parts, lengths, digest);
 }
 
 static ClfTokenEntry *

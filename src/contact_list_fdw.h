@@ -149,6 +149,8 @@ extern const char *clf_cached_token(const ClfOptions *opts);
 extern void clf_remember_token(const ClfOptions *opts, const char *token,
 							   int expires_in);
 extern void clf_forget_token(const ClfOptions *opts);
+extern void clf_sha256(int nparts, const void *const *parts, const size_t *lengths,
+					   uint8 *digest);
 extern void clf_digest_secret(const char *secret, uint8 *digest);
 extern void clf_connection_init(void);
 

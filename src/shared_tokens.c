@@ -27,7 +27,6 @@
 
 #include "shared_state.h"
 
-#include "common/cryptohash.h"
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
@@ -38,25 +37,16 @@ static int	claimed = -1;
 static uint8 last_key[PG_SHA256_DIGEST_LENGTH];
 static uint64 last_generation = 0;
 
+/* api_url and corp_id with their NULs, so no two pairs run together */
 static void
 token_key(const ClfOptions *opts, uint8 *key)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	const void *parts[] = {opts->api_url, opts->corp_id, opts->secret_digest};
+	size_t		lengths[] = {
+		strlen(opts->api_url) + 1, strlen(opts->corp_id) + 1, PG_SHA256_DIGEST_LENGTH
+	};
 
-	if (ctx == NULL ||
-		pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) opts->api_url, strlen(opts->api_url) + 1) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) opts->corp_id, strlen(opts->corp_id) + 1) < 0 ||
-		pg_cryptohash_update(ctx, opts->secret_digest, PG_SHA256_DIGEST_LENGTH) < 0 ||
-		pg_cryptohash_final(ctx, key, PG_SHA256_DIGEST_LENGTH) < 0)
-	{
-		const char *reason = ctx ? pg_cryptohash_error(ctx) : "out of memory";
-
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute a SHA-256 digest: %s", reason)));
-	}
-	pg_cryptohash_free(ctx);
+	clf_sha256(3, parts, lengths, key);
 }
 
 static ClfSharedToken *
