@@ -601,14 +601,15 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 	/* tinyproxy answers 401 to a wrong password, others 407 */
 	if (out->proxy_refused)
 	{
+		/* credentials to fix in the user mapping, as WeCom's own rejections */
 		if (opts->proxy_user == NULL)
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("could not fetch %s: the proxy asks for a user name and password (HTTP status %ld)",
 							what, out->proxy_status),
 					 errhint("Set them with ALTER USER MAPPING ... OPTIONS (ADD proxy_user '...', ADD proxy_password '...').")));
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				(errcode(ERRCODE_INVALID_PASSWORD),
 				 errmsg("could not fetch %s: the proxy did not accept proxy_user and proxy_password (HTTP status %ld)",
 						what, out->proxy_status),
 				 errhint("Correct them with ALTER USER MAPPING ... OPTIONS (SET proxy_user '...', SET proxy_password '...').")));

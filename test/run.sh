@@ -48,14 +48,18 @@ if wanted regress; then
 fi
 wanted upgrade && step "upgrade paths" test/upgrade.sh
 wanted dump && step "dump and restore" test/dump_restore.sh
-wanted fault && step "fault suite" $PY test/fault_suite.py
+# (both modes' output is kept: test/check_readme.py reads the errors they saw)
+fault_suite() {
+  $PY test/fault_suite.py "$@" | tee -a "$CLF_WORK/fault_suite.log"
+}
+wanted fault && step "fault suite" fault_suite
 
 # PostgreSQL 15 and 16 without contact_list_fdw in shared_preload_libraries:
 # each backend alone, as before shared state existed.  A second cluster.
 per_backend_suite() {
   (
     export PGPORT=$((PGPORT + 1)) CLF_PGDATA_NAME=pgdata_per_backend CLF_PRELOAD=0
-    start_cluster && $PY test/fault_suite.py --per-backend
+    start_cluster && fault_suite --per-backend
   )
 }
 if wanted fault; then
@@ -72,6 +76,19 @@ secrets_in_logs() {
     test/check_secrets.sh "$log" || return 1
   done
 }
+# every link of the README stays inside the repository, and every row of
+# its errors table is an error some test raised, with that SQLSTATE
+readme_true() {
+  local args=()
+  if wanted fault && [ -z "${CLF_FAULT_CASES:-}" ]; then
+    args=(--fault-log "$CLF_WORK/fault_suite.log")
+    [ "$(pg_major)" -ge 17 ] && args+=(--always-shared)
+  else
+    args=(--links-only)
+  fi
+  $PY test/check_readme.py "${args[@]}"
+}
+wanted regress && step "README: links and errors table" readme_true
 # the README's other command, beside this suite's cluster and mock
 wanted demo && step "make demo" env CLF_PGPORT=$((PGPORT + 10)) CLF_MOCK_PORT=$((CLF_MOCK_PORT + 10)) \
   CLF_PROXY_PORT=$((CLF_PROXY_PORT + 10)) test/demo.sh
