@@ -3,6 +3,7 @@
 # make && make install     build and install against the pg_config on PATH
 # make test                install missing packages, build, install, run the whole suite
 # make demo                install missing packages, build, install, run a demo
+# make mock                the mock WeCom endpoint in the foreground, and the SQL to try it
 # make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
 # make test-matrix [TARGETS=trixie,sid]
 #                          the suite on every Debian release we support, in chroots
@@ -75,7 +76,7 @@ endif
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h src/shared_state.h
 
-.PHONY: test test-matrix demo bench fuzz parser-cases deps deb dist
+.PHONY: test test-matrix demo mock bench fuzz parser-cases deps deb dist
 deps:
 	test/deps.sh
 test:
@@ -84,6 +85,8 @@ test-matrix:
 	test/matrix.sh $(if $(TARGETS),--targets $(TARGETS))
 demo:
 	test/demo.sh
+mock:
+	test/mock.sh
 bench:
 	bench/run.sh $(if $(N),--rows $(N))
 fuzz:

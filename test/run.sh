@@ -89,6 +89,21 @@ readme_true() {
   $PY test/check_readme.py "${args[@]}"
 }
 wanted regress && step "README: links and errors table" readme_true
+# make mock: the SQL it prints, pasted as it is, reads the mock's rows
+mock_sql_works() {
+  local port=$((CLF_MOCK_PORT + 20)) out=$CLF_WORK/make_mock.out pid rows
+  CLF_MOCK_PORT=$port test/mock.sh >"$out" 2>&1 &
+  pid=$!
+  wait_for_port "$port" || { kill "$pid"; return 1; }
+  "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE try_mock" &&
+    rows=$(sed -n '/^CREATE EXTENSION/,/^SELECT \* FROM/p' "$out" |
+      "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d try_mock -t -A | grep -c '|')
+  "$PGBIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS try_mock"
+  kill "$pid"
+  echo "make mock's SQL returned ${rows:-no} rows"
+  [ "${rows:-0}" -eq 25 ]
+}
+wanted regress && step "make mock: the SQL it prints works" mock_sql_works
 # the README's other command, beside this suite's cluster and mock
 wanted demo && step "make demo" env CLF_PGPORT=$((PGPORT + 10)) CLF_MOCK_PORT=$((CLF_MOCK_PORT + 10)) \
   CLF_PROXY_PORT=$((CLF_PROXY_PORT + 10)) test/demo.sh
