@@ -251,6 +251,22 @@ report_userinfo(const char *name)
 			 : errhint("The WeCom API needs no user name or password in its URL.")));
 }
 
+/* Does the URL's path end in /cgi-bin (trailing slashes aside)? */
+static bool
+url_path_is_cgi_bin(const char *url)
+{
+	const char *authority = strstr(url, "://");
+	const char *path;
+	size_t		len;
+
+	authority = authority ? authority + 3 : url;
+	path = authority + strcspn(authority, "/?#");
+	len = strcspn(path, "?#");
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	return len >= 8 && strncmp(path + len - 8, "/cgi-bin", 8) == 0;
+}
+
 static void
 validate_url(const char *name, const char *value)
 {
@@ -264,6 +280,19 @@ validate_url(const char *name, const char *value)
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
 				 errdetail("%s", problem),
+				 errhint("The WeCom API is at %s.", CLF_DEFAULT_API_URL)));
+
+	/*
+	 * Only a warning: a relay may serve the API elsewhere.  But the paths
+	 * are appended to api_url, so without WeCom's own /cgi-bin every request
+	 * would be answered 404, long after the server was created.
+	 */
+	if (!url_path_is_cgi_bin(value))
+		ereport(WARNING,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("option \"%s\" does not end with the API's path /cgi-bin: \"%s\"",
+						name, value),
+				 errdetail("Requests go to the URL followed by /gettoken and /externalcontact/contact_list."),
 				 errhint("The WeCom API is at %s.", CLF_DEFAULT_API_URL)));
 }
 
