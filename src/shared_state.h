@@ -33,6 +33,7 @@
 #define CLF_PROGRESS_PER_BACKEND	2
 #define CLF_RETRY_CAUSES			8
 #define CLF_PROGRESS_TEXT			256
+#define CLF_RECENT_SCANS			256
 
 typedef struct ClfSharedToken
 {
@@ -119,6 +120,24 @@ typedef struct ClfProgressSlot
 	char		last_error[CLF_PROGRESS_TEXT];
 } ClfProgressSlot;
 
+/* A scan that ended, for contact_list_fdw_recent_scans (scan_log.c). */
+typedef struct ClfRecentScan
+{
+	uint64		serial;			/* 0: unused */
+	int			pid;
+	char		backend_type[64];
+	Oid			dbid;
+	Oid			userid;
+	Oid			relid;
+	TimestampTz started;
+	TimestampTz ended;
+	ClfScanStats stats;
+	int			outcome;		/* ClfScanOutcome */
+	char		table_name[2 * NAMEDATALEN + 2];
+	char		server_name[NAMEDATALEN];
+	char		error[CLF_PROGRESS_TEXT];
+} ClfRecentScan;
+
 typedef struct ClfShared
 {
 	LWLock		lock;			/* tokens, servers, slot ownership */
@@ -132,6 +151,8 @@ typedef struct ClfShared
 	TimestampTz created;
 	ClfSharedToken tokens[CLF_SHARED_TOKENS];
 	ClfServerEntry servers[CLF_SHARED_SERVERS];
+	uint64		next_recent;	/* serial of the next scan to end */
+	ClfRecentScan recent[CLF_RECENT_SCANS];	/* a ring, by serial */
 	int			nprogress;
 	ClfProgressSlot progress[FLEXIBLE_ARRAY_MEMBER];
 } ClfShared;

@@ -66,6 +66,7 @@ init_shared(ClfShared *s)
 	LWLockInitialize(&s->lock, s->tranche_id);
 	s->next_generation = 1;
 	s->next_serial = 1;
+	s->next_recent = 1;
 	s->created = GetCurrentTimestamp();
 	for (int i = 0; i < CLF_SHARED_TOKENS; i++)
 		ConditionVariableInit(&s->tokens[i].cv);
