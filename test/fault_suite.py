@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -1548,6 +1549,139 @@ class Suite:
         finally:
             self.install(ROOT)
 
+    # -- where the backend connects: a superuser's word (issue 14, point 9)
+
+    def proxy_not_skippable(self, conn):
+        # The superuser sets api_url, proxy and ca_file in the configuration
+        # (ALTER SYSTEM); a non-superuser's startup options (PGOPTIONS) must
+        # not make a scan skip them: the scan goes through the proxy, or
+        # fails, or the connection is refused; it never goes direct.
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        pxport = free_port()
+        pxdir = os.path.join(WORK, "tinyproxy-guard")
+        os.makedirs(pxdir, exist_ok=True)
+        pxlog = os.path.join(pxdir, "tinyproxy.log")
+        conf = os.path.join(pxdir, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Connect\n"
+                    "Allow 127.0.0.1\nConnectPort %d\n" % (pxport, pxlog, port))
+            if os.geteuid() == 0:
+                f.write("User postgres\nGroup postgres\n")
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
+        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = "https://127.0.0.1:%d/cgi-bin" % port
+        px = "http://127.0.0.1:%d" % pxport
+        tls = ssl.create_default_context(cafile=cert)
+        preloaded = "contact_list_fdw" in run(conn, "SHOW shared_preload_libraries")[0][0]
+
+        def mock_requests():
+            with urllib.request.urlopen("https://127.0.0.1:%d/_stats" % port, timeout=10, context=tls) as r:
+                st = json.loads(r.read())
+            return st["contact_list"] + st["gettoken"]
+
+        def tunnels():
+            try:
+                with open(pxlog, errors="replace") as f:
+                    return f.read().count("CONNECT 127.0.0.1:%d" % port)
+            except OSError:
+                return 0
+
+        def attempt(options):
+            """As fs_nosu with these startup options: ("refused", error),
+            ("failed", error) or ("rows", n), and whether the mock got a
+            request that did not come through the proxy."""
+            req0, tun0 = mock_requests(), tunnels()
+            try:
+                s = psycopg2.connect(dbname=DB, user="fs_nosu", options=options)
+            except psycopg2.OperationalError as e:
+                return ("refused", str(e)), False
+            s.autocommit = True
+            try:
+                got = ("rows", len(run(s, "SELECT * FROM fs_gx_contacts")))
+            except psycopg2.Error as e:
+                got = ("failed", e)
+            finally:
+                s.close()
+            time.sleep(0.2)     # tinyproxy writes its log line
+            direct = mock_requests() > req0 and tunnels() == tun0
+            return got, direct
+
+        def wait_setting(name, value):
+            self.wait_for("the configuration to reach new sessions",
+                          lambda: run(connect(), "SHOW " + name)[0][0] == value, seconds=10)
+
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            run(conn, "DROP SERVER IF EXISTS fs_gx CASCADE")
+            run(conn, "DROP ROLE IF EXISTS fs_nosu")
+            run(conn, "CREATE ROLE fs_nosu LOGIN")
+            run(conn, "CREATE SERVER fs_gx FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (max_retries '0')")
+            run(conn, """CREATE FOREIGN TABLE fs_gx_contacts (external_userid text, name text)
+                         SERVER fs_gx OPTIONS (page_size '%d')""" % PAGE)
+            run(conn, "GRANT SELECT ON fs_gx_contacts TO fs_nosu")
+            run(conn, "CREATE USER MAPPING FOR fs_nosu SERVER fs_gx OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            for name, value in (("api_url", url), ("proxy", px), ("ca_file", cert)):
+                run(conn, "ALTER SYSTEM SET contact_list_fdw.%s = %%s" % name, (value,))
+            run(conn, "SELECT pg_reload_conf()")
+            wait_setting("contact_list_fdw.proxy", px)
+
+            # the settings, as clusters have them today: they hold
+            got, direct = attempt("")
+            check(got == ("rows", 25) and not direct, "without options: %s, direct %s" % (got, direct))
+            check(tunnels() >= 1, "the scan did not go through the proxy")
+            attacks = ("-c contact_list_fdw.proxy=", "-c contact_list_fdw.api_url=https://127.0.0.1:1/x",
+                       "-c contact_list_fdw.ca_file=")
+            for options in attacks:
+                got, direct = attempt(options)
+                check(not direct, "%s: the scan went direct (%s)" % (options, got))
+                if preloaded:
+                    check(got[0] == "refused" and "permission denied to set parameter" in got[1],
+                          "%s: %s" % (options, got))
+                else:
+                    check(got[0] == "failed", "%s: %s" % (options, got))
+                    e = got[1]
+                    setting = options.split()[1].split("=")[0]
+                    check(e.pgcode == "42501" and setting in e.diag.message_primary
+                          and "lost its configured value" in e.diag.message_primary,
+                          "%s: %s %s" % (options, e.pgcode, error_text(e)))
+                    check("ALTER FOREIGN DATA WRAPPER" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+
+            # the wrapper's options: no session can reach them
+            run(conn, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD api_url %s, ADD proxy %s, ADD ca_file %s)",
+                (url, px, cert))
+            for name in ("api_url", "proxy", "ca_file"):
+                run(conn, "ALTER SYSTEM RESET contact_list_fdw.%s" % name)
+            run(conn, "SELECT pg_reload_conf()")
+            wait_setting("contact_list_fdw.proxy", "")
+            for options in ("",) + attacks:
+                tun0 = tunnels()
+                got, direct = attempt(options)
+                check(not direct, "%s: the scan went direct (%s)" % (options, got))
+                if preloaded and options:
+                    check(got[0] == "refused", "%s: %s" % (options, got))
+                else:
+                    check(got == ("rows", 25) and tunnels() > tun0,
+                          "%s under the wrapper's options: %s, %d tunnels" % (options, got, tunnels() - tun0))
+        finally:
+            for name in ("api_url", "proxy", "ca_file"):
+                run(conn, "ALTER SYSTEM RESET contact_list_fdw.%s" % name)
+            run(conn, "SELECT pg_reload_conf()")
+            have = run(conn, "SELECT coalesce(fdwoptions, '{}') FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw'")[0][0]
+            for o in have:
+                run(conn, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP %s)" % o.split("=")[0])
+            run(conn, "DROP SERVER IF EXISTS fs_gx CASCADE")
+            run(conn, "DROP ROLE IF EXISTS fs_nosu")
+            stop(proxy)
+            stop(mock)
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -1599,6 +1733,8 @@ class Suite:
                   lambda: self.shared_layout_upgrade(conn))
         self.case("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",
                   lambda: self.shared_layout_degrades(conn))
+        self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
+                  lambda: self.proxy_not_skippable(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
@@ -1613,6 +1749,8 @@ class Suite:
         self.case("token expiring mid-traversal: a new token, the same page", lambda: self.expire(conn))
         self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
+        self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
+                  lambda: self.proxy_not_skippable(conn))
         conn.close()
         print("# per-backend fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
