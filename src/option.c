@@ -133,7 +133,7 @@ is_secret_option(const char *name)
 }
 
 static const ClfOptionDef *
-find_option(const char *name, Oid context)
+find_option_def(const char *name, Oid context)
 {
 	for (const ClfOptionDef *def = option_defs; def->name; def++)
 	{
@@ -427,7 +427,7 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 	foreach(lc, options)
 	{
 		DefElem    *def = lfirst_node(DefElem, lc);
-		const ClfOptionDef *optdef = find_option(def->defname, catalog);
+		const ClfOptionDef *optdef = find_option_def(def->defname, catalog);
 		char	   *value;
 
 		if (optdef == NULL)
@@ -486,7 +486,7 @@ apply_options(ClfOptions *opts, List *options, Oid context)
 	foreach(lc, options)
 	{
 		DefElem    *def = lfirst_node(DefElem, lc);
-		const ClfOptionDef *optdef = find_option(def->defname, context);
+		const ClfOptionDef *optdef = find_option_def(def->defname, context);
 		char	   *value = defGetString(def);
 		char	   *field;
 
