@@ -114,6 +114,8 @@ typedef struct ClfSetting
 	bool		discarded;		/* a value was refused when it was defined */
 } ClfSetting;
 
+static struct config_generic *find_setting(const char *name);
+
 static ClfSetting settings[] = {
 	{"contact_list_fdw.api_url", "api_url", false},
 	{"contact_list_fdw.proxy", "proxy", false},
@@ -518,23 +520,30 @@ apply_options(ClfOptions *opts, List *options, Oid context)
 /*
  * A server that takes one of api_url, proxy, ca_file from a setting whose
  * value was discarded: refuse, rather than connect where the superuser did
- * not say.
+ * not say.  Once the setting has a value again (a reload of the
+ * configuration, a superuser's SET), that value was accepted, so it is a
+ * superuser's: only the built-in default is refused.
  */
 static void
 check_discarded_settings(List *fdw_options, List *server_options)
 {
 	for (int i = 0; i < lengthof(settings); i++)
 	{
+		struct config_generic *var;
+
 		if (!settings[i].discarded ||
 			option_value(server_options, settings[i].option) != NULL ||
 			option_value(fdw_options, settings[i].option) != NULL)
+			continue;
+		var = find_setting(settings[i].name);
+		if (var != NULL && var->source != PGC_S_DEFAULT)
 			continue;
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("setting \"%s\" lost its configured value in this session",
 						settings[i].name),
-				 errdetail("A value of the setting was refused when contact_list_fdw was loaded (one set by a user who may not, for example with PGOPTIONS or ALTER ROLE ... SET, or an invalid one), so this session does not know the value a superuser configured, and does not connect without it."),
-				 errhint("Reconnect without setting \"%s\". A superuser can set it for every server where no session can change it: ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (%s '...').",
+				 errdetail("A value of the setting was refused when contact_list_fdw was loaded in this session: one given by a user who may not set it (for example with PGOPTIONS), or an invalid one. This session does not know the value a superuser configured, and does not connect without it."),
+				 errhint("Reconnect without setting \"%s\", or correct its value in the configuration and reload it. A superuser can set it where no session can change it: ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (%s '...').",
 						 settings[i].name, settings[i].option)));
 	}
 }

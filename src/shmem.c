@@ -213,8 +213,6 @@ attach(void)
 	}
 #else
 	s = startup_struct;
-	if (s == NULL)
-		return NULL;			/* not preloaded: per-backend mode, no warning */
 #endif
 	magic = s->magic;
 	version = s->layout_version;
@@ -350,6 +348,14 @@ clf_shared(void)
 		attached = true;
 		return NULL;
 	}
+#if PG_VERSION_NUM < 170000
+	if (startup_struct == NULL)
+	{
+		/* not preloaded: per-backend mode, as documented, no warning */
+		attached = true;
+		return NULL;
+	}
+#endif
 	if (!IsTransactionState())
 		return NULL;			/* (cleanup outside a transaction) holds nothing */
 

@@ -1654,6 +1654,24 @@ class Suite:
                           "%s: %s %s" % (options, e.pgcode, error_text(e)))
                     check("ALTER FOREIGN DATA WRAPPER" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
 
+            if not preloaded:
+                # a reload gives the session the configured value again: then
+                # the setting is used, through the proxy
+                s = psycopg2.connect(dbname=DB, user="fs_nosu", options="-c contact_list_fdw.proxy=")
+                s.autocommit = True
+                try:
+                    e = scan_error(s, "SELECT count(*) FROM fs_gx_contacts")
+                    check(e.pgcode == "42501", "before the reload: %s %s" % (e.pgcode, error_text(e)))
+                    tun0 = tunnels()
+                    run(conn, "SELECT pg_reload_conf()")
+                    self.wait_for("the session to reload its configuration",
+                                  lambda: run(s, "SHOW contact_list_fdw.proxy")[0][0] == px, seconds=10)
+                    check(run(s, "SELECT count(*) FROM fs_gx_contacts") == [(25,)], "after the reload")
+                    time.sleep(0.2)
+                    check(tunnels() > tun0, "after the reload, the scan did not go through the proxy")
+                finally:
+                    s.close()
+
             # the wrapper's options: no session can reach them
             run(conn, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD api_url %s, ADD proxy %s, ADD ca_file %s)",
                 (url, px, cert))
