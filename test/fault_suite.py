@@ -1429,15 +1429,19 @@ class Suite:
         a table on the mock; returns (cluster, session maker)."""
         conf = ["shared_preload_libraries = 'contact_list_fdw'"] if self.pg_major(conn) < 17 else []
         m = MiniCluster("layout", conf=conf)
-        c = m.connect()
-        run(c, "CREATE EXTENSION contact_list_fdw")
-        run(c, "CREATE SERVER lay FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-        run(c, """CREATE FOREIGN TABLE lay (
-                    is_customer boolean, tmp_openid text, external_userid text, name text,
-                    follow_userid text, chat_id text, chat_name text, add_time timestamptz)
-                  SERVER lay OPTIONS (page_size '%d')""" % PAGE)
-        run(c, "CREATE USER MAPPING FOR postgres SERVER lay OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
-        c.close()
+        try:
+            c = m.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER lay FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, """CREATE FOREIGN TABLE lay (
+                        is_customer boolean, tmp_openid text, external_userid text, name text,
+                        follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                      SERVER lay OPTIONS (page_size '%d')""" % PAGE)
+            run(c, "CREATE USER MAPPING FOR postgres SERVER lay OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            c.close()
+        except Exception:
+            m.stop()
+            raise
 
         def session(options=""):
             s = psycopg2.connect(dbname="postgres", host=m.dir, user="postgres", options=options)
