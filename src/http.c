@@ -650,7 +650,7 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				 (out->result == CURLE_PEER_FAILED_VERIFICATION || out->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : opts->proxy
-				 ? errhint("Requests go through the proxy (the server option proxy, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
+				 ? errhint("Requests go through the proxy (the option proxy of the server or of the wrapper, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
 	}
 }

@@ -137,9 +137,24 @@ typedef struct ClfRecentScan
 	char		server_name[NAMEDATALEN];
 	char		error[CLF_PROGRESS_TEXT];
 } ClfRecentScan;
+/*
+ * The layout of ClfShared.  Bump it whenever the struct, or any struct or
+ * constant it is made of, changes: the segment's name carries it, and a
+ * backend finding another version's state works alone rather than misread
+ * it.  CLF_SHARED_LAYOUT_VERSION_BUMP builds a library that differs only in
+ * the version, for the fault suite's upgrade case.
+ */
+#define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
+#ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
+#define CLF_SHARED_LAYOUT_VERSION	3
+#else
+#define CLF_SHARED_LAYOUT_VERSION	2
+#endif
 
 typedef struct ClfShared
 {
+	uint32		magic;			/* CLF_SHARED_MAGIC; first, in every layout */
+	uint32		layout_version; /* CLF_SHARED_LAYOUT_VERSION; second */
 	LWLock		lock;			/* tokens, servers, slot ownership */
 	int			tranche_id;
 	uint64		next_generation;

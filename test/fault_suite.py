@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -323,9 +324,10 @@ class MiniCluster:
     private network namespace (netns) where programs of the case also run
     (helpers: shell commands started in the background), such as a DNS
     server on the addresses resolv.conf names.  Needs root.  Clients reach
-    it by its Unix socket, which no network namespace hides."""
+    it by its Unix socket, which no network namespace hides.  conf: more
+    postgresql.conf lines."""
 
-    def __init__(self, name, preload=None, env=None, netns=False, helpers=()):
+    def __init__(self, name, preload=None, env=None, netns=False, helpers=(), conf=()):
         self.dir = os.path.join(WORK, "mini-" + name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
@@ -350,6 +352,7 @@ class MiniCluster:
             "%s %s/initdb -D %s -U postgres --auth=trust >%s/initdb.log" % (pg, self.pgbin, self.data, self.dir),
             "printf \"listen_addresses = ''\\nunix_socket_directories = '%s'\\nlog_min_messages = debug1\\n\" >>%s/postgresql.conf"
             % (self.dir, self.data),
+        ] + ["echo %s >>%s/postgresql.conf" % (shq(line), self.data) for line in conf] + [
             "%s env %s %s/pg_ctl -D %s -l %s/postgres.log -w start >/dev/null" % (pg, envs, self.pgbin, self.data, self.dir),
             "echo ready",
             # holds the namespace while the case runs; stdin closes at stop()
@@ -374,6 +377,12 @@ class MiniCluster:
         with conn.cursor() as cur:
             cur.execute("SET statement_timeout = '60s'")
         return conn
+
+    def restart(self):
+        """Stop and start the server (not for a netns cluster: outside it)."""
+        subprocess.run(as_postgres() + [os.path.join(self.pgbin, "pg_ctl"), "-D", self.data, "-l",
+                                        os.path.join(self.dir, "postgres.log"), "-m", "fast", "-w",
+                                        "restart"], check=True, capture_output=True)
 
     def log(self):
         with open(os.path.join(self.dir, "postgres.log"), "rb") as f:
@@ -1407,6 +1416,318 @@ class Suite:
             run(admin, "DROP DATABASE IF EXISTS fault_latin1")
             admin.close()
 
+    # -- the shared layout's version (issue 14, point 6)
+
+    def pg_major(self, conn):
+        return int(run(conn, "SHOW server_version_num")[0][0]) // 10000
+
+    def variant_build(self):
+        """A copy of the tree built with a bumped layout version and the
+        test-only fault switch clf_test.shared_fault: its directory."""
+        if getattr(self, "variant_dir", None):
+            return self.variant_dir
+        d = os.path.join(WORK, "variant")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for name in os.listdir(ROOT):
+            if name == "Makefile" or name.endswith(".sql") or name.endswith(".control"):
+                shutil.copy(os.path.join(ROOT, name), d)
+        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(d, "src"),
+                        ignore=shutil.ignore_patterns("*.o", "*.so", "*.bc"))
+        out = subprocess.run(["make", "-C", d, "-s", "PG_CONFIG=" + os.environ["PG_CONFIG"],
+                              "COPT=-DCLF_SHARED_LAYOUT_VERSION_BUMP -DCLF_TEST_FAULTS"],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, "the variant did not build: %s" % out.stderr[-500:])
+        self.variant_dir = d
+        return d
+
+    def install(self, tree):
+        """make install from tree: install(1) writes a new file, so the
+        processes that mapped the old one go on with it."""
+        out = subprocess.run(["make", "-C", tree, "-s", "PG_CONFIG=" + os.environ["PG_CONFIG"], "install"],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, "make install in %s failed: %s" % (tree, out.stderr[-500:]))
+
+    def layout_cluster(self, conn):
+        """A cluster of the case's own (the library preloaded below 17) with
+        a table on the mock; returns (cluster, session maker)."""
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if self.pg_major(conn) < 17 else []
+        m = MiniCluster("layout", conf=conf)
+        try:
+            c = m.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER lay FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, """CREATE FOREIGN TABLE lay (
+                        is_customer boolean, tmp_openid text, external_userid text, name text,
+                        follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                      SERVER lay OPTIONS (page_size '%d')""" % PAGE)
+            run(c, "CREATE USER MAPPING FOR postgres SERVER lay OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            c.close()
+        except Exception:
+            m.stop()
+            raise
+
+        def session(options=""):
+            s = psycopg2.connect(dbname="postgres", host=m.dir, user="postgres", options=options)
+            s.autocommit = True
+            run(s, "SET statement_timeout = '60s'")
+            return s
+        return m, session
+
+    def layout_scan(self, s):
+        """Scan lay: (pid, mode, warnings); the rows must be the clean run's."""
+        rows = scan(s, "lay")
+        check(collections.Counter(rows) == self.clean, "%d rows, or different ones" % len(rows))
+        mode = run(s, "SELECT mode FROM contact_list_fdw_shared_info()")[0][0]
+        warnings = [n for n in s.notices if n.startswith("WARNING:") and "shared state" in n]
+        return run(s, "SELECT pg_backend_pid()")[0][0], mode, warnings
+
+    def attached_to(self, m, pid):
+        """The segment or struct name backend pid attached to, from its DEBUG1 line."""
+        for line in m.log().splitlines():
+            if "[%d]" % pid in line and "attached to the shared state" in line:
+                return line.split('"')[-2]
+        return None
+
+    def shared_layout_upgrade(self, conn):
+        # an upgraded library installed over a running server, then a restart
+        variant = self.variant_build()
+        major = self.pg_major(conn)
+        shared_mode = "shared_preload_libraries" if major < 17 else "named DSM segment"
+        m, session = self.layout_cluster(conn)
+        variant_installed = False
+        try:
+            reset()
+            old = session()
+            pid, mode, warnings = self.layout_scan(old)
+            check(mode == shared_mode and not warnings, "before: %s %s" % (mode, warnings))
+            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+            check(stats()["gettoken"] == 1, "gettoken calls: %d" % stats()["gettoken"])
+
+            self.install(variant)
+            variant_installed = True
+            new = session()
+            pid, mode, warnings = self.layout_scan(new)
+            check(mode == shared_mode and not warnings, "after the install: %s %s" % (mode, warnings))
+            if major < 17:
+                # the postmaster loaded the library at start: every backend
+                # it forks runs that code, whatever the file holds now
+                check(self.attached_to(m, pid) == "contact_list_fdw v2",
+                      "a new backend attached to %s" % self.attached_to(m, pid))
+                check(stats()["gettoken"] == 1, "the token is not shared: %d gettoken" % stats()["gettoken"])
+            else:
+                # a new backend loads the new file and makes a segment of its
+                # layout; the sessions of each library share among themselves
+                check(self.attached_to(m, pid) == "contact_list_fdw v3",
+                      "a new backend attached to %s" % self.attached_to(m, pid))
+                check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
+                pid3, mode, warnings = self.layout_scan(session())
+                check(self.attached_to(m, pid3) == "contact_list_fdw v3" and not warnings,
+                      "a second new backend: %s %s" % (self.attached_to(m, pid3), warnings))
+                self.layout_scan(old)
+                check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
+            old.close()
+            new.close()
+
+            m.restart()
+            pid, mode, warnings = self.layout_scan(session())
+            check(mode == shared_mode and not warnings, "after a restart: %s %s" % (mode, warnings))
+            check(self.attached_to(m, pid) == "contact_list_fdw v3", "attached to %s" % self.attached_to(m, pid))
+
+            self.install(ROOT)
+            variant_installed = False
+            m.restart()
+            pid, mode, warnings = self.layout_scan(session())
+            check(mode == shared_mode and not warnings, "back to the normal build: %s %s" % (mode, warnings))
+            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+        finally:
+            if variant_installed:
+                self.install(ROOT)
+            m.stop()
+
+    def shared_layout_degrades(self, conn):
+        # another layout, or any failure to attach: one WARNING, then the
+        # session works alone; its scans never fail (the variant's switch)
+        variant = self.variant_build()
+        shared_mode = "shared_preload_libraries" if self.pg_major(conn) < 17 else "named DSM segment"
+        self.install(variant)
+        try:
+            m, session = self.layout_cluster(conn)
+            try:
+                for fault, reason, text in (("layout", "layout mismatch", "layout version 4, this library version 3"),
+                                            ("error", "could not attach", "injected failure to attach")):
+                    s = session("-c clf_test.shared_fault=" + fault)
+                    _, mode, warnings = self.layout_scan(s)
+                    _, mode, warnings = self.layout_scan(s)
+                    check(mode == "per-backend (%s)" % reason, "mode: %s" % mode)
+                    check(len(warnings) == 1, "%d warnings: %s" % (len(warnings), warnings))
+                    check("this session works alone" in warnings[0] and text in warnings[0]
+                          and "restart the server" in warnings[0].lower(), "warning: %s" % warnings[0])
+                    e = scan_error(s, "SELECT * FROM contact_list_fdw_stats")
+                    check(e.pgcode == "55000" and reason in e.diag.message_primary, "stats: %s" % error_text(e))
+                    s.close()
+                # nothing was left held: the others share as before
+                s = session()
+                _, mode, warnings = self.layout_scan(s)
+                check(mode == shared_mode and not warnings, "a session without the fault: %s %s" % (mode, warnings))
+                check(run(s, "SELECT count(*) FROM contact_list_fdw_stats") == [(1,)], "stats rows")
+                s.close()
+            finally:
+                m.stop()
+        finally:
+            self.install(ROOT)
+
+    # -- where the backend connects: a superuser's word (issue 14, point 9)
+
+    def proxy_not_skippable(self, conn):
+        # The superuser sets api_url, proxy and ca_file in the configuration
+        # (ALTER SYSTEM); a non-superuser's startup options (PGOPTIONS) must
+        # not make a scan skip them: the scan goes through the proxy, or
+        # fails, or the connection is refused; it never goes direct.
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        pxport = free_port()
+        pxdir = os.path.join(WORK, "tinyproxy-guard")
+        os.makedirs(pxdir, exist_ok=True)
+        pxlog = os.path.join(pxdir, "tinyproxy.log")
+        conf = os.path.join(pxdir, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Connect\n"
+                    "Allow 127.0.0.1\nConnectPort %d\n" % (pxport, pxlog, port))
+            if os.geteuid() == 0:
+                f.write("User postgres\nGroup postgres\n")
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
+        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = "https://127.0.0.1:%d/cgi-bin" % port
+        px = "http://127.0.0.1:%d" % pxport
+        tls = ssl.create_default_context(cafile=cert)
+        preloaded = "contact_list_fdw" in run(conn, "SHOW shared_preload_libraries")[0][0]
+
+        def mock_requests():
+            with urllib.request.urlopen("https://127.0.0.1:%d/_stats" % port, timeout=10, context=tls) as r:
+                st = json.loads(r.read())
+            return st["contact_list"] + st["gettoken"]
+
+        def tunnels():
+            try:
+                with open(pxlog, errors="replace") as f:
+                    return f.read().count("CONNECT 127.0.0.1:%d" % port)
+            except OSError:
+                return 0
+
+        def attempt(options):
+            """As fs_nosu with these startup options: ("refused", error),
+            ("failed", error) or ("rows", n), and whether the mock got a
+            request that did not come through the proxy."""
+            req0, tun0 = mock_requests(), tunnels()
+            try:
+                s = psycopg2.connect(dbname=DB, user="fs_nosu", options=options)
+            except psycopg2.OperationalError as e:
+                return ("refused", str(e)), False
+            s.autocommit = True
+            try:
+                got = ("rows", len(run(s, "SELECT * FROM fs_gx_contacts")))
+            except psycopg2.Error as e:
+                got = ("failed", e)
+            finally:
+                s.close()
+            time.sleep(0.2)     # tinyproxy writes its log line
+            direct = mock_requests() > req0 and tunnels() == tun0
+            return got, direct
+
+        def wait_setting(name, value):
+            self.wait_for("the configuration to reach new sessions",
+                          lambda: run(connect(), "SHOW " + name)[0][0] == value, seconds=10)
+
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            run(conn, "DROP SERVER IF EXISTS fs_gx CASCADE")
+            run(conn, "DROP ROLE IF EXISTS fs_nosu")
+            run(conn, "CREATE ROLE fs_nosu LOGIN")
+            run(conn, "CREATE SERVER fs_gx FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (max_retries '0')")
+            run(conn, """CREATE FOREIGN TABLE fs_gx_contacts (external_userid text, name text)
+                         SERVER fs_gx OPTIONS (page_size '%d')""" % PAGE)
+            run(conn, "GRANT SELECT ON fs_gx_contacts TO fs_nosu")
+            run(conn, "CREATE USER MAPPING FOR fs_nosu SERVER fs_gx OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            for name, value in (("api_url", url), ("proxy", px), ("ca_file", cert)):
+                run(conn, "ALTER SYSTEM SET contact_list_fdw.%s = %%s" % name, (value,))
+            run(conn, "SELECT pg_reload_conf()")
+            wait_setting("contact_list_fdw.proxy", px)
+
+            # the settings, as clusters have them today: they hold
+            got, direct = attempt("")
+            check(got == ("rows", 25) and not direct, "without options: %s, direct %s" % (got, direct))
+            check(tunnels() >= 1, "the scan did not go through the proxy")
+            attacks = ("-c contact_list_fdw.proxy=", "-c contact_list_fdw.api_url=https://127.0.0.1:1/x",
+                       "-c contact_list_fdw.ca_file=")
+            for options in attacks:
+                got, direct = attempt(options)
+                check(not direct, "%s: the scan went direct (%s)" % (options, got))
+                if preloaded:
+                    check(got[0] == "refused" and "permission denied to set parameter" in got[1],
+                          "%s: %s" % (options, got))
+                else:
+                    check(got[0] == "failed", "%s: %s" % (options, got))
+                    e = got[1]
+                    setting = options.split()[1].split("=")[0]
+                    check(e.pgcode == "42501" and setting in e.diag.message_primary
+                          and "lost its configured value" in e.diag.message_primary,
+                          "%s: %s %s" % (options, e.pgcode, error_text(e)))
+                    check("ALTER FOREIGN DATA WRAPPER" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+
+            if not preloaded:
+                # a reload gives the session the configured value again: then
+                # the setting is used, through the proxy
+                s = psycopg2.connect(dbname=DB, user="fs_nosu", options="-c contact_list_fdw.proxy=")
+                s.autocommit = True
+                try:
+                    e = scan_error(s, "SELECT count(*) FROM fs_gx_contacts")
+                    check(e.pgcode == "42501", "before the reload: %s %s" % (e.pgcode, error_text(e)))
+                    tun0 = tunnels()
+                    run(conn, "SELECT pg_reload_conf()")
+                    self.wait_for("the session to reload its configuration",
+                                  lambda: run(s, "SHOW contact_list_fdw.proxy")[0][0] == px, seconds=10)
+                    check(run(s, "SELECT count(*) FROM fs_gx_contacts") == [(25,)], "after the reload")
+                    time.sleep(0.2)
+                    check(tunnels() > tun0, "after the reload, the scan did not go through the proxy")
+                finally:
+                    s.close()
+
+            # the wrapper's options: no session can reach them
+            run(conn, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD api_url %s, ADD proxy %s, ADD ca_file %s)",
+                (url, px, cert))
+            for name in ("api_url", "proxy", "ca_file"):
+                run(conn, "ALTER SYSTEM RESET contact_list_fdw.%s" % name)
+            run(conn, "SELECT pg_reload_conf()")
+            wait_setting("contact_list_fdw.proxy", "")
+            for options in ("",) + attacks:
+                tun0 = tunnels()
+                got, direct = attempt(options)
+                check(not direct, "%s: the scan went direct (%s)" % (options, got))
+                if preloaded and options:
+                    check(got[0] == "refused", "%s: %s" % (options, got))
+                else:
+                    check(got == ("rows", 25) and tunnels() > tun0,
+                          "%s under the wrapper's options: %s, %d tunnels" % (options, got, tunnels() - tun0))
+        finally:
+            for name in ("api_url", "proxy", "ca_file"):
+                run(conn, "ALTER SYSTEM RESET contact_list_fdw.%s" % name)
+            run(conn, "SELECT pg_reload_conf()")
+            have = run(conn, "SELECT coalesce(fdwoptions, '{}') FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw'")[0][0]
+            for o in have:
+                run(conn, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP %s)" % o.split("=")[0])
+            run(conn, "DROP SERVER IF EXISTS fs_gx CASCADE")
+            run(conn, "DROP ROLE IF EXISTS fs_nosu")
+            stop(proxy)
+            stop(mock)
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -1456,6 +1777,12 @@ class Suite:
         self.case("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn))
         self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",
                   lambda: self.latin1_database(conn))
+        self.case("shared layout: an upgraded library in a running server, then restarts",
+                  lambda: self.shared_layout_upgrade(conn))
+        self.case("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",
+                  lambda: self.shared_layout_degrades(conn))
+        self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
+                  lambda: self.proxy_not_skippable(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
@@ -1470,6 +1797,8 @@ class Suite:
         self.case("token expiring mid-traversal: a new token, the same page", lambda: self.expire(conn))
         self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
+        self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
+                  lambda: self.proxy_not_skippable(conn))
         conn.close()
         print("# per-backend fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
