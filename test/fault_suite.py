@@ -158,6 +158,51 @@ def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
 
 
+def fault_injection_install():
+    """A copy of the PostgreSQL installation (hard links where it can) whose
+    contact_list_fdw.so is a test build with fault injection points (make
+    CLF_FAULT_INJECT=1, built in a directory of its own): the pg_config of
+    the copy.  PostgreSQL finds its library and share directories relative
+    to its programs, so the copy runs as is."""
+    pgc = os.environ.get("PG_CONFIG", "pg_config")
+
+    def conf(flag):
+        return subprocess.run([pgc, flag], check=True, capture_output=True, text=True).stdout.strip()
+    root = os.path.join(WORK, "pg-fault")
+    build = os.path.join(WORK, "fault-build")
+    if not os.path.exists(os.path.join(root, "ready")):
+        shutil.rmtree(root, ignore_errors=True)
+        for d in (conf("--bindir"), conf("--pkglibdir"), conf("--sharedir")):
+            dst = root + d
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if subprocess.run(["cp", "-al", d, dst], capture_output=True).returncode != 0:
+                shutil.rmtree(dst, ignore_errors=True)
+                subprocess.run(["cp", "-a", d, dst], check=True)
+        # the sources alone: a VPATH build would take the objects already
+        # built in ROOT as up to date
+        shutil.rmtree(build, ignore_errors=True)
+        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(build, "src"),
+                        ignore=shutil.ignore_patterns("*.o", "*.so", "*.bc"))
+        for f in os.listdir(ROOT):
+            if f == "Makefile" or f.endswith((".control", ".sql")):
+                shutil.copy(os.path.join(ROOT, f), build)
+        made = subprocess.run(["make", "-s", "CLF_FAULT_INJECT=1", "with_llvm=no", "PG_CONFIG=" + pgc],
+                              cwd=build, capture_output=True, text=True)
+        check(made.returncode == 0, "the fault injection build failed: %s" % made.stderr[-2000:])
+        so = root + conf("--pkglibdir") + "/contact_list_fdw.so"
+        os.unlink(so)       # a hard link to the installed one
+        shutil.copy(os.path.join(build, "contact_list_fdw.so"), so)
+        os.chmod(so, 0o755)
+        open(os.path.join(root, "ready"), "w").close()
+    return root + conf("--bindir") + "/pg_config"
+
+
+def pg_major():
+    out = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--version"], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[1].split(".")[0])
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -323,11 +368,11 @@ class MiniCluster:
     server on the addresses resolv.conf names.  Needs root.  Clients reach
     it by its Unix socket, which no network namespace hides."""
 
-    def __init__(self, name, preload=None, env=None, netns=False, helpers=()):
+    def __init__(self, name, preload=None, env=None, netns=False, helpers=(), conf=(), pg_config=None):
         self.dir = os.path.join(WORK, "mini-" + name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
-        self.pgbin = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+        self.pgbin = subprocess.run([pg_config or os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
                                     check=True, capture_output=True, text=True).stdout.strip()
         self.data = os.path.join(self.dir, "data")
         self.holder = None
@@ -348,6 +393,7 @@ class MiniCluster:
             "%s %s/initdb -D %s -U postgres --auth=trust >%s/initdb.log" % (pg, self.pgbin, self.data, self.dir),
             "printf \"listen_addresses = ''\\nunix_socket_directories = '%s'\\nlog_min_messages = debug1\\n\" >>%s/postgresql.conf"
             % (self.dir, self.data),
+        ] + ["echo %s >>%s/postgresql.conf" % (shq(line), self.data) for line in conf] + [
             "%s env %s %s/pg_ctl -D %s -l %s/postgres.log -w start >/dev/null" % (pg, envs, self.pgbin, self.data, self.dir),
             "echo ready",
             # holds the namespace while the case runs; stdin closes at stop()
@@ -1382,6 +1428,105 @@ class Suite:
         st = stats()
         check(st["gettoken"] == 30, "30 connections made %d gettoken calls, expected 30" % st["gettoken"])
 
+    def progress_writers(self, conn):
+        # issue 14, point 2, with a fault injection build: a writer's error
+        # cannot leave a progress row mid-write, and a row that stays
+        # mid-write (its writer stalled in the bracket) cannot hold readers
+        if os.geteuid() != 0:
+            raise Skip("needs root")
+        pgc = fault_injection_install()
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        mc = MiniCluster("progress", conf=conf, pg_config=pgc)
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE plain (external_userid text) SERVER s OPTIONS (page_size '5')")
+
+            reader = mc.connect()
+            run(reader, "SET statement_timeout = '20s'")
+
+            def timed_progress():
+                t0 = time.monotonic()
+                try:
+                    rows = run(reader, "SELECT pid FROM contact_list_fdw_progress")
+                except psycopg2.Error as e:
+                    raise Fail("reading contact_list_fdw_progress: %s" % str(e).strip())
+                return rows, time.monotonic() - t0
+
+            # out of memory while the scan's row is made: the error is the
+            # scan's, and nothing is left behind for readers to wait on
+            run(c, "SET clf_fault.point = 'progress_begin'")
+            e = scan_error(c, "SELECT count(*) FROM plain")
+            run(c, "RESET clf_fault.point")
+            check(e.pgcode == "53200" and "progress_begin" in (e.diag.message_detail or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            rows, took = timed_progress()
+            check(rows == [], "rows after the failed scan: %s" % rows)
+            check(took < 5, "reading the view took %.1f s after the failed write" % took)
+            check(run(c, "SELECT scans_running FROM contact_list_fdw_shared_info()") == [(0,)],
+                  "the failed scan's row is still taken")
+            check(run(c, "SELECT count(*) FROM plain") == [(25,)], "the next scan in that session")
+
+            # a writer stalled for 15 s inside its bracket: readers leave
+            # its row out at once rather than wait for it
+            writer = mc.connect()
+            wpid = run(writer, "SELECT pg_backend_pid()")[0][0]
+            run(writer, "SET clf_fault.point = 'progress_page_done'")
+            reset()
+            th, box = self.in_background(lambda: run(writer, "SELECT count(*) FROM plain"))
+            try:
+                # its first page is in: it stalls right after, for 15 s
+                self.wait_for("the writer's first page", lambda: stats()["contact_list"] >= 1)
+                time.sleep(1)
+                rows, took = timed_progress()
+                stalled = th.is_alive()
+            finally:
+                th.join(60)
+            check("error" not in box, "the stalled scan failed: %s" % box.get("error"))
+            check(stalled, "the writer was no longer stalled when the read ended")
+            check(took < 5, "reading the view took %.1f s with a writer stalled for 15 s" % took)
+            check(rows == [], "rows while the writer is stalled: %s" % rows)
+            rows, took = timed_progress()
+            check(rows == [], "rows after the scan: %s" % rows)
+            for x in (writer, reader, c):
+                x.close()
+        finally:
+            mc.stop()
+
+    def progress_fair(self, conn):
+        # issue 14, point 10: one session with more open scans than the whole
+        # pool cannot make another session's scan vanish from the view
+        self.shared_table(conn, "fs_many", {"access_token": "fixed-basic"})
+        slots, untracked = run(conn, "SELECT progress_slots, scans_untracked FROM contact_list_fdw_shared_info()")[0]
+        greedy = connect()
+        gpid = run(greedy, "SELECT pg_backend_pid()")[0][0]
+        other = connect()
+        opid = run(other, "SELECT pg_backend_pid()")[0][0]
+        n = slots + 2
+        try:
+            run(greedy, "BEGIN")
+            for i in range(n):
+                run(greedy, "DECLARE c%d CURSOR FOR SELECT * FROM fs_many" % i)
+                run(greedy, "FETCH 1 FROM c%d" % i)
+            run(other, "BEGIN")
+            run(other, "DECLARE c CURSOR FOR SELECT * FROM fs_many")
+            run(other, "FETCH 1 FROM c")
+            mine = run(conn, "SELECT pid, count(*) FROM contact_list_fdw_progress "
+                             "WHERE pid = ANY(%s) GROUP BY pid ORDER BY pid", ([gpid, opid],))
+            now = run(conn, "SELECT scans_untracked FROM contact_list_fdw_shared_info()")[0][0]
+            run(greedy, "COMMIT")
+            run(other, "COMMIT")
+        finally:
+            greedy.close()
+            other.close()
+        got = dict(mine)
+        check(got.get(opid) == 1, "the other session's scan: %s rows (%d open scans in one session, "
+              "%d slots)" % (got.get(opid), n, slots))
+        check(got.get(gpid) == 2, "the session with %d open scans has %s rows" % (n, got.get(gpid)))
+        check(now - untracked == n - 2, "%d scans counted untracked, expected %d" % (now - untracked, n - 2))
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -1429,6 +1574,11 @@ class Suite:
         self.case("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                   lambda: self.shared_cancel(conn))
         self.case("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn))
+        self.case("progress writers: an error while writing a row leaves no row mid-write, "
+                  "and a row mid-write never holds readers", lambda: self.progress_writers(conn))
+        self.case("progress rows: a session with more open scans than the pool has rows for "
+                  "keeps its own share, another session's scan stays listed",
+                  lambda: self.progress_fair(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
