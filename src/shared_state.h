@@ -170,5 +170,6 @@ extern void clf_note_retry(const ClfOptions *opts, int curl_result, long http_st
 extern void clf_stats_page(const ClfOptions *opts, int64 rows);
 extern void clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome);
 extern void clf_request_slot_cleanup(void);
+extern void clf_stats_init(void);
 
 #endif							/* CLF_SHARED_STATE_H */

@@ -11,6 +11,15 @@
  * contact_list_fdw_shared_info() counts).  A request that finds no entry at
  * all is neither limited nor counted: it never fails for want of room.
  *
+ * The view shows the catalog's name of a server of the reader's database,
+ * and the name last seen by a scan for the others.  A dropped server's
+ * entry is freed when the dropping transaction commits (object access hook,
+ * in sessions that have loaded the library: all of them on 15 and 16 with
+ * the preload), else when the view is read or the counters are reset in its
+ * database; an entry whose database is gone is freed at the next read or
+ * reset anywhere.  So a server made later with the same OID starts from
+ * zero.
+ *
  * A request slot is taken just before a request and given back when it
  * ends, however it ends: http.c's PG_FINALLY, the abort callbacks and
  * before_shmem_exit of shmem.c.  A backend makes one request at a time, so
@@ -22,10 +31,16 @@
 
 #include "shared_state.h"
 
+#include "access/xact.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_foreign_server.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/syscache.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -35,6 +50,10 @@
 static int	held_entry = -1;
 static Oid	held_dbid = InvalidOid;
 static Oid	held_serverid = InvalidOid;
+
+static object_access_hook_type prev_object_access_hook = NULL;
+static bool servers_dropped = false;	/* in this transaction */
+static bool xact_callback_registered = false;
 
 static void
 clear_counters(ClfServerEntry *e)
@@ -55,6 +74,13 @@ clear_counters(ClfServerEntry *e)
 	e->stats_reset = GetCurrentTimestamp();
 }
 
+/* No request holds or waits for a slot of e: it may be freed or reused. */
+static bool
+entry_idle(const ClfServerEntry *e)
+{
+	return e->in_flight == 0;
+}
+
 /*
  * The entry of (this database, serverid), made if missing.  NULL if every
  * entry has a request in flight.  Caller holds the lock exclusively.
@@ -71,6 +97,9 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 		if (e->dbid == MyDatabaseId && e->serverid == serverid)
 		{
 			e->last_used = GetCurrentTimestamp();
+			/* the name other databases see: the latest one used here */
+			if (strncmp(e->server_name, name, sizeof(e->server_name) - 1) != 0)
+				clf_copy_text(e->server_name, sizeof(e->server_name), name);
 			return e;
 		}
 		if (e->in_flight == 0 &&
@@ -348,11 +377,115 @@ retry_causes_json(const ClfServerEntry *e)
 	return buf.data;
 }
 
+/*
+ * Free the entries of servers of this database that no longer exist, and of
+ * databases that no longer exist, so that their rows go and a server or
+ * database made later with the same OID starts from zero.  Catalog lookups
+ * happen outside the lock; an entry is freed only if it is still the one
+ * looked up and nothing waits on it.
+ */
+static void
+forget_dropped(ClfShared *s)
+{
+	Oid			dbids[CLF_SHARED_SERVERS];
+	Oid			serverids[CLF_SHARED_SERVERS];
+	bool		gone[CLF_SHARED_SERVERS];
+	int			n = 0;
+
+	LWLockAcquire(&s->lock, LW_SHARED);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		dbids[i] = s->servers[i].dbid;
+		serverids[i] = s->servers[i].serverid;
+	}
+	LWLockRelease(&s->lock);
+
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		gone[i] = false;
+		if (!OidIsValid(serverids[i]))
+			continue;
+		if (dbids[i] == MyDatabaseId)
+			gone[i] = !SearchSysCacheExists1(FOREIGNSERVEROID,
+											 ObjectIdGetDatum(serverids[i]));
+		else
+			gone[i] = !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbids[i]));
+		n += gone[i];
+	}
+	if (n == 0)
+		return;
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		ClfServerEntry *e = &s->servers[i];
+
+		if (!gone[i] || e->dbid != dbids[i] || e->serverid != serverids[i] ||
+			!entry_idle(e))
+			continue;
+		e->dbid = InvalidOid;
+		e->serverid = InvalidOid;
+		e->server_name[0] = '\0';
+		clear_counters(e);
+	}
+	LWLockRelease(&s->lock);
+}
+
+/*
+ * DROP SERVER: free the entry when the transaction commits (before, the
+ * catalog lookup of forget_dropped() sees the drop; a rolled back
+ * subtransaction's drop is not seen, so its server keeps its counters).
+ */
+static void
+stats_xact_callback(XactEvent event, void *arg)
+{
+	if (!servers_dropped)
+		return;
+	if (event == XACT_EVENT_PRE_COMMIT)
+	{
+		ClfShared  *s = clf_shared();
+
+		if (s)
+			forget_dropped(s);
+	}
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PRE_PREPARE || event == XACT_EVENT_PARALLEL_ABORT)
+		servers_dropped = false;
+}
+
+static void
+stats_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+					int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_DROP && classId == ForeignServerRelationId)
+	{
+		if (!xact_callback_registered)
+		{
+			RegisterXactCallback(stats_xact_callback, NULL);
+			xact_callback_registered = true;
+		}
+		servers_dropped = true;
+	}
+}
+
+void
+clf_stats_init(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = stats_object_access;
+}
+
 #define STATS_COLS 19
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_get_stats);
 
-/* The counters of every server, all databases. */
+/*
+ * The counters of the servers of this database, and, for members of
+ * pg_read_all_stats, of every database: as PostgreSQL's own statistics
+ * views, one database's object names stay in that database.
+ */
 Datum
 contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 {
@@ -360,15 +493,19 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 	ClfShared  *s;
 	ClfServerEntry *copy;
 	int			n = 0;
+	bool		read_all;
 
 	clf_shared_require();
 	s = clf_shared();
 	InitMaterializedSRF(fcinfo, 0);
+	read_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	forget_dropped(s);
 	copy = palloc(sizeof(ClfServerEntry) * CLF_SHARED_SERVERS);
 	LWLockAcquire(&s->lock, LW_SHARED);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
 	{
-		if (OidIsValid(s->servers[i].serverid))
+		if (OidIsValid(s->servers[i].serverid) &&
+			(read_all || s->servers[i].dbid == MyDatabaseId))
 			memcpy(&copy[n++], &s->servers[i], sizeof(ClfServerEntry));
 	}
 	LWLockRelease(&s->lock);
@@ -379,12 +516,25 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 		Datum		values[STATS_COLS];
 		bool		nulls[STATS_COLS] = {0};
 		char	   *datname = get_database_name(e->dbid);
+		HeapTuple	tuple = NULL;
 
-		if (datname)
-			values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
+		if (datname == NULL)
+			continue;			/* dropped since forget_dropped() */
+		if (e->dbid == MyDatabaseId)
+		{
+			/* its name now, renamed or not; none if dropped since */
+			tuple = SearchSysCache1(FOREIGNSERVEROID, ObjectIdGetDatum(e->serverid));
+			if (!HeapTupleIsValid(tuple))
+				continue;
+		}
+		values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
+		if (tuple)
+		{
+			values[1] = CStringGetTextDatum(NameStr(((Form_pg_foreign_server) GETSTRUCT(tuple))->srvname));
+			ReleaseSysCache(tuple);
+		}
 		else
-			nulls[0] = true;
-		values[1] = CStringGetTextDatum(e->server_name);
+			values[1] = CStringGetTextDatum(e->server_name);
 		values[2] = ObjectIdGetDatum(e->serverid);
 		values[3] = Int64GetDatum(e->scans_complete);
 		values[4] = Int64GetDatum(e->scans_stopped_early);
@@ -417,6 +567,7 @@ contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 
 	clf_shared_require();
 	s = clf_shared();
+	forget_dropped(s);
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
 	{

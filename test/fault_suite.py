@@ -1527,6 +1527,86 @@ class Suite:
         check(got.get(gpid) == 2, "the session with %d open scans has %s rows" % (n, got.get(gpid)))
         check(now - untracked == n - 2, "%d scans counted untracked, expected %d" % (now - untracked, n - 2))
 
+    def stats_follow_catalog(self, conn):
+        # issue 14, point 4: the name is the catalog's, a dropped server's
+        # row and entry go at commit (not on rollback)
+        self.shared_table(conn, "fs_ren", {"access_token": "fixed-basic"})
+        check(run(conn, "SELECT count(*) FROM fs_ren") == [(25,)], "the scan")
+
+        def rows():
+            return run(conn, "SELECT server, server_oid, pages FROM contact_list_fdw_stats "
+                             "WHERE datname = current_database() AND server LIKE 'fs_ren%' ORDER BY 1")
+
+        def tracked():
+            return run(conn, "SELECT servers_tracked FROM contact_list_fdw_shared_info()")[0][0]
+        oid = run(conn, "SELECT oid FROM pg_foreign_server WHERE srvname = 'fs_ren_srv'")[0][0]
+        check(rows() == [("fs_ren_srv", oid, 5)], "before the rename: %s" % rows())
+        run(conn, "ALTER SERVER fs_ren_srv RENAME TO fs_ren_renamed")
+        check(rows() == [("fs_ren_renamed", oid, 5)], "after the rename: %s" % rows())
+        before = tracked()
+        run(conn, "BEGIN")
+        run(conn, "DROP SERVER fs_ren_renamed CASCADE")
+        run(conn, "ROLLBACK")
+        check(rows() == [("fs_ren_renamed", oid, 5)], "after a rolled back drop: %s" % rows())
+        check(tracked() == before, "a rolled back drop freed the entry")
+        # dropped in another session, which never reads the view: the entry
+        # is freed when that transaction commits
+        other = connect()
+        run(other, "DROP SERVER fs_ren_renamed CASCADE")
+        other.close()
+        check(tracked() == before - 1, "servers tracked: %d after the drop, %d before" % (tracked(), before))
+        check(rows() == [], "after the drop: %s" % rows())
+
+    def stats_visibility(self, conn):
+        # issue 14, point 7: another database's servers and counters only
+        # for members of pg_read_all_stats (and superusers)
+        other_db = "fault_suite_other"
+        admin = connect("postgres")
+        run(admin, "DROP DATABASE IF EXISTS %s" % other_db)
+        run(admin, "CREATE DATABASE %s" % other_db)
+        run(admin, "DROP ROLE IF EXISTS clf_nosy")
+        run(admin, "CREATE ROLE clf_nosy LOGIN")
+        try:
+            o = connect(other_db)
+            run(o, "CREATE EXTENSION contact_list_fdw")
+            run(o, "CREATE SERVER secret_named_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s)", (API,))
+            run(o, "CREATE USER MAPPING FOR postgres SERVER secret_named_srv "
+                   "OPTIONS (access_token 'fixed-basic')")
+            run(o, "CREATE FOREIGN TABLE t (external_userid text) SERVER secret_named_srv")
+            check(run(o, "SELECT count(*) FROM t") == [(25,)], "the scan in the other database")
+            o.close()
+            self.shared_table(conn, "fs_vis", {"access_token": "fixed-basic"})
+            run(conn, "CREATE USER MAPPING FOR clf_nosy SERVER fs_vis_srv OPTIONS (access_token 'fixed-basic')")
+            run(conn, "GRANT SELECT ON fs_vis TO clf_nosy")
+            nosy = psycopg2.connect(dbname=DB, user="clf_nosy")
+            nosy.autocommit = True
+            try:
+                check(run(nosy, "SELECT count(*) FROM fs_vis") == [(25,)], "clf_nosy's scan")
+                seen = run(nosy, "SELECT DISTINCT datname FROM contact_list_fdw_stats")
+                check(seen == [(DB,)], "clf_nosy sees the stats of: %s" % seen)
+                check(not run(nosy, "SELECT 1 FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'"),
+                      "clf_nosy sees the other database's server")
+                check(run(nosy, "SELECT 1 FROM contact_list_fdw_stats WHERE server = 'fs_vis_srv'"),
+                      "clf_nosy does not see its own database's server")
+                run(admin, "GRANT pg_read_all_stats TO clf_nosy")
+                seen = run(nosy, "SELECT datname, server, pages FROM contact_list_fdw_stats "
+                                 "WHERE server = 'secret_named_srv'")
+                check(seen == [(other_db, "secret_named_srv", 1)], "a member of pg_read_all_stats sees: %s" % seen)
+            finally:
+                nosy.close()
+            seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
+            check(seen == [(other_db,)], "a superuser sees: %s" % seen)
+            # a dropped database's rows go
+            run(admin, "DROP DATABASE %s" % other_db)
+            seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
+            check(seen == [], "after DROP DATABASE: %s" % seen)
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_vis_srv CASCADE")
+            run(admin, "DROP DATABASE IF EXISTS %s" % other_db)
+            run(admin, "DROP ROLE IF EXISTS clf_nosy")
+            admin.close()
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -1576,6 +1656,10 @@ class Suite:
         self.case("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn))
         self.case("progress writers: an error while writing a row leaves no row mid-write, "
                   "and a row mid-write never holds readers", lambda: self.progress_writers(conn))
+        self.case("contact_list_fdw_stats: the catalog's name after a rename, a dropped server's row "
+                  "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn))
+        self.case("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
+                  lambda: self.stats_visibility(conn))
         self.case("progress rows: a session with more open scans than the pool has rows for "
                   "keeps its own share, another session's scan stays listed",
                   lambda: self.progress_fair(conn))
