@@ -23,7 +23,13 @@
  * A request slot is taken just before a request and given back when it
  * ends, however it ends: http.c's PG_FINALLY, the abort callbacks and
  * before_shmem_exit of shmem.c.  A backend makes one request at a time, so
- * it holds at most one slot.
+ * it holds at most one slot, or waits for one.  Waiters take a ticket and
+ * are served in ticket order: a slot given back goes to the oldest ticket
+ * (grant_slots), never to whoever grabs the lock first, and a newcomer
+ * queues behind the tickets already out.  A request that needs a slot and
+ * finds every entry busy waits for one to free up rather than go
+ * unlimited: waiting holds nothing, and every entry frees up once its
+ * requests end and its queue drains, so this cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,10 +45,11 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
-#include "utils/syscache.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -50,6 +57,13 @@
 static int	held_entry = -1;
 static Oid	held_dbid = InvalidOid;
 static Oid	held_serverid = InvalidOid;
+
+/* the ticket this backend waits with */
+static int	waiting_entry = -1;
+static uint64 waiting_ticket = 0;
+
+/* how often a request with no entry to wait on looks again */
+#define NO_ENTRY_WAIT_MS 20
 
 static object_access_hook_type prev_object_access_hook = NULL;
 static bool servers_dropped = false;	/* in this transaction */
@@ -78,7 +92,40 @@ clear_counters(ClfServerEntry *e)
 static bool
 entry_idle(const ClfServerEntry *e)
 {
-	return e->in_flight == 0;
+	return e->in_flight == 0 && e->ticket_next == e->ticket_granted;
+}
+
+static uint64 *
+abandoned_word(ClfServerEntry *e, uint64 ticket)
+{
+	return &e->abandoned[(ticket % CLF_SLOT_QUEUE) / 64];
+}
+
+/*
+ * Hand the free slots of e to the oldest tickets, skipping the ones given
+ * up.  True if a ticket was granted or skipped: waiters should look.
+ * Caller holds the lock exclusively.
+ */
+static bool
+grant_slots(ClfServerEntry *e)
+{
+	bool		changed = false;
+
+	while (e->ticket_granted < e->ticket_next)
+	{
+		uint64	   *word = abandoned_word(e, e->ticket_granted);
+		uint64		bit = UINT64CONST(1) << (e->ticket_granted % 64);
+
+		if (*word & bit)
+			*word &= ~bit;
+		else if (e->in_flight < e->max_in_flight)
+			e->in_flight++;
+		else
+			break;
+		e->ticket_granted++;
+		changed = true;
+	}
+	return changed;
 }
 
 /*
@@ -102,7 +149,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 				clf_copy_text(e->server_name, sizeof(e->server_name), name);
 			return e;
 		}
-		if (e->in_flight == 0 &&
+		if (entry_idle(e) &&
 			(victim == NULL || !OidIsValid(e->serverid) ||
 			 (OidIsValid(victim->serverid) && e->last_used < victim->last_used)))
 			victim = e;
@@ -116,13 +163,17 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 	clf_copy_text(victim->server_name, sizeof(victim->server_name), name);
 	victim->last_used = GetCurrentTimestamp();
 	victim->in_flight = 0;
+	victim->max_in_flight = 0;
+	victim->ticket_next = victim->ticket_granted = 0;
+	memset(victim->abandoned, 0, sizeof(victim->abandoned));
 	clear_counters(victim);
 	return victim;
 }
 
 /*
  * Take a slot for one request to opts's server, waiting (cancellably, as
- * wait event ContactListFdwSlot) while max_concurrent_requests are out.
+ * wait event ContactListFdwSlot) while max_concurrent_requests are out, in
+ * the order the waiters came.
  */
 void
 clf_request_slot_acquire(const ClfOptions *opts)
@@ -135,36 +186,69 @@ clf_request_slot_acquire(const ClfOptions *opts)
 		clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
 		return;
 	}
-	Assert(held_entry < 0);
+	Assert(held_entry < 0 && waiting_entry < 0);
 	for (;;)
 	{
 		ClfServerEntry *e;
+		bool		got = false;
 
 		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 		e = server_entry(s, opts->serverid, opts->server_name);
-		if (e == NULL)
+		if (e != NULL)
 		{
-			s->servers_untracked++;
-			LWLockRelease(&s->lock);
-			break;
-		}
-		if (e->in_flight < opts->max_concurrent_requests)
-		{
-			e->in_flight++;
-			held_entry = e - s->servers;
-			held_dbid = e->dbid;
-			held_serverid = e->serverid;
-			LWLockRelease(&s->lock);
-			break;
+			int			i = e - s->servers;
+
+			/* a changed cap applies from the next request on */
+			e->max_in_flight = opts->max_concurrent_requests;
+			if (waiting_entry == i)
+			{
+				(void) grant_slots(e);
+				got = waiting_ticket < e->ticket_granted;
+			}
+			else if (e->ticket_next == e->ticket_granted &&
+					 e->in_flight < e->max_in_flight)
+			{
+				e->in_flight++;
+				got = true;
+			}
+			else if (e->ticket_next - e->ticket_granted < CLF_SLOT_QUEUE)
+			{
+				waiting_entry = i;
+				waiting_ticket = e->ticket_next++;
+			}
+			/* else more than CLF_SLOT_QUEUE wait: look again when woken */
+			if (got)
+			{
+				held_entry = i;
+				held_dbid = e->dbid;
+				held_serverid = e->serverid;
+				waiting_entry = -1;
+			}
 		}
 		LWLockRelease(&s->lock);
+		if (got)
+			break;
 		if (!waited)
 		{
 			clf_progress_set_state(CLF_STATE_WAITING_FOR_SLOT, 0, NULL, NULL);
 			waited = true;
 		}
-		/* the timeout guards against a wakeup lost to a cancelled waiter */
-		(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_slot());
+		if (e != NULL)
+		{
+			/* the timeout guards against a wakeup lost to a cancelled waiter */
+			(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_slot());
+		}
+		else
+		{
+			/*
+			 * Every entry has requests in flight or waiting: never go
+			 * unlimited, wait for one to free up.
+			 */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 NO_ENTRY_WAIT_MS, clf_wait_event_slot());
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
 	}
 	if (waited)
 		ConditionVariableCancelSleep();
@@ -185,6 +269,35 @@ give_back_slot(ClfShared *s)
 	if (e->dbid != held_dbid || e->serverid != held_serverid || e->in_flight <= 0)
 		return NULL;
 	e->in_flight--;
+	(void) grant_slots(e);
+	return &e->cv;
+}
+
+/*
+ * An error or exit while waiting with a ticket: give it up, or the slot it
+ * was granted meanwhile.  Caller holds the lock exclusively; returns the cv
+ * to wake, or NULL.
+ */
+static ConditionVariable *
+give_up_ticket(ClfShared *s)
+{
+	ClfServerEntry *e;
+
+	if (waiting_entry < 0)
+		return NULL;
+	e = &s->servers[waiting_entry];
+	waiting_entry = -1;
+	/* an entry with tickets out is never reused */
+	if (waiting_ticket >= e->ticket_next)
+		return NULL;
+	if (waiting_ticket < e->ticket_granted)
+	{
+		if (e->in_flight > 0)
+			e->in_flight--;
+	}
+	else
+		*abandoned_word(e, waiting_ticket) |= UINT64CONST(1) << (waiting_ticket % 64);
+	(void) grant_slots(e);
 	return &e->cv;
 }
 
@@ -223,26 +336,31 @@ clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 		ConditionVariableBroadcast(wake);
 }
 
-/* On error and exit: a slot still held goes back. */
+/* On error and exit: a slot still held, or a ticket, goes back. */
 void
 clf_request_slot_cleanup(void)
 {
 	ClfShared  *s;
 	ConditionVariable *wake;
+	ConditionVariable *wake_waiters;
 
-	if (held_entry < 0)
+	if (held_entry < 0 && waiting_entry < 0)
 		return;
 	s = clf_shared();
 	if (s == NULL)
 	{
 		held_entry = -1;
+		waiting_entry = -1;
 		return;
 	}
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	wake = give_back_slot(s);
+	wake_waiters = give_up_ticket(s);
 	LWLockRelease(&s->lock);
 	if (wake)
 		ConditionVariableBroadcast(wake);
+	if (wake_waiters && wake_waiters != wake)
+		ConditionVariableBroadcast(wake_waiters);
 }
 
 /*

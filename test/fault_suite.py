@@ -1607,6 +1607,97 @@ class Suite:
             run(admin, "DROP ROLE IF EXISTS clf_nosy")
             admin.close()
 
+    def slots_in_order(self, conn):
+        # issue 14, point 8: with max_concurrent_requests 1, two scans that
+        # both wait take turns, page by page: a slot given back goes to the
+        # one waiting, not back to the scan that gave it (which is running
+        # and would win any race for it)
+        run(conn, "DROP SERVER IF EXISTS fs_fifo_srv CASCADE")
+        run(conn, "CREATE SERVER fs_fifo_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s, max_concurrent_requests '1')", (API,))
+        set_mapping(conn, server="fs_fifo_srv", access_token="fixed-delay")
+        for t, size in (("fifo_a", 5), ("fifo_b", 7)):
+            run(conn, "CREATE FOREIGN TABLE %s (external_userid text) SERVER fs_fifo_srv "
+                      "OPTIONS (page_size '%d')" % (t, size))
+        conns = [connect(), connect()]
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def worker(i):
+            try:
+                barrier.wait()
+                run(conns[i], "SELECT count(*) FROM %s" % ("fifo_a", "fifo_b")[i])
+            except Exception as e:
+                errors.append(e)
+        reset()
+        ths = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        for c in conns:
+            c.close()
+        check(not errors, "errors: %s" % errors)
+        seq = ["a" if x == 5 else "b" for x in stats()["limits"]]
+        check(sorted(seq) == ["a"] * 5 + ["b"] * 4, "requests: %s" % seq)
+        # from the second scan's first request to the first scan's last,
+        # both wait for the one slot: they must alternate
+        start = max(seq.index("a"), seq.index("b"))
+        end = min(len(seq) - 1 - seq[::-1].index("a"), len(seq) - 1 - seq[::-1].index("b"))
+        both = seq[start - 1:end + 1] if start > 0 else seq[:end + 1]
+        check(all(both[i] != both[i + 1] for i in range(len(both) - 1)),
+              "requests in this order: %s" % "".join(seq))
+
+    def slots_full_table(self, conn):
+        # issue 14, point 8, with a fault injection build (2 server entries):
+        # while both entries have requests in flight, a third server's
+        # requests wait for an entry instead of going unlimited
+        if os.geteuid() != 0:
+            raise Skip("needs root")
+        pgc = fault_injection_install()
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        mc = MiniCluster("slots", conf=conf, pg_config=pgc)
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            check(run(c, "SELECT server_entries FROM contact_list_fdw_shared_info()") == [(2,)],
+                  "not the fault injection build")
+            for name, token in (("h1", "fixed-hang"), ("h2", "fixed-hang"), ("third", "fixed-delay")):
+                run(c, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS "
+                       "(api_url %%s, max_concurrent_requests '1', timeout_ms '3000', max_retries '0')" % name,
+                    (API,))
+                run(c, "CREATE USER MAPPING FOR public SERVER %s OPTIONS (access_token '%s')" % (name, token))
+                run(c, "CREATE FOREIGN TABLE %s_t (external_userid text) SERVER %s "
+                       "OPTIONS (page_size '5')" % (name, name))
+            reset()
+            sessions = [mc.connect() for _ in range(5)]
+            pids = [run(x, "SELECT pg_backend_pid()")[0][0] for x in sessions]
+            tables = ["h1_t", "h2_t", "third_t", "third_t", "third_t"]
+            boxes = []
+            for i, (x, t) in enumerate(zip(sessions, tables)):
+                boxes.append(self.in_background(lambda x=x, t=t: run(x, "SELECT count(*) FROM %s" % t)))
+                if i == 1:
+                    self.wait_for("both hanging requests", lambda: len(run(
+                        c, "SELECT 1 FROM contact_list_fdw_progress WHERE server IN ('h1', 'h2') "
+                           "AND state = 'requesting'")) == 2)
+            self.wait_for("the third server's scans to wait", lambda: len(run(
+                c, "SELECT 1 FROM contact_list_fdw_progress WHERE server = 'third' "
+                   "AND state = 'waiting for a slot'")) == 3, seconds=10)
+            for th, box in boxes:
+                th.join(60)
+            for x in sessions:
+                x.close()
+            st = stats()
+            check(all("error" in box for th, box in boxes[:2]), "the hanging scans: %s" % boxes[:2])
+            check(all(box.get("result") == [(25,)] for th, box in boxes[2:]),
+                  "the third server's scans: %s" % [b for t, b in boxes[2:]])
+            check(st["max_in_flight"] <= 2,
+                  "the mock saw %d requests at once: the third server's went unlimited" % st["max_in_flight"])
+            check(st["contact_list"] == 2 + 3 * 5, "%d requests" % st["contact_list"])
+            c.close()
+        finally:
+            mc.stop()
+
     def main(self):
         t0 = time.monotonic()
         conn = self.setup()
@@ -1660,6 +1751,10 @@ class Suite:
                   "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn))
         self.case("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
                   lambda: self.stats_visibility(conn))
+        self.case("request slots: two scans waiting for one slot take turns, page by page",
+                  lambda: self.slots_in_order(conn))
+        self.case("request slots: with every server entry busy, requests wait, never unlimited",
+                  lambda: self.slots_full_table(conn))
         self.case("progress rows: a session with more open scans than the pool has rows for "
                   "keeps its own share, another session's scan stays listed",
                   lambda: self.progress_fair(conn))
