@@ -44,8 +44,8 @@
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "storage/latch.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -145,7 +145,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 		{
 			e->last_used = GetCurrentTimestamp();
 			/* the name other databases see: the latest one used here */
-			if (strncmp(e->server_name, name, sizeof(e->server_name) - 1) != 0)
+			if (name && strncmp(e->server_name, name, sizeof(e->server_name) - 1) != 0)
 				clf_copy_text(e->server_name, sizeof(e->server_name), name);
 			return e;
 		}

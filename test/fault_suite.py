@@ -1611,11 +1611,13 @@ class Suite:
         # issue 14, point 8: with max_concurrent_requests 1, two scans that
         # both wait take turns, page by page: a slot given back goes to the
         # one waiting, not back to the scan that gave it (which is running
-        # and would win any race for it)
+        # and would win any race for it).  Requests of 150 ms (slowbusy, one
+        # of them answered "busy" and retried) leave each scan ample time
+        # to come back and wait while the other's request runs.
         run(conn, "DROP SERVER IF EXISTS fs_fifo_srv CASCADE")
         run(conn, "CREATE SERVER fs_fifo_srv FOREIGN DATA WRAPPER contact_list_fdw "
                   "OPTIONS (api_url %s, max_concurrent_requests '1')", (API,))
-        set_mapping(conn, server="fs_fifo_srv", access_token="fixed-delay")
+        set_mapping(conn, server="fs_fifo_srv", access_token="fixed-slowbusy")
         for t, size in (("fifo_a", 5), ("fifo_b", 7)):
             run(conn, "CREATE FOREIGN TABLE %s (external_userid text) SERVER fs_fifo_srv "
                       "OPTIONS (page_size '%d')" % (t, size))
@@ -1639,7 +1641,7 @@ class Suite:
             c.close()
         check(not errors, "errors: %s" % errors)
         seq = ["a" if x == 5 else "b" for x in stats()["limits"]]
-        check(sorted(seq) == ["a"] * 5 + ["b"] * 4, "requests: %s" % seq)
+        check(len(seq) == 10 and seq.count("a") >= 5 and seq.count("b") >= 4, "requests: %s" % seq)
         # from the second scan's first request to the first scan's last,
         # both wait for the one slot: they must alternate
         start = max(seq.index("a"), seq.index("b"))
