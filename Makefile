@@ -41,6 +41,11 @@ PG_CPPFLAGS = -I$(srcdir)/src $(CURL_JSON_CFLAGS)
 # -Wno-clobbered: PG_TRY's own _do_rethrow flag draws a GCC false positive under -Wextra
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-clobbered
 SHLIB_LINK = $(CURL_JSON_LIBS)
+# make CLF_FAULT_INJECT=1: a test build with fault injection points
+# (test/fault_suite.py builds one in a directory of its own); never shipped
+ifdef CLF_FAULT_INJECT
+PG_CPPFLAGS += -DCLF_FAULT_INJECTION
+endif
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

@@ -89,6 +89,7 @@ _PG_init(void)
 	clf_wecom_init();
 	clf_connection_init();
 	clf_shmem_init();
+	clf_stats_init();
 }
 
 /*

@@ -29,7 +29,12 @@
 
 #define CLF_SHARED_TOKENS			64
 #define CLF_SHARED_TOKEN_MAX		1024	/* WeCom's are up to 512 bytes */
+#ifdef CLF_FAULT_INJECTION
+#define CLF_SHARED_SERVERS			2	/* test builds: a full table is easy to reach */
+#else
 #define CLF_SHARED_SERVERS			128
+#endif
+#define CLF_SLOT_QUEUE				1024	/* waiters per server served in order */
 #define CLF_PROGRESS_PER_BACKEND	2
 #define CLF_RETRY_CAUSES			8
 #define CLF_PROGRESS_TEXT			256
@@ -68,8 +73,20 @@ typedef struct ClfServerEntry
 	Oid			serverid;
 	char		server_name[NAMEDATALEN];
 	TimestampTz last_used;
-	int			in_flight;		/* requests holding a slot */
+	int			in_flight;		/* requests holding a slot, or granted one */
 	ConditionVariable cv;		/* broadcast when a slot is given back */
+
+	/*
+	 * Waiters for a slot are served in ticket order: tickets below
+	 * ticket_granted have been granted a slot (counted in in_flight) or
+	 * were given up; bit (ticket % CLF_SLOT_QUEUE) of abandoned marks a
+	 * ticket given up before its turn.  At most CLF_SLOT_QUEUE tickets are
+	 * out at once.
+	 */
+	int			max_in_flight;	/* the cap the last request asked for */
+	uint64		ticket_next;
+	uint64		ticket_granted;
+	uint64		abandoned[CLF_SLOT_QUEUE / 64];
 	int64		scans_complete;
 	int64		scans_stopped_early;
 	int64		scans_failed;
@@ -206,5 +223,6 @@ extern void clf_note_retry(const ClfOptions *opts, int curl_result, long http_st
 extern void clf_stats_page(const ClfOptions *opts, int64 rows);
 extern void clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome);
 extern void clf_request_slot_cleanup(void);
+extern void clf_stats_init(void);
 
 #endif							/* CLF_SHARED_STATE_H */

@@ -161,6 +161,51 @@ def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
 
 
+def fault_injection_install():
+    """A copy of the PostgreSQL installation (hard links where it can) whose
+    contact_list_fdw.so is a test build with fault injection points (make
+    CLF_FAULT_INJECT=1, built in a directory of its own): the pg_config of
+    the copy.  PostgreSQL finds its library and share directories relative
+    to its programs, so the copy runs as is."""
+    pgc = os.environ.get("PG_CONFIG", "pg_config")
+
+    def conf(flag):
+        return subprocess.run([pgc, flag], check=True, capture_output=True, text=True).stdout.strip()
+    root = os.path.join(WORK, "pg-fault")
+    build = os.path.join(WORK, "fault-build")
+    if not os.path.exists(os.path.join(root, "ready")):
+        shutil.rmtree(root, ignore_errors=True)
+        for d in (conf("--bindir"), conf("--pkglibdir"), conf("--sharedir")):
+            dst = root + d
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if subprocess.run(["cp", "-al", d, dst], capture_output=True).returncode != 0:
+                shutil.rmtree(dst, ignore_errors=True)
+                subprocess.run(["cp", "-a", d, dst], check=True)
+        # the sources alone: a VPATH build would take the objects already
+        # built in ROOT as up to date
+        shutil.rmtree(build, ignore_errors=True)
+        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(build, "src"),
+                        ignore=shutil.ignore_patterns("*.o", "*.so", "*.bc"))
+        for f in os.listdir(ROOT):
+            if f == "Makefile" or f.endswith((".control", ".sql")):
+                shutil.copy(os.path.join(ROOT, f), build)
+        made = subprocess.run(["make", "-s", "CLF_FAULT_INJECT=1", "with_llvm=no", "PG_CONFIG=" + pgc],
+                              cwd=build, capture_output=True, text=True)
+        check(made.returncode == 0, "the fault injection build failed: %s" % made.stderr[-2000:])
+        so = root + conf("--pkglibdir") + "/contact_list_fdw.so"
+        os.unlink(so)       # a hard link to the installed one
+        shutil.copy(os.path.join(build, "contact_list_fdw.so"), so)
+        os.chmod(so, 0o755)
+        open(os.path.join(root, "ready"), "w").close()
+    return root + conf("--bindir") + "/pg_config"
+
+
+def pg_major():
+    out = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--version"], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[1].split(".")[0])
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -327,11 +372,11 @@ class MiniCluster:
     it by its Unix socket, which no network namespace hides.  conf: more
     postgresql.conf lines."""
 
-    def __init__(self, name, preload=None, env=None, netns=False, helpers=(), conf=()):
+    def __init__(self, name, preload=None, env=None, netns=False, helpers=(), conf=(), pg_config=None):
         self.dir = os.path.join(WORK, "mini-" + name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
-        self.pgbin = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+        self.pgbin = subprocess.run([pg_config or os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
                                     check=True, capture_output=True, text=True).stdout.strip()
         self.data = os.path.join(self.dir, "data")
         self.holder = None
@@ -1727,6 +1772,277 @@ class Suite:
             run(conn, "DROP ROLE IF EXISTS fs_nosu")
             stop(proxy)
             stop(mock)
+    def progress_writers(self, conn):
+        # issue 14, point 2, with a fault injection build: a writer's error
+        # cannot leave a progress row mid-write, and a row that stays
+        # mid-write (its writer stalled in the bracket) cannot hold readers
+        if os.geteuid() != 0:
+            raise Skip("needs root")
+        pgc = fault_injection_install()
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        mc = MiniCluster("progress", conf=conf, pg_config=pgc)
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE plain (external_userid text) SERVER s OPTIONS (page_size '5')")
+
+            reader = mc.connect()
+            run(reader, "SET statement_timeout = '20s'")
+
+            def timed_progress():
+                t0 = time.monotonic()
+                try:
+                    rows = run(reader, "SELECT pid FROM contact_list_fdw_progress")
+                except psycopg2.Error as e:
+                    raise Fail("reading contact_list_fdw_progress: %s" % str(e).strip())
+                return rows, time.monotonic() - t0
+
+            # out of memory while the scan's row is made: the error is the
+            # scan's, and nothing is left behind for readers to wait on
+            run(c, "SET clf_fault.point = 'progress_begin'")
+            e = scan_error(c, "SELECT count(*) FROM plain")
+            run(c, "RESET clf_fault.point")
+            check(e.pgcode == "53200" and "progress_begin" in (e.diag.message_detail or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            rows, took = timed_progress()
+            check(rows == [], "rows after the failed scan: %s" % rows)
+            check(took < 5, "reading the view took %.1f s after the failed write" % took)
+            check(run(c, "SELECT scans_running FROM contact_list_fdw_shared_info()") == [(0,)],
+                  "the failed scan's row is still taken")
+            check(run(c, "SELECT count(*) FROM plain") == [(25,)], "the next scan in that session")
+
+            # a writer stalled for 15 s inside its bracket: readers leave
+            # its row out at once rather than wait for it
+            writer = mc.connect()
+            wpid = run(writer, "SELECT pg_backend_pid()")[0][0]
+            run(writer, "SET clf_fault.point = 'progress_page_done'")
+            reset()
+            th, box = self.in_background(lambda: run(writer, "SELECT count(*) FROM plain"))
+            try:
+                # its first page is in: it stalls right after, for 15 s
+                self.wait_for("the writer's first page", lambda: stats()["contact_list"] >= 1)
+                time.sleep(1)
+                rows, took = timed_progress()
+                stalled = th.is_alive()
+            finally:
+                th.join(60)
+            check("error" not in box, "the stalled scan failed: %s" % box.get("error"))
+            check(stalled, "the writer was no longer stalled when the read ended")
+            check(took < 5, "reading the view took %.1f s with a writer stalled for 15 s" % took)
+            check(rows == [], "rows while the writer is stalled: %s" % rows)
+            rows, took = timed_progress()
+            check(rows == [], "rows after the scan: %s" % rows)
+            for x in (writer, reader, c):
+                x.close()
+        finally:
+            mc.stop()
+
+    def progress_fair(self, conn):
+        # issue 14, point 10: one session with more open scans than the whole
+        # pool cannot make another session's scan vanish from the view
+        self.shared_table(conn, "fs_many", {"access_token": "fixed-basic"})
+        slots, untracked = run(conn, "SELECT progress_slots, scans_untracked FROM contact_list_fdw_shared_info()")[0]
+        greedy = connect()
+        gpid = run(greedy, "SELECT pg_backend_pid()")[0][0]
+        other = connect()
+        opid = run(other, "SELECT pg_backend_pid()")[0][0]
+        n = slots + 2
+        try:
+            run(greedy, "BEGIN")
+            for i in range(n):
+                run(greedy, "DECLARE c%d CURSOR FOR SELECT * FROM fs_many" % i)
+                run(greedy, "FETCH 1 FROM c%d" % i)
+            run(other, "BEGIN")
+            run(other, "DECLARE c CURSOR FOR SELECT * FROM fs_many")
+            run(other, "FETCH 1 FROM c")
+            mine = run(conn, "SELECT pid, count(*) FROM contact_list_fdw_progress "
+                             "WHERE pid = ANY(%s) GROUP BY pid ORDER BY pid", ([gpid, opid],))
+            now = run(conn, "SELECT scans_untracked FROM contact_list_fdw_shared_info()")[0][0]
+            run(greedy, "COMMIT")
+            run(other, "COMMIT")
+        finally:
+            greedy.close()
+            other.close()
+        got = dict(mine)
+        check(got.get(opid) == 1, "the other session's scan: %s rows (%d open scans in one session, "
+              "%d slots)" % (got.get(opid), n, slots))
+        check(got.get(gpid) == 2, "the session with %d open scans has %s rows" % (n, got.get(gpid)))
+        check(now - untracked == n - 2, "%d scans counted untracked, expected %d" % (now - untracked, n - 2))
+
+    def stats_follow_catalog(self, conn):
+        # issue 14, point 4: the name is the catalog's, a dropped server's
+        # row and entry go at commit (not on rollback)
+        self.shared_table(conn, "fs_ren", {"access_token": "fixed-basic"})
+        check(run(conn, "SELECT count(*) FROM fs_ren") == [(25,)], "the scan")
+
+        def rows():
+            return run(conn, "SELECT server, server_oid, pages FROM contact_list_fdw_stats "
+                             "WHERE datname = current_database() AND server LIKE 'fs_ren%' ORDER BY 1")
+
+        def tracked():
+            return run(conn, "SELECT servers_tracked FROM contact_list_fdw_shared_info()")[0][0]
+        oid = run(conn, "SELECT oid FROM pg_foreign_server WHERE srvname = 'fs_ren_srv'")[0][0]
+        check(rows() == [("fs_ren_srv", oid, 5)], "before the rename: %s" % rows())
+        run(conn, "ALTER SERVER fs_ren_srv RENAME TO fs_ren_renamed")
+        check(rows() == [("fs_ren_renamed", oid, 5)], "after the rename: %s" % rows())
+        before = tracked()
+        run(conn, "BEGIN")
+        run(conn, "DROP SERVER fs_ren_renamed CASCADE")
+        run(conn, "ROLLBACK")
+        check(rows() == [("fs_ren_renamed", oid, 5)], "after a rolled back drop: %s" % rows())
+        check(tracked() == before, "a rolled back drop freed the entry")
+        # dropped in another session, which never reads the view: the entry
+        # is freed when that transaction commits
+        other = connect()
+        run(other, "DROP SERVER fs_ren_renamed CASCADE")
+        other.close()
+        check(tracked() == before - 1, "servers tracked: %d after the drop, %d before" % (tracked(), before))
+        check(rows() == [], "after the drop: %s" % rows())
+
+    def stats_visibility(self, conn):
+        # issue 14, point 7: another database's servers and counters only
+        # for members of pg_read_all_stats (and superusers)
+        other_db = "fault_suite_other"
+        admin = connect("postgres")
+        run(admin, "DROP DATABASE IF EXISTS %s" % other_db)
+        run(admin, "CREATE DATABASE %s" % other_db)
+        run(admin, "DROP ROLE IF EXISTS clf_nosy")
+        run(admin, "CREATE ROLE clf_nosy LOGIN")
+        try:
+            o = connect(other_db)
+            run(o, "CREATE EXTENSION contact_list_fdw")
+            run(o, "CREATE SERVER secret_named_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s)", (API,))
+            run(o, "CREATE USER MAPPING FOR postgres SERVER secret_named_srv "
+                   "OPTIONS (access_token 'fixed-basic')")
+            run(o, "CREATE FOREIGN TABLE t (external_userid text) SERVER secret_named_srv")
+            check(run(o, "SELECT count(*) FROM t") == [(25,)], "the scan in the other database")
+            o.close()
+            self.shared_table(conn, "fs_vis", {"access_token": "fixed-basic"})
+            run(conn, "CREATE USER MAPPING FOR clf_nosy SERVER fs_vis_srv OPTIONS (access_token 'fixed-basic')")
+            run(conn, "GRANT SELECT ON fs_vis TO clf_nosy")
+            nosy = psycopg2.connect(dbname=DB, user="clf_nosy")
+            nosy.autocommit = True
+            try:
+                check(run(nosy, "SELECT count(*) FROM fs_vis") == [(25,)], "clf_nosy's scan")
+                seen = run(nosy, "SELECT DISTINCT datname FROM contact_list_fdw_stats")
+                check(seen == [(DB,)], "clf_nosy sees the stats of: %s" % seen)
+                check(not run(nosy, "SELECT 1 FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'"),
+                      "clf_nosy sees the other database's server")
+                check(run(nosy, "SELECT 1 FROM contact_list_fdw_stats WHERE server = 'fs_vis_srv'"),
+                      "clf_nosy does not see its own database's server")
+                run(admin, "GRANT pg_read_all_stats TO clf_nosy")
+                seen = run(nosy, "SELECT datname, server, pages FROM contact_list_fdw_stats "
+                                 "WHERE server = 'secret_named_srv'")
+                check(seen == [(other_db, "secret_named_srv", 1)], "a member of pg_read_all_stats sees: %s" % seen)
+            finally:
+                nosy.close()
+            seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
+            check(seen == [(other_db,)], "a superuser sees: %s" % seen)
+            # a dropped database's rows go
+            run(admin, "DROP DATABASE %s" % other_db)
+            seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
+            check(seen == [], "after DROP DATABASE: %s" % seen)
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_vis_srv CASCADE")
+            run(admin, "DROP DATABASE IF EXISTS %s" % other_db)
+            run(admin, "DROP ROLE IF EXISTS clf_nosy")
+            admin.close()
+
+    def slots_in_order(self, conn):
+        # issue 14, point 8: with max_concurrent_requests 1, two scans that
+        # both wait take turns, page by page: a slot given back goes to the
+        # one waiting, not back to the scan that gave it (which is running
+        # and would win any race for it).  Requests of 150 ms (slowbusy, one
+        # of them answered "busy" and retried) leave each scan ample time
+        # to come back and wait while the other's request runs.
+        run(conn, "DROP SERVER IF EXISTS fs_fifo_srv CASCADE")
+        run(conn, "CREATE SERVER fs_fifo_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s, max_concurrent_requests '1')", (API,))
+        set_mapping(conn, server="fs_fifo_srv", access_token="fixed-slowbusy")
+        for t, size in (("fifo_a", 5), ("fifo_b", 7)):
+            run(conn, "CREATE FOREIGN TABLE %s (external_userid text) SERVER fs_fifo_srv "
+                      "OPTIONS (page_size '%d')" % (t, size))
+        conns = [connect(), connect()]
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def worker(i):
+            try:
+                barrier.wait()
+                run(conns[i], "SELECT count(*) FROM %s" % ("fifo_a", "fifo_b")[i])
+            except Exception as e:
+                errors.append(e)
+        reset()
+        ths = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        for c in conns:
+            c.close()
+        check(not errors, "errors: %s" % errors)
+        seq = ["a" if x == 5 else "b" for x in stats()["limits"]]
+        check(len(seq) == 10 and seq.count("a") >= 5 and seq.count("b") >= 4, "requests: %s" % seq)
+        # from the second scan's first request to the first scan's last,
+        # both wait for the one slot: they must alternate
+        start = max(seq.index("a"), seq.index("b"))
+        end = min(len(seq) - 1 - seq[::-1].index("a"), len(seq) - 1 - seq[::-1].index("b"))
+        both = seq[start - 1:end + 1] if start > 0 else seq[:end + 1]
+        check(all(both[i] != both[i + 1] for i in range(len(both) - 1)),
+              "requests in this order: %s" % "".join(seq))
+
+    def slots_full_table(self, conn):
+        # issue 14, point 8, with a fault injection build (2 server entries):
+        # while both entries have requests in flight, a third server's
+        # requests wait for an entry instead of going unlimited
+        if os.geteuid() != 0:
+            raise Skip("needs root")
+        pgc = fault_injection_install()
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        mc = MiniCluster("slots", conf=conf, pg_config=pgc)
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            check(run(c, "SELECT server_entries FROM contact_list_fdw_shared_info()") == [(2,)],
+                  "not the fault injection build")
+            for name, token in (("h1", "fixed-hang"), ("h2", "fixed-hang"), ("third", "fixed-delay")):
+                run(c, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS "
+                       "(api_url %%s, max_concurrent_requests '1', timeout_ms '3000', max_retries '0')" % name,
+                    (API,))
+                run(c, "CREATE USER MAPPING FOR public SERVER %s OPTIONS (access_token '%s')" % (name, token))
+                run(c, "CREATE FOREIGN TABLE %s_t (external_userid text) SERVER %s "
+                       "OPTIONS (page_size '5')" % (name, name))
+            reset()
+            sessions = [mc.connect() for _ in range(5)]
+            pids = [run(x, "SELECT pg_backend_pid()")[0][0] for x in sessions]
+            tables = ["h1_t", "h2_t", "third_t", "third_t", "third_t"]
+            boxes = []
+            for i, (x, t) in enumerate(zip(sessions, tables)):
+                boxes.append(self.in_background(lambda x=x, t=t: run(x, "SELECT count(*) FROM %s" % t)))
+                if i == 1:
+                    self.wait_for("both hanging requests", lambda: len(run(
+                        c, "SELECT 1 FROM contact_list_fdw_progress WHERE server IN ('h1', 'h2') "
+                           "AND state = 'requesting'")) == 2)
+            self.wait_for("the third server's scans to wait", lambda: len(run(
+                c, "SELECT 1 FROM contact_list_fdw_progress WHERE server = 'third' "
+                   "AND state = 'waiting for a slot'")) == 3, seconds=10)
+            for th, box in boxes:
+                th.join(60)
+            for x in sessions:
+                x.close()
+            st = stats()
+            check(all("error" in box for th, box in boxes[:2]), "the hanging scans: %s" % boxes[:2])
+            check(all(box.get("result") == [(25,)] for th, box in boxes[2:]),
+                  "the third server's scans: %s" % [b for t, b in boxes[2:]])
+            check(st["max_in_flight"] <= 2,
+                  "the mock saw %d requests at once: the third server's went unlimited" % st["max_in_flight"])
+            check(st["contact_list"] == 2 + 3 * 5, "%d requests" % st["contact_list"])
+            c.close()
+        finally:
+            mc.stop()
 
     def main(self):
         t0 = time.monotonic()
@@ -1783,6 +2099,19 @@ class Suite:
                   lambda: self.shared_layout_degrades(conn))
         self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
                   lambda: self.proxy_not_skippable(conn))
+        self.case("progress writers: an error while writing a row leaves no row mid-write, "
+                  "and a row mid-write never holds readers", lambda: self.progress_writers(conn))
+        self.case("contact_list_fdw_stats: the catalog's name after a rename, a dropped server's row "
+                  "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn))
+        self.case("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
+                  lambda: self.stats_visibility(conn))
+        self.case("request slots: two scans waiting for one slot take turns, page by page",
+                  lambda: self.slots_in_order(conn))
+        self.case("request slots: with every server entry busy, requests wait, never unlimited",
+                  lambda: self.slots_full_table(conn))
+        self.case("progress rows: a session with more open scans than the pool has rows for "
+                  "keeps its own share, another session's scan stays listed",
+                  lambda: self.progress_fair(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
