@@ -1675,6 +1675,7 @@ class Suite:
             try:
                 got = ("rows", len(run(s, "SELECT * FROM fs_gx_contacts")))
             except psycopg2.Error as e:
+                print("# error %s: %s" % (e.pgcode, e.diag.message_primary), flush=True)
                 got = ("failed", e)
             finally:
                 s.close()
