@@ -273,18 +273,21 @@ find_token(const ClfOptions *opts)
 }
 
 /*
- * A cached token that is not yet due for refresh, or NULL.  With the shared
- * cache, NULL means this backend is to fetch one for everybody (which may
- * follow a wait for another backend's fetch).
+ * A cached token, as a palloc'd copy the caller wipes, or NULL.  With the
+ * shared cache, NULL means this backend is to fetch one for everybody
+ * (which may follow a wait for another backend's fetch).  Alone, a token
+ * due for refresh is fetched again by the query that finds it so: nobody
+ * else waits for it, and if that fetch fails the query fails, as a new
+ * session's would.
  */
-const char *
+char *
 clf_cached_token(const ClfOptions *opts)
 {
 	ClfTokenEntry *entry = find_token(opts);
 
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
 		return clf_shared_token(opts);
-	return entry->token;
+	return pstrdup(entry->token);
 }
 
 /*
@@ -296,7 +299,7 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 {
 	ClfTokenEntry *entry = find_token(opts);
 	MemoryContext oldcxt;
-	int			margin = Min(300, expires_in / 10);
+	int			margin = clf_token_refresh_margin(expires_in);
 	TimestampTz refresh_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														 (int64) (expires_in - margin) * 1000);
 	char	   *copy;
