@@ -144,7 +144,7 @@ typedef struct ClfShared
 	int			tranche_id;
 	uint64		next_generation;
 	uint64		next_serial;
-	int64		tokens_unshared;	/* fetched while every token entry was busy */
+	int64		tokens_unshared;	/* kept by their backend alone: no entry, too long */
 	int64		scans_untracked;	/* started while every progress slot was taken */
 	int64		servers_evicted;	/* counters dropped to make room */
 	int64		servers_untracked;	/* requests with no server entry to count in */

@@ -80,11 +80,15 @@ or_empty(const char *s)
  * What, besides the key, decides how a fetch goes: a failure through one
  * proxy, password or timeout says nothing of a fetch through another, and
  * an ALTER that changes them must not be answered with the old failure.
+ * The database too: a message names a server of its database, in its
+ * encoding.
  */
 static void
 fetch_context(const ClfOptions *opts, uint8 *context)
 {
-	int			limits[] = {opts->timeout_ms, opts->connect_timeout_ms, opts->max_retries};
+	int			limits[] = {
+		opts->timeout_ms, opts->connect_timeout_ms, opts->max_retries, (int) MyDatabaseId
+	};
 	const char *texts[] = {
 		or_empty(opts->proxy), or_empty(opts->proxy_user),
 		or_empty(opts->proxy_password), or_empty(opts->ca_file)
@@ -317,8 +321,10 @@ clf_shared_token(const ClfOptions *opts)
 			e = new_entry(s, key, false);
 		if (e == NULL)
 		{
-			/* every entry holds a valid token or is being fetched: alone */
-			s->tokens_unshared++;
+			/*
+			 * Every entry holds a valid token or is being fetched: fetch
+			 * alone, and clf_shared_remember_token may then make room.
+			 */
 			LWLockRelease(&s->lock);
 			pfree(result);
 			result = NULL;
