@@ -1525,6 +1525,51 @@ class Suite:
             run(conn, "DROP OWNED BY clf_mallory")
             run(conn, "DROP ROLE clf_mallory")
 
+    def token_copies_wiped(self, conn):
+        """A session that took the cluster's token holds no copy of it of its
+        own: the only ones in its private memory follow "access_token=", in
+        libcurl's copies of the URL and of the request (not wiped, as the
+        README says)."""
+        self.shared_table(conn, "fs_wipe", {"corp_id": "corp-basic", "corp_secret": "secret-ok2"})
+        reset()
+        check(run(conn, "SELECT count(*) FROM fs_wipe") == [(25,)], "the first scan")
+        token = stats()["tokens"][0].encode()
+        fetched = stats()["gettoken"]
+        check(token.startswith(b"tok-basic-"), "token %r" % token)
+        other = connect()
+        try:
+            pid = run(other, "SELECT pg_backend_pid()")[0][0]
+            check(run(other, "SELECT count(*) FROM fs_wipe") == [(25,)], "the second session's scan")
+            check(stats()["gettoken"] == fetched, "the second session fetched a token of its own")
+            bare = []
+            seen = 0
+            try:
+                mem = open("/proc/%d/mem" % pid, "rb", 0)
+            except PermissionError:
+                raise Skip("this user may not read a backend's memory")
+            with open("/proc/%d/maps" % pid) as maps, mem:
+                for line in maps:
+                    fields = line.split()
+                    # private writable memory: not the shared state, which keeps the token
+                    if fields[1][:2] != "rw" or fields[1][3] != "p":
+                        continue
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    try:
+                        mem.seek(start)
+                        data = mem.read(end - start)
+                    except (OSError, OverflowError, ValueError):
+                        continue
+                    i = data.find(token)
+                    while i >= 0:
+                        seen += 1
+                        if data[max(0, i - 13):i] != b"access_token=":
+                            bare.append(data[max(0, i - 24):i + len(token) + 8])
+                        i = data.find(token, i + 1)
+        finally:
+            other.close()
+        check(seen > 0, "the token is nowhere in the session's memory: the search is broken")
+        check(not bare, "%d copies of the token left in the session's memory, e.g. %r" % (len(bare), bare[:2]))
+
     def shared_require_preload(self, conn):
         # per-backend mode: the views say what they need
         info = run(conn, "SELECT mode, tokens_cached FROM contact_list_fdw_shared_info()")
@@ -1599,6 +1644,8 @@ class Suite:
                   lambda: self.token_wait_budget(conn))
         self.case("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                   lambda: self.token_eviction(conn))
+        self.case("shared token copies: a session keeps none of its own after a scan",
+                  lambda: self.token_copies_wiped(conn))
         conn.close()
         print("# fault suite took %.0f s" % (time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
