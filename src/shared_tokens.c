@@ -218,7 +218,6 @@ typedef struct ClfTokenFailure
 {
 	int			sqlerrcode;
 	int			pid;
-	int			failures;
 	int64		retry_in_ms;
 	char		message[CLF_SHARED_ERROR_TEXT];
 	char		detail[CLF_SHARED_ERROR_TEXT];
@@ -306,7 +305,6 @@ clf_shared_token(const ClfOptions *opts)
 		{
 			failure.sqlerrcode = e->sqlerrcode;
 			failure.pid = e->failed_pid;
-			failure.failures = e->failures;
 			failure.retry_in_ms = (e->retry_at - now) / 1000;
 			memcpy(failure.message, e->message, sizeof(failure.message));
 			memcpy(failure.detail, e->detail, sizeof(failure.detail));
