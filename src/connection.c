@@ -313,7 +313,6 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 	 * token.
 	 */
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	copy = pstrdup(token);
 	if (entry == NULL)
 	{
 		ClfTokenEntry *new_entry = palloc0(sizeof(ClfTokenEntry));
@@ -321,13 +320,23 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 		new_entry->api_url = pstrdup(opts->api_url);
 		new_entry->corp_id = pstrdup(opts->corp_id);
 		memcpy(new_entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
-		new_entry->token = copy;
 		new_entry->refresh_at = refresh_at;
-		/* lappend allocates before it links */
-		tokens = lappend(tokens, new_entry);
+		new_entry->token = copy = pstrdup(token);
+		/* lappend allocates before it links; if it fails, no copy is left */
+		PG_TRY();
+		{
+			tokens = lappend(tokens, new_entry);
+		}
+		PG_CATCH();
+		{
+			clf_wipe(copy);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 	}
 	else
 	{
+		copy = pstrdup(token);
 		clf_wipe(entry->token);
 		entry->token = copy;
 		entry->refresh_at = refresh_at;
@@ -342,6 +351,10 @@ clf_forget_token(const ClfOptions *opts)
 	ClfTokenEntry *entry = find_token(opts);
 
 	if (entry)
+	{
+		/* never handed out again: due at once, and wiped now */
 		entry->refresh_at = 0;
+		explicit_bzero(entry->token, strlen(entry->token));
+	}
 	clf_shared_forget_token(opts);
 }

