@@ -34,7 +34,7 @@
 #define CLF_RETRY_CAUSES			8
 #define CLF_PROGRESS_TEXT			256
 
-#define CLF_SHARED_ERROR_TEXT		256
+#define CLF_SHARED_ERROR_TEXT		512
 
 typedef struct ClfSharedToken
 {
