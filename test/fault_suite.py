@@ -1460,6 +1460,32 @@ class Suite:
         print("# 20 scans at refresh_at: median %.2f s; %d requests with the old token; the scan that "
               "refreshed: %.2f s" % (times[n // 2], used["old"], times[-1]))
 
+    def token_refresh_fails(self, conn):
+        # a refresh that fails fails its own scan only; the old token serves on
+        n = 10
+        self.shared_table(conn, "fs_rff", {"corp_id": "corp-failrefresh", "corp_secret": "secret-ok"})
+        reset()
+        check(run(conn, "SELECT count(*) FROM fs_rff") == [(25,)], "the first scan")
+        fetched = time.monotonic()
+
+        def until_due():
+            time.sleep(max(0.0, fetched + 10.5 - time.monotonic()))
+        got = self.concurrent_scans(n, "SELECT count(*) FROM fs_rff", before=until_due)
+        ended = time.monotonic()
+        failed = [r for _, r in got if isinstance(r, psycopg2.Error)]
+        check(len(failed) == 1 and "40001" in failed[0].diag.message_primary,
+              "%d scans failed, expected the one that refreshed: %s" % (
+                  len(failed), [error_text(e) for e in failed][:2]))
+        check(sum(r == [(25,)] for _, r in got) == n - 1, "results: %s" % [r for _, r in got])
+        check(stats()["gettoken"] == 2, "%d gettoken calls, expected 2" % stats()["gettoken"])
+        # in the backoff (2 s from the failure, which ended the batch), the
+        # old token still serves, without a gettoken
+        if time.monotonic() - ended > 1.5:
+            raise Skip("too slow to test: the backoff may have ended")
+        check(run(conn, "SELECT count(*) FROM fs_rff") == [(25,)], "a scan in the backoff")
+        check(time.monotonic() < fetched + 19, "too slow to test: the old token may have expired")
+        check(stats()["gettoken"] == 2, "a scan in the backoff called gettoken")
+
     def token_wait_budget(self, conn):
         # a server with timeout_ms 500 waits no 3 s for another server's fetch of the same key
         self.shared_table(conn, "fs_slowtok", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"})
@@ -1640,6 +1666,8 @@ class Suite:
                   lambda: self.token_failure_shared(conn))
         self.case("shared token refresh ahead: 20 scans at refresh_at use the old token, one refresh",
                   lambda: self.token_refresh_ahead(conn))
+        self.case("shared token refresh fails: only the refreshing scan fails, the old token serves on",
+                  lambda: self.token_refresh_fails(conn))
         self.case("shared token wait: bounded by the waiter's own timeout_ms",
                   lambda: self.token_wait_budget(conn))
         self.case("shared token eviction: 200 wrong secrets of another role keep the owner's token",

@@ -136,7 +136,8 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
-              "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken"}
+              "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
+              "failrefresh"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
@@ -556,7 +557,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.echo_url(False)
         bad_corp = not corpid.startswith("corp-") or not known(scen)
         n = 0 if bad_corp else STATE.incr("gettokens", scen)
-        if scen == "slowfail":
+        if scen == "slowfail" or (scen == "failrefresh" and n > 1):
             # an app whose gettoken fails slowly, whatever the secret
             time.sleep(1)
             STATE.bump("gettoken")
@@ -572,7 +573,7 @@ class Handler(BaseHTTPRequestHandler):
             token += "-" + "x" * BIG_TOKEN_PAD
         STATE.issue(token)
         self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
-                        "expires_in": {"shortlived": 1, "slowrefresh": 20}.get(scen, 7200)})
+                        "expires_in": {"shortlived": 1, "slowrefresh": 20, "failrefresh": 20}.get(scen, 7200)})
 
     def warm(self):
         try:
