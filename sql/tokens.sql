@@ -78,8 +78,12 @@ SELECT bool_or(line LIKE '%Wr0ng-S3cret-Value%') AS secret_shown
 ALTER USER MAPPING FOR CURRENT_USER SERVER tok_badsecret_srv
   OPTIONS (SET corp_id 'corp-nosuchscenario', SET corp_secret 'secret-ok');
 SELECT clf_error_of('SELECT * FROM tok_badsecret');
--- a failed gettoken caches nothing: each query asks again, none reaches contact_list
-SELECT s -> 'gettoken' AS gettoken, s -> 'contact_list' AS contact_list FROM mock_stats() s;
+-- a failed gettoken caches no token: none reaches contact_list.  Each
+-- credential asked once at least; the second query with the wrong secret
+-- may have been given the first one's failure, shared during its backoff
+-- (the fault suite tests that)
+SELECT (s ->> 'gettoken')::int BETWEEN 2 AND 3 AS gettoken_per_credential,
+       s -> 'contact_list' AS contact_list FROM mock_stats() s;
 
 -- ALTER USER MAPPING takes effect at the next query (item 9): each secret
 -- finds only the token fetched with it.  Both secrets' tokens are in the

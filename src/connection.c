@@ -273,18 +273,21 @@ find_token(const ClfOptions *opts)
 }
 
 /*
- * A cached token that is not yet due for refresh, or NULL.  With the shared
- * cache, NULL means this backend is to fetch one for everybody (which may
- * follow a wait for another backend's fetch).
+ * A cached token, as a palloc'd copy the caller wipes, or NULL.  With the
+ * shared cache, NULL means this backend is to fetch one for everybody
+ * (which may follow a wait for another backend's fetch).  Alone, a token
+ * due for refresh is fetched again by the query that finds it so: nobody
+ * else waits for it, and if that fetch fails the query fails, as a new
+ * session's would.
  */
-const char *
+char *
 clf_cached_token(const ClfOptions *opts)
 {
 	ClfTokenEntry *entry = find_token(opts);
 
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
 		return clf_shared_token(opts);
-	return entry->token;
+	return pstrdup(entry->token);
 }
 
 /*
@@ -296,7 +299,7 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 {
 	ClfTokenEntry *entry = find_token(opts);
 	MemoryContext oldcxt;
-	int			margin = Min(300, expires_in / 10);
+	int			margin = clf_token_refresh_margin(expires_in);
 	TimestampTz refresh_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														 (int64) (expires_in - margin) * 1000);
 	char	   *copy;
@@ -310,7 +313,6 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 	 * token.
 	 */
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
-	copy = pstrdup(token);
 	if (entry == NULL)
 	{
 		ClfTokenEntry *new_entry = palloc0(sizeof(ClfTokenEntry));
@@ -318,13 +320,23 @@ clf_remember_token(const ClfOptions *opts, const char *token, int expires_in)
 		new_entry->api_url = pstrdup(opts->api_url);
 		new_entry->corp_id = pstrdup(opts->corp_id);
 		memcpy(new_entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
-		new_entry->token = copy;
 		new_entry->refresh_at = refresh_at;
-		/* lappend allocates before it links */
-		tokens = lappend(tokens, new_entry);
+		new_entry->token = copy = pstrdup(token);
+		/* lappend allocates before it links; if it fails, no copy is left */
+		PG_TRY();
+		{
+			tokens = lappend(tokens, new_entry);
+		}
+		PG_CATCH();
+		{
+			clf_wipe(copy);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 	}
 	else
 	{
+		copy = pstrdup(token);
 		clf_wipe(entry->token);
 		entry->token = copy;
 		entry->refresh_at = refresh_at;
@@ -339,6 +351,10 @@ clf_forget_token(const ClfOptions *opts)
 	ClfTokenEntry *entry = find_token(opts);
 
 	if (entry)
+	{
+		/* never handed out again: due at once, and wiped now */
 		entry->refresh_at = 0;
+		explicit_bzero(entry->token, strlen(entry->token));
+	}
 	clf_shared_forget_token(opts);
 }

@@ -145,7 +145,7 @@ typedef struct ClfConnection
 } ClfConnection;
 
 extern ClfConnection *clf_get_connection(const ClfOptions *opts);
-extern const char *clf_cached_token(const ClfOptions *opts);
+extern char *clf_cached_token(const ClfOptions *opts);
 extern void clf_remember_token(const ClfOptions *opts, const char *token,
 							   int expires_in);
 extern void clf_forget_token(const ClfOptions *opts);

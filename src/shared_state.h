@@ -40,16 +40,35 @@
 #define CLF_PROGRESS_TEXT			256
 #define CLF_RECENT_SCANS			256
 
+#define CLF_SHARED_ERROR_TEXT		512
+
 typedef struct ClfSharedToken
 {
 	bool		in_use;
 	uint8		key[PG_SHA256_DIGEST_LENGTH];	/* of api_url, corp_id, secret digest */
 	bool		valid;			/* token holds one */
 	uint64		generation;		/* of the token held, unique in the cluster */
-	TimestampTz refresh_at;
+	TimestampTz refresh_at;		/* one backend fetches a new one from then on */
+	TimestampTz expires_at;		/* everyone else uses this one until then */
 	TimestampTz last_used;
 	int			fetcher;		/* pid fetching a new one, or 0 */
 	ConditionVariable cv;		/* broadcast when a fetch ends */
+
+	/*
+	 * The last fetch's failure, raised again for every caller without a
+	 * usable token until retry_at, when the next fetch may be made.  Only
+	 * callers whose fetch would go the same way (context) get it.  The texts
+	 * were redacted when the error was made.
+	 */
+	int			failures;		/* in a row: the backoff grows with them */
+	TimestampTz retry_at;		/* 0: no failure on record */
+	int			failed_pid;
+	uint8		context[PG_SHA256_DIGEST_LENGTH];	/* of the fetch's server settings */
+	int			sqlerrcode;
+	char		message[CLF_SHARED_ERROR_TEXT];
+	char		detail[CLF_SHARED_ERROR_TEXT];
+	char		hint[CLF_SHARED_ERROR_TEXT];
+
 	char		token[CLF_SHARED_TOKEN_MAX + 1];
 } ClfSharedToken;
 
@@ -176,7 +195,7 @@ typedef struct ClfShared
 	int			tranche_id;
 	uint64		next_generation;
 	uint64		next_serial;
-	int64		tokens_unshared;	/* fetched while every token entry was busy */
+	int64		tokens_unshared;	/* kept by their backend alone: no entry, too long */
 	int64		scans_untracked;	/* started while every progress slot was taken */
 	int64		servers_evicted;	/* counters dropped to make room */
 	int64		servers_untracked;	/* requests with no server entry to count in */
@@ -202,6 +221,8 @@ extern void clf_copy_text(char *dst, size_t size, const char *src);
 extern char *clf_shared_token(const ClfOptions *opts);
 extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
 									  int expires_in);
+extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);
+extern int	clf_token_refresh_margin(int expires_in);
 extern void clf_shared_forget_token(const ClfOptions *opts);
 extern void clf_shared_tokens_cleanup(void);
 

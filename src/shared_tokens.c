@@ -16,8 +16,25 @@
  * cancelled or died gives the claim back (shmem.c's callbacks); a waiter
  * also takes over from a claimant whose process is gone.
  *
+ * Under failure sharing must not be worse than each backend alone:
+ *	- A fetch that fails (WeCom's answer, or the transport's after its
+ *	  retries) is kept with the entry until a backoff ends, and every caller
+ *	  without a usable token gets that error at once: an outage costs one
+ *	  gettoken per backoff, not one per waiting session in a row.
+ *	- A waiter waits no longer than its own fetch could have taken in
+ *	  requests, timeout_ms times its attempts (connect_timeout_ms is part of
+ *	  timeout_ms in libcurl), besides statement_timeout and cancel.
+ *	- A token due for refresh but not expired stays in use by everyone
+ *	  while one backend fetches the next; only an expired or rejected token
+ *	  makes anyone wait.
+ *	- A new key only takes a free entry or one without a usable token: a
+ *	  flood of fetches that fail (wrong secrets) cannot push out anybody's
+ *	  valid token.  Only a fetch that succeeded may replace the least
+ *	  recently used valid token.
+ *
  * connection.c's per-backend cache stays the fallback: in per-backend mode,
- * for a token too long to keep here, and when every entry is being fetched.
+ * for a token too long to keep here, and when every entry is being fetched
+ * or holds a valid token of its own.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,6 +54,10 @@ static int	claimed = -1;
 static uint8 last_key[PG_SHA256_DIGEST_LENGTH];
 static uint64 last_generation = 0;
 
+/* A shared failure is given out this long, doubled per failure in a row. */
+#define CLF_TOKEN_BACKOFF_MS		2000
+#define CLF_TOKEN_BACKOFF_MAX_MS	30000
+
 /* api_url and corp_id with their NULs, so no two pairs run together */
 static void
 token_key(const ClfOptions *opts, uint8 *key)
@@ -47,6 +68,49 @@ token_key(const ClfOptions *opts, uint8 *key)
 	};
 
 	clf_sha256(3, parts, lengths, key);
+}
+
+static const char *
+or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+/*
+ * What, besides the key, decides how a fetch goes: a failure through one
+ * proxy, password or timeout says nothing of a fetch through another, and
+ * an ALTER that changes them must not be answered with the old failure.
+ * The database too: a message names a server of its database, in its
+ * encoding.
+ */
+static void
+fetch_context(const ClfOptions *opts, uint8 *context)
+{
+	int			limits[] = {
+		opts->timeout_ms, opts->connect_timeout_ms, opts->max_retries, (int) MyDatabaseId
+	};
+	const char *texts[] = {
+		or_empty(opts->proxy), or_empty(opts->proxy_user),
+		or_empty(opts->proxy_password), or_empty(opts->ca_file)
+	};
+	const void *parts[] = {texts[0], texts[1], texts[2], texts[3], limits};
+	size_t		lengths[] = {
+		strlen(texts[0]) + 1, strlen(texts[1]) + 1, strlen(texts[2]) + 1,
+		strlen(texts[3]) + 1, sizeof(limits)
+	};
+
+	clf_sha256(5, parts, lengths, context);
+}
+
+/*
+ * Refresh this long before WeCom says a token expires: five minutes of the
+ * usual two hours, half the life of a shorter one.  Until it expires the
+ * old token stays in use while one backend fetches the next.
+ */
+int
+clf_token_refresh_margin(int expires_in)
+{
+	return Min(300, expires_in / 2);
 }
 
 static ClfSharedToken *
@@ -62,96 +126,215 @@ find_entry(ClfShared *s, const uint8 *key)
 	return NULL;
 }
 
-/*
- * A free entry, or the least recently used one that nobody is fetching.
- * NULL when every entry is being fetched.  Caller holds the lock
- * exclusively.
- */
-static ClfSharedToken *
-new_entry(ClfShared *s, const uint8 *key)
-{
-	ClfSharedToken *victim = NULL;
-
-	for (int i = 0; i < CLF_SHARED_TOKENS; i++)
-	{
-		ClfSharedToken *e = &s->tokens[i];
-
-		if (!e->in_use)
-		{
-			victim = e;
-			break;
-		}
-		if (e->fetcher == 0 && (victim == NULL || e->last_used < victim->last_used))
-			victim = e;
-	}
-	if (victim == NULL)
-		return NULL;
-	explicit_bzero(victim->token, sizeof(victim->token));
-	victim->in_use = true;
-	memcpy(victim->key, key, PG_SHA256_DIGEST_LENGTH);
-	victim->valid = false;
-	victim->generation = 0;
-	victim->refresh_at = 0;
-	victim->fetcher = 0;
-	victim->last_used = GetCurrentTimestamp();
-	return victim;
-}
-
 static bool
 process_is_gone(int pid)
 {
 	return kill(pid, 0) != 0 && errno == ESRCH;
 }
 
+static bool
+usable(const ClfSharedToken *e, TimestampTz now)
+{
+	return e->valid && now < e->expires_at;
+}
+
+/* Another live backend is fetching this entry's next token. */
+static bool
+being_fetched(const ClfSharedToken *e)
+{
+	return e->fetcher != 0 && e->fetcher != MyProcPid && !process_is_gone(e->fetcher);
+}
+
+/*
+ * Make e an empty entry for key.  Caller holds the lock exclusively and
+ * has checked that nobody fetches for e.
+ */
+static ClfSharedToken *
+take_entry(ClfSharedToken *e, const uint8 *key)
+{
+	explicit_bzero(e->token, sizeof(e->token));
+	e->in_use = true;
+	memcpy(e->key, key, PG_SHA256_DIGEST_LENGTH);
+	e->valid = false;
+	e->generation = 0;
+	e->refresh_at = 0;
+	e->expires_at = 0;
+	e->fetcher = 0;
+	e->failures = 0;
+	e->retry_at = 0;
+	e->sqlerrcode = 0;
+	e->last_used = GetCurrentTimestamp();
+	return e;
+}
+
+/*
+ * An entry for a new key: a free one, else the least recently used of
+ * those without a usable token and without a fetch under way (a failure
+ * still in its backoff goes last), else, only if may_evict_valid (the
+ * token is already fetched), the least recently used valid one.  NULL if
+ * there is none.  Caller holds the lock exclusively.
+ */
+static ClfSharedToken *
+new_entry(ClfShared *s, const uint8 *key, bool may_evict_valid)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	ClfSharedToken *victim = NULL;
+	ClfSharedToken *valid_victim = NULL;
+	bool		victim_backing_off = false;
+
+	for (int i = 0; i < CLF_SHARED_TOKENS; i++)
+	{
+		ClfSharedToken *e = &s->tokens[i];
+		bool		backing_off;
+
+		if (!e->in_use)
+			return take_entry(e, key);
+		if (being_fetched(e))
+			continue;
+		if (usable(e, now))
+		{
+			if (valid_victim == NULL || e->last_used < valid_victim->last_used)
+				valid_victim = e;
+			continue;
+		}
+		backing_off = now < e->retry_at;
+		if (victim == NULL ||
+			(victim_backing_off && !backing_off) ||
+			(victim_backing_off == backing_off && e->last_used < victim->last_used))
+		{
+			victim = e;
+			victim_backing_off = backing_off;
+		}
+	}
+	if (victim)
+		return take_entry(victim, key);
+	if (may_evict_valid && valid_victim)
+		return take_entry(valid_victim, key);
+	return NULL;
+}
+
+/* What a caller raises for a failure on record, copied out of the lock. */
+typedef struct ClfTokenFailure
+{
+	int			sqlerrcode;
+	int			pid;
+	int64		retry_in_ms;
+	char		message[CLF_SHARED_ERROR_TEXT];
+	char		detail[CLF_SHARED_ERROR_TEXT];
+	char		hint[CLF_SHARED_ERROR_TEXT];
+} ClfTokenFailure;
+
+static void
+raise_failure(const ClfTokenFailure *f)
+{
+	char	   *note;
+
+	note = psprintf(f->pid == MyProcPid
+					? "This is the error of this session's recent attempt to fetch a token with the same credentials, shared with every session: no session asks gettoken again for %.1f s."
+					: "This is another session's recent failure to fetch a token with the same credentials, shared: no session asks gettoken again for %.1f s.",
+					f->retry_in_ms / 1000.0);
+	ereport(ERROR,
+			(errcode(f->sqlerrcode),
+			 errmsg_internal("%s", f->message),
+			 errdetail_internal("%s%s%s", f->detail, f->detail[0] ? " " : "", note),
+			 f->hint[0] ? errhint("%s", f->hint) : 0));
+}
+
+/* The longest a waiter waits for another backend's fetch: see the header. */
+static int64
+wait_budget_ms(const ClfOptions *opts)
+{
+	return (int64) opts->timeout_ms * (opts->max_retries + 1);
+}
+
 /*
  * The cluster's token for opts, as a palloc'd copy; or NULL, and then this
- * backend has claimed the fetch (or cannot share: per-backend mode, every
- * entry busy) and must fetch one and hand it to clf_remember_token.  Waits,
- * cancellably, while another backend fetches it.
+ * backend has claimed the fetch (or cannot share: per-backend mode, no
+ * entry to spare) and must fetch one and hand it to clf_remember_token,
+ * or its error to clf_shared_token_failed.  Waits, cancellably and at most
+ * wait_budget_ms, while another backend fetches it; raises the error of a
+ * fetch that failed in its backoff.
  */
 char *
 clf_shared_token(const ClfOptions *opts)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
+	uint8		context[PG_SHA256_DIGEST_LENGTH];
 	bool		waited = false;
+	TimestampTz deadline = 0;
 	char	   *result = NULL;
+	ClfTokenFailure failure;
+	bool		failed = false;
 
 	if (s == NULL)
 		return NULL;
 	token_key(opts, key);
+	fetch_context(opts, context);
+	/* ahead of the lock: nothing below may allocate */
+	result = palloc(CLF_SHARED_TOKEN_MAX + 1);
 
 	for (;;)
 	{
 		ClfSharedToken *e;
-		int			fetcher;
+		TimestampTz now;
+		long		sleep_ms;
 
 		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+		now = GetCurrentTimestamp();
 		e = find_entry(s, key);
-		if (e && e->valid && GetCurrentTimestamp() < e->refresh_at)
+
+		/*
+		 * A usable token: until it is due, while another backend fetches
+		 * the next, and while a failed refresh backs off.
+		 */
+		if (e && usable(e, now) &&
+			(now < e->refresh_at || now < e->retry_at || being_fetched(e)))
 		{
-			result = pstrdup(e->token);
-			e->last_used = GetCurrentTimestamp();
+			strlcpy(result, e->token, CLF_SHARED_TOKEN_MAX + 1);
+			e->last_used = now;
 			memcpy(last_key, key, sizeof(last_key));
 			last_generation = e->generation;
 			LWLockRelease(&s->lock);
 			break;
 		}
-		if (e == NULL)
-			e = new_entry(s, key);
-		if (e == NULL)
+
+		/* none, and a fetch the same way failed a moment ago */
+		if (e && now < e->retry_at && e->sqlerrcode != 0 &&
+			memcmp(e->context, context, sizeof(context)) == 0)
 		{
-			/* every entry is being fetched: fetch our own, unshared */
-			s->tokens_unshared++;
+			failure.sqlerrcode = e->sqlerrcode;
+			failure.pid = e->failed_pid;
+			failure.retry_in_ms = (e->retry_at - now) / 1000;
+			memcpy(failure.message, e->message, sizeof(failure.message));
+			memcpy(failure.detail, e->detail, sizeof(failure.detail));
+			memcpy(failure.hint, e->hint, sizeof(failure.hint));
+			e->last_used = now;
 			LWLockRelease(&s->lock);
+			failed = true;
 			break;
 		}
-		fetcher = e->fetcher;
-		if (fetcher == 0 || fetcher == MyProcPid || process_is_gone(fetcher))
+
+		if (e == NULL)
+			e = new_entry(s, key, false);
+		if (e == NULL)
+		{
+			/*
+			 * Every entry holds a valid token or is being fetched: fetch
+			 * alone, and clf_shared_remember_token may then make room.
+			 */
+			LWLockRelease(&s->lock);
+			pfree(result);
+			result = NULL;
+			break;
+		}
+		if (!being_fetched(e))
 		{
 			e->fetcher = MyProcPid;
 			claimed = e - s->tokens;
 			LWLockRelease(&s->lock);
+			pfree(result);
+			result = NULL;
 			break;
 		}
 		LWLockRelease(&s->lock);
@@ -159,15 +342,34 @@ clf_shared_token(const ClfOptions *opts)
 		if (!waited)
 		{
 			clf_progress_set_state(CLF_STATE_WAITING_FOR_TOKEN, 0, NULL, NULL);
+			deadline = TimestampTzPlusMilliseconds(now, wait_budget_ms(opts));
 			waited = true;
 		}
+		else if (now >= deadline)
+		{
+			ConditionVariableCancelSleep();
+			pfree(result);
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("timed out waiting for another session's access token fetch for server \"%s\"",
+							opts->server_name),
+					 errdetail("Another session has been fetching a token with the same credentials for longer than this server's own fetch could take: timeout_ms (%d ms) times %d attempts.",
+							   opts->timeout_ms, opts->max_retries + 1),
+					 errhint("WeCom's gettoken may be slow or unreachable: try again later, or raise the server option timeout_ms.")));
+		}
 		/* the timeout rechecks a fetcher that died without a word */
-		(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_token());
+		sleep_ms = Min(1000, Max(1, (deadline - now) / 1000));
+		(void) ConditionVariableTimedSleep(&e->cv, sleep_ms, clf_wait_event_token());
 	}
 	if (waited)
 	{
 		ConditionVariableCancelSleep();
 		clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
+	}
+	if (failed)
+	{
+		pfree(result);
+		raise_failure(&failure);
 	}
 	return result;
 }
@@ -182,7 +384,7 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token, int expires
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
 	ClfSharedToken *e;
-	int			margin = Min(300, expires_in / 10);
+	bool		fits = strlen(token) <= CLF_SHARED_TOKEN_MAX;
 	bool		kept = false;
 
 	if (s == NULL)
@@ -191,19 +393,26 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token, int expires
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	e = find_entry(s, key);
-	if (e == NULL && strlen(token) <= CLF_SHARED_TOKEN_MAX)
-		e = new_entry(s, key);
+	/* fetched: now it may take a valid token's place */
+	if (e == NULL && fits)
+		e = new_entry(s, key, true);
 	if (e)
 	{
-		if (strlen(token) <= CLF_SHARED_TOKEN_MAX)
+		if (fits)
 		{
+			TimestampTz now = GetCurrentTimestamp();
+
 			explicit_bzero(e->token, sizeof(e->token));
 			memcpy(e->token, token, strlen(token) + 1);
 			e->valid = true;
 			e->generation = s->next_generation++;
-			e->refresh_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-														(int64) (expires_in - margin) * 1000);
-			e->last_used = GetCurrentTimestamp();
+			e->expires_at = TimestampTzPlusMilliseconds(now, (int64) expires_in * 1000);
+			e->refresh_at = TimestampTzPlusMilliseconds(now,
+														(int64) (expires_in - clf_token_refresh_margin(expires_in)) * 1000);
+			e->last_used = now;
+			e->failures = 0;
+			e->retry_at = 0;
+			e->sqlerrcode = 0;
 			memcpy(last_key, key, sizeof(last_key));
 			last_generation = e->generation;
 			kept = true;
@@ -220,6 +429,50 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token, int expires
 		ConditionVariableBroadcast(&e->cv);
 	claimed = -1;
 	return kept;
+}
+
+/*
+ * The fetch this backend claimed failed with edata (WeCom's answer, or the
+ * transport's after its retries; never a cancel): keep it for the callers
+ * of the next few seconds, give the claim back and wake the waiters, who
+ * raise it too.  The texts were redacted when the error was made.
+ */
+void
+clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata)
+{
+	ClfShared  *s = clf_shared();
+	uint8		key[PG_SHA256_DIGEST_LENGTH];
+	uint8		context[PG_SHA256_DIGEST_LENGTH];
+	ClfSharedToken *e;
+
+	if (s == NULL || claimed < 0)
+		return;
+	token_key(opts, key);
+	fetch_context(opts, context);
+	e = &s->tokens[claimed];
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	if (e->in_use && e->fetcher == MyProcPid &&
+		memcmp(e->key, key, sizeof(key)) == 0)
+	{
+		int64		backoff = CLF_TOKEN_BACKOFF_MS;
+
+		for (int i = 0; i < e->failures && backoff < CLF_TOKEN_BACKOFF_MAX_MS; i++)
+			backoff *= 2;
+		backoff = Min(backoff, CLF_TOKEN_BACKOFF_MAX_MS);
+		e->failures = Min(e->failures + 1, 30);
+		e->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff);
+		e->failed_pid = MyProcPid;
+		memcpy(e->context, context, sizeof(context));
+		e->sqlerrcode = edata->sqlerrcode;
+		clf_copy_text(e->message, sizeof(e->message), edata->message);
+		clf_copy_text(e->detail, sizeof(e->detail), edata->detail);
+		clf_copy_text(e->hint, sizeof(e->hint), edata->hint);
+		e->fetcher = 0;
+	}
+	LWLockRelease(&s->lock);
+	ConditionVariableBroadcast(&e->cv);
+	claimed = -1;
 }
 
 /*

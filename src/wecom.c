@@ -96,6 +96,9 @@ typedef struct ClfCall
 	const char *token;			/* to redact from anything shown */
 	int64		page_no;		/* 0 for gettoken */
 	ClfScanStats *stats;
+	ClfHttpOutcome out;			/* of the last attempt; for gettoken, its head
+								 * holds the token: wiped */
+	bool		reporting;		/* the error raised is what came of the call */
 } ClfCall;
 
 void
@@ -183,13 +186,15 @@ describe_attempt(const ClfCall *call, const ClfHttpRequest *hreq,
 }
 
 static void
-report_transport_error(const ClfCall *call, const ClfHttpRequest *hreq,
+report_transport_error(ClfCall *call, const ClfHttpRequest *hreq,
 					   const ClfHttpOutcome *out, const ClfResponse *resp,
 					   int attempts)
 {
 	char	   *what = what_was_fetched(call);
 
 	char	   *excerpt = body_excerpt(call, out);
+
+	call->reporting = true;
 
 	if (out->too_large && call->page_no == 0)
 		ereport(ERROR,
@@ -310,7 +315,7 @@ static pg_noinline void
 call_with_retries(ClfCall *call, ClfResponse *resp)
 {
 	ClfHttpRequest hreq;
-	ClfHttpOutcome out;
+	ClfHttpOutcome *out = &call->out;
 	int			attempt;
 	int64		waited_ms = 0;
 
@@ -321,17 +326,17 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 		bool		rate_limited = false;
 		int			delay;
 
-		clf_http_perform(&hreq, resp, &out);
+		clf_http_perform(&hreq, resp, out);
 
-		if (out.too_large)
+		if (out->too_large)
 			kind = CLF_ATTEMPT_FATAL;
-		else if (out.proxy_refused)
+		else if (out->proxy_refused)
 			kind = CLF_ATTEMPT_FATAL;	/* the same credentials fail again */
-		else if (out.failed)
-			kind = out.transient ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
-		else if (out.http_status == 429 || (out.http_status >= 500 && out.http_status < 600))
+		else if (out->failed)
+			kind = out->transient ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
+		else if (out->http_status == 429 || (out->http_status >= 500 && out->http_status < 600))
 			kind = CLF_ATTEMPT_TRANSIENT;
-		else if (out.http_status != 200 || out.parse_failed ||
+		else if (out->http_status != 200 || out->parse_failed ||
 				 !clf_response_finish(resp) || !clf_response_check_status(resp))
 			kind = CLF_ATTEMPT_FATAL;
 		else if (resp->errcode == WECOM_SYSTEM_BUSY || resp->errcode == WECOM_CONCURRENCY_LIMIT)
@@ -347,33 +352,34 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 		if (kind == CLF_ATTEMPT_OK)
 			return;
 		if (kind == CLF_ATTEMPT_FATAL)
-			report_transport_error(call, &hreq, &out, resp, attempt + 1);
+			report_transport_error(call, &hreq, out, resp, attempt + 1);
 
 		if (attempt >= call->opts->max_retries)
 		{
-			if (out.http_status == 200 && !out.failed)
+			if (out->http_status == 200 && !out->failed)
 				break;			/* an API errcode: reported below */
-			report_transport_error(call, &hreq, &out, resp, attempt + 1);
+			report_transport_error(call, &hreq, out, resp, attempt + 1);
 		}
 
 		delay = backoff_ms(attempt, rate_limited);
-		if (out.retry_after_s > 0 && (out.http_status == 429 || out.http_status == 503))
-			delay = retry_after_ms(attempt, out.retry_after_s, delay);
+		if (out->retry_after_s > 0 && (out->http_status == 429 || out->http_status == 503))
+			delay = retry_after_ms(attempt, out->retry_after_s, delay);
 		ereport(DEBUG1,
 				(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
-								 what_was_fetched(call), describe_attempt(call, &hreq, &out, resp),
+								 what_was_fetched(call), describe_attempt(call, &hreq, out, resp),
 								 attempt + 1, call->opts->max_retries, delay)));
 		call->stats->retries++;
 		/* the progress row counts this retry while it waits, not after */
 		clf_progress_publish(call->stats);
-		clf_note_retry(call->opts, out.failed ? (int) out.result : 0,
-					   out.http_status, resp->errcode, delay,
-					   describe_attempt(call, &hreq, &out, resp));
+		clf_note_retry(call->opts, out->failed ? (int) out->result : 0,
+					   out->http_status, resp->errcode, delay,
+					   describe_attempt(call, &hreq, out, resp));
 		clf_http_sleep(delay);
 		waited_ms += delay;
 	}
 
 	/* retries ran out (or were off) on a busy or rate-limited API */
+	call->reporting = true;
 	if (attempt == 0)
 		ereport(ERROR,
 				(errcode(sqlstate_of_errcode(resp->errcode)),
@@ -392,11 +398,13 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 }
 
 static void
-report_api_error(const ClfCall *call, const ClfResponse *resp)
+report_api_error(ClfCall *call, const ClfResponse *resp)
 {
 	char	   *what = what_was_fetched(call);
 	char	   *errmsg_text = shown_text(resp->errmsg, call);
 	const char *server = call->opts->server_name;
+
+	call->reporting = true;
 
 	switch (resp->errcode)
 	{
@@ -472,25 +480,39 @@ forget_url(ClfCall *call)
 	call->url = NULL;
 }
 
+/* Wipe what a gettoken call leaves behind, whatever it came to. */
+static void
+forget_token_call(ClfCall *call, ClfResponse *resp)
+{
+	/* json-c's copy of the new token, in the parsed response */
+	if (resp->access_token)
+		explicit_bzero((char *) resp->access_token, strlen(resp->access_token));
+	/* the start of gettoken's body, kept for messages */
+	explicit_bzero(&call->out, sizeof(call->out));
+	clf_response_release(resp);
+	forget_url(call);
+}
+
 /*
  * The token to use: the user mapping's fixed one, a cached one, or a new
- * one from gettoken.  The result is a palloc'd copy.
+ * one from gettoken.  The result is a palloc'd copy, for the caller to
+ * wipe.
  */
 static char *
 get_token(const ClfOptions *opts, ClfScanStats *stats)
 {
-	const char *cached;
 	ClfCall		call;
 	ClfResponse resp;
 	char	   *volatile token = NULL;
 	char	   *corp_id;
 	char	   *secret;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (opts->access_token)
 		return pstrdup(opts->access_token);
-	cached = clf_cached_token(opts);
-	if (cached)
-		return pstrdup(cached);
+	token = clf_cached_token(opts);
+	if (token)
+		return token;
 
 	memset(&call, 0, sizeof(call));
 	call.opts = opts;
@@ -512,22 +534,39 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 		if (resp.errcode != 0)
 			report_api_error(&call, &resp);
 		if (!clf_response_check_token(&resp))
+		{
+			call.reporting = true;
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("invalid response from %s: %s", call.display_url, resp.message)));
+		}
 		clf_remember_token(opts, resp.access_token,
 						   (int) Max(0, Min(resp.expires_in, 86400)));
 		token = pstrdup(resp.access_token);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		/* json-c's copy of the new token, in the parsed response */
-		if (resp.access_token)
-			explicit_bzero((char *) resp.access_token, strlen(resp.access_token));
-		clf_response_release(&resp);
-		forget_url(&call);
+		/*
+		 * What gettoken came to is every waiter's answer too: kept for them
+		 * (and the next few seconds' callers).  A cancel or an error of this
+		 * backend's own is not: the claim is given back at abort, and a
+		 * waiter fetches.
+		 */
+		forget_token_call(&call, &resp);
+		if (call.reporting)
+		{
+			MemoryContext errcxt = MemoryContextSwitchTo(cxt);
+			ErrorData  *edata = CopyErrorData();
+
+			if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
+				clf_shared_token_failed(opts, edata);
+			FreeErrorData(edata);
+			MemoryContextSwitchTo(errcxt);
+		}
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	forget_token_call(&call, &resp);
 	return token;
 }
 

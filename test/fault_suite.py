@@ -1420,6 +1420,253 @@ class Suite:
             g, want, st["contact_list"], st["gettoken"]))
         check(st["contact_list"] == 9, "the mock saw %d contact_list requests" % st["contact_list"])
 
+    # -- shared tokens under failure (issue 14: 1, 3)
+
+    def concurrent_scans(self, n, sql, before=None, warm=None):
+        """n sessions run sql at once: [(seconds, result or psycopg2 error)].
+        warm: run in each session first, so that the times do not count its
+        first use of the wrapper."""
+        conns = [connect() for _ in range(n)]
+        for c in conns:
+            if warm:
+                run(c, warm)
+        if before:
+            before()
+        barrier = threading.Barrier(n)
+        out = [None] * n
+
+        def worker(i):
+            barrier.wait()
+            t = time.monotonic()
+            try:
+                r = run(conns[i], sql)
+            except psycopg2.Error as e:
+                r = e
+            out[i] = (time.monotonic() - t, r)
+        ths = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        for c in conns:
+            c.close()
+        return out
+
+    def token_failure_shared(self, conn, shared=True):
+        # gettoken answers 40001 after 1 s: in series that is 10 s for 10 sessions
+        n = 10
+        self.shared_table(conn, "fs_fail", {"corp_id": "corp-slowfail", "corp_secret": "secret-ok"})
+        reset()
+        got = self.concurrent_scans(n, "SELECT count(*) FROM fs_fail",
+                                    warm="EXPLAIN SELECT count(*) FROM fs_fail")
+        took = max(t for t, _ in got)
+        errors = [r for _, r in got if isinstance(r, psycopg2.Error)]
+        check(len(errors) == n, "%d of %d sessions failed: %s" % (len(errors), n, got))
+        check(all("40001" in e.diag.message_primary for e in errors),
+              "errors: %s" % [error_text(e) for e in errors if "40001" not in e.diag.message_primary][:1])
+        calls = stats()["gettoken"]
+        # one after another they would take 10 s at least (the mock sleeps 1 s each time)
+        check(took < 0.6 * n * 1.0, "%d sessions took %.1f s against one failing gettoken of 1 s" % (n, took))
+        print("# %d sessions against a gettoken failing after 1 s: %.1f s, %d gettoken calls"
+              % (n, took, calls))
+        if not shared:
+            # alone, nobody waits for anybody, and nobody is told of a shared failure
+            check(calls == n, "%d gettoken calls, expected %d" % (calls, n))
+            check(not any("shared" in (e.diag.message_detail or "") for e in errors),
+                  "a shared failure in per-backend mode: %s" % error_text(errors[0]))
+            return
+        check(calls <= 2, "%d gettoken calls for one backoff window, expected 1 (at most 2)" % calls)
+        told = [e for e in errors if "shared" in (e.diag.message_detail or "")]
+        check(len(told) >= n - calls, "only %d errors say they are shared: %s" % (
+            len(told), [error_text(e) for e in errors]))
+        own = [e for e in errors if e not in told]
+        check(own, "no session got the failing fetch's own error")
+        check(all(e.pgcode == own[0].pgcode and e.diag.message_primary == own[0].diag.message_primary
+                  and e.diag.message_hint == own[0].diag.message_hint
+                  and (e.diag.message_detail or "").startswith(own[0].diag.message_detail or "")
+                  for e in told),
+              "the shared error is not the fetch's own: %s %s / %s %s" % (
+                  told[0].pgcode, error_text(told[0]), own[0].pgcode, error_text(own[0])))
+        # a caller inside the backoff gets it too, at once, without a gettoken
+        t = time.monotonic()
+        e = scan_error(conn, "SELECT count(*) FROM fs_fail")
+        check(time.monotonic() - t < 0.5, "a caller in the backoff waited %.1f s" % (time.monotonic() - t))
+        check("40001" in e.diag.message_primary and "shared" in (e.diag.message_detail or ""),
+              "a caller in the backoff: %s" % error_text(e))
+        check(stats()["gettoken"] == calls, "a caller in the backoff called gettoken")
+        # and the backoff ends: one caller asks gettoken again
+        self.wait_for("the backoff to end", lambda: "shared" not in (
+            scan_error(conn, "SELECT count(*) FROM fs_fail").diag.message_detail or ""), seconds=40)
+        check(stats()["gettoken"] == calls + 1, "after the backoff: %d gettoken calls, expected %d" % (
+            stats()["gettoken"], calls + 1))
+
+    def token_refresh_ahead(self, conn):
+        # expires_in 20: refresh due after 10 s; a refresh takes 3 s
+        n = 20
+        self.shared_table(conn, "fs_rf", {"corp_id": "corp-slowrefresh", "corp_secret": "secret-ok"})
+        reset()
+        check(run(conn, "SELECT count(*) FROM fs_rf") == [(25,)], "the first scan")
+        fetched = time.monotonic()
+        check(stats()["gettoken"] == 1, "the first scan made %d gettoken calls" % stats()["gettoken"])
+        old = stats()["tokens"][0]
+
+        def until_due():
+            time.sleep(max(0.0, fetched + 10.5 - time.monotonic()))
+        got = self.concurrent_scans(n, "SELECT count(*) FROM fs_rf", before=until_due,
+                                    warm="EXPLAIN SELECT count(*) FROM fs_rf")
+        check(time.monotonic() < fetched + 19, "too slow to test: the old token may have expired")
+        check(all(r == [(25,)] for _, r in got), "results: %s" % [r for _, r in got if r != [(25,)]][:3])
+        st = stats()
+        check(st["gettoken"] == 2, "%d gettoken calls, expected 2 (the first and one refresh)" % st["gettoken"])
+        # One scan refreshed (3 s at the mock) and used the new token; the
+        # others did not wait for it: their first pages, at least, went out
+        # with the old one (waiting, none would have).  Later pages of a slow
+        # scan may take the new token once it is there.
+        used = collections.Counter("old" if t == old else "new" for t in st["tokens"][5:])
+        check(used["old"] >= n - 1 and used["new"] >= 5 and sum(used.values()) == n * 5,
+              "requests by token: %s; expected at least %d with the old one" % (dict(used), n - 1))
+        times = sorted(t for t, _ in got)
+        check(times[-1] > 2.5, "no scan waited for the refresh: %s" % times)
+        print("# 20 scans at refresh_at: median %.2f s; %d requests with the old token; the scan that "
+              "refreshed: %.2f s" % (times[n // 2], used["old"], times[-1]))
+
+    def token_refresh_fails(self, conn):
+        # a refresh that fails fails its own scan only; the old token serves on
+        n = 10
+        self.shared_table(conn, "fs_rff", {"corp_id": "corp-failrefresh", "corp_secret": "secret-ok"})
+        reset()
+        check(run(conn, "SELECT count(*) FROM fs_rff") == [(25,)], "the first scan")
+        fetched = time.monotonic()
+
+        def until_due():
+            time.sleep(max(0.0, fetched + 10.5 - time.monotonic()))
+        got = self.concurrent_scans(n, "SELECT count(*) FROM fs_rff", before=until_due,
+                                    warm="EXPLAIN SELECT count(*) FROM fs_rff")
+        ended = time.monotonic()
+        failed = [r for _, r in got if isinstance(r, psycopg2.Error)]
+        check(len(failed) == 1 and "40001" in failed[0].diag.message_primary,
+              "%d scans failed, expected the one that refreshed: %s" % (
+                  len(failed), [error_text(e) for e in failed][:2]))
+        check(sum(r == [(25,)] for _, r in got) == n - 1, "results: %s" % [r for _, r in got])
+        check(stats()["gettoken"] == 2, "%d gettoken calls, expected 2" % stats()["gettoken"])
+        # in the backoff (2 s from the failure, which ended the batch), the
+        # old token still serves, without a gettoken
+        if time.monotonic() - ended > 1.5:
+            raise Skip("too slow to test: the backoff may have ended")
+        check(run(conn, "SELECT count(*) FROM fs_rff") == [(25,)], "a scan in the backoff")
+        check(time.monotonic() < fetched + 19, "too slow to test: the old token may have expired")
+        check(stats()["gettoken"] == 2, "a scan in the backoff called gettoken")
+
+    def token_wait_budget(self, conn):
+        # a server with timeout_ms 500 waits no 3 s for another server's fetch of the same key
+        self.shared_table(conn, "fs_slowtok", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"})
+        self.shared_table(conn, "fs_quick", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"},
+                          server_options="timeout_ms '500', max_retries '0'")
+        reset()
+        a = connect()
+        apid = run(a, "SELECT pg_backend_pid()")[0][0]
+        t0 = time.monotonic()
+        th, box = self.in_background(lambda: run(a, "SELECT count(*) FROM fs_slowtok"))
+        try:
+            self.wait_for("the slow fetch to start", lambda: any(
+                r[1] == "requesting" for r in self.progress_rows(conn, [apid])))
+            t = time.monotonic()
+            e = scan_error(conn, "SELECT count(*) FROM fs_quick")
+            waited = time.monotonic() - t
+        finally:
+            th.join(30)
+        took = time.monotonic() - t0
+        check("error" not in box and box.get("result") == [(25,)], "the slow fetch's scan: %s" % box)
+        check("timed out waiting for another session's access token fetch" in e.diag.message_primary,
+              "error: %s" % error_text(e))
+        check(e.pgcode == "HV00N", "SQLSTATE %s" % e.pgcode)
+        check(waited < 0.5 * took, "the waiter waited %.1f s of the fetch's %.1f s" % (waited, took))
+        check(stats()["gettoken"] == 1, "%d gettoken calls" % stats()["gettoken"])
+        a.close()
+
+    def token_eviction(self, conn):
+        # another role's 200 wrong secrets leave the owner's valid token cached
+        self.shared_table(conn, "fs_own", {"corp_id": "corp-shared", "corp_secret": "secret-ok"})
+        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_mallory'"):
+            run(conn, "DROP OWNED BY clf_mallory")      # left by a run that was killed
+            run(conn, "DROP ROLE clf_mallory")
+        run(conn, "CREATE ROLE clf_mallory LOGIN")
+        try:
+            run(conn, "GRANT USAGE ON FOREIGN SERVER fs_own_srv TO clf_mallory")
+            run(conn, "GRANT SELECT ON fs_own TO clf_mallory")
+            check(run(conn, "SELECT count(*) FROM fs_own") == [(25,)], "the owner's first scan")
+            m = psycopg2.connect(dbname=DB, user="clf_mallory")
+            m.autocommit = True
+            try:
+                run(m, "CREATE USER MAPPING FOR clf_mallory SERVER fs_own_srv "
+                       "OPTIONS (corp_id 'corp-shared', corp_secret 'Wr0ng-0')")
+                before = stats()["gettoken"]
+                for i in range(200):
+                    run(m, "ALTER USER MAPPING FOR clf_mallory SERVER fs_own_srv "
+                           "OPTIONS (SET corp_secret 'Wr0ng-%d')" % i)
+                    e = scan_error(m, "SELECT count(*) FROM fs_own")
+                    check("40001" in e.diag.message_primary, "wrong secret %d: %s" % (i, error_text(e)))
+                check(stats()["gettoken"] - before == 200, "%d gettoken calls for 200 wrong secrets"
+                      % (stats()["gettoken"] - before))
+            finally:
+                m.close()
+            before = stats()["gettoken"]
+            owner = connect()
+            try:
+                check(run(owner, "SELECT count(*) FROM fs_own") == [(25,)], "the owner's scan after")
+            finally:
+                owner.close()
+            check(stats()["gettoken"] == before,
+                  "the owner's valid token was pushed out: its next scan called gettoken")
+        finally:
+            run(conn, "DROP OWNED BY clf_mallory")
+            run(conn, "DROP ROLE clf_mallory")
+
+    def token_copies_wiped(self, conn):
+        """A session that took the cluster's token holds no copy of it of its
+        own.  libcurl's copies (not wiped, as the README says) are the URL,
+        where "=" comes before the token, and the request line, where " HTTP"
+        follows it; a C string of the token alone is ours."""
+        self.shared_table(conn, "fs_wipe", {"corp_id": "corp-basic", "corp_secret": "secret-ok2"})
+        reset()
+        check(run(conn, "SELECT count(*) FROM fs_wipe") == [(25,)], "the first scan")
+        token = stats()["tokens"][0].encode()
+        fetched = stats()["gettoken"]
+        check(token.startswith(b"tok-basic-"), "token %r" % token)
+        other = connect()
+        try:
+            pid = run(other, "SELECT pg_backend_pid()")[0][0]
+            check(run(other, "SELECT count(*) FROM fs_wipe") == [(25,)], "the second session's scan")
+            check(stats()["gettoken"] == fetched, "the second session fetched a token of its own")
+            bare = []
+            seen = 0
+            try:
+                mem = open("/proc/%d/mem" % pid, "rb", 0)
+            except PermissionError:
+                raise Skip("this user may not read a backend's memory")
+            with open("/proc/%d/maps" % pid) as maps, mem:
+                for line in maps:
+                    fields = line.split()
+                    # private writable memory: not the shared state, which keeps the token
+                    if fields[1][:2] != "rw" or fields[1][3] != "p":
+                        continue
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    try:
+                        mem.seek(start)
+                        data = mem.read(end - start)
+                    except (OSError, OverflowError, ValueError):
+                        continue
+                    i = data.find(token)
+                    while i >= 0:
+                        seen += 1
+                        if data[i + len(token):i + len(token) + 1] == b"\0" and data[i - 1:i] != b"=":
+                            bare.append(data[max(0, i - 24):i + len(token) + 8])
+                        i = data.find(token, i + 1)
+        finally:
+            other.close()
+        check(seen > 0, "the token is nowhere in the session's memory: the search is broken")
+        check(not bare, "%d copies of the token left in the session's memory, e.g. %r" % (len(bare), bare[:2]))
+
     def shared_require_preload(self, conn):
         # per-backend mode: the views say what they need
         info = run(conn, "SELECT mode, tokens_cached FROM contact_list_fdw_shared_info()")
@@ -2095,6 +2342,18 @@ class Suite:
         self.case("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                   lambda: self.shared_cancel(conn))
         self.case("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn))
+        self.case("shared token failure: 10 sessions against a failing gettoken, one call per backoff",
+                  lambda: self.token_failure_shared(conn))
+        self.case("shared token refresh ahead: 20 scans at refresh_at use the old token, one refresh",
+                  lambda: self.token_refresh_ahead(conn))
+        self.case("shared token refresh fails: only the refreshing scan fails, the old token serves on",
+                  lambda: self.token_refresh_fails(conn))
+        self.case("shared token wait: bounded by the waiter's own timeout_ms",
+                  lambda: self.token_wait_budget(conn))
+        self.case("shared token eviction: 200 wrong secrets of another role keep the owner's token",
+                  lambda: self.token_eviction(conn))
+        self.case("shared token copies: a session keeps none of its own after a scan",
+                  lambda: self.token_copies_wiped(conn))
         self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",
                   lambda: self.latin1_database(conn))
         self.case("shared layout: an upgraded library in a running server, then restarts",
@@ -2130,6 +2389,8 @@ class Suite:
         self.case("token expiring mid-traversal: a new token, the same page", lambda: self.expire(conn))
         self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
+        self.case("per-backend mode: shared token failure: each session fails alone, nobody queues",
+                  lambda: self.token_failure_shared(conn, shared=False))
         self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
                   lambda: self.proxy_not_skippable(conn))
         conn.close()

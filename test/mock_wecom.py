@@ -136,8 +136,9 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
-              "nocursorkey", "nullcursor", "bigtoken"}
-ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
+              "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
+              "failrefresh"}
+ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
@@ -223,6 +224,7 @@ class State:
         self.calls = {}      # scenario -> contact_list calls that passed the checks
         self.dropped = set()
         self.used_tokens = set()
+        self.gettokens = {}  # scenario -> gettoken calls with a known corp id
         self.gen += 1        # connections accepted before a reset must not be uncounted after it
 
     def reset(self):
@@ -554,16 +556,24 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "echourl":
             return self.echo_url(False)
         bad_corp = not corpid.startswith("corp-") or not known(scen)
+        n = 0 if bad_corp else STATE.incr("gettokens", scen)
+        if scen == "slowfail" or (scen == "failrefresh" and n > 1):
+            # an app whose gettoken fails slowly, whatever the secret
+            time.sleep(1)
+            STATE.bump("gettoken")
+            return self.send_err(40001)
         if bad_corp or secret not in ("secret-ok", "secret-ok2"):
             STATE.bump("gettoken")
             return self.send_err(40013 if bad_corp else 40001)
+        if scen == "slowtoken" or (scen == "slowrefresh" and n > 1):
+            time.sleep(3)
         serial = STATE.next_serial()
         token = "tok-%s-%d" % (scen, serial)
         if scen == "bigtoken":
             token += "-" + "x" * BIG_TOKEN_PAD
         STATE.issue(token)
         self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
-                        "expires_in": 1 if scen == "shortlived" else 7200})
+                        "expires_in": {"shortlived": 1, "slowrefresh": 20, "failrefresh": 20}.get(scen, 7200)})
 
     def warm(self):
         try:
