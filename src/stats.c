@@ -37,6 +37,7 @@
 
 #include "shared_state.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_authid.h"
