@@ -16,6 +16,7 @@ exits 1 if any case failed.
 import collections
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -203,7 +204,8 @@ def fault_injection_install():
 def pg_major():
     out = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--version"], check=True,
                          capture_output=True, text=True).stdout
-    return int(out.split()[1].split(".")[0])
+    # "15.18", "17.12", "19rc1": the leading number
+    return int(re.match(r"\d+", out.split()[1]).group())
 
 
 def free_port():
