@@ -21,7 +21,9 @@ export PGUSER=postgres
 export PGDATABASE=postgres
 PY=/usr/bin/python3
 
-CLF_WORK=$(mktemp -d /tmp/contact_list_fdw.XXXXXX)
+# CLF_WORK_PARENT: where the work directory goes (test/run.sh puts the
+# demo's under its own, with CLF_KEEP_WORK, to check the demo's server log)
+CLF_WORK=$(mktemp -d "${CLF_WORK_PARENT:-/tmp}/contact_list_fdw.XXXXXX")
 chmod 755 "$CLF_WORK"
 export PGHOST=$CLF_WORK
 CLF_PIDS=()
