@@ -42,7 +42,8 @@ done
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 ]] || { echo "--runs must be a number >= 1" >&2; exit 2; }
 [ -n "$SMOKE" ] && RUNS=1
 
-test/deps.sh || exit 1
+# CLF_DEPS_CHECKED=1: the caller ran test/deps.sh already (test/sabotage.sh)
+[ -n "${CLF_DEPS_CHECKED:-}" ] || test/deps.sh || exit 1
 
 if [ -n "${CLF_ISOLATE:-}" ] && [ -z "${CLF_IN_NETNS:-}" ] && [ "$(id -u)" -eq 0 ]; then
   exec env CLF_IN_NETNS=1 unshare --net bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "${ARGS[@]}"

@@ -9,7 +9,8 @@ set -uo pipefail
 {
 cd "$(dirname "$0")/.."
 
-test/deps.sh || exit 1
+# CLF_DEPS_CHECKED=1: the caller ran test/deps.sh already (test/sabotage.sh)
+[ -n "${CLF_DEPS_CHECKED:-}" ] || test/deps.sh || exit 1
 
 # CLF_ISOLATE=1 (as root): run in a private network namespace, so several
 # runs on one machine cannot collide on the loopback ports.
@@ -19,7 +20,8 @@ fi
 # shellcheck source=test/lib.sh
 source test/lib.sh
 
-build_and_install --clean || { echo "build failed" >&2; exit 1; }
+# CLF_INCREMENTAL_BUILD=1 (test/sabotage.sh): rebuild only what changed
+build_and_install ${CLF_INCREMENTAL_BUILD:+--incremental} || { echo "build failed" >&2; exit 1; }
 start_cluster || exit 1
 start_mock || exit 1
 start_proxy || exit 1
@@ -112,7 +114,8 @@ if wanted bench; then
   if [ "${CLF_BENCH:-1}" = 0 ]; then
     skip "benchmark smoke run" "CLF_BENCH=0"
   else
-    step "benchmark smoke run" bench/run.sh --rows 20000 --smoke
+    # CLF_BENCH_FAILS_ONLY=1 (test/sabotage.sh): only the failing run
+    [ -n "${CLF_BENCH_FAILS_ONLY:-}" ] || step "benchmark smoke run" bench/run.sh --rows 20000 --smoke
     step "benchmark fails when a part fails (gettoken)" bench_fails
   fi
 fi
