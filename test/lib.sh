@@ -128,7 +128,8 @@ CONF
 }
 
 # build_and_install [--clean]: --clean rebuilds every object, so that
-# $CLF_WORK/build.log holds the compiler's word on all of them.
+# $CLF_WORK/build.log holds the compiler's word on all of them (any other
+# argument: only what changed).
 build_and_install() {
   [ "${1:-}" = --clean ] && make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
   make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" 2>&1 >/dev/null | tee "$CLF_WORK/build.log" >&2
