@@ -980,6 +980,33 @@ class Suite:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_px CASCADE")
 
+    def proxy_credentials_redacted(self, conn):
+        # a TLS-inspecting proxy (the mock with --mitm-cert) whose answer
+        # inside the tunnel quotes the CONNECT's Proxy-Authorization, as
+        # sent (base64) and decoded: both are shown redacted
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
+                                 "--host", "127.0.0.1", "--port", "0",
+                                 "--mitm-cert", cert, "--mitm-key", key],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            line = mock.stdout.readline()
+            check("listening" in line, "the mock did not start: %r" % line)
+            port = int(line.split()[-1])
+            run(conn, "CREATE SERVER fs_mitm FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '0')",
+                ("https://127.0.0.1:%d/cgi-bin" % port, "http://127.0.0.1:%d" % port, cert))
+            run(conn, "CREATE FOREIGN TABLE fs_mitm_contacts (external_userid text) SERVER fs_mitm")
+            set_mapping(conn, server="fs_mitm", access_token="fixed-echoproxy",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            e = scan_error(conn, "SELECT count(*) FROM fs_mitm_contacts")
+            msg = error_text(e)
+            check("Proxy-Authorization: Basic [redacted] (squid:[redacted])" in msg, "message: %s" % msg)
+            check("hunter2" not in msg and "c3F1aWQ6" not in msg, "the proxy password is in: %s" % msg)
+        finally:
+            stop(mock)
+            run(conn, "DROP SERVER IF EXISTS fs_mitm CASCADE")
+
     def proxy_environment(self, conn):
         # a server started with http_proxy, https_proxy, HTTPS_PROXY and
         # ALL_PROXY pointing at a proxy: libcurl would honour them, the FDW
@@ -1584,6 +1611,8 @@ class Suite:
                   lambda: self.retry_after(conn))
         self.case("a proxy with BasicAuth: proxy_user and proxy_password, only CONNECT seen",
                   lambda: self.proxy_auth(conn))
+        self.case("a TLS-inspecting proxy quoting proxy_user:proxy_password (also base64): redacted",
+                  lambda: self.proxy_credentials_redacted(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)
         self.shared("host names: resolved on a thread that takes no signal; a hanging resolver "

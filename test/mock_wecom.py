@@ -38,6 +38,7 @@ choices made (the doc states them too, the tests are written against the doc):
 - `huge` is complete valid JSON; `--delay-ms` only affects `delay`.
 """
 import argparse
+import base64
 import gzip
 import hashlib
 import json
@@ -142,7 +143,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken"}
-ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut", "echoconn",
+ROWLESS = {"empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut", "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
@@ -422,6 +423,7 @@ class MockServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
     ssl_ctx = None
+    mitm_ctx = None
     log_file = None
     log_lock = threading.Lock()
     delay_ms = None
@@ -474,6 +476,29 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.dispatch()
     do_POST = do_PUT = do_DELETE = do_GET
+
+    # what the CONNECT of this TLS tunnel sent (--mitm-cert), for echoproxy
+    tunnel_auth = None
+
+    def do_CONNECT(self):
+        """With --mitm-cert, act as a TLS-inspecting proxy: accept the tunnel,
+        answer TLS with that certificate and serve the requests inside it
+        like any other, remembering the CONNECT's Proxy-Authorization."""
+        ctx = self.server.mitm_ctx
+        self.close_connection = True
+        if ctx is None:
+            return self.send_html(405)
+        auth = self.headers.get("Proxy-Authorization", "")
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            tls = ctx.wrap_socket(self.connection, server_side=True)
+        except (OSError, ValueError):
+            return
+        inner = Handler.__new__(Handler)
+        inner.tunnel_auth = auth
+        Handler.__init__(inner, tls, self.client_address, self.server)
 
     # ---- plumbing
 
@@ -679,6 +704,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_html(int(scen[4:]))
         if scen in ("echourl", "echourlcut"):
             return self.echo_url(scen == "echourlcut")
+        if scen == "echoproxy":
+            # a TLS-inspecting proxy's diagnostics, quoting the CONNECT's
+            # credentials as sent and decoded
+            auth = self.tunnel_auth or ""
+            try:
+                plain = base64.b64decode(auth.split()[-1]).decode("utf-8", "replace") if auth else ""
+            except ValueError:
+                plain = ""
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, tunnel: "
+                                   "Proxy-Authorization: %s (%s)" % (auth, plain)})
         if scen == "echoconn":
             # an errmsg that quotes every request of this connection, as a
             # gateway's diagnostics might: the gettoken URL's secret too
@@ -833,6 +868,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--mitm-cert")
+    ap.add_argument("--mitm-key")
     ap.add_argument("--delay-ms", type=int)
     ap.add_argument("--bench-rows", type=int, default=1000000)
     ap.add_argument("--pidfile")
@@ -849,6 +886,11 @@ def main():
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
         ctx.set_alpn_protocols(["http/1.1"])
         server.ssl_ctx = ctx
+    if args.mitm_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.mitm_cert, args.mitm_key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        server.mitm_ctx = ctx
     server.delay_ms = args.delay_ms
     if args.log:
         server.log_file = open(args.log, "a", encoding="utf-8")
