@@ -3,6 +3,7 @@
 # make && make install     build and install against the pg_config on PATH
 # make test                install missing packages, build, install, run the whole suite
 # make demo                install missing packages, build, install, run a demo
+# make mock                the mock WeCom endpoint in the foreground, and the SQL to try it
 # make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
 # make test-matrix [TARGETS=trixie,sid]
 #                          the suite on every Debian release we support, in chroots
@@ -29,10 +30,10 @@ OBJS = \
 	src/stats.o
 
 EXTENSION = contact_list_fdw
-DATA = contact_list_fdw--1.0.sql contact_list_fdw--1.1.sql contact_list_fdw--1.0--1.1.sql
+DATA = contact_list_fdw--1.0.sql contact_list_fdw--1.1.sql contact_list_fdw--1.2.sql contact_list_fdw--1.0--1.1.sql contact_list_fdw--1.1--1.2.sql
 PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
 
-REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly recipes scans_log shared
+REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly errors_table recipes scans_log shared recent_scans
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 CURL_JSON_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
@@ -41,6 +42,11 @@ PG_CPPFLAGS = -I$(srcdir)/src $(CURL_JSON_CFLAGS)
 # -Wno-clobbered: PG_TRY's own _do_rethrow flag draws a GCC false positive under -Wextra
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-clobbered
 SHLIB_LINK = $(CURL_JSON_LIBS)
+# make CLF_FAULT_INJECT=1: a test build with fault injection points
+# (test/fault_suite.py builds one in a directory of its own); never shipped
+ifdef CLF_FAULT_INJECT
+PG_CPPFLAGS += -DCLF_FAULT_INJECTION
+endif
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -76,7 +82,7 @@ endif
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h src/shared_state.h
 
-.PHONY: test test-matrix demo bench fuzz parser-cases sabotage deps deb dist
+.PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage deps deb dist
 deps:
 	test/deps.sh
 test:
@@ -85,6 +91,8 @@ test-matrix:
 	test/matrix.sh $(if $(TARGETS),--targets $(TARGETS))
 demo:
 	test/demo.sh
+mock:
+	test/mock.sh
 bench:
 	bench/run.sh $(if $(N),--rows $(N))
 fuzz:

@@ -60,6 +60,11 @@ CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'ht
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1@example.com/');
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1:80@example.com/');
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://[::1]:80@example.com/');
+-- an api_url without WeCom's /cgi-bin is accepted, with a warning at once
+CREATE SERVER opt_nopath FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'https://qyapi.weixin.qq.com');
+ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin/');
+ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://relay.example.com/wecom/api');
+DROP SERVER opt_nopath;
 -- these are fine
 ALTER SERVER opt_hi OPTIONS (ADD api_url 'https://qyapi.weixin.qq.com/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (SET api_url 'HTTPS://proxy.example.com:8443/wecom/cgi-bin/');

@@ -67,6 +67,10 @@ SELECT status, return_message FROM cron.job_run_details
  WHERE status IN ('succeeded', 'failed') ORDER BY runid LIMIT 1;
 -- the job's refresh is what filled the view
 SELECT count(*) AS after_the_job FROM customer_relationships;
+-- and the job's scan, in a background worker, left its trace for everyone
+SELECT backend_type, foreign_table, outcome, rows, error
+  FROM contact_list_fdw_recent_scans WHERE backend_type = 'pg_cron'
+ ORDER BY ended_at LIMIT 1;
 DROP EXTENSION pg_cron;
 
 DROP MATERIALIZED VIEW customer_relationships;

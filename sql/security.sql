@@ -141,7 +141,50 @@ CREATE FOREIGN TABLE sec_localhost_contacts (external_userid text) SERVER sec_lo
 SELECT count(*) FROM sec_localhost_contacts;
 
 --
--- 6. A view reads with its owner's user mapping (as PostgreSQL checks the
+-- 6. The wrapper's own api_url, proxy and ca_file: defaults of every server
+-- that only a superuser can write (ALTER FOREIGN DATA WRAPPER), ahead of the
+-- settings, behind a server's own options
+--
+SET ROLE regress_clf_sec_alice;
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD proxy 'http://127.0.0.1:1');
+RESET ROLE;
+-- checked as the server options are
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD proxy 'proxy.example.com:3128');
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD api_url 'http://wecom.example.com/cgi-bin');
+SET log_min_error_statement = panic;
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD proxy 'http://squid:pw-hunter2@proxy.example.com:3128');
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD corp_secret 'pw-hunter2');
+RESET log_min_error_statement;
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD ca_file '');
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD page_size '10');
+ALTER FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (ADD api_url 'http://127.0.0.1:18642/cgi-bin', ADD proxy 'http://127.0.0.1:18643');
+-- the wrapper's win over the settings, for alice's server too
+ALTER FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (ADD api_url 'https://wecom-relay.example.com/cgi-bin', ADD proxy 'http://127.0.0.1:1');
+SET contact_list_fdw.api_url = 'http://127.0.0.1:18642/cgi-bin';
+SET contact_list_fdw.proxy = '';
+SET ROLE regress_clf_sec_alice;
+EXPLAIN (COSTS OFF) SELECT * FROM sec_alice.contacts;
+SELECT clf_error_of('SELECT * FROM sec_alice.contacts');
+RESET ROLE;
+RESET contact_list_fdw.api_url;
+RESET contact_list_fdw.proxy;
+-- a server's own options win over the wrapper's
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP proxy);
+SELECT count(*) FROM sec_localhost_contacts;
+-- a plain http:// server under the wrapper's proxy is refused at scan
+ALTER FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (DROP api_url, ADD proxy 'http://127.0.0.1:18643');
+SELECT mock_reset();
+SELECT clf_error_of('SELECT count(*) FROM sec_plain_contacts');
+SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP proxy);
+SELECT count(*) FROM sec_plain_contacts;
+SELECT fdwoptions FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw';
+
+--
+-- 7. A view reads with its owner's user mapping (as PostgreSQL checks the
 -- owner's privileges), a security_invoker view with the reader's: alice's
 -- mapping serves basic (25 rows), bob's, once he has one, empty
 --

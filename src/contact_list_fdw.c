@@ -89,6 +89,7 @@ _PG_init(void)
 	clf_wecom_init();
 	clf_connection_init();
 	clf_shmem_init();
+	clf_stats_init();
 }
 
 /*
@@ -554,7 +555,9 @@ contactListAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 
 /*
  * IMPORT FOREIGN SCHEMA wecom: the API has one table, contact_list, with
- * the columns WeCom documents.
+ * the columns WeCom documents.  The statement's OPTIONS become the table's
+ * options, so the validator checks them when the table is created: an
+ * unknown or misplaced one is an error, never silently dropped.
  */
 static List *
 contactListImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
@@ -595,6 +598,17 @@ contactListImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 					 ") SERVER %s",
 					 quote_identifier(CLF_REMOTE_TABLE),
 					 quote_identifier(server->servername));
+	foreach(lc, stmt->options)
+	{
+		DefElem    *def = lfirst_node(DefElem, lc);
+
+		appendStringInfo(&sql, "%s%s %s",
+						 foreach_current_index(lc) == 0 ? " OPTIONS (" : ", ",
+						 quote_identifier(def->defname),
+						 quote_literal_cstr(defGetString(def)));
+	}
+	if (stmt->options != NIL)
+		appendStringInfoChar(&sql, ')');
 	return list_make1(sql.data);
 }
 

@@ -601,14 +601,15 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 	/* tinyproxy answers 401 to a wrong password, others 407 */
 	if (out->proxy_refused)
 	{
+		/* credentials to fix in the user mapping, as WeCom's own rejections */
 		if (opts->proxy_user == NULL)
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 					 errmsg("could not fetch %s: the proxy asks for a user name and password (HTTP status %ld)",
 							what, out->proxy_status),
 					 errhint("Set them with ALTER USER MAPPING ... OPTIONS (ADD proxy_user '...', ADD proxy_password '...').")));
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				(errcode(ERRCODE_INVALID_PASSWORD),
 				 errmsg("could not fetch %s: the proxy did not accept proxy_user and proxy_password (HTTP status %ld)",
 						what, out->proxy_status),
 				 errhint("Correct them with ALTER USER MAPPING ... OPTIONS (SET proxy_user '...', SET proxy_password '...').")));
@@ -649,7 +650,7 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				 (out->result == CURLE_PEER_FAILED_VERIFICATION || out->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : opts->proxy
-				 ? errhint("Requests go through the proxy (the server option proxy, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
+				 ? errhint("Requests go through the proxy (the option proxy of the server or of the wrapper, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
 	}
 }

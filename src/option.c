@@ -11,7 +11,10 @@
  * only a superuser may decide them: the validator refuses them from anyone
  * else, a hook on ALTER SERVER refuses their removal or change (the
  * validator sees only the new list), and a server without them takes the
+ * wrapper's (ALTER FOREIGN DATA WRAPPER is for superusers only), then the
  * superuser-only settings contact_list_fdw.api_url, .proxy and .ca_file.
+ * A session can make a setting lose the value a superuser gave it (see
+ * clf_options_init): then it does not connect on that setting's word.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +31,7 @@
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/objectaccess.h"
+#include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
@@ -37,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -88,6 +93,11 @@ static const ClfOptionDef option_defs[] = {
 	{"rows_estimate", ForeignTableRelationId, CLF_OPT_REAL, 0, 0, false, OPT(rows_estimate)},
 
 	{"field", AttributeRelationId, CLF_OPT_STRING, 0, 0, false, -1},
+
+	/* defaults of every server, where no session can reach them */
+	{"api_url", ForeignDataWrapperRelationId, CLF_OPT_URL, 0, 0, true, OPT(api_url)},
+	{"proxy", ForeignDataWrapperRelationId, CLF_OPT_PROXY, 0, 0, true, OPT(proxy)},
+	{"ca_file", ForeignDataWrapperRelationId, CLF_OPT_STRING, 0, 0, true, OPT(ca_file)},
 	{NULL, InvalidOid, CLF_OPT_STRING, 0, 0, false, -1}
 };
 
@@ -96,7 +106,25 @@ static char *clf_default_api_url = NULL;
 static char *clf_default_proxy = NULL;
 static char *clf_default_ca_file = NULL;
 
+/* The settings, as the options they stand for; see clf_options_init */
+typedef struct ClfSetting
+{
+	const char *name;
+	const char *option;
+	bool		discarded;		/* a value was refused when it was defined */
+} ClfSetting;
+
+static struct config_generic *find_setting(const char *name);
+
+static ClfSetting settings[] = {
+	{"contact_list_fdw.api_url", "api_url", false},
+	{"contact_list_fdw.proxy", "proxy", false},
+	{"contact_list_fdw.ca_file", "ca_file", false},
+};
+
 static object_access_hook_type prev_object_access_hook = NULL;
+
+static char *option_value(List *options, const char *name);
 
 static bool
 is_secret_option(const char *name)
@@ -107,7 +135,7 @@ is_secret_option(const char *name)
 }
 
 static const ClfOptionDef *
-find_option(const char *name, Oid context)
+find_option_def(const char *name, Oid context)
 {
 	for (const ClfOptionDef *def = option_defs; def->name; def++)
 	{
@@ -251,6 +279,22 @@ report_userinfo(const char *name)
 			 : errhint("The WeCom API needs no user name or password in its URL.")));
 }
 
+/* Does the URL's path end in /cgi-bin (trailing slashes aside)? */
+static bool
+url_path_is_cgi_bin(const char *url)
+{
+	const char *authority = strstr(url, "://");
+	const char *path;
+	size_t		len;
+
+	authority = authority ? authority + 3 : url;
+	path = authority + strcspn(authority, "/?#");
+	len = strcspn(path, "?#");
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	return len >= 8 && strncmp(path + len - 8, "/cgi-bin", 8) == 0;
+}
+
 static void
 validate_url(const char *name, const char *value)
 {
@@ -264,6 +308,19 @@ validate_url(const char *name, const char *value)
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", name, value),
 				 errdetail("%s", problem),
+				 errhint("The WeCom API is at %s.", CLF_DEFAULT_API_URL)));
+
+	/*
+	 * Only a warning: a relay may serve the API elsewhere.  But the paths
+	 * are appended to api_url, so without WeCom's own /cgi-bin every request
+	 * would be answered 404, long after the server was created.
+	 */
+	if (!url_path_is_cgi_bin(value))
+		ereport(WARNING,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("option \"%s\" does not end with the API's path /cgi-bin: \"%s\"",
+						name, value),
+				 errdetail("Requests go to the URL followed by /gettoken and /externalcontact/contact_list."),
 				 errhint("The WeCom API is at %s.", CLF_DEFAULT_API_URL)));
 }
 
@@ -298,7 +355,7 @@ check_plain_http_proxy(const char *api_url, const char *proxy, bool from_setting
 			 errmsg("a plain http:// api_url cannot be used with a proxy"),
 			 errdetail("The proxy would receive the corp_secret and the access tokens in clear text."),
 			 from_settings
-			 ? errhint("Use an https:// api_url, or ask a superuser to change the server's options or the settings contact_list_fdw.api_url and contact_list_fdw.proxy.")
+			 ? errhint("Use an https:// api_url, or ask a superuser to change the options of the server or of the wrapper, or the settings contact_list_fdw.api_url and contact_list_fdw.proxy.")
 			 : errhint("Use an https:// api_url, or remove the proxy.")));
 }
 
@@ -401,7 +458,7 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 	foreach(lc, options)
 	{
 		DefElem    *def = lfirst_node(DefElem, lc);
-		const ClfOptionDef *optdef = find_option(def->defname, catalog);
+		const ClfOptionDef *optdef = find_option_def(def->defname, catalog);
 		char	   *value;
 
 		if (optdef == NULL)
@@ -418,7 +475,7 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 
 	if (catalog == UserMappingRelationId)
 		validate_user_mapping(options);
-	if (catalog == ForeignServerRelationId)
+	if (catalog == ForeignServerRelationId || catalog == ForeignDataWrapperRelationId)
 	{
 		const char *api_url = NULL;
 		const char *proxy = NULL;
@@ -460,7 +517,7 @@ apply_options(ClfOptions *opts, List *options, Oid context)
 	foreach(lc, options)
 	{
 		DefElem    *def = lfirst_node(DefElem, lc);
-		const ClfOptionDef *optdef = find_option(def->defname, context);
+		const ClfOptionDef *optdef = find_option_def(def->defname, context);
 		char	   *value = defGetString(def);
 		char	   *field;
 
@@ -489,10 +546,42 @@ apply_options(ClfOptions *opts, List *options, Oid context)
 	}
 }
 
+/*
+ * A server that takes one of api_url, proxy, ca_file from a setting whose
+ * value was discarded: refuse, rather than connect where the superuser did
+ * not say.  Once the setting has a value again (a reload of the
+ * configuration, a superuser's SET), that value was accepted, so it is a
+ * superuser's: only the built-in default is refused.
+ */
+static void
+check_discarded_settings(List *fdw_options, List *server_options)
+{
+	for (int i = 0; i < lengthof(settings); i++)
+	{
+		struct config_generic *var;
+
+		if (!settings[i].discarded ||
+			option_value(server_options, settings[i].option) != NULL ||
+			option_value(fdw_options, settings[i].option) != NULL)
+			continue;
+		var = find_setting(settings[i].name);
+		if (var != NULL && var->source != PGC_S_DEFAULT)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("setting \"%s\" lost its configured value in this session",
+						settings[i].name),
+				 errdetail("A value of the setting was refused when contact_list_fdw was loaded in this session: one given by a user who may not set it (for example with PGOPTIONS), or an invalid one. This session does not know the value a superuser configured, and does not connect without it."),
+				 errhint("Reconnect without setting \"%s\", or correct its value in the configuration and reload it. A superuser can set it where no session can change it: ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (%s '...').",
+						 settings[i].name, settings[i].option)));
+	}
+}
+
 void
 clf_options_for_server(Oid serverid, ClfOptions *opts)
 {
 	ForeignServer *server = GetForeignServer(serverid);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
 
 	memset(opts, 0, sizeof(*opts));
 	opts->serverid = serverid;
@@ -510,8 +599,11 @@ clf_options_for_server(Oid serverid, ClfOptions *opts)
 	opts->request_cost = CLF_DEFAULT_REQUEST_COST;
 	opts->row_cost = CLF_DEFAULT_ROW_COST;
 	opts->rows_estimate = -1;
+	/* precedence: server option, wrapper option, setting, built-in default */
+	apply_options(opts, fdw->options, ForeignDataWrapperRelationId);
 	apply_options(opts, server->options, ForeignServerRelationId);
-	/* the settings may have made a combination the validator never saw */
+	check_discarded_settings(fdw->options, server->options);
+	/* the wrapper or the settings may have made a combination never validated */
 	check_plain_http_proxy(opts->api_url, opts->proxy, true);
 }
 
@@ -747,15 +839,59 @@ clf_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		check_server_alter(objectId);
 }
 
+/* A setting or its placeholder, NULL if there is none. */
+static struct config_generic *
+find_setting(const char *name)
+{
+#if PG_VERSION_NUM >= 160000
+	return find_option(name, false, true, ERROR);
+#else
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+	{
+		if (pg_strcasecmp(vars[i]->name, name) == 0)
+			return vars[i];
+	}
+	return NULL;
+#endif
+}
+
 /*
  * The settings are superuser-only (PGC_SUSET): nobody else can change them,
  * not even with ALTER ROLE or ALTER DATABASE ... SET.  The hook is in place
  * before any ALTER SERVER of ours reaches the catalog, since that command
  * calls our validator first, which loads this library.
+ *
+ * Until this library is loaded, a setting is a placeholder anyone may set,
+ * and a startup option (PGOPTIONS='-c contact_list_fdw.proxy=') replaces
+ * the configuration file's value in it, reset value included.  Defining
+ * the variable then refuses the session's value (a WARNING), and what is
+ * left is the built-in default, not the superuser's value.  So the sources
+ * of the placeholder's values are compared with those of the variable:
+ * one that went back to a lower source was discarded, and servers that
+ * depend on that setting refuse to connect (check_discarded_settings).
  */
 void
 clf_options_init(void)
 {
+	GucSource	source[lengthof(settings)];
+	GucSource	reset_source[lengthof(settings)];
+	bool		had[lengthof(settings)];
+
+	for (int i = 0; i < lengthof(settings); i++)
+	{
+		struct config_generic *placeholder = find_setting(settings[i].name);
+
+		had[i] = placeholder != NULL;
+		if (had[i])
+		{
+			source[i] = placeholder->source;
+			reset_source[i] = placeholder->reset_source;
+		}
+	}
+
 	DefineCustomStringVariable("contact_list_fdw.api_url",
 							   "WeCom API base URL of servers without the api_url option.",
 							   NULL,
@@ -771,6 +907,15 @@ clf_options_init(void)
 							   "Empty: only the system's CAs are trusted.",
 							   &clf_default_ca_file, "",
 							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	for (int i = 0; i < lengthof(settings); i++)
+	{
+		struct config_generic *var = find_setting(settings[i].name);
+
+		if (had[i])
+			settings[i].discarded = var == NULL || var->source < source[i] ||
+				var->reset_source < reset_source[i];
+	}
 
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = clf_object_access;

@@ -7,10 +7,19 @@
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
  * (end, error or cancel: a memory context callback) or its backend exits
- * (shmem.c).  Only the owner writes its slot, bracketed by changecount as
+ * (shmem.c).  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
+ * its number among the backends: a session with many open scans (cursors)
+ * runs the extra ones untracked, counted in contact_list_fdw_shared_info(),
+ * and never takes the slot another session's scan would need.
+ *
+ * Only the owner writes its slot, bracketed by changecount as
  * PgBackendStatus is, so readers never block a scan and never see half a
- * row.  When every slot is taken the scan runs untracked, and that is
- * counted (contact_list_fdw_shared_info()).
+ * row.  As PgBackendStatus's, the bracket is a critical section holding
+ * plain stores only: whatever can fail (a palloc, a catalog lookup) is done
+ * before it, since an error inside would leave changecount odd for good.
+ * Readers still give up on a slot after a bounded number of tries
+ * (PROGRESS_READ_TRIES) and leave it out of that read, so nothing a writer
+ * does can make them spin.
  *
  * The network code knows nothing of scans: scan.c says which scan is
  * fetching (clf_progress_enter), and the states wecom.c, http.c and the
@@ -32,14 +41,70 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+#else
+#include "storage/backendid.h"
+#endif
+
+/*
+ * A reader tries a slot this many times, sleeping 1 ms between tries after
+ * the first few, then leaves it out: about 0.1 s per slot at worst.  A
+ * writer's bracket is a few stores, so a slot still changing after that
+ * belongs to a writer that is not running (descheduled on a loaded machine).
+ */
+#define PROGRESS_READ_TRIES 100
+#define PROGRESS_READ_SPINS 10
+
+#ifdef CLF_FAULT_INJECTION
+#include "utils/guc.h"
+
+/*
+ * Test builds only (make CLF_FAULT_INJECT=1): the placeholder setting
+ * clf_fault.point names a point where this backend fails or stalls, as a
+ * palloc running out of memory or a writer descheduled would.
+ */
+static bool
+fault_at(const char *point)
+{
+	const char *armed = GetConfigOption("clf_fault.point", true, false);
+
+	return armed != NULL && strcmp(armed, point) == 0;
+}
+#define FAULT_ERROR(point) \
+	do { \
+		if (fault_at(point)) \
+			ereport(ERROR, \
+					(errcode(ERRCODE_OUT_OF_MEMORY), \
+					 errmsg("out of memory"), \
+					 errdetail("Fault injected at %s.", point))); \
+	} while (0)
+static bool fault_stalled = false;	/* once per backend */
+#define FAULT_STALL(point) \
+	do { \
+		if (!fault_stalled && fault_at(point)) \
+		{ \
+			fault_stalled = true; \
+			pg_usleep(15000000L); \
+		} \
+	} while (0)
+#else
+#define FAULT_ERROR(point) ((void) 0)
+#define FAULT_STALL(point) ((void) 0)
+#endif
 
 /* the slot of the scan fetching now, or -1 */
 static int	current_slot = -1;
 static uint64 current_serial = 0;
 
+/*
+ * A critical section, as PGSTAT_BEGIN_WRITE_ACTIVITY: an error before
+ * end_write() would leave changecount odd, so it must be a PANIC.
+ */
 static void
 begin_write(ClfProgressSlot *slot)
 {
+	START_CRIT_SECTION();
 	pg_atomic_fetch_add_u32(&slot->changecount, 1);
 	pg_write_barrier();
 }
@@ -49,6 +114,25 @@ end_write(ClfProgressSlot *slot)
 {
 	pg_write_barrier();
 	pg_atomic_fetch_add_u32(&slot->changecount, 1);
+	END_CRIT_SECTION();
+}
+
+/*
+ * The first of this backend's own slots, or -1 if it has none (not a
+ * regular backend: those never scan).
+ */
+static int
+first_own_slot(ClfShared *s)
+{
+#if PG_VERSION_NUM >= 170000
+	int			n = MyProcNumber;
+#else
+	int			n = MyBackendId - 1;
+#endif
+
+	if (n < 0 || n >= s->nprogress / CLF_PROGRESS_PER_BACKEND)
+		return -1;
+	return n * CLF_PROGRESS_PER_BACKEND;
 }
 
 static ClfProgressSlot *
@@ -104,18 +188,31 @@ clf_progress_begin(ClfTraversal *trav, Oid relid)
 	MemoryContextCallback *callback;
 	char	   *nspname;
 	char	   *relname;
+	char		table_name[sizeof(slot->table_name)];
+	char		server_name[sizeof(slot->server_name)];
+	Oid			userid = GetSessionUserId();
+	TimestampTz started = GetCurrentTimestamp();
+	int			first;
 
 	trav->progress_slot = -1;
 	if (s == NULL)
 		return;
 
-	/* catalog lookups before the lock */
+	/* whatever can fail, before the lock and the write bracket */
 	relname = get_rel_name(relid);
 	nspname = get_namespace_name(get_rel_namespace(relid));
+	FAULT_ERROR("progress_begin");
+	if (relname && nspname)
+		clf_copy_text(table_name, sizeof(table_name),
+					  quote_qualified_identifier(nspname, relname));
+	else
+		table_name[0] = '\0';
+	clf_copy_text(server_name, sizeof(server_name), trav->opts.server_name);
 	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
+	first = first_own_slot(s);
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < s->nprogress; i++)
+	for (int i = first; first >= 0 && i < first + CLF_PROGRESS_PER_BACKEND; i++)
 	{
 		if (s->progress[i].pid == 0)
 		{
@@ -133,20 +230,16 @@ clf_progress_begin(ClfTraversal *trav, Oid relid)
 		slot->pid = MyProcPid;
 		slot->serial = trav->progress_serial;
 		slot->dbid = MyDatabaseId;
-		slot->userid = GetSessionUserId();
+		slot->userid = userid;
 		slot->relid = relid;
 		slot->serverid = trav->opts.serverid;
-		slot->started = GetCurrentTimestamp();
+		slot->started = started;
 		memset(&slot->stats, 0, sizeof(slot->stats));
 		slot->rows_received = 0;
 		slot->state = CLF_STATE_STARTING;
 		slot->until = 0;
-		if (relname && nspname)
-			clf_copy_text(slot->table_name, sizeof(slot->table_name),
-						  quote_qualified_identifier(nspname, relname));
-		else
-			slot->table_name[0] = '\0';
-		clf_copy_text(slot->server_name, sizeof(slot->server_name), trav->opts.server_name);
+		memcpy(slot->table_name, table_name, sizeof(table_name));
+		memcpy(slot->server_name, server_name, sizeof(server_name));
 		slot->reason[0] = '\0';
 		slot->last_error[0] = '\0';
 		end_write(slot);
@@ -179,6 +272,7 @@ clf_progress_page_done(ClfTraversal *trav)
 	if (slot == NULL)
 		return;
 	begin_write(slot);
+	FAULT_STALL("progress_page_done");
 	slot->stats = trav->stats;
 	slot->rows_received += trav->resp.nitems;
 	slot->state = CLF_STATE_RETURNING_ROWS;
@@ -197,15 +291,21 @@ clf_progress_set_state(ClfProgressState state, TimestampTz until,
 					   const char *reason, const char *error)
 {
 	ClfProgressSlot *slot = my_slot(current_slot, current_serial);
+	char		reason_copy[sizeof(slot->reason)];
+	char		error_copy[sizeof(slot->last_error)];
 
 	if (slot == NULL)
 		return;
+	/* before the bracket: clipping looks at the encoding */
+	clf_copy_text(reason_copy, sizeof(reason_copy), reason);
+	if (error)
+		clf_copy_text(error_copy, sizeof(error_copy), error);
 	begin_write(slot);
 	slot->state = state;
 	slot->until = until;
-	clf_copy_text(slot->reason, sizeof(slot->reason), reason);
+	memcpy(slot->reason, reason_copy, sizeof(reason_copy));
 	if (error)
-		clf_copy_text(slot->last_error, sizeof(slot->last_error), error);
+		memcpy(slot->last_error, error_copy, sizeof(error_copy));
 	end_write(slot);
 }
 
@@ -266,6 +366,31 @@ state_name(int state)
 	return "unknown";
 }
 
+/*
+ * A consistent copy of slot, or false if it kept changing: then the slot
+ * is left out of this read rather than waited for.
+ */
+static bool
+read_slot(ClfProgressSlot *slot, ClfProgressSlot *copy)
+{
+	for (int tries = 0; tries < PROGRESS_READ_TRIES; tries++)
+	{
+		uint32		before = pg_atomic_read_u32(&slot->changecount);
+		uint32		after;
+
+		pg_read_barrier();
+		memcpy(copy, slot, sizeof(*copy));
+		pg_read_barrier();
+		after = pg_atomic_read_u32(&slot->changecount);
+		if (before == after && (before & 1) == 0)
+			return true;
+		CHECK_FOR_INTERRUPTS();
+		if (tries >= PROGRESS_READ_SPINS)
+			pg_usleep(1000L);
+	}
+	return false;
+}
+
 #define PROGRESS_COLS 17
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_get_progress);
@@ -294,20 +419,7 @@ contact_list_fdw_get_progress(PG_FUNCTION_ARGS)
 		bool		nulls[PROGRESS_COLS] = {0};
 		char	   *name;
 
-		for (;;)
-		{
-			uint32		before = pg_atomic_read_u32(&slot->changecount);
-			uint32		after;
-
-			pg_read_barrier();
-			memcpy(&copy, slot, sizeof(copy));
-			pg_read_barrier();
-			after = pg_atomic_read_u32(&slot->changecount);
-			if (before == after && (before & 1) == 0)
-				break;
-			CHECK_FOR_INTERRUPTS();
-		}
-		if (copy.pid == 0)
+		if (!read_slot(slot, &copy) || copy.pid == 0)
 			continue;
 		if (!read_all && !has_privs_of_role(GetUserId(), copy.userid))
 			continue;

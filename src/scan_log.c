@@ -8,6 +8,12 @@
  * starts and again when it ends, so a scan that is still running, or whose
  * query was cancelled, shows as such.
  *
+ * A scan that ends is also copied into a ring shared by the cluster, for
+ * contact_list_fdw_recent_scans: the outcome of a run nobody watched (a
+ * pg_cron job's background worker) is kept there.  Its names are taken
+ * when the scan starts, as the end may come in an aborted transaction,
+ * where the catalogs cannot be read.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -15,9 +21,15 @@
 #include "contact_list_fdw.h"
 #include "shared_state.h"
 
+#include "catalog/pg_authid.h"
+#include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -35,6 +47,8 @@ typedef struct ClfScanLogEntry
 	ClfScanStats stats;
 	ClfScanOutcome outcome;
 	char		error[CLF_SCAN_LOG_ERROR_LEN];
+	char		table_name[2 * NAMEDATALEN + 2];	/* for the shared ring */
+	char		server_name[NAMEDATALEN];
 } ClfScanLogEntry;
 
 static ClfScanLogEntry *scan_log = NULL;
@@ -70,6 +84,15 @@ clf_scan_log_start(ClfTraversal *trav, Oid relid)
 	entry->serverid = trav->opts.serverid;
 	entry->started = GetCurrentTimestamp();
 	entry->outcome = CLF_SCAN_RUNNING;
+	{
+		char	   *relname = get_rel_name(relid);
+		char	   *nspname = relname ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+
+		clf_copy_text(entry->table_name, sizeof(entry->table_name),
+					  nspname ? quote_qualified_identifier(nspname, relname) : NULL);
+		clf_copy_text(entry->server_name, sizeof(entry->server_name),
+					  trav->opts.server_name);
+	}
 
 	trav->log_id = entry->serial;
 	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
@@ -78,6 +101,45 @@ clf_scan_log_start(ClfTraversal *trav, Oid relid)
 	MemoryContextRegisterResetCallback(trav->scan_cxt, callback);
 	clf_progress_begin(trav, relid);
 	return entry->serial;
+}
+
+/* What this process is, as pg_stat_activity.backend_type says it. */
+static const char *
+backend_type_name(void)
+{
+	if (MyBackendType == B_BG_WORKER && MyBgworkerEntry != NULL)
+		return MyBgworkerEntry->bgw_type;
+	return GetBackendTypeDesc(MyBackendType);
+}
+
+/*
+ * Copy an ended scan into the cluster's ring.  Called where errors may be
+ * being cleaned up: nothing here allocates or looks at the catalogs.
+ */
+static void
+add_recent_scan(const ClfScanLogEntry *entry)
+{
+	ClfShared  *s = clf_shared();
+	ClfRecentScan *r;
+
+	if (s == NULL)
+		return;
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	r = &s->recent[s->next_recent % CLF_RECENT_SCANS];
+	r->serial = s->next_recent++;
+	r->pid = MyProcPid;
+	strlcpy(r->backend_type, backend_type_name(), sizeof(r->backend_type));
+	r->dbid = MyDatabaseId;
+	r->userid = GetSessionUserId();
+	r->relid = entry->relid;
+	r->started = entry->started;
+	r->ended = entry->ended;
+	r->stats = entry->stats;
+	r->outcome = entry->outcome;
+	strlcpy(r->table_name, entry->table_name, sizeof(r->table_name));
+	strlcpy(r->server_name, entry->server_name, sizeof(r->server_name));
+	clf_copy_text(r->error, sizeof(r->error), entry->error[0] ? entry->error : NULL);
+	LWLockRelease(&s->lock);
 }
 
 /* Record how scan id ended, unless that is already recorded. */
@@ -104,6 +166,7 @@ clf_scan_log_finish(int64 id, const ClfScanStats *stats, ClfScanOutcome outcome,
 		memcpy(entry->error, error, len);
 		entry->error[len] = '\0';
 	}
+	add_recent_scan(entry);
 }
 
 static const char *
@@ -160,6 +223,82 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 		else
 			nulls[11] = true;
 		values[12] = Int64GetDatum(entry->serial);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+#define RECENT_COLS 18
+
+PG_FUNCTION_INFO_V1(contact_list_fdw_get_recent_scans);
+
+/*
+ * The cluster's last scans, oldest first.  As contact_list_fdw_progress,
+ * other users' scans only for members of pg_read_all_stats (or of the
+ * scan's user).
+ */
+Datum
+contact_list_fdw_get_recent_scans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ClfShared  *s;
+	ClfRecentScan *copy;
+	uint64		first;
+	uint64		next;
+	bool		read_all;
+
+	clf_shared_require();
+	s = clf_shared();
+	InitMaterializedSRF(fcinfo, 0);
+	read_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+
+	copy = palloc(sizeof(ClfRecentScan) * CLF_RECENT_SCANS);
+	LWLockAcquire(&s->lock, LW_SHARED);
+	memcpy(copy, s->recent, sizeof(ClfRecentScan) * CLF_RECENT_SCANS);
+	next = s->next_recent;
+	LWLockRelease(&s->lock);
+	first = next > CLF_RECENT_SCANS ? next - CLF_RECENT_SCANS : 1;
+
+	for (uint64 serial = first; serial < next; serial++)
+	{
+		ClfRecentScan *r = &copy[serial % CLF_RECENT_SCANS];
+		Datum		values[RECENT_COLS];
+		bool		nulls[RECENT_COLS] = {0};
+		char	   *name;
+
+		if (r->serial != serial)
+			continue;
+		if (!read_all && !has_privs_of_role(GetUserId(), r->userid))
+			continue;
+		values[0] = Int32GetDatum(r->pid);
+		values[1] = CStringGetTextDatum(r->backend_type);
+		name = get_database_name(r->dbid);
+		if (name)
+			values[2] = DirectFunctionCall1(namein, CStringGetDatum(name));
+		else
+			nulls[2] = true;
+		name = GetUserNameFromId(r->userid, true);
+		if (name)
+			values[3] = DirectFunctionCall1(namein, CStringGetDatum(name));
+		else
+			nulls[3] = true;
+		values[4] = CStringGetTextDatum(r->table_name);
+		values[5] = ObjectIdGetDatum(r->relid);
+		values[6] = CStringGetTextDatum(r->server_name);
+		values[7] = TimestampTzGetDatum(r->started);
+		values[8] = TimestampTzGetDatum(r->ended);
+		values[9] = CStringGetTextDatum(outcome_name((ClfScanOutcome) r->outcome));
+		values[10] = Int64GetDatum(r->stats.pages);
+		values[11] = Int64GetDatum(r->stats.rows);
+		values[12] = Int64GetDatum(r->stats.requests);
+		values[13] = Int64GetDatum(r->stats.retries);
+		values[14] = Int64GetDatum(r->stats.token_fetches);
+		values[15] = Int64GetDatum(r->stats.bytes);
+		values[16] = Float8GetDatum(r->stats.network_ms);
+		if (r->error[0])
+			values[17] = CStringGetTextDatum(r->error);
+		else
+			nulls[17] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

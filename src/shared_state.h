@@ -29,10 +29,16 @@
 
 #define CLF_SHARED_TOKENS			64
 #define CLF_SHARED_TOKEN_MAX		1024	/* WeCom's are up to 512 bytes */
+#ifdef CLF_FAULT_INJECTION
+#define CLF_SHARED_SERVERS			2	/* test builds: a full table is easy to reach */
+#else
 #define CLF_SHARED_SERVERS			128
+#endif
+#define CLF_SLOT_QUEUE				1024	/* waiters per server served in order */
 #define CLF_PROGRESS_PER_BACKEND	2
 #define CLF_RETRY_CAUSES			8
 #define CLF_PROGRESS_TEXT			256
+#define CLF_RECENT_SCANS			256
 
 typedef struct ClfSharedToken
 {
@@ -67,8 +73,20 @@ typedef struct ClfServerEntry
 	Oid			serverid;
 	char		server_name[NAMEDATALEN];
 	TimestampTz last_used;
-	int			in_flight;		/* requests holding a slot */
+	int			in_flight;		/* requests holding a slot, or granted one */
 	ConditionVariable cv;		/* broadcast when a slot is given back */
+
+	/*
+	 * Waiters for a slot are served in ticket order: tickets below
+	 * ticket_granted have been granted a slot (counted in in_flight) or
+	 * were given up; bit (ticket % CLF_SLOT_QUEUE) of abandoned marks a
+	 * ticket given up before its turn.  At most CLF_SLOT_QUEUE tickets are
+	 * out at once.
+	 */
+	int			max_in_flight;	/* the cap the last request asked for */
+	uint64		ticket_next;
+	uint64		ticket_granted;
+	uint64		abandoned[CLF_SLOT_QUEUE / 64];
 	int64		scans_complete;
 	int64		scans_stopped_early;
 	int64		scans_failed;
@@ -119,8 +137,41 @@ typedef struct ClfProgressSlot
 	char		last_error[CLF_PROGRESS_TEXT];
 } ClfProgressSlot;
 
+/* A scan that ended, for contact_list_fdw_recent_scans (scan_log.c). */
+typedef struct ClfRecentScan
+{
+	uint64		serial;			/* 0: unused */
+	int			pid;
+	char		backend_type[64];
+	Oid			dbid;
+	Oid			userid;
+	Oid			relid;
+	TimestampTz started;
+	TimestampTz ended;
+	ClfScanStats stats;
+	int			outcome;		/* ClfScanOutcome */
+	char		table_name[2 * NAMEDATALEN + 2];
+	char		server_name[NAMEDATALEN];
+	char		error[CLF_PROGRESS_TEXT];
+} ClfRecentScan;
+/*
+ * The layout of ClfShared.  Bump it whenever the struct, or any struct or
+ * constant it is made of, changes: the segment's name carries it, and a
+ * backend finding another version's state works alone rather than misread
+ * it.  CLF_SHARED_LAYOUT_VERSION_BUMP builds a library that differs only in
+ * the version, for the fault suite's upgrade case.
+ */
+#define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
+#ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
+#define CLF_SHARED_LAYOUT_VERSION	3
+#else
+#define CLF_SHARED_LAYOUT_VERSION	2
+#endif
+
 typedef struct ClfShared
 {
+	uint32		magic;			/* CLF_SHARED_MAGIC; first, in every layout */
+	uint32		layout_version; /* CLF_SHARED_LAYOUT_VERSION; second */
 	LWLock		lock;			/* tokens, servers, slot ownership */
 	int			tranche_id;
 	uint64		next_generation;
@@ -132,6 +183,8 @@ typedef struct ClfShared
 	TimestampTz created;
 	ClfSharedToken tokens[CLF_SHARED_TOKENS];
 	ClfServerEntry servers[CLF_SHARED_SERVERS];
+	uint64		next_recent;	/* serial of the next scan to end */
+	ClfRecentScan recent[CLF_RECENT_SCANS];	/* a ring, by serial */
 	int			nprogress;
 	ClfProgressSlot progress[FLEXIBLE_ARRAY_MEMBER];
 } ClfShared;
@@ -170,5 +223,6 @@ extern void clf_note_retry(const ClfOptions *opts, int curl_result, long http_st
 extern void clf_stats_page(const ClfOptions *opts, int64 rows);
 extern void clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome);
 extern void clf_request_slot_cleanup(void);
+extern void clf_stats_init(void);
 
 #endif							/* CLF_SHARED_STATE_H */

@@ -9,6 +9,12 @@
  * reserved at server start when the library is in shared_preload_libraries;
  * without that, clf_shared() is NULL and each backend works alone.
  *
+ * The name carries the layout version (CLF_SHARED_LAYOUT_VERSION) and the
+ * struct starts with a magic number and that version, checked on attach.
+ * Sharing never fails a query: a backend that cannot attach, or finds
+ * another layout, says so once in a WARNING and works alone (per-backend
+ * mode, with the reason in contact_list_fdw_shared_info()).
+ *
  * Whatever a backend holds in the shared state (a request slot, the marker
  * of a token it is fetching, progress rows) is given back on error (the
  * transaction and subtransaction abort callbacks here, and the scan's
@@ -29,17 +35,32 @@
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 #if PG_VERSION_NUM >= 170000
 #include "storage/dsm_registry.h"
 #endif
 
-#define CLF_SHMEM_NAME "contact_list_fdw"
+/* "contact_list_fdw" alone was the unversioned layout of release 1.1.0 */
+#define CLF_SHMEM_NAME "contact_list_fdw v" CppAsString2(CLF_SHARED_LAYOUT_VERSION)
+#define CLF_TRANCHE_NAME "contact_list_fdw"
 
 static ClfShared *shared = NULL;
 static bool attached = false;
 static bool preloaded = false;
+
+/* Why this backend works alone although it tried to share; NULL: it does not */
+static const char *degraded_reason = NULL;
+static char *degraded_detail = NULL;
+static bool callbacks_registered = false;
+
+#if PG_VERSION_NUM < 170000
+/* made by the postmaster's startup hook, inherited by every backend */
+static ClfShared *startup_struct = NULL;
+#endif
 
 #if PG_VERSION_NUM < 170000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -58,14 +79,17 @@ static void
 init_shared(ClfShared *s)
 {
 	memset(s, 0, shared_size());
+	s->magic = CLF_SHARED_MAGIC;
+	s->layout_version = CLF_SHARED_LAYOUT_VERSION;
 #if PG_VERSION_NUM >= 190000
-	s->tranche_id = LWLockNewTrancheId(CLF_SHMEM_NAME);
+	s->tranche_id = LWLockNewTrancheId(CLF_TRANCHE_NAME);
 #else
 	s->tranche_id = LWLockNewTrancheId();
 #endif
 	LWLockInitialize(&s->lock, s->tranche_id);
 	s->next_generation = 1;
 	s->next_serial = 1;
+	s->next_recent = 1;
 	s->created = GetCurrentTimestamp();
 	for (int i = 0; i < CLF_SHARED_TOKENS; i++)
 		ConditionVariableInit(&s->tokens[i].cv);
@@ -110,7 +134,7 @@ startup_shmem(void)
 	if (!found)
 		init_shared(s);
 	LWLockRelease(AddinShmemInitLock);
-	shared = s;
+	startup_struct = s;
 }
 #endif
 
@@ -163,6 +187,155 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
+/*
+ * Find the shared state and check that it has this library's layout.
+ * NULL with degraded_reason set: another layout.  May raise an ERROR.
+ */
+static ClfShared *
+attach(void)
+{
+	ClfShared  *s;
+	uint32		magic;
+	uint32		version;
+
+#if PG_VERSION_NUM >= 190000
+	{
+		bool		found;
+
+		s = GetNamedDSMSegment(CLF_SHMEM_NAME, shared_size(), init_segment,
+							   &found, NULL);
+	}
+#elif PG_VERSION_NUM >= 170000
+	{
+		bool		found;
+
+		s = GetNamedDSMSegment(CLF_SHMEM_NAME, shared_size(), init_segment,
+							   &found);
+	}
+#else
+	s = startup_struct;
+#endif
+	magic = s->magic;
+	version = s->layout_version;
+
+#ifdef CLF_TEST_FAULTS
+
+	/*
+	 * Test builds only (the fault suite): a session started with
+	 * -c clf_test.shared_fault=layout or =error meets another layout or a
+	 * failure to attach.
+	 */
+	{
+		const char *fault = GetConfigOption("clf_test.shared_fault", true, false);
+
+		if (fault && strcmp(fault, "layout") == 0)
+			version++;
+		else if (fault && strcmp(fault, "error") == 0)
+			elog(ERROR, "injected failure to attach (clf_test.shared_fault)");
+	}
+#endif
+
+	if (magic != CLF_SHARED_MAGIC || version != CLF_SHARED_LAYOUT_VERSION)
+	{
+		degraded_reason = "layout mismatch";
+		if (magic != CLF_SHARED_MAGIC)
+			degraded_detail = MemoryContextStrdup(TopMemoryContext,
+												  "The shared state was not made by contact_list_fdw.");
+		else
+			degraded_detail = MemoryContextStrdup(TopMemoryContext,
+												  psprintf("The shared state has layout version %u, this library version %u, as after an upgrade of the package while the server runs.",
+														   version, CLF_SHARED_LAYOUT_VERSION));
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("contact_list_fdw cannot use the shared state, this session works alone"),
+				 errdetail("%s", degraded_detail),
+				 errhint("Restart the server to share state again. Until then this session fetches its own tokens, and its requests are not counted in max_concurrent_requests, progress or statistics.")));
+		return NULL;
+	}
+#if PG_VERSION_NUM < 190000
+	/* names the lock's wait event in this backend */
+	LWLockRegisterTranche(s->tranche_id, CLF_TRANCHE_NAME);
+#endif
+	return s;
+}
+
+/*
+ * attach(), turning an ERROR into a WARNING and per-backend mode.  The
+ * attempt runs in a subtransaction, so that whatever the failing code held
+ * (a lock of the DSM registry, a half-made mapping) is released as on any
+ * abort; in parallel mode, where no subtransaction can start, LWLocks are
+ * released by hand.  A cancel is not a failure to attach: it is raised
+ * again, and the next call tries again.
+ */
+static bool
+attach_or_degrade(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		subxact = !IsInParallelMode();
+	ClfShared  *s = NULL;
+
+	if (subxact)
+	{
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	PG_TRY();
+	{
+		s = attach();
+
+		/*
+		 * The callbacks need the state.  They may be registered and the
+		 * state still not taken (an error in between): they find it NULL
+		 * then, and do nothing.
+		 */
+		if (s != NULL && !callbacks_registered)
+		{
+			before_shmem_exit(before_exit, (Datum) 0);
+			RegisterXactCallback(xact_callback, NULL);
+			RegisterSubXactCallback(subxact_callback, NULL);
+			callbacks_registered = true;
+		}
+		if (subxact)
+		{
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (subxact)
+		{
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		else
+			LWLockReleaseAll();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		degraded_reason = "could not attach";
+		degraded_detail = MemoryContextStrdup(TopMemoryContext, edata->message);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("contact_list_fdw cannot use the shared state, this session works alone"),
+				 errdetail("Attaching to it failed: %s", edata->message),
+				 errhint("If the package was upgraded while the server runs, restart the server. Until then this session fetches its own tokens, and its requests are not counted in max_concurrent_requests, progress or statistics.")));
+		FreeErrorData(edata);
+		s = NULL;
+	}
+	PG_END_TRY();
+
+	shared = s;
+	return s != NULL;
+}
+
 /* The shared state, attached on first use; NULL in per-backend mode. */
 ClfShared *
 clf_shared(void)
@@ -176,31 +349,25 @@ clf_shared(void)
 		attached = true;
 		return NULL;
 	}
-#if PG_VERSION_NUM >= 190000
+#if PG_VERSION_NUM < 170000
+	if (startup_struct == NULL)
 	{
-		bool		found;
-
-		shared = GetNamedDSMSegment(CLF_SHMEM_NAME, shared_size(), init_segment,
-									&found, NULL);
-	}
-#elif PG_VERSION_NUM >= 170000
-	{
-		bool		found;
-
-		shared = GetNamedDSMSegment(CLF_SHMEM_NAME, shared_size(), init_segment,
-									&found);
+		/* not preloaded: per-backend mode, as documented, no warning */
+		attached = true;
+		return NULL;
 	}
 #endif
-	if (shared)
-	{
-#if PG_VERSION_NUM < 190000
-		/* names the lock's wait event in this backend */
-		LWLockRegisterTranche(shared->tranche_id, CLF_SHMEM_NAME);
-#endif
-		before_shmem_exit(before_exit, (Datum) 0);
-		RegisterXactCallback(xact_callback, NULL);
-		RegisterSubXactCallback(subxact_callback, NULL);
-	}
+	if (!IsTransactionState())
+		return NULL;			/* (cleanup outside a transaction) holds nothing */
+
+	/*
+	 * Once, whatever the outcome: a backend that could not attach does not
+	 * try again, so it warns once and never mixes the two modes.
+	 */
+	if (attach_or_degrade())
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: attached to the shared state \"%s\"",
+								 CLF_SHMEM_NAME)));
 	attached = true;
 	return shared;
 }
@@ -215,6 +382,13 @@ clf_shared_preloaded(void)
 void
 clf_shared_require(void)
 {
+	if (clf_shared() == NULL && degraded_reason != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("contact_list_fdw's shared state is not available in this session (%s)",
+						degraded_reason),
+				 errdetail("%s", degraded_detail),
+				 errhint("Restart the server to share state again.")));
 	if (clf_shared() == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -283,10 +457,13 @@ contact_list_fdw_shared_info(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
+	if (degraded_reason)
+		values[0] = CStringGetTextDatum(psprintf("per-backend (%s)", degraded_reason));
+	else
 #if PG_VERSION_NUM >= 170000
-	values[0] = CStringGetTextDatum("named DSM segment");
+		values[0] = CStringGetTextDatum("named DSM segment");
 #else
-	values[0] = CStringGetTextDatum(s ? "shared_preload_libraries" : "per-backend");
+		values[0] = CStringGetTextDatum(s ? "shared_preload_libraries" : "per-backend");
 #endif
 	if (s == NULL)
 	{

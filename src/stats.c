@@ -11,10 +11,25 @@
  * contact_list_fdw_shared_info() counts).  A request that finds no entry at
  * all is neither limited nor counted: it never fails for want of room.
  *
+ * The view shows the catalog's name of a server of the reader's database,
+ * and the name last seen by a scan for the others.  A dropped server's
+ * entry is freed when the dropping transaction commits (object access hook,
+ * in sessions that have loaded the library: all of them on 15 and 16 with
+ * the preload), else when the view is read or the counters are reset in its
+ * database; an entry whose database is gone is freed at the next read or
+ * reset anywhere.  So a server made later with the same OID starts from
+ * zero.
+ *
  * A request slot is taken just before a request and given back when it
  * ends, however it ends: http.c's PG_FINALLY, the abort callbacks and
  * before_shmem_exit of shmem.c.  A backend makes one request at a time, so
- * it holds at most one slot.
+ * it holds at most one slot, or waits for one.  Waiters take a ticket and
+ * are served in ticket order: a slot given back goes to the oldest ticket
+ * (grant_slots), never to whoever grabs the lock first, and a newcomer
+ * queues behind the tickets already out.  A request that needs a slot and
+ * finds every entry busy waits for one to free up rather than go
+ * unlimited: waiting holds nothing, and every entry frees up once its
+ * requests end and its queue drains, so this cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,12 +37,19 @@
 
 #include "shared_state.h"
 
+#include "access/xact.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_foreign_server.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -35,6 +57,17 @@
 static int	held_entry = -1;
 static Oid	held_dbid = InvalidOid;
 static Oid	held_serverid = InvalidOid;
+
+/* the ticket this backend waits with */
+static int	waiting_entry = -1;
+static uint64 waiting_ticket = 0;
+
+/* how often a request with no entry to wait on looks again */
+#define NO_ENTRY_WAIT_MS 20
+
+static object_access_hook_type prev_object_access_hook = NULL;
+static bool servers_dropped = false;	/* in this transaction */
+static bool xact_callback_registered = false;
 
 static void
 clear_counters(ClfServerEntry *e)
@@ -55,6 +88,46 @@ clear_counters(ClfServerEntry *e)
 	e->stats_reset = GetCurrentTimestamp();
 }
 
+/* No request holds or waits for a slot of e: it may be freed or reused. */
+static bool
+entry_idle(const ClfServerEntry *e)
+{
+	return e->in_flight == 0 && e->ticket_next == e->ticket_granted;
+}
+
+static uint64 *
+abandoned_word(ClfServerEntry *e, uint64 ticket)
+{
+	return &e->abandoned[(ticket % CLF_SLOT_QUEUE) / 64];
+}
+
+/*
+ * Hand the free slots of e to the oldest tickets, skipping the ones given
+ * up.  True if a ticket was granted or skipped: waiters should look.
+ * Caller holds the lock exclusively.
+ */
+static bool
+grant_slots(ClfServerEntry *e)
+{
+	bool		changed = false;
+
+	while (e->ticket_granted < e->ticket_next)
+	{
+		uint64	   *word = abandoned_word(e, e->ticket_granted);
+		uint64		bit = UINT64CONST(1) << (e->ticket_granted % 64);
+
+		if (*word & bit)
+			*word &= ~bit;
+		else if (e->in_flight < e->max_in_flight)
+			e->in_flight++;
+		else
+			break;
+		e->ticket_granted++;
+		changed = true;
+	}
+	return changed;
+}
+
 /*
  * The entry of (this database, serverid), made if missing.  NULL if every
  * entry has a request in flight.  Caller holds the lock exclusively.
@@ -71,9 +144,12 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 		if (e->dbid == MyDatabaseId && e->serverid == serverid)
 		{
 			e->last_used = GetCurrentTimestamp();
+			/* the name other databases see: the latest one used here */
+			if (name && strncmp(e->server_name, name, sizeof(e->server_name) - 1) != 0)
+				clf_copy_text(e->server_name, sizeof(e->server_name), name);
 			return e;
 		}
-		if (e->in_flight == 0 &&
+		if (entry_idle(e) &&
 			(victim == NULL || !OidIsValid(e->serverid) ||
 			 (OidIsValid(victim->serverid) && e->last_used < victim->last_used)))
 			victim = e;
@@ -87,13 +163,17 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 	clf_copy_text(victim->server_name, sizeof(victim->server_name), name);
 	victim->last_used = GetCurrentTimestamp();
 	victim->in_flight = 0;
+	victim->max_in_flight = 0;
+	victim->ticket_next = victim->ticket_granted = 0;
+	memset(victim->abandoned, 0, sizeof(victim->abandoned));
 	clear_counters(victim);
 	return victim;
 }
 
 /*
  * Take a slot for one request to opts's server, waiting (cancellably, as
- * wait event ContactListFdwSlot) while max_concurrent_requests are out.
+ * wait event ContactListFdwSlot) while max_concurrent_requests are out, in
+ * the order the waiters came.
  */
 void
 clf_request_slot_acquire(const ClfOptions *opts)
@@ -106,36 +186,69 @@ clf_request_slot_acquire(const ClfOptions *opts)
 		clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
 		return;
 	}
-	Assert(held_entry < 0);
+	Assert(held_entry < 0 && waiting_entry < 0);
 	for (;;)
 	{
 		ClfServerEntry *e;
+		bool		got = false;
 
 		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 		e = server_entry(s, opts->serverid, opts->server_name);
-		if (e == NULL)
+		if (e != NULL)
 		{
-			s->servers_untracked++;
-			LWLockRelease(&s->lock);
-			break;
-		}
-		if (e->in_flight < opts->max_concurrent_requests)
-		{
-			e->in_flight++;
-			held_entry = e - s->servers;
-			held_dbid = e->dbid;
-			held_serverid = e->serverid;
-			LWLockRelease(&s->lock);
-			break;
+			int			i = e - s->servers;
+
+			/* a changed cap applies from the next request on */
+			e->max_in_flight = opts->max_concurrent_requests;
+			if (waiting_entry == i)
+			{
+				(void) grant_slots(e);
+				got = waiting_ticket < e->ticket_granted;
+			}
+			else if (e->ticket_next == e->ticket_granted &&
+					 e->in_flight < e->max_in_flight)
+			{
+				e->in_flight++;
+				got = true;
+			}
+			else if (e->ticket_next - e->ticket_granted < CLF_SLOT_QUEUE)
+			{
+				waiting_entry = i;
+				waiting_ticket = e->ticket_next++;
+			}
+			/* else more than CLF_SLOT_QUEUE wait: look again when woken */
+			if (got)
+			{
+				held_entry = i;
+				held_dbid = e->dbid;
+				held_serverid = e->serverid;
+				waiting_entry = -1;
+			}
 		}
 		LWLockRelease(&s->lock);
+		if (got)
+			break;
 		if (!waited)
 		{
 			clf_progress_set_state(CLF_STATE_WAITING_FOR_SLOT, 0, NULL, NULL);
 			waited = true;
 		}
-		/* the timeout guards against a wakeup lost to a cancelled waiter */
-		(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_slot());
+		if (e != NULL)
+		{
+			/* the timeout guards against a wakeup lost to a cancelled waiter */
+			(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_slot());
+		}
+		else
+		{
+			/*
+			 * Every entry has requests in flight or waiting: never go
+			 * unlimited, wait for one to free up.
+			 */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 NO_ENTRY_WAIT_MS, clf_wait_event_slot());
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
 	}
 	if (waited)
 		ConditionVariableCancelSleep();
@@ -156,6 +269,35 @@ give_back_slot(ClfShared *s)
 	if (e->dbid != held_dbid || e->serverid != held_serverid || e->in_flight <= 0)
 		return NULL;
 	e->in_flight--;
+	(void) grant_slots(e);
+	return &e->cv;
+}
+
+/*
+ * An error or exit while waiting with a ticket: give it up, or the slot it
+ * was granted meanwhile.  Caller holds the lock exclusively; returns the cv
+ * to wake, or NULL.
+ */
+static ConditionVariable *
+give_up_ticket(ClfShared *s)
+{
+	ClfServerEntry *e;
+
+	if (waiting_entry < 0)
+		return NULL;
+	e = &s->servers[waiting_entry];
+	waiting_entry = -1;
+	/* an entry with tickets out is never reused */
+	if (waiting_ticket >= e->ticket_next)
+		return NULL;
+	if (waiting_ticket < e->ticket_granted)
+	{
+		if (e->in_flight > 0)
+			e->in_flight--;
+	}
+	else
+		*abandoned_word(e, waiting_ticket) |= UINT64CONST(1) << (waiting_ticket % 64);
+	(void) grant_slots(e);
 	return &e->cv;
 }
 
@@ -194,26 +336,31 @@ clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 		ConditionVariableBroadcast(wake);
 }
 
-/* On error and exit: a slot still held goes back. */
+/* On error and exit: a slot still held, or a ticket, goes back. */
 void
 clf_request_slot_cleanup(void)
 {
 	ClfShared  *s;
 	ConditionVariable *wake;
+	ConditionVariable *wake_waiters;
 
-	if (held_entry < 0)
+	if (held_entry < 0 && waiting_entry < 0)
 		return;
 	s = clf_shared();
 	if (s == NULL)
 	{
 		held_entry = -1;
+		waiting_entry = -1;
 		return;
 	}
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	wake = give_back_slot(s);
+	wake_waiters = give_up_ticket(s);
 	LWLockRelease(&s->lock);
 	if (wake)
 		ConditionVariableBroadcast(wake);
+	if (wake_waiters && wake_waiters != wake)
+		ConditionVariableBroadcast(wake_waiters);
 }
 
 /*
@@ -348,11 +495,115 @@ retry_causes_json(const ClfServerEntry *e)
 	return buf.data;
 }
 
+/*
+ * Free the entries of servers of this database that no longer exist, and of
+ * databases that no longer exist, so that their rows go and a server or
+ * database made later with the same OID starts from zero.  Catalog lookups
+ * happen outside the lock; an entry is freed only if it is still the one
+ * looked up and nothing waits on it.
+ */
+static void
+forget_dropped(ClfShared *s)
+{
+	Oid			dbids[CLF_SHARED_SERVERS];
+	Oid			serverids[CLF_SHARED_SERVERS];
+	bool		gone[CLF_SHARED_SERVERS];
+	int			n = 0;
+
+	LWLockAcquire(&s->lock, LW_SHARED);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		dbids[i] = s->servers[i].dbid;
+		serverids[i] = s->servers[i].serverid;
+	}
+	LWLockRelease(&s->lock);
+
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		gone[i] = false;
+		if (!OidIsValid(serverids[i]))
+			continue;
+		if (dbids[i] == MyDatabaseId)
+			gone[i] = !SearchSysCacheExists1(FOREIGNSERVEROID,
+											 ObjectIdGetDatum(serverids[i]));
+		else
+			gone[i] = !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbids[i]));
+		n += gone[i];
+	}
+	if (n == 0)
+		return;
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	{
+		ClfServerEntry *e = &s->servers[i];
+
+		if (!gone[i] || e->dbid != dbids[i] || e->serverid != serverids[i] ||
+			!entry_idle(e))
+			continue;
+		e->dbid = InvalidOid;
+		e->serverid = InvalidOid;
+		e->server_name[0] = '\0';
+		clear_counters(e);
+	}
+	LWLockRelease(&s->lock);
+}
+
+/*
+ * DROP SERVER: free the entry when the transaction commits (before, the
+ * catalog lookup of forget_dropped() sees the drop; a rolled back
+ * subtransaction's drop is not seen, so its server keeps its counters).
+ */
+static void
+stats_xact_callback(XactEvent event, void *arg)
+{
+	if (!servers_dropped)
+		return;
+	if (event == XACT_EVENT_PRE_COMMIT)
+	{
+		ClfShared  *s = clf_shared();
+
+		if (s)
+			forget_dropped(s);
+	}
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PRE_PREPARE || event == XACT_EVENT_PARALLEL_ABORT)
+		servers_dropped = false;
+}
+
+static void
+stats_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+					int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_DROP && classId == ForeignServerRelationId)
+	{
+		if (!xact_callback_registered)
+		{
+			RegisterXactCallback(stats_xact_callback, NULL);
+			xact_callback_registered = true;
+		}
+		servers_dropped = true;
+	}
+}
+
+void
+clf_stats_init(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = stats_object_access;
+}
+
 #define STATS_COLS 19
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_get_stats);
 
-/* The counters of every server, all databases. */
+/*
+ * The counters of the servers of this database, and, for members of
+ * pg_read_all_stats, of every database: as PostgreSQL's own statistics
+ * views, one database's object names stay in that database.
+ */
 Datum
 contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 {
@@ -360,15 +611,19 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 	ClfShared  *s;
 	ClfServerEntry *copy;
 	int			n = 0;
+	bool		read_all;
 
 	clf_shared_require();
 	s = clf_shared();
 	InitMaterializedSRF(fcinfo, 0);
+	read_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	forget_dropped(s);
 	copy = palloc(sizeof(ClfServerEntry) * CLF_SHARED_SERVERS);
 	LWLockAcquire(&s->lock, LW_SHARED);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
 	{
-		if (OidIsValid(s->servers[i].serverid))
+		if (OidIsValid(s->servers[i].serverid) &&
+			(read_all || s->servers[i].dbid == MyDatabaseId))
 			memcpy(&copy[n++], &s->servers[i], sizeof(ClfServerEntry));
 	}
 	LWLockRelease(&s->lock);
@@ -379,12 +634,25 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 		Datum		values[STATS_COLS];
 		bool		nulls[STATS_COLS] = {0};
 		char	   *datname = get_database_name(e->dbid);
+		HeapTuple	tuple = NULL;
 
-		if (datname)
-			values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
+		if (datname == NULL)
+			continue;			/* dropped since forget_dropped() */
+		if (e->dbid == MyDatabaseId)
+		{
+			/* its name now, renamed or not; none if dropped since */
+			tuple = SearchSysCache1(FOREIGNSERVEROID, ObjectIdGetDatum(e->serverid));
+			if (!HeapTupleIsValid(tuple))
+				continue;
+		}
+		values[0] = DirectFunctionCall1(namein, CStringGetDatum(datname));
+		if (tuple)
+		{
+			values[1] = CStringGetTextDatum(NameStr(((Form_pg_foreign_server) GETSTRUCT(tuple))->srvname));
+			ReleaseSysCache(tuple);
+		}
 		else
-			nulls[0] = true;
-		values[1] = CStringGetTextDatum(e->server_name);
+			values[1] = CStringGetTextDatum(e->server_name);
 		values[2] = ObjectIdGetDatum(e->serverid);
 		values[3] = Int64GetDatum(e->scans_complete);
 		values[4] = Int64GetDatum(e->scans_stopped_early);
@@ -417,6 +685,7 @@ contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 
 	clf_shared_require();
 	s = clf_shared();
+	forget_dropped(s);
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
 	{

@@ -40,6 +40,43 @@ int			clf_rate_limit_delay_ms = 15000;
 #define WECOM_IP_NOT_TRUSTED		60020
 #define WECOM_INVALID_PARAMETER		40058
 
+/*
+ * The SQLSTATE of a WeCom errcode, by what the caller can do about it, so
+ * that a scheduled job or an alert can branch on it (the README's errors
+ * table lists them):
+ *	class 28	the credentials in the user mapping were rejected: fix them;
+ *	42501		the app may not do this, or not from here: fix the app's
+ *				settings in the WeCom admin console;
+ *	class 53	a rate or concurrency limit: try again later;
+ *	HV00N		WeCom or the network failing for now: try again later;
+ *	HV000		anything else WeCom refused.
+ */
+static int
+sqlstate_of_errcode(int64 errcode)
+{
+	switch (errcode)
+	{
+		case WECOM_INVALID_SECRET:
+			return ERRCODE_INVALID_PASSWORD;
+		case WECOM_INVALID_CORPID:
+		case WECOM_INVALID_TOKEN:
+		case WECOM_TOKEN_MISSING:
+		case WECOM_TOKEN_EXPIRED:
+			return ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
+		case WECOM_API_FORBIDDEN:
+		case WECOM_IP_NOT_TRUSTED:
+			return ERRCODE_INSUFFICIENT_PRIVILEGE;
+		case WECOM_FREQUENCY_LIMIT:
+			return ERRCODE_INSUFFICIENT_RESOURCES;
+		case WECOM_CONCURRENCY_LIMIT:
+			return ERRCODE_TOO_MANY_CONNECTIONS;
+		case WECOM_SYSTEM_BUSY:
+			return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+		default:
+			return ERRCODE_FDW_ERROR;
+	}
+}
+
 /* What one attempt came to, for retry decisions and messages. */
 typedef enum ClfAttemptKind
 {
@@ -176,7 +213,7 @@ report_transport_error(const ClfCall *call, const ClfHttpRequest *hreq,
 
 	if (out->http_status >= 300 && out->http_status < 400)
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("%s answered with a redirect (HTTP status %ld), which is not followed",
 						what, out->http_status),
 				 errdetail("A redirect could send the access token to another host."),
@@ -185,6 +222,7 @@ report_transport_error(const ClfCall *call, const ClfHttpRequest *hreq,
 	if (out->http_status != 200)
 	{
 		StringInfoData detail;
+		bool		server_failing = out->http_status >= 500 || out->http_status == 429;
 
 		initStringInfo(&detail);
 		if (attempts > 1)
@@ -192,12 +230,17 @@ report_transport_error(const ClfCall *call, const ClfHttpRequest *hreq,
 		if (excerpt)
 			appendStringInfo(&detail, "%sThe response began with \"%s\".",
 							 detail.len ? " " : "", excerpt);
+		/* a failing server may recover; anything else is not the API */
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
+				(errcode(server_failing ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
+						 : ERRCODE_FDW_INVALID_STRING_FORMAT),
 				 errmsg("%s answered with HTTP status %ld", what, out->http_status),
 				 detail.len ? errdetail_internal("%s", detail.data) : 0,
-				 out->http_status >= 500 || out->http_status == 429
+				 server_failing
 				 ? errhint("The API or a gateway in front of it is failing: try again later, or raise max_retries.")
+				 : out->http_status == 404
+				 ? errhint("Check api_url: it must end with the API's path, /cgi-bin (WeCom's is %s), and the proxy option must not point at something else.",
+						   CLF_DEFAULT_API_URL)
 				 : errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
 	}
 
@@ -244,6 +287,19 @@ backoff_ms(int attempt, bool rate_limited)
 	return (int) (delay / 2 + pg_prng_double(&pg_global_prng_state) * (delay / 2));
 }
 
+/* The hint for a busy or rate-limited API that retries did not get past. */
+static int
+limit_hint(int64 errcode)
+{
+	if (errcode == WECOM_FREQUENCY_LIMIT)
+		return errhint("The app hit WeCom's call frequency limit (about 10,000 calls a minute per corp), whose block lasts the limit's window. "
+					   "Run fewer scans at once (server option max_concurrent_requests) or schedule jobs apart; "
+					   "the waits are set by contact_list_fdw.rate_limit_delay_ms (doubling per retry, up to 60 s) and max_retries.");
+	if (errcode == WECOM_CONCURRENCY_LIMIT)
+		return errhint("Too many calls reached WeCom at the same moment: lower the server option max_concurrent_requests, or raise max_retries.");
+	return errhint("WeCom is busy; try again later, or raise max_retries.");
+}
+
 /*
  * Make the request until it yields a JSON object, retrying what is worth
  * retrying.  Retries always repeat the same URL and body, so a traversal
@@ -256,6 +312,7 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 	ClfHttpRequest hreq;
 	ClfHttpOutcome out;
 	int			attempt;
+	int64		waited_ms = 0;
 
 	http_request(call, &hreq);
 	for (attempt = 0;; attempt++)
@@ -307,30 +364,31 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 								 what_was_fetched(call), describe_attempt(call, &hreq, &out, resp),
 								 attempt + 1, call->opts->max_retries, delay)));
 		call->stats->retries++;
+		/* the progress row counts this retry while it waits, not after */
+		clf_progress_publish(call->stats);
 		clf_note_retry(call->opts, out.failed ? (int) out.result : 0,
 					   out.http_status, resp->errcode, delay,
 					   describe_attempt(call, &hreq, &out, resp));
 		clf_http_sleep(delay);
+		waited_ms += delay;
 	}
 
 	/* retries ran out (or were off) on a busy or rate-limited API */
 	if (attempt == 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
+				(errcode(sqlstate_of_errcode(resp->errcode)),
 				 errmsg("%s failed: WeCom errcode " INT64_FORMAT ": %s",
 						what_was_fetched(call), resp->errcode, shown_text(resp->errmsg, call)),
 				 errdetail("It was not retried, as max_retries is 0."),
-				 resp->errcode == WECOM_FREQUENCY_LIMIT
-				 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
-				 : errhint("WeCom is busy; try again later, or raise max_retries.")));
+				 limit_hint(resp->errcode)));
 	ereport(ERROR,
-			(errcode(ERRCODE_FDW_ERROR),
+			(errcode(sqlstate_of_errcode(resp->errcode)),
 			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",
 					what_was_fetched(call), attempt + 1, resp->errcode,
 					shown_text(resp->errmsg, call)),
-			 resp->errcode == WECOM_FREQUENCY_LIMIT
-			 ? errhint("The app hit WeCom's call frequency limit; its block lasts the limit's window. Run fewer scans at once, or later.")
-			 : errhint("WeCom is busy; try again later, or raise max_retries.")));
+			 errdetail("The scan waited %.1f s in all between the attempts.",
+					   waited_ms / 1000.0),
+			 limit_hint(resp->errcode)));
 }
 
 static void
@@ -344,7 +402,7 @@ report_api_error(const ClfCall *call, const ClfResponse *resp)
 	{
 		case WECOM_INVALID_SECRET:
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(sqlstate_of_errcode(resp->errcode)),
 					 errmsg("WeCom rejected corp_secret for server \"%s\": errcode 40001: %s",
 							server, errmsg_text),
 					 errdetail("The corp_secret of the user mapping is wrong, was reset, or its app is disabled."),
@@ -352,7 +410,7 @@ report_api_error(const ClfCall *call, const ClfResponse *resp)
 			break;
 		case WECOM_INVALID_CORPID:
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(sqlstate_of_errcode(resp->errcode)),
 					 errmsg("WeCom rejected corp_id \"%s\" for server \"%s\": errcode 40013: %s",
 							call->opts->corp_id, server, errmsg_text),
 					 errhint("Set corp_id in the user mapping to the CorpID shown under My Company in the WeCom admin console.")));
@@ -361,7 +419,7 @@ report_api_error(const ClfCall *call, const ClfResponse *resp)
 		case WECOM_TOKEN_MISSING:
 		case WECOM_TOKEN_EXPIRED:
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(sqlstate_of_errcode(resp->errcode)),
 					 errmsg("WeCom rejected the access token for %s: errcode " INT64_FORMAT ": %s",
 							what, resp->errcode, errmsg_text),
 					 call->opts->access_token
@@ -370,21 +428,21 @@ report_api_error(const ClfCall *call, const ClfResponse *resp)
 			break;
 		case WECOM_API_FORBIDDEN:
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(sqlstate_of_errcode(resp->errcode)),
 					 errmsg("WeCom refused %s: errcode 48002: %s", what, errmsg_text),
 					 errdetail("The app is not allowed to call the customer-contact APIs."),
 					 errhint("In the WeCom admin console, add the app under Customer Contact > API > apps that may call the APIs (客户联系 可调用接口的应用), and use that app's Secret.")));
 			break;
 		case WECOM_IP_NOT_TRUSTED:
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(sqlstate_of_errcode(resp->errcode)),
 					 errmsg("WeCom refused %s: errcode 60020: %s", what, errmsg_text),
 					 errdetail("The request came from an IP address that is not a trusted IP of the app."),
 					 errhint("Add the database host's public egress IP (or that of the server option proxy) to the app's trusted IPs in the WeCom admin console.")));
 			break;
 		case WECOM_INVALID_PARAMETER:
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(sqlstate_of_errcode(resp->errcode)),
 					 errmsg("WeCom rejected the request for %s as invalid: errcode 40058: %s",
 							what, errmsg_text),
 					 call->page_no > 1
@@ -393,7 +451,7 @@ report_api_error(const ClfCall *call, const ClfResponse *resp)
 			break;
 		default:
 			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
+					(errcode(sqlstate_of_errcode(resp->errcode)),
 					 errmsg("WeCom returned an error for %s: errcode " INT64_FORMAT ": %s",
 							what, resp->errcode, errmsg_text),
 					 errhint("Look the errcode up in WeCom's global error code list.")));

@@ -11,6 +11,10 @@ test/deps.sh
 # shellcheck source=test/lib.sh
 source test/lib.sh
 build_and_install
+echo "== installed contact_list_fdw into PostgreSQL $("$PG_CONFIG" --version | cut -d' ' -f2):"
+echo "   $("$PG_CONFIG" --pkglibdir)/contact_list_fdw.so"
+echo "   $("$PG_CONFIG" --sharedir)/extension/contact_list_fdw.control and its SQL scripts"
+echo "   (a throw-away cluster in $CLF_WORK runs the demo and is removed at the end)"
 start_cluster
 
 if [ -n "${WECOM_CORP_ID:-}" ] && [ -n "${WECOM_CORP_SECRET:-}" ]; then
@@ -18,6 +22,7 @@ if [ -n "${WECOM_CORP_ID:-}" ] && [ -n "${WECOM_CORP_SECRET:-}" ]; then
   server_options=""
   [ -n "${WECOM_PROXY:-}" ] && server_options="OPTIONS (proxy '$WECOM_PROXY')"
   corp_id=$WECOM_CORP_ID
+  shown_corp_id=...
   corp_secret=$WECOM_CORP_SECRET
 else
   echo "== querying the mock WeCom endpoint on 127.0.0.1:$CLF_MOCK_PORT"
@@ -25,6 +30,7 @@ else
   start_mock
   server_options="OPTIONS (api_url 'http://127.0.0.1:$CLF_MOCK_PORT/cgi-bin', page_size '10')"
   corp_id=corp-basic
+  shown_corp_id=corp-basic
   corp_secret=secret-ok
 fi
 
@@ -36,7 +42,7 @@ CREATE SERVER wecom FOREIGN DATA WRAPPER contact_list_fdw $server_options;
 \set ECHO none
 CREATE USER MAPPING FOR CURRENT_USER SERVER wecom
   OPTIONS (corp_id :'corp_id', corp_secret :'corp_secret');
-\echo CREATE USER MAPPING FOR CURRENT_USER SERVER wecom OPTIONS (corp_id '...', corp_secret '...');
+\echo CREATE USER MAPPING FOR CURRENT_USER SERVER wecom OPTIONS (corp_id '$shown_corp_id', corp_secret '(not shown)');
 \set ECHO queries
 -- the table with WeCom's columns (is_customer, tmp_openid, external_userid,
 -- name, follow_userid, chat_id, chat_name, add_time)

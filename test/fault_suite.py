@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -95,6 +96,8 @@ def scan_error(conn, sql="SELECT count(*) FROM fs_contacts"):
     try:
         run(conn, sql)
     except psycopg2.Error as e:
+        # test/check_readme.py holds the README's errors table against these
+        print("# error %s: %s" % (e.pgcode, (e.diag.message_primary or "").replace("\n", " ")), flush=True)
         return e
     raise Fail("no error from: %s" % sql)
 
@@ -158,6 +161,51 @@ def vm_rss_kb(pid):
 
 def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
+
+
+def fault_injection_install():
+    """A copy of the PostgreSQL installation (hard links where it can) whose
+    contact_list_fdw.so is a test build with fault injection points (make
+    CLF_FAULT_INJECT=1, built in a directory of its own): the pg_config of
+    the copy.  PostgreSQL finds its library and share directories relative
+    to its programs, so the copy runs as is."""
+    pgc = os.environ.get("PG_CONFIG", "pg_config")
+
+    def conf(flag):
+        return subprocess.run([pgc, flag], check=True, capture_output=True, text=True).stdout.strip()
+    root = os.path.join(WORK, "pg-fault")
+    build = os.path.join(WORK, "fault-build")
+    if not os.path.exists(os.path.join(root, "ready")):
+        shutil.rmtree(root, ignore_errors=True)
+        for d in (conf("--bindir"), conf("--pkglibdir"), conf("--sharedir")):
+            dst = root + d
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if subprocess.run(["cp", "-al", d, dst], capture_output=True).returncode != 0:
+                shutil.rmtree(dst, ignore_errors=True)
+                subprocess.run(["cp", "-a", d, dst], check=True)
+        # the sources alone: a VPATH build would take the objects already
+        # built in ROOT as up to date
+        shutil.rmtree(build, ignore_errors=True)
+        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(build, "src"),
+                        ignore=shutil.ignore_patterns("*.o", "*.so", "*.bc"))
+        for f in os.listdir(ROOT):
+            if f == "Makefile" or f.endswith((".control", ".sql")):
+                shutil.copy(os.path.join(ROOT, f), build)
+        made = subprocess.run(["make", "-s", "CLF_FAULT_INJECT=1", "with_llvm=no", "PG_CONFIG=" + pgc],
+                              cwd=build, capture_output=True, text=True)
+        check(made.returncode == 0, "the fault injection build failed: %s" % made.stderr[-2000:])
+        so = root + conf("--pkglibdir") + "/contact_list_fdw.so"
+        os.unlink(so)       # a hard link to the installed one
+        shutil.copy(os.path.join(build, "contact_list_fdw.so"), so)
+        os.chmod(so, 0o755)
+        open(os.path.join(root, "ready"), "w").close()
+    return root + conf("--bindir") + "/pg_config"
+
+
+def pg_major():
+    out = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--version"], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[1].split(".")[0])
 
 
 def free_port():
@@ -323,13 +371,14 @@ class MiniCluster:
     private network namespace (netns) where programs of the case also run
     (helpers: shell commands started in the background), such as a DNS
     server on the addresses resolv.conf names.  Needs root.  Clients reach
-    it by its Unix socket, which no network namespace hides."""
+    it by its Unix socket, which no network namespace hides.  conf: more
+    postgresql.conf lines."""
 
-    def __init__(self, name, preload=None, env=None, netns=False, helpers=()):
+    def __init__(self, name, preload=None, env=None, netns=False, helpers=(), conf=(), pg_config=None):
         self.dir = os.path.join(WORK, "mini-" + name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
-        self.pgbin = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+        self.pgbin = subprocess.run([pg_config or os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
                                     check=True, capture_output=True, text=True).stdout.strip()
         self.data = os.path.join(self.dir, "data")
         self.holder = None
@@ -350,6 +399,7 @@ class MiniCluster:
             "%s %s/initdb -D %s -U postgres --auth=trust >%s/initdb.log" % (pg, self.pgbin, self.data, self.dir),
             "printf \"listen_addresses = ''\\nunix_socket_directories = '%s'\\nlog_min_messages = debug1\\n\" >>%s/postgresql.conf"
             % (self.dir, self.data),
+        ] + ["echo %s >>%s/postgresql.conf" % (shq(line), self.data) for line in conf] + [
             "%s env %s %s/pg_ctl -D %s -l %s/postgres.log -w start >/dev/null" % (pg, envs, self.pgbin, self.data, self.dir),
             "echo ready",
             # holds the namespace while the case runs; stdin closes at stop()
@@ -374,6 +424,12 @@ class MiniCluster:
         with conn.cursor() as cur:
             cur.execute("SET statement_timeout = '60s'")
         return conn
+
+    def restart(self):
+        """Stop and start the server (not for a netns cluster: outside it)."""
+        subprocess.run(as_postgres() + [os.path.join(self.pgbin, "pg_ctl"), "-D", self.data, "-l",
+                                        os.path.join(self.dir, "postgres.log"), "-m", "fast", "-w",
+                                        "restart"], check=True, capture_output=True)
 
     def log(self):
         with open(os.path.join(self.dir, "postgres.log"), "rb") as f:
@@ -586,7 +642,8 @@ class Suite:
             reset()
             e = scan_error(conn)
             msg = error_text(e)
-            check(e.pgcode == "HV000", "SQLSTATE %s" % e.pgcode)
+            # a rate limit: retry later (class 53)
+            check(e.pgcode == "53000", "SQLSTATE %s" % e.pgcode)
             check("failed after 3 attempts" in e.diag.message_primary, "message: %s" % msg)
             check("errcode 45009: api freq out of limit" in e.diag.message_primary, "message: %s" % msg)
             check("page 1 of " + API + "/externalcontact/contact_list" in msg, "message: %s" % msg)
@@ -953,14 +1010,14 @@ class Suite:
                          SERVER fs_px""")
             set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok")
             e = scan_error(conn, "SELECT count(*) FROM fs_px_contacts")
-            check(e.pgcode == "HV00N" and "asks for a user name and password (HTTP status 407)"
+            check(e.pgcode == "28000" and "asks for a user name and password (HTTP status 407)"
                   in e.diag.message_primary,
                   "without credentials: %s %s" % (e.pgcode, error_text(e)))
             check("proxy_user" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
             set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok",
                         proxy_user="squid", proxy_password="pw-hunter2-wrong")
             e = scan_error(conn, "SELECT count(*) FROM fs_px_contacts")
-            check(e.pgcode == "HV00N" and "did not accept" in e.diag.message_primary,
+            check(e.pgcode == "28P01" and "did not accept" in e.diag.message_primary,
                   "wrong password: %s" % error_text(e))
             check("hunter2" not in error_text(e), "the password is in the message")
             set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok",
@@ -1568,6 +1625,615 @@ class Suite:
             return
         self.case(name, fn)
 
+    def latin1_database(self, conn):
+        # a database whose encoding cannot hold the rows' CJK names
+        admin = connect("postgres")
+        run(admin, "DROP DATABASE IF EXISTS fault_latin1")
+        run(admin, "CREATE DATABASE fault_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+                   "TEMPLATE template0")
+        try:
+            c = connect("fault_latin1")
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER fs FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR postgres SERVER fs OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text, name text) SERVER fs")
+            # customers have no name: those rows are representable
+            check(run(c, "SELECT count(external_userid) FROM t") == [(13,)], "customers' ids")
+            e = scan_error(c, "SELECT name FROM t")
+            check(e.pgcode == "22P05", "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            check("has no equivalent in encoding" in e.diag.message_primary, error_text(e))
+            c.close()
+        finally:
+            run(admin, "DROP DATABASE IF EXISTS fault_latin1")
+            admin.close()
+
+    # -- the shared layout's version (issue 14, point 6)
+
+    def pg_major(self, conn):
+        return int(run(conn, "SHOW server_version_num")[0][0]) // 10000
+
+    def variant_build(self):
+        """A copy of the tree built with a bumped layout version and the
+        test-only fault switch clf_test.shared_fault: its directory."""
+        if getattr(self, "variant_dir", None):
+            return self.variant_dir
+        d = os.path.join(WORK, "variant")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for name in os.listdir(ROOT):
+            if name == "Makefile" or name.endswith(".sql") or name.endswith(".control"):
+                shutil.copy(os.path.join(ROOT, name), d)
+        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(d, "src"),
+                        ignore=shutil.ignore_patterns("*.o", "*.so", "*.bc"))
+        out = subprocess.run(["make", "-C", d, "-s", "PG_CONFIG=" + os.environ["PG_CONFIG"],
+                              "COPT=-DCLF_SHARED_LAYOUT_VERSION_BUMP -DCLF_TEST_FAULTS"],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, "the variant did not build: %s" % out.stderr[-500:])
+        self.variant_dir = d
+        return d
+
+    def install(self, tree):
+        """make install from tree: install(1) writes a new file, so the
+        processes that mapped the old one go on with it."""
+        out = subprocess.run(["make", "-C", tree, "-s", "PG_CONFIG=" + os.environ["PG_CONFIG"], "install"],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, "make install in %s failed: %s" % (tree, out.stderr[-500:]))
+
+    def layout_cluster(self, conn):
+        """A cluster of the case's own (the library preloaded below 17) with
+        a table on the mock; returns (cluster, session maker)."""
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if self.pg_major(conn) < 17 else []
+        m = MiniCluster("layout", conf=conf)
+        try:
+            c = m.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER lay FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, """CREATE FOREIGN TABLE lay (
+                        is_customer boolean, tmp_openid text, external_userid text, name text,
+                        follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                      SERVER lay OPTIONS (page_size '%d')""" % PAGE)
+            run(c, "CREATE USER MAPPING FOR postgres SERVER lay OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            c.close()
+        except Exception:
+            m.stop()
+            raise
+
+        def session(options=""):
+            s = psycopg2.connect(dbname="postgres", host=m.dir, user="postgres", options=options)
+            s.autocommit = True
+            run(s, "SET statement_timeout = '60s'")
+            return s
+        return m, session
+
+    def layout_scan(self, s):
+        """Scan lay: (pid, mode, warnings); the rows must be the clean run's."""
+        rows = scan(s, "lay")
+        check(collections.Counter(rows) == self.clean, "%d rows, or different ones" % len(rows))
+        mode = run(s, "SELECT mode FROM contact_list_fdw_shared_info()")[0][0]
+        warnings = [n for n in s.notices if n.startswith("WARNING:") and "shared state" in n]
+        return run(s, "SELECT pg_backend_pid()")[0][0], mode, warnings
+
+    def attached_to(self, m, pid):
+        """The segment or struct name backend pid attached to, from its DEBUG1 line."""
+        for line in m.log().splitlines():
+            if "[%d]" % pid in line and "attached to the shared state" in line:
+                return line.split('"')[-2]
+        return None
+
+    def shared_layout_upgrade(self, conn):
+        # an upgraded library installed over a running server, then a restart
+        variant = self.variant_build()
+        major = self.pg_major(conn)
+        shared_mode = "shared_preload_libraries" if major < 17 else "named DSM segment"
+        m, session = self.layout_cluster(conn)
+        variant_installed = False
+        try:
+            reset()
+            old = session()
+            pid, mode, warnings = self.layout_scan(old)
+            check(mode == shared_mode and not warnings, "before: %s %s" % (mode, warnings))
+            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+            check(stats()["gettoken"] == 1, "gettoken calls: %d" % stats()["gettoken"])
+
+            self.install(variant)
+            variant_installed = True
+            new = session()
+            pid, mode, warnings = self.layout_scan(new)
+            check(mode == shared_mode and not warnings, "after the install: %s %s" % (mode, warnings))
+            if major < 17:
+                # the postmaster loaded the library at start: every backend
+                # it forks runs that code, whatever the file holds now
+                check(self.attached_to(m, pid) == "contact_list_fdw v2",
+                      "a new backend attached to %s" % self.attached_to(m, pid))
+                check(stats()["gettoken"] == 1, "the token is not shared: %d gettoken" % stats()["gettoken"])
+            else:
+                # a new backend loads the new file and makes a segment of its
+                # layout; the sessions of each library share among themselves
+                check(self.attached_to(m, pid) == "contact_list_fdw v3",
+                      "a new backend attached to %s" % self.attached_to(m, pid))
+                check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
+                pid3, mode, warnings = self.layout_scan(session())
+                check(self.attached_to(m, pid3) == "contact_list_fdw v3" and not warnings,
+                      "a second new backend: %s %s" % (self.attached_to(m, pid3), warnings))
+                self.layout_scan(old)
+                check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
+            old.close()
+            new.close()
+
+            m.restart()
+            pid, mode, warnings = self.layout_scan(session())
+            check(mode == shared_mode and not warnings, "after a restart: %s %s" % (mode, warnings))
+            check(self.attached_to(m, pid) == "contact_list_fdw v3", "attached to %s" % self.attached_to(m, pid))
+
+            self.install(ROOT)
+            variant_installed = False
+            m.restart()
+            pid, mode, warnings = self.layout_scan(session())
+            check(mode == shared_mode and not warnings, "back to the normal build: %s %s" % (mode, warnings))
+            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+        finally:
+            if variant_installed:
+                self.install(ROOT)
+            m.stop()
+
+    def shared_layout_degrades(self, conn):
+        # another layout, or any failure to attach: one WARNING, then the
+        # session works alone; its scans never fail (the variant's switch)
+        variant = self.variant_build()
+        shared_mode = "shared_preload_libraries" if self.pg_major(conn) < 17 else "named DSM segment"
+        self.install(variant)
+        try:
+            m, session = self.layout_cluster(conn)
+            try:
+                for fault, reason, text in (("layout", "layout mismatch", "layout version 4, this library version 3"),
+                                            ("error", "could not attach", "injected failure to attach")):
+                    s = session("-c clf_test.shared_fault=" + fault)
+                    _, mode, warnings = self.layout_scan(s)
+                    _, mode, warnings = self.layout_scan(s)
+                    check(mode == "per-backend (%s)" % reason, "mode: %s" % mode)
+                    check(len(warnings) == 1, "%d warnings: %s" % (len(warnings), warnings))
+                    check("this session works alone" in warnings[0] and text in warnings[0]
+                          and "restart the server" in warnings[0].lower(), "warning: %s" % warnings[0])
+                    e = scan_error(s, "SELECT * FROM contact_list_fdw_stats")
+                    check(e.pgcode == "55000" and reason in e.diag.message_primary, "stats: %s" % error_text(e))
+                    s.close()
+                # nothing was left held: the others share as before
+                s = session()
+                _, mode, warnings = self.layout_scan(s)
+                check(mode == shared_mode and not warnings, "a session without the fault: %s %s" % (mode, warnings))
+                check(run(s, "SELECT count(*) FROM contact_list_fdw_stats") == [(1,)], "stats rows")
+                s.close()
+            finally:
+                m.stop()
+        finally:
+            self.install(ROOT)
+
+    # -- where the backend connects: a superuser's word (issue 14, point 9)
+
+    def proxy_not_skippable(self, conn):
+        # The superuser sets api_url, proxy and ca_file in the configuration
+        # (ALTER SYSTEM); a non-superuser's startup options (PGOPTIONS) must
+        # not make a scan skip them: the scan goes through the proxy, or
+        # fails, or the connection is refused; it never goes direct.
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        pxport = free_port()
+        pxdir = os.path.join(WORK, "tinyproxy-guard")
+        os.makedirs(pxdir, exist_ok=True)
+        pxlog = os.path.join(pxdir, "tinyproxy.log")
+        conf = os.path.join(pxdir, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Connect\n"
+                    "Allow 127.0.0.1\nConnectPort %d\n" % (pxport, pxlog, port))
+            if os.geteuid() == 0:
+                f.write("User postgres\nGroup postgres\n")
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
+        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = "https://127.0.0.1:%d/cgi-bin" % port
+        px = "http://127.0.0.1:%d" % pxport
+        tls = ssl.create_default_context(cafile=cert)
+        preloaded = "contact_list_fdw" in run(conn, "SHOW shared_preload_libraries")[0][0]
+
+        def mock_requests():
+            with urllib.request.urlopen("https://127.0.0.1:%d/_stats" % port, timeout=10, context=tls) as r:
+                st = json.loads(r.read())
+            return st["contact_list"] + st["gettoken"]
+
+        def tunnels():
+            try:
+                with open(pxlog, errors="replace") as f:
+                    return f.read().count("CONNECT 127.0.0.1:%d" % port)
+            except OSError:
+                return 0
+
+        def attempt(options):
+            """As fs_nosu with these startup options: ("refused", error),
+            ("failed", error) or ("rows", n), and whether the mock got a
+            request that did not come through the proxy."""
+            req0, tun0 = mock_requests(), tunnels()
+            try:
+                s = psycopg2.connect(dbname=DB, user="fs_nosu", options=options)
+            except psycopg2.OperationalError as e:
+                return ("refused", str(e)), False
+            s.autocommit = True
+            try:
+                got = ("rows", len(run(s, "SELECT * FROM fs_gx_contacts")))
+            except psycopg2.Error as e:
+                print("# error %s: %s" % (e.pgcode, e.diag.message_primary), flush=True)
+                got = ("failed", e)
+            finally:
+                s.close()
+            time.sleep(0.2)     # tinyproxy writes its log line
+            direct = mock_requests() > req0 and tunnels() == tun0
+            return got, direct
+
+        def wait_setting(name, value):
+            self.wait_for("the configuration to reach new sessions",
+                          lambda: run(connect(), "SHOW " + name)[0][0] == value, seconds=10)
+
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            run(conn, "DROP SERVER IF EXISTS fs_gx CASCADE")
+            run(conn, "DROP ROLE IF EXISTS fs_nosu")
+            run(conn, "CREATE ROLE fs_nosu LOGIN")
+            run(conn, "CREATE SERVER fs_gx FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (max_retries '0')")
+            run(conn, """CREATE FOREIGN TABLE fs_gx_contacts (external_userid text, name text)
+                         SERVER fs_gx OPTIONS (page_size '%d')""" % PAGE)
+            run(conn, "GRANT SELECT ON fs_gx_contacts TO fs_nosu")
+            run(conn, "CREATE USER MAPPING FOR fs_nosu SERVER fs_gx OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            for name, value in (("api_url", url), ("proxy", px), ("ca_file", cert)):
+                run(conn, "ALTER SYSTEM SET contact_list_fdw.%s = %%s" % name, (value,))
+            run(conn, "SELECT pg_reload_conf()")
+            wait_setting("contact_list_fdw.proxy", px)
+
+            # the settings, as clusters have them today: they hold
+            got, direct = attempt("")
+            check(got == ("rows", 25) and not direct, "without options: %s, direct %s" % (got, direct))
+            check(tunnels() >= 1, "the scan did not go through the proxy")
+            attacks = ("-c contact_list_fdw.proxy=", "-c contact_list_fdw.api_url=https://127.0.0.1:1/x",
+                       "-c contact_list_fdw.ca_file=")
+            for options in attacks:
+                got, direct = attempt(options)
+                check(not direct, "%s: the scan went direct (%s)" % (options, got))
+                if preloaded:
+                    check(got[0] == "refused" and "permission denied to set parameter" in got[1],
+                          "%s: %s" % (options, got))
+                else:
+                    check(got[0] == "failed", "%s: %s" % (options, got))
+                    e = got[1]
+                    setting = options.split()[1].split("=")[0]
+                    check(e.pgcode == "42501" and setting in e.diag.message_primary
+                          and "lost its configured value" in e.diag.message_primary,
+                          "%s: %s %s" % (options, e.pgcode, error_text(e)))
+                    check("ALTER FOREIGN DATA WRAPPER" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+
+            if not preloaded:
+                # a reload gives the session the configured value again: then
+                # the setting is used, through the proxy
+                s = psycopg2.connect(dbname=DB, user="fs_nosu", options="-c contact_list_fdw.proxy=")
+                s.autocommit = True
+                try:
+                    e = scan_error(s, "SELECT count(*) FROM fs_gx_contacts")
+                    check(e.pgcode == "42501", "before the reload: %s %s" % (e.pgcode, error_text(e)))
+                    tun0 = tunnels()
+                    run(conn, "SELECT pg_reload_conf()")
+                    self.wait_for("the session to reload its configuration",
+                                  lambda: run(s, "SHOW contact_list_fdw.proxy")[0][0] == px, seconds=10)
+                    check(run(s, "SELECT count(*) FROM fs_gx_contacts") == [(25,)], "after the reload")
+                    time.sleep(0.2)
+                    check(tunnels() > tun0, "after the reload, the scan did not go through the proxy")
+                finally:
+                    s.close()
+
+            # the wrapper's options: no session can reach them
+            run(conn, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD api_url %s, ADD proxy %s, ADD ca_file %s)",
+                (url, px, cert))
+            for name in ("api_url", "proxy", "ca_file"):
+                run(conn, "ALTER SYSTEM RESET contact_list_fdw.%s" % name)
+            run(conn, "SELECT pg_reload_conf()")
+            wait_setting("contact_list_fdw.proxy", "")
+            for options in ("",) + attacks:
+                tun0 = tunnels()
+                got, direct = attempt(options)
+                check(not direct, "%s: the scan went direct (%s)" % (options, got))
+                if preloaded and options:
+                    check(got[0] == "refused", "%s: %s" % (options, got))
+                else:
+                    check(got == ("rows", 25) and tunnels() > tun0,
+                          "%s under the wrapper's options: %s, %d tunnels" % (options, got, tunnels() - tun0))
+        finally:
+            for name in ("api_url", "proxy", "ca_file"):
+                run(conn, "ALTER SYSTEM RESET contact_list_fdw.%s" % name)
+            run(conn, "SELECT pg_reload_conf()")
+            have = run(conn, "SELECT coalesce(fdwoptions, '{}') FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw'")[0][0]
+            for o in have:
+                run(conn, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP %s)" % o.split("=")[0])
+            run(conn, "DROP SERVER IF EXISTS fs_gx CASCADE")
+            run(conn, "DROP ROLE IF EXISTS fs_nosu")
+            stop(proxy)
+            stop(mock)
+    def progress_writers(self, conn):
+        # issue 14, point 2, with a fault injection build: a writer's error
+        # cannot leave a progress row mid-write, and a row that stays
+        # mid-write (its writer stalled in the bracket) cannot hold readers
+        if os.geteuid() != 0:
+            raise Skip("needs root")
+        pgc = fault_injection_install()
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        mc = MiniCluster("progress", conf=conf, pg_config=pgc)
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE plain (external_userid text) SERVER s OPTIONS (page_size '5')")
+
+            reader = mc.connect()
+            run(reader, "SET statement_timeout = '20s'")
+
+            def timed_progress():
+                t0 = time.monotonic()
+                try:
+                    rows = run(reader, "SELECT pid FROM contact_list_fdw_progress")
+                except psycopg2.Error as e:
+                    raise Fail("reading contact_list_fdw_progress: %s" % str(e).strip())
+                return rows, time.monotonic() - t0
+
+            # out of memory while the scan's row is made: the error is the
+            # scan's, and nothing is left behind for readers to wait on
+            run(c, "SET clf_fault.point = 'progress_begin'")
+            e = scan_error(c, "SELECT count(*) FROM plain")
+            run(c, "RESET clf_fault.point")
+            check(e.pgcode == "53200" and "progress_begin" in (e.diag.message_detail or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            rows, took = timed_progress()
+            check(rows == [], "rows after the failed scan: %s" % rows)
+            check(took < 5, "reading the view took %.1f s after the failed write" % took)
+            check(run(c, "SELECT scans_running FROM contact_list_fdw_shared_info()") == [(0,)],
+                  "the failed scan's row is still taken")
+            check(run(c, "SELECT count(*) FROM plain") == [(25,)], "the next scan in that session")
+
+            # a writer stalled for 15 s inside its bracket: readers leave
+            # its row out at once rather than wait for it
+            writer = mc.connect()
+            wpid = run(writer, "SELECT pg_backend_pid()")[0][0]
+            run(writer, "SET clf_fault.point = 'progress_page_done'")
+            reset()
+            th, box = self.in_background(lambda: run(writer, "SELECT count(*) FROM plain"))
+            try:
+                # its first page is in: it stalls right after, for 15 s
+                self.wait_for("the writer's first page", lambda: stats()["contact_list"] >= 1)
+                time.sleep(1)
+                rows, took = timed_progress()
+                stalled = th.is_alive()
+            finally:
+                th.join(60)
+            check("error" not in box, "the stalled scan failed: %s" % box.get("error"))
+            check(stalled, "the writer was no longer stalled when the read ended")
+            check(took < 5, "reading the view took %.1f s with a writer stalled for 15 s" % took)
+            check(rows == [], "rows while the writer is stalled: %s" % rows)
+            rows, took = timed_progress()
+            check(rows == [], "rows after the scan: %s" % rows)
+            for x in (writer, reader, c):
+                x.close()
+        finally:
+            mc.stop()
+
+    def progress_fair(self, conn):
+        # issue 14, point 10: one session with more open scans than the whole
+        # pool cannot make another session's scan vanish from the view
+        self.shared_table(conn, "fs_many", {"access_token": "fixed-basic"})
+        slots, untracked = run(conn, "SELECT progress_slots, scans_untracked FROM contact_list_fdw_shared_info()")[0]
+        greedy = connect()
+        gpid = run(greedy, "SELECT pg_backend_pid()")[0][0]
+        other = connect()
+        opid = run(other, "SELECT pg_backend_pid()")[0][0]
+        n = slots + 2
+        try:
+            run(greedy, "BEGIN")
+            for i in range(n):
+                run(greedy, "DECLARE c%d CURSOR FOR SELECT * FROM fs_many" % i)
+                run(greedy, "FETCH 1 FROM c%d" % i)
+            run(other, "BEGIN")
+            run(other, "DECLARE c CURSOR FOR SELECT * FROM fs_many")
+            run(other, "FETCH 1 FROM c")
+            mine = run(conn, "SELECT pid, count(*) FROM contact_list_fdw_progress "
+                             "WHERE pid = ANY(%s) GROUP BY pid ORDER BY pid", ([gpid, opid],))
+            now = run(conn, "SELECT scans_untracked FROM contact_list_fdw_shared_info()")[0][0]
+            run(greedy, "COMMIT")
+            run(other, "COMMIT")
+        finally:
+            greedy.close()
+            other.close()
+        got = dict(mine)
+        check(got.get(opid) == 1, "the other session's scan: %s rows (%d open scans in one session, "
+              "%d slots)" % (got.get(opid), n, slots))
+        check(got.get(gpid) == 2, "the session with %d open scans has %s rows" % (n, got.get(gpid)))
+        check(now - untracked == n - 2, "%d scans counted untracked, expected %d" % (now - untracked, n - 2))
+
+    def stats_follow_catalog(self, conn):
+        # issue 14, point 4: the name is the catalog's, a dropped server's
+        # row and entry go at commit (not on rollback)
+        self.shared_table(conn, "fs_ren", {"access_token": "fixed-basic"})
+        check(run(conn, "SELECT count(*) FROM fs_ren") == [(25,)], "the scan")
+
+        def rows():
+            return run(conn, "SELECT server, server_oid, pages FROM contact_list_fdw_stats "
+                             "WHERE datname = current_database() AND server LIKE 'fs_ren%' ORDER BY 1")
+
+        def tracked():
+            return run(conn, "SELECT servers_tracked FROM contact_list_fdw_shared_info()")[0][0]
+        oid = run(conn, "SELECT oid FROM pg_foreign_server WHERE srvname = 'fs_ren_srv'")[0][0]
+        check(rows() == [("fs_ren_srv", oid, 5)], "before the rename: %s" % rows())
+        run(conn, "ALTER SERVER fs_ren_srv RENAME TO fs_ren_renamed")
+        check(rows() == [("fs_ren_renamed", oid, 5)], "after the rename: %s" % rows())
+        before = tracked()
+        run(conn, "BEGIN")
+        run(conn, "DROP SERVER fs_ren_renamed CASCADE")
+        run(conn, "ROLLBACK")
+        check(rows() == [("fs_ren_renamed", oid, 5)], "after a rolled back drop: %s" % rows())
+        check(tracked() == before, "a rolled back drop freed the entry")
+        # dropped in another session, which never reads the view: the entry
+        # is freed when that transaction commits.  (On 17+ the library is
+        # not preloaded, and a session that never loaded it has no hook: its
+        # drop is only noticed at the view's next read, as the README says.)
+        other = connect()
+        run(other, "LOAD 'contact_list_fdw'")
+        run(other, "DROP SERVER fs_ren_renamed CASCADE")
+        other.close()
+        check(tracked() == before - 1, "servers tracked: %d after the drop, %d before" % (tracked(), before))
+        check(rows() == [], "after the drop: %s" % rows())
+
+    def stats_visibility(self, conn):
+        # issue 14, point 7: another database's servers and counters only
+        # for members of pg_read_all_stats (and superusers)
+        other_db = "fault_suite_other"
+        admin = connect("postgres")
+        run(admin, "DROP DATABASE IF EXISTS %s" % other_db)
+        run(admin, "CREATE DATABASE %s" % other_db)
+        run(admin, "DROP ROLE IF EXISTS clf_nosy")
+        run(admin, "CREATE ROLE clf_nosy LOGIN")
+        try:
+            o = connect(other_db)
+            run(o, "CREATE EXTENSION contact_list_fdw")
+            run(o, "CREATE SERVER secret_named_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s)", (API,))
+            run(o, "CREATE USER MAPPING FOR postgres SERVER secret_named_srv "
+                   "OPTIONS (access_token 'fixed-basic')")
+            run(o, "CREATE FOREIGN TABLE t (external_userid text) SERVER secret_named_srv")
+            check(run(o, "SELECT count(*) FROM t") == [(25,)], "the scan in the other database")
+            o.close()
+            self.shared_table(conn, "fs_vis", {"access_token": "fixed-basic"})
+            run(conn, "CREATE USER MAPPING FOR clf_nosy SERVER fs_vis_srv OPTIONS (access_token 'fixed-basic')")
+            run(conn, "GRANT SELECT ON fs_vis TO clf_nosy")
+            nosy = psycopg2.connect(dbname=DB, user="clf_nosy")
+            nosy.autocommit = True
+            try:
+                check(run(nosy, "SELECT count(*) FROM fs_vis") == [(25,)], "clf_nosy's scan")
+                seen = run(nosy, "SELECT DISTINCT datname FROM contact_list_fdw_stats")
+                check(seen == [(DB,)], "clf_nosy sees the stats of: %s" % seen)
+                check(not run(nosy, "SELECT 1 FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'"),
+                      "clf_nosy sees the other database's server")
+                check(run(nosy, "SELECT 1 FROM contact_list_fdw_stats WHERE server = 'fs_vis_srv'"),
+                      "clf_nosy does not see its own database's server")
+                run(admin, "GRANT pg_read_all_stats TO clf_nosy")
+                seen = run(nosy, "SELECT datname, server, pages FROM contact_list_fdw_stats "
+                                 "WHERE server = 'secret_named_srv'")
+                check(seen == [(other_db, "secret_named_srv", 1)], "a member of pg_read_all_stats sees: %s" % seen)
+            finally:
+                nosy.close()
+            seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
+            check(seen == [(other_db,)], "a superuser sees: %s" % seen)
+            # a dropped database's rows go
+            run(admin, "DROP DATABASE %s" % other_db)
+            seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
+            check(seen == [], "after DROP DATABASE: %s" % seen)
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_vis_srv CASCADE")
+            run(admin, "DROP DATABASE IF EXISTS %s" % other_db)
+            run(admin, "DROP ROLE IF EXISTS clf_nosy")
+            admin.close()
+
+    def slots_in_order(self, conn):
+        # issue 14, point 8: with max_concurrent_requests 1, two scans that
+        # both wait take turns, page by page: a slot given back goes to the
+        # one waiting, not back to the scan that gave it (which is running
+        # and would win any race for it).  Requests of 150 ms (slowbusy, one
+        # of them answered "busy" and retried) leave each scan ample time
+        # to come back and wait while the other's request runs.
+        run(conn, "DROP SERVER IF EXISTS fs_fifo_srv CASCADE")
+        run(conn, "CREATE SERVER fs_fifo_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s, max_concurrent_requests '1')", (API,))
+        set_mapping(conn, server="fs_fifo_srv", access_token="fixed-slowbusy")
+        for t, size in (("fifo_a", 5), ("fifo_b", 7)):
+            run(conn, "CREATE FOREIGN TABLE %s (external_userid text) SERVER fs_fifo_srv "
+                      "OPTIONS (page_size '%d')" % (t, size))
+        conns = [connect(), connect()]
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def worker(i):
+            try:
+                barrier.wait()
+                run(conns[i], "SELECT count(*) FROM %s" % ("fifo_a", "fifo_b")[i])
+            except Exception as e:
+                errors.append(e)
+        reset()
+        ths = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        for c in conns:
+            c.close()
+        check(not errors, "errors: %s" % errors)
+        seq = ["a" if x == 5 else "b" for x in stats()["limits"]]
+        check(len(seq) == 10 and seq.count("a") >= 5 and seq.count("b") >= 4, "requests: %s" % seq)
+        # from the second scan's first request to the first scan's last,
+        # both wait for the one slot: they must alternate
+        start = max(seq.index("a"), seq.index("b"))
+        end = min(len(seq) - 1 - seq[::-1].index("a"), len(seq) - 1 - seq[::-1].index("b"))
+        both = seq[start - 1:end + 1] if start > 0 else seq[:end + 1]
+        check(all(both[i] != both[i + 1] for i in range(len(both) - 1)),
+              "requests in this order: %s" % "".join(seq))
+
+    def slots_full_table(self, conn):
+        # issue 14, point 8, with a fault injection build (2 server entries):
+        # while both entries have requests in flight, a third server's
+        # requests wait for an entry instead of going unlimited
+        if os.geteuid() != 0:
+            raise Skip("needs root")
+        pgc = fault_injection_install()
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        mc = MiniCluster("slots", conf=conf, pg_config=pgc)
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            check(run(c, "SELECT server_entries FROM contact_list_fdw_shared_info()") == [(2,)],
+                  "not the fault injection build")
+            for name, token in (("h1", "fixed-hang"), ("h2", "fixed-hang"), ("third", "fixed-delay")):
+                run(c, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS "
+                       "(api_url %%s, max_concurrent_requests '1', timeout_ms '3000', max_retries '0')" % name,
+                    (API,))
+                run(c, "CREATE USER MAPPING FOR public SERVER %s OPTIONS (access_token '%s')" % (name, token))
+                run(c, "CREATE FOREIGN TABLE %s_t (external_userid text) SERVER %s "
+                       "OPTIONS (page_size '5')" % (name, name))
+            reset()
+            sessions = [mc.connect() for _ in range(5)]
+            pids = [run(x, "SELECT pg_backend_pid()")[0][0] for x in sessions]
+            tables = ["h1_t", "h2_t", "third_t", "third_t", "third_t"]
+            boxes = []
+            for i, (x, t) in enumerate(zip(sessions, tables)):
+                boxes.append(self.in_background(lambda x=x, t=t: run(x, "SELECT count(*) FROM %s" % t)))
+                if i == 1:
+                    self.wait_for("both hanging requests", lambda: len(run(
+                        c, "SELECT 1 FROM contact_list_fdw_progress WHERE server IN ('h1', 'h2') "
+                           "AND state = 'requesting'")) == 2)
+            self.wait_for("the third server's scans to wait", lambda: len(run(
+                c, "SELECT 1 FROM contact_list_fdw_progress WHERE server = 'third' "
+                   "AND state = 'waiting for a slot'")) == 3, seconds=10)
+            for th, box in boxes:
+                th.join(60)
+            for x in sessions:
+                x.close()
+            st = stats()
+            check(all("error" in box for th, box in boxes[:2]), "the hanging scans: %s" % boxes[:2])
+            check(all(box.get("result") == [(25,)] for th, box in boxes[2:]),
+                  "the third server's scans: %s" % [b for t, b in boxes[2:]])
+            check(st["max_in_flight"] <= 2,
+                  "the mock saw %d requests at once: the third server's went unlimited" % st["max_in_flight"])
+            check(st["contact_list"] == 2 + 3 * 5, "%d requests" % st["contact_list"])
+            c.close()
+        finally:
+            mc.stop()
+
     def main(self):
         """The whole suite; with --per-backend, on a cluster without
         contact_list_fdw in shared_preload_libraries (PostgreSQL 15/16): the
@@ -1582,6 +2248,7 @@ class Suite:
             return 1
         own_cluster = "runs a cluster of its own, the same in both modes"
         needs_views = "contact_list_fdw_progress, _stats and max_concurrent_requests need shared_preload_libraries"
+        needs_shared = "the shared segment's layout cases are about the preloaded (15/16) or named (17+) segment"
         if self.per_backend:
             self.case("per-backend mode: the views need shared_preload_libraries",
                       lambda: self.shared_require_preload(conn))
@@ -1635,6 +2302,27 @@ class Suite:
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                     lambda: self.shared_cancel(conn), needs_views)
         self.shared("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn), needs_views)
+        self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",
+                  lambda: self.latin1_database(conn))
+        self.shared("shared layout: an upgraded library in a running server, then restarts",
+                    lambda: self.shared_layout_upgrade(conn), needs_shared)
+        self.shared("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",
+                    lambda: self.shared_layout_degrades(conn), needs_shared)
+        self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
+                  lambda: self.proxy_not_skippable(conn))
+        self.shared("progress writers: an error while writing a row leaves no row mid-write, "
+                    "and a row mid-write never holds readers", lambda: self.progress_writers(conn), needs_views)
+        self.shared("contact_list_fdw_stats: the catalog's name after a rename, a dropped server's row "
+                    "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn), needs_views)
+        self.shared("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
+                    lambda: self.stats_visibility(conn), needs_views)
+        self.shared("request slots: two scans waiting for one slot take turns, page by page",
+                    lambda: self.slots_in_order(conn), needs_views)
+        self.shared("request slots: with every server entry busy, requests wait, never unlimited",
+                    lambda: self.slots_full_table(conn), needs_views)
+        self.shared("progress rows: a session with more open scans than the pool has rows for "
+                    "keeps its own share, another session's scan stays listed",
+                    lambda: self.progress_fair(conn), needs_views)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))

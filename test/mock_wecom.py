@@ -240,9 +240,12 @@ class State:
         with self.lock:
             self._clear()
 
-    def bump(self, key):
+    def bump(self, key, gen=None):
+        """Count key; with gen, only if no reset came since gen (an answer
+        sent late, after its client left and a reset, is not counted)."""
         with self.lock:
-            self.stats[key] += 1
+            if gen is None or gen == self.gen:
+                self.stats[key] += 1
 
     def accepted(self):
         with self.lock:
@@ -525,7 +528,7 @@ class Handler(BaseHTTPRequestHandler):
         if gz and not encoded:
             body = gzip.compress(body, 1, mtime=0)
         if gz and self.api_request:
-            STATE.bump("gzipped")
+            STATE.bump("gzipped", self.api_gen)
         self.answered()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -565,6 +568,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(413, html_page(413), "text/html", [("Connection", "close")])
             return
         self.api_request = url.path in ("/cgi-bin/gettoken", "/cgi-bin/externalcontact/contact_list")
+        self.api_gen = STATE.gen
         if self.api_request and self.gz:
             STATE.bump("gzip_accepted")
         # what this connection asked, for the echoconn scenario
@@ -861,20 +865,64 @@ def dump(scen):
     out.flush()
 
 
+# The scenarios a person trying the wrapper by hand is most likely to want
+# (test/MOCK_PROTOCOL.md lists every one, with the exact answers).
+SCENARIO_HELP = [
+    ("basic", "25 rows (12 contacts, customers and not), paged by the request's limit"),
+    ("empty", "no rows at all"),
+    ("big", "2,500 rows: a longer cursor chain"),
+    ("slow", "every page answers after 3 s: watch contact_list_fdw_progress, or cancel"),
+    ("delay", "every page waits --delay-ms (20 ms when not given)"),
+    ("hang", "never answers: timeout_ms, statement_timeout and cancel"),
+    ("busy2", "WeCom busy (errcode -1) twice, then the rows: retries"),
+    ("concurrency1", "the concurrency limit (errcode 45033) once, then the rows"),
+    ("ratelimit", "the call frequency limit (errcode 45009) once: a longer wait, then the rows"),
+    ("ratelimitforever", "always 45009: how a rate limit fails (SQLSTATE 53000)"),
+    ("http502once", "a gateway error once, then the rows"),
+    ("http429once", "HTTP 429 once, then the rows"),
+    ("e48002", "the app may not call the API (SQLSTATE 42501)"),
+    ("e60020", "the caller's IP is not trusted (SQLSTATE 42501)"),
+    ("eNNN", "any errcode NNN on every page, e.g. e40058, e12345"),
+    ("expire", "each token works for one page, then 42001: the wrapper fetches another"),
+    ("shortlived", "gettoken says the token lives 1 s: refreshed on every scan"),
+    ("nonjson", "an HTML page instead of JSON (SQLSTATE HV00A)"),
+    ("truncated", "a body cut in half (SQLSTATE HV00A)"),
+    ("redirect", "HTTP 302 to elsewhere, never followed"),
+    ("types", "13 rows of awkward values, for column type conversions"),
+]
+
+
+def scenario_epilog():
+    lines = ["The corp id picks the scenario: corp_id 'corp-SCENARIO' with corp_secret",
+             "'secret-ok' (a wrong secret gets errcode 40001), or access_token",
+             "'fixed-SCENARIO' in the user mapping. api_url is",
+             "'http://HOST:PORT/cgi-bin'. Scenarios:", ""]
+    for name, text in SCENARIO_HELP:
+        lines.append("  %-18s %s" % (name, text))
+    lines += ["", "test/MOCK_PROTOCOL.md describes every scenario and control path",
+              "(/_stats, /_reset, ...); make mock prints the SQL to paste."]
+    return "\n".join(lines)
+
+
 def main():
     global BENCH_ROWS
-    ap = argparse.ArgumentParser(description="mock WeCom endpoint (see test/MOCK_PROTOCOL.md)")
-    ap.add_argument("--port", type=int, default=18642)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    ap.add_argument("--mitm-cert")
-    ap.add_argument("--mitm-key")
-    ap.add_argument("--delay-ms", type=int)
-    ap.add_argument("--bench-rows", type=int, default=1000000)
-    ap.add_argument("--pidfile")
-    ap.add_argument("--log")
-    ap.add_argument("--dump", metavar="SCENARIO")
+    ap = argparse.ArgumentParser(
+        description="A mock of WeCom's gettoken and externalcontact/contact_list API, "
+                    "for trying contact_list_fdw by hand and for its tests.",
+        epilog=scenario_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, default=18642, help="port to listen on (0: any free one)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's key (PEM)")
+    ap.add_argument("--mitm-cert", help="also act as a TLS-inspecting proxy: answer CONNECT, "
+                                        "then TLS with this certificate (PEM)")
+    ap.add_argument("--mitm-key", help="that certificate's key (PEM)")
+    ap.add_argument("--delay-ms", type=int, help="how long scenario 'delay' waits before each page")
+    ap.add_argument("--bench-rows", type=int, default=1000000, help="rows of scenario 'bench'")
+    ap.add_argument("--pidfile", help="write the process id here")
+    ap.add_argument("--log", help="append one line per request to this file")
+    ap.add_argument("--dump", metavar="SCENARIO",
+                    help="print the rows a full scan of SCENARIO returns, as JSON lines, and exit")
     args = ap.parse_args()
     BENCH_ROWS = args.bench_rows
     if args.dump:

@@ -52,14 +52,18 @@ if wanted regress; then
 fi
 wanted upgrade && step "upgrade paths" test/upgrade.sh
 wanted dump && step "dump and restore" test/dump_restore.sh
-wanted fault && step "fault suite" $PY test/fault_suite.py
+# (both modes' output is kept: test/check_readme.py reads the errors they saw)
+fault_suite() {
+  $PY test/fault_suite.py "$@" | tee -a "$CLF_WORK/fault_suite.log"
+}
+wanted fault && step "fault suite" fault_suite
 
 # PostgreSQL 15 and 16 without contact_list_fdw in shared_preload_libraries:
 # each backend alone, as before shared state existed.  A second cluster.
 per_backend_suite() {
   (
     export PGPORT=$((PGPORT + 1)) CLF_PGDATA_NAME=pgdata_per_backend CLF_PRELOAD=0
-    start_cluster && $PY test/fault_suite.py --per-backend
+    start_cluster && fault_suite --per-backend
   )
 }
 if wanted fault; then
@@ -87,6 +91,34 @@ secrets_in_logs() {
   fi
   test/check_secrets.sh "${logs[@]}"
 }
+# every link of the README stays inside the repository, and every row of
+# its errors table is an error some test raised, with that SQLSTATE
+readme_true() {
+  local args=()
+  if wanted fault && [ -z "${CLF_FAULT_CASES:-}" ]; then
+    args=(--fault-log "$CLF_WORK/fault_suite.log")
+    [ "$(pg_major)" -ge 17 ] && args+=(--always-shared)
+  else
+    args=(--links-only)
+  fi
+  $PY test/check_readme.py "${args[@]}"
+}
+wanted regress && step "README: links and errors table" readme_true
+# make mock: the SQL it prints, pasted as it is, reads the mock's rows
+mock_sql_works() {
+  local port=$((CLF_MOCK_PORT + 20)) out=$CLF_WORK/make_mock.out pid rows
+  CLF_MOCK_PORT=$port test/mock.sh >"$out" 2>&1 &
+  pid=$!
+  wait_for_port "$port" || { kill "$pid"; return 1; }
+  "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE try_mock" &&
+    rows=$(sed -n '/^CREATE EXTENSION/,/^SELECT \* FROM/p' "$out" |
+      "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d try_mock -t -A | grep -c '|')
+  "$PGBIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS try_mock"
+  kill "$pid"
+  echo "make mock's SQL returned ${rows:-no} rows"
+  [ "${rows:-0}" -eq 25 ]
+}
+wanted regress && step "make mock: the SQL it prints works" mock_sql_works
 # the README's other command, beside this suite's cluster and mock
 run_demo() {
   mkdir -p "$CLF_WORK/demo" && chmod 755 "$CLF_WORK/demo" &&
