@@ -8,6 +8,7 @@
 # make test-matrix [TARGETS=trixie,sid]
 #                          the suite on every Debian release we support, in chroots
 # make parser-cases        the page parser's verdicts on fixed bodies (no PostgreSQL)
+# make sabotage            break src/ one line at a time (test/sabotages.txt): the tests must notice
 # make deb                 build postgresql-NN-contact-list-fdw packages into deb/
 # make dist                the PGXN zip contact_list_fdw-X.Y.Z.zip, from git archive
 
@@ -81,7 +82,7 @@ endif
 # --enable-depend: a changed struct must rebuild every object that uses it.
 $(OBJS): src/contact_list_fdw.h src/page_parser.h src/shared_state.h
 
-.PHONY: test test-matrix demo mock bench fuzz parser-cases deps deb dist
+.PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage deps deb dist
 deps:
 	test/deps.sh
 test:
@@ -98,6 +99,8 @@ fuzz:
 	test/fuzz/run.sh $(if $(SECONDS),--seconds $(SECONDS))
 parser-cases:
 	test/fuzz/cases.sh
+sabotage:
+	test/sabotage.sh
 deb:
 	tools/deb.sh
 dist:

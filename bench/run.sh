@@ -17,6 +17,12 @@
 # (raw numbers in bench/out/), or a temp dir with --smoke.
 #
 # As root, CLF_ISOLATE=1 runs everything in a private network namespace.
+# CLF_BENCH_CORP_SECRET (tests only) replaces the corp_secret of the token
+# run, so test/run.sh can show that a failing part fails the benchmark.
+#
+# Every part's result is checked where it is taken: a failure inside $(...)
+# only ends that subshell, so each command substitution that runs a part is
+# followed by its own || fail, and every figure is checked to be a number.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +42,8 @@ done
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 ]] || { echo "--runs must be a number >= 1" >&2; exit 2; }
 [ -n "$SMOKE" ] && RUNS=1
 
-test/deps.sh || exit 1
+# CLF_DEPS_CHECKED=1: the caller ran test/deps.sh already (test/sabotage.sh)
+[ -n "${CLF_DEPS_CHECKED:-}" ] || test/deps.sh || exit 1
 
 if [ -n "${CLF_ISOLATE:-}" ] && [ -z "${CLF_IN_NETNS:-}" ] && [ "$(id -u)" -eq 0 ]; then
   exec env CLF_IN_NETNS=1 unshare --net bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "${ARGS[@]}"
@@ -63,6 +70,8 @@ RAW=$OUT/raw.tsv
 : >"$RAW"
 
 fail() { echo "bench: $*" >&2; exit 1; }
+# number NAME VALUE: VALUE must be a (decimal) number, or the benchmark fails
+number() { [[ "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$1 is not a number: '$2'"; }
 log() { echo "bench: $*" >&2; }
 
 # ---------------------------------------------------------------- setup
@@ -109,7 +118,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER bench_tls OPTIONS (access_token 'fix
 CREATE FOREIGN TABLE contacts_tls ($COLS) SERVER bench_tls OPTIONS (page_size '$LAT_PAGE_SIZE');
 CREATE SERVER bench_tok FOREIGN DATA WRAPPER contact_list_fdw
   OPTIONS (api_url '$MOCK/cgi-bin');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bench_tok OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bench_tok OPTIONS (corp_id 'corp-basic', corp_secret '${CLF_BENCH_CORP_SECRET:-secret-ok}');
 CREATE FOREIGN TABLE contacts_tok ($COLS) SERVER bench_tok;
 SQL
 
@@ -147,6 +156,7 @@ floor_run() {
   F_RSS=$(echo "$out" | sed -n 's/^maxrss=//p')
   F_CONN=$(echo "$out" | sed -n 's/.*connections=\([0-9]*\).*/\1/p')
   echo "$out" | grep -q "rows=$expect " || { echo "$out" >&2; echo "expected $expect rows" >&2; return 1; }
+  [[ "$F_MS" =~ ^[0-9.]+$ && "$F_RSS" =~ ^[0-9]+$ ]] || { echo "$out" >&2; echo "no time or RSS" >&2; return 1; }
 }
 
 m_floor() {
@@ -201,6 +211,8 @@ m_etl() {
   [ "$(quiet_sql 'SELECT count(*) FROM contacts_etl')" = "$ROWS" ] || fail "the ETL table lacks rows"
   ms=$(echo "$out" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' | awk '{printf "%.3f", $1 * 1000}')
   rss=$(echo "$out" | sed -n 's/^maxrss=//p')
+  number "the ETL time" "$ms"
+  number "the ETL RSS" "$rss"
   record etl "$ms" "$rss"
 }
 # One connection for several queries of one backend: two scans, one session.
@@ -251,9 +263,12 @@ done
 # without shared_preload_libraries; 17+ always shares)
 CONN_N=200
 m_connections() {
-  $PY bench/connections.py "$MOCK" contacts_tok "$CONN_N" || fail "the connections run failed"
+  local out
+  out=$($PY bench/connections.py "$MOCK" contacts_tok "$CONN_N") && [[ "$out" =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] ||
+    { echo "$out" >&2; return 1; }
+  echo "$out"
 }
-CONN_SHARED=$(m_connections)
+CONN_SHARED=$(m_connections) || fail "the connections run failed"
 CONN_ALONE=
 if [ "$(pg_major)" -lt 17 ]; then
   libs=
@@ -261,7 +276,7 @@ if [ "$(pg_major)" -lt 17 ]; then
   echo "shared_preload_libraries = '$libs'" >>"$CLF_WORK/pgdata/postgresql.conf"
   as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/pgdata" -l "$CLF_WORK/postgres.log" -w restart >/dev/null ||
     fail "could not restart the cluster without shared_preload_libraries"
-  CONN_ALONE=$(m_connections)
+  CONN_ALONE=$(m_connections) || fail "the connections run without shared_preload_libraries failed"
 fi
 
 # ---------------------------------------------------------------- report
@@ -272,13 +287,20 @@ maxof() { awk -F'\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$RAW" | sort -g |
 calc() { awk "BEGIN {printf \"$1\", $2}"; }
 
 for k in floor count select select_small idle ctas refresh etl floor_tls floor_tls_delay latency; do
-  declare "T_$k=$(median "$k" 2)"
-  declare "R_$k=$(median "$k" 3)"
+  v=$(median "$k" 2) || fail "no measurement of $k"
+  number "the time of $k" "$v"
+  declare "T_$k=$v"
+  v=$(median "$k" 3) || fail "no measurement of $k"
+  number "the RSS of $k" "$v"
+  declare "R_$k=$v"
 done
 LAT_CONN=$(maxof latency_connections 2)
 LAT_REQ=$(maxof latency_requests 2)
+number "the latency run's connections" "$LAT_CONN"
+number "the latency run's requests" "$LAT_REQ"
+[[ "$REUSE_CONN" =~ ^[0-9]+\ [0-9]+$ ]] || fail "the keep-alive check said '$REUSE_CONN'"
 
-PG_VERSION=$(quiet_sql "SHOW server_version")
+PG_VERSION=$(quiet_sql "SHOW server_version") || fail "SHOW server_version failed"
 CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 MACHINE="$(nproc) cores, $CPU, $(awk '/MemTotal/ {printf "%.0f GB RAM", $2 / 1048576}' /proc/meminfo), Linux $(uname -r), PostgreSQL $PG_VERSION, libcurl $(pkg-config --modversion libcurl), json-c $(pkg-config --modversion json-c)"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "?")

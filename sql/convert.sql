@@ -30,6 +30,12 @@ SELECT mock_reset();
 \x on
 SELECT * FROM conv_all ORDER BY add_time LIMIT 3;
 \x off
+-- timestamp (without time zone) is the session's wall clock, timestamptz
+-- the instant: in Shanghai (UTC+8) row 1's 07:51:39Z reads 15:51:39 in both
+SET timezone = 'Asia/Shanghai';
+SELECT add_ts, add_time, add_ts = add_time::timestamp AS same_wall_clock
+  FROM conv_all ORDER BY add_time LIMIT 2;
+SET timezone = 'UTC';
 -- types of what came back, and the NULLs of absent keys
 SELECT pg_typeof(add_ts) AS ts_type, count(*) AS rows, count(unionid) AS unionids,
        count(name) AS names, count(chat_id) AS chat_ids, count(item) AS items
@@ -119,6 +125,9 @@ ALTER FOREIGN TABLE conv_fit ALTER COLUMN add_time TYPE date;
 -- between PostgreSQL releases)
 SELECT line FROM clf_error_of('SELECT add_time FROM conv_fit') line
  WHERE line NOT LIKE 'hint:%';
+-- an integer other than 0 or 1 is no boolean (never true)
+ALTER FOREIGN TABLE conv_fit ALTER COLUMN add_time TYPE boolean;
+SELECT add_time FROM conv_fit;
 ALTER FOREIGN TABLE conv_fit ALTER COLUMN add_time TYPE timestamptz;
 ALTER FOREIGN TABLE conv_fit ALTER COLUMN is_customer TYPE integer;
 SELECT is_customer FROM conv_fit;

@@ -120,6 +120,15 @@ SELECT line ~ 'fixed-e|%7Ea' AS token_part_shown, right(line, 40) AS excerpt_end
 SELECT clf_scenario_table('err_echotoken', 'echourl', auth => 'secret');
 SELECT clf_error_of('SELECT * FROM err_echotoken');
 
+-- ... and an errmsg that quotes every request of the connection, the
+-- gettoken URL too: the corp_secret is redacted as it is and as the query
+-- string carries it (this secret has characters a URL escapes)
+SELECT clf_scenario_table('err_echoconn', 'echoconn', '', 'corp');
+ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoconn_srv
+  OPTIONS (SET corp_secret 'secret-ok/+=3');
+SELECT line, line ~ 'secret-ok|ok%2F' AS secret_shown
+  FROM clf_error_of('SELECT * FROM err_echoconn') line;
+
 -- the session is fine after all these errors
 SELECT count(*) FROM wecom_contacts;
 

@@ -183,7 +183,39 @@ ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP proxy);
 SELECT count(*) FROM sec_plain_contacts;
 SELECT fdwoptions FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw';
 
+--
+-- 7. A view reads with its owner's user mapping (as PostgreSQL checks the
+-- owner's privileges), a security_invoker view with the reader's: alice's
+-- mapping serves basic (25 rows), bob's, once he has one, empty
+--
+CREATE SERVER sec_view FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
+GRANT USAGE ON FOREIGN SERVER sec_view TO regress_clf_sec_alice;
+CREATE USER MAPPING FOR regress_clf_sec_alice SERVER sec_view OPTIONS (access_token 'fixed-basic');
+CREATE FOREIGN TABLE sec_alice.view_contacts (external_userid text) SERVER sec_view;
+ALTER FOREIGN TABLE sec_alice.view_contacts OWNER TO regress_clf_sec_alice;
+SET ROLE regress_clf_sec_alice;
+CREATE VIEW sec_alice.owner_view AS SELECT * FROM sec_alice.view_contacts;
+CREATE VIEW sec_alice.invoker_view WITH (security_invoker = true)
+  AS SELECT * FROM sec_alice.view_contacts;
+GRANT USAGE ON SCHEMA sec_alice TO regress_clf_sec_bob;
+GRANT SELECT ON sec_alice.owner_view, sec_alice.invoker_view, sec_alice.view_contacts
+  TO regress_clf_sec_bob;
+RESET ROLE;
+-- bob has no user mapping: the owner's view works, the invoker's does not
+SET ROLE regress_clf_sec_bob;
+SELECT count(*) AS via_owner_view FROM sec_alice.owner_view;
+SELECT count(*) AS via_invoker_view FROM sec_alice.invoker_view;
+RESET ROLE;
+CREATE USER MAPPING FOR regress_clf_sec_bob SERVER sec_view OPTIONS (access_token 'fixed-empty');
+SET ROLE regress_clf_sec_bob;
+SELECT count(*) AS via_owner_view FROM sec_alice.owner_view;
+SELECT count(*) AS via_invoker_view FROM sec_alice.invoker_view;
+SELECT count(*) AS direct FROM sec_alice.view_contacts;
+RESET ROLE;
+
 -- clean up
+DROP SERVER sec_view CASCADE;
 DROP SERVER sec_proxy, sec_url, sec_ca, sec_new, sec_plain, sec_localhost CASCADE;
 DROP SCHEMA sec_alice CASCADE;
 DROP OWNED BY regress_clf_sec_alice, regress_clf_sec_bob;

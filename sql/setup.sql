@@ -63,8 +63,17 @@ BEGIN
 END $$;
 CREATE FUNCTION mock_reset() RETURNS void LANGUAGE sql
   AS $$ SELECT mock_get('/_reset') $$;
+-- The mock's tokens are unique (tok-SCENARIO-SERIAL-SECRETTAG-UNIQUE):
+-- mock_stats() shows them without UNIQUE, so the outputs stay the same from
+-- run to run and still tell which secret each token was issued for.
 CREATE FUNCTION mock_stats() RETURNS jsonb LANGUAGE sql
-  AS $$ SELECT mock_get('/_stats') $$;
+  AS $$ SELECT jsonb_set(s, '{tokens}', coalesce(
+          (SELECT jsonb_agg(CASE WHEN jsonb_typeof(t) = 'string'
+                                 THEN to_jsonb(regexp_replace(t #>> '{}',
+                                        '^(tok-[a-z0-9]+-[0-9]+-[0-9a-f]{4})-[0-9a-z]+', '\1'))
+                                 ELSE t END ORDER BY n)
+             FROM jsonb_array_elements(s -> 'tokens') WITH ORDINALITY e(t, n)), '[]'))
+        FROM mock_get('/_stats') s $$;
 
 --
 -- clf_error_of(query) runs query to its end and returns what error it

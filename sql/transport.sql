@@ -29,6 +29,17 @@ ALTER SERVER tr_proxy_srv OPTIONS (SET proxy 'ftp://127.0.0.1:18643');
 SELECT clf_drop_scenario_table('tr_proxy');
 
 --
+-- every request asks for gzip (WeCom serves it), and the answers come gzip'd
+--
+SELECT clf_scenario_table('tr_gzip', 'basic', 'page_size ''10''', 'corp');
+SELECT mock_reset();
+SELECT count(*) FROM tr_gzip;
+SELECT s -> 'gettoken' AS gettoken, s -> 'contact_list' AS contact_list,
+       s -> 'gzip_accepted' AS asked_for_gzip, s -> 'gzipped' AS gzipped
+  FROM mock_stats() s;
+SELECT clf_drop_scenario_table('tr_gzip');
+
+--
 -- https is required, except plain http to a loopback address
 --
 CREATE SERVER tr_url FOREIGN DATA WRAPPER contact_list_fdw

@@ -35,7 +35,9 @@ WORK = os.environ["CLF_WORK"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOCK = "http://127.0.0.1:%d" % MOCK_PORT
 API = MOCK + "/cgi-bin"
-SERVER_LOG = os.path.join(WORK, "postgres.log")
+# the log of the cluster under test (test/lib.sh's start_cluster names it)
+_PGDATA = os.environ.get("CLF_PGDATA_NAME", "pgdata")
+SERVER_LOG = os.path.join(WORK, "postgres.log" if _PGDATA == "pgdata" else _PGDATA + ".log")
 DB = "fault_suite"
 PAGE = 5                        # basic's 25 rows in 5 pages
 PROXY_PASSWORD = "pw-hunter2"   # test/check_secrets.sh looks for it
@@ -474,6 +476,7 @@ def reference_rows(scenario):
 
 class Suite:
     def __init__(self):
+        self.per_backend = False
         self.passed = 0
         self.failed = 0
         self.skipped = 0
@@ -658,6 +661,49 @@ class Suite:
         finally:
             run(conn, "ALTER FOREIGN TABLE fs_contacts OPTIONS (DROP max_retries)")
             run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+
+    def backoff_doubles(self, conn):
+        # retry_delay_ms 100, 3 retries: the waits are drawn from 50..100,
+        # 100..200 and 200..400 ms (delay/2..delay, the delay doubling per
+        # retry); without the doubling all three would be 50..100
+        run(conn, "SET contact_list_fdw.retry_delay_ms = 100")
+        set_server_option(conn, "max_retries", 3)
+        try:
+            set_mapping(conn, access_token="fixed-http500")
+            reset()
+            off = log_offset()
+            e = scan_error(conn)
+            check("HTTP status 500" in e.diag.message_primary, "message: %s" % error_text(e))
+            check(stats()["contact_list"] == 4, "%d requests, expected 4" % stats()["contact_list"])
+            lines = retry_lines(log_since(off), "HTTP status 500")
+            check(len(lines) == 3, "expected 3 DEBUG1 retry lines, got %d" % len(lines))
+            delays = [int(l.rsplit(" in ", 1)[1].split()[0]) for l in lines]
+            check(["retry %d of 3" % (i + 1) in l for i, l in enumerate(lines)] == [True] * 3,
+                  "lines: %s" % lines)
+            check(50 <= delays[0] <= 100, "first delay %d ms, expected 50..100" % delays[0])
+            check(100 <= delays[1] <= 200, "second delay %d ms, expected 100..200" % delays[1])
+            check(200 <= delays[2] <= 400, "third delay %d ms, expected 200..400 (doubling)" % delays[2])
+        finally:
+            set_server_option(conn, "max_retries", None)
+            run(conn, "SET contact_list_fdw.retry_delay_ms = 20")
+
+    def token_replaced_once(self, conn):
+        # every contact_list call answers 40014: the token is replaced once
+        # and the page asked again, then the scan fails (not a loop)
+        set_mapping(conn, corp_id="corp-e40014", corp_secret="secret-ok")
+        reset()
+        run(conn, "SET statement_timeout = '10s'")   # a loop would take forever
+        try:
+            e = scan_error(conn)
+        finally:
+            run(conn, "SET statement_timeout = '60s'")
+        st = stats()
+        msg = error_text(e)
+        check("rejected the access token" in e.diag.message_primary and "40014" in msg, "message: %s" % msg)
+        check("fresh token was fetched and rejected as well" in (e.diag.message_hint or ""), "hint: %s" % msg)
+        check(st["contact_list"] == 2, "%d contact_list requests, expected 2" % st["contact_list"])
+        check(st["gettoken"] == 2, "%d gettoken requests, expected 2" % st["gettoken"])
+        check(len(set(st["tokens"])) == 2, "tokens sent: %s" % st["tokens"])
 
     def no_retries(self, conn):
         set_server_option(conn, "max_retries", 0)
@@ -993,6 +1039,91 @@ class Suite:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_px CASCADE")
 
+    def proxy_credentials_redacted(self, conn):
+        # a TLS-inspecting proxy (the mock with --mitm-cert) whose answer
+        # inside the tunnel quotes the CONNECT's Proxy-Authorization, as
+        # sent (base64) and decoded: both are shown redacted
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
+                                 "--host", "127.0.0.1", "--port", "0",
+                                 "--mitm-cert", cert, "--mitm-key", key],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            line = mock.stdout.readline()
+            check("listening" in line, "the mock did not start: %r" % line)
+            port = int(line.split()[-1])
+            run(conn, "CREATE SERVER fs_mitm FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '0')",
+                ("https://127.0.0.1:%d/cgi-bin" % port, "http://127.0.0.1:%d" % port, cert))
+            run(conn, "CREATE FOREIGN TABLE fs_mitm_contacts (external_userid text) SERVER fs_mitm")
+            set_mapping(conn, server="fs_mitm", access_token="fixed-echoproxy",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            e = scan_error(conn, "SELECT count(*) FROM fs_mitm_contacts")
+            msg = error_text(e)
+            check("Proxy-Authorization: Basic [redacted] (squid:[redacted])" in msg, "message: %s" % msg)
+            check("hunter2" not in msg and "c3F1aWQ6" not in msg, "the proxy password is in: %s" % msg)
+        finally:
+            stop(mock)
+            run(conn, "DROP SERVER IF EXISTS fs_mitm CASCADE")
+
+    def proxy_environment(self, conn):
+        # a server started with http_proxy, https_proxy, HTTPS_PROXY and
+        # ALL_PROXY pointing at a proxy: libcurl would honour them, the FDW
+        # must not (only the proxy option decides where requests go)
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        pxport = free_port()
+        pxdir = os.path.join(WORK, "tinyproxy-env")
+        os.makedirs(pxdir, exist_ok=True)
+        pxlog = os.path.join(pxdir, "tinyproxy.log")
+        conf = os.path.join(pxdir, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
+                    "Allow 127.0.0.1\nConnectPort %d\n" % (pxport, pxlog, port))
+            if os.geteuid() == 0:
+                f.write("User postgres\nGroup postgres\n")
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
+        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        purl = "http://127.0.0.1:%d" % pxport
+        env = {k: purl for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")}
+        mc = None
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            mc = MiniCluster("proxyenv", env=env)
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER px_http FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE SERVER px_https FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, ca_file %s)",
+                ("https://127.0.0.1:%d/cgi-bin" % port, cert))
+            for srv in ("px_http", "px_https"):
+                run(c, "CREATE USER MAPPING FOR postgres SERVER %s OPTIONS (access_token 'fixed-basic')" % srv)
+                run(c, "CREATE FOREIGN TABLE %s_t (external_userid text) SERVER %s" % (srv, srv))
+                check(run(c, "SELECT count(*) FROM %s_t" % srv) == [(25,)], "%s: no rows" % srv)
+            c.close()
+            with open(pxlog, errors="replace") as f:
+                seen = f.read()
+            # (the readiness probe above left a "Connect" line, but no request)
+            check("Request (" not in seen, "the proxy of the environment was used: %s" % seen[-300:])
+            # the same environment does send curl(1) through the proxy, so the
+            # log above would have shown it
+            subprocess.run(["curl", "-sf", "-o", "/dev/null", MOCK + "/_stats"],
+                           env=dict(os.environ, **env), check=True, timeout=20)
+            with open(pxlog, errors="replace") as f:
+                seen = f.read()
+            check("Request (" in seen, "curl through the proxy left no request in its log: %s" % seen[-300:])
+        finally:
+            if mc:
+                mc.stop()
+            stop(proxy)
+            stop(mock)
+
     def resolver(self, conn):
         # host names resolved on libcurl's resolver thread, by a DNS server
         # of the case in a private network namespace (on the addresses the
@@ -1239,6 +1370,9 @@ class Suite:
 
     def shared_wrong_secret(self, conn):
         # a changed secret never uses the token cached for the old one
+        if run(conn, "SELECT to_regclass('fs_sh')") == [(None,)]:   # (run alone)
+            self.shared_table(conn, "fs_sh", {"corp_id": "corp-shared", "corp_secret": "secret-ok"})
+        check(run(conn, "SELECT count(*) FROM fs_sh") == [(25,)], "no rows with the right secret")
         set_mapping(conn, server="fs_sh_srv", corp_id="corp-shared", corp_secret="Wr0ng-Secret")
         e = scan_error(conn, "SELECT count(*) FROM fs_sh")
         check("40001" in e.diag.message_primary, "error: %s" % error_text(e))
@@ -1250,6 +1384,32 @@ class Suite:
             other.close()
         set_mapping(conn, server="fs_sh_srv", corp_id="corp-shared", corp_secret="secret-ok")
         check(run(conn, "SELECT count(*) FROM fs_sh") == [(25,)], "no rows with the right secret again")
+
+    def wrong_secret_other_role(self, conn):
+        # one backend, two roles of one corp: postgres's right secret fetches
+        # and caches a token; another role with a wrong secret must get
+        # 40001, never rows read with postgres's token (the cache is keyed
+        # by the secret, per backend as well as shared)
+        self.shared_table(conn, "fs_two", {"corp_id": "corp-shared", "corp_secret": "secret-ok"})
+        run(conn, "DROP ROLE IF EXISTS fs_other_role")
+        run(conn, "CREATE ROLE fs_other_role")
+        try:
+            run(conn, "GRANT USAGE ON FOREIGN SERVER fs_two_srv TO fs_other_role")
+            run(conn, "GRANT SELECT ON fs_two TO fs_other_role")
+            run(conn, "CREATE USER MAPPING FOR fs_other_role SERVER fs_two_srv "
+                      "OPTIONS (corp_id 'corp-shared', corp_secret 'Wr0ng-Secret')")
+            check(run(conn, "SELECT count(*) FROM fs_two") == [(25,)], "no rows with the right secret")
+            run(conn, "SET ROLE fs_other_role")
+            try:
+                e = scan_error(conn, "SELECT count(*) FROM fs_two")
+                check("40001" in e.diag.message_primary, "the wrong secret: %s" % error_text(e))
+            finally:
+                run(conn, "RESET ROLE")
+            check(run(conn, "SELECT count(*) FROM fs_two") == [(25,)], "no rows with the right secret again")
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_two_srv CASCADE")
+            run(conn, "DROP OWNED BY fs_other_role CASCADE")
+            run(conn, "DROP ROLE fs_other_role")
 
     def shared_progress(self, conn):
         # 13 pages of 150 ms, page 4 answered "system busy" once, a 1.5 s backoff
@@ -1308,11 +1468,12 @@ class Suite:
         for t in ths:
             t.start()
         states = set()
-        events = set()
+        samples = []    # (progress state, wait_event_type, wait_event) of one backend at once
         while any(t.is_alive() for t in ths):
             states |= set(r[1] for r in self.progress_rows(conn, pids))
-            events |= set(r[0] for r in run(conn, """SELECT wait_event FROM pg_stat_activity
-                                                      WHERE pid = ANY(%s) AND wait_event IS NOT NULL""", (pids,)))
+            samples += run(conn, """SELECT p.state, a.wait_event_type, a.wait_event
+                                        FROM contact_list_fdw_progress p JOIN pg_stat_activity a USING (pid)
+                                       WHERE p.pid = ANY(%s) AND a.wait_event IS NOT NULL""", (pids,))
             time.sleep(0.02)
         for t in ths:
             t.join()
@@ -1326,7 +1487,21 @@ class Suite:
         check(st["max_in_flight"] >= 2, "never more than %d request at once: no concurrency" % st["max_in_flight"])
         check(st["contact_list"] == 5 * n, "%d requests" % st["contact_list"])
         check("waiting for a slot" in states, "states seen: %s" % states)
-        check(events & {"ContactListFdwSlot", "Extension"}, "wait events seen: %s" % events)
+        # the wait for a slot is the slot's own wait event: on 17+ named
+        # (WaitEventExtensionNew), on 15/16 the one "Extension" event
+        major = int(run(conn, "SHOW server_version_num")[0][0]) // 10000
+        slot_event = ("Extension", "ContactListFdwSlot") if major >= 17 else ("Extension", "Extension")
+        net_event = ("Extension", "ContactListFdwNetwork") if major >= 17 else ("Extension", "Extension")
+        in_slot_wait = [x[1:] for x in samples if x[0] == "waiting for a slot"]
+        check(in_slot_wait, "no backend seen waiting for a slot with a wait event: %s" % samples[:5])
+        good = sum(1 for e in in_slot_wait if e == slot_event)
+        check(good * 2 >= len(in_slot_wait),
+              "waiting for a slot, the wait events were %s, expected mostly %s"
+              % (collections.Counter(in_slot_wait).most_common(3), slot_event))
+        in_request = [x[1:] for x in samples if x[0] == "requesting"]
+        if major >= 17:
+            check(net_event in in_request, "requesting, the wait events were %s, expected %s"
+                  % (collections.Counter(in_request).most_common(3), net_event))
         inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_lim_srv'")
         check(inflight == [(0,)], "in flight after: %s" % inflight)
 
@@ -1687,6 +1862,17 @@ class Suite:
         check(len(results) == 30, "%d results" % len(results))
         st = stats()
         check(st["gettoken"] == 30, "30 connections made %d gettoken calls, expected 30" % st["gettoken"])
+
+    def shared(self, name, fn, why):
+        """A case that needs state shared by sessions: skipped, saying why, in
+        per-backend mode (PostgreSQL 15/16 without shared_preload_libraries)."""
+        if self.per_backend:
+            only = [w for w in os.environ.get("CLF_FAULT_CASES", "").split(",") if w]
+            if not only or any(w in name for w in only):
+                self.skipped += 1
+                print("ok - %s # SKIP per-backend mode: %s" % (name, why), flush=True)
+            return
+        self.case(name, fn)
 
     def latin1_database(self, conn):
         # a database whose encoding cannot hold the rows' CJK names
@@ -2298,14 +2484,25 @@ class Suite:
             mc.stop()
 
     def main(self):
+        """The whole suite; with --per-backend, on a cluster without
+        contact_list_fdw in shared_preload_libraries (PostgreSQL 15/16): the
+        same cases, but those that need shared state are skipped, saying why,
+        and two of per-backend mode's own run."""
         t0 = time.monotonic()
+        self.per_backend = "--per-backend" in sys.argv
         conn = self.setup()
         self.case("clean run: 25 rows in 5 pages, as the mock lists them", lambda: self.clean_run(conn))
         if self.clean is None:
             print("cannot go on without a clean run")
             return 1
-        if "--per-backend" in sys.argv:
-            return self.main_per_backend(conn, t0)
+        own_cluster = "runs a cluster of its own, the same in both modes"
+        needs_views = "contact_list_fdw_progress, _stats and max_concurrent_requests need shared_preload_libraries"
+        needs_shared = "the shared segment's layout cases are about the preloaded (15/16) or named (17+) segment"
+        if self.per_backend:
+            self.case("per-backend mode: the views need shared_preload_libraries",
+                      lambda: self.shared_require_preload(conn))
+            self.case("per-backend mode: every new backend fetches its own token",
+                      lambda: self.per_backend_tokens(conn))
         self.case("connection dropped mid-body on page 3 of 5: page 3 again, same cursor", lambda: self.drop3(conn))
         self.case("HTTP 502 then success", lambda: self.http502once(conn))
         self.case("HTTP 429 then success", lambda: self.http429once(conn))
@@ -2315,6 +2512,9 @@ class Suite:
         self.case("errcode 45009 once: a longer wait, then success", lambda: self.ratelimit(conn))
         self.case("retries run out: attempts and what the last one got", lambda: self.retries_exhausted(conn))
         self.case("max_retries 0 disables retries", lambda: self.no_retries(conn))
+        self.case("retry waits double: 3 retries of retry_delay_ms 100", lambda: self.backoff_doubles(conn))
+        self.case("a token rejected again after its replacement: 2 requests, 2 gettoken, an error",
+                  lambda: self.token_replaced_once(conn))
         self.case("a server that never answers: timeout_ms", lambda: self.hang(conn))
         self.case("a slow server cancelled by statement_timeout, backend usable", lambda: self.statement_timeout(conn))
         self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
@@ -2327,76 +2527,69 @@ class Suite:
                   lambda: self.retry_after(conn))
         self.case("a proxy with BasicAuth: proxy_user and proxy_password, only CONNECT seen",
                   lambda: self.proxy_auth(conn))
-        self.case("host names: resolved on a thread that takes no signal; a hanging resolver "
-                  "cancels at once and times out at connect_timeout_ms", lambda: self.resolver(conn))
-        self.case("libcurl failures: add_handle's error reported, token cache whole after OOM",
-                  lambda: self.libcurl_failures(conn))
-        self.case("200 short connections with LIMIT 1: one gettoken", lambda: self.shared_tokens_200(conn))
-        self.case("20 backends rejecting the same expired token: one gettoken",
-                  lambda: self.shared_tokens_expired(conn))
+        self.case("a TLS-inspecting proxy quoting proxy_user:proxy_password (also base64): redacted",
+                  lambda: self.proxy_credentials_redacted(conn))
+        self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY environment is ignored",
+                    lambda: self.proxy_environment(conn), own_cluster)
+        self.shared("host names: resolved on a thread that takes no signal; a hanging resolver "
+                    "cancels at once and times out at connect_timeout_ms", lambda: self.resolver(conn), own_cluster)
+        self.shared("libcurl failures: add_handle's error reported, token cache whole after OOM",
+                    lambda: self.libcurl_failures(conn), own_cluster)
+        self.shared("200 short connections with LIMIT 1: one gettoken", lambda: self.shared_tokens_200(conn),
+                    "each backend fetches its own token (the per-backend token case above)")
+        self.shared("20 backends rejecting the same expired token: one gettoken",
+                    lambda: self.shared_tokens_expired(conn), "each backend fetches its own token")
         self.case("a wrong secret fails with 40001, never uses the cached token", lambda: self.shared_wrong_secret(conn))
-        self.case("another session sees a slow scan's pages grow and its wait to retry",
-                  lambda: self.shared_progress(conn))
-        self.case("20 scans, max_concurrent_requests 3: at most 3 requests at once, every row",
-                  lambda: self.shared_slots(conn))
-        self.case("pg_terminate_backend mid-request: slot and progress row given back",
-                  lambda: self.shared_terminate(conn))
-        self.case("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
-                  lambda: self.shared_cancel(conn))
-        self.case("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn))
-        self.case("shared token failure: 10 sessions against a failing gettoken, one call per backoff",
-                  lambda: self.token_failure_shared(conn))
-        self.case("shared token refresh ahead: 20 scans at refresh_at use the old token, one refresh",
-                  lambda: self.token_refresh_ahead(conn))
-        self.case("shared token refresh fails: only the refreshing scan fails, the old token serves on",
-                  lambda: self.token_refresh_fails(conn))
-        self.case("shared token wait: bounded by the waiter's own timeout_ms",
-                  lambda: self.token_wait_budget(conn))
-        self.case("shared token eviction: 200 wrong secrets of another role keep the owner's token",
-                  lambda: self.token_eviction(conn))
-        self.case("shared token copies: a session keeps none of its own after a scan",
-                  lambda: self.token_copies_wiped(conn))
+        self.case("a wrong secret of another role in the same backend: 40001, not the cached token",
+                  lambda: self.wrong_secret_other_role(conn))
+        self.shared("another session sees a slow scan's pages grow and its wait to retry",
+                    lambda: self.shared_progress(conn), needs_views)
+        self.shared("20 scans, max_concurrent_requests 3: at most 3 requests at once, every row",
+                    lambda: self.shared_slots(conn), needs_views)
+        self.shared("pg_terminate_backend mid-request: slot and progress row given back",
+                    lambda: self.shared_terminate(conn), needs_views)
+        self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
+                    lambda: self.shared_cancel(conn), needs_views)
+        self.shared("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn), needs_views)
+        needs_tokens = "nothing is shared: each backend fetches its own token"
+        self.shared("shared token failure: 10 sessions against a failing gettoken, one call per backoff",
+                    lambda: self.token_failure_shared(conn), "the per-backend token failure case below")
+        if self.per_backend:
+            self.case("per-backend mode: shared token failure: each session fails alone, nobody queues",
+                      lambda: self.token_failure_shared(conn, shared=False))
+        self.shared("shared token refresh ahead: 20 scans at refresh_at use the old token, one refresh",
+                    lambda: self.token_refresh_ahead(conn), needs_tokens)
+        self.shared("shared token refresh fails: only the refreshing scan fails, the old token serves on",
+                    lambda: self.token_refresh_fails(conn), needs_tokens)
+        self.shared("shared token wait: bounded by the waiter's own timeout_ms",
+                    lambda: self.token_wait_budget(conn), needs_tokens)
+        self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
+                    lambda: self.token_eviction(conn), needs_tokens)
+        self.shared("shared token copies: a session keeps none of its own after a scan",
+                    lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
         self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",
                   lambda: self.latin1_database(conn))
-        self.case("shared layout: an upgraded library in a running server, then restarts",
-                  lambda: self.shared_layout_upgrade(conn))
-        self.case("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",
-                  lambda: self.shared_layout_degrades(conn))
+        self.shared("shared layout: an upgraded library in a running server, then restarts",
+                    lambda: self.shared_layout_upgrade(conn), needs_shared)
+        self.shared("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",
+                    lambda: self.shared_layout_degrades(conn), needs_shared)
         self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
                   lambda: self.proxy_not_skippable(conn))
-        self.case("progress writers: an error while writing a row leaves no row mid-write, "
-                  "and a row mid-write never holds readers", lambda: self.progress_writers(conn))
-        self.case("contact_list_fdw_stats: the catalog's name after a rename, a dropped server's row "
-                  "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn))
-        self.case("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
-                  lambda: self.stats_visibility(conn))
-        self.case("request slots: two scans waiting for one slot take turns, page by page",
-                  lambda: self.slots_in_order(conn))
-        self.case("request slots: with every server entry busy, requests wait, never unlimited",
-                  lambda: self.slots_full_table(conn))
-        self.case("progress rows: a session with more open scans than the pool has rows for "
-                  "keeps its own share, another session's scan stays listed",
-                  lambda: self.progress_fair(conn))
+        self.shared("progress writers: an error while writing a row leaves no row mid-write, "
+                    "and a row mid-write never holds readers", lambda: self.progress_writers(conn), needs_views)
+        self.shared("contact_list_fdw_stats: the catalog's name after a rename, a dropped server's row "
+                    "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn), needs_views)
+        self.shared("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
+                    lambda: self.stats_visibility(conn), needs_views)
+        self.shared("request slots: two scans waiting for one slot take turns, page by page",
+                    lambda: self.slots_in_order(conn), needs_views)
+        self.shared("request slots: with every server entry busy, requests wait, never unlimited",
+                    lambda: self.slots_full_table(conn), needs_views)
+        self.shared("progress rows: a session with more open scans than the pool has rows for "
+                    "keeps its own share, another session's scan stays listed",
+                    lambda: self.progress_fair(conn), needs_views)
         conn.close()
-        print("# fault suite took %.0f s" % (time.monotonic() - t0))
-        print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
-        return 1 if self.failed else 0
-
-
-    def main_per_backend(self, conn, t0):
-        """PostgreSQL 15/16 without shared_preload_libraries: each backend alone."""
-        self.case("per-backend mode: the views need shared_preload_libraries",
-                  lambda: self.shared_require_preload(conn))
-        self.case("per-backend mode: every new backend fetches its own token", lambda: self.per_backend_tokens(conn))
-        self.case("token expiring mid-traversal: a new token, the same page", lambda: self.expire(conn))
-        self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
-        self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
-        self.case("per-backend mode: shared token failure: each session fails alone, nobody queues",
-                  lambda: self.token_failure_shared(conn, shared=False))
-        self.case("settings: a non-superuser's PGOPTIONS never make a scan skip the proxy, api_url or ca_file",
-                  lambda: self.proxy_not_skippable(conn))
-        conn.close()
-        print("# per-backend fault suite took %.0f s" % (time.monotonic() - t0))
+        print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
         return 1 if self.failed else 0
 

@@ -21,7 +21,9 @@ export PGUSER=postgres
 export PGDATABASE=postgres
 PY=/usr/bin/python3
 
-CLF_WORK=$(mktemp -d /tmp/contact_list_fdw.XXXXXX)
+# CLF_WORK_PARENT: where the work directory goes (test/run.sh puts the
+# demo's under its own, with CLF_KEEP_WORK, to check the demo's server log)
+CLF_WORK=$(mktemp -d "${CLF_WORK_PARENT:-/tmp}/contact_list_fdw.XXXXXX")
 chmod 755 "$CLF_WORK"
 export PGHOST=$CLF_WORK
 CLF_PIDS=()
@@ -126,7 +128,8 @@ CONF
 }
 
 # build_and_install [--clean]: --clean rebuilds every object, so that
-# $CLF_WORK/build.log holds the compiler's word on all of them.
+# $CLF_WORK/build.log holds the compiler's word on all of them (any other
+# argument: only what changed).
 build_and_install() {
   [ "${1:-}" = --clean ] && make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
   make -C "$CLF_ROOT" -s PG_CONFIG="$PG_CONFIG" 2>&1 >/dev/null | tee "$CLF_WORK/build.log" >&2

@@ -202,8 +202,8 @@ step_result() {
 table=$(mktemp)
 trap 'unmount_all; rm -f "$table"' EXIT
 {
-  echo "| target | PostgreSQL | json-c | libcurl | build | pg_regress | upgrade | dump/restore | fault suite | make demo | secrets in log | fuzz | deb | pgxn | skipped |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| target | PostgreSQL | json-c | libcurl | build | pg_regress | upgrade | dump/restore | fault suite | fault, per-backend | make demo | secrets in log | fuzz | deb | pgxn | skipped |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$table"
 
 # Provisioning is mostly downloads: every target at once, each into its own
@@ -234,7 +234,7 @@ for t in "${targets[@]}"; do
   echo "== $t ($where)"
   if [ "${provisioned[$t]}" -ne 0 ] || { [ "$where" = chroot ] && ! mount_chroot "$cache/$t" >>"$log" 2>&1; }; then
     tail -n 30 "$log"
-    echo "| $t | | | | provisioning failed | | | | | | | | | | |" >>"$table"
+    echo "| $t | | | | provisioning failed | | | | | | | | | | | |" >>"$table"
     failed=$((failed + 1))
     unmount_all
     continue
@@ -256,10 +256,10 @@ for t in "${targets[@]}"; do
     grep -A 40 -E '^(diff|\+\+\+|not ok)' "$log" | head -n 80
   fi
   skips=$(sed -n -E 's/^-- (.*): skipped, (.*)$/\1: \2/p' "$log" | grep -v '^benchmark smoke run' | paste -sd';' | sed 's/;/; /g')
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$pg" "$json" "$curl" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "$pg" "$json" "$curl" \
     "$(step_result "$log" "build without warnings")" "$(step_result "$log" "pg_regress suite")" \
     "$(step_result "$log" "upgrade paths")" "$(step_result "$log" "dump and restore")" "$(step_result "$log" "fault suite")" \
-    "$(step_result "$log" "make demo")" \
+    "$(step_result "$log" "fault suite, per-backend mode")" "$(step_result "$log" "make demo")" \
     "$(step_result "$log" "no secret in the server log")" "$(step_result "$log" "page parser fuzzing")" \
     "$(step_result "$log" "deb package")" "$(step_result "$log" "pgxn install")" \
     "${skips:-none}" >>"$table"

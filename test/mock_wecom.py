@@ -6,9 +6,13 @@ choices made (the doc states them too, the tests are written against the doc):
 - Order of checks on contact_list: token form (41001/40014), then the request
   checks (40058, counted in bad_requests), then the scenario.  A rejected
   request therefore never uses up a "once" scenario's failure.
-- Tokens are checked by form only (tok-SCENARIO-N, fixed-SCENARIO with a known
-  scenario), not against the set issued, so a token cached by a backend still
-  works after /_reset.  `shortlived` only changes expires_in.
+- Tokens are checked by value, as WeCom does: a tok-... token passes only if
+  this process issued it (fixed-SCENARIO: with a known scenario).  The set of
+  issued tokens survives /_reset, so a token cached by a backend still works
+  after it.  Token texts are unique per issue and per secret across resets
+  and mock restarts: tok-SCENARIO-SERIAL-SECRETTAG-UNIQUE, SECRETTAG a digest
+  of the secret, UNIQUE a per-process nonce and a never-reset counter.
+  `shortlived` only changes expires_in.
 - A corp id or token naming an unknown scenario is 40013 / 40014.
 - The traversal number grows when a first page (empty cursor) is actually
   served, so a retried first request after an injected failure still gets
@@ -34,10 +38,12 @@ choices made (the doc states them too, the tests are written against the doc):
 - `huge` is complete valid JSON; `--delay-ms` only affects `delay`.
 """
 import argparse
+import base64
 import gzip
 import hashlib
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -49,7 +55,7 @@ import time
 import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 BASE_TIME = 1694418699
 HOUR = 3600
@@ -139,6 +145,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
               "failrefresh"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
+           "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
@@ -168,6 +175,8 @@ def dataset(scen):
 # http429afterN: the first call is HTTP 429 with Retry-After: N (seconds)
 RETRY_AFTER = re.compile(r"http429after(\d+)")
 BIG_TOKEN_PAD = 20000
+# the good corp secrets; the third has characters a query string escapes
+GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3")
 
 
 def known(scen):
@@ -211,13 +220,16 @@ class State:
     def __init__(self):
         self.lock = threading.Lock()
         self.gen = 0
+        self.ever_issued = set()  # every token this process issued: never reset
+        self.issues = 0           # tokens issued by this process: never reset
         self._clear()
 
     def _clear(self):
         self.stats = {"gettoken": 0, "contact_list": 0, "bad_requests": 0, "connections": 0,
-                      "evil": 0, "limits": [], "cursors": [], "tokens": [], "max_in_flight": 0}
+                      "evil": 0, "limits": [], "cursors": [], "tokens": [], "max_in_flight": 0,
+                      "gzip_accepted": 0, "gzipped": 0}
         self.in_flight = 0
-        self.issued = set()  # tokens gettoken issued since the reset
+        self.issued = set()  # tokens gettoken issued since the reset (for /_expire_tokens)
         self.expired = set()  # tokens /_expire_tokens made answer 42001
         self.serial = 0
         self.trav = {}       # scenario -> traversals started
@@ -231,9 +243,12 @@ class State:
         with self.lock:
             self._clear()
 
-    def bump(self, key):
+    def bump(self, key, gen=None):
+        """Count key; with gen, only if no reset came since gen (an answer
+        sent late, after its client left and a reset, is not counted)."""
         with self.lock:
-            self.stats[key] += 1
+            if gen is None or gen == self.gen:
+                self.stats[key] += 1
 
     def accepted(self):
         with self.lock:
@@ -251,9 +266,20 @@ class State:
             self.serial += 1
             return self.serial
 
-    def issue(self, token):
+    def issue(self, scen, serial, secret):
         with self.lock:
+            self.issues += 1
+            token = "tok-%s-%d-%s-%s%s" % (scen, serial, secret_tag(secret), NONCE,
+                                           base36(self.issues))
+            if scen == "bigtoken":
+                token += "-" + "x" * BIG_TOKEN_PAD
             self.issued.add(token)
+            self.ever_issued.add(token)
+            return token
+
+    def was_issued(self, token):
+        with self.lock:
+            return token in self.ever_issued
 
     def expire_all(self):
         with self.lock:
@@ -299,6 +325,26 @@ class State:
     def snapshot(self):
         with self.lock:
             return enc(self.stats)
+
+
+# A per-process nonce in every token: a restarted mock never issues a
+# token text an earlier one issued.
+NONCE = "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(5))
+
+
+def base36(n):
+    digits = ""
+    while True:
+        n, r = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
+        if n == 0:
+            return digits
+
+
+def secret_tag(secret):
+    """4 hex digits of the secret's digest: tokens of two secrets always differ,
+    and a test can see which secret a token was issued for."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:4]
 
 
 STATE = State()
@@ -383,6 +429,7 @@ class MockServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
     ssl_ctx = None
+    mitm_ctx = None
     log_file = None
     log_lock = threading.Lock()
     delay_ms = None
@@ -436,6 +483,29 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch()
     do_POST = do_PUT = do_DELETE = do_GET
 
+    # what the CONNECT of this TLS tunnel sent (--mitm-cert), for echoproxy
+    tunnel_auth = None
+
+    def do_CONNECT(self):
+        """With --mitm-cert, act as a TLS-inspecting proxy: accept the tunnel,
+        answer TLS with that certificate and serve the requests inside it
+        like any other, remembering the CONNECT's Proxy-Authorization."""
+        ctx = self.server.mitm_ctx
+        self.close_connection = True
+        if ctx is None:
+            return self.send_html(405)
+        auth = self.headers.get("Proxy-Authorization", "")
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            tls = ctx.wrap_socket(self.connection, server_side=True)
+        except (OSError, ValueError):
+            return
+        inner = Handler.__new__(Handler)
+        inner.tunnel_auth = auth
+        Handler.__init__(inner, tls, self.client_address, self.server)
+
     # ---- plumbing
 
     def read_body(self):
@@ -460,6 +530,8 @@ class Handler(BaseHTTPRequestHandler):
             gz = self.gz
         if gz and not encoded:
             body = gzip.compress(body, 1, mtime=0)
+        if gz and self.api_request:
+            STATE.bump("gzipped", self.api_gen)
         self.answered()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -470,6 +542,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body[:len(body) // 2] if cut else body)
+
+    api_request = False  # a gettoken or contact_list request (for the gzip counts)
 
     def send_json(self, obj, **kw):
         self.send(200, enc(obj), **kw)
@@ -496,6 +570,13 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.send(413, html_page(413), "text/html", [("Connection", "close")])
             return
+        self.api_request = url.path in ("/cgi-bin/gettoken", "/cgi-bin/externalcontact/contact_list")
+        self.api_gen = STATE.gen
+        if self.api_request and self.gz:
+            STATE.bump("gzip_accepted")
+        # what this connection asked, for the echoconn scenario
+        self.seen = getattr(self, "seen", []) + ["%s %s (decoded: %s)" % (self.command, self.path,
+                                                                           unquote(self.path))]
         if url.path == "/cgi-bin/gettoken":
             self.in_flight()
             try:
@@ -562,16 +643,13 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(1)
             STATE.bump("gettoken")
             return self.send_err(40001)
-        if bad_corp or secret not in ("secret-ok", "secret-ok2"):
+        if bad_corp or secret not in GOOD_SECRETS:
             STATE.bump("gettoken")
             return self.send_err(40013 if bad_corp else 40001)
         if scen == "slowtoken" or (scen == "slowrefresh" and n > 1):
             time.sleep(3)
         serial = STATE.next_serial()
-        token = "tok-%s-%d" % (scen, serial)
-        if scen == "bigtoken":
-            token += "-" + "x" * BIG_TOKEN_PAD
-        STATE.issue(token)
+        token = STATE.issue(scen, serial, secret)
         self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
                         "expires_in": {"shortlived": 1, "slowrefresh": 20, "failrefresh": 20}.get(scen, 7200)})
 
@@ -604,9 +682,10 @@ class Handler(BaseHTTPRequestHandler):
         if not token:
             return self.send_err(41001)
         # fixed-SCENARIO~anything: a token with characters a URL must escape
-        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+(?:-x+)?|fixed-([a-z0-9]+)(?:~.*)?", token, re.S)
+        m = re.fullmatch(r"tok-([a-z0-9]+)-\d+-[0-9a-f]{4}-[0-9a-z]+(?:-x+)?|fixed-([a-z0-9]+)(?:~.*)?",
+                         token, re.S)
         scen = m and (m.group(1) or m.group(2))
-        if not scen or not known(scen):
+        if not scen or not known(scen) or (m.group(1) and not STATE.was_issued(token)):
             return self.send_err(40014)
 
         checked = self.check_request(req, scen)
@@ -640,6 +719,21 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_html(int(scen[4:]))
         if scen in ("echourl", "echourlcut"):
             return self.echo_url(scen == "echourlcut")
+        if scen == "echoproxy":
+            # a TLS-inspecting proxy's diagnostics, quoting the CONNECT's
+            # credentials as sent and decoded
+            auth = self.tunnel_auth or ""
+            try:
+                plain = base64.b64decode(auth.split()[-1]).decode("utf-8", "replace") if auth else ""
+            except ValueError:
+                plain = ""
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, tunnel: "
+                                   "Proxy-Authorization: %s (%s)" % (auth, plain)})
+        if scen == "echoconn":
+            # an errmsg that quotes every request of this connection, as a
+            # gateway's diagnostics might: the gettoken URL's secret too
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, requests: %s"
+                                   % " | ".join(self.seen)})
         if scen == "redirect":
             port = self.server.server_address[1]
             return self.send(302, html_page(302), "text/html",
@@ -831,6 +925,9 @@ def main():
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     ap.add_argument("--tls-key", help="the certificate's key (PEM)")
+    ap.add_argument("--mitm-cert", help="also act as a TLS-inspecting proxy: answer CONNECT, "
+                                        "then TLS with this certificate (PEM)")
+    ap.add_argument("--mitm-key", help="that certificate's key (PEM)")
     ap.add_argument("--delay-ms", type=int, help="how long scenario 'delay' waits before each page")
     ap.add_argument("--bench-rows", type=int, default=1000000, help="rows of scenario 'bench'")
     ap.add_argument("--pidfile", help="write the process id here")
@@ -848,6 +945,11 @@ def main():
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
         ctx.set_alpn_protocols(["http/1.1"])
         server.ssl_ctx = ctx
+    if args.mitm_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.mitm_cert, args.mitm_key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        server.mitm_ctx = ctx
     server.delay_ms = args.delay_ms
     if args.log:
         server.log_file = open(args.log, "a", encoding="utf-8")

@@ -9,7 +9,8 @@ set -uo pipefail
 {
 cd "$(dirname "$0")/.."
 
-test/deps.sh || exit 1
+# CLF_DEPS_CHECKED=1: the caller ran test/deps.sh already (test/sabotage.sh)
+[ -n "${CLF_DEPS_CHECKED:-}" ] || test/deps.sh || exit 1
 
 # CLF_ISOLATE=1 (as root): run in a private network namespace, so several
 # runs on one machine cannot collide on the loopback ports.
@@ -19,7 +20,8 @@ fi
 # shellcheck source=test/lib.sh
 source test/lib.sh
 
-build_and_install --clean || { echo "build failed" >&2; exit 1; }
+# CLF_INCREMENTAL_BUILD=1 (test/sabotage.sh): rebuild only what changed
+build_and_install ${CLF_INCREMENTAL_BUILD:+--incremental} || { echo "build failed" >&2; exit 1; }
 start_cluster || exit 1
 start_mock || exit 1
 start_proxy || exit 1
@@ -28,12 +30,14 @@ export CLF_WORK
 # shellcheck source=test/steps.sh
 source test/steps.sh
 
+# CLF_REGRESS="setup a b": only those pg_regress files (setup first)
 regress() {
-  make -s installcheck PGUSER=postgres || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
+  make -s installcheck PGUSER=postgres ${CLF_REGRESS:+REGRESS="$CLF_REGRESS"} || { [ -f regression.diffs ] && head -300 regression.diffs; return 1; }
 }
 
 # CLF_STEPS picks from: meta, regress, upgrade, dump, fault, demo, secrets,
-# fuzz, bench (make test runs them all)
+# fuzz, bench (make test runs them all); CLF_REGRESS and CLF_FAULT_CASES
+# narrow regress and fault down
 
 no_build_warnings() {
   ! grep -E 'warning:' "$CLF_WORK/build.log"
@@ -69,12 +73,23 @@ if wanted fault; then
     skip "fault suite, per-backend mode" "PostgreSQL $(pg_major) always shares state (named DSM segment)"
   fi
 fi
+# Every PostgreSQL server log the steps made: this suite's cluster, the
+# per-backend one, the fault suite's own (mini-*), the demo's (kept under
+# $CLF_WORK/demo).  Not the mock's or the proxy's: they are sent the secrets.
 secrets_in_logs() {
-  local log
-  for log in "$CLF_WORK/postgres.log" "$CLF_WORK"/pgdata_*.log; do
-    [ -f "$log" ] || continue
-    test/check_secrets.sh "$log" || return 1
+  local logs=("$CLF_WORK/postgres.log") log
+  for log in "$CLF_WORK"/pgdata_*.log "$CLF_WORK"/mini-*/postgres.log "$CLF_WORK"/demo/*/postgres.log; do
+    [ -f "$log" ] && logs+=("$log")
   done
+  if wanted fault && [ "$(pg_major)" -lt 17 ] && [ ! -f "$CLF_WORK/pgdata_per_backend.log" ]; then
+    echo "the per-backend cluster left no log" >&2
+    return 1
+  fi
+  if wanted demo && ! compgen -G "$CLF_WORK/demo/*/postgres.log" >/dev/null; then
+    echo "the demo left no server log" >&2
+    return 1
+  fi
+  test/check_secrets.sh "${logs[@]}"
 }
 # every link of the README stays inside the repository, and every row of
 # its errors table is an error some test raised, with that SQLSTATE
@@ -105,16 +120,35 @@ mock_sql_works() {
 }
 wanted regress && step "make mock: the SQL it prints works" mock_sql_works
 # the README's other command, beside this suite's cluster and mock
-wanted demo && step "make demo" env CLF_PGPORT=$((PGPORT + 10)) CLF_MOCK_PORT=$((CLF_MOCK_PORT + 10)) \
-  CLF_PROXY_PORT=$((CLF_PROXY_PORT + 10)) test/demo.sh
+run_demo() {
+  mkdir -p "$CLF_WORK/demo" && chmod 755 "$CLF_WORK/demo" &&
+    env CLF_PGPORT=$((PGPORT + 10)) CLF_MOCK_PORT=$((CLF_MOCK_PORT + 10)) \
+      CLF_PROXY_PORT=$((CLF_PROXY_PORT + 10)) CLF_WORK_PARENT="$CLF_WORK/demo" CLF_KEEP_WORK=1 \
+      test/demo.sh
+}
+wanted demo && step "make demo" run_demo
 wanted secrets && step "no secret in the server log" secrets_in_logs
 wanted fuzz && step "page parser fuzzing" test/fuzz/run.sh --seconds "${CLF_FUZZ_SECONDS:-60}"
+# The benchmark with a wrong corp_secret for its token run: it must exit
+# non-zero and say which part failed, not report nonsense and exit 0.
+bench_fails() {
+  local out rc
+  out=$(CLF_BENCH_CORP_SECRET=bench-wrong-secret bench/run.sh --rows 10000 --smoke 2>&1)
+  rc=$?
+  if [ "$rc" -eq 0 ] || ! grep -q '^bench: the connections run failed' <<<"$out"; then
+    echo "$out" | tail -20
+    echo "bench/run.sh exited $rc with a failing gettoken" >&2
+    return 1
+  fi
+}
 if wanted bench; then
   # CLF_BENCH=0: make test-matrix runs the benchmark on the host only
   if [ "${CLF_BENCH:-1}" = 0 ]; then
     skip "benchmark smoke run" "CLF_BENCH=0"
   else
-    step "benchmark smoke run" bench/run.sh --rows 20000 --smoke
+    # CLF_BENCH_FAILS_ONLY=1 (test/sabotage.sh): only the failing run
+    [ -n "${CLF_BENCH_FAILS_ONLY:-}" ] || step "benchmark smoke run" bench/run.sh --rows 20000 --smoke
+    step "benchmark fails when a part fails (gettoken)" bench_fails
   fi
 fi
 
