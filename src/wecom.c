@@ -506,6 +506,7 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	char	   *volatile token = NULL;
 	char	   *corp_id;
 	char	   *secret;
+	int			expires_in;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (opts->access_token)
@@ -540,9 +541,14 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("invalid response from %s: %s", call.display_url, resp.message)));
 		}
-		clf_remember_token(opts, resp.access_token,
-						   (int) Max(0, Min(resp.expires_in, 86400)));
+		expires_in = (int) Max(0, Min(resp.expires_in, 86400));
+		clf_remember_token(opts, resp.access_token, expires_in);
 		token = pstrdup(resp.access_token);
+		/* when the next fetch comes is what WeCom's throttling sees */
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: new access token for server \"%s\": valid %d s, refreshed after %d s",
+								 opts->server_name, expires_in,
+								 expires_in - clf_token_refresh_margin(expires_in))));
 	}
 	PG_CATCH();
 	{

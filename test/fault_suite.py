@@ -1874,6 +1874,26 @@ class Suite:
             return
         self.case(name, fn)
 
+    def token_refresh_margin(self, conn):
+        # WeCom's 7200 s tokens are refreshed 300 s before they expire; a
+        # short-lived one at half its life.  The DEBUG1 line says when, from
+        # the function both token caches use: no clock to wait for.
+        api = "http://localhost:%d/cgi-bin" % MOCK_PORT     # a key of its own: a fresh fetch
+        reset()
+        run(conn, "DROP SERVER IF EXISTS fs_margin CASCADE")
+        run(conn, "CREATE SERVER fs_margin FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (api,))
+        run(conn, "CREATE FOREIGN TABLE fs_margin_contacts (name text) SERVER fs_margin")
+        try:
+            for corp, want in (("corp-basic", "valid 7200 s, refreshed after 6900 s"),
+                               ("corp-slowrefresh", "valid 20 s, refreshed after 10 s")):
+                set_mapping(conn, server="fs_margin", corp_id=corp, corp_secret="secret-ok")
+                off = log_offset()
+                check(len(run(conn, "SELECT * FROM fs_margin_contacts")) == 25, "rows of %s" % corp)
+                lines = [l for l in log_since(off).splitlines() if "new access token for server" in l]
+                check(lines and want in lines[-1], "%s: %s" % (corp, lines))
+        finally:
+            run(conn, "DROP SERVER fs_margin CASCADE")
+
     def latin1_database(self, conn):
         # a database whose encoding cannot hold the rows' CJK names
         admin = connect("postgres")
@@ -2567,6 +2587,8 @@ class Suite:
                     lambda: self.token_eviction(conn), needs_tokens)
         self.shared("shared token copies: a session keeps none of its own after a scan",
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
+        self.case("a token is refreshed 5 minutes before it expires, a short-lived one at half its life",
+                  lambda: self.token_refresh_margin(conn))
         self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",
                   lambda: self.latin1_database(conn))
         self.shared("shared layout: an upgraded library in a running server, then restarts",

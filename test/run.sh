@@ -20,8 +20,11 @@ fi
 # shellcheck source=test/lib.sh
 source test/lib.sh
 
-# CLF_INCREMENTAL_BUILD=1 (test/sabotage.sh): rebuild only what changed
-build_and_install ${CLF_INCREMENTAL_BUILD:+--incremental} || { echo "build failed" >&2; exit 1; }
+# a clean build, so that build.log holds the compiler's word on every file
+# (CLF_INCREMENTAL_BUILD=1: test/sabotage.sh rebuilds only what it broke)
+build_flag=--clean
+[ -n "${CLF_INCREMENTAL_BUILD:-}" ] && build_flag=
+build_and_install $build_flag || { echo "build failed" >&2; exit 1; }
 start_cluster || exit 1
 start_mock || exit 1
 start_proxy || exit 1
