@@ -1878,7 +1878,9 @@ class Suite:
         # WeCom's 7200 s tokens are refreshed 300 s before they expire; a
         # short-lived one at half its life.  The DEBUG1 line says when, from
         # the function both token caches use: no clock to wait for.
-        api = "http://localhost:%d/cgi-bin" % MOCK_PORT     # a key of its own: a fresh fetch
+        # a spelling of the mock's URL no other case uses: a token key of its
+        # own, so the scans below must fetch (the cluster's cache outlives cases)
+        api = "http://LocalHost:%d/cgi-bin" % MOCK_PORT
         reset()
         run(conn, "DROP SERVER IF EXISTS fs_margin CASCADE")
         run(conn, "CREATE SERVER fs_margin FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (api,))
