@@ -242,6 +242,26 @@ def start_tls_mock(cert, key):
     return mock, int(line.split()[-1])
 
 
+def start_tinyproxy(name, connect_port, log_level="Info", extra=""):
+    """A tinyproxy on loopback that may CONNECT to connect_port only, in a
+    directory of its own under WORK: (process, port, log file)."""
+    pxport = free_port()
+    pxdir = os.path.join(WORK, name)
+    os.makedirs(pxdir, exist_ok=True)
+    pxlog = os.path.join(pxdir, "tinyproxy.log")
+    conf = os.path.join(pxdir, "tinyproxy.conf")
+    with open(conf, "w") as f:
+        f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel %s\n"
+                "Allow 127.0.0.1\nConnectPort %d\n%s" % (pxport, pxlog, log_level, connect_port, extra))
+        if os.geteuid() == 0:
+            f.write("User postgres\nGroup postgres\n")
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
+    proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proxy, pxport, pxlog
+
+
 def stop(proc):
     proc.terminate()
     try:
@@ -981,21 +1001,8 @@ class Suite:
         # credentials come from the user mapping, never from the proxy URL
         cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
         mock, port = start_tls_mock(cert, key)
-        pxport = free_port()
-        pxdir = os.path.join(WORK, "tinyproxy-auth")
-        os.makedirs(pxdir, exist_ok=True)
-        pxlog = os.path.join(pxdir, "tinyproxy.log")
-        conf = os.path.join(pxdir, "tinyproxy.conf")
-        with open(conf, "w") as f:
-            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
-                    "Allow 127.0.0.1\nConnectPort %d\nBasicAuth squid %s\n"
-                    % (pxport, pxlog, port, PROXY_PASSWORD))
-            if os.geteuid() == 0:
-                f.write("User postgres\nGroup postgres\n")
-        if os.geteuid() == 0:
-            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
-        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proxy, pxport, pxlog = start_tinyproxy("tinyproxy-auth", port,
+                                               extra="BasicAuth squid %s\n" % PROXY_PASSWORD)
         try:
             for _ in range(100):
                 try:
@@ -1072,20 +1079,7 @@ class Suite:
         # must not (only the proxy option decides where requests go)
         cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
         mock, port = start_tls_mock(cert, key)
-        pxport = free_port()
-        pxdir = os.path.join(WORK, "tinyproxy-env")
-        os.makedirs(pxdir, exist_ok=True)
-        pxlog = os.path.join(pxdir, "tinyproxy.log")
-        conf = os.path.join(pxdir, "tinyproxy.conf")
-        with open(conf, "w") as f:
-            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Info\n"
-                    "Allow 127.0.0.1\nConnectPort %d\n" % (pxport, pxlog, port))
-            if os.geteuid() == 0:
-                f.write("User postgres\nGroup postgres\n")
-        if os.geteuid() == 0:
-            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
-        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proxy, pxport, pxlog = start_tinyproxy("tinyproxy-env", port, "Info")
         purl = "http://127.0.0.1:%d" % pxport
         env = {k: purl for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")}
         mc = None
@@ -2088,20 +2082,7 @@ class Suite:
         # fails, or the connection is refused; it never goes direct.
         cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
         mock, port = start_tls_mock(cert, key)
-        pxport = free_port()
-        pxdir = os.path.join(WORK, "tinyproxy-guard")
-        os.makedirs(pxdir, exist_ok=True)
-        pxlog = os.path.join(pxdir, "tinyproxy.log")
-        conf = os.path.join(pxdir, "tinyproxy.conf")
-        with open(conf, "w") as f:
-            f.write("Port %d\nListen 127.0.0.1\nTimeout 60\nLogFile \"%s\"\nLogLevel Connect\n"
-                    "Allow 127.0.0.1\nConnectPort %d\n" % (pxport, pxlog, port))
-            if os.geteuid() == 0:
-                f.write("User postgres\nGroup postgres\n")
-        if os.geteuid() == 0:
-            subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
-        proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proxy, pxport, pxlog = start_tinyproxy("tinyproxy-guard", port, "Connect")
         url = "https://127.0.0.1:%d/cgi-bin" % port
         px = "http://127.0.0.1:%d" % pxport
         tls = ssl.create_default_context(cafile=cert)
