@@ -85,7 +85,8 @@ column_kind(Oid typid, const char *json_key, bool explicit_field)
  * all_columns every column is converted (ANALYZE).
  */
 ClfRowConverter *
-clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns)
+clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
+					 const char *server_name)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	ClfRowConverter *conv = palloc0(sizeof(ClfRowConverter));
@@ -118,6 +119,13 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns)
 		col->kind = column_kind(attr->atttypid, col->json_key, explicit_field);
 		getTypeInputInfo(attr->atttypid, &infunc, &col->typioparam);
 		fmgr_info(infunc, &col->input_fn);
+		if (clf_column_is_source(conv->relid, attr->attnum))
+		{
+			/* through the input function, so a varchar(n) or a domain holds */
+			col->kind = CLF_COL_SOURCE;
+			col->source_value = InputFunctionCall(&col->input_fn, (char *) server_name,
+												  col->typioparam, col->typmod);
+		}
 		conv->needed[conv->nneeded++] = i;
 	}
 	return conv;
@@ -419,6 +427,7 @@ convert_value(ClfColumn *col, json_object *value)
 			return call_input(col, value_text(value, &len));
 
 		case CLF_COL_SKIP:
+		case CLF_COL_SOURCE:	/* filled without a value */
 			break;
 	}
 	return (Datum) 0;
@@ -447,6 +456,12 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 		ClfColumn  *col = &conv->columns[i];
 		json_object *value;
 
+		if (col->kind == CLF_COL_SOURCE)
+		{
+			values[i] = col->source_value;
+			isnull[i] = false;
+			continue;
+		}
 		if (col->kind == CLF_COL_JSON_ITEM)
 			value = item;
 		else if (!json_object_object_get_ex(item, col->json_key, &value) || value == NULL)

@@ -27,7 +27,8 @@ typedef enum ClfColumnKind
 	CLF_COL_TIMESTAMP,
 	CLF_COL_JSON_VALUE,			/* json/jsonb holding the key's value */
 	CLF_COL_JSON_ITEM,			/* json/jsonb holding the whole item */
-	CLF_COL_OTHER				/* through the type's input function */
+	CLF_COL_OTHER,				/* through the type's input function */
+	CLF_COL_SOURCE				/* the server's name (column option source) */
 } ClfColumnKind;
 
 typedef struct ClfColumn
@@ -39,6 +40,7 @@ typedef struct ClfColumn
 	int32		typmod;
 	FmgrInfo	input_fn;
 	Oid			typioparam;
+	Datum		source_value;	/* CLF_COL_SOURCE: the same in every row */
 } ClfColumn;
 
 typedef struct ClfRowConverter
@@ -57,7 +59,8 @@ typedef struct ClfRowConverter
 } ClfRowConverter;
 
 extern ClfRowConverter *clf_converter_create(Relation rel, Bitmapset *attrs_used,
-											 bool all_columns);
+											 bool all_columns,
+											 const char *server_name);
 extern void clf_convert_item(ClfRowConverter *conv, void *item,
 							 Datum *values, bool *isnull);
 extern bool clf_is_known_json_key(const char *key);
