@@ -215,3 +215,14 @@ clf_printable_text(const char *text, size_t maxbytes)
 		out.data[--out.len] = '\0';
 	return out.data;
 }
+
+/*
+ * Text from the network as a message shows it: redacted (clf_redact, with
+ * cut_short as there), then made printable.
+ */
+char *
+clf_redact_printable(const char *text, const ClfOptions *opts,
+					 const char *token, bool cut_short)
+{
+	return clf_printable_text(clf_redact(text, opts, token, cut_short), SIZE_MAX);
+}

@@ -123,17 +123,11 @@ clf_wecom_init(void)
 	MarkGUCPrefixReserved("contact_list_fdw");
 }
 
-static char *
-redact(const char *text, const ClfCall *call)
-{
-	return clf_redact(text, call->opts, call->token, false);
-}
-
 /* Text from the network, redacted and made fit for a message. */
 static char *
 shown_text(const char *raw, const ClfCall *call)
 {
-	return clf_printable_text(redact(raw, call), SIZE_MAX);
+	return clf_redact_printable(raw, call->opts, call->token, false);
 }
 
 /*
@@ -145,9 +139,8 @@ body_excerpt(const ClfCall *call, const ClfHttpOutcome *out)
 {
 	if (call->page_no == 0 || out->head_len == 0)
 		return NULL;
-	return clf_printable_text(clf_redact(out->head, call->opts, call->token,
-										 out->head_len == CLF_BODY_HEAD_LEN),
-							  SIZE_MAX);
+	return clf_redact_printable(out->head, call->opts, call->token,
+								out->head_len == CLF_BODY_HEAD_LEN);
 }
 
 /* "page 3 of contact_list" or "gettoken", for messages */
