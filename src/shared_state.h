@@ -11,7 +11,8 @@
  *
  *	shmem.c			setup and attach, the lock, wait events, cleanup on
  *					error and backend exit, contact_list_fdw_shared_info().
- *	shared_tokens.c	one access token per (api_url, corp_id, secret digest).
+ *	shared_tokens.c	one access token per (api_url, corp_id, secret digest);
+ *					its functions are in shared_tokens.h, for tokens.c.
  *	progress.c		a row per running scan: contact_list_fdw_progress.
  *	stats.c			per-server counters and request slots:
  *					contact_list_fdw_stats, max_concurrent_requests.
@@ -216,9 +217,6 @@ extern void clf_shared_require(void);
 extern uint32 clf_wait_event_token(void);
 extern uint32 clf_wait_event_slot(void);
 extern void clf_copy_text(char *dst, size_t size, const char *src);
-
-/* shared_tokens.c (transitional: shmem.c's cleanup finds it here) */
-#include "shared_tokens.h"
 
 /* progress.c */
 extern void clf_progress_begin(ClfTraversal *trav, Oid relid);
