@@ -187,14 +187,16 @@ clf_token_fetched(const ClfOptions *opts, const char *token, int expires_in)
 
 /*
  * The fetch clf_token_get left to this backend failed with edata (WeCom's
- * answer, or the transport's after its retries; never a cancel): every
- * backend waiting for it, and the next few seconds' callers, get the same
- * error.  Alone, there is nobody to tell.
+ * answer, or the transport's after its retries): every backend waiting for
+ * it, and the next few seconds' callers, get the same error.  Not a
+ * cancel: that says nothing of gettoken, the claim is given back at abort
+ * and a waiter fetches.  Alone, there is nobody to tell.
  */
 void
 clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata)
 {
-	clf_shared_token_failed(opts, edata);
+	if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
+		clf_shared_token_failed(opts, edata);
 }
 
 /* WeCom rejected the token last handed out: the next request fetches a new one. */

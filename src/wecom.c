@@ -550,9 +550,9 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	{
 		/*
 		 * What gettoken came to is every waiter's answer too: kept for them
-		 * (and the next few seconds' callers).  A cancel or an error of this
-		 * backend's own is not: the claim is given back at abort, and a
-		 * waiter fetches.
+		 * (and the next few seconds' callers).  An error of this backend's
+		 * own is not: the claim is given back at abort, and a waiter
+		 * fetches.  (A cancel is this backend's own too: tokens.c knows.)
 		 */
 		forget_token_call(&call, &resp);
 		if (call.reporting)
@@ -560,8 +560,7 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 			MemoryContext errcxt = MemoryContextSwitchTo(cxt);
 			ErrorData  *edata = CopyErrorData();
 
-			if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
-				clf_token_fetch_failed(opts, edata);
+			clf_token_fetch_failed(opts, edata);
 			FreeErrorData(edata);
 			MemoryContextSwitchTo(errcxt);
 		}
