@@ -16,7 +16,7 @@ MODULE_big = contact_list_fdw
 OBJS = \
 	src/contact_list_fdw.o \
 	src/option.o \
-	src/connection.o \
+	src/tokens.o \
 	src/wecom.o \
 	src/http.o \
 	src/redact.o \

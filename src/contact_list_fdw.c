@@ -87,7 +87,7 @@ _PG_init(void)
 	clf_options_init();
 	clf_http_init();
 	clf_wecom_init();
-	clf_connection_init();
+	clf_tokens_init();
 	clf_shmem_init();
 	clf_stats_init();
 }

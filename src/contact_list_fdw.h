@@ -9,23 +9,29 @@
  *	contact_list_fdw.c	the FDW callbacks.
  *	scan.c			one traversal of the cursor chain, page by page.
  *	wecom.c			WeCom's protocol: gettoken and contact_list URLs and
- *					bodies, access tokens, errcodes, retries and backoff
- *					(Retry-After, 45009), API error reports.
- *	http.c			the transport: one libcurl request on PostgreSQL's
- *					latch and wait set, libcurl's failures, cancellable
- *					sleeps.  It knows nothing of WeCom.
+ *					bodies, errcodes, retries and backoff (Retry-After,
+ *					45009), API error reports.
+ *	tokens.c		access tokens (tokens.h): get one, one was rejected,
+ *					one was fetched or its fetch failed; this backend's own
+ *					cache and its invalidation on ALTER USER MAPPING.
+ *	shared_tokens.c	beneath tokens.c only: the cluster's token table.
+ *	http.c			the transport (http.h): one libcurl request on
+ *					PostgreSQL's latch and wait set, the libcurl handle kept
+ *					per server and dropped on ALTER SERVER, libcurl's
+ *					failures, cancellable sleeps.  It knows nothing of WeCom.
  * Beside the stack:
  *	option.c		option validation and lookup.
  *	convert.c		JSON values to column Datums.
  *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
  *					checks of one response body; shared with the fuzz target.
- *	redact.c		credentials kept out of messages, and wiped from our copies.
- *	connection.c	per-backend caches of curl handles and access tokens, and
- *					their invalidation on ALTER SERVER / USER MAPPING.
+ *	redact.c		(redact.h) credentials kept out of messages, and wiped
+ *					from our copies; the secret digest that keys the token
+ *					caches; text from the network made printable.  Calls
+ *					nothing of ours.
  *	scan_log.c		this session's recent scans, for contact_list_fdw_scans().
- *	shmem.c, shared_tokens.c, progress.c, stats.c
- *					state shared by every backend (shared_state.h): tokens,
- *					running scans, per-server counters, request slots.
+ *	shmem.c, progress.c, stats.c
+ *					state shared by every backend (shared_state.h): the
+ *					area, running scans, per-server counters, request slots.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,92 +59,6 @@
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
-/* connection.c */
-
-/* The sockets libcurl asked us to watch for one transfer (happy eyeballs may use two). */
-#define CLF_MAX_WATCHED_SOCKETS 4
-
-typedef struct ClfConnection
-{
-	Oid			serverid;		/* hash key */
-	uint32		server_hash;	/* syscache hash of the server, for invalidation */
-	bool		invalidated;	/* server options changed: rebuild before use */
-	CURL	   *easy;
-	CURLM	   *multi;
-	int			nsockets;
-	curl_socket_t sockets[CLF_MAX_WATCHED_SOCKETS];
-	int			socket_what[CLF_MAX_WATCHED_SOCKETS];	/* CURL_POLL_* */
-	TimestampTz timer_deadline; /* when libcurl wants its timeout action; 0:
-								 * none */
-	struct WaitEventSet *wait_set;	/* the latch and the sockets above */
-	bool		sockets_changed;	/* wait_set must be built again */
-} ClfConnection;
-
-extern ClfConnection *clf_get_connection(const ClfOptions *opts);
-extern char *clf_cached_token(const ClfOptions *opts);
-extern void clf_remember_token(const ClfOptions *opts, const char *token,
-							   int expires_in);
-extern void clf_forget_token(const ClfOptions *opts);
-extern void clf_sha256(int nparts, const void *const *parts, const size_t *lengths,
-					   uint8 *digest);
-extern void clf_digest_secret(const char *secret, uint8 *digest);
-extern void clf_connection_init(void);
-
-/* http.c */
-
-/* What to send, and how to speak of it. */
-typedef struct ClfHttpRequest
-{
-	const ClfOptions *opts;		/* timeouts, proxy, ca_file; the server's
-								 * request slots */
-	const char *url;			/* may hold a credential: never shown */
-	const char *body;			/* a JSON body to POST, or NULL for a GET */
-	const char *what;			/* what is fetched, for messages */
-	const char *token;			/* also kept out of messages, or NULL */
-	size_t		max_bytes;		/* of the body, and of what its parse holds */
-	bool		token_request;	/* counted apart by contact_list_fdw_stats */
-	ClfScanStats *stats;		/* requests, bytes and network time added */
-} ClfHttpRequest;
-
-/* The start of a body kept for messages, in bytes. */
-#define CLF_BODY_HEAD_LEN			200
-
-/* What came of one request. */
-typedef struct ClfHttpOutcome
-{
-	CURLcode	result;			/* libcurl's result */
-	char		curl_error[CURL_ERROR_SIZE];
-	long		http_status;	/* 0 if no response began */
-	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
-	int64		retry_after_s;	/* the server's Retry-After, or 0 */
-	size_t		bytes;			/* of the body */
-	char		head[CLF_BODY_HEAD_LEN + 1];	/* the body's start */
-	size_t		head_len;
-	bool		resolved;		/* the host name was resolved */
-	bool		connected;		/* a connection was made */
-	bool		too_large;		/* the body passed max_bytes: stopped */
-	bool		too_much_memory;	/* too_large, by the parsed tree's size */
-	bool		parse_failed;	/* a 200 body the page parser refused: stopped */
-	/* libcurl's own failures (clf_http_report_failure reports them) */
-	bool		proxy_refused;	/* the proxy refused proxy_user/password */
-	bool		failed;			/* libcurl could not complete the request */
-	bool		transient;		/* failed, and another try may succeed */
-} ClfHttpOutcome;
-
-extern void clf_http_init(void);
-extern void clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp,
-							 ClfHttpOutcome *out);
-extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
-									   const ClfHttpOutcome *out);
-extern void clf_http_report_failure(const ClfHttpRequest *hreq,
-									const ClfHttpOutcome *out, int attempts);
-extern void clf_http_sleep(int ms);
-extern char *clf_http_escape(const char *value);
-
-/* redact.c */
-extern char *clf_redact(const char *text, const ClfOptions *opts,
-						const char *token, bool cut_short);
-extern void clf_wipe(char *copy);
 
 /* scan_log.c */
 typedef enum ClfScanOutcome
@@ -152,5 +72,13 @@ typedef enum ClfScanOutcome
 extern int64 clf_scan_log_start(ClfTraversal *trav, Oid relid);
 extern void clf_scan_log_finish(int64 id, const ClfScanStats *stats,
 								ClfScanOutcome outcome, const char *error);
+
+/*
+ * Transitional, until this header is split: modules that have their own
+ * header, for the files that still find everything here.
+ */
+#include "redact.h"
+#include "http.h"
+#include "tokens.h"
 
 #endif							/* CONTACT_LIST_FDW_H */

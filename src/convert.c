@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "contact_list_fdw.h"
+#include "redact.h"
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
@@ -129,53 +130,6 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		conv->needed[conv->nneeded++] = i;
 	}
 	return conv;
-}
-
-/*
- * Text from the network made fit for a message, at most maxbytes of it:
- * control characters as one space, bytes that are not valid UTF-8 (and, in
- * a database of another encoding, every non-ASCII byte) as \xNN, and a
- * character cut off at the end dropped.  Never raises an error of its own,
- * so error context callbacks may use it.
- */
-char *
-clf_printable_text(const char *text, size_t maxbytes)
-{
-	bool		keep_utf8 = GetDatabaseEncoding() == PG_UTF8;
-	StringInfoData out;
-	const unsigned char *p = (const unsigned char *) text;
-	const unsigned char *end = p + strnlen(text, maxbytes);
-
-	initStringInfo(&out);
-	while (p < end)
-	{
-		if (*p < 0x80)
-		{
-			char		c = (*p < 0x20 || *p == 0x7f) ? ' ' : (char) *p;
-
-			/* an HTML page's line breaks and indentation: one space */
-			if (c != ' ' || (out.len > 0 && out.data[out.len - 1] != ' '))
-				appendStringInfoChar(&out, c);
-			p++;
-			continue;
-		}
-		{
-			int			len = pg_utf_mblen(p);
-
-			if (end - p < len)
-				break;
-			if (keep_utf8 && pg_utf8_islegal(p, len))
-			{
-				appendBinaryStringInfo(&out, (const char *) p, len);
-				p += len;
-			}
-			else
-				appendStringInfo(&out, "\\x%02x", *p++);
-		}
-	}
-	while (out.len > 0 && out.data[out.len - 1] == ' ')
-		out.data[--out.len] = '\0';
-	return out.data;
 }
 
 static void

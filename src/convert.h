@@ -64,6 +64,5 @@ extern ClfRowConverter *clf_converter_create(Relation rel, Bitmapset *attrs_used
 extern void clf_convert_item(ClfRowConverter *conv, void *item,
 							 Datum *values, bool *isnull);
 extern bool clf_is_known_json_key(const char *key);
-extern char *clf_printable_text(const char *text, size_t maxbytes);
 
 #endif							/* CLF_CONVERT_H */

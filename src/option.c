@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "contact_list_fdw.h"
+#include "redact.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

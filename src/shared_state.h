@@ -7,11 +7,12 @@
  * One fixed-size struct lives in shared memory: a named DSM segment on
  * PostgreSQL 17+, the main shared memory on 15 and 16 when the library is
  * in shared_preload_libraries.  Without either, clf_shared() is NULL and
- * every backend works alone, with the caches of connection.c.
+ * every backend works alone, with its own caches (tokens.c, http.c).
  *
  *	shmem.c			setup and attach, the lock, wait events, cleanup on
  *					error and backend exit, contact_list_fdw_shared_info().
- *	shared_tokens.c	one access token per (api_url, corp_id, secret digest).
+ *	shared_tokens.c	one access token per (api_url, corp_id, secret digest);
+ *					its functions are in shared_tokens.h, for tokens.c.
  *	progress.c		a row per running scan: contact_list_fdw_progress.
  *	stats.c			per-server counters and request slots:
  *					contact_list_fdw_stats, max_concurrent_requests.
@@ -216,15 +217,6 @@ extern void clf_shared_require(void);
 extern uint32 clf_wait_event_token(void);
 extern uint32 clf_wait_event_slot(void);
 extern void clf_copy_text(char *dst, size_t size, const char *src);
-
-/* shared_tokens.c */
-extern char *clf_shared_token(const ClfOptions *opts);
-extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
-									  int expires_in);
-extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);
-extern int	clf_token_refresh_margin(int expires_in);
-extern void clf_shared_forget_token(const ClfOptions *opts);
-extern void clf_shared_tokens_cleanup(void);
 
 /* progress.c */
 extern void clf_progress_begin(ClfTraversal *trav, Oid relid);

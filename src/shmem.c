@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "shared_state.h"
+#include "shared_tokens.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
