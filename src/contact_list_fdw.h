@@ -19,6 +19,8 @@
  *	convert.c		JSON values to column Datums.
  *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
  *					checks of one response body; shared with the fuzz target.
+ *	json_validate.c	plain C, under page_parser.c only: strict JSON and
+ *					UTF-8, checked byte by byte as the body arrives.
  *	redact.c		credentials kept out of messages, and wiped from our copies.
  *	connection.c	per-backend caches of curl handles and access tokens, and
  *					their invalidation on ALTER SERVER / USER MAPPING.
