@@ -315,6 +315,7 @@ step_key(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end)
 	return unexpected(v, p, " where an object key should be");
 }
 
+/* JV_COLON: the ':' after a key. */
 static inline const unsigned char *
 step_colon(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end)
 {
@@ -347,6 +348,7 @@ step_after_value(ClfJsonValidator *v, const unsigned char *p, const unsigned cha
 	return close_container(v, p);
 }
 
+/* JV_DONE: the value is complete, and only whitespace may follow. */
 static inline const unsigned char *
 step_done(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end)
 {
