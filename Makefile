@@ -21,6 +21,7 @@ OBJS = \
 	src/http.o \
 	src/redact.o \
 	src/page_parser.o \
+	src/json_validate.o \
 	src/convert.o \
 	src/scan.o \
 	src/scan_log.o \
@@ -80,7 +81,7 @@ endif
 
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
 # --enable-depend: a changed struct must rebuild every object that uses it.
-$(OBJS): src/contact_list_fdw.h src/page_parser.h src/shared_state.h
+$(OBJS): src/contact_list_fdw.h src/page_parser.h src/json_validate.h src/shared_state.h
 
 .PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage deps deb dist
 deps:

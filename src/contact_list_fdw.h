@@ -24,6 +24,8 @@
  *	convert.c		JSON values to column Datums.
  *	page_parser.c	json-c only (no PostgreSQL): incremental parse and shape
  *					checks of one response body; shared with the fuzz target.
+ *	json_validate.c	plain C, under page_parser.c only: strict JSON and
+ *					UTF-8, checked byte by byte as the body arrives.
  *	redact.c		(redact.h) credentials kept out of messages, and wiped
  *					from our copies; the secret digest that keys the token
  *					caches; text from the network made printable.  Calls
