@@ -384,7 +384,7 @@ ratio() {
 {
   echo "## contact_list_fdw benchmark"
   echo
-  echo "$ROWS rows (1000 per page), $RUNS run(s), each wrapper figure paired with a reference run just before it; $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT; load average at the end $LOAD."
+  echo "$ROWS rows (1000 per page), $RUNS run(s), each figure paired with a reference run next to it; $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT; load average at the end $LOAD."
   echo
   echo "Machine: $MACHINE."
   echo
@@ -446,13 +446,13 @@ set boxwidth 0.6
 set xrange [-0.6:6.6]
 set yrange [0:*]
 set offsets 0, 0, graph 0.08, 0
-set ylabel "rows per second"
-set format y "%.0s%c"
+set ylabel "thousand rows per second"
+set format y "%.0f"
 set grid ytics
 set xtics noenhanced nomirror scale 0
 unset key
-plot "$OUT/chart.dat" using 0:2:3:xticlabels(stringcolumn(1)) with boxes linecolor rgb variable, \\
-     "" using 0:2:(sprintf("%.0fk", \$2 / 1000)) with labels offset 0,0.8 notitle
+plot "$OUT/chart.dat" using 0:(\$2 / 1000):3:xticlabels(stringcolumn(1)) with boxes linecolor rgb variable, \\
+     "" using 0:(\$2 / 1000):(sprintf("%.0fk", \$2 / 1000)) with labels offset 0,0.8 notitle
 GP
 
 cat "$RESULTS/results.md"
