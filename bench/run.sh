@@ -91,7 +91,7 @@ log() { echo "bench: $*" >&2; }
 build_and_install || fail "build failed"
 FLOOR=$CLF_WORK/floor_client
 # The floor parses with the wrapper's own parser: every source of it here.
-PARSER_SRC="src/page_parser.c"
+PARSER_SRC="src/page_parser.c src/json_validate.c"
 # shellcheck disable=SC2046,SC2086
 gcc -O2 -Wall -Isrc -o "$FLOOR" bench/floor_client.c $PARSER_SRC $(pkg-config --cflags --libs libcurl json-c) ||
   fail "could not build bench/floor_client.c"
