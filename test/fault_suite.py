@@ -967,6 +967,20 @@ class Suite:
             set_mapping(conn, server="fs_tls", access_token="fixed-drop3")
             rows = scan(conn, "fs_tls_contacts")
             check(collections.Counter(rows) == self.clean, "rows over TLS with drop3 differ (%d rows)" % len(rows))
+            # the host name is verified too: a certificate that ca_file
+            # trusts, but made out to another name, is refused
+            ocert, okey = make_cert("tls-otherhost", "DNS:wecom-elsewhere.test")
+            other, oport = start_tls_mock(ocert, okey)
+            try:
+                run(conn, "ALTER SERVER fs_tls OPTIONS (SET api_url %s, SET ca_file %s, SET max_retries '0')",
+                    ("https://127.0.0.1:%d/cgi-bin" % oport, ocert))
+                set_mapping(conn, server="fs_tls", access_token="fixed-basic")
+                e = scan_error(conn, "SELECT count(*) FROM fs_tls_contacts")
+                msg = error_text(e)
+                check(e.pgcode == "HV00N" and "certificate" in msg.lower(),
+                      "another name's certificate: %s %s" % (e.pgcode, msg))
+            finally:
+                stop(other)
         finally:
             mock.terminate()
             mock.wait()
