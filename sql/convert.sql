@@ -110,6 +110,14 @@ ALTER FOREIGN TABLE conv_t12 ALTER COLUMN add_time TYPE bigint;
 SELECT add_time FROM conv_t12;
 ALTER FOREIGN TABLE conv_t13 ALTER COLUMN add_time TYPE bigint;
 SELECT add_time FROM conv_t13;
+-- 14: a whole number written with a fraction (1694418699.0) is an integer,
+-- and so is a string of digits (row 2)
+SELECT clf_scenario_table('conv_t14', 'types14');
+ALTER FOREIGN TABLE conv_t14 ALTER COLUMN add_time TYPE bigint;
+SELECT add_time FROM conv_t14;
+ALTER FOREIGN TABLE conv_t2 ALTER COLUMN add_time TYPE bigint;
+SELECT add_time FROM conv_t2;
+SELECT clf_drop_scenario_table('conv_t14');
 
 -- values that do not fit the declared type
 SELECT clf_scenario_table('conv_fit', 'basic');

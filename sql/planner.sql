@@ -106,3 +106,23 @@ ALTER FOREIGN TABLE wecom_contacts OPTIONS (DROP page_size);
 
 DROP OWNED BY clf_planner_nomap;
 DROP ROLE clf_planner_nomap;
+
+-- Rows are kept only where a rescan can happen: with a work_mem far below
+-- 2,500 rows, a statement with a subquery keeps them in a tuplestore that
+-- spills to a temporary file; a plain scan streams and writes none.
+SELECT clf_scenario_table('pl_big', 'big', 'page_size ''1000''');
+SET work_mem = '64kB';
+CREATE FUNCTION pl_temp_files() RETURNS bigint LANGUAGE sql
+  AS $$SELECT temp_files FROM pg_stat_database WHERE datname = current_database()$$;
+SELECT pg_stat_force_next_flush();
+SELECT pl_temp_files() AS before \gset
+SELECT count(name) FROM pl_big WHERE name IS DISTINCT FROM (SELECT 'x');
+SELECT pg_stat_force_next_flush();
+SELECT pl_temp_files() > :before AS subquery_spilled;
+SELECT pl_temp_files() AS before \gset
+SELECT count(name) FROM pl_big;
+SELECT pg_stat_force_next_flush();
+SELECT pl_temp_files() - :before AS plain_scan_temp_files;
+RESET work_mem;
+DROP FUNCTION pl_temp_files();
+SELECT clf_drop_scenario_table('pl_big');

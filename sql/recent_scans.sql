@@ -6,7 +6,8 @@
 SELECT clf_scenario_table('rs_ok', 'basic', 'page_size ''10''');
 SELECT clf_scenario_table('rs_fail', 'e48002');
 SELECT count(*) FROM rs_ok;
-SELECT * FROM rs_ok LIMIT 1;
+-- (not tmp_openid: its traversal number depends on the files run before)
+SELECT is_customer, external_userid, follow_userid, add_time FROM rs_ok LIMIT 1;
 SELECT clf_error_of('SELECT * FROM rs_fail');
 SELECT foreign_table, server, outcome, pages, rows, requests, error,
        backend_type, usename = current_user AS mine, datname = current_database() AS here,
@@ -24,4 +25,34 @@ SET ROLE clf_rs_watcher;
 SELECT count(*) >= 3 AS seen FROM contact_list_fdw_recent_scans WHERE pid = pg_backend_pid();
 RESET ROLE;
 DROP ROLE clf_rs_watcher;
-SELECT clf_drop_scenario_table(t) FROM unnest(ARRAY['rs_ok', 'rs_fail']) t;
+
+-- an error is kept to its first 255 bytes: a long api_url (the mock
+-- answers 404 to a path it does not know) makes a longer message
+SELECT clf_scenario_table('rs_long', 'basic');
+DO $$
+BEGIN
+  EXECUTE format('ALTER SERVER rs_long_srv OPTIONS (SET api_url %L)',
+                 'http://127.0.0.1:18642/' || repeat('a-long-path/', 25) || 'cgi-bin');
+END $$;
+CREATE TEMP TABLE rs_long_error AS
+  SELECT substr(l, 10) AS message
+    FROM clf_error_of('SELECT * FROM rs_long') l WHERE l LIKE 'message: %';
+SELECT octet_length(e.message) > 255 AS long_message, octet_length(r.error) AS kept_bytes,
+       r.error = left(e.message, 255) AS its_start
+  FROM rs_long_error e, contact_list_fdw_recent_scans r
+ WHERE r.foreign_table_oid = 'rs_long'::regclass AND r.pid = pg_backend_pid();
+
+-- the ring holds the last 256 scans that ended: 256 more push out rs_first
+SELECT clf_scenario_table('rs_first', 'basic');
+SELECT count(*) FROM (SELECT * FROM rs_first LIMIT 1) s;
+SELECT count(*) AS first_listed FROM contact_list_fdw_recent_scans WHERE foreign_table_oid = 'rs_first'::regclass;
+DO $$
+BEGIN
+  FOR i IN 1..256 LOOP
+    PERFORM * FROM rs_ok LIMIT 1;
+  END LOOP;
+END $$;
+SELECT count(*) AS listed,
+       count(*) FILTER (WHERE foreign_table_oid = 'rs_first'::regclass) AS first_listed
+  FROM contact_list_fdw_recent_scans;
+SELECT clf_drop_scenario_table(t) FROM unnest(ARRAY['rs_ok', 'rs_fail', 'rs_long', 'rs_first']) t;

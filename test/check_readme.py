@@ -11,6 +11,12 @@
    (clf_error_of prints "sqlstate: X" then "message: M") and, with
    --fault-log, the fault suite's "# error X: M" lines.
 
+3. Every test that CONTRIBUTING.md's table "What covers what" names exists:
+   the files in backquotes, the fault-suite cases in double quotes (words
+   of a case's name in test/fault_suite.py, or of test/run.sh when the row
+   names it), and the sabotage entries in brackets (ids of
+   test/sabotages.txt).
+
 Usage: check_readme.py [--fault-log FILE] [--always-shared] [--links-only]
 --always-shared (PostgreSQL 17+): rows whose advice starts "PostgreSQL
 15/16" cannot happen there and need no test.  --links-only: the links
@@ -158,19 +164,81 @@ def check_errors(problems, fault_log, always_shared):
                             % (lineno, pattern, "/".join(sorted(set(hits))), "/".join(codes)))
 
 
+def fault_case_names():
+    """The names of the fault suite's cases: the first argument of each
+    self.case(...) and self.shared(...) call."""
+    import ast
+    path = os.path.join(ROOT, "test", "fault_suite.py")
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    names = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("case", "shared") and node.args
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            names.append(node.args[0].value)
+    return names
+
+
+def check_tests_named(problems):
+    """CONTRIBUTING.md's table of promises names only tests that exist."""
+    with open(os.path.join(ROOT, "CONTRIBUTING.md"), encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    with open(os.path.join(ROOT, "test", "sabotages.txt"), encoding="utf-8") as f:
+        sabotage_ids = set(re.findall(r"^id: (\S+)$", f.read(), re.M))
+    cases = fault_case_names()
+    rows = 0
+    in_table = False
+    for i, line in enumerate(lines):
+        if line.startswith("| promise (README section) |"):
+            in_table = True
+            continue
+        if not in_table:
+            continue
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.split(" | ")]
+        if line.startswith("|---") or len(cells) < 2 or not cells[-1].strip(" |"):
+            continue
+        rows += 1
+        where = "CONTRIBUTING.md:%d" % (i + 1)
+        cell = cells[-1].rstrip(" |")
+        files = [p for p in re.findall(r"`([^`\s]+)`", cell)
+                 if re.match(r"^(sql|test|expected|bench|src|docs)/[\w./-]+$", p)]
+        for path in files:
+            if not os.path.exists(os.path.join(ROOT, path)):
+                problems.append("%s: no such file %s" % (where, path))
+        texts = []
+        for path in files:
+            if path.startswith("test/") and not path.endswith(".py"):
+                with open(os.path.join(ROOT, path), encoding="utf-8", errors="replace") as f:
+                    texts.append(f.read())
+        for quoted in re.findall(r'"([^"]+)"', cell):
+            if not any(quoted in name for name in cases) and not any(quoted in t for t in texts):
+                problems.append('%s: no fault-suite case (or step of a file the row names) "%s"'
+                                % (where, quoted))
+        for group in re.findall(r"\[([^\]]+)\]", cell):
+            for ident in (s.strip() for s in group.split(",")):
+                if ident not in sabotage_ids:
+                    problems.append("%s: no sabotage entry %s in test/sabotages.txt" % (where, ident))
+    if rows < 50:
+        problems.append("CONTRIBUTING.md: the table of promises has only %d rows: was it found?" % rows)
+
+
 def main():
     fault_log = None
     if "--fault-log" in sys.argv:
         fault_log = sys.argv[sys.argv.index("--fault-log") + 1]
     problems = []
     check_links(problems)
+    check_tests_named(problems)
     if "--links-only" not in sys.argv:
         check_errors(problems, fault_log, "--always-shared" in sys.argv)
     for p in problems:
         print(p)
     if problems:
         return 1
-    print("README: %s agree with the repository%s" % (("links", "") if "--links-only" in sys.argv else ("links and errors table", " and the suite")))
+    print("README: %s agree with the repository%s; CONTRIBUTING names only tests that exist" % (("links", "") if "--links-only" in sys.argv else ("links and errors table", " and the suite")))
     return 0
 
 

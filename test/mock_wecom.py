@@ -124,6 +124,8 @@ TYPES = [
      "add_time": -99999999999999999999},
     {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_013", "follow_userid": "lisi",
      "add_time": 99999999999999999999},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_014", "follow_userid": "lisi",
+     "add_time": float(BASE_TIME)},
 ]
 
 
@@ -899,7 +901,7 @@ SCENARIO_HELP = [
     ("nonjson", "an HTML page instead of JSON (SQLSTATE HV00A)"),
     ("truncated", "a body cut in half (SQLSTATE HV00A)"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
-    ("types", "13 rows of awkward values, for column type conversions"),
+    ("types", "14 rows of awkward values, for column type conversions"),
 ]
 
 

@@ -95,7 +95,8 @@ secrets_in_logs() {
   test/check_secrets.sh "${logs[@]}"
 }
 # every link of the README stays inside the repository, and every row of
-# its errors table is an error some test raised, with that SQLSTATE
+# its errors table is an error some test raised, with that SQLSTATE; the
+# tests CONTRIBUTING.md names for the promises exist
 readme_true() {
   local args=()
   if wanted fault && [ -z "${CLF_FAULT_CASES:-}" ]; then
