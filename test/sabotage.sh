@@ -28,6 +28,8 @@
 #   why:      the promise it breaks (a comment for the reader)
 # Lines starting with # are comments.
 #
+# Entries run in parallel (CLF_SABOTAGE_JOBS, default the number of CPUs,
+# at most 4; one without root), each in a network namespace of its own.
 # As root, CLF_ISOLATE=1 runs it all in a private network namespace.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -55,23 +57,34 @@ trap cleanup EXIT
 bindir=$("$PG_CONFIG" --bindir)
 prefix=${bindir%/usr/lib/postgresql/$MAJOR/bin}
 [ "$prefix" != "$bindir" ] || { echo "sabotage: $PG_CONFIG is not in Debian's layout (PREFIX/usr/lib/postgresql/N/bin)" >&2; exit 2; }
-mkdir -p "$TMP/pg/usr/lib/postgresql" "$TMP/pg/usr/share/postgresql" "$TMP/pg/usr/include"
-cp -a "$prefix/usr/lib/postgresql/$MAJOR" "$TMP/pg/usr/lib/postgresql/" &&
-  cp -a "$prefix/usr/share/postgresql/$MAJOR" "$TMP/pg/usr/share/postgresql/" &&
-  cp -a "$prefix/usr/include/postgresql" "$TMP/pg/usr/include/" ||
-  { echo "sabotage: could not copy PostgreSQL from $prefix" >&2; exit 2; }
-SPG=$TMP/pg/usr/lib/postgresql/$MAJOR/bin/pg_config
-case "$("$SPG" --pkglibdir)" in
-  "$TMP"/*) ;;
-  *) echo "sabotage: the copied pg_config does not follow its copy: $("$SPG" --pkglibdir)" >&2; exit 2 ;;
-esac
-
-# The scratch tree: what git tracks, as it is in the work tree now.
-mkdir -p "$TMP/tree" "$TMP/logs"
-git ls-files -z | xargs -0 cp --parents -t "$TMP/tree" ||
-  { echo "sabotage: could not copy the tree" >&2; exit 2; }
-make -C "$TMP/tree" -s PG_CONFIG="$SPG" >"$TMP/logs/build.log" 2>&1 ||
-  { cat "$TMP/logs/build.log" >&2; echo "sabotage: the unbroken tree does not build" >&2; exit 2; }
+# Entries run JOBS at a time (CLF_SABOTAGE_JOBS, default: the number of
+# CPUs, at most 4), each worker with its own copy of PostgreSQL and of the
+# tree, and each run in a network namespace of its own so that the
+# clusters and mocks of two runs never meet on a port.  Without root (no
+# namespaces) one worker runs them all.
+JOBS=${CLF_SABOTAGE_JOBS:-$(nproc)}
+[ "$JOBS" -le 4 ] || JOBS=4
+[ "$(id -u)" -eq 0 ] || JOBS=1
+mkdir -p "$TMP/logs" "$TMP/results" "$TMP/claims"
+for ((w = 0; w < JOBS; w++)); do
+  pg=$TMP/pg.$w
+  mkdir -p "$pg/usr/lib/postgresql" "$pg/usr/share/postgresql" "$pg/usr/include"
+  cp -a "$prefix/usr/lib/postgresql/$MAJOR" "$pg/usr/lib/postgresql/" &&
+    cp -a "$prefix/usr/share/postgresql/$MAJOR" "$pg/usr/share/postgresql/" &&
+    cp -a "$prefix/usr/include/postgresql" "$pg/usr/include/" ||
+    { echo "sabotage: could not copy PostgreSQL from $prefix" >&2; exit 2; }
+  spg=$pg/usr/lib/postgresql/$MAJOR/bin/pg_config
+  case "$("$spg" --pkglibdir)" in
+    "$TMP"/*) ;;
+    *) echo "sabotage: the copied pg_config does not follow its copy: $("$spg" --pkglibdir)" >&2; exit 2 ;;
+  esac
+  # The scratch tree: what git tracks, as it is in the work tree now.
+  mkdir -p "$TMP/tree.$w"
+  git ls-files -z | xargs -0 cp --parents -t "$TMP/tree.$w" ||
+    { echo "sabotage: could not copy the tree" >&2; exit 2; }
+  make -C "$TMP/tree.$w" -s PG_CONFIG="$spg" >"$TMP/logs/build.$w.log" 2>&1 ||
+    { cat "$TMP/logs/build.$w.log" >&2; echo "sabotage: the unbroken tree does not build" >&2; exit 2; }
+done
 
 # parse the list into parallel arrays
 ids=() files=() finds=() replaces=() tests=() pgs=()
@@ -125,62 +138,92 @@ with open(path, "w", encoding="utf-8") as f:
 PY
 }
 
-survivors=()
-errors=()
-caught=0
-for i in "${!ids[@]}"; do
-  id=${ids[$i]} file=${files[$i]}
-  if [ $# -gt 0 ] && [[ " $* " != *" $id "* ]]; then continue; fi
-  if ! applies_to_major "${pgs[$i]}"; then
-    echo "-- $id: not for PostgreSQL $MAJOR (${pgs[$i]})"
-    continue
-  fi
-  steps= regress= cases= bench_only=
+# run_entry I W: entry I on worker W's tree and PostgreSQL.  Prints what
+# came of it, and leaves "caught", "survived" or "error" in results/I.
+run_entry() {
+  local i=$1 w=$2 id=${ids[$1]} file=${files[$1]}
+  local tree=$TMP/tree.$w spg=$TMP/pg.$w/usr/lib/postgresql/$MAJOR/bin/pg_config
+  local steps= regress= cases= bench_only= t err log t1 rc took failed_steps
+  local verdict=$TMP/results/$i
   for t in ${tests[$i]}; do
     case "$t" in
       regress:*) steps+=,regress; regress="setup ${t#regress:}"; regress=${regress//,/ } ;;
       fault:*) steps+=,fault; cases=${t#fault:}; cases=${cases//|/,}; cases=${cases//+/ } ;;
       secrets) steps+=,secrets ;;
       bench) steps+=,bench; bench_only=1 ;;
-      *) echo "sabotage: $id: unknown test selector $t" >&2; exit 2 ;;
+      *) echo "-- $id: LIST ERROR, unknown test selector $t"; echo error >"$verdict"; return ;;
     esac
   done
-  [ -n "$steps" ] || { errors+=("$id (no tests named)"); continue; }
-  cp "$TMP/tree/$file" "$TMP/orig"
-  if ! err=$(replace_once "$TMP/tree/$file" "${finds[$i]}" "${replaces[$i]}" 2>&1); then
+  [ -n "$steps" ] || { echo "-- $id: LIST ERROR, no tests named"; echo error >"$verdict"; return; }
+  cp "$tree/$file" "$TMP/orig.$w"
+  if ! err=$(replace_once "$tree/$file" "${finds[$i]}" "${replaces[$i]}" 2>&1); then
     echo "-- $id: LIST ERROR, $err"
-    errors+=("$id")
-    continue
+    echo error >"$verdict"
+    return
   fi
   log=$TMP/logs/$id.log
   t1=$(date +%s)
-  (cd "$TMP/tree" && env PG_CONFIG="$SPG" CLF_STEPS="${steps#,}" CLF_REGRESS="$regress" \
+  local isolate=()
+  [ "$JOBS" -gt 1 ] && isolate=(unshare --net bash -c 'ip link set lo up && exec "$@"' isolated)
+  (cd "$tree" && env PG_CONFIG="$spg" CLF_STEPS="${steps#,}" CLF_REGRESS="$regress" \
      CLF_FAULT_CASES="$cases" CLF_INCREMENTAL_BUILD=1 CLF_BENCH_FAILS_ONLY="$bench_only" CLF_DEPS_CHECKED=1 \
-     test/run.sh) >"$log" 2>&1
+     CLF_IN_NETNS=1 "${isolate[@]}" test/run.sh) >"$log" 2>&1
   rc=$?
-  cp "$TMP/orig" "$TMP/tree/$file"   # a new mtime: make rebuilds it next time
+  cp "$TMP/orig.$w" "$tree/$file"   # a new mtime: make rebuilds it next time
   took=$(($(date +%s) - t1))
   failed_steps=$(sed -n 's/^-- \(.*\): FAILED$/\1/p' "$log")
   if grep -q '^build failed' "$log" || [[ "$failed_steps" == *"build without warnings"* ]]; then
-    echo "-- $id: LIST ERROR, the sabotage does not build without warnings (${took}s)"
-    grep -E 'error|warning' "$log" | head -5
-    errors+=("$id")
+    { echo "-- $id: LIST ERROR, the sabotage does not build without warnings (${took}s)"
+      grep -E 'error|warning' "$log" | head -5; } | flock "$TMP/out.lock" cat
+    echo error >"$verdict"
   elif [ "$rc" -ne 0 ] && [ -n "$failed_steps" ]; then
-    echo "-- $id: caught by: $(echo "$failed_steps" | paste -sd, -) (${took}s)"
-    grep -E '^not ok - |^test .*FAILED|^a secret or token appears' "$log" | head -3 | sed 's/^/     /'
-    caught=$((caught + 1))
+    { echo "-- $id: caught by: $(echo "$failed_steps" | paste -sd, -) (${took}s)"
+      grep -E '^not ok - |^test .*FAILED|^a secret or token appears' "$log" | head -3 | sed 's/^/     /'; } |
+      flock "$TMP/out.lock" cat
+    echo caught >"$verdict"
   elif [ "$rc" -ne 0 ]; then
-    echo "-- $id: LIST ERROR, the run failed before any test (${took}s):"
-    tail -5 "$log"
-    errors+=("$id")
+    { echo "-- $id: LIST ERROR, the run failed before any test (${took}s):"
+      tail -5 "$log"; } | flock "$TMP/out.lock" cat
+    echo error >"$verdict"
   else
-    echo "-- $id: SURVIVED: $file, the tests passed (${took}s)"
-    survivors+=("$id")
+    echo "-- $id: SURVIVED: $file, the tests passed (${took}s)" | flock "$TMP/out.lock" cat
+    echo survived >"$verdict"
   fi
+}
+
+# worker W: takes the next unclaimed entry (mkdir is atomic) until none is left
+worker() {
+  local w=$1 i
+  for i in "${!ids[@]}"; do
+    if [ $# -gt 1 ] && [[ " ${*:2} " != *" ${ids[$i]} "* ]]; then continue; fi
+    mkdir "$TMP/claims/$i" 2>/dev/null || continue
+    if ! applies_to_major "${pgs[$i]}"; then
+      echo "-- ${ids[$i]}: not for PostgreSQL $MAJOR (${pgs[$i]})"
+      continue
+    fi
+    run_entry "$i" "$w"
+  done
+}
+
+for ((w = 0; w < JOBS; w++)); do
+  worker "$w" "$@" &
+done
+wait
+
+survivors=()
+errors=()
+caught=0
+for i in "${!ids[@]}"; do
+  [ -f "$TMP/results/$i" ] || continue
+  case "$(cat "$TMP/results/$i")" in
+    caught) caught=$((caught + 1)) ;;
+    survived) survivors+=("${ids[$i]}") ;;
+    *) errors+=("${ids[$i]}") ;;
+  esac
 done
 
 echo
-echo "sabotage: $caught caught, ${#survivors[@]} survived, ${#errors[@]} list errors, $(($(date +%s) - T0)) s (PostgreSQL $MAJOR)"
+echo "sabotage: $caught caught, ${#survivors[@]} survived, ${#errors[@]} list errors, $(($(date +%s) - T0)) s, $JOBS at a time (PostgreSQL $MAJOR)"
 [ ${#survivors[@]} -eq 0 ] || echo "survivors: ${survivors[*]}"
 [ ${#errors[@]} -eq 0 ] || { echo "list errors: ${errors[*]}"; exit 2; }
 [ ${#survivors[@]} -eq 0 ]
