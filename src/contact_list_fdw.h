@@ -13,7 +13,8 @@
  *					(Retry-After, 45009), API error reports.
  *	http.c			the transport: one libcurl request on PostgreSQL's
  *					latch and wait set, libcurl's failures, cancellable
- *					sleeps.  It knows nothing of WeCom.
+ *					sleeps.  It knows nothing of WeCom, of scans and of the
+ *					request slots (wecom.c reports each request around it).
  * Beside the stack:
  *	option.c		option validation and lookup.
  *	convert.c		JSON values to column Datums.
@@ -22,10 +23,22 @@
  *	redact.c		credentials kept out of messages, and wiped from our copies.
  *	connection.c	per-backend caches of curl handles and access tokens, and
  *					their invalidation on ALTER SERVER / USER MAPPING.
- *	scan_log.c		this session's recent scans, for contact_list_fdw_scans().
- *	shmem.c, shared_tokens.c, progress.c, stats.c
- *					state shared by every backend (shared_state.h): tokens,
- *					running scans, per-server counters, request slots.
+ * A scan's events, floors bottom up (each calls only the floors below):
+ *	shmem.c			creates and attaches the shared area, degrades to
+ *					per-backend, runs the releases the modules register;
+ *					calls nothing above it (shared_state.h: the layout and
+ *					its API).
+ *	progress.c, stats.c, scan_log.c
+ *					each its own view, and none calls another:
+ *					contact_list_fdw_progress (progress.h); the per-server
+ *					counters and request slots (stats.h); this session's and
+ *					the cluster's ended scans (scan_log.h).
+ *	scan_events.c	the one place a scan reports to (scan_events.h):
+ *					started, page done, request begins and done, retry,
+ *					waiting for..., finished; it feeds the three above.
+ *					Called by scan.c, wecom.c, the callbacks and
+ *					shared_tokens.c.
+ *	shared_tokens.c	the cluster's token cache (shared_state.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -159,14 +172,14 @@ extern void clf_connection_init(void);
 /* What to send, and how to speak of it. */
 typedef struct ClfHttpRequest
 {
-	const ClfOptions *opts;		/* timeouts, proxy, ca_file; the server's
-								 * request slots */
+	const ClfOptions *opts;		/* timeouts, proxy, ca_file */
 	const char *url;			/* may hold a credential: never shown */
 	const char *body;			/* a JSON body to POST, or NULL for a GET */
 	const char *what;			/* what is fetched, for messages */
 	const char *token;			/* also kept out of messages, or NULL */
 	size_t		max_bytes;		/* of the body, and of what its parse holds */
-	bool		token_request;	/* counted apart by contact_list_fdw_stats */
+	bool		token_request;	/* a gettoken: the caller's report counts it
+								 * apart */
 	ClfScanStats *stats;		/* requests, bytes and network time added */
 } ClfHttpRequest;
 
@@ -296,7 +309,7 @@ extern void *clf_traversal_next(ClfTraversal *trav);
 extern void clf_traversal_restart(ClfTraversal *trav);
 extern void clf_traversal_end(ClfTraversal *trav);
 
-/* scan_log.c */
+/* how a scan ended: scan_events.c, scan_log.c, stats.c */
 typedef enum ClfScanOutcome
 {
 	CLF_SCAN_RUNNING,
@@ -304,9 +317,5 @@ typedef enum ClfScanOutcome
 	CLF_SCAN_STOPPED_EARLY,
 	CLF_SCAN_ERROR
 } ClfScanOutcome;
-
-extern int64 clf_scan_log_start(ClfTraversal *trav, Oid relid);
-extern void clf_scan_log_finish(int64 id, const ClfScanStats *stats,
-								ClfScanOutcome outcome, const char *error);
 
 #endif							/* CONTACT_LIST_FDW_H */

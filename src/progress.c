@@ -7,7 +7,7 @@
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
  * (end, error or cancel: a memory context callback) or its backend exits
- * (shmem.c).  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
+ * (the release registered with shmem.c).  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
  * its number among the backends: a session with many open scans (cursors)
  * runs the extra ones untracked, counted in contact_list_fdw_shared_info(),
  * and never takes the slot another session's scan would need.
@@ -21,15 +21,17 @@
  * (PROGRESS_READ_TRIES) and leave it out of that read, so nothing a writer
  * does can make them spin.
  *
- * The network code knows nothing of scans: scan.c says which scan is
- * fetching (clf_progress_enter), and the states wecom.c, http.c and the
- * shared caches report land on that scan's row.
+ * Everything here is told by scan_events.c, the one place a scan reports
+ * to.  The network code knows nothing of scans: the scan says which of them
+ * is fetching (clf_progress_enter), and the states reported meanwhile land
+ * on that scan's row.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "shared_state.h"
+#include "contact_list_fdw.h"
+#include "progress.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
@@ -37,7 +39,6 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -180,14 +181,15 @@ scan_memory_gone(void *arg)
 	trav->progress_slot = -1;
 }
 
+static void progress_release(void);
+
+/* A scan of relid, shown as table_name (quoted, or NULL), starts. */
 void
-clf_progress_begin(ClfTraversal *trav, Oid relid)
+clf_progress_begin(ClfTraversal *trav, Oid relid, const char *table_name_in)
 {
 	ClfShared  *s = clf_shared();
 	ClfProgressSlot *slot = NULL;
 	MemoryContextCallback *callback;
-	char	   *nspname;
-	char	   *relname;
 	char		table_name[sizeof(slot->table_name)];
 	char		server_name[sizeof(slot->server_name)];
 	Oid			userid = GetSessionUserId();
@@ -198,15 +200,11 @@ clf_progress_begin(ClfTraversal *trav, Oid relid)
 	if (s == NULL)
 		return;
 
+	clf_shmem_on_release(progress_release, false);
+
 	/* whatever can fail, before the lock and the write bracket */
-	relname = get_rel_name(relid);
-	nspname = get_namespace_name(get_rel_namespace(relid));
 	FAULT_ERROR("progress_begin");
-	if (relname && nspname)
-		clf_copy_text(table_name, sizeof(table_name),
-					  quote_qualified_identifier(nspname, relname));
-	else
-		table_name[0] = '\0';
+	clf_copy_text(table_name, sizeof(table_name), table_name_in);
 	clf_copy_text(server_name, sizeof(server_name), trav->opts.server_name);
 	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
 	first = first_own_slot(s);
@@ -267,7 +265,6 @@ clf_progress_page_done(ClfTraversal *trav)
 {
 	ClfProgressSlot *slot;
 
-	clf_stats_page(&trav->opts, (int64) trav->resp.nitems);
 	slot = my_slot(trav->progress_slot, trav->progress_serial);
 	if (slot == NULL)
 		return;
@@ -322,8 +319,8 @@ clf_progress_publish(const ClfScanStats *stats)
 }
 
 /* The backend exits: its scans' rows go (no memory callback runs on FATAL). */
-void
-clf_progress_cleanup(void)
+static void
+progress_release(void)
 {
 	ClfShared  *s = clf_shared();
 

@@ -17,7 +17,7 @@
 #include "postgres.h"
 
 #include "contact_list_fdw.h"
-#include "shared_state.h"
+#include "scan_events.h"
 
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
@@ -126,9 +126,9 @@ fetch_next_page(ClfTraversal *trav)
 
 	MemoryContextReset(trav->page_cxt);
 	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
-	clf_progress_enter(trav);
+	clf_event_page_begins(trav);
 	clf_fetch_page(&trav->opts, trav->cursor, limit, page_no, &trav->resp, &trav->stats);
-	clf_progress_page_done(trav);
+	clf_event_page_done(trav);
 	MemoryContextSwitchTo(oldcxt);
 
 	trav->pages_in_traversal++;
