@@ -23,13 +23,13 @@
  * A request slot is taken just before a request and given back when it
  * ends, however it ends: clf_request_done, or on error and exit the release
  * registered with shmem.c (clf_shmem_on_release).  A backend makes one
- * request at a time, so it holds at most one slot, or waits for one.  Waiters take a ticket and
- * are served in ticket order: a slot given back goes to the oldest ticket
- * (grant_slots), never to whoever grabs the lock first, and a newcomer
- * queues behind the tickets already out.  A request that needs a slot and
- * finds every entry busy waits for one to free up rather than go
- * unlimited: waiting holds nothing, and every entry frees up once its
- * requests end and its queue drains, so this cannot deadlock.
+ * request at a time, so it holds at most one slot, or waits for one.
+ * Waiters take a ticket and are served in ticket order: a slot given back
+ * goes to the oldest ticket (grant_slots), never to whoever grabs the lock
+ * first, and a newcomer queues behind the tickets already out.  A request
+ * that needs a slot and finds every entry busy waits for one to free up
+ * rather than go unlimited: waiting holds nothing, and every entry frees up
+ * once its requests end and its queue drains, so this cannot deadlock.
  *
  * What a scan is doing meanwhile (waiting for a slot, requesting) is not
  * this file's to show: scan_events.c takes the slot through

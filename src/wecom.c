@@ -7,7 +7,9 @@
  *
  * Each request goes through the transport (http.c), which is handed the URL,
  * body and limits and says what came of it; what the answer means, and
- * whether and when to ask again, are decided here.
+ * whether and when to ask again, are decided here.  Each request (it holds
+ * one of the server's request slots) and each retry is reported to
+ * scan_events.c.
  *
  *-------------------------------------------------------------------------
  */
