@@ -16,11 +16,12 @@ MODULE_big = contact_list_fdw
 OBJS = \
 	src/contact_list_fdw.o \
 	src/option.o \
-	src/connection.o \
+	src/tokens.o \
 	src/wecom.o \
 	src/http.o \
 	src/redact.o \
 	src/page_parser.o \
+	src/json_validate.o \
 	src/convert.o \
 	src/scan.o \
 	src/scan_log.o \
@@ -34,7 +35,7 @@ EXTENSION = contact_list_fdw
 DATA = contact_list_fdw--1.0.sql contact_list_fdw--1.1.sql contact_list_fdw--1.2.sql contact_list_fdw--1.0--1.1.sql contact_list_fdw--1.1--1.2.sql
 PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
 
-REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly errors_table recipes scans_log shared recent_scans
+REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly errors_table recipes scans_log shared recent_scans multi_corp
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 CURL_JSON_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
@@ -81,7 +82,7 @@ endif
 
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
 # --enable-depend: a changed struct must rebuild every object that uses it.
-$(OBJS): src/contact_list_fdw.h src/page_parser.h src/shared_state.h
+$(OBJS): src/contact_list_fdw.h src/page_parser.h src/json_validate.h src/shared_state.h
 
 .PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage deps deb dist
 deps:

@@ -89,7 +89,7 @@ _PG_init(void)
 	clf_options_init();
 	clf_http_init();
 	clf_wecom_init();
-	clf_connection_init();
+	clf_tokens_init();
 	clf_shmem_init();
 	clf_stats_init();
 }
@@ -268,7 +268,8 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	foreach(lc, (List *) list_nth(fsplan->fdw_private, CLF_PRIVATE_ATTRS))
 		attrs = bms_add_member(attrs, intVal(lfirst(lc)));
 	state->conv = clf_converter_create(rel, attrs,
-									   boolVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_ALL_COLUMNS)));
+									   boolVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_ALL_COLUMNS)),
+									   state->opts.server_name);
 
 	/*
 	 * Without REWIND a scan is rescanned mostly under a parameterized node or
@@ -492,7 +493,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 
 	clf_options_for_table(RelationGetRelid(relation), &opts);
 	clf_options_add_user_mapping(&opts, GetUserId());
-	conv = clf_converter_create(relation, NULL, true);
+	conv = clf_converter_create(relation, NULL, true, opts.server_name);
 	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
 	clf_event_scan_started(trav, RelationGetRelid(relation));
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "contact_list_fdw analyze row",

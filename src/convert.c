@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "contact_list_fdw.h"
+#include "redact.h"
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
@@ -85,7 +86,8 @@ column_kind(Oid typid, const char *json_key, bool explicit_field)
  * all_columns every column is converted (ANALYZE).
  */
 ClfRowConverter *
-clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns)
+clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
+					 const char *server_name)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	ClfRowConverter *conv = palloc0(sizeof(ClfRowConverter));
@@ -118,56 +120,16 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns)
 		col->kind = column_kind(attr->atttypid, col->json_key, explicit_field);
 		getTypeInputInfo(attr->atttypid, &infunc, &col->typioparam);
 		fmgr_info(infunc, &col->input_fn);
+		if (clf_column_is_source(conv->relid, attr->attnum))
+		{
+			/* through the input function, so a varchar(n) or a domain holds */
+			col->kind = CLF_COL_SOURCE;
+			col->source_value = InputFunctionCall(&col->input_fn, (char *) server_name,
+												  col->typioparam, col->typmod);
+		}
 		conv->needed[conv->nneeded++] = i;
 	}
 	return conv;
-}
-
-/*
- * Text from the network made fit for a message, at most maxbytes of it:
- * control characters as one space, bytes that are not valid UTF-8 (and, in
- * a database of another encoding, every non-ASCII byte) as \xNN, and a
- * character cut off at the end dropped.  Never raises an error of its own,
- * so error context callbacks may use it.
- */
-char *
-clf_printable_text(const char *text, size_t maxbytes)
-{
-	bool		keep_utf8 = GetDatabaseEncoding() == PG_UTF8;
-	StringInfoData out;
-	const unsigned char *p = (const unsigned char *) text;
-	const unsigned char *end = p + strnlen(text, maxbytes);
-
-	initStringInfo(&out);
-	while (p < end)
-	{
-		if (*p < 0x80)
-		{
-			char		c = (*p < 0x20 || *p == 0x7f) ? ' ' : (char) *p;
-
-			/* an HTML page's line breaks and indentation: one space */
-			if (c != ' ' || (out.len > 0 && out.data[out.len - 1] != ' '))
-				appendStringInfoChar(&out, c);
-			p++;
-			continue;
-		}
-		{
-			int			len = pg_utf_mblen(p);
-
-			if (end - p < len)
-				break;
-			if (keep_utf8 && pg_utf8_islegal(p, len))
-			{
-				appendBinaryStringInfo(&out, (const char *) p, len);
-				p += len;
-			}
-			else
-				appendStringInfo(&out, "\\x%02x", *p++);
-		}
-	}
-	while (out.len > 0 && out.data[out.len - 1] == ' ')
-		out.data[--out.len] = '\0';
-	return out.data;
 }
 
 static void
@@ -419,6 +381,7 @@ convert_value(ClfColumn *col, json_object *value)
 			return call_input(col, value_text(value, &len));
 
 		case CLF_COL_SKIP:
+		case CLF_COL_SOURCE:	/* filled without a value */
 			break;
 	}
 	return (Datum) 0;
@@ -447,6 +410,12 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 		ClfColumn  *col = &conv->columns[i];
 		json_object *value;
 
+		if (col->kind == CLF_COL_SOURCE)
+		{
+			values[i] = col->source_value;
+			isnull[i] = false;
+			continue;
+		}
 		if (col->kind == CLF_COL_JSON_ITEM)
 			value = item;
 		else if (!json_object_object_get_ex(item, col->json_key, &value) || value == NULL)

@@ -2,13 +2,17 @@
  *
  * http.c
  *		  The transport: one HTTP request through libcurl's multi interface,
- *		  driven by PostgreSQL's latch, and cancellable sleeps.
+ *		  driven by PostgreSQL's latch, and cancellable sleeps.  Owns the
+ *		  libcurl handle kept per foreign server (so one keep-alive
+ *		  connection and TLS session serve every page and query) and its
+ *		  invalidation when the server's options change.
  *
  * It is handed what to send, the limits and the words for its messages
  * (ClfHttpRequest), and says what came of one request (ClfHttpOutcome).  It
  * knows nothing of WeCom: which URL to ask, what the answer means and
  * whether to try again are wecom.c's.  It reports the failures libcurl
- * itself met (clf_http_report_failure).
+ * itself met (clf_http_report_failure).  Below it are only redact.c and
+ * page_parser.c.
  *
  * Waiting happens in WaitEventSetWait on libcurl's sockets and our latch, so
  * a cancel or statement_timeout interrupts a request at once and the wait
@@ -26,12 +30,16 @@
 #include <malloc.h>
 #endif
 
-#include "contact_list_fdw.h"
+#include "http.h"
+#include "redact.h"
 
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "storage/latch.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -61,6 +69,183 @@ typedef struct ClfTransfer
 	ClfHttpOutcome *out;		/* what the callbacks saw */
 } ClfTransfer;
 
+/* The sockets libcurl asked us to watch for one transfer (happy eyeballs may use two). */
+#define CLF_MAX_WATCHED_SOCKETS 4
+
+/*
+ * A libcurl handle kept per foreign server, in TopMemoryContext: one
+ * keep-alive connection and TLS session serve every page and query.
+ */
+typedef struct ClfConnection
+{
+	Oid			serverid;		/* hash key */
+	uint32		server_hash;	/* syscache hash of the server, for invalidation */
+	bool		invalidated;	/* server options changed: rebuild before use */
+	CURL	   *easy;
+	CURLM	   *multi;
+	int			nsockets;
+	curl_socket_t sockets[CLF_MAX_WATCHED_SOCKETS];
+	int			socket_what[CLF_MAX_WATCHED_SOCKETS];	/* CURL_POLL_* */
+	TimestampTz timer_deadline; /* when libcurl wants its timeout action; 0:
+								 * none */
+	struct WaitEventSet *wait_set;	/* the latch and the sockets above */
+	bool		sockets_changed;	/* wait_set must be built again */
+} ClfConnection;
+
+static HTAB *connections = NULL;
+
+static int
+socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, void *socketp)
+{
+	ClfConnection *conn = (ClfConnection *) userp;
+	int			i;
+
+	for (i = 0; i < conn->nsockets; i++)
+		if (conn->sockets[i] == sock)
+			break;
+
+	conn->sockets_changed = true;
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (i < conn->nsockets)
+		{
+			conn->nsockets--;
+			conn->sockets[i] = conn->sockets[conn->nsockets];
+			conn->socket_what[i] = conn->socket_what[conn->nsockets];
+		}
+		return 0;
+	}
+	if (i == conn->nsockets)
+	{
+		if (conn->nsockets == CLF_MAX_WATCHED_SOCKETS)
+			return -1;			/* makes libcurl fail the transfer cleanly */
+		conn->nsockets++;
+		conn->sockets[i] = sock;
+	}
+	conn->socket_what[i] = what;
+	return 0;
+}
+
+static int
+timer_callback(CURLM *multi, long timeout_ms, void *userp)
+{
+	ClfConnection *conn = (ClfConnection *) userp;
+
+	conn->timer_deadline = timeout_ms < 0 ? 0
+		: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	return 0;
+}
+
+static void
+close_connection(ClfConnection *conn)
+{
+	if (conn->wait_set)
+		FreeWaitEventSet(conn->wait_set);
+	conn->wait_set = NULL;
+	if (conn->multi)
+		curl_multi_cleanup(conn->multi);
+	if (conn->easy)
+		curl_easy_cleanup(conn->easy);
+	conn->multi = NULL;
+	conn->easy = NULL;
+	conn->nsockets = 0;
+	conn->timer_deadline = 0;
+}
+
+static void
+open_connection(ClfConnection *conn)
+{
+	CURLMcode	rc;
+
+	conn->easy = curl_easy_init();
+	conn->multi = curl_multi_init();
+	if (conn->easy == NULL || conn->multi == NULL)
+	{
+		close_connection(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	}
+	if ((rc = curl_multi_setopt(conn->multi, CURLMOPT_SOCKETFUNCTION, socket_callback)) != CURLM_OK ||
+		(rc = curl_multi_setopt(conn->multi, CURLMOPT_SOCKETDATA, conn)) != CURLM_OK ||
+		(rc = curl_multi_setopt(conn->multi, CURLMOPT_TIMERFUNCTION, timer_callback)) != CURLM_OK ||
+		(rc = curl_multi_setopt(conn->multi, CURLMOPT_TIMERDATA, conn)) != CURLM_OK)
+	{
+		close_connection(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not set up a libcurl handle: %s", curl_multi_strerror(rc))));
+	}
+	conn->nsockets = 0;
+	conn->timer_deadline = 0;
+	conn->invalidated = false;
+}
+
+static void
+server_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS scan;
+	ClfConnection *conn;
+
+	if (connections == NULL)
+		return;
+	hash_seq_init(&scan, connections);
+	while ((conn = (ClfConnection *) hash_seq_search(&scan)) != NULL)
+	{
+		if (hashvalue == 0 || conn->server_hash == hashvalue)
+			conn->invalidated = true;
+	}
+}
+
+/*
+ * The handle kept for opts's server, made (again) if there is none or the
+ * server's options changed since.
+ */
+static ClfConnection *
+get_connection(const ClfOptions *opts)
+{
+	ClfConnection *conn;
+	bool		found;
+
+	if (connections == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ClfConnection);
+		ctl.hcxt = TopMemoryContext;
+		connections = hash_create("contact_list_fdw connections", 8, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	conn = hash_search(connections, &opts->serverid, HASH_ENTER, &found);
+	if (!found)
+	{
+		conn->easy = NULL;
+		conn->multi = NULL;
+		conn->wait_set = NULL;
+		conn->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
+												  ObjectIdGetDatum(opts->serverid));
+		conn->invalidated = false;
+	}
+	if (conn->invalidated)
+		close_connection(conn);
+	if (conn->easy == NULL)
+	{
+		PG_TRY();
+		{
+			open_connection(conn);
+		}
+		PG_CATCH();
+		{
+			hash_search(connections, &opts->serverid, HASH_REMOVE, NULL);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return conn;
+}
+
 /* PostgreSQL 18 replaced the trailing attribute with a leading pg_noreturn */
 #if PG_VERSION_NUM >= 180000
 pg_noreturn static void report_multi_error(ClfConnection *conn, const char *what,
@@ -79,6 +264,7 @@ clf_http_init(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not initialize libcurl: %s", curl_easy_strerror(rc))));
+	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, server_changed, (Datum) 0);
 #if PG_VERSION_NUM >= 170000
 	clf_wait_event = 0;			/* allocated on first use */
 #endif
@@ -405,7 +591,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	resp->max_bytes = hreq->max_bytes;
 
 	/* looked up each time: an invalidation may have closed it */
-	conn = clf_get_connection(opts);
+	conn = get_connection(opts);
 	easy = conn->easy;
 
 	transfer.easy = easy;

@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "contact_list_fdw.h"
+#include "redact.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -93,6 +94,7 @@ static const ClfOptionDef option_defs[] = {
 	{"rows_estimate", ForeignTableRelationId, CLF_OPT_REAL, 0, 0, false, OPT(rows_estimate)},
 
 	{"field", AttributeRelationId, CLF_OPT_STRING, 0, 0, false, -1},
+	{"source", AttributeRelationId, CLF_OPT_STRING, 0, 0, false, -1},
 
 	/* defaults of every server, where no session can reach them */
 	{"api_url", ForeignDataWrapperRelationId, CLF_OPT_URL, 0, 0, true, OPT(api_url)},
@@ -446,6 +448,31 @@ validate_user_mapping(List *options)
 						has_proxy_user ? "proxy_user" : "proxy_password")));
 }
 
+/*
+ * A column either reads a JSON key ("field") or says where its row came
+ * from ("source"), never both.  Only the server's name is offered as a
+ * source: it is what a partitioned table over one foreign table per corp
+ * lists its partitions by, and unlike the user mapping's corp_id it is no
+ * secret from the table's readers.
+ */
+static void
+validate_column(List *options)
+{
+	const char *field = option_value(options, "field");
+	const char *source = option_value(options, "source");
+
+	if (source && strcmp(source, "server") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"source\": \"%s\"", source),
+				 errdetail("The only source is \"server\": the name of the table's foreign server.")));
+	if (source && field)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("options \"field\" and \"source\" cannot be used together"),
+				 errhint("A column either reads a key of the item (\"field\") or names the server the row came from (\"source\").")));
+}
+
 PG_FUNCTION_INFO_V1(contact_list_fdw_validator);
 
 Datum
@@ -475,6 +502,8 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 
 	if (catalog == UserMappingRelationId)
 		validate_user_mapping(options);
+	if (catalog == AttributeRelationId)
+		validate_column(options);
 	if (catalog == ForeignServerRelationId || catalog == ForeignDataWrapperRelationId)
 	{
 		const char *api_url = NULL;
@@ -653,6 +682,16 @@ clf_options_add_user_mapping(ClfOptions *opts, Oid userid)
 				 errhint("Set corp_id and corp_secret, or access_token, with ALTER USER MAPPING.")));
 	if (opts->corp_secret)
 		clf_digest_secret(opts->corp_secret, opts->secret_digest);
+}
+
+/*
+ * Does the column name where its row came from ("source")?  The only
+ * source the validator lets through is "server".
+ */
+bool
+clf_column_is_source(Oid relid, AttrNumber attnum)
+{
+	return option_value(GetForeignColumnOptions(relid, attnum), "source") != NULL;
 }
 
 /*

@@ -3,9 +3,10 @@
  * page_parser.h
  *		  Incremental parsing and shape checks of one WeCom API response.
  *
- * Deliberately free of PostgreSQL: the fuzz target links this file alone
- * with json-c, so what it exercises is exactly what a scan runs.  Nothing
- * here longjmps; errors come back as a code and a message.
+ * Deliberately free of PostgreSQL: the fuzz target links this file and
+ * json_validate.c alone with json-c, so what it exercises is exactly what a
+ * scan runs.  Nothing here longjmps; errors come back as a code and a
+ * message.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "json_validate.h"
 
 struct json_object;
 struct json_tokener;
@@ -29,36 +32,6 @@ typedef enum ClfResponseError
 	CLF_RESP_BAD_SHAPE			/* an object, but a key has the wrong type */
 } ClfResponseError;
 
-/*
- * Deepest nesting accepted, counting every value on the way down (a scalar
- * inside 32 open arrays is level 33).  This is json-c's default limit, which
- * the parser enforced before it checked the grammar itself.
- */
-#define CLF_JSON_MAX_DEPTH 32
-
-/*
- * The incremental strict-JSON check of page_parser.c.  Everything it needs
- * to resume at the next byte is here, so a body split anywhere gets the
- * same verdict as the whole body.
- */
-typedef struct ClfJsonCheck
-{
-	uint8_t		state;			/* what the next byte may be */
-	uint8_t		depth;			/* arrays and objects open */
-	uint8_t		top;			/* first byte of the top-level value; 0 before */
-	bool		in_key;			/* the string being read is an object key */
-	bool		want_low;		/* the \u escape being read must be a low
-								 * surrogate */
-	uint8_t		utf8_need;		/* continuation bytes still to come */
-	uint8_t		utf8_lo;		/* range of the next continuation byte */
-	uint8_t		utf8_hi;
-	uint8_t		nhex;			/* \u digits read so far */
-	uint16_t	hex;
-	const char *literal;		/* the rest of true, false or null */
-	uint32_t	objects;		/* bit d: the container at depth d+1 is an
-								 * object */
-} ClfJsonCheck;
-
 typedef struct ClfResponse
 {
 	struct json_tokener *tok;
@@ -68,7 +41,7 @@ typedef struct ClfResponse
 	bool		complete;		/* root holds the whole object */
 	ClfResponseError error;
 	char		message[256];
-	ClfJsonCheck check;
+	ClfJsonValidator check;		/* every byte, before json-c sees it */
 
 	/*
 	 * json-c refused or misplaced bytes the check had accepted: a bug in one

@@ -30,8 +30,8 @@
  */
 #include "postgres.h"
 
-#include "contact_list_fdw.h"
 #include "progress.h"
+#include "scan.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"

@@ -6,19 +6,31 @@
  *		  scrubbed of the corp_secret, the access tokens and the proxy
  *		  password, in the forms they take on the wire, before it reaches a
  *		  message; our own copies of credentials are wiped before they are
- *		  freed.
+ *		  freed.  Also what a message or a cache key needs besides: text
+ *		  from the network made printable, and the SHA-256 digest that keys
+ *		  the token caches by a secret without keeping the secret.
  *
  * libcurl's and json-c's own copies (the request line libcurl builds, the
  * parsed gettoken response) are outside our reach: they are freed, not
  * wiped.  The README says so.
  *
+ * The ground floor: nothing here calls another file of contact_list_fdw,
+ * so any of them may use it, error context callbacks included.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "contact_list_fdw.h"
+#include <curl/curl.h>
+
+#include "redact.h"
 
 #include "common/base64.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "nodes/pg_list.h"
 
 /* Wipe a palloc'd copy of a credential and free it. */
 void
@@ -126,4 +138,95 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		clf_wipe(lfirst(lc));
 	list_free(forms);
 	return out.data;
+}
+
+/*
+ * SHA-256 of the concatenation of nparts pieces: the token caches' keys,
+ * which must never hold a secret itself.
+ */
+void
+clf_sha256(int nparts, const void *const *parts, const size_t *lengths, uint8 *digest)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	bool		ok = ctx != NULL && pg_cryptohash_init(ctx) == 0;
+
+	for (int i = 0; ok && i < nparts; i++)
+		ok = pg_cryptohash_update(ctx, (const uint8 *) parts[i], lengths[i]) == 0;
+	if (!ok || pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+	{
+		const char *reason = ctx ? pg_cryptohash_error(ctx) : "out of memory";
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute a SHA-256 digest: %s", reason)));
+	}
+	pg_cryptohash_free(ctx);
+}
+
+/* Computed once per scan, when the user mapping is read. */
+void
+clf_digest_secret(const char *secret, uint8 *digest)
+{
+	const void *parts[] = {secret};
+	size_t		lengths[] = {strlen(secret)};
+
+	clf_sha256(1, parts, lengths, digest);
+}
+
+/*
+ * Text from the network made fit for a message, at most maxbytes of it:
+ * control characters as one space, bytes that are not valid UTF-8 (and, in
+ * a database of another encoding, every non-ASCII byte) as \xNN, and a
+ * character cut off at the end dropped.  Never raises an error of its own,
+ * so error context callbacks may use it.
+ */
+char *
+clf_printable_text(const char *text, size_t maxbytes)
+{
+	bool		keep_utf8 = GetDatabaseEncoding() == PG_UTF8;
+	StringInfoData out;
+	const unsigned char *p = (const unsigned char *) text;
+	const unsigned char *end = p + strnlen(text, maxbytes);
+
+	initStringInfo(&out);
+	while (p < end)
+	{
+		if (*p < 0x80)
+		{
+			char		c = (*p < 0x20 || *p == 0x7f) ? ' ' : (char) *p;
+
+			/* an HTML page's line breaks and indentation: one space */
+			if (c != ' ' || (out.len > 0 && out.data[out.len - 1] != ' '))
+				appendStringInfoChar(&out, c);
+			p++;
+			continue;
+		}
+		{
+			int			len = pg_utf_mblen(p);
+
+			if (end - p < len)
+				break;
+			if (keep_utf8 && pg_utf8_islegal(p, len))
+			{
+				appendBinaryStringInfo(&out, (const char *) p, len);
+				p += len;
+			}
+			else
+				appendStringInfo(&out, "\\x%02x", *p++);
+		}
+	}
+	while (out.len > 0 && out.data[out.len - 1] == ' ')
+		out.data[--out.len] = '\0';
+	return out.data;
+}
+
+/*
+ * Text from the network as a message shows it: redacted (clf_redact, with
+ * cut_short as there), then made printable.
+ */
+char *
+clf_redact_printable(const char *text, const ClfOptions *opts,
+					 const char *token, bool cut_short)
+{
+	return clf_printable_text(clf_redact(text, opts, token, cut_short), SIZE_MAX);
 }

@@ -14,7 +14,10 @@
 #ifndef CLF_SCAN_EVENTS_H
 #define CLF_SCAN_EVENTS_H
 
-#include "contact_list_fdw.h"
+#include "clf_common.h"
+#include "scan.h"
+
+#include "utils/timestamp.h"
 
 /* What a scan can wait for, besides the network. */
 typedef enum ClfWaitFor

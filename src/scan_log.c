@@ -21,7 +21,7 @@
  */
 #include "postgres.h"
 
-#include "contact_list_fdw.h"
+#include "scan.h"
 #include "scan_log.h"
 
 #include "catalog/pg_authid.h"

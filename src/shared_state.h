@@ -7,13 +7,14 @@
  * One fixed-size struct lives in shared memory: a named DSM segment on
  * PostgreSQL 17+, the main shared memory on 15 and 16 when the library is
  * in shared_preload_libraries.  Without either, clf_shared() is NULL and
- * every backend works alone, with the caches of connection.c.
+ * every backend works alone, with its own caches (tokens.c, http.c).
  *
  *	shmem.c			setup and attach, the lock, wait events, the list of
  *					what to give back on error and backend exit,
  *					contact_list_fdw_shared_info(); its API is at the end
  *					of this file (it hands out nothing but this layout).
- *	shared_tokens.c	one access token per (api_url, corp_id, secret digest).
+ *	shared_tokens.c	one access token per (api_url, corp_id, secret digest);
+ *					its functions are in shared_tokens.h, for tokens.c.
  *	progress.c		a row per running scan: contact_list_fdw_progress
  *					(progress.h).
  *	stats.c			per-server counters and request slots:
@@ -28,11 +29,12 @@
 #ifndef CLF_SHARED_STATE_H
 #define CLF_SHARED_STATE_H
 
-#include "contact_list_fdw.h"
+#include "clf_common.h"
 
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
+#include "utils/timestamp.h"
 
 #define CLF_SHARED_TOKENS			64
 #define CLF_SHARED_TOKEN_MAX		1024	/* WeCom's are up to 512 bytes */
@@ -221,14 +223,5 @@ extern void clf_shared_require(void);
 extern uint32 clf_wait_event_token(void);
 extern uint32 clf_wait_event_slot(void);
 extern void clf_copy_text(char *dst, size_t size, const char *src);
-
-/* shared_tokens.c */
-extern char *clf_shared_token(const ClfOptions *opts);
-extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
-									  int expires_in);
-extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);
-extern int	clf_token_refresh_margin(int expires_in);
-extern void clf_shared_forget_token(const ClfOptions *opts);
-extern void clf_shared_tokens_cleanup(void);
 
 #endif							/* CLF_SHARED_STATE_H */

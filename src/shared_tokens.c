@@ -33,9 +33,11 @@
  *	  valid token.  Only a fetch that succeeded may replace the least
  *	  recently used valid token.
  *
- * connection.c's per-backend cache stays the fallback: in per-backend mode,
- * for a token too long to keep here, and when every entry is being fetched
- * or holds a valid token of its own.
+ * tokens.c, the only caller for tokens, keeps its per-backend cache as the
+ * fallback: in per-backend mode, for a token too long to keep here, and
+ * when every entry is being fetched or holds a valid token of its own.  It
+ * also decides when a token is due for refresh.  This file calls nothing
+ * above it: the digest is redact.c's, the area and its lock shmem.c's.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +45,8 @@
 
 #include <signal.h>
 
+#include "shared_tokens.h"
+#include "redact.h"
 #include "shared_state.h"
 #include "scan_events.h"
 
@@ -102,17 +106,6 @@ fetch_context(const ClfOptions *opts, uint8 *context)
 	};
 
 	clf_sha256(5, parts, lengths, context);
-}
-
-/*
- * Refresh this long before WeCom says a token expires: five minutes of the
- * usual two hours, half the life of a shorter one.  Until it expires the
- * old token stays in use while one backend fetches the next.
- */
-int
-clf_token_refresh_margin(int expires_in)
-{
-	return Min(300, expires_in / 2);
 }
 
 static ClfSharedToken *
@@ -252,8 +245,8 @@ wait_budget_ms(const ClfOptions *opts)
 /*
  * The cluster's token for opts, as a palloc'd copy; or NULL, and then this
  * backend has claimed the fetch (or cannot share: per-backend mode, no
- * entry to spare) and must fetch one and hand it to clf_remember_token,
- * or its error to clf_shared_token_failed.  Waits, cancellably and at most
+ * entry to spare) and must fetch one and hand it to
+ * clf_shared_remember_token, or its error to clf_shared_token_failed.  Waits, cancellably and at most
  * wait_budget_ms, while another backend fetches it; raises the error of a
  * fetch that failed in its backoff.
  */
@@ -379,11 +372,13 @@ clf_shared_token(const ClfOptions *opts)
 }
 
 /*
- * Keep a new token for everyone and wake the waiters.  False if it cannot
- * be shared (per-backend mode, too long, no entry): the caller keeps it.
+ * Keep a new token for everyone, valid expires_in seconds and due for
+ * refresh after refresh_in, and wake the waiters.  False if it cannot be
+ * shared (per-backend mode, too long, no entry): the caller keeps it.
  */
 bool
-clf_shared_remember_token(const ClfOptions *opts, const char *token, int expires_in)
+clf_shared_remember_token(const ClfOptions *opts, const char *token,
+						  int expires_in, int refresh_in)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
@@ -411,8 +406,7 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token, int expires
 			e->valid = true;
 			e->generation = s->next_generation++;
 			e->expires_at = TimestampTzPlusMilliseconds(now, (int64) expires_in * 1000);
-			e->refresh_at = TimestampTzPlusMilliseconds(now,
-														(int64) (expires_in - clf_token_refresh_margin(expires_in)) * 1000);
+			e->refresh_at = TimestampTzPlusMilliseconds(now, (int64) refresh_in * 1000);
 			e->last_used = now;
 			e->failures = 0;
 			e->retry_at = 0;

@@ -1,23 +1,28 @@
 /*-------------------------------------------------------------------------
  *
  * wecom.c
- *		  WeCom's protocol: the gettoken and contact_list requests, access
- *		  tokens and their caches, errcodes, retries that never skip or
- *		  repeat a page, and the reports of what went wrong.
+ *		  WeCom's protocol: the gettoken and contact_list requests,
+ *		  errcodes, retries that never skip or repeat a page, and the
+ *		  reports of what went wrong.
  *
  * Each request goes through the transport (http.c), which is handed the URL,
  * body and limits and says what came of it; what the answer means, and
- * whether and when to ask again, are decided here.  Each request (it holds
- * one of the server's request slots) and each retry is reported to
- * scan_events.c.
+ * whether and when to ask again, are decided here.  Which token to use, and
+ * whether to fetch one, is tokens.c's answer; this file only fetches one
+ * when told to and says how the fetch, or the token, fared.  Each request
+ * (it holds one of the server's request slots) and each retry is reported
+ * to scan_events.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "contact_list_fdw.h"
+#include "http.h"
+#include "redact.h"
 #include "scan_events.h"
 #include "shared_state.h"
+#include "tokens.h"
 
 #include "common/pg_prng.h"
 #include "utils/guc.h"
@@ -121,17 +126,11 @@ clf_wecom_init(void)
 	MarkGUCPrefixReserved("contact_list_fdw");
 }
 
-static char *
-redact(const char *text, const ClfCall *call)
-{
-	return clf_redact(text, call->opts, call->token, false);
-}
-
 /* Text from the network, redacted and made fit for a message. */
 static char *
 shown_text(const char *raw, const ClfCall *call)
 {
-	return clf_printable_text(redact(raw, call), SIZE_MAX);
+	return clf_redact_printable(raw, call->opts, call->token, false);
 }
 
 /*
@@ -143,9 +142,8 @@ body_excerpt(const ClfCall *call, const ClfHttpOutcome *out)
 {
 	if (call->page_no == 0 || out->head_len == 0)
 		return NULL;
-	return clf_printable_text(clf_redact(out->head, call->opts, call->token,
-										 out->head_len == CLF_BODY_HEAD_LEN),
-							  SIZE_MAX);
+	return clf_redact_printable(out->head, call->opts, call->token,
+								out->head_len == CLF_BODY_HEAD_LEN);
 }
 
 /* "page 3 of contact_list" or "gettoken", for messages */
@@ -548,11 +546,10 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	char	   *corp_id;
 	char	   *secret;
 	int			expires_in;
+	int			refresh_in;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	if (opts->access_token)
-		return pstrdup(opts->access_token);
-	token = clf_cached_token(opts);
+	token = clf_token_get(opts);
 	if (token)
 		return token;
 
@@ -583,21 +580,20 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 					 errmsg("invalid response from %s: %s", call.display_url, resp.message)));
 		}
 		expires_in = (int) Max(0, Min(resp.expires_in, 86400));
-		clf_remember_token(opts, resp.access_token, expires_in);
+		refresh_in = clf_token_fetched(opts, resp.access_token, expires_in);
 		token = pstrdup(resp.access_token);
 		/* when the next fetch comes is what WeCom's throttling sees */
 		ereport(DEBUG1,
 				(errmsg_internal("contact_list_fdw: new access token for server \"%s\": valid %d s, refreshed after %d s",
-								 opts->server_name, expires_in,
-								 expires_in - clf_token_refresh_margin(expires_in))));
+								 opts->server_name, expires_in, refresh_in)));
 	}
 	PG_CATCH();
 	{
 		/*
 		 * What gettoken came to is every waiter's answer too: kept for them
-		 * (and the next few seconds' callers).  A cancel or an error of this
-		 * backend's own is not: the claim is given back at abort, and a
-		 * waiter fetches.
+		 * (and the next few seconds' callers).  An error of this backend's
+		 * own is not: the claim is given back at abort, and a waiter
+		 * fetches.  (A cancel is this backend's own too: tokens.c knows.)
 		 */
 		forget_token_call(&call, &resp);
 		if (call.reporting)
@@ -605,8 +601,7 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 			MemoryContext errcxt = MemoryContextSwitchTo(cxt);
 			ErrorData  *edata = CopyErrorData();
 
-			if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
-				clf_shared_token_failed(opts, edata);
+			clf_token_fetch_failed(opts, edata);
 			FreeErrorData(edata);
 			MemoryContextSwitchTo(errcxt);
 		}
@@ -707,7 +702,7 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 		ereport(DEBUG1,
 				(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
 								 resp->errcode)));
-		clf_forget_token(opts);
+		clf_token_rejected(opts);
 		token_replaced = true;
 	}
 }

@@ -15,5 +15,5 @@ bin=$here/parser_cases
 # shellcheck disable=SC2086
 "$CC" -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
   -Wall -Wextra -Werror -I"$root/src" $json_cflags \
-  "$here/parser_cases.c" "$root/src/page_parser.c" $json_libs -o "$bin"
+  "$here/parser_cases.c" "$root/src/page_parser.c" "$root/src/json_validate.c" $json_libs -o "$bin"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" "$here/regressions"

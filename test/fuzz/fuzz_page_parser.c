@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_page_parser.c
- *		  libFuzzer target for src/page_parser.c, the code every scan runs on
- *		  every byte a WeCom (or a hostile) server sends.
+ *		  libFuzzer target for src/page_parser.c and the validator under it,
+ *		  src/json_validate.c: the code every scan runs on every byte a
+ *		  WeCom (or a hostile) server sends.
  *
  * The input is one response body.  It is handled as the scan handles it:
  * fed in pieces, as libcurl's write callback delivers them, then finished,

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * parser_cases.c
- *		  Deterministic cases for src/page_parser.c: each body is fed whole,
- *		  cut in two at every byte, and one byte at a time, and every way
- *		  must give the expected verdict, error kind, message and values.
+ *		  Deterministic cases for src/page_parser.c and src/json_validate.c:
+ *		  each body is fed whole, cut in two at every byte, and one byte at
+ *		  a time, and every way must give the expected verdict, error kind,
+ *		  message and values.
  *
  * The fuzz target checks that splits agree with each other; this checks
  * that they agree with what RFC 8259 says, on whichever json-c the program

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz src/page_parser.c with libFuzzer (ASan + UBSan) for a bounded time.
+# Fuzz src/page_parser.c and src/json_validate.c with libFuzzer (ASan + UBSan) for a bounded time.
 #
 #   test/fuzz/run.sh [--seconds N]      (default 60; make fuzz SECONDS=N)
 #
@@ -38,7 +38,7 @@ bin=$here/fuzz_page_parser
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -Wall -Wextra -Werror \
   -I"$root/src" $json_cflags \
-  "$here/fuzz_page_parser.c" "$root/src/page_parser.c" \
+  "$here/fuzz_page_parser.c" "$root/src/page_parser.c" "$root/src/json_validate.c" \
   $json_libs -o "$bin"
 
 corpus=$here/corpus

@@ -1,0 +1,95 @@
+/*-------------------------------------------------------------------------
+ *
+ * clf_common.h
+ *		  What every file of contact_list_fdw shares: the options a scan runs
+ *		  with, a scan's counters, the built-in defaults, and shims over
+ *		  PostgreSQL versions.  A header without a .c file: it sits under every
+ *		  floor and depends on none.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CLF_CLF_COMMON_H
+#define CLF_CLF_COMMON_H
+
+#include "postgres.h"
+
+#include "common/sha2.h"
+
+/* InitMaterializedSRF was called SetSingleFuncCall in PostgreSQL 15.0 */
+#if PG_VERSION_NUM < 150001
+#define InitMaterializedSRF(fcinfo, flags) SetSingleFuncCall(fcinfo, flags)
+#endif
+
+#define CLF_DEFAULT_API_URL			"https://qyapi.weixin.qq.com/cgi-bin"
+#define CLF_DEFAULT_TIMEOUT_MS		30000
+#define CLF_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define CLF_DEFAULT_PAGE_SIZE		1000
+#define CLF_MAX_PAGE_SIZE			1000
+#define CLF_DEFAULT_MAX_RETRIES		3
+#define CLF_DEFAULT_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
+#define CLF_DEFAULT_REQUEST_COST	200.0
+#define CLF_DEFAULT_ROW_COST		0.01
+#define CLF_DEFAULT_ROWS_ESTIMATE	10000.0
+
+/* The remote "schema" IMPORT FOREIGN SCHEMA understands, and its table. */
+#define CLF_REMOTE_SCHEMA			"wecom"
+#define CLF_REMOTE_TABLE			"contact_list"
+
+/*
+ * Everything a scan needs to know from the server, user mapping and table
+ * options, resolved once per scan.
+ */
+typedef struct ClfOptions
+{
+	Oid			serverid;
+	Oid			userid;			/* whose user mapping supplied the secrets */
+	char	   *server_name;
+	char	   *api_url;		/* without trailing slash */
+	int			timeout_ms;
+	int			connect_timeout_ms;
+	int			page_size;
+	int			max_retries;
+	int64		max_response_bytes;
+	char	   *proxy;
+	char	   *ca_file;
+	double		request_cost;
+	double		row_cost;
+	double		rows_estimate;	/* negative when not set */
+	int			max_concurrent_requests;	/* across the cluster; 0: no limit */
+
+	/* from the user mapping: corp_id + corp_secret, or access_token */
+	char	   *corp_id;
+	char	   *corp_secret;
+	char	   *access_token;
+	char	   *proxy_user;		/* for a proxy that asks for a password */
+	char	   *proxy_password;
+	uint8		secret_digest[PG_SHA256_DIGEST_LENGTH];	/* of corp_secret: the token
+									 * cache's key */
+	bool		have_user_mapping;
+} ClfOptions;
+
+/* Counters of one scan, shown by EXPLAIN ANALYZE and contact_list_fdw_scans(). */
+typedef struct ClfScanStats
+{
+	int64		pages;
+	int64		requests;		/* every HTTP request: pages, retries, tokens */
+	int64		retries;
+	int64		token_fetches;
+	int64		rows;
+	int64		bytes;
+	double		network_ms;		/* wall time spent inside HTTP requests */
+} ClfScanStats;
+
+/*
+ * How a scan ended: reported to scan_events.c, kept by scan_log.c and
+ * counted by stats.c.
+ */
+typedef enum ClfScanOutcome
+{
+	CLF_SCAN_RUNNING,
+	CLF_SCAN_COMPLETE,
+	CLF_SCAN_STOPPED_EARLY,
+	CLF_SCAN_ERROR
+} ClfScanOutcome;
+
+#endif							/* CLF_CLF_COMMON_H */

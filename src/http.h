@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.h
+ *		  The transport: one HTTP request through libcurl on PostgreSQL's
+ *		  latch, over a libcurl handle kept per foreign server; libcurl's
+ *		  failures; cancellable sleeps.
+ *
+ * It knows nothing of WeCom, and calls only the floors below it (redact.c,
+ * page_parser.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CLF_HTTP_H
+#define CLF_HTTP_H
+
+/* ClfOptions, ClfScanStats: clf_common.h once the main header is split */
+#include "clf_common.h"
+#include "page_parser.h"
+
+#include <curl/curl.h>
+
+/* What to send, and how to speak of it. */
+typedef struct ClfHttpRequest
+{
+	const ClfOptions *opts;		/* timeouts, proxy, ca_file */
+	const char *url;			/* may hold a credential: never shown */
+	const char *body;			/* a JSON body to POST, or NULL for a GET */
+	const char *what;			/* what is fetched, for messages */
+	const char *token;			/* also kept out of messages, or NULL */
+	size_t		max_bytes;		/* of the body, and of what its parse holds */
+	bool		token_request;	/* a gettoken: the caller's report counts it
+								 * apart */
+	ClfScanStats *stats;		/* requests, bytes and network time added */
+} ClfHttpRequest;
+
+/* The start of a body kept for messages, in bytes. */
+#define CLF_BODY_HEAD_LEN			200
+
+/* What came of one request. */
+typedef struct ClfHttpOutcome
+{
+	CURLcode	result;			/* libcurl's result */
+	char		curl_error[CURL_ERROR_SIZE];
+	long		http_status;	/* 0 if no response began */
+	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
+	int64		retry_after_s;	/* the server's Retry-After, or 0 */
+	size_t		bytes;			/* of the body */
+	char		head[CLF_BODY_HEAD_LEN + 1];	/* the body's start */
+	size_t		head_len;
+	bool		resolved;		/* the host name was resolved */
+	bool		connected;		/* a connection was made */
+	bool		too_large;		/* the body passed max_bytes: stopped */
+	bool		too_much_memory;	/* too_large, by the parsed tree's size */
+	bool		parse_failed;	/* a 200 body the page parser refused: stopped */
+	/* libcurl's own failures (clf_http_report_failure reports them) */
+	bool		proxy_refused;	/* the proxy refused proxy_user/password */
+	bool		failed;			/* libcurl could not complete the request */
+	bool		transient;		/* failed, and another try may succeed */
+} ClfHttpOutcome;
+
+extern void clf_http_init(void);
+extern void clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp,
+							 ClfHttpOutcome *out);
+extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
+									   const ClfHttpOutcome *out);
+extern void clf_http_report_failure(const ClfHttpRequest *hreq,
+									const ClfHttpOutcome *out, int attempts);
+extern void clf_http_sleep(int ms);
+extern char *clf_http_escape(const char *value);
+
+#endif							/* CLF_HTTP_H */

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.h
+ *		  One traversal of the cursor chain, page by page, for a foreign scan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CLF_SCAN_H
+#define CLF_SCAN_H
+
+#include "clf_common.h"
+#include "page_parser.h"
+
+#include "utils/hsearch.h"
+
+typedef struct ClfTraversal
+{
+	ClfOptions	opts;
+	MemoryContext scan_cxt;		/* lives as long as the traversal */
+	MemoryContext page_cxt;		/* reset for every page */
+	MemoryContext cursor_cxt;	/* the cursors of the current traversal */
+	ClfResponse resp;			/* the current page (json-c, malloc'd) */
+	char	   *cursor;			/* for the next request; NULL before the first */
+	struct HTAB *seen_cursors;	/* detects a cursor chain that loops */
+	bool		started;
+	bool		at_end;			/* the last page has been fetched */
+	size_t		item_index;		/* next item of resp to return */
+	int64		rows_wanted;	/* rows the executor will take at most; -1: all */
+	int64		rows_returned;
+	int64		pages_in_traversal;
+	int64		log_id;			/* entry in contact_list_fdw_scans() */
+	ClfScanStats stats;
+	int			progress_slot;	/* row in contact_list_fdw_progress, or -1 */
+	uint64		progress_serial;
+} ClfTraversal;
+
+extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,
+										 MemoryContext parent, int64 rows_wanted);
+extern void *clf_traversal_next(ClfTraversal *trav);
+extern void clf_traversal_restart(ClfTraversal *trav);
+extern void clf_traversal_end(ClfTraversal *trav);
+
+#endif							/* CLF_SCAN_H */

@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * wecom.h
+ *		  WeCom's protocol: one page of contact_list, with its access token,
+ *		  retries and backoff, and the errors WeCom's answers become.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CLF_WECOM_H
+#define CLF_WECOM_H
+
+#include "clf_common.h"
+#include "page_parser.h"
+
+extern void clf_wecom_init(void);
+extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
+						   int limit, int64 page_no, ClfResponse *resp,
+						   ClfScanStats *stats);
+extern char *clf_endpoint_for_display(const ClfOptions *opts);
+extern int	clf_retry_delay_ms;
+extern int	clf_rate_limit_delay_ms;
+
+#endif							/* CLF_WECOM_H */
