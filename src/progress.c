@@ -31,7 +31,6 @@
 #include "postgres.h"
 
 #include "progress.h"
-#include "scan.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
@@ -175,17 +174,21 @@ release_slot(int index, uint64 serial)
 static void
 scan_memory_gone(void *arg)
 {
-	ClfTraversal *trav = (ClfTraversal *) arg;
+	ClfProgressRow *row = (ClfProgressRow *) arg;
 
-	release_slot(trav->progress_slot, trav->progress_serial);
-	trav->progress_slot = -1;
+	release_slot(row->slot, row->serial);
+	row->slot = -1;
 }
 
 static void progress_release(void);
 
-/* A scan of relid, shown as table_name (quoted, or NULL), starts. */
+/*
+ * A scan of relid by opts's server, shown as table_name (quoted, or NULL),
+ * starts; row, in scan_cxt, is its row until that memory goes.
+ */
 void
-clf_progress_begin(ClfTraversal *trav, Oid relid, const char *table_name_in)
+clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
+				   const ClfOptions *opts, Oid relid, const char *table_name_in)
 {
 	ClfShared  *s = clf_shared();
 	ClfProgressSlot *slot = NULL;
@@ -196,7 +199,7 @@ clf_progress_begin(ClfTraversal *trav, Oid relid, const char *table_name_in)
 	TimestampTz started = GetCurrentTimestamp();
 	int			first;
 
-	trav->progress_slot = -1;
+	row->slot = -1;
 	if (s == NULL)
 		return;
 
@@ -205,8 +208,8 @@ clf_progress_begin(ClfTraversal *trav, Oid relid, const char *table_name_in)
 	/* whatever can fail, before the lock and the write bracket */
 	FAULT_ERROR("progress_begin");
 	clf_copy_text(table_name, sizeof(table_name), table_name_in);
-	clf_copy_text(server_name, sizeof(server_name), trav->opts.server_name);
-	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
+	clf_copy_text(server_name, sizeof(server_name), opts->server_name);
+	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	first = first_own_slot(s);
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
@@ -215,8 +218,8 @@ clf_progress_begin(ClfTraversal *trav, Oid relid, const char *table_name_in)
 		if (s->progress[i].pid == 0)
 		{
 			slot = &s->progress[i];
-			trav->progress_slot = i;
-			trav->progress_serial = s->next_serial++;
+			row->slot = i;
+			row->serial = s->next_serial++;
 			break;
 		}
 	}
@@ -226,11 +229,11 @@ clf_progress_begin(ClfTraversal *trav, Oid relid, const char *table_name_in)
 	{
 		begin_write(slot);
 		slot->pid = MyProcPid;
-		slot->serial = trav->progress_serial;
+		slot->serial = row->serial;
 		slot->dbid = MyDatabaseId;
 		slot->userid = userid;
 		slot->relid = relid;
-		slot->serverid = trav->opts.serverid;
+		slot->serverid = opts->serverid;
 		slot->started = started;
 		memset(&slot->stats, 0, sizeof(slot->stats));
 		slot->rows_received = 0;
@@ -247,31 +250,33 @@ clf_progress_begin(ClfTraversal *trav, Oid relid, const char *table_name_in)
 	if (slot)
 	{
 		callback->func = scan_memory_gone;
-		callback->arg = trav;
-		MemoryContextRegisterResetCallback(trav->scan_cxt, callback);
+		callback->arg = row;
+		MemoryContextRegisterResetCallback(scan_cxt, callback);
 	}
 }
 
-/* trav is about to fetch a page: what happens now shows on its row */
+/* row's scan is about to fetch a page: what happens now shows on its row */
 void
-clf_progress_enter(ClfTraversal *trav)
+clf_progress_enter(const ClfProgressRow *row)
 {
-	current_slot = trav->progress_slot;
-	current_serial = trav->progress_serial;
+	current_slot = row->slot;
+	current_serial = row->serial;
 }
 
+/* row's scan got a page of rows; stats are its counters now */
 void
-clf_progress_page_done(ClfTraversal *trav)
+clf_progress_page_done(const ClfProgressRow *row, const ClfScanStats *stats,
+					   int64 rows)
 {
 	ClfProgressSlot *slot;
 
-	slot = my_slot(trav->progress_slot, trav->progress_serial);
+	slot = my_slot(row->slot, row->serial);
 	if (slot == NULL)
 		return;
 	begin_write(slot);
 	FAULT_STALL("progress_page_done");
-	slot->stats = trav->stats;
-	slot->rows_received += trav->resp.nitems;
+	slot->stats = *stats;
+	slot->rows_received += rows;
 	slot->state = CLF_STATE_RETURNING_ROWS;
 	slot->until = 0;
 	slot->reason[0] = '\0';

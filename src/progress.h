@@ -4,8 +4,9 @@
  *		  progress.c: a scan's row in contact_list_fdw_progress.
  *
  * Only scan_events.c reports to these.  A row is taken when the scan
- * starts and goes with the scan's memory or its backend; the states land on
- * the row of the scan that said it is fetching (clf_progress_enter).
+ * starts and goes with the scan's memory (the ClfProgressRow lives there)
+ * or its backend; the states land on the row of the scan that said it is
+ * fetching (clf_progress_enter).
  *
  *-------------------------------------------------------------------------
  */
@@ -25,12 +26,19 @@ typedef enum ClfProgressState
 	CLF_STATE_RETURNING_ROWS
 } ClfProgressState;
 
-struct ClfTraversal;
+/* A scan's row, as the scan holds it. */
+typedef struct ClfProgressRow
+{
+	int			slot;			/* in ClfShared.progress, or -1: none */
+	uint64		serial;			/* tells a reused slot from the old one */
+} ClfProgressRow;
 
-extern void clf_progress_begin(struct ClfTraversal *trav, Oid relid,
+extern void clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
+							   const ClfOptions *opts, Oid relid,
 							   const char *table_name);
-extern void clf_progress_enter(struct ClfTraversal *trav);
-extern void clf_progress_page_done(struct ClfTraversal *trav);
+extern void clf_progress_enter(const ClfProgressRow *row);
+extern void clf_progress_page_done(const ClfProgressRow *row,
+								   const ClfScanStats *stats, int64 rows);
 extern void clf_progress_set_state(ClfProgressState state, TimestampTz until,
 								   const char *reason, const char *error);
 extern void clf_progress_publish(const ClfScanStats *stats);

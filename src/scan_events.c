@@ -49,52 +49,70 @@ table_name_of(Oid relid)
 static void
 scan_memory_gone(void *arg)
 {
-	clf_event_scan_finished((ClfTraversal *) arg, CLF_SCAN_ERROR,
+	clf_event_scan_finished((ClfScanReport *) arg, CLF_SCAN_ERROR,
 							"the query failed or was cancelled while the scan was running; see the query's error");
 }
 
-/* trav starts a scan of relid. */
+/* rep stands for no scan yet: its events reach nobody's row or entry. */
 void
-clf_event_scan_started(ClfTraversal *trav, Oid relid)
+clf_event_scan_init(ClfScanReport *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->progress.slot = -1;
+}
+
+/*
+ * A scan of relid by opts's server starts, counting in stats.  rep, opts
+ * and stats live in scan_cxt, whose end is the scan's end.
+ */
+void
+clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
+					   const ClfScanStats *stats, MemoryContext scan_cxt,
+					   Oid relid)
 {
 	char	   *table_name = table_name_of(relid);
 	MemoryContextCallback *callback;
 
-	(void) clf_scan_log_start(trav, relid, table_name);
-	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
+	rep->opts = opts;
+	rep->stats = stats;
+	rep->log_id = clf_scan_log_start(opts, relid, table_name);
+	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	callback->func = scan_memory_gone;
-	callback->arg = trav;
-	MemoryContextRegisterResetCallback(trav->scan_cxt, callback);
-	clf_progress_begin(trav, relid, table_name);
+	callback->arg = rep;
+	MemoryContextRegisterResetCallback(scan_cxt, callback);
+	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name);
 }
 
 /*
- * trav's scan ended with outcome; error, free of credentials, says why it
+ * rep's scan ended with outcome; error, free of credentials, says why it
  * failed.  Only the first report of a scan's end counts.  Called where
  * errors may be being cleaned up: nothing on this path looks at the
  * catalogs.
  */
 void
-clf_event_scan_finished(ClfTraversal *trav, ClfScanOutcome outcome,
+clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 						const char *error)
 {
-	if (clf_scan_log_finish(trav->log_id, &trav->stats, outcome, error))
-		clf_stats_scan_finished(trav->opts.serverid, outcome);
+	if (rep->log_id <= 0)
+		return;					/* never started */
+	if (clf_scan_log_finish(rep->log_id, rep->stats, outcome, error))
+		clf_stats_scan_finished(rep->opts->serverid, outcome);
 }
 
-/* trav is about to fetch a page: what is reported now concerns it. */
+/* rep's scan is about to fetch a page: what is reported now concerns it. */
 void
-clf_event_page_begins(ClfTraversal *trav)
+clf_event_page_begins(ClfScanReport *rep)
 {
-	clf_progress_enter(trav);
+	clf_progress_enter(&rep->progress);
 }
 
-/* trav's page arrived (trav->resp), its counters updated. */
+/* rep's scan got a page of rows, its counters updated. */
 void
-clf_event_page_done(ClfTraversal *trav)
+clf_event_page_done(ClfScanReport *rep, int64 rows)
 {
-	clf_stats_page(&trav->opts, (int64) trav->resp.nitems);
-	clf_progress_page_done(trav);
+	if (rep->opts)
+		clf_stats_page(rep->opts, rows);
+	clf_progress_page_done(&rep->progress, rep->stats, rows);
 }
 
 /*

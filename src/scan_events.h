@@ -15,9 +15,21 @@
 #define CLF_SCAN_EVENTS_H
 
 #include "clf_common.h"
-#include "scan.h"
+#include "progress.h"
 
 #include "utils/timestamp.h"
+
+/*
+ * What the events of one scan are told apart by: kept by the scan (in its
+ * memory, which it must outlive), filled in by clf_event_scan_started.
+ */
+typedef struct ClfScanReport
+{
+	const ClfOptions *opts;		/* the scan's server */
+	const ClfScanStats *stats;	/* the scan's counters, kept by the scan */
+	int64		log_id;			/* entry in contact_list_fdw_scans(), or 0 */
+	ClfProgressRow progress;	/* row in contact_list_fdw_progress */
+} ClfScanReport;
 
 /* What a scan can wait for, besides the network. */
 typedef enum ClfWaitFor
@@ -28,13 +40,16 @@ typedef enum ClfWaitFor
 } ClfWaitFor;
 
 /* the scan as a whole */
-extern void clf_event_scan_started(ClfTraversal *trav, Oid relid);
-extern void clf_event_scan_finished(ClfTraversal *trav, ClfScanOutcome outcome,
+extern void clf_event_scan_init(ClfScanReport *rep);
+extern void clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
+								   const ClfScanStats *stats,
+								   MemoryContext scan_cxt, Oid relid);
+extern void clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 									const char *error);
 
 /* its pages: what is reported in between lands on this scan */
-extern void clf_event_page_begins(ClfTraversal *trav);
-extern void clf_event_page_done(ClfTraversal *trav);
+extern void clf_event_page_begins(ClfScanReport *rep);
+extern void clf_event_page_done(ClfScanReport *rep, int64 rows);
 
 /* one HTTP request, from taking the server's request slot to giving it back */
 extern void clf_event_request_begins(const ClfOptions *opts);

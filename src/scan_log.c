@@ -21,7 +21,6 @@
  */
 #include "postgres.h"
 
-#include "scan.h"
 #include "scan_log.h"
 
 #include "catalog/pg_authid.h"
@@ -56,11 +55,11 @@ static ClfScanLogEntry *scan_log = NULL;
 static int64 next_serial = 1;
 
 /*
- * Record a new scan of relid by trav, shown as table_name (quoted, or
- * NULL); returns its id.
+ * Record a new scan of relid by opts's server, shown as table_name (quoted,
+ * or NULL); returns its id.
  */
 int64
-clf_scan_log_start(ClfTraversal *trav, Oid relid, const char *table_name)
+clf_scan_log_start(const ClfOptions *opts, Oid relid, const char *table_name)
 {
 	ClfScanLogEntry *entry;
 
@@ -75,9 +74,7 @@ clf_scan_log_start(ClfTraversal *trav, Oid relid, const char *table_name)
 	entry->outcome = CLF_SCAN_RUNNING;
 	clf_copy_text(entry->table_name, sizeof(entry->table_name), table_name);
 	clf_copy_text(entry->server_name, sizeof(entry->server_name),
-				  trav->opts.server_name);
-
-	trav->log_id = entry->serial;
+				  opts->server_name);
 	return entry->serial;
 }
 

@@ -13,9 +13,7 @@
 
 #include "shared_state.h"
 
-struct ClfTraversal;
-
-extern int64 clf_scan_log_start(struct ClfTraversal *trav, Oid relid,
+extern int64 clf_scan_log_start(const ClfOptions *opts, Oid relid,
 								const char *table_name);
 extern bool clf_scan_log_finish(int64 id, const ClfScanStats *stats,
 								ClfScanOutcome outcome, const char *error);
