@@ -1,50 +1,99 @@
 /*
- * floor_client.c: the floor of `make bench`.
+ * floor_client.c: the two reference lines of `make bench`.
  *
- * The least a client can do to read every contact_list page: libcurl with
- * one easy handle (so one keep-alive connection, and one TLS session over
- * HTTPS), the same request as the FDW (POST {"cursor":"...","limit":N},
- * Content-Type: application/json, Accept-Encoding: gzip), each body fed to
+ * The floor: the least a client can do to read every contact_list page the
+ * way the wrapper reads it.  libcurl with one easy handle (so one keep-alive
+ * connection, and one TLS session over HTTPS), the same request as the FDW
+ * (POST {"cursor":"...","limit":N}, Content-Type: application/json,
+ * Accept-Encoding: gzip), and the wrapper's own parser, src/page_parser.c,
+ * linked in: each body goes through the strict RFC 8259/UTF-8 check and
  * json-c's incremental tokener from the write callback as it arrives, then
- * next_cursor followed and the info_list items counted.  Nothing else.
+ * the same errcode and page checks, every info_list item fetched, and
+ * next_cursor followed.  What the wrapper does beyond this (tuples, the
+ * executor, shared state) is its overhead over the floor.
  *
- * usage: floor_client URL TOKEN [LIMIT [CA_FILE]]
+ * The loopback limit (--transfer-only): the same requests on the same
+ * handle, bodies decompressed by libcurl and thrown away unparsed.  Only
+ * the last bytes of each body are kept, to find next_cursor, which the
+ * mock writes last; so the line is transfer plus gunzip and nothing else.
+ *
+ * usage: floor_client [--transfer-only] URL TOKEN [LIMIT [CA_FILE]]
  *   URL is the API base, e.g. http://127.0.0.1:18642/cgi-bin
- * prints: rows=<n> pages=<n> seconds=<s> connections=<n>
+ * prints: rows=<n> pages=<n> bytes=<n> seconds=<s> connections=<n>
+ *   (rows=-1 with --transfer-only: nothing counts them)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
-#include <json-c/json.h>
 
-typedef struct Page
+#include "page_parser.h"
+
+/* the FDW's default max_response_bytes (CLF_DEFAULT_MAX_RESPONSE_BYTES) */
+#define FLOOR_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
+
+/* enough for the mock's tail: ],"next_cursor":"<cursor>"} */
+#define TAIL_BYTES 512
+
+typedef struct Body
 {
-	json_tokener *tok;
-	json_object *root;
-	int			failed;
-} Page;
+	bool		transfer_only;
+	ClfResponse resp;			/* the floor's parser */
+	char		tail[TAIL_BYTES + 1];	/* --transfer-only: the last bytes */
+	size_t		tail_len;
+	size_t		bytes;
+} Body;
 
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
-	Page	   *page = arg;
+	Body	   *body = arg;
 	size_t		len = size * nmemb;
-	json_object *value;
 
-	if (page->failed || page->root)
-		return page->failed ? 0 : len;	/* trailing whitespace after the value */
-	value = json_tokener_parse_ex(page->tok, data, (int) len);
-	if (value)
-		page->root = value;
-	else if (json_tokener_get_error(page->tok) != json_tokener_continue)
+	body->bytes += len;
+	if (body->transfer_only)
 	{
-		page->failed = 1;
-		return 0;
+		if (len >= TAIL_BYTES)
+		{
+			memcpy(body->tail, data + len - TAIL_BYTES, TAIL_BYTES);
+			body->tail_len = TAIL_BYTES;
+		}
+		else
+		{
+			size_t		keep = body->tail_len + len > TAIL_BYTES ? TAIL_BYTES - len : body->tail_len;
+
+			memmove(body->tail, body->tail + body->tail_len - keep, keep);
+			memcpy(body->tail + keep, data, len);
+			body->tail_len = keep + len;
+		}
+		return len;
 	}
-	return len;
+	/* as the wrapper's transport does: a body that cannot be valid stops */
+	return clf_response_feed(&body->resp, data, len) ? len : 0;
+}
+
+/*
+ * --transfer-only: the cursor from the body's last bytes, malloc'd ("" at
+ * the end of the chain), or NULL if the tail holds none.
+ */
+static char *
+tail_cursor(Body *body)
+{
+	static const char key[] = "\"next_cursor\":\"";
+	char	   *start, *end;
+
+	body->tail[body->tail_len] = '\0';
+	start = strstr(body->tail, key);
+	if (start == NULL)
+		return NULL;
+	start += sizeof(key) - 1;
+	end = strchr(start, '"');
+	if (end == NULL)
+		return NULL;
+	return strndup(start, end - start);
 }
 
 static double
@@ -60,19 +109,27 @@ int
 main(int argc, char **argv)
 {
 	const char *base, *token, *ca_file;
+	bool		transfer_only = false;
 	int			limit;
 	char		url[4096];
-	char		body[8192];
+	char		request[8192];
 	char	   *cursor;
 	CURL	   *easy;
 	struct curl_slist *headers;
-	Page		page;
+	Body		body;
 	long		rows = 0, pages = 0, connects = 0;
+	size_t		bytes = 0;
 	double		start, elapsed;
 
+	if (argc > 1 && strcmp(argv[1], "--transfer-only") == 0)
+	{
+		transfer_only = true;
+		argc--;
+		argv++;
+	}
 	if (argc < 3)
 	{
-		fprintf(stderr, "usage: %s URL TOKEN [LIMIT [CA_FILE]]\n", argv[0]);
+		fprintf(stderr, "usage: floor_client [--transfer-only] URL TOKEN [LIMIT [CA_FILE]]\n");
 		return 2;
 	}
 	base = argv[1];
@@ -90,61 +147,78 @@ main(int argc, char **argv)
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &page);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(easy, CURLOPT_PROXY, "");
 	if (ca_file)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file);
 
-	page.tok = json_tokener_new();
+	memset(&body, 0, sizeof(body));
+	body.transfer_only = transfer_only;
+	clf_response_init(&body.resp, FLOOR_MAX_RESPONSE_BYTES);
 	cursor = strdup("");
 	start = now();
 	for (;;)
 	{
 		CURLcode	rc;
 		long		status = 0, nconn = 0;
-		json_object *list, *next, *errcode;
+		char	   *next;
 
 		/* the mock's cursors need no JSON escaping */
-		snprintf(body, sizeof(body), "{\"cursor\":\"%s\",\"limit\":%d}", cursor, limit);
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
-		json_tokener_reset(page.tok);
-		page.root = NULL;
-		page.failed = 0;
+		snprintf(request, sizeof(request), "{\"cursor\":\"%s\",\"limit\":%d}", cursor, limit);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request);
+		clf_response_reset(&body.resp);
+		body.tail_len = 0;
+		body.bytes = 0;
 
 		rc = curl_easy_perform(easy);
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &nconn);
 		connects += nconn;
-		if (rc != CURLE_OK || status != 200 || page.root == NULL)
+		bytes += body.bytes;
+		if (rc != CURLE_OK || status != 200)
 		{
-			fprintf(stderr, "floor_client: page %ld failed: %s, HTTP %ld%s\n", pages + 1,
-					curl_easy_strerror(rc), status, page.failed ? ", invalid JSON" : "");
+			fprintf(stderr, "floor_client: page %ld failed: %s, HTTP %ld%s%s\n", pages + 1,
+					curl_easy_strerror(rc), status,
+					body.resp.error != CLF_RESP_OK ? ", " : "", body.resp.message);
 			return 1;
 		}
-		if (!json_object_object_get_ex(page.root, "errcode", &errcode) ||
-			json_object_get_int64(errcode) != 0 ||
-			!json_object_object_get_ex(page.root, "info_list", &list) ||
-			!json_object_is_type(list, json_type_array))
+		if (transfer_only)
 		{
-			fprintf(stderr, "floor_client: page %ld is not a page: %.200s\n", pages + 1,
-					json_object_to_json_string(page.root));
-			return 1;
+			next = tail_cursor(&body);
+			if (next == NULL)
+			{
+				fprintf(stderr, "floor_client: page %ld has no next_cursor in its last %zu bytes\n",
+						pages + 1, body.tail_len);
+				return 1;
+			}
 		}
-		rows += (long) json_object_array_length(list);
+		else
+		{
+			if (!clf_response_finish(&body.resp) || !clf_response_check_status(&body.resp) ||
+				body.resp.errcode != 0 || !clf_response_check_page(&body.resp))
+			{
+				fprintf(stderr, "floor_client: page %ld is not a page: errcode %lld, %s\n",
+						pages + 1, (long long) body.resp.errcode, body.resp.message);
+				return 1;
+			}
+			/* the wrapper takes each item in turn, even for count(*) */
+			for (size_t i = 0; i < body.resp.nitems; i++)
+				if (clf_response_item(&body.resp, i) != NULL)
+					rows++;
+			next = strdup(body.resp.next_cursor ? body.resp.next_cursor : "");
+		}
 		pages++;
 		free(cursor);
-		cursor = NULL;
-		if (json_object_object_get_ex(page.root, "next_cursor", &next) &&
-			json_object_is_type(next, json_type_string) && json_object_get_string_len(next) > 0)
-			cursor = strdup(json_object_get_string(next));
-		json_object_put(page.root);
-		if (cursor == NULL)
+		cursor = next;
+		if (cursor[0] == '\0')
 			break;
 	}
 	elapsed = now() - start;
-	printf("rows=%ld pages=%ld seconds=%.6f connections=%ld\n", rows, pages, elapsed, connects);
+	printf("rows=%ld pages=%ld bytes=%zu seconds=%.6f connections=%ld\n",
+		   transfer_only ? -1L : rows, pages, bytes, elapsed, connects);
 
-	json_tokener_free(page.tok);
+	free(cursor);
+	clf_response_release(&body.resp);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(easy);
 	curl_global_cleanup();

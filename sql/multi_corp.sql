@@ -57,15 +57,15 @@ DROP MATERIALIZED VIEW all_customers;
 -- the source goes through the column type's input function
 CREATE FOREIGN TABLE source_short (corp varchar(3) OPTIONS (source 'server'))
   SERVER corp_a;
-SELECT * FROM source_short LIMIT 1;
+SELECT clf_error_of('SELECT * FROM source_short LIMIT 1');
 CREATE FOREIGN TABLE source_name (corp name OPTIONS (source 'server'), name text)
   SERVER corp_a;
 SELECT corp, pg_typeof(corp) FROM source_name LIMIT 1;
 
 -- bad column options
-CREATE FOREIGN TABLE source_bad (corp text OPTIONS (source 'corp_id')) SERVER corp_a;
-CREATE FOREIGN TABLE source_bad (corp text OPTIONS (source 'server', field 'corp')) SERVER corp_a;
-ALTER FOREIGN TABLE contacts_a ALTER COLUMN name OPTIONS (ADD source 'table');
+SELECT clf_error_of($$CREATE FOREIGN TABLE source_bad (corp text OPTIONS (source 'corp_id')) SERVER corp_a$$);
+SELECT clf_error_of($$CREATE FOREIGN TABLE source_bad (corp text OPTIONS (source 'server', field 'corp')) SERVER corp_a$$);
+SELECT clf_error_of($$ALTER FOREIGN TABLE contacts_a ALTER COLUMN name OPTIONS (ADD source 'table')$$);
 -- without the option, corp is read as a JSON key, which no item has
 ALTER FOREIGN TABLE contacts_a ALTER COLUMN corp OPTIONS (DROP source);
 SELECT count(*) FILTER (WHERE corp IS NULL) AS without_source FROM contacts_a;
