@@ -25,6 +25,7 @@ OBJS = \
 	src/convert.o \
 	src/scan.o \
 	src/scan_log.o \
+	src/scan_events.o \
 	src/shmem.o \
 	src/shared_tokens.o \
 	src/progress.o \

@@ -80,4 +80,16 @@ typedef struct ClfScanStats
 	double		network_ms;		/* wall time spent inside HTTP requests */
 } ClfScanStats;
 
+/*
+ * How a scan ended: reported to scan_events.c, kept by scan_log.c and
+ * counted by stats.c.
+ */
+typedef enum ClfScanOutcome
+{
+	CLF_SCAN_RUNNING,
+	CLF_SCAN_COMPLETE,
+	CLF_SCAN_STOPPED_EARLY,
+	CLF_SCAN_ERROR
+} ClfScanOutcome;
+
 #endif							/* CLF_CLF_COMMON_H */

@@ -10,7 +10,9 @@
 #include <math.h>
 
 #include "contact_list_fdw.h"
+#include "scan_events.h"
 #include "shared_state.h"
+#include "stats.h"
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -309,7 +311,7 @@ next_item(ClfTraversal *trav)
 
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
-		clf_scan_log_finish(trav->log_id, &trav->stats, CLF_SCAN_ERROR, edata->message);
+		clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR, edata->message);
 		FreeErrorData(edata);
 		PG_RE_THROW();
 	}
@@ -338,7 +340,9 @@ contactListIterateForeignScan(ForeignScanState *node)
 	{
 		state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
 										  state->replay ? -1 : state->limit_rows);
-		clf_scan_log_start(state->trav, RelationGetRelid(node->ss.ss_currentRelation));
+		clf_event_scan_started(&state->trav->report, &state->trav->opts,
+							   &state->trav->stats, state->trav->scan_cxt,
+							   RelationGetRelid(node->ss.ss_currentRelation));
 		state->traversals++;
 	}
 
@@ -396,9 +400,9 @@ contactListEndForeignScan(ForeignScanState *node)
 		return;
 	if (state->trav)
 	{
-		clf_scan_log_finish(state->trav->log_id, &state->trav->stats,
-							state->trav->at_end ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
-							NULL);
+		clf_event_scan_finished(&state->trav->report,
+								state->trav->at_end ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
+								NULL);
 		/* EXPLAIN ANALYZE has printed the counters by now */
 		clf_traversal_end(state->trav);
 		state->trav = NULL;
@@ -493,7 +497,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	clf_options_add_user_mapping(&opts, GetUserId());
 	conv = clf_converter_create(relation, NULL, true, opts.server_name);
 	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
-	clf_scan_log_start(trav, RelationGetRelid(relation));
+	clf_event_scan_started(&trav->report, &trav->opts, &trav->stats,
+						   trav->scan_cxt, RelationGetRelid(relation));
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "contact_list_fdw analyze row",
 									ALLOCSET_DEFAULT_SIZES);
 	reservoir_init_selection_state(&rstate, targrows);
@@ -531,7 +536,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 		seen += 1;
 	}
 
-	clf_scan_log_finish(trav->log_id, &trav->stats, CLF_SCAN_COMPLETE, NULL);
+	clf_event_scan_finished(&trav->report, CLF_SCAN_COMPLETE, NULL);
 	ereport(elevel,
 			(errmsg_plural("\"%s\": fetched %.0f rows in " INT64_FORMAT " page from WeCom; %d rows in sample",
 						   "\"%s\": fetched %.0f rows in " INT64_FORMAT " pages from WeCom; %d rows in sample",

@@ -18,7 +18,9 @@
  *	http.c			the transport (http.h): one libcurl request on
  *					PostgreSQL's latch and wait set, the libcurl handle kept
  *					per server and dropped on ALTER SERVER, libcurl's
- *					failures, cancellable sleeps.  It knows nothing of WeCom.
+ *					failures, cancellable sleeps.  It knows nothing of WeCom,
+ *					of scans and of the request slots (wecom.c reports each
+ *					request around it).
  * Beside the stack:
  *	option.c		option validation and lookup.
  *	convert.c		JSON values to column Datums.
@@ -30,10 +32,21 @@
  *					from our copies; the secret digest that keys the token
  *					caches; text from the network made printable.  Calls
  *					nothing of ours.
- *	scan_log.c		this session's recent scans, for contact_list_fdw_scans().
- *	shmem.c, progress.c, stats.c
- *					state shared by every backend (shared_state.h): the
- *					area, running scans, per-server counters, request slots.
+ * A scan's events, floors bottom up (each calls only the floors below):
+ *	shmem.c			creates and attaches the shared area, degrades to
+ *					per-backend, runs the releases the modules register;
+ *					calls nothing above it (shared_state.h: the layout and
+ *					its API).
+ *	progress.c, stats.c, scan_log.c
+ *					each its own view, and none calls another:
+ *					contact_list_fdw_progress (progress.h); the per-server
+ *					counters and request slots (stats.h); this session's and
+ *					the cluster's ended scans (scan_log.h).
+ *	scan_events.c	the one place a scan reports to (scan_events.h):
+ *					started, page done, request begins and done, retry,
+ *					waiting for..., finished; it feeds the three above.
+ *					Called by scan.c, wecom.c, the callbacks and
+ *					shared_tokens.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -61,19 +74,6 @@
 #include "utils/relcache.h"
 #include "utils/timestamp.h"
 
-
-/* scan_log.c */
-typedef enum ClfScanOutcome
-{
-	CLF_SCAN_RUNNING,
-	CLF_SCAN_COMPLETE,
-	CLF_SCAN_STOPPED_EARLY,
-	CLF_SCAN_ERROR
-} ClfScanOutcome;
-
-extern int64 clf_scan_log_start(ClfTraversal *trav, Oid relid);
-extern void clf_scan_log_finish(int64 id, const ClfScanStats *stats,
-								ClfScanOutcome outcome, const char *error);
 
 /*
  * Transitional, until this header is split: modules that have their own

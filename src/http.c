@@ -32,7 +32,6 @@
 
 #include "http.h"
 #include "redact.h"
-#include "shared_state.h"
 
 #include "miscadmin.h"
 #include "portability/instr_time.h"
@@ -604,9 +603,6 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	out->result = CURLE_OK;
 	out->curl_error[0] = '\0';
 
-	/* max_concurrent_requests: may wait; clf_request_done gives it back */
-	clf_request_slot_acquire(opts);
-
 	/* reset keeps the connection, DNS and TLS session caches */
 	curl_easy_reset(easy);
 	curl_easy_setopt(easy, CURLOPT_URL, hreq->url);
@@ -696,8 +692,6 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 		hreq->stats->requests++;
 		if (rc != CURLM_OK)
 			conn->invalidated = true;
-		clf_request_done(opts, hreq->token_request, out->bytes,
-						 INSTR_TIME_GET_MILLISEC(duration), hreq->stats);
 	}
 	PG_END_TRY();
 	if (rc != CURLM_OK)

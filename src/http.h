@@ -22,14 +22,14 @@
 /* What to send, and how to speak of it. */
 typedef struct ClfHttpRequest
 {
-	const ClfOptions *opts;		/* timeouts, proxy, ca_file; the server's
-								 * request slots */
+	const ClfOptions *opts;		/* timeouts, proxy, ca_file */
 	const char *url;			/* may hold a credential: never shown */
 	const char *body;			/* a JSON body to POST, or NULL for a GET */
 	const char *what;			/* what is fetched, for messages */
 	const char *token;			/* also kept out of messages, or NULL */
 	size_t		max_bytes;		/* of the body, and of what its parse holds */
-	bool		token_request;	/* counted apart by contact_list_fdw_stats */
+	bool		token_request;	/* a gettoken: the caller's report counts it
+								 * apart */
 	ClfScanStats *stats;		/* requests, bytes and network time added */
 } ClfHttpRequest;
 

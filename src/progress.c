@@ -7,7 +7,7 @@
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
  * (end, error or cancel: a memory context callback) or its backend exits
- * (shmem.c).  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
+ * (the release registered with shmem.c).  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
  * its number among the backends: a session with many open scans (cursors)
  * runs the extra ones untracked, counted in contact_list_fdw_shared_info(),
  * and never takes the slot another session's scan would need.
@@ -21,15 +21,16 @@
  * (PROGRESS_READ_TRIES) and leave it out of that read, so nothing a writer
  * does can make them spin.
  *
- * The network code knows nothing of scans: scan.c says which scan is
- * fetching (clf_progress_enter), and the states wecom.c, http.c and the
- * shared caches report land on that scan's row.
+ * Everything here is told by scan_events.c, the one place a scan reports
+ * to.  The network code knows nothing of scans: the scan says which of them
+ * is fetching (clf_progress_enter), and the states reported meanwhile land
+ * on that scan's row.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "shared_state.h"
+#include "progress.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
@@ -37,7 +38,6 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -174,41 +174,42 @@ release_slot(int index, uint64 serial)
 static void
 scan_memory_gone(void *arg)
 {
-	ClfTraversal *trav = (ClfTraversal *) arg;
+	ClfProgressRow *row = (ClfProgressRow *) arg;
 
-	release_slot(trav->progress_slot, trav->progress_serial);
-	trav->progress_slot = -1;
+	release_slot(row->slot, row->serial);
+	row->slot = -1;
 }
 
+static void progress_release(void);
+
+/*
+ * A scan of relid by opts's server, shown as table_name (quoted, or NULL),
+ * starts; row, in scan_cxt, is its row until that memory goes.
+ */
 void
-clf_progress_begin(ClfTraversal *trav, Oid relid)
+clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
+				   const ClfOptions *opts, Oid relid, const char *table_name_in)
 {
 	ClfShared  *s = clf_shared();
 	ClfProgressSlot *slot = NULL;
 	MemoryContextCallback *callback;
-	char	   *nspname;
-	char	   *relname;
 	char		table_name[sizeof(slot->table_name)];
 	char		server_name[sizeof(slot->server_name)];
 	Oid			userid = GetSessionUserId();
 	TimestampTz started = GetCurrentTimestamp();
 	int			first;
 
-	trav->progress_slot = -1;
+	row->slot = -1;
 	if (s == NULL)
 		return;
 
+	clf_shmem_on_release(progress_release, false);
+
 	/* whatever can fail, before the lock and the write bracket */
-	relname = get_rel_name(relid);
-	nspname = get_namespace_name(get_rel_namespace(relid));
 	FAULT_ERROR("progress_begin");
-	if (relname && nspname)
-		clf_copy_text(table_name, sizeof(table_name),
-					  quote_qualified_identifier(nspname, relname));
-	else
-		table_name[0] = '\0';
-	clf_copy_text(server_name, sizeof(server_name), trav->opts.server_name);
-	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
+	clf_copy_text(table_name, sizeof(table_name), table_name_in);
+	clf_copy_text(server_name, sizeof(server_name), opts->server_name);
+	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	first = first_own_slot(s);
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
@@ -217,8 +218,8 @@ clf_progress_begin(ClfTraversal *trav, Oid relid)
 		if (s->progress[i].pid == 0)
 		{
 			slot = &s->progress[i];
-			trav->progress_slot = i;
-			trav->progress_serial = s->next_serial++;
+			row->slot = i;
+			row->serial = s->next_serial++;
 			break;
 		}
 	}
@@ -228,11 +229,11 @@ clf_progress_begin(ClfTraversal *trav, Oid relid)
 	{
 		begin_write(slot);
 		slot->pid = MyProcPid;
-		slot->serial = trav->progress_serial;
+		slot->serial = row->serial;
 		slot->dbid = MyDatabaseId;
 		slot->userid = userid;
 		slot->relid = relid;
-		slot->serverid = trav->opts.serverid;
+		slot->serverid = opts->serverid;
 		slot->started = started;
 		memset(&slot->stats, 0, sizeof(slot->stats));
 		slot->rows_received = 0;
@@ -249,32 +250,33 @@ clf_progress_begin(ClfTraversal *trav, Oid relid)
 	if (slot)
 	{
 		callback->func = scan_memory_gone;
-		callback->arg = trav;
-		MemoryContextRegisterResetCallback(trav->scan_cxt, callback);
+		callback->arg = row;
+		MemoryContextRegisterResetCallback(scan_cxt, callback);
 	}
 }
 
-/* trav is about to fetch a page: what happens now shows on its row */
+/* row's scan is about to fetch a page: what happens now shows on its row */
 void
-clf_progress_enter(ClfTraversal *trav)
+clf_progress_enter(const ClfProgressRow *row)
 {
-	current_slot = trav->progress_slot;
-	current_serial = trav->progress_serial;
+	current_slot = row->slot;
+	current_serial = row->serial;
 }
 
+/* row's scan got a page of rows; stats are its counters now */
 void
-clf_progress_page_done(ClfTraversal *trav)
+clf_progress_page_done(const ClfProgressRow *row, const ClfScanStats *stats,
+					   int64 rows)
 {
 	ClfProgressSlot *slot;
 
-	clf_stats_page(&trav->opts, (int64) trav->resp.nitems);
-	slot = my_slot(trav->progress_slot, trav->progress_serial);
+	slot = my_slot(row->slot, row->serial);
 	if (slot == NULL)
 		return;
 	begin_write(slot);
 	FAULT_STALL("progress_page_done");
-	slot->stats = trav->stats;
-	slot->rows_received += trav->resp.nitems;
+	slot->stats = *stats;
+	slot->rows_received += rows;
 	slot->state = CLF_STATE_RETURNING_ROWS;
 	slot->until = 0;
 	slot->reason[0] = '\0';
@@ -322,8 +324,8 @@ clf_progress_publish(const ClfScanStats *stats)
 }
 
 /* The backend exits: its scans' rows go (no memory callback runs on FATAL). */
-void
-clf_progress_cleanup(void)
+static void
+progress_release(void)
 {
 	ClfShared  *s = clf_shared();
 

@@ -17,7 +17,7 @@
 #include "postgres.h"
 
 #include "contact_list_fdw.h"
-#include "shared_state.h"
+#include "scan_events.h"
 
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
@@ -67,7 +67,7 @@ clf_traversal_begin(const ClfOptions *opts, MemoryContext parent, int64 rows_wan
 	trav->cursor_cxt = AllocSetContextCreate(scan_cxt, "contact_list_fdw cursors",
 											 ALLOCSET_SMALL_SIZES);
 	trav->rows_wanted = rows_wanted;
-	trav->progress_slot = -1;
+	clf_event_scan_init(&trav->report);
 	clf_response_init(&trav->resp, (size_t) opts->max_response_bytes);
 
 	cleanup = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
@@ -126,9 +126,9 @@ fetch_next_page(ClfTraversal *trav)
 
 	MemoryContextReset(trav->page_cxt);
 	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
-	clf_progress_enter(trav);
+	clf_event_page_begins(&trav->report);
 	clf_fetch_page(&trav->opts, trav->cursor, limit, page_no, &trav->resp, &trav->stats);
-	clf_progress_page_done(trav);
+	clf_event_page_done(&trav->report, (int64) trav->resp.nitems);
 	MemoryContextSwitchTo(oldcxt);
 
 	trav->pages_in_traversal++;

@@ -10,6 +10,7 @@
 
 #include "clf_common.h"
 #include "page_parser.h"
+#include "scan_events.h"
 
 #include "utils/hsearch.h"
 
@@ -28,10 +29,8 @@ typedef struct ClfTraversal
 	int64		rows_wanted;	/* rows the executor will take at most; -1: all */
 	int64		rows_returned;
 	int64		pages_in_traversal;
-	int64		log_id;			/* entry in contact_list_fdw_scans() */
 	ClfScanStats stats;
-	int			progress_slot;	/* row in contact_list_fdw_progress, or -1 */
-	uint64		progress_serial;
+	ClfScanReport report;		/* how scan_events.c knows this scan */
 } ClfTraversal;
 
 extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,

@@ -14,12 +14,14 @@
  * when the scan starts, as the end may come in an aborted transaction,
  * where the catalogs cannot be read.
  *
+ * Told by scan_events.c, which also sees to it that a scan whose memory
+ * goes while it still runs is recorded as failed.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "contact_list_fdw.h"
-#include "shared_state.h"
+#include "scan_log.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
@@ -29,7 +31,6 @@
 #include "postmaster/bgworker.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -41,7 +42,6 @@ typedef struct ClfScanLogEntry
 {
 	int64		serial;			/* 0: unused */
 	Oid			relid;
-	Oid			serverid;
 	TimestampTz started;
 	TimestampTz ended;			/* 0 while running */
 	ClfScanStats stats;
@@ -55,24 +55,13 @@ static ClfScanLogEntry *scan_log = NULL;
 static int64 next_serial = 1;
 
 /*
- * If the traversal's memory goes away while its entry still says running,
- * the query failed or was cancelled somewhere we did not see.
+ * Record a new scan of relid by opts's server, shown as table_name (quoted,
+ * or NULL); returns its id.
  */
-static void
-scan_context_gone(void *arg)
-{
-	ClfTraversal *trav = (ClfTraversal *) arg;
-
-	clf_scan_log_finish(trav->log_id, &trav->stats, CLF_SCAN_ERROR,
-						"the query failed or was cancelled while the scan was running; see the query's error");
-}
-
-/* Record a new scan of relid by trav; returns its id. */
 int64
-clf_scan_log_start(ClfTraversal *trav, Oid relid)
+clf_scan_log_start(const ClfOptions *opts, Oid relid, const char *table_name)
 {
 	ClfScanLogEntry *entry;
-	MemoryContextCallback *callback;
 
 	if (scan_log == NULL)
 		scan_log = MemoryContextAllocZero(TopMemoryContext,
@@ -81,25 +70,11 @@ clf_scan_log_start(ClfTraversal *trav, Oid relid)
 	memset(entry, 0, sizeof(*entry));
 	entry->serial = next_serial++;
 	entry->relid = relid;
-	entry->serverid = trav->opts.serverid;
 	entry->started = GetCurrentTimestamp();
 	entry->outcome = CLF_SCAN_RUNNING;
-	{
-		char	   *relname = get_rel_name(relid);
-		char	   *nspname = relname ? get_namespace_name(get_rel_namespace(relid)) : NULL;
-
-		clf_copy_text(entry->table_name, sizeof(entry->table_name),
-					  nspname ? quote_qualified_identifier(nspname, relname) : NULL);
-		clf_copy_text(entry->server_name, sizeof(entry->server_name),
-					  trav->opts.server_name);
-	}
-
-	trav->log_id = entry->serial;
-	callback = MemoryContextAlloc(trav->scan_cxt, sizeof(MemoryContextCallback));
-	callback->func = scan_context_gone;
-	callback->arg = trav;
-	MemoryContextRegisterResetCallback(trav->scan_cxt, callback);
-	clf_progress_begin(trav, relid);
+	clf_copy_text(entry->table_name, sizeof(entry->table_name), table_name);
+	clf_copy_text(entry->server_name, sizeof(entry->server_name),
+				  opts->server_name);
 	return entry->serial;
 }
 
@@ -142,22 +117,24 @@ add_recent_scan(const ClfScanLogEntry *entry)
 	LWLockRelease(&s->lock);
 }
 
-/* Record how scan id ended, unless that is already recorded. */
-void
+/*
+ * Record how scan id ended, unless that is already recorded: true if it
+ * was recorded now.
+ */
+bool
 clf_scan_log_finish(int64 id, const ClfScanStats *stats, ClfScanOutcome outcome,
 					const char *error)
 {
 	ClfScanLogEntry *entry;
 
 	if (scan_log == NULL || id <= 0)
-		return;
+		return false;
 	entry = &scan_log[id % CLF_SCAN_LOG_SIZE];
 	if (entry->serial != id || entry->outcome != CLF_SCAN_RUNNING)
-		return;
+		return false;
 	entry->ended = GetCurrentTimestamp();
 	entry->stats = *stats;
 	entry->outcome = outcome;
-	clf_stats_scan_finished(entry->serverid, outcome);
 	if (error)
 	{
 		/* whole characters only */
@@ -167,6 +144,7 @@ clf_scan_log_finish(int64 id, const ClfScanStats *stats, ClfScanOutcome outcome,
 		entry->error[len] = '\0';
 	}
 	add_recent_scan(entry);
+	return true;
 }
 
 static const char *

@@ -9,24 +9,32 @@
  * in shared_preload_libraries.  Without either, clf_shared() is NULL and
  * every backend works alone, with its own caches (tokens.c, http.c).
  *
- *	shmem.c			setup and attach, the lock, wait events, cleanup on
- *					error and backend exit, contact_list_fdw_shared_info().
+ *	shmem.c			setup and attach, the lock, wait events, the list of
+ *					what to give back on error and backend exit,
+ *					contact_list_fdw_shared_info(); its API is at the end
+ *					of this file (it hands out nothing but this layout).
  *	shared_tokens.c	one access token per (api_url, corp_id, secret digest);
  *					its functions are in shared_tokens.h, for tokens.c.
- *	progress.c		a row per running scan: contact_list_fdw_progress.
+ *	progress.c		a row per running scan: contact_list_fdw_progress
+ *					(progress.h).
  *	stats.c			per-server counters and request slots:
- *					contact_list_fdw_stats, max_concurrent_requests.
+ *					contact_list_fdw_stats, max_concurrent_requests (stats.h).
+ *	scan_log.c		the ring of ended scans: contact_list_fdw_recent_scans
+ *					(scan_log.h).
+ * None of the last three calls another: a scan's events reach them through
+ * scan_events.c.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CLF_SHARED_STATE_H
 #define CLF_SHARED_STATE_H
 
-#include "contact_list_fdw.h"
+#include "clf_common.h"
 
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
+#include "utils/timestamp.h"
 
 #define CLF_SHARED_TOKENS			64
 #define CLF_SHARED_TOKEN_MAX		1024	/* WeCom's are up to 512 bytes */
@@ -122,16 +130,6 @@ typedef struct ClfServerEntry
 	TimestampTz stats_reset;
 } ClfServerEntry;
 
-typedef enum ClfProgressState
-{
-	CLF_STATE_STARTING,
-	CLF_STATE_REQUESTING,
-	CLF_STATE_WAITING_TO_RETRY,
-	CLF_STATE_WAITING_FOR_SLOT,
-	CLF_STATE_WAITING_FOR_TOKEN,
-	CLF_STATE_RETURNING_ROWS
-} ClfProgressState;
-
 typedef struct ClfProgressSlot
 {
 	/*
@@ -149,7 +147,7 @@ typedef struct ClfProgressSlot
 	TimestampTz started;
 	ClfScanStats stats;
 	int64		rows_received;
-	int			state;			/* ClfProgressState */
+	int			state;			/* ClfProgressState (progress.h) */
 	TimestampTz until;			/* waiting to retry until */
 	char		table_name[2 * NAMEDATALEN + 2];
 	char		server_name[NAMEDATALEN];
@@ -210,32 +208,20 @@ typedef struct ClfShared
 } ClfShared;
 
 /* shmem.c */
+
+/*
+ * What a module gives back of the shared state it holds: on backend exit
+ * (FATAL included), and with on_abort also on (sub)transaction abort.
+ */
+typedef void (*ClfSharedRelease) (void);
+
 extern void clf_shmem_init(void);
+extern void clf_shmem_on_release(ClfSharedRelease release, bool on_abort);
 extern ClfShared *clf_shared(void);
 extern bool clf_shared_preloaded(void);
 extern void clf_shared_require(void);
 extern uint32 clf_wait_event_token(void);
 extern uint32 clf_wait_event_slot(void);
 extern void clf_copy_text(char *dst, size_t size, const char *src);
-
-/* progress.c */
-extern void clf_progress_begin(ClfTraversal *trav, Oid relid);
-extern void clf_progress_enter(ClfTraversal *trav);
-extern void clf_progress_page_done(ClfTraversal *trav);
-extern void clf_progress_set_state(ClfProgressState state, TimestampTz until,
-								   const char *reason, const char *error);
-extern void clf_progress_publish(const ClfScanStats *stats);
-extern void clf_progress_cleanup(void);
-
-/* stats.c */
-extern void clf_request_slot_acquire(const ClfOptions *opts);
-extern void clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
-							 double ms, const ClfScanStats *stats);
-extern void clf_note_retry(const ClfOptions *opts, int curl_result, long http_status,
-						   int64 errcode, int delay_ms, const char *description);
-extern void clf_stats_page(const ClfOptions *opts, int64 rows);
-extern void clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome);
-extern void clf_request_slot_cleanup(void);
-extern void clf_stats_init(void);
 
 #endif							/* CLF_SHARED_STATE_H */

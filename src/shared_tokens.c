@@ -13,8 +13,9 @@
  * A token WeCom rejects is dropped only if it is still the one the entry
  * holds (same generation), so twenty backends rejecting the same token
  * cause one fetch.  A backend that claimed the fetch and then failed, was
- * cancelled or died gives the claim back (shmem.c's callbacks); a waiter
- * also takes over from a claimant whose process is gone.
+ * cancelled or died gives the claim back (its release, run by shmem.c's
+ * callbacks); a waiter also takes over from a claimant whose process is
+ * gone.
  *
  * Under failure sharing must not be worse than each backend alone:
  *	- A fetch that fails (WeCom's answer, or the transport's after its
@@ -47,6 +48,7 @@
 #include "shared_tokens.h"
 #include "redact.h"
 #include "shared_state.h"
+#include "scan_events.h"
 
 #include "miscadmin.h"
 #include "utils/timestamp.h"
@@ -262,6 +264,8 @@ clf_shared_token(const ClfOptions *opts)
 
 	if (s == NULL)
 		return NULL;
+	/* before a fetch is claimed: given back on error and exit */
+	clf_shmem_on_release(clf_shared_tokens_cleanup, true);
 	token_key(opts, key);
 	fetch_context(opts, context);
 	/* ahead of the lock: nothing below may allocate */
@@ -334,7 +338,7 @@ clf_shared_token(const ClfOptions *opts)
 
 		if (!waited)
 		{
-			clf_progress_set_state(CLF_STATE_WAITING_FOR_TOKEN, 0, NULL, NULL);
+			clf_event_waiting(CLF_WAIT_TOKEN, 0, NULL);
 			deadline = TimestampTzPlusMilliseconds(now, wait_budget_ms(opts));
 			waited = true;
 		}
@@ -357,7 +361,7 @@ clf_shared_token(const ClfOptions *opts)
 	if (waited)
 	{
 		ConditionVariableCancelSleep();
-		clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
+		clf_event_wait_over();
 	}
 	if (failed)
 	{

@@ -4,8 +4,9 @@
  *		  The cluster's table of access tokens in shared memory: one fetch
  *		  per key at a time, failures shared with a backoff.
  *
- * Only tokens.c asks it for tokens (and shmem.c gives back a claim on
- * error or exit); it calls nothing above it.
+ * Only tokens.c asks it for tokens; a claim is given back on error or exit
+ * by the release it registers with shmem.c.  It calls nothing above it
+ * but scan_events.c, to say that the scan waits for another's fetch.
  *
  *-------------------------------------------------------------------------
  */

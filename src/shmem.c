@@ -2,7 +2,8 @@
  *
  * shmem.c
  *		  Where contact_list_fdw's cluster-wide state lives, and its lock,
- *		  wait events and cleanup (see shared_state.h for what it holds).
+ *		  wait events and the list of what to give back on error and exit
+ *		  (see shared_state.h for what it holds).
  *
  * PostgreSQL 17+: a named DSM segment, made by the first backend that needs
  * it; no configuration.  PostgreSQL 15 and 16: the main shared memory,
@@ -16,17 +17,19 @@
  * mode, with the reason in contact_list_fdw_shared_info()).
  *
  * Whatever a backend holds in the shared state (a request slot, the marker
- * of a token it is fetching, progress rows) is given back on error (the
- * transaction and subtransaction abort callbacks here, and the scan's
- * memory context callback for progress rows) and on exit, FATAL included
- * (before_shmem_exit), so pg_terminate_backend() leaves nothing behind.
+ * of a token it is fetching, progress rows) is given back on error and on
+ * exit, FATAL included, so pg_terminate_backend() leaves nothing behind.
+ * The module that takes it says how to give it back (clf_shmem_on_release)
+ * before it takes anything; the transaction and subtransaction abort
+ * callbacks and the before_shmem_exit callback here run those, so this file
+ * calls nothing of the modules above it.  (Progress rows also go with their
+ * scan's memory: progress.c's memory context callback.)
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "shared_state.h"
-#include "shared_tokens.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -153,13 +156,60 @@ clf_shmem_init(void)
 #endif
 }
 
+/*
+ * The modules' ways to give back what they hold (a request slot, a token
+ * marker, progress rows), in the order they were registered.
+ */
+#define CLF_MAX_RELEASES 8
+
+static struct
+{
+	ClfSharedRelease release;
+	bool		on_abort;
+}			releases[CLF_MAX_RELEASES];
+static int	nreleases = 0;
+
+/*
+ * A module that is about to take something of the shared state registers
+ * how to give it back, once or each time (a second registration of the same
+ * function changes nothing).  It runs on backend exit, and with on_abort
+ * also on transaction and subtransaction abort; it must cope with holding
+ * nothing, and with running outside a transaction (clf_shared() is NULL
+ * there before the first attach).
+ */
+void
+clf_shmem_on_release(ClfSharedRelease release, bool on_abort)
+{
+	for (int i = 0; i < nreleases; i++)
+	{
+		if (releases[i].release == release)
+		{
+			releases[i].on_abort |= on_abort;
+			return;
+		}
+	}
+	if (nreleases >= CLF_MAX_RELEASES)
+		elog(ERROR, "too many release callbacks for contact_list_fdw's shared state");
+	releases[nreleases].release = release;
+	releases[nreleases].on_abort = on_abort;
+	nreleases++;
+}
+
+static void
+run_releases(bool abort_only)
+{
+	for (int i = 0; i < nreleases; i++)
+	{
+		if (!abort_only || releases[i].on_abort)
+			releases[i].release();
+	}
+}
+
 /* Give back what this backend holds: on exit, FATAL included. */
 static void
 before_exit(int code, Datum arg)
 {
-	clf_request_slot_cleanup();
-	clf_shared_tokens_cleanup();
-	clf_progress_cleanup();
+	run_releases(false);
 }
 
 /*
@@ -171,10 +221,7 @@ static void
 xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-	{
-		clf_request_slot_cleanup();
-		clf_shared_tokens_cleanup();
-	}
+		run_releases(true);
 }
 
 static void
@@ -182,10 +229,7 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				 SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		clf_request_slot_cleanup();
-		clf_shared_tokens_cleanup();
-	}
+		run_releases(true);
 }
 
 /*

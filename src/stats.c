@@ -21,21 +21,25 @@
  * zero.
  *
  * A request slot is taken just before a request and given back when it
- * ends, however it ends: http.c's PG_FINALLY, the abort callbacks and
- * before_shmem_exit of shmem.c.  A backend makes one request at a time, so
- * it holds at most one slot, or waits for one.  Waiters take a ticket and
- * are served in ticket order: a slot given back goes to the oldest ticket
- * (grant_slots), never to whoever grabs the lock first, and a newcomer
- * queues behind the tickets already out.  A request that needs a slot and
- * finds every entry busy waits for one to free up rather than go
- * unlimited: waiting holds nothing, and every entry frees up once its
- * requests end and its queue drains, so this cannot deadlock.
+ * ends, however it ends: clf_request_done, or on error and exit the release
+ * registered with shmem.c (clf_shmem_on_release).  A backend makes one
+ * request at a time, so it holds at most one slot, or waits for one.
+ * Waiters take a ticket and are served in ticket order: a slot given back
+ * goes to the oldest ticket (grant_slots), never to whoever grabs the lock
+ * first, and a newcomer queues behind the tickets already out.  A request
+ * that needs a slot and finds every entry busy waits for one to free up
+ * rather than go unlimited: waiting holds nothing, and every entry frees up
+ * once its requests end and its queue drains, so this cannot deadlock.
+ *
+ * What a scan is doing meanwhile (waiting for a slot, requesting) is not
+ * this file's to show: scan_events.c takes the slot through
+ * clf_request_slot_try and clf_request_slot_wait and tells progress.c.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "shared_state.h"
+#include "stats.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -62,6 +66,10 @@ static Oid	held_serverid = InvalidOid;
 /* the ticket this backend waits with */
 static int	waiting_entry = -1;
 static uint64 waiting_ticket = 0;
+
+/* where clf_request_slot_wait sleeps: the entry last tried, or NULL */
+static ClfServerEntry *sleep_entry = NULL;
+static bool slept = false;		/* since the slot was asked for */
 
 /* how often a request with no entry to wait on looks again */
 #define NO_ENTRY_WAIT_MS 20
@@ -171,89 +179,96 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 	return victim;
 }
 
+static void request_slot_release(void);
+
 /*
- * Take a slot for one request to opts's server, waiting (cancellably, as
- * wait event ContactListFdwSlot) while max_concurrent_requests are out, in
- * the order the waiters came.
+ * Take a slot for one request to opts's server if it is its turn, else
+ * queue for one, in the order the waiters came, and return false: then
+ * the caller waits with clf_request_slot_wait() and asks again.  True also
+ * when no slot is needed (no cap, no shared state).
  */
-void
-clf_request_slot_acquire(const ClfOptions *opts)
+bool
+clf_request_slot_try(const ClfOptions *opts)
 {
 	ClfShared  *s = clf_shared();
-	bool		waited = false;
+	ClfServerEntry *e;
+	bool		got = false;
 
 	if (s == NULL || opts->max_concurrent_requests <= 0)
-	{
-		clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
-		return;
-	}
-	Assert(held_entry < 0 && waiting_entry < 0);
-	for (;;)
-	{
-		ClfServerEntry *e;
-		bool		got = false;
+		return true;
+	clf_shmem_on_release(request_slot_release, true);
+	Assert(held_entry < 0);
 
-		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-		e = server_entry(s, opts->serverid, opts->server_name);
-		if (e != NULL)
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	e = server_entry(s, opts->serverid, opts->server_name);
+	if (e != NULL)
+	{
+		int			i = e - s->servers;
+
+		/* a changed cap applies from the next request on */
+		e->max_in_flight = opts->max_concurrent_requests;
+		if (waiting_entry == i)
 		{
-			int			i = e - s->servers;
-
-			/* a changed cap applies from the next request on */
-			e->max_in_flight = opts->max_concurrent_requests;
-			if (waiting_entry == i)
-			{
-				(void) grant_slots(e);
-				got = waiting_ticket < e->ticket_granted;
-			}
-			else if (e->ticket_next == e->ticket_granted &&
-					 e->in_flight < e->max_in_flight)
-			{
-				e->in_flight++;
-				got = true;
-			}
-			else if (e->ticket_next - e->ticket_granted < CLF_SLOT_QUEUE)
-			{
-				waiting_entry = i;
-				waiting_ticket = e->ticket_next++;
-			}
-			/* else more than CLF_SLOT_QUEUE wait: look again when woken */
-			if (got)
-			{
-				held_entry = i;
-				held_dbid = e->dbid;
-				held_serverid = e->serverid;
-				waiting_entry = -1;
-			}
+			(void) grant_slots(e);
+			got = waiting_ticket < e->ticket_granted;
 		}
-		LWLockRelease(&s->lock);
+		else if (e->ticket_next == e->ticket_granted &&
+				 e->in_flight < e->max_in_flight)
+		{
+			e->in_flight++;
+			got = true;
+		}
+		else if (e->ticket_next - e->ticket_granted < CLF_SLOT_QUEUE)
+		{
+			waiting_entry = i;
+			waiting_ticket = e->ticket_next++;
+		}
+		/* else more than CLF_SLOT_QUEUE wait: look again when woken */
 		if (got)
-			break;
-		if (!waited)
 		{
-			clf_progress_set_state(CLF_STATE_WAITING_FOR_SLOT, 0, NULL, NULL);
-			waited = true;
-		}
-		if (e != NULL)
-		{
-			/* the timeout guards against a wakeup lost to a cancelled waiter */
-			(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_slot());
-		}
-		else
-		{
-			/*
-			 * Every entry has requests in flight or waiting: never go
-			 * unlimited, wait for one to free up.
-			 */
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 NO_ENTRY_WAIT_MS, clf_wait_event_slot());
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
+			held_entry = i;
+			held_dbid = e->dbid;
+			held_serverid = e->serverid;
+			waiting_entry = -1;
 		}
 	}
-	if (waited)
+	LWLockRelease(&s->lock);
+
+	sleep_entry = got ? NULL : e;
+	if (got && slept)
+	{
 		ConditionVariableCancelSleep();
-	clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
+		slept = false;
+	}
+	return got;
+}
+
+/*
+ * Wait, cancellably and as wait event ContactListFdwSlot, until a slot of
+ * the server clf_request_slot_try() queued for may have come free.
+ */
+void
+clf_request_slot_wait(void)
+{
+	ClfServerEntry *e = sleep_entry;
+
+	slept = true;
+	if (e != NULL)
+	{
+		/* the timeout guards against a wakeup lost to a cancelled waiter */
+		(void) ConditionVariableTimedSleep(&e->cv, 1000, clf_wait_event_slot());
+	}
+	else
+	{
+		/*
+		 * Every entry has requests in flight or waiting: never go unlimited,
+		 * wait for one to free up.
+		 */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 NO_ENTRY_WAIT_MS, clf_wait_event_slot());
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /* Caller holds the lock exclusively; returns the cv to wake, or NULL. */
@@ -302,21 +317,14 @@ give_up_ticket(ClfShared *s)
 	return &e->cv;
 }
 
-/*
- * A request to opts's server ended, however: give its slot back and count
- * it.  stats are the scan's counters, without this request's bytes yet.
- */
+/* A request to opts's server ended, however: give its slot back and count it. */
 void
-clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
-				 double ms, const ClfScanStats *stats)
+clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes, double ms)
 {
 	ClfShared  *s = clf_shared();
 	ClfServerEntry *e;
 	ConditionVariable *wake;
-	ClfScanStats now = *stats;
 
-	now.bytes += bytes;
-	clf_progress_publish(&now);
 	if (s == NULL)
 		return;
 
@@ -338,13 +346,15 @@ clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 }
 
 /* On error and exit: a slot still held, or a ticket, goes back. */
-void
-clf_request_slot_cleanup(void)
+static void
+request_slot_release(void)
 {
 	ClfShared  *s;
 	ConditionVariable *wake;
 	ConditionVariable *wake_waiters;
 
+	sleep_entry = NULL;
+	slept = false;				/* the abort cancelled the sleep */
 	if (held_entry < 0 && waiting_entry < 0)
 		return;
 	s = clf_shared();
@@ -365,21 +375,18 @@ clf_request_slot_cleanup(void)
 }
 
 /*
- * A request failed in a way worth retrying, and the scan now waits delay_ms.
- * The cause is the transport error if there was one, else the HTTP status
- * if not 200, else WeCom's errcode.  description is free of credentials.
+ * A request failed in a way worth retrying.  The cause is the transport
+ * error if there was one, else the HTTP status if not 200, else WeCom's
+ * errcode.
  */
 void
-clf_note_retry(const ClfOptions *opts, int curl_result, long http_status,
-			   int64 errcode, int delay_ms, const char *description)
+clf_stats_retry(const ClfOptions *opts, int curl_result, long http_status,
+				int64 errcode)
 {
 	ClfShared  *s = clf_shared();
 	int			kind;
 	int			code;
 
-	clf_progress_set_state(CLF_STATE_WAITING_TO_RETRY,
-						   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms),
-						   description, description);
 	if (s == NULL)
 		return;
 	if (curl_result != 0)

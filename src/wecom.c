@@ -9,7 +9,9 @@
  * body and limits and says what came of it; what the answer means, and
  * whether and when to ask again, are decided here.  Which token to use, and
  * whether to fetch one, is tokens.c's answer; this file only fetches one
- * when told to and says how the fetch, or the token, fared.
+ * when told to and says how the fetch, or the token, fared.  Each request
+ * (it holds one of the server's request slots) and each retry is reported
+ * to scan_events.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +20,7 @@
 #include "contact_list_fdw.h"
 #include "http.h"
 #include "redact.h"
+#include "scan_events.h"
 #include "shared_state.h"
 #include "tokens.h"
 
@@ -304,6 +307,45 @@ limit_hint(int64 errcode)
 }
 
 /*
+ * One request through the transport, holding one of the server's request
+ * slots (max_concurrent_requests) from before it starts until
+ * clf_http_perform has closed its connection or put it back in the handle's
+ * cache, also when that raises (a cancel): the cap counts a request until
+ * its connection is closed.  The transport counts a request in the scan's
+ * stats once it ran; one that never started is not counted, and its slot
+ * goes back with the abort.
+ */
+static void
+perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+{
+	ClfScanStats *stats = hreq->stats;
+	int64		requests = stats->requests;
+	double		network_ms = stats->network_ms;
+
+	clf_event_request_begins(hreq->opts);
+	PG_TRY();
+	{
+		clf_http_perform(hreq, resp, out);
+	}
+	PG_CATCH();
+	{
+		if (stats->requests > requests)
+		{
+			/* the transport adds the body's bytes only when it returns */
+			ClfScanStats now = *stats;
+
+			now.bytes += out->bytes;
+			clf_event_request_done(hreq->opts, hreq->token_request, out->bytes,
+								   stats->network_ms - network_ms, &now);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	clf_event_request_done(hreq->opts, hreq->token_request, out->bytes,
+						   stats->network_ms - network_ms, stats);
+}
+
+/*
  * Make the request until it yields a JSON object, retrying what is worth
  * retrying.  Retries always repeat the same URL and body, so a traversal
  * never skips or repeats a page.  On return resp holds the response with
@@ -324,7 +366,7 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 		bool		rate_limited = false;
 		int			delay;
 
-		clf_http_perform(&hreq, resp, out);
+		perform_request(&hreq, resp, out);
 
 		if (out->too_large)
 			kind = CLF_ATTEMPT_FATAL;
@@ -367,11 +409,10 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 								 what_was_fetched(call), describe_attempt(call, &hreq, out, resp),
 								 attempt + 1, call->opts->max_retries, delay)));
 		call->stats->retries++;
-		/* the progress row counts this retry while it waits, not after */
-		clf_progress_publish(call->stats);
-		clf_note_retry(call->opts, out->failed ? (int) out->result : 0,
-					   out->http_status, resp->errcode, delay,
-					   describe_attempt(call, &hreq, out, resp));
+		clf_event_retry(call->opts, call->stats,
+						out->failed ? (int) out->result : 0,
+						out->http_status, resp->errcode, delay,
+						describe_attempt(call, &hreq, out, resp));
 		clf_http_sleep(delay);
 		waited_ms += delay;
 	}

@@ -1,0 +1,200 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan_events.c
+ *		  The one place a scan reports to: started, page done, request begins
+ *		  and done, retry because..., waiting for..., finished or failed.
+ *
+ * Each event is handed on to the views that keep something of it: the
+ * scan's row in contact_list_fdw_progress (progress.c), the server's
+ * counters and request slots (stats.c), and the session's and the
+ * cluster's scan logs (scan_log.c).  They call none of each other: what one
+ * event means for each of them is decided here, once, and so is whatever
+ * they share (the table's quoted name, looked up when the scan starts).
+ *
+ * Shared state taken through these events is given back by the module that
+ * holds it, on error, cancel and exit alike (see shmem.c); the scan's own
+ * memory going while it still runs is recorded here as a failed scan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "scan_events.h"
+#include "progress.h"
+#include "scan_log.h"
+#include "stats.h"
+
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+/*
+ * The quoted schema-qualified name of relid, or NULL if it cannot be
+ * found.  Taken when the scan starts: its end may come in an aborted
+ * transaction, where the catalogs cannot be read.
+ */
+static char *
+table_name_of(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = relname ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+
+	return nspname ? quote_qualified_identifier(nspname, relname) : NULL;
+}
+
+/*
+ * If the scan's memory goes away while its entry still says running, the
+ * query failed or was cancelled somewhere we did not see.
+ */
+static void
+scan_memory_gone(void *arg)
+{
+	clf_event_scan_finished((ClfScanReport *) arg, CLF_SCAN_ERROR,
+							"the query failed or was cancelled while the scan was running; see the query's error");
+}
+
+/* rep stands for no scan yet: its events reach nobody's row or entry. */
+void
+clf_event_scan_init(ClfScanReport *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->progress.slot = -1;
+}
+
+/*
+ * A scan of relid by opts's server starts, counting in stats.  rep, opts
+ * and stats live in scan_cxt, whose end is the scan's end.
+ */
+void
+clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
+					   const ClfScanStats *stats, MemoryContext scan_cxt,
+					   Oid relid)
+{
+	char	   *table_name = table_name_of(relid);
+	MemoryContextCallback *callback;
+
+	rep->opts = opts;
+	rep->stats = stats;
+	rep->log_id = clf_scan_log_start(opts, relid, table_name);
+	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
+	callback->func = scan_memory_gone;
+	callback->arg = rep;
+	MemoryContextRegisterResetCallback(scan_cxt, callback);
+	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name);
+}
+
+/*
+ * rep's scan ended with outcome; error, free of credentials, says why it
+ * failed.  Only the first report of a scan's end counts.  Called where
+ * errors may be being cleaned up: nothing on this path looks at the
+ * catalogs.
+ */
+void
+clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
+						const char *error)
+{
+	if (rep->log_id <= 0)
+		return;					/* never started */
+	if (clf_scan_log_finish(rep->log_id, rep->stats, outcome, error))
+		clf_stats_scan_finished(rep->opts->serverid, outcome);
+}
+
+/* rep's scan is about to fetch a page: what is reported now concerns it. */
+void
+clf_event_page_begins(ClfScanReport *rep)
+{
+	clf_progress_enter(&rep->progress);
+}
+
+/* rep's scan got a page of rows, its counters updated. */
+void
+clf_event_page_done(ClfScanReport *rep, int64 rows)
+{
+	if (rep->opts)
+		clf_stats_page(rep->opts, rows);
+	clf_progress_page_done(&rep->progress, rep->stats, rows);
+}
+
+/*
+ * A request to opts's server is about to be made: take one of the server's
+ * request slots (max_concurrent_requests), waiting for it cancellably in
+ * the order the waiters came.  clf_event_request_done gives it back; an
+ * error or exit before that, stats.c's release.
+ */
+void
+clf_event_request_begins(const ClfOptions *opts)
+{
+	bool		waited = false;
+
+	while (!clf_request_slot_try(opts))
+	{
+		if (!waited)
+		{
+			clf_event_waiting(CLF_WAIT_SLOT, 0, NULL);
+			waited = true;
+		}
+		clf_request_slot_wait();
+	}
+	clf_event_wait_over();
+}
+
+/*
+ * The request ended, however: its connection was closed or given back to
+ * the handle's cache.  Its slot goes back, and it is counted: a token
+ * fetch (gettoken) or a page, bytes of body, network_ms inside the
+ * transport.  scan is the scan's counters with this request in them.
+ */
+void
+clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
+					   double network_ms, const ClfScanStats *scan)
+{
+	clf_progress_publish(scan);
+	clf_request_done(opts, gettoken, bytes, network_ms);
+}
+
+/*
+ * A request failed in a way worth retrying, and the scan now waits
+ * delay_ms.  The cause is curl_result if not 0, else http_status if not
+ * 200, else WeCom's errcode; description says it without credentials.
+ * scan is the scan's counters, this retry counted.
+ */
+void
+clf_event_retry(const ClfOptions *opts, const ClfScanStats *scan,
+				int curl_result, long http_status, int64 errcode,
+				int delay_ms, const char *description)
+{
+	/* the progress row counts this retry while it waits, not after */
+	clf_progress_publish(scan);
+	clf_progress_set_state(CLF_STATE_WAITING_TO_RETRY,
+						   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms),
+						   description, description);
+	clf_stats_retry(opts, curl_result, http_status, errcode);
+}
+
+/* The scan fetching now waits for what, until then (0: unknown), because reason. */
+void
+clf_event_waiting(ClfWaitFor what, TimestampTz until, const char *reason)
+{
+	ClfProgressState state = CLF_STATE_WAITING_FOR_TOKEN;
+
+	switch (what)
+	{
+		case CLF_WAIT_TOKEN:
+			state = CLF_STATE_WAITING_FOR_TOKEN;
+			break;
+		case CLF_WAIT_SLOT:
+			state = CLF_STATE_WAITING_FOR_SLOT;
+			break;
+		case CLF_WAIT_BACKOFF:
+			state = CLF_STATE_WAITING_TO_RETRY;
+			break;
+	}
+	clf_progress_set_state(state, until, reason, NULL);
+}
+
+/* The wait is over: the scan fetching now goes on with its request. */
+void
+clf_event_wait_over(void)
+{
+	clf_progress_set_state(CLF_STATE_REQUESTING, 0, NULL, NULL);
+}

@@ -1,0 +1,68 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan_events.h
+ *		  scan_events.c: the one place a scan reports what happens to it.
+ *
+ * The scan (scan.c, the callbacks), the protocol (wecom.c) and the shared
+ * token cache say what happens; scan_events.c turns each event into what
+ * the progress row (progress.c), the server's counters and request slots
+ * (stats.c) and the scan logs (scan_log.c) keep of it.  Those three call
+ * none of each other.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CLF_SCAN_EVENTS_H
+#define CLF_SCAN_EVENTS_H
+
+#include "clf_common.h"
+#include "progress.h"
+
+#include "utils/timestamp.h"
+
+/*
+ * What the events of one scan are told apart by: kept by the scan (in its
+ * memory, which it must outlive), filled in by clf_event_scan_started.
+ */
+typedef struct ClfScanReport
+{
+	const ClfOptions *opts;		/* the scan's server */
+	const ClfScanStats *stats;	/* the scan's counters, kept by the scan */
+	int64		log_id;			/* entry in contact_list_fdw_scans(), or 0 */
+	ClfProgressRow progress;	/* row in contact_list_fdw_progress */
+} ClfScanReport;
+
+/* What a scan can wait for, besides the network. */
+typedef enum ClfWaitFor
+{
+	CLF_WAIT_TOKEN,				/* another session's fetch of the token */
+	CLF_WAIT_SLOT,				/* a request slot of the server */
+	CLF_WAIT_BACKOFF			/* the delay before a retry */
+} ClfWaitFor;
+
+/* the scan as a whole */
+extern void clf_event_scan_init(ClfScanReport *rep);
+extern void clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
+								   const ClfScanStats *stats,
+								   MemoryContext scan_cxt, Oid relid);
+extern void clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
+									const char *error);
+
+/* its pages: what is reported in between lands on this scan */
+extern void clf_event_page_begins(ClfScanReport *rep);
+extern void clf_event_page_done(ClfScanReport *rep, int64 rows);
+
+/* one HTTP request, from taking the server's request slot to giving it back */
+extern void clf_event_request_begins(const ClfOptions *opts);
+extern void clf_event_request_done(const ClfOptions *opts, bool gettoken,
+								   size_t bytes, double network_ms,
+								   const ClfScanStats *scan);
+
+/* why the scan is held up */
+extern void clf_event_retry(const ClfOptions *opts, const ClfScanStats *scan,
+							int curl_result, long http_status, int64 errcode,
+							int delay_ms, const char *description);
+extern void clf_event_waiting(ClfWaitFor what, TimestampTz until,
+							  const char *reason);
+extern void clf_event_wait_over(void);
+
+#endif							/* CLF_SCAN_EVENTS_H */
