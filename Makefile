@@ -9,6 +9,7 @@
 #                          the suite on every Debian release we support, in chroots
 # make parser-cases        the page parser's verdicts on fixed bodies (no PostgreSQL)
 # make sabotage            break src/ one line at a time (test/sabotages.txt): the tests must notice
+# make check-layers        every include and call in src/ runs down the floors of CONTRIBUTING.md
 # make deb                 build postgresql-NN-contact-list-fdw packages into deb/
 # make dist                the PGXN zip contact_list_fdw-X.Y.Z.zip, from git archive
 
@@ -82,9 +83,9 @@ endif
 
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
 # --enable-depend: a changed struct must rebuild every object that uses it.
-$(OBJS): src/contact_list_fdw.h src/page_parser.h src/json_validate.h src/shared_state.h
+$(OBJS): $(wildcard src/*.h)
 
-.PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage deps deb dist
+.PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage check-layers deps deb dist
 deps:
 	test/deps.sh
 test:
@@ -103,6 +104,10 @@ parser-cases:
 	test/fuzz/cases.sh
 sabotage:
 	test/sabotage.sh
+
+check-layers:
+	/usr/bin/python3 test/check_layers.py --selftest
+	/usr/bin/python3 test/check_layers.py
 deb:
 	tools/deb.sh
 dist:

@@ -9,7 +9,13 @@
 
 #include <math.h>
 
-#include "contact_list_fdw.h"
+#include "clf_common.h"
+#include "convert.h"
+#include "http.h"
+#include "option.h"
+#include "scan.h"
+#include "tokens.h"
+#include "wecom.h"
 #include "scan_events.h"
 #include "shared_state.h"
 #include "stats.h"
@@ -26,6 +32,7 @@
 #include "commands/vacuum.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
+#include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/cost.h"

@@ -14,7 +14,8 @@
 
 #include <math.h>
 
-#include "contact_list_fdw.h"
+#include "convert.h"
+#include "option.h"
 #include "redact.h"
 
 #include "catalog/pg_type.h"

@@ -23,7 +23,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 
-#include "contact_list_fdw.h"
+#include "option.h"
 #include "redact.h"
 
 #include "access/genam.h"
@@ -37,6 +37,7 @@
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
+#include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"

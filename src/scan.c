@@ -16,10 +16,12 @@
  */
 #include "postgres.h"
 
-#include "contact_list_fdw.h"
+#include "scan.h"
+#include "wecom.h"
 #include "scan_events.h"
 
 #include "common/hashfn.h"
+#include "nodes/pg_list.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 

@@ -17,11 +17,10 @@
  */
 #include "postgres.h"
 
-#include "contact_list_fdw.h"
+#include "wecom.h"
 #include "http.h"
 #include "redact.h"
 #include "scan_events.h"
-#include "shared_state.h"
 #include "tokens.h"
 
 #include "common/pg_prng.h"

@@ -48,6 +48,9 @@ no_build_warnings() {
 
 step "build without warnings" no_build_warnings
 wanted meta && step "release metadata" $PY test/check_meta.py
+# src/ on the floors of CONTRIBUTING.md's map (the checker first proves it can fail)
+layers_hold() { $PY test/check_layers.py --selftest && $PY test/check_layers.py; }
+wanted meta && step "includes and calls run down the floors" layers_hold
 if wanted regress; then
   step "pg_regress suite" regress
   [ -n "$CLF_HAVE_PG_CRON" ] ||

@@ -32,7 +32,7 @@
 
 #include "page_parser.h"
 
-/* as in contact_list_fdw.h and wecom.c; the fuzzer never gets near them */
+/* as in clf_common.h and wecom.c; the fuzzer never gets near them */
 #define PAGE_MAX_BYTES		((size_t) 64 * 1024 * 1024)
 #define TOKEN_MAX_BYTES		((size_t) 64 * 1024)
 #define MAX_PIECES			8
