@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "progress.h"
+#include "redact.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"

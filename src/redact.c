@@ -7,7 +7,8 @@
  *		  password, in the forms they take on the wire, before it reaches a
  *		  message; our own copies of credentials are wiped before they are
  *		  freed.  Also what a message or a cache key needs besides: text
- *		  from the network made printable, and the SHA-256 digest that keys
+ *		  from the network made printable, a name clipped to whole characters
+ *		  for a fixed-size shared slot, and the SHA-256 digest that keys
  *		  the token caches by a secret without keeping the secret.
  *
  * libcurl's and json-c's own copies (the request line libcurl builds, the
@@ -229,4 +230,20 @@ clf_redact_printable(const char *text, const ClfOptions *opts,
 					 const char *token, bool cut_short)
 {
 	return clf_printable_text(clf_redact(text, opts, token, cut_short), SIZE_MAX);
+}
+
+/* Copy whole characters of src that fit in size bytes, terminated. */
+void
+clf_copy_text(char *dst, size_t size, const char *src)
+{
+	int			len;
+
+	if (src == NULL)
+	{
+		dst[0] = '\0';
+		return;
+	}
+	len = pg_mbcliplen(src, strlen(src), size - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
 }

@@ -21,6 +21,7 @@ extern void clf_wipe(char *copy);
 extern void clf_sha256(int nparts, const void *const *parts, const size_t *lengths,
 					   uint8 *digest);
 extern void clf_digest_secret(const char *secret, uint8 *digest);
+extern void clf_copy_text(char *dst, size_t size, const char *src);
 extern char *clf_printable_text(const char *text, size_t maxbytes);
 extern char *clf_redact_printable(const char *text, const ClfOptions *opts,
 								  const char *token, bool cut_short);

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "scan_log.h"
+#include "redact.h"
 
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"

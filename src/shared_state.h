@@ -222,6 +222,5 @@ extern bool clf_shared_preloaded(void);
 extern void clf_shared_require(void);
 extern uint32 clf_wait_event_token(void);
 extern uint32 clf_wait_event_slot(void);
-extern void clf_copy_text(char *dst, size_t size, const char *src);
 
 #endif							/* CLF_SHARED_STATE_H */

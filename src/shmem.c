@@ -34,7 +34,6 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
@@ -470,22 +469,6 @@ clf_wait_event_slot(void)
 #else
 	return PG_WAIT_EXTENSION;
 #endif
-}
-
-/* Copy whole characters of src that fit in size bytes, terminated. */
-void
-clf_copy_text(char *dst, size_t size, const char *src)
-{
-	int			len;
-
-	if (src == NULL)
-	{
-		dst[0] = '\0';
-		return;
-	}
-	len = pg_mbcliplen(src, strlen(src), size - 1);
-	memcpy(dst, src, len);
-	dst[len] = '\0';
 }
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_shared_info);

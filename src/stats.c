@@ -40,6 +40,7 @@
 #include "postgres.h"
 
 #include "stats.h"
+#include "redact.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
