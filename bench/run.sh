@@ -34,6 +34,8 @@
 # only ends that subshell, so each command substitution that runs a part is
 # followed by its own || fail, and every figure is checked to be a number.
 set -uo pipefail
+# (grep -q stops reading at its first match: a pipe into it can then fail
+# under pipefail with SIGPIPE, so the text is given to grep with <<<)
 cd "$(dirname "$0")/.."
 
 ARGS=("$@")
@@ -179,7 +181,7 @@ floor_run() {
   F_MS=$(echo "$out" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' | awk '{printf "%.3f", $1 * 1000}')
   F_RSS=$(echo "$out" | sed -n 's/^maxrss=//p')
   F_CONN=$(echo "$out" | sed -n 's/.*connections=\([0-9]*\).*/\1/p')
-  echo "$out" | grep -q "$expect" || { echo "$out" >&2; echo "expected $expect" >&2; return 1; }
+  grep -q "$expect" <<<"$out" || { echo "$out" >&2; echo "expected $expect" >&2; return 1; }
   [[ "$F_MS" =~ ^[0-9.]+$ && "$F_RSS" =~ ^[0-9]+$ ]] || { echo "$out" >&2; echo "no time or RSS" >&2; return 1; }
 }
 
@@ -209,7 +211,7 @@ SELECT_ALL="EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF, SUMMARY OFF, VERBOSE) SELEC
 m_select() {
   pg_measure "$SELECT_ALL contacts;" || fail "SELECT * failed"
   [ "$(scanned_rows)" = "$ROWS" ] || { echo "$M_OUT" >&2; fail "SELECT * did not scan $ROWS rows"; }
-  echo "$M_OUT" | grep -q 'Output: .*is_customer.*tmp_openid.*external_userid.*name.*follow_userid.*chat_id.*chat_name.*add_time' ||
+  grep -q 'Output: .*is_customer.*tmp_openid.*external_userid.*name.*follow_userid.*chat_id.*chat_name.*add_time' <<<"$M_OUT" ||
     { echo "$M_OUT" >&2; fail "SELECT * does not output every column"; }
   record select "$M_MS" "$M_HWM"
   T=$M_MS
@@ -229,7 +231,7 @@ quiet_sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 m_ctas() {
   quiet_sql "SET client_min_messages = warning; DROP TABLE IF EXISTS contacts_ctas" && quiet_sql "CHECKPOINT" || fail "CTAS setup failed"
   pg_measure "CREATE TABLE contacts_ctas AS SELECT * FROM contacts;" || fail "CREATE TABLE AS failed"
-  echo "$M_OUT" | grep -qx "SELECT $ROWS" || fail "CREATE TABLE AS said: $M_OUT"
+  grep -qx "SELECT $ROWS" <<<"$M_OUT" || fail "CREATE TABLE AS said: $M_OUT"
   record ctas "$M_MS" "$M_HWM"
   T=$M_MS
 }
@@ -245,7 +247,7 @@ m_etl() {
   quiet_sql "SET client_min_messages = warning; DROP TABLE IF EXISTS contacts_etl" && quiet_sql "CHECKPOINT" || fail "ETL setup failed"
   out=$(/usr/bin/time -f "maxrss=%M" $PY bench/etl.py "$MOCK/cgi-bin" fixed-bench contacts_etl 2>&1) ||
     { echo "$out" >&2; fail "the ETL script failed"; }
-  echo "$out" | grep -q "rows=$ROWS " || { echo "$out" >&2; fail "the ETL script did not load $ROWS rows"; }
+  grep -q "rows=$ROWS " <<<"$out" || { echo "$out" >&2; fail "the ETL script did not load $ROWS rows"; }
   [ "$(quiet_sql 'SELECT count(*) FROM contacts_etl')" = "$ROWS" ] || fail "the ETL table lacks rows"
   ms=$(echo "$out" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' | awk '{printf "%.3f", $1 * 1000}')
   rss=$(echo "$out" | sed -n 's/^maxrss=//p')

@@ -62,7 +62,9 @@ n=$(wc -l <"$work/src.rows")
 
 "$PGBIN/pg_dump" -Fc -d clf_dump_src -f "$work/dump" || exit 1
 # a dump holds the user mapping's options, secret included (README says so)
-"$PGBIN/pg_restore" -f - "$work/dump" | grep -q "corp_secret 'secret-ok'" ||
+# (into a file: grep -q leaves a pipe early, which pipefail would count)
+"$PGBIN/pg_restore" -f "$work/dump.sql" "$work/dump" || exit 1
+grep -q "corp_secret 'secret-ok'" "$work/dump.sql" ||
   fail "the dump does not hold the user mapping"
 
 psql_ -d postgres -c "CREATE DATABASE clf_dump_dst TEMPLATE template0" || exit 1
