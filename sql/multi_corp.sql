@@ -58,6 +58,8 @@ DROP MATERIALIZED VIEW all_customers;
 CREATE FOREIGN TABLE source_short (corp varchar(3) OPTIONS (source 'server'))
   SERVER corp_a;
 SELECT clf_error_of('SELECT * FROM source_short LIMIT 1');
+-- and the context names the column and its option
+SELECT * FROM source_short LIMIT 1;
 CREATE FOREIGN TABLE source_name (corp name OPTIONS (source 'server'), name text)
   SERVER corp_a;
 SELECT corp, pg_typeof(corp) FROM source_name LIMIT 1;

@@ -86,6 +86,16 @@ column_kind(Oid typid, const char *json_key, bool explicit_field)
  * attrs_used holds the attribute numbers (1-based) the query needs; with
  * all_columns every column is converted (ANALYZE).
  */
+/* The server's name did not fit the column its source option fills. */
+static void
+source_error_context(void *arg)
+{
+	ClfRowConverter *conv = (ClfRowConverter *) arg;
+
+	errcontext("column \"%s\" of foreign table \"%s\", which option source fills with the server's name",
+			   conv->columns[conv->current_column].attname, conv->relname);
+}
+
 ClfRowConverter *
 clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 					 const char *server_name)
@@ -124,9 +134,18 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		if (clf_column_is_source(conv->relid, attr->attnum))
 		{
 			/* through the input function, so a varchar(n) or a domain holds */
+			ErrorContextCallback errcallback;
+
 			col->kind = CLF_COL_SOURCE;
+			conv->current_column = i;
+			errcallback.callback = source_error_context;
+			errcallback.arg = conv;
+			errcallback.previous = error_context_stack;
+			error_context_stack = &errcallback;
 			col->source_value = InputFunctionCall(&col->input_fn, (char *) server_name,
 												  col->typioparam, col->typmod);
+			error_context_stack = errcallback.previous;
+			conv->current_column = -1;
 		}
 		conv->needed[conv->nneeded++] = i;
 	}

@@ -565,10 +565,26 @@ is_transient_curl_error(CURLcode rc)
 }
 
 /*
- * One HTTP exchange: the body goes into resp (reset first, and parsed only
- * if the status is 200), and out says what came of it.  Raises for cancel,
- * out-of-memory and libcurl failing to run it; every other failure is in
- * out, for the caller to retry or report.
+ * What comes before an exchange and needs no request slot: the previous
+ * body is let go of, and the server's handle made (again, after ALTER
+ * SERVER).  The caller takes the slot after this, so that a session
+ * waiting for one holds neither the old page nor the slot while it frees
+ * it.
+ */
+void
+clf_http_prepare(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	clf_response_reset(resp);
+	resp->max_bytes = hreq->max_bytes;
+	(void) get_connection(hreq->opts);
+}
+
+/*
+ * One HTTP exchange, after clf_http_prepare: the body goes into resp
+ * (parsed only if the status is 200), and out says what came of it.
+ * Raises for cancel, out-of-memory and libcurl failing to run it; every
+ * other failure is in out, for the caller to retry or report.
  */
 void
 clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
@@ -586,11 +602,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	sigset_t	saved;
 	const char *what = hreq->what;
 
-	memset(out, 0, sizeof(*out));
-	clf_response_reset(resp);
-	resp->max_bytes = hreq->max_bytes;
-
-	/* looked up each time: an invalidation may have closed it */
+	/* looked up again: an invalidation may have closed it since */
 	conn = get_connection(opts);
 	easy = conn->easy;
 
@@ -688,7 +700,8 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 		curl_slist_free_all(headers);
 		INSTR_TIME_SET_CURRENT(duration);
 		INSTR_TIME_SUBTRACT(duration, start);
-		hreq->stats->network_ms += INSTR_TIME_GET_MILLISEC(duration);
+		out->ms = INSTR_TIME_GET_MILLISEC(duration);
+		hreq->stats->network_ms += out->ms;
 		hreq->stats->requests++;
 		if (rc != CURLM_OK)
 			conn->invalidated = true;

@@ -45,6 +45,7 @@ typedef struct ClfHttpOutcome
 	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
 	int64		retry_after_s;	/* the server's Retry-After, or 0 */
 	size_t		bytes;			/* of the body */
+	double		ms;				/* the exchange's wall time, once it ran */
 	char		head[CLF_BODY_HEAD_LEN + 1];	/* the body's start */
 	size_t		head_len;
 	bool		resolved;		/* the host name was resolved */
@@ -59,6 +60,8 @@ typedef struct ClfHttpOutcome
 } ClfHttpOutcome;
 
 extern void clf_http_init(void);
+extern void clf_http_prepare(const ClfHttpRequest *hreq, ClfResponse *resp,
+							 ClfHttpOutcome *out);
 extern void clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp,
 							 ClfHttpOutcome *out);
 extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,

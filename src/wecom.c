@@ -319,8 +319,8 @@ perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *o
 {
 	ClfScanStats *stats = hreq->stats;
 	int64		requests = stats->requests;
-	double		network_ms = stats->network_ms;
 
+	clf_http_prepare(hreq, resp, out);
 	clf_event_request_begins(hreq->opts);
 	PG_TRY();
 	{
@@ -335,13 +335,13 @@ perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *o
 
 			now.bytes += out->bytes;
 			clf_event_request_done(hreq->opts, hreq->token_request, out->bytes,
-								   stats->network_ms - network_ms, &now);
+								   out->ms, &now);
 		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	clf_event_request_done(hreq->opts, hreq->token_request, out->bytes,
-						   stats->network_ms - network_ms, stats);
+						   out->ms, stats);
 }
 
 /*
