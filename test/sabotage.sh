@@ -5,7 +5,8 @@
 # must fail because of it.  For each entry, on a scratch copy of the tree
 # (git ls-files) built and installed into a scratch copy of PostgreSQL:
 # apply it, rebuild what changed, run test/run.sh with only the named
-# tests, restore the file.  An entry whose tests all pass is a survivor: the
+# tests (stopping at the first step that fails: CLF_FAIL_FAST), restore
+# the file.  An entry whose tests all pass is a survivor: the
 # script prints the survivors and exits 1.  An entry whose string is not
 # found exactly once, or whose breakage does not build without warnings,
 # is an error of the list (it must stay in step with src/): exit 2.
@@ -166,7 +167,7 @@ run_entry() {
   local isolate=()
   [ "$JOBS" -gt 1 ] && isolate=(unshare --net bash -c 'ip link set lo up && exec "$@"' isolated)
   (cd "$tree" && env PG_CONFIG="$spg" CLF_STEPS="${steps#,}" CLF_REGRESS="$regress" \
-     CLF_FAULT_CASES="$cases" CLF_INCREMENTAL_BUILD=1 CLF_BENCH_FAILS_ONLY="$bench_only" CLF_DEPS_CHECKED=1 \
+     CLF_FAULT_CASES="$cases" CLF_INCREMENTAL_BUILD=1 CLF_BENCH_FAILS_ONLY="$bench_only" CLF_DEPS_CHECKED=1 CLF_FAIL_FAST=1 \
      CLF_IN_NETNS=1 "${isolate[@]}" test/run.sh) >"$log" 2>&1
   rc=$?
   cp "$TMP/orig.$w" "$tree/$file"   # a new mtime: make rebuilds it next time

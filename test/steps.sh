@@ -20,6 +20,11 @@ step() {
     failed=$((failed + 1))
     failures+=("$name")
     echo "-- $name: FAILED"
+    # CLF_FAIL_FAST=1 (test/sabotage.sh): the first failure is the answer
+    if [ -n "${CLF_FAIL_FAST:-}" ]; then
+      steps_summary
+      exit 1
+    fi
   fi
 }
 
