@@ -115,6 +115,7 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
 		ClfColumn  *col = &conv->columns[i];
 		bool		explicit_field;
+		bool		from_source;
 		Oid			infunc;
 
 		col->kind = CLF_COL_SKIP;
@@ -125,13 +126,14 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 
 		col->attname = pstrdup(NameStr(attr->attname));
 		col->json_key = clf_column_json_key(conv->relid, attr->attnum,
-											col->attname, &explicit_field);
+											col->attname, &explicit_field,
+											&from_source);
 		col->typid = attr->atttypid;
 		col->typmod = attr->atttypmod;
 		col->kind = column_kind(attr->atttypid, col->json_key, explicit_field);
 		getTypeInputInfo(attr->atttypid, &infunc, &col->typioparam);
 		fmgr_info(infunc, &col->input_fn);
-		if (clf_column_is_source(conv->relid, attr->attnum))
+		if (from_source)
 		{
 			/* through the input function, so a varchar(n) or a domain holds */
 			ErrorContextCallback errcallback;

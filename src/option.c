@@ -686,37 +686,21 @@ clf_options_add_user_mapping(ClfOptions *opts, Oid userid)
 }
 
 /*
- * Does the column name where its row came from ("source")?  The only
- * source the validator lets through is "server".
- */
-bool
-clf_column_is_source(Oid relid, AttrNumber attnum)
-{
-	return option_value(GetForeignColumnOptions(relid, attnum), "source") != NULL;
-}
-
-/*
- * The JSON key a column reads: its "field" option, else its name.
+ * What a column holds, from one read of its options: the JSON key it reads
+ * (its "field" option, else its name), and whether its "source" option
+ * fills it with the server's name instead (the only source the validator
+ * lets through).
  */
 char *
 clf_column_json_key(Oid relid, AttrNumber attnum, const char *attname,
-					bool *explicit_field)
+					bool *explicit_field, bool *from_source)
 {
 	List	   *options = GetForeignColumnOptions(relid, attnum);
-	ListCell   *lc;
+	char	   *field = option_value(options, "field");
 
-	foreach(lc, options)
-	{
-		DefElem    *def = lfirst_node(DefElem, lc);
-
-		if (strcmp(def->defname, "field") == 0)
-		{
-			*explicit_field = true;
-			return defGetString(def);
-		}
-	}
-	*explicit_field = false;
-	return pstrdup(attname);
+	*from_source = option_value(options, "source") != NULL;
+	*explicit_field = field != NULL;
+	return field ? field : pstrdup(attname);
 }
 
 /*

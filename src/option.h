@@ -20,8 +20,8 @@ extern void clf_options_for_server(Oid serverid, ClfOptions *opts);
 extern void clf_options_for_table(Oid foreigntableid, ClfOptions *opts);
 extern void clf_options_add_user_mapping(ClfOptions *opts, Oid userid);
 extern char *clf_column_json_key(Oid relid, AttrNumber attnum,
-								 const char *attname, bool *explicit_field);
-extern bool clf_column_is_source(Oid relid, AttrNumber attnum);
+								 const char *attname, bool *explicit_field,
+								 bool *from_source);
 extern bool clf_url_is_loopback_http(const char *url);
 
 #endif							/* CLF_OPTION_H */
