@@ -164,6 +164,24 @@ def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
 
 
+def fault_injection_cluster(name):
+    """A MiniCluster running the fault injection build
+    (fault_injection_install), the library preloaded where 15 and 16 need it
+    to share state, with the extension created: (cluster, connection).  The
+    caller stops the cluster.  Needs root."""
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+    conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+    mc = MiniCluster(name, conf=conf, pg_config=fault_injection_install())
+    try:
+        c = mc.connect()
+        run(c, "CREATE EXTENSION contact_list_fdw")
+    except BaseException:
+        mc.stop()
+        raise
+    return mc, c
+
+
 def fault_injection_install():
     """A copy of the PostgreSQL installation (hard links where it can) whose
     contact_list_fdw.so is a test build with fault injection points (make
@@ -2231,14 +2249,8 @@ class Suite:
         # issue 14, point 2, with a fault injection build: a writer's error
         # cannot leave a progress row mid-write, and a row that stays
         # mid-write (its writer stalled in the bracket) cannot hold readers
-        if os.geteuid() != 0:
-            raise Skip("needs root")
-        pgc = fault_injection_install()
-        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
-        mc = MiniCluster("progress", conf=conf, pg_config=pgc)
+        mc, c = fault_injection_cluster("progress")
         try:
-            c = mc.connect()
-            run(c, "CREATE EXTENSION contact_list_fdw")
             run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
             run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
             run(c, "CREATE FOREIGN TABLE plain (external_userid text) SERVER s OPTIONS (page_size '5')")
@@ -2456,14 +2468,8 @@ class Suite:
         # issue 14, point 8, with a fault injection build (2 server entries):
         # while both entries have requests in flight, a third server's
         # requests wait for an entry instead of going unlimited
-        if os.geteuid() != 0:
-            raise Skip("needs root")
-        pgc = fault_injection_install()
-        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
-        mc = MiniCluster("slots", conf=conf, pg_config=pgc)
+        mc, c = fault_injection_cluster("slots")
         try:
-            c = mc.connect()
-            run(c, "CREATE EXTENSION contact_list_fdw")
             check(run(c, "SELECT server_entries FROM contact_list_fdw_shared_info()") == [(2,)],
                   "not the fault injection build")
             for name, token in (("h1", "fixed-hang"), ("h2", "fixed-hang"), ("third", "fixed-delay")):
