@@ -56,6 +56,7 @@ typedef struct ClfOptions
 	double		row_cost;
 	double		rows_estimate;	/* negative when not set */
 	int			max_concurrent_requests;	/* across the cluster; 0: no limit */
+	bool		async_capable;	/* under an Append, fetch while others do */
 
 	/* from the user mapping: corp_id + corp_secret, or access_token */
 	char	   *corp_id;

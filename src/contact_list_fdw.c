@@ -30,6 +30,7 @@
 #include "commands/explain_state.h"
 #endif
 #include "commands/vacuum.h"
+#include "executor/execAsync.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
@@ -422,6 +423,37 @@ contactListEndForeignScan(ForeignScanState *node)
 	state->replay = NULL;
 }
 
+/*
+ * Under an Append, a table with async_capable keeps one page request in
+ * flight while the Append takes rows from its other children.
+ */
+static bool
+contactListIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	ClfPlanState *state = (ClfPlanState *) path->path.parent->fdw_private;
+
+	return state->opts.async_capable;
+}
+
+static void
+contactListForeignAsyncRequest(AsyncRequest *areq)
+{
+	ExecAsyncRequestDone(areq,
+						 contactListIterateForeignScan((ForeignScanState *) areq->requestee));
+}
+
+static void
+contactListForeignAsyncConfigureWait(AsyncRequest *areq)
+{
+	elog(ERROR, "contact_list_fdw: no asynchronous request is pending");
+}
+
+static void
+contactListForeignAsyncNotify(AsyncRequest *areq)
+{
+	elog(ERROR, "contact_list_fdw: no asynchronous request is pending");
+}
+
 static void
 contactListExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -640,6 +672,10 @@ contact_list_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ExplainForeignScan = contactListExplainForeignScan;
 	routine->AnalyzeForeignTable = contactListAnalyzeForeignTable;
 	routine->ImportForeignSchema = contactListImportForeignSchema;
+	routine->IsForeignPathAsyncCapable = contactListIsForeignPathAsyncCapable;
+	routine->ForeignAsyncRequest = contactListForeignAsyncRequest;
+	routine->ForeignAsyncConfigureWait = contactListForeignAsyncConfigureWait;
+	routine->ForeignAsyncNotify = contactListForeignAsyncNotify;
 
 	PG_RETURN_POINTER(routine);
 }

@@ -55,7 +55,8 @@ typedef enum ClfOptionType
 	CLF_OPT_STRING,
 	CLF_OPT_INT,
 	CLF_OPT_INT64,
-	CLF_OPT_REAL
+	CLF_OPT_REAL,
+	CLF_OPT_BOOL
 } ClfOptionType;
 
 typedef struct ClfOptionDef
@@ -83,6 +84,7 @@ static const ClfOptionDef option_defs[] = {
 	{"request_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false, OPT(request_cost)},
 	{"row_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false, OPT(row_cost)},
 	{"max_concurrent_requests", ForeignServerRelationId, CLF_OPT_INT, 1, 10000, false, OPT(max_concurrent_requests)},
+	{"async_capable", ForeignServerRelationId, CLF_OPT_BOOL, 0, 0, false, OPT(async_capable)},
 
 	{"corp_id", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_id)},
 	{"corp_secret", UserMappingRelationId, CLF_OPT_STRING, 0, 0, false, OPT(corp_secret)},
@@ -93,6 +95,7 @@ static const ClfOptionDef option_defs[] = {
 	{"page_size", ForeignTableRelationId, CLF_OPT_INT, 1, CLF_MAX_PAGE_SIZE, false, OPT(page_size)},
 	{"max_retries", ForeignTableRelationId, CLF_OPT_INT, 0, 20, false, OPT(max_retries)},
 	{"rows_estimate", ForeignTableRelationId, CLF_OPT_REAL, 0, 0, false, OPT(rows_estimate)},
+	{"async_capable", ForeignTableRelationId, CLF_OPT_BOOL, 0, 0, false, OPT(async_capable)},
 
 	{"field", AttributeRelationId, CLF_OPT_STRING, 0, 0, false, -1},
 	{"source", AttributeRelationId, CLF_OPT_STRING, 0, 0, false, -1},
@@ -407,6 +410,13 @@ validate_value(const ClfOptionDef *def, const char *value)
 							 errdetail("The value must be a number not less than zero.")));
 				break;
 			}
+		case CLF_OPT_BOOL:
+			if (!parse_bool(value, NULL))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"%s\": \"%s\"", def->name, value),
+						 errdetail("The value must be a Boolean: on or off, true or false.")));
+			break;
 	}
 }
 
@@ -571,6 +581,9 @@ apply_options(ClfOptions *opts, List *options, Oid context)
 				break;
 			case CLF_OPT_REAL:
 				*(double *) field = strtod(value, NULL);
+				break;
+			case CLF_OPT_BOOL:
+				(void) parse_bool(value, (bool *) field);
 				break;
 		}
 	}
