@@ -36,7 +36,7 @@ EXTENSION = contact_list_fdw
 DATA = contact_list_fdw--1.0.sql contact_list_fdw--1.1.sql contact_list_fdw--1.2.sql contact_list_fdw--1.0--1.1.sql contact_list_fdw--1.1--1.2.sql
 PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contacts"
 
-REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly errors_table recipes scans_log shared recent_scans multi_corp
+REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly errors_table recipes scans_log shared recent_scans multi_corp async
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 CURL_JSON_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
