@@ -2508,6 +2508,191 @@ class Suite:
         finally:
             mc.stop()
 
+    # -- asynchronous scans under an Append (issue 18)
+
+    def async_children(self, conn, children, server_options="", page_size=PAGE):
+        """children: [(name, mapping)], each a server NAME_srv and a table
+        NAME with async_capable on; returns the UNION ALL of their rows, each
+        row first saying which child it came from, and checks that its plan
+        runs every child as an Async Foreign Scan."""
+        for name, mapping in children:
+            self.shared_table(conn, name, mapping, server_options=server_options,
+                              table_options="page_size '%d', async_capable 'on'" % page_size)
+        sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n, _ in children)
+        plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+        check(plan.count("Async Foreign Scan") == len(children), "not every child is async:\n" + plan)
+        return sql
+
+    def async_rows(self, conn, sql):
+        """Run sql; its rows as {child: Counter of rows}."""
+        per = collections.defaultdict(collections.Counter)
+        for r in run(conn, sql):
+            per[r[0]][r[1:]] += 1
+        return per
+
+    def async_counters(self, conn, sql):
+        """EXPLAIN ANALYZE sql: {child: {counter: value}} of our lines."""
+        got = {}
+        cur = None
+        for (line,) in run(conn, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql):
+            m = re.search(r"Async Foreign Scan on (\w+)", line)
+            if m:
+                cur = got.setdefault(m.group(1), {})
+                continue
+            m = re.match(r"\s+(Pages Fetched|API Requests|Retries|Token Fetches|Rows Fetched): (\d+)$", line)
+            if m and cur is not None:
+                cur[m.group(1)] = int(m.group(2))
+        return got
+
+    def async_left_nothing(self, conn, pid, servers):
+        """No progress row of pid and no request slot held on servers."""
+        if self.per_backend:
+            return
+        self.wait_for("the scans' progress rows to go", lambda: not self.progress_rows(conn, [pid]), seconds=5)
+        inflight = run(conn, "SELECT server, requests_in_flight FROM contact_list_fdw_stats "
+                             "WHERE server = ANY(%s) AND requests_in_flight <> 0", (list(servers),))
+        check(not inflight, "requests still in flight after the query: %s" % inflight)
+
+    def async_transient(self, conn):
+        # a transient fault in one child of three: every child's rows exactly
+        # once, the faulty child's page asked again with the same cursor, its
+        # retry counted on its own EXPLAIN ANALYZE lines and nobody else's
+        run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 50")
+        try:
+            for scenario, extra in (("drop3", 1), ("http502once", 1), ("busy2", 2), ("concurrency1", 1),
+                                    ("ratelimit", 1), ("http429once", 1), ("http429after1", 1)):
+                sql = self.async_children(conn, [("fs_as1", {"access_token": "fixed-basic"}),
+                                                 ("fs_as2", {"access_token": "fixed-" + scenario}),
+                                                 ("fs_as3", {"access_token": "fixed-delay"})])
+                reset()
+                per = self.async_rows(conn, sql)
+                st = stats()
+                for child in ("fs_as1", "fs_as2", "fs_as3"):
+                    check(per[child] == self.clean, "%s: %s child's rows differ from a clean run (%d rows)"
+                          % (scenario, child, sum(per[child].values())))
+                check(st["contact_list"] == 15 + extra, "%s: %d requests, expected %d"
+                      % (scenario, st["contact_list"], 15 + extra))
+                faulty = [c for c, t in zip(st["cursors"], st["tokens"]) if t == "fixed-" + scenario]
+                check(len(faulty) == 5 + extra and len(set(faulty)) == 5,
+                      "%s: the faulty child's cursors %s" % (scenario, faulty))
+                reset()
+                counters = self.async_counters(conn, sql)
+                want = {"fs_as1": 0, "fs_as2": extra, "fs_as3": 0}
+                got = {c: counters.get(c, {}).get("Retries") for c in want}
+                check(got == want, "%s: retries per child %s, expected %s" % (scenario, got, want))
+                pages = {c: counters.get(c, {}).get("Pages Fetched") for c in want}
+                check(pages == {c: 5 for c in want}, "%s: pages per child %s" % (scenario, pages))
+        finally:
+            run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+
+    def async_error(self, conn):
+        # an error in one child fails the query with that child's error; the
+        # others (mid-request on a slow page) are dropped, nothing is left
+        # behind, and the session's next query works
+        pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+        for bad, code, words, opts in (
+                ({"corp_id": "corp-basic", "corp_secret": "secret-wrong"}, "28P01", "40001", ""),
+                ({"access_token": "fixed-e48002"}, None, "48002", ""),
+                ({"access_token": "fixed-e48002"}, None, "48002", "max_concurrent_requests '1'")):
+            sql = self.async_children(conn, [("fs_ae1", {"access_token": "fixed-slow"}),
+                                             ("fs_ae2", bad),
+                                             ("fs_ae3", {"access_token": "fixed-slow"})],
+                                      server_options=opts, page_size=25)
+            reset()
+            e = scan_error(conn, sql)
+            msg = error_text(e)
+            check(words in msg, "the error is not the failing child's: %s %s" % (e.pgcode, msg))
+            check(code is None or e.pgcode == code, "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check("secret-wrong" not in msg, "the secret is in the error")
+            self.async_left_nothing(conn, pid, ["fs_ae1_srv", "fs_ae2_srv", "fs_ae3_srv"])
+            set_mapping(conn, server="fs_ae2_srv", access_token="fixed-basic")
+            run(conn, "SET statement_timeout = '30s'")
+            per = self.async_rows(conn, sql)
+            run(conn, "SET statement_timeout = '60s'")
+            for child in ("fs_ae1", "fs_ae2", "fs_ae3"):
+                check(per[child] == self.clean, "after the error (%s): %s's rows differ" % (words, child))
+            self.async_left_nothing(conn, pid, ["fs_ae1_srv", "fs_ae2_srv", "fs_ae3_srv"])
+
+    def async_cancel(self, conn):
+        # three children, each waiting on a page that takes 3 s: cancel and
+        # statement_timeout end the query within a second or so, and the
+        # session goes on
+        sql = self.async_children(conn, [("fs_ac%d" % i, {"access_token": "fixed-slow"}) for i in (1, 2, 3)],
+                                  page_size=25)
+        servers = ["fs_ac%d_srv" % i for i in (1, 2, 3)]
+        pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+        reset()
+        run(conn, "SET statement_timeout = '500ms'")
+        t0 = time.monotonic()
+        e = scan_error(conn, sql)
+        took = time.monotonic() - t0
+        run(conn, "SET statement_timeout = '60s'")
+        check(e.pgcode == "57014" and "statement timeout" in e.diag.message_primary,
+              "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+        check(took < 2, "statement_timeout of 500 ms ended the query after %.1f s" % took)
+        self.async_left_nothing(conn, pid, servers)
+        other = connect()
+        try:
+            reset()
+            th, box = self.in_background(lambda: scan_error(conn, sql))
+            # cancelled once the children are on the network
+            self.wait_for("a request to reach the mock", lambda: stats()["contact_list"] >= 1)
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            run(other, "SELECT pg_cancel_backend(%s)", (pid,))
+            th.join(10)
+            took = time.monotonic() - t0
+            check(not th.is_alive(), "the query outlived its cancel by 10 s")
+            e = box.get("result")
+            check(e is not None and e.pgcode == "57014", "the cancelled query: %s" % box)
+            check(took < 2, "cancelled after %.1f s" % took)
+        finally:
+            other.close()
+        self.async_left_nothing(conn, pid, servers)
+        check(run(conn, "SELECT count(*) FROM fs_ac1") == [(25,)], "the next query")
+
+    def async_max_concurrent(self, conn):
+        # two children on one server with max_concurrent_requests 1: never
+        # two of its requests at once, every row of each
+        self.shared_table(conn, "fs_am1", {"access_token": "fixed-delay"},
+                          server_options="max_concurrent_requests '1'",
+                          table_options="page_size '5', async_capable 'on'")
+        run(conn, """CREATE FOREIGN TABLE fs_am2 (
+                       is_customer boolean, tmp_openid text, external_userid text, name text,
+                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                     SERVER fs_am1_srv OPTIONS (page_size '5', async_capable 'on')""")
+        sql = "SELECT 'fs_am1' AS t, %s FROM fs_am1 UNION ALL SELECT 'fs_am2', %s FROM fs_am2" % (COLUMNS, COLUMNS)
+        plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+        check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+        pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+        reset()
+        per = self.async_rows(conn, sql)
+        st = stats()
+        for child in ("fs_am1", "fs_am2"):
+            check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+        check(st["contact_list"] == 10, "%d requests, expected 10" % st["contact_list"])
+        check(st["max_in_flight"] <= 1, "the mock saw %d requests at once on a server capped at 1"
+              % st["max_in_flight"])
+        self.async_left_nothing(conn, pid, ["fs_am1_srv"])
+
+    def async_limit(self, conn):
+        # LIMIT over an Append of two big children (500 pages of 5) and a
+        # slow one: each child asks only for the pages the limit needs, and
+        # nothing is asked once the query is over
+        sql = self.async_children(conn, [("fs_al1", {"access_token": "fixed-big"}),
+                                         ("fs_al2", {"access_token": "fixed-big"}),
+                                         ("fs_al3", {"access_token": "fixed-delay"})])
+        pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+        reset()
+        rows = run(conn, "SELECT * FROM (%s) s LIMIT 10" % sql)
+        check(len(rows) == 10, "%d rows" % len(rows))
+        n = stats()["contact_list"]
+        # at most the pages of the rows taken and of one row asked ahead, per child
+        check(1 <= n <= 6, "LIMIT 10 over 3 children with pages of 5 made %d requests" % n)
+        time.sleep(0.5)
+        check(stats()["contact_list"] == n, "%d requests after the query ended" % (stats()["contact_list"] - n))
+        self.async_left_nothing(conn, pid, ["fs_al1_srv", "fs_al2_srv", "fs_al3_srv"])
+
     def main(self):
         """The whole suite; with --per-backend, on a cluster without
         contact_list_fdw in shared_preload_libraries (PostgreSQL 15/16): the
@@ -2615,6 +2800,16 @@ class Suite:
         self.shared("progress rows: a session with more open scans than the pool has rows for "
                     "keeps its own share, another session's scan stays listed",
                     lambda: self.progress_fair(conn), needs_views)
+        self.case("async_transient: a retried fault in one child of three, every child's rows once, "
+                  "the retry on that child's counters", lambda: self.async_transient(conn))
+        self.case("async_error: one child's error fails the query, the others dropped, nothing left, "
+                  "the next query works", lambda: self.async_error(conn))
+        self.case("async_cancel: statement_timeout and pg_cancel_backend while every child waits",
+                  lambda: self.async_cancel(conn))
+        self.shared("async_max_concurrent: two children on a server capped at 1, one request at a time",
+                    lambda: self.async_max_concurrent(conn), needs_views)
+        self.case("async_limit: LIMIT over the Append asks only the pages it needs, nothing after",
+                  lambda: self.async_limit(conn))
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
