@@ -31,6 +31,8 @@
 #endif
 #include "commands/vacuum.h"
 #include "executor/execAsync.h"
+#include "nodes/execnodes.h"
+#include "storage/latch.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
@@ -295,6 +297,18 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 }
 
+/* The error being raised ends trav's scan: recorded for contact_list_fdw_scans(). */
+static void
+record_scan_error(ClfTraversal *trav, MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR, edata->message);
+	FreeErrorData(edata);
+}
+
 /*
  * The next item of the traversal.  Fetching a page is where network and API
  * errors happen: catch them there to record the message for
@@ -315,16 +329,47 @@ next_item(ClfTraversal *trav)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR, edata->message);
-		FreeErrorData(edata);
+		record_scan_error(trav, oldcxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	return item;
+}
+
+/* Going on with an asynchronous page: errors recorded as next_item's are. */
+static bool
+page_arrived(ClfTraversal *trav)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool arrived = false;
+
+	PG_TRY();
+	{
+		arrived = clf_traversal_poll(trav);
+	}
+	PG_CATCH();
+	{
+		record_scan_error(trav, oldcxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return arrived;
+}
+
+/* The scan's traversal, begun at its first row (EXPLAIN makes none). */
+static void
+ensure_traversal(ForeignScanState *node)
+{
+	ClfScanState *state = (ClfScanState *) node->fdw_state;
+
+	if (state->trav != NULL)
+		return;
+	state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
+									  state->replay ? -1 : state->limit_rows);
+	clf_event_scan_started(&state->trav->report, &state->trav->opts,
+						   &state->trav->stats, state->trav->scan_cxt,
+						   RelationGetRelid(node->ss.ss_currentRelation));
+	state->traversals++;
 }
 
 static TupleTableSlot *
@@ -344,17 +389,11 @@ contactListIterateForeignScan(ForeignScanState *node)
 		state->replaying = false;
 	}
 
-	if (state->trav == NULL)
-	{
-		state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
-										  state->replay ? -1 : state->limit_rows);
-		clf_event_scan_started(&state->trav->report, &state->trav->opts,
-							   &state->trav->stats, state->trav->scan_cxt,
-							   RelationGetRelid(node->ss.ss_currentRelation));
-		state->traversals++;
-	}
-
+	ensure_traversal(node);
 	ExecClearTuple(slot);
+	/* an asynchronous scan fetches its pages in produce_or_wait, not here */
+	if (node->ss.ps.async_capable && !clf_traversal_has_rows(state->trav))
+		return slot;
 	item = next_item(state->trav);
 	if (item == NULL)
 		return slot;
@@ -435,23 +474,61 @@ contactListIsForeignPathAsyncCapable(ForeignPath *path)
 	return state->opts.async_capable;
 }
 
+/*
+ * Hand the Append a row if one can be had without waiting (rows left of
+ * the page, the end of the chain, a rescan's replay, or a page that has
+ * just arrived); else leave the request pending on the page's descriptor.
+ */
 static void
-contactListForeignAsyncRequest(AsyncRequest *areq)
+produce_or_wait(AsyncRequest *areq)
 {
-	ExecAsyncRequestDone(areq,
-						 contactListIterateForeignScan((ForeignScanState *) areq->requestee));
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	ClfScanState *state = (ClfScanState *) node->fdw_state;
+
+	ensure_traversal(node);
+	for (;;)
+	{
+		TupleTableSlot *result;
+
+		if (!state->replaying && !clf_traversal_has_rows(state->trav) &&
+			!page_arrived(state->trav))
+		{
+			ExecAsyncRequestPending(areq);
+			return;
+		}
+		/* through the node, for its quals and projection (not counted twice) */
+		result = areq->requestee->ExecProcNodeReal(areq->requestee);
+		if (!TupIsNull(result) || state->trav->at_end)
+		{
+			ExecAsyncRequestDone(areq, TupIsNull(result) ? NULL : result);
+			return;
+		}
+		/* the quals took every row left of the page: on to the next */
+	}
 }
 
 static void
+contactListForeignAsyncRequest(AsyncRequest *areq)
+{
+	produce_or_wait(areq);
+}
+
+/* One event per child: the page's descriptor (libcurl's sockets and its timer). */
+static void
 contactListForeignAsyncConfigureWait(AsyncRequest *areq)
 {
-	elog(ERROR, "contact_list_fdw: no asynchronous request is pending");
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	ClfScanState *state = (ClfScanState *) node->fdw_state;
+	AppendState *requestor = (AppendState *) areq->requestor;
+
+	AddWaitEventToSet(requestor->as_eventset, WL_SOCKET_READABLE,
+					  clf_traversal_socket(state->trav), NULL, areq);
 }
 
 static void
 contactListForeignAsyncNotify(AsyncRequest *areq)
 {
-	elog(ERROR, "contact_list_fdw: no asynchronous request is pending");
+	produce_or_wait(areq);
 }
 
 static void

@@ -25,6 +25,9 @@
 #include "postgres.h"
 
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -581,39 +584,14 @@ clf_http_prepare(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 }
 
 /*
- * One HTTP exchange, after clf_http_prepare: the body goes into resp
- * (parsed only if the status is 200), and out says what came of it.
- * Raises for cancel, out-of-memory and libcurl failing to run it; every
- * other failure is in out, for the caller to retry or report.
+ * Set easy up for hreq, its body going to transfer.  Returns the request's
+ * header list, for the caller to free once the handle is reset.
  */
-void
-clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+static struct curl_slist *
+configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 {
-	ClfConnection *conn;
-	ClfTransfer transfer;
-	CURL	   *easy;
-	struct curl_slist *volatile headers = NULL;
+	struct curl_slist *headers = NULL;
 	const ClfOptions *opts = hreq->opts;
-	instr_time	start,
-				duration;
-	CURLMsg    *msg;
-	int			left;
-	CURLMcode	rc;
-	sigset_t	saved;
-	const char *what = hreq->what;
-
-	/* looked up again: an invalidation may have closed it since */
-	conn = get_connection(opts);
-	easy = conn->easy;
-
-	transfer.easy = easy;
-	transfer.resp = resp;
-	transfer.max_bytes = hreq->max_bytes;
-	transfer.heap_base = 0;
-	transfer.next_heap_check = CLF_HEAP_CHECK_INTERVAL;
-	transfer.out = out;
-	out->result = CURLE_OK;
-	out->curl_error[0] = '\0';
 
 	/* reset keeps the connection, DNS and TLS session caches */
 	curl_easy_reset(easy);
@@ -646,23 +624,98 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "contact_list_fdw/1.0");
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, out->curl_error);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->out->curl_error);
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) hreq->max_bytes);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer);
 	if (hreq->body)
 	{
 		headers = curl_slist_append(NULL, "Content-Type: application/json");
 		if (headers == NULL)
+		{
+			curl_easy_reset(easy);
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory")));
+		}
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, hreq->body);
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) strlen(hreq->body));
 	}
 	else
 		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	return headers;
+}
+
+static void
+begin_transfer(ClfTransfer *transfer, CURL *easy, const ClfHttpRequest *hreq,
+			   ClfResponse *resp, ClfHttpOutcome *out)
+{
+	transfer->easy = easy;
+	transfer->resp = resp;
+	transfer->max_bytes = hreq->max_bytes;
+	transfer->heap_base = 0;
+	transfer->next_heap_check = CLF_HEAP_CHECK_INTERVAL;
+	transfer->out = out;
+	out->result = CURLE_OK;
+	out->curl_error[0] = '\0';
+}
+
+/*
+ * The handle is done with one exchange (finished or abandoned), started at
+ * start: count it in the scan's counters.
+ */
+static void
+count_exchange(const ClfHttpRequest *hreq, ClfHttpOutcome *out, instr_time start)
+{
+	instr_time	duration;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	out->ms = INSTR_TIME_GET_MILLISEC(duration);
+	hreq->stats->network_ms += out->ms;
+	hreq->stats->requests++;
+}
+
+/* What the caller decides on, once the exchange finished and was counted. */
+static void
+judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
+{
+	hreq->stats->bytes += out->bytes;
+	if (out->result == CURLE_FILESIZE_EXCEEDED)
+		out->too_large = true;	/* by the Content-Length */
+	out->proxy_refused = out->result != CURLE_OK && !out->too_large &&
+		(out->proxy_status == 407 || out->proxy_status == 401);
+	out->failed = out->result != CURLE_OK && !out->too_large && !out->parse_failed;
+	out->transient = out->failed && is_transient_curl_error(out->result);
+}
+
+/*
+ * One HTTP exchange, after clf_http_prepare: the body goes into resp
+ * (parsed only if the status is 200), and out says what came of it.
+ * Raises for cancel, out-of-memory and libcurl failing to run it; every
+ * other failure is in out, for the caller to retry or report.
+ */
+void
+clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+{
+	ClfConnection *conn;
+	ClfTransfer transfer;
+	CURL	   *easy;
+	struct curl_slist *volatile headers = NULL;
+	instr_time	start;
+	CURLMsg    *msg;
+	int			left;
+	CURLMcode	rc;
+	sigset_t	saved;
+	const char *what = hreq->what;
+
+	/* looked up again: an invalidation may have closed it since */
+	conn = get_connection(hreq->opts);
+	easy = conn->easy;
+
+	begin_transfer(&transfer, easy, hreq, resp, out);
+	headers = configure_easy(easy, hreq, &transfer);
 
 	INSTR_TIME_SET_CURRENT(start);
 	conn->timer_deadline = 0;
@@ -698,11 +751,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 		 */
 		curl_easy_reset(easy);
 		curl_slist_free_all(headers);
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		out->ms = INSTR_TIME_GET_MILLISEC(duration);
-		hreq->stats->network_ms += out->ms;
-		hreq->stats->requests++;
+		count_exchange(hreq, out, start);
 		if (rc != CURLM_OK)
 			conn->invalidated = true;
 	}
@@ -710,15 +759,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	if (rc != CURLM_OK)
 		report_multi_error(conn, what, "curl_multi_remove_handle", rc);
 
-	hreq->stats->bytes += out->bytes;
-
-	/* what the caller decides on */
-	if (out->result == CURLE_FILESIZE_EXCEEDED)
-		out->too_large = true;	/* by the Content-Length */
-	out->proxy_refused = out->result != CURLE_OK && !out->too_large &&
-		(out->proxy_status == 407 || out->proxy_status == 401);
-	out->failed = out->result != CURLE_OK && !out->too_large && !out->parse_failed;
-	out->transient = out->failed && is_transient_curl_error(out->result);
+	judge_outcome(hreq, out);
 }
 
 static bool
@@ -846,6 +887,357 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				 ? errhint("Requests go through the proxy (the option proxy of the server or of the wrapper, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
 	}
+}
+
+/*
+ * A transfer of a scan's own, for an asynchronous foreign scan: started
+ * here, then driven a step at a time by whoever waits on its descriptor,
+ * while other scans' transfers run too.  It has its own libcurl handles
+ * (two scans of one server cannot share one) and one descriptor to wait
+ * on, an epoll set holding libcurl's sockets and a timer for libcurl's
+ * timeouts and the caller's backoff, because an Append gives each child
+ * room for a single event in its wait.
+ */
+struct ClfHttpAsync
+{
+	CURL	   *easy;
+	CURLM	   *multi;
+	int			epoll_fd;
+	int			timer_fd;
+	bool		in_flight;
+	bool		multi_failed;	/* libcurl refused a call: handles untrusted */
+	TimestampTz wake_at;		/* the caller's own deadline, or 0 */
+	TimestampTz curl_deadline;	/* when libcurl wants its timeout action, or 0 */
+	ClfTransfer transfer;
+	struct curl_slist *headers;
+	const ClfHttpRequest *hreq;
+	instr_time	start;
+};
+
+/* Arm the timer for the earlier of libcurl's and the caller's deadlines. */
+static void
+arm_timer(ClfHttpAsync *a)
+{
+	struct itimerspec when;
+	TimestampTz deadline = a->curl_deadline;
+
+	if (a->wake_at != 0 && (deadline == 0 || a->wake_at < deadline))
+		deadline = a->wake_at;
+	memset(&when, 0, sizeof(when));
+	if (deadline != 0)
+	{
+		long		us = Max(1, (long) (deadline - GetCurrentTimestamp()));
+
+		when.it_value.tv_sec = us / 1000000;
+		when.it_value.tv_nsec = (us % 1000000) * 1000;
+	}
+	(void) timerfd_settime(a->timer_fd, 0, &when, NULL);
+}
+
+/* The timer fired: read its count, so the descriptor is quiet again. */
+static void
+drain_timer(ClfHttpAsync *a)
+{
+	uint64		expirations;
+
+	if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;					/* EAGAIN: it had not fired */
+}
+
+static int
+async_socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, void *socketp)
+{
+	ClfHttpAsync *a = (ClfHttpAsync *) userp;
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = sock;
+	if (what == CURL_POLL_REMOVE)
+	{
+		(void) epoll_ctl(a->epoll_fd, EPOLL_CTL_DEL, sock, &ev);
+		return 0;
+	}
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_MOD, sock, &ev) != 0 &&
+		(errno != ENOENT || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, sock, &ev) != 0))
+		return -1;				/* makes libcurl fail the transfer cleanly */
+	return 0;
+}
+
+static int
+async_timer_callback(CURLM *multi, long timeout_ms, void *userp)
+{
+	ClfHttpAsync *a = (ClfHttpAsync *) userp;
+
+	a->curl_deadline = timeout_ms < 0 ? 0
+		: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	arm_timer(a);
+	return 0;
+}
+
+/* Drop what is in flight: its connection is closed, its copies freed. */
+static void
+async_drop_transfer(ClfHttpAsync *a)
+{
+	sigset_t	saved;
+
+	if (!a->in_flight)
+		return;
+	a->in_flight = false;
+	block_signals(&saved);
+	if (curl_multi_remove_handle(a->multi, a->easy) != CURLM_OK)
+		a->multi_failed = true;
+	curl_easy_reset(a->easy);
+	restore_signals(&saved);
+	curl_slist_free_all(a->headers);
+	a->headers = NULL;
+	a->curl_deadline = 0;
+}
+
+/*
+ * The scan's memory goes (its end, or an error anywhere in the query):
+ * whatever is in flight is dropped and the handles and descriptors closed.
+ * Runs during cleanup: raises nothing.
+ */
+static void
+async_release(void *arg)
+{
+	ClfHttpAsync *a = (ClfHttpAsync *) arg;
+	sigset_t	saved;
+
+	async_drop_transfer(a);
+	block_signals(&saved);
+	if (a->multi)
+		curl_multi_cleanup(a->multi);
+	if (a->easy)
+		curl_easy_cleanup(a->easy);
+	restore_signals(&saved);
+	a->multi = NULL;
+	a->easy = NULL;
+	if (a->epoll_fd >= 0)
+		close(a->epoll_fd);
+	if (a->timer_fd >= 0)
+		close(a->timer_fd);
+	a->epoll_fd = a->timer_fd = -1;
+}
+
+/* A transfer engine living, and released, with cxt. */
+ClfHttpAsync *
+clf_http_async_create(MemoryContext cxt)
+{
+	ClfHttpAsync *a = MemoryContextAllocZero(cxt, sizeof(ClfHttpAsync));
+	MemoryContextCallback *callback;
+	struct epoll_event ev;
+	CURLMcode	rc = CURLM_OK;
+
+	a->epoll_fd = a->timer_fd = -1;
+	callback = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	callback->func = async_release;
+	callback->arg = a;
+	MemoryContextRegisterResetCallback(cxt, callback);
+
+	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = a->timer_fd;
+	if (a->epoll_fd < 0 || a->timer_fd < 0 ||
+		epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->timer_fd, &ev) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create a descriptor to wait on for an asynchronous scan: %m")));
+
+	a->easy = curl_easy_init();
+	a->multi = curl_multi_init();
+	if (a->easy == NULL || a->multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	if ((rc = curl_multi_setopt(a->multi, CURLMOPT_SOCKETFUNCTION, async_socket_callback)) != CURLM_OK ||
+		(rc = curl_multi_setopt(a->multi, CURLMOPT_SOCKETDATA, a)) != CURLM_OK ||
+		(rc = curl_multi_setopt(a->multi, CURLMOPT_TIMERFUNCTION, async_timer_callback)) != CURLM_OK ||
+		(rc = curl_multi_setopt(a->multi, CURLMOPT_TIMERDATA, a)) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not set up a libcurl handle: %s", curl_multi_strerror(rc))));
+	return a;
+}
+
+/* What to wait on (readable) for the transfer or the caller's deadline. */
+int
+clf_http_async_socket(const ClfHttpAsync *a)
+{
+	return a->epoll_fd;
+}
+
+static void
+async_failed(ClfHttpAsync *a, const char *call, CURLMcode rc)
+{
+	a->multi_failed = true;
+	async_drop_transfer(a);
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("could not run the request for %s: %s failed: %s",
+					a->hreq->what, call, curl_multi_strerror(rc))));
+}
+
+static void
+async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
+{
+	sigset_t	saved;
+	CURLMcode	rc;
+
+	block_signals(&saved);
+	rc = curl_multi_socket_action(a->multi, fd, flags, running);
+	restore_signals(&saved);
+	if (rc != CURLM_OK)
+		async_failed(a, "curl_multi_socket_action", rc);
+}
+
+/*
+ * Start hreq without waiting for it: the previous body is let go of, the
+ * new one will go into resp and out say what came of it, as with
+ * clf_http_perform.
+ * hreq, resp and out must stay where they are until the transfer is done
+ * or dropped.
+ */
+void
+clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
+					 ClfResponse *resp, ClfHttpOutcome *out)
+{
+	sigset_t	saved;
+	CURLMcode	rc;
+	int			running;
+
+	if (a->multi_failed)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not run the request for %s: the scan's libcurl handle failed earlier",
+						hreq->what)));
+	Assert(!a->in_flight);
+	memset(out, 0, sizeof(*out));
+	clf_response_reset(resp);
+	resp->max_bytes = hreq->max_bytes;
+	a->hreq = hreq;
+	a->wake_at = 0;
+	begin_transfer(&a->transfer, a->easy, hreq, resp, out);
+	a->headers = configure_easy(a->easy, hreq, &a->transfer);
+	INSTR_TIME_SET_CURRENT(a->start);
+	block_signals(&saved);
+	rc = curl_multi_add_handle(a->multi, a->easy);
+	restore_signals(&saved);
+	if (rc != CURLM_OK)
+	{
+		curl_easy_reset(a->easy);
+		curl_slist_free_all(a->headers);
+		a->headers = NULL;
+		a->multi_failed = true;
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not run the request for %s: curl_multi_add_handle failed: %s",
+						hreq->what, curl_multi_strerror(rc))));
+	}
+	a->in_flight = true;
+	async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+/*
+ * Go on with the transfer as far as it can without waiting.  True once it
+ * is done: out is complete and the request counted, as clf_http_perform
+ * leaves them.
+ */
+bool
+clf_http_async_step(ClfHttpAsync *a)
+{
+	struct epoll_event events[CLF_MAX_WATCHED_SOCKETS + 1];
+	int			nevents;
+	int			running = 1;
+	bool		timer_fired = false;
+	CURLMsg    *msg;
+	int			left;
+	ClfHttpOutcome *out = a->transfer.out;
+
+	Assert(a->in_flight);
+	nevents = epoll_wait(a->epoll_fd, events, lengthof(events), 0);
+	for (int i = 0; i < nevents; i++)
+	{
+		if (events[i].data.fd == a->timer_fd)
+		{
+			drain_timer(a);
+			timer_fired = true;
+		}
+		else
+			async_socket_action(a, events[i].data.fd,
+								((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+								((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+								((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0),
+								&running);
+	}
+	if (timer_fired ||
+		(a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline))
+		async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
+	if (running > 0)
+		return false;
+
+	while ((msg = curl_multi_info_read(a->multi, &left)) != NULL)
+	{
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == a->easy)
+			out->result = msg->data.result;
+	}
+	collect_info(a->easy, out);
+	async_drop_transfer(a);
+	if (a->multi_failed)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not run the request for %s: curl_multi_remove_handle failed",
+						a->hreq->what)));
+	count_exchange(a->hreq, out, a->start);
+	judge_outcome(a->hreq, out);
+	return true;
+}
+
+/*
+ * Drop the transfer in flight, if any (the scan ends early, or starts
+ * again); it counts as a request that ran.
+ */
+void
+clf_http_async_drop(ClfHttpAsync *a)
+{
+	if (!a->in_flight)
+		return;
+	async_drop_transfer(a);
+	count_exchange(a->hreq, a->transfer.out, a->start);
+}
+
+bool
+clf_http_async_in_flight(const ClfHttpAsync *a)
+{
+	return a->in_flight;
+}
+
+/* Make the descriptor readable at when (the caller's backoff), or never (0). */
+void
+clf_http_async_wake_at(ClfHttpAsync *a, TimestampTz when)
+{
+	drain_timer(a);
+	a->wake_at = when;
+	arm_timer(a);
+}
+
+/*
+ * Wait, cancellably, until the descriptor is readable or until timeout_ms
+ * (-1: no limit) has passed: for a caller that cannot go on without the
+ * transfer, or its wake-up time.
+ */
+void
+clf_http_async_wait(ClfHttpAsync *a, long timeout_ms)
+{
+	(void) WaitLatchOrSocket(MyLatch,
+							 WL_LATCH_SET | WL_SOCKET_READABLE | WL_EXIT_ON_PM_DEATH |
+							 (timeout_ms >= 0 ? WL_TIMEOUT : 0),
+							 a->epoll_fd, timeout_ms, wait_event_info());
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
 }
 
 /* Sleep on the latch, so cancel and statement_timeout end the wait. */

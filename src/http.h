@@ -17,6 +17,8 @@
 #include "clf_common.h"
 #include "page_parser.h"
 
+#include "datatype/timestamp.h"
+
 #include <curl/curl.h>
 
 /* What to send, and how to speak of it. */
@@ -69,6 +71,19 @@ extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
 extern void clf_http_report_failure(const ClfHttpRequest *hreq,
 									const ClfHttpOutcome *out, int attempts);
 extern void clf_http_sleep(int ms);
+
+/* a transfer of a scan's own, driven from an asynchronous foreign scan */
+typedef struct ClfHttpAsync ClfHttpAsync;
+
+extern ClfHttpAsync *clf_http_async_create(MemoryContext cxt);
+extern void clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
+								 ClfResponse *resp, ClfHttpOutcome *out);
+extern bool clf_http_async_step(ClfHttpAsync *a);
+extern void clf_http_async_drop(ClfHttpAsync *a);
+extern bool clf_http_async_in_flight(const ClfHttpAsync *a);
+extern int	clf_http_async_socket(const ClfHttpAsync *a);
+extern void clf_http_async_wake_at(ClfHttpAsync *a, TimestampTz when);
+extern void clf_http_async_wait(ClfHttpAsync *a, long timeout_ms);
 extern char *clf_http_escape(const char *value);
 
 #endif							/* CLF_HTTP_H */

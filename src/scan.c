@@ -109,12 +109,11 @@ check_cursor_is_new(ClfTraversal *trav, const char *cursor, int64 page_no)
 	MemoryContextSwitchTo(oldcxt);
 }
 
-static void
-fetch_next_page(ClfTraversal *trav)
+/* How many rows to ask for in the next page. */
+static int
+next_page_limit(const ClfTraversal *trav)
 {
-	MemoryContext oldcxt;
 	int			limit = trav->opts.page_size;
-	int64		page_no = trav->pages_in_traversal + 1;
 
 	/* a pushed-down LIMIT asks for no more rows than the query takes */
 	if (trav->rows_wanted >= 0)
@@ -125,14 +124,13 @@ fetch_next_page(ClfTraversal *trav)
 		if (needed > 0)
 			limit = (int) Min(needed, (int64) limit);
 	}
+	return limit;
+}
 
-	MemoryContextReset(trav->page_cxt);
-	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
-	clf_event_page_begins(&trav->report);
-	clf_fetch_page(&trav->opts, trav->cursor, limit, page_no, &trav->resp, &trav->stats);
-	clf_event_page_done(&trav->report, (int64) trav->resp.nitems);
-	MemoryContextSwitchTo(oldcxt);
-
+/* Page page_no is in trav->resp: its rows come next, and its cursor after. */
+static void
+take_page(ClfTraversal *trav, int64 page_no)
+{
 	trav->pages_in_traversal++;
 	trav->started = true;
 	trav->item_index = 0;
@@ -145,6 +143,79 @@ fetch_next_page(ClfTraversal *trav)
 			pfree(trav->cursor);
 		trav->cursor = MemoryContextStrdup(trav->cursor_cxt, trav->resp.next_cursor);
 	}
+}
+
+static void
+fetch_next_page(ClfTraversal *trav)
+{
+	MemoryContext oldcxt;
+	int64		page_no = trav->pages_in_traversal + 1;
+
+	MemoryContextReset(trav->page_cxt);
+	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
+	clf_event_page_begins(&trav->report);
+	clf_fetch_page(&trav->opts, trav->cursor, next_page_limit(trav), page_no,
+				   &trav->resp, &trav->stats);
+	clf_event_page_done(&trav->report, (int64) trav->resp.nitems);
+	MemoryContextSwitchTo(oldcxt);
+	take_page(trav, page_no);
+}
+
+/* Can the next row be had without the network? */
+bool
+clf_traversal_has_rows(const ClfTraversal *trav)
+{
+	return (trav->started && trav->item_index < trav->resp.nitems) || trav->at_end;
+}
+
+/*
+ * For an asynchronous scan, when clf_traversal_has_rows is false: start
+ * fetching the next page, or go on with the one on its way, without
+ * waiting.  True once it has arrived; else wait for clf_traversal_socket
+ * to be readable and ask again.  A server with a cap on concurrent
+ * requests is read the ordinary way, waiting here: a request waiting for
+ * a slot that another scan of this session holds would wait for ever.
+ */
+bool
+clf_traversal_poll(ClfTraversal *trav)
+{
+	MemoryContext oldcxt;
+	int64		page_no = trav->pages_in_traversal + 1;
+	bool		arrived;
+
+	if (trav->opts.max_concurrent_requests > 0)
+	{
+		fetch_next_page(trav);
+		return true;
+	}
+	if (trav->fetcher == NULL)
+		trav->fetcher = clf_fetcher_create(trav->scan_cxt);
+	if (!clf_fetcher_busy(trav->fetcher))
+	{
+		MemoryContextReset(trav->page_cxt);
+		oldcxt = MemoryContextSwitchTo(trav->page_cxt);
+		clf_event_page_begins(&trav->report);
+		clf_fetcher_start(trav->fetcher, &trav->opts, trav->cursor,
+						  next_page_limit(trav), page_no, &trav->resp, &trav->stats);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
+	/* the scans of an Append take turns: what happens now is this one's */
+	clf_event_page_begins(&trav->report);
+	arrived = clf_fetcher_continue(trav->fetcher);
+	if (arrived)
+		clf_event_page_done(&trav->report, (int64) trav->resp.nitems);
+	MemoryContextSwitchTo(oldcxt);
+	if (arrived)
+		take_page(trav, page_no);
+	return arrived;
+}
+
+/* What to wait on while clf_traversal_poll says the page is on its way. */
+int
+clf_traversal_socket(const ClfTraversal *trav)
+{
+	return clf_fetcher_socket(trav->fetcher);
 }
 
 /*
@@ -164,6 +235,13 @@ clf_traversal_next(ClfTraversal *trav)
 		}
 		if (trav->at_end)
 			return NULL;
+		if (trav->fetcher && clf_fetcher_busy(trav->fetcher))
+		{
+			/* asked for rows the ordinary way while a page is on its way */
+			while (!clf_traversal_poll(trav))
+				clf_fetcher_wait(trav->fetcher);
+			continue;
+		}
 		fetch_next_page(trav);
 	}
 }
@@ -172,6 +250,8 @@ clf_traversal_next(ClfTraversal *trav)
 void
 clf_traversal_restart(ClfTraversal *trav)
 {
+	if (trav->fetcher && clf_fetcher_busy(trav->fetcher))
+		clf_fetcher_abandon(trav->fetcher);
 	forget_cursors(trav);
 	trav->started = false;
 	trav->at_end = false;

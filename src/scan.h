@@ -31,12 +31,16 @@ typedef struct ClfTraversal
 	int64		pages_in_traversal;
 	ClfScanStats stats;
 	ClfScanReport report;		/* how scan_events.c knows this scan */
+	struct ClfPageFetcher *fetcher; /* asynchronous fetches, made at the first */
 } ClfTraversal;
 
 extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,
 										 MemoryContext parent, int64 rows_wanted);
 extern void *clf_traversal_next(ClfTraversal *trav);
 extern void clf_traversal_restart(ClfTraversal *trav);
+extern bool clf_traversal_has_rows(const ClfTraversal *trav);
+extern bool clf_traversal_poll(ClfTraversal *trav);
+extern int	clf_traversal_socket(const ClfTraversal *trav);
 extern void clf_traversal_end(ClfTraversal *trav);
 
 #endif							/* CLF_SCAN_H */

@@ -26,6 +26,8 @@
 #include "common/pg_prng.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 int			clf_retry_delay_ms = 500;
 int			clf_rate_limit_delay_ms = 15000;
@@ -344,6 +346,98 @@ perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *o
 						   out->ms, stats);
 }
 
+/* What is to be done after an attempt. */
+typedef enum ClfNextStep
+{
+	CLF_STEP_DONE,				/* resp holds a JSON object, errcode read */
+	CLF_STEP_RETRY,				/* ask again, after the delay */
+	CLF_STEP_GIVE_UP			/* retries ran out on a busy or rate-limited API */
+} ClfNextStep;
+
+/*
+ * Judge the attempt number attempt (from 0) of call: raises what cannot be
+ * retried, else says whether to ask again and after how many ms, having
+ * reported the retry.
+ */
+static ClfNextStep
+judge_attempt(ClfCall *call, const ClfHttpRequest *hreq, ClfResponse *resp,
+			  int attempt, int *delay)
+{
+	ClfHttpOutcome *out = &call->out;
+	ClfAttemptKind kind;
+	bool		rate_limited = false;
+
+	if (out->too_large)
+		kind = CLF_ATTEMPT_FATAL;
+	else if (out->proxy_refused)
+		kind = CLF_ATTEMPT_FATAL;	/* the same credentials fail again */
+	else if (out->failed)
+		kind = out->transient ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
+	else if (out->http_status == 429 || (out->http_status >= 500 && out->http_status < 600))
+		kind = CLF_ATTEMPT_TRANSIENT;
+	else if (out->http_status != 200 || out->parse_failed ||
+			 !clf_response_finish(resp) || !clf_response_check_status(resp))
+		kind = CLF_ATTEMPT_FATAL;
+	else if (resp->errcode == WECOM_SYSTEM_BUSY || resp->errcode == WECOM_CONCURRENCY_LIMIT)
+		kind = CLF_ATTEMPT_TRANSIENT;
+	else if (resp->errcode == WECOM_FREQUENCY_LIMIT)
+	{
+		kind = CLF_ATTEMPT_TRANSIENT;
+		rate_limited = true;
+	}
+	else
+		kind = CLF_ATTEMPT_OK;
+
+	if (kind == CLF_ATTEMPT_OK)
+		return CLF_STEP_DONE;
+	if (kind == CLF_ATTEMPT_FATAL)
+		report_transport_error(call, hreq, out, resp, attempt + 1);
+
+	if (attempt >= call->opts->max_retries)
+	{
+		if (out->http_status == 200 && !out->failed)
+			return CLF_STEP_GIVE_UP;	/* an API errcode: the caller reports */
+		report_transport_error(call, hreq, out, resp, attempt + 1);
+	}
+
+	*delay = backoff_ms(attempt, rate_limited);
+	if (out->retry_after_s > 0 && (out->http_status == 429 || out->http_status == 503))
+		*delay = retry_after_ms(attempt, out->retry_after_s, *delay);
+	ereport(DEBUG1,
+			(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
+							 what_was_fetched(call), describe_attempt(call, hreq, out, resp),
+							 attempt + 1, call->opts->max_retries, *delay)));
+	call->stats->retries++;
+	clf_event_retry(call->opts, call->stats,
+					out->failed ? (int) out->result : 0,
+					out->http_status, resp->errcode, *delay,
+					describe_attempt(call, hreq, out, resp));
+	return CLF_STEP_RETRY;
+}
+
+/* Retries ran out (or were off) on a busy or rate-limited API after attempts. */
+static void
+report_retries_exhausted(ClfCall *call, const ClfResponse *resp, int attempts,
+						 int64 waited_ms)
+{
+	call->reporting = true;
+	if (attempts == 1)
+		ereport(ERROR,
+				(errcode(sqlstate_of_errcode(resp->errcode)),
+				 errmsg("%s failed: WeCom errcode " INT64_FORMAT ": %s",
+						what_was_fetched(call), resp->errcode, shown_text(resp->errmsg, call)),
+				 errdetail("It was not retried, as max_retries is 0."),
+				 limit_hint(resp->errcode)));
+	ereport(ERROR,
+			(errcode(sqlstate_of_errcode(resp->errcode)),
+			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",
+					what_was_fetched(call), attempts, resp->errcode,
+					shown_text(resp->errmsg, call)),
+			 errdetail("The scan waited %.1f s in all between the attempts.",
+					   waited_ms / 1000.0),
+			 limit_hint(resp->errcode)));
+}
+
 /*
  * Make the request until it yields a JSON object, retrying what is worth
  * retrying.  Retries always repeat the same URL and body, so a traversal
@@ -354,85 +448,28 @@ static pg_noinline void
 call_with_retries(ClfCall *call, ClfResponse *resp)
 {
 	ClfHttpRequest hreq;
-	ClfHttpOutcome *out = &call->out;
 	int			attempt;
 	int64		waited_ms = 0;
 
 	http_request(call, &hreq);
 	for (attempt = 0;; attempt++)
 	{
-		ClfAttemptKind kind;
-		bool		rate_limited = false;
-		int			delay;
+		int			delay = 0;
 
-		perform_request(&hreq, resp, out);
-
-		if (out->too_large)
-			kind = CLF_ATTEMPT_FATAL;
-		else if (out->proxy_refused)
-			kind = CLF_ATTEMPT_FATAL;	/* the same credentials fail again */
-		else if (out->failed)
-			kind = out->transient ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
-		else if (out->http_status == 429 || (out->http_status >= 500 && out->http_status < 600))
-			kind = CLF_ATTEMPT_TRANSIENT;
-		else if (out->http_status != 200 || out->parse_failed ||
-				 !clf_response_finish(resp) || !clf_response_check_status(resp))
-			kind = CLF_ATTEMPT_FATAL;
-		else if (resp->errcode == WECOM_SYSTEM_BUSY || resp->errcode == WECOM_CONCURRENCY_LIMIT)
-			kind = CLF_ATTEMPT_TRANSIENT;
-		else if (resp->errcode == WECOM_FREQUENCY_LIMIT)
+		perform_request(&hreq, resp, &call->out);
+		switch (judge_attempt(call, &hreq, resp, attempt, &delay))
 		{
-			kind = CLF_ATTEMPT_TRANSIENT;
-			rate_limited = true;
+			case CLF_STEP_DONE:
+				return;
+			case CLF_STEP_GIVE_UP:
+				report_retries_exhausted(call, resp, attempt + 1, waited_ms);
+				break;
+			case CLF_STEP_RETRY:
+				break;
 		}
-		else
-			kind = CLF_ATTEMPT_OK;
-
-		if (kind == CLF_ATTEMPT_OK)
-			return;
-		if (kind == CLF_ATTEMPT_FATAL)
-			report_transport_error(call, &hreq, out, resp, attempt + 1);
-
-		if (attempt >= call->opts->max_retries)
-		{
-			if (out->http_status == 200 && !out->failed)
-				break;			/* an API errcode: reported below */
-			report_transport_error(call, &hreq, out, resp, attempt + 1);
-		}
-
-		delay = backoff_ms(attempt, rate_limited);
-		if (out->retry_after_s > 0 && (out->http_status == 429 || out->http_status == 503))
-			delay = retry_after_ms(attempt, out->retry_after_s, delay);
-		ereport(DEBUG1,
-				(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
-								 what_was_fetched(call), describe_attempt(call, &hreq, out, resp),
-								 attempt + 1, call->opts->max_retries, delay)));
-		call->stats->retries++;
-		clf_event_retry(call->opts, call->stats,
-						out->failed ? (int) out->result : 0,
-						out->http_status, resp->errcode, delay,
-						describe_attempt(call, &hreq, out, resp));
 		clf_http_sleep(delay);
 		waited_ms += delay;
 	}
-
-	/* retries ran out (or were off) on a busy or rate-limited API */
-	call->reporting = true;
-	if (attempt == 0)
-		ereport(ERROR,
-				(errcode(sqlstate_of_errcode(resp->errcode)),
-				 errmsg("%s failed: WeCom errcode " INT64_FORMAT ": %s",
-						what_was_fetched(call), resp->errcode, shown_text(resp->errmsg, call)),
-				 errdetail("It was not retried, as max_retries is 0."),
-				 limit_hint(resp->errcode)));
-	ereport(ERROR,
-			(errcode(sqlstate_of_errcode(resp->errcode)),
-			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",
-					what_was_fetched(call), attempt + 1, resp->errcode,
-					shown_text(resp->errmsg, call)),
-			 errdetail("The scan waited %.1f s in all between the attempts.",
-					   waited_ms / 1000.0),
-			 limit_hint(resp->errcode)));
 }
 
 static void
@@ -634,6 +671,64 @@ is_token_error(int64 errcode)
 }
 
 /*
+ * What the answer to a page request comes to: true if resp holds a checked
+ * page, false if WeCom rejected a token that may be replaced (once, and
+ * not the user mapping's own); raises for anything else.
+ */
+static bool
+accept_page(ClfCall *call, ClfResponse *resp, bool token_replaced)
+{
+	if (resp->errcode == 0)
+	{
+		if (!clf_response_check_page(resp))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+					 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
+							call->page_no, call->display_url, resp->message)));
+		return true;
+	}
+	if (!is_token_error(resp->errcode) || call->opts->access_token != NULL ||
+		token_replaced)
+		report_api_error(call, resp);
+	ereport(DEBUG1,
+			(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
+							 resp->errcode)));
+	return false;
+}
+
+/* The request for one page, without its token. */
+static void
+page_call(ClfCall *call, const ClfOptions *opts, const char *cursor, int limit,
+		  int64 page_no, ClfScanStats *stats)
+{
+	StringInfoData body;
+
+	memset(call, 0, sizeof(*call));
+	call->opts = opts;
+	call->endpoint = "contact_list";
+	call->display_url = clf_endpoint_for_display(opts);
+	call->page_no = page_no;
+	call->stats = stats;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"cursor\":");
+	escape_json(&body, cursor ? cursor : "");
+	appendStringInfo(&body, ",\"limit\":%d}", limit);
+	call->body = body.data;
+}
+
+/* call's URL for token; the escaped copy is wiped. */
+static void
+page_url(ClfCall *call, const char *token)
+{
+	char	   *escaped = clf_http_escape(token);
+
+	call->token = token;
+	call->url = psprintf("%s?access_token=%s", call->display_url, escaped);
+	clf_wipe(escaped);
+}
+
+/*
  * Fetch one contact_list page into resp, which on return holds a checked
  * page.  A token WeCom rejects is replaced once and the page asked again.
  */
@@ -642,22 +737,9 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 			   int64 page_no, ClfResponse *resp, ClfScanStats *stats)
 {
 	ClfCall		call;
-	StringInfoData body;
 	bool		token_replaced = false;
 
-	memset(&call, 0, sizeof(call));
-	call.opts = opts;
-	call.endpoint = "contact_list";
-	call.display_url = clf_endpoint_for_display(opts);
-	call.page_no = page_no;
-	call.stats = stats;
-
-	initStringInfo(&body);
-	appendStringInfoString(&body, "{\"cursor\":");
-	escape_json(&body, cursor ? cursor : "");
-	appendStringInfo(&body, ",\"limit\":%d}", limit);
-	call.body = body.data;
-
+	page_call(&call, opts, cursor, limit, page_no, stats);
 	for (;;)
 	{
 		char	   *volatile token = get_token(opts, stats);
@@ -666,25 +748,9 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 		/* the token copy is wiped however the request ends */
 		PG_TRY();
 		{
-			char	   *escaped = clf_http_escape(token);
-
-			call.token = token;
-			call.url = psprintf("%s?access_token=%s", call.display_url, escaped);
-			clf_wipe(escaped);
+			page_url(&call, token);
 			call_forgetting_url(&call, resp);
-
-			if (resp->errcode == 0)
-			{
-				if (!clf_response_check_page(resp))
-					ereport(ERROR,
-							(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-							 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
-									page_no, call.display_url, resp->message)));
-				done = true;
-			}
-			else if (!is_token_error(resp->errcode) || opts->access_token != NULL ||
-					 token_replaced)
-				report_api_error(&call, resp);
+			done = accept_page(&call, resp, token_replaced);
 		}
 		PG_FINALLY();
 		{
@@ -698,10 +764,234 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 			stats->pages++;
 			return;
 		}
-		ereport(DEBUG1,
-				(errmsg_internal("contact_list_fdw: token rejected with errcode " INT64_FORMAT ", fetching a new one",
-								 resp->errcode)));
 		clf_token_rejected(opts);
 		token_replaced = true;
 	}
+}
+
+/*
+ * A page fetched without waiting, for an asynchronous foreign scan: the
+ * same requests, retries and errors as clf_fetch_page, but every wait (the
+ * network, a retry's backoff) is handed back to the caller as a descriptor
+ * to watch, so an Append can fetch several corps' pages at once.  Only a
+ * token fetch still waits here.  The fetcher keeps its own libcurl handle
+ * from page to page.
+ */
+struct ClfPageFetcher
+{
+	MemoryContext cxt;			/* the fetcher's; the page's things in page_cxt */
+	MemoryContext page_cxt;		/* reset for each page: wipes the token */
+	ClfHttpAsync *http;
+	ClfResponse *resp;
+	ClfCall		call;
+	ClfHttpRequest hreq;
+	char	   *token;			/* a copy, wiped when the page is done */
+	bool		busy;			/* a page is being fetched */
+	bool		waiting;		/* for the backoff, until retry_at */
+	TimestampTz retry_at;
+	int			attempt;
+	int64		waited_ms;
+	bool		token_replaced;
+};
+
+/* The page's token and URL go, however the page ends. */
+static void
+forget_page_secrets(void *arg)
+{
+	ClfPageFetcher *f = (ClfPageFetcher *) arg;
+
+	if (f->token)
+		explicit_bzero(f->token, strlen(f->token));
+	if (f->call.url)
+		explicit_bzero(f->call.url, strlen(f->call.url));
+	f->token = NULL;
+	f->call.url = NULL;
+	f->call.token = NULL;
+	f->busy = false;
+	f->waiting = false;
+}
+
+ClfPageFetcher *
+clf_fetcher_create(MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "contact_list_fdw fetcher",
+											  ALLOCSET_SMALL_SIZES);
+	ClfPageFetcher *f = MemoryContextAllocZero(cxt, sizeof(ClfPageFetcher));
+	MemoryContextCallback *callback;
+
+	f->cxt = cxt;
+	f->page_cxt = AllocSetContextCreate(cxt, "contact_list_fdw fetcher page",
+										ALLOCSET_SMALL_SIZES);
+	callback = MemoryContextAlloc(f->page_cxt, sizeof(MemoryContextCallback));
+	callback->func = forget_page_secrets;
+	callback->arg = f;
+	MemoryContextRegisterResetCallback(f->page_cxt, callback);
+	f->http = clf_http_async_create(cxt);
+	return f;
+}
+
+/* A page's context is reset, so its callback must be registered again. */
+static void
+new_page_context(ClfPageFetcher *f)
+{
+	MemoryContextCallback *callback;
+
+	MemoryContextReset(f->page_cxt);
+	callback = MemoryContextAlloc(f->page_cxt, sizeof(MemoryContextCallback));
+	callback->func = forget_page_secrets;
+	callback->arg = f;
+	MemoryContextRegisterResetCallback(f->page_cxt, callback);
+}
+
+/* One attempt of the page, started; its slot is the server's (no cap here). */
+static void
+start_attempt(ClfPageFetcher *f)
+{
+	ClfHttpOutcome *out = &f->call.out;
+
+	f->waiting = false;
+	clf_http_async_wake_at(f->http, 0);
+	clf_event_request_begins(f->call.opts);
+	clf_http_async_start(f->http, &f->hreq, f->resp, out);
+}
+
+/* A token for the page, and the URL with it. */
+static void
+take_token(ClfPageFetcher *f)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(f->page_cxt);
+	char	   *token = get_token(f->call.opts, f->call.stats);
+
+	if (f->token)
+		clf_wipe(f->token);
+	f->token = token;
+	if (f->call.url)
+		clf_wipe(f->call.url);
+	page_url(&f->call, token);
+	http_request(&f->call, &f->hreq);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Start fetching page page_no (after cursor) into resp, for a scan whose
+ * server has no cap on concurrent requests: the requests of several
+ * fetchers then hold no slot that another would wait for.
+ */
+void
+clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts, const char *cursor,
+				  int limit, int64 page_no, ClfResponse *resp, ClfScanStats *stats)
+{
+	MemoryContext oldcxt;
+
+	Assert(opts->max_concurrent_requests <= 0);
+	clf_http_async_drop(f->http);
+	new_page_context(f);
+	oldcxt = MemoryContextSwitchTo(f->page_cxt);
+	page_call(&f->call, opts, cursor, limit, page_no, stats);
+	f->resp = resp;
+	f->attempt = 0;
+	f->waited_ms = 0;
+	f->token_replaced = false;
+	f->busy = true;
+	take_token(f);
+	start_attempt(f);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Go on with the page as far as possible without waiting.  True once resp
+ * holds the checked page; raises what clf_fetch_page would.  What it
+ * allocates (messages) goes in the caller's context, as for clf_fetch_page.
+ */
+bool
+clf_fetcher_continue(ClfPageFetcher *f)
+{
+	bool		done = false;
+
+	Assert(f->busy);
+	if (f->waiting)
+	{
+		if (GetCurrentTimestamp() >= f->retry_at)
+		{
+			f->attempt++;
+			start_attempt(f);
+		}
+	}
+	else if (clf_http_async_step(f->http))
+	{
+		ClfCall    *call = &f->call;
+		ClfHttpOutcome *out = &call->out;
+		int			delay = 0;
+
+		clf_event_request_done(call->opts, false, out->bytes, out->ms, call->stats);
+		switch (judge_attempt(call, &f->hreq, f->resp, f->attempt, &delay))
+		{
+			case CLF_STEP_DONE:
+				if (accept_page(call, f->resp, f->token_replaced))
+				{
+					call->stats->pages++;
+					done = true;
+				}
+				else
+				{
+					clf_token_rejected(call->opts);
+					f->token_replaced = true;
+					take_token(f);
+					f->attempt = 0;
+					f->waited_ms = 0;
+					start_attempt(f);
+				}
+				break;
+			case CLF_STEP_GIVE_UP:
+				report_retries_exhausted(call, f->resp, f->attempt + 1, f->waited_ms);
+				break;
+			case CLF_STEP_RETRY:
+				f->waiting = true;
+				f->waited_ms += delay;
+				f->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+				clf_http_async_wake_at(f->http, f->retry_at);
+				break;
+		}
+	}
+	if (done)
+		new_page_context(f);	/* wipes the token and URL */
+	return done;
+}
+
+/* Wait until the page can go on: for a caller that cannot do otherwise. */
+void
+clf_fetcher_wait(ClfPageFetcher *f)
+{
+	long		timeout = -1;
+
+	if (f->waiting)
+		timeout = Max(0, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), f->retry_at));
+	clf_http_async_wait(f->http, timeout);
+}
+
+/* What to wait on (readable) before clf_fetcher_continue has news. */
+int
+clf_fetcher_socket(const ClfPageFetcher *f)
+{
+	return clf_http_async_socket(f->http);
+}
+
+bool
+clf_fetcher_busy(const ClfPageFetcher *f)
+{
+	return f->busy;
+}
+
+/* Give up the page being fetched (the scan ends or starts again). */
+void
+clf_fetcher_abandon(ClfPageFetcher *f)
+{
+	if (clf_http_async_in_flight(f->http))
+	{
+		ClfHttpOutcome *out = &f->call.out;
+
+		clf_http_async_drop(f->http);
+		clf_event_request_done(f->call.opts, false, out->bytes, out->ms, f->call.stats);
+	}
+	new_page_context(f);
 }

@@ -17,6 +17,19 @@ extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
 						   int limit, int64 page_no, ClfResponse *resp,
 						   ClfScanStats *stats);
 extern char *clf_endpoint_for_display(const ClfOptions *opts);
+
+/* one page at a time without waiting, for an asynchronous foreign scan */
+typedef struct ClfPageFetcher ClfPageFetcher;
+
+extern ClfPageFetcher *clf_fetcher_create(MemoryContext parent);
+extern void clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts,
+							  const char *cursor, int limit, int64 page_no,
+							  ClfResponse *resp, ClfScanStats *stats);
+extern bool clf_fetcher_continue(ClfPageFetcher *f);
+extern void clf_fetcher_wait(ClfPageFetcher *f);
+extern int	clf_fetcher_socket(const ClfPageFetcher *f);
+extern bool clf_fetcher_busy(const ClfPageFetcher *f);
+extern void clf_fetcher_abandon(ClfPageFetcher *f);
 extern int	clf_retry_delay_ms;
 extern int	clf_rate_limit_delay_ms;
 
