@@ -2559,10 +2559,17 @@ class Suite:
         # retry counted on its own EXPLAIN ANALYZE lines and nobody else's
         run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 50")
         try:
-            for scenario, extra in (("drop3", 1), ("http502once", 1), ("busy2", 2), ("concurrency1", 1),
-                                    ("ratelimit", 1), ("http429once", 1), ("http429after1", 1)):
+            # (scenario, extra requests, retries counted or None, mapping)
+            token = lambda sc: {"access_token": "fixed-" + sc}
+            for scenario, extra, retries, mapping in (
+                    ("drop3", 1, 1, token("drop3")), ("http502once", 1, 1, token("http502once")),
+                    ("busy2", 2, 2, token("busy2")), ("concurrency1", 1, 1, token("concurrency1")),
+                    ("ratelimit", 1, 1, token("ratelimit")), ("http429once", 1, 1, token("http429once")),
+                    ("http429after1", 1, 1, token("http429after1")),
+                    # a rejected token: replaced, and the same page asked again
+                    ("invalidtoken", 1, None, {"corp_id": "corp-invalidtoken", "corp_secret": "secret-ok"})):
                 sql = self.async_children(conn, [("fs_as1", {"access_token": "fixed-basic"}),
-                                                 ("fs_as2", {"access_token": "fixed-" + scenario}),
+                                                 ("fs_as2", mapping),
                                                  ("fs_as3", {"access_token": "fixed-delay"})])
                 reset()
                 per = self.async_rows(conn, sql)
@@ -2572,13 +2579,16 @@ class Suite:
                           % (scenario, child, sum(per[child].values())))
                 check(st["contact_list"] == 15 + extra, "%s: %d requests, expected %d"
                       % (scenario, st["contact_list"], 15 + extra))
-                faulty = [c for c, t in zip(st["cursors"], st["tokens"]) if t == "fixed-" + scenario]
+                faulty = [c for c, t in zip(st["cursors"], st["tokens"])
+                          if t not in ("fixed-basic", "fixed-delay")]
                 check(len(faulty) == 5 + extra and len(set(faulty)) == 5,
                       "%s: the faulty child's cursors %s" % (scenario, faulty))
                 reset()
                 counters = self.async_counters(conn, sql)
-                want = {"fs_as1": 0, "fs_as2": extra, "fs_as3": 0}
+                want = {"fs_as1": 0, "fs_as2": retries, "fs_as3": 0}
                 got = {c: counters.get(c, {}).get("Retries") for c in want}
+                if retries is None:
+                    got["fs_as2"] = None
                 check(got == want, "%s: retries per child %s, expected %s" % (scenario, got, want))
                 pages = {c: counters.get(c, {}).get("Pages Fetched") for c in want}
                 check(pages == {c: 5 for c in want}, "%s: pages per child %s" % (scenario, pages))
@@ -2692,6 +2702,81 @@ class Suite:
         time.sleep(0.5)
         check(stats()["contact_list"] == n, "%d requests after the query ended" % (stats()["contact_list"] - n))
         self.async_left_nothing(conn, pid, ["fs_al1_srv", "fs_al2_srv", "fs_al3_srv"])
+
+    def async_overlap(self, conn):
+        # three children on pages that take 3 s each: their requests are in
+        # flight at once, so the query takes about one page's time, not three
+        sql = self.async_children(conn, [("fs_ao%d" % i, {"access_token": "fixed-slow"}) for i in (1, 2, 3)],
+                                  page_size=25)
+        reset()
+        t0 = time.monotonic()
+        per = self.async_rows(conn, sql)
+        took = time.monotonic() - t0
+        st = stats()
+        for child in ("fs_ao1", "fs_ao2", "fs_ao3"):
+            check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+        check(st["max_in_flight"] >= 2, "never more than %d request at once" % st["max_in_flight"])
+        # one after another would be 9 s
+        check(took < 6, "three 3 s pages took %.1f s: not overlapped" % took)
+        print("# async_overlap: 3 children of one 3 s page each in %.1f s, %d at once"
+              % (took, st["max_in_flight"]), flush=True)
+
+    def async_backoff(self, conn):
+        # one child waits 2 s (Retry-After) before asking its page again: the
+        # other children's chains go on meanwhile, to their end
+        run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 5000")
+        try:
+            sql = self.async_children(conn, [("fs_ab1", {"access_token": "fixed-delay"}),
+                                             ("fs_ab2", {"access_token": "fixed-http429after2"}),
+                                             ("fs_ab3", {"access_token": "fixed-delay"})])
+            reset()
+            per = self.async_rows(conn, sql)
+            st = stats()
+        finally:
+            run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+        for child in ("fs_ab1", "fs_ab2", "fs_ab3"):
+            check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+        check(st["contact_list"] == 16, "%d requests, expected 16" % st["contact_list"])
+        order = st["tokens"]
+        retry_at = [i for i, t in enumerate(order) if t == "fixed-http429after2"][1]
+        others_done = max(i for i, t in enumerate(order) if t == "fixed-delay")
+        check(others_done < retry_at,
+              "the other children waited for one child's backoff: requests in order %s" % order)
+
+    def async_progress(self, conn):
+        # contact_list_fdw_progress: a row for each running child, up to the
+        # two rows a connection has (README, "Limits"); a third child runs
+        # without one, counted in scans_untracked
+        sql = self.async_children(conn, [("fs_ap%d" % i, {"access_token": "fixed-slow"}) for i in (1, 2, 3)],
+                                  page_size=25)
+        untracked = "SELECT scans_untracked FROM contact_list_fdw_shared_info()"
+        before = run(conn, untracked)[0][0]
+        scanner = connect()
+        pid = run(scanner, "SELECT pg_backend_pid()")[0][0]
+        reset()
+        th, box = self.in_background(lambda: run(scanner, sql))
+        samples = []
+        try:
+            def rows_of_two():
+                rows = self.progress_rows(conn, [pid])
+                samples.append(sorted((str(r[7]), r[1]) for r in rows))
+                return rows if len(set(r[7] for r in rows)) == 2 else None
+            try:
+                seen = self.wait_for("a progress row for two children at once", rows_of_two, seconds=10)
+            except Fail:
+                raise Fail("never two children's rows at once; rows seen (table, state): %s"
+                           % sorted(set(tuple(x) for x in samples))[:6])
+            check(all(r[1] == "requesting" for r in seen), "states: %s" % [r[1] for r in seen])
+            check(all(r[8] in ("fs_ap1_srv", "fs_ap2_srv", "fs_ap3_srv") for r in seen),
+                  "servers: %s" % [r[8] for r in seen])
+        finally:
+            th.join(30)
+        check("result" in box and len(box["result"]) == 75,
+              "the scan: %s" % {k: str(v)[:200] for k, v in box.items()})
+        check(max(len(x) for x in samples) <= 2, "more rows than a connection has: %s" % samples)
+        check(run(conn, untracked)[0][0] == before + 1, "the third child was not counted untracked")
+        self.async_left_nothing(conn, pid, ["fs_ap%d_srv" % i for i in (1, 2, 3)])
+        scanner.close()
 
     def main(self):
         """The whole suite; with --per-backend, on a cluster without
@@ -2810,6 +2895,11 @@ class Suite:
                     lambda: self.async_max_concurrent(conn), needs_views)
         self.case("async_limit: LIMIT over the Append asks only the pages it needs, nothing after",
                   lambda: self.async_limit(conn))
+        self.case("async_overlap: three children's slow pages in flight at once", lambda: self.async_overlap(conn))
+        self.case("async_backoff: one child's Retry-After wait does not hold the others",
+                  lambda: self.async_backoff(conn))
+        self.shared("async_progress: contact_list_fdw_progress shows a row per running child, two at most",
+                    lambda: self.async_progress(conn), needs_views)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
