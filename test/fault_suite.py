@@ -2622,6 +2622,24 @@ class Suite:
             for child in ("fs_ae1", "fs_ae2", "fs_ae3"):
                 check(per[child] == self.clean, "after the error (%s): %s's rows differ" % (words, child))
             self.async_left_nothing(conn, pid, ["fs_ae1_srv", "fs_ae2_srv", "fs_ae3_srv"])
+        # retries that run out in one child (no cap: fetched asynchronously):
+        # its attempts counted, its error
+        run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 10")
+        try:
+            sql = self.async_children(conn, [("fs_ae1", {"access_token": "fixed-slow"}),
+                                             ("fs_ae2", {"access_token": "fixed-ratelimitforever"}),
+                                             ("fs_ae3", {"access_token": "fixed-slow"})], page_size=25)
+            run(conn, "ALTER FOREIGN TABLE fs_ae2 OPTIONS (ADD max_retries '2')")
+            reset()
+            e = scan_error(conn, sql)
+            msg = error_text(e)
+            check(e.pgcode == "53000" and "failed after 3 attempts" in e.diag.message_primary,
+                  "retries ran out in one child: %s %s" % (e.pgcode, msg))
+            asked = [t for t in stats()["tokens"] if t == "fixed-ratelimitforever"]
+            check(len(asked) == 3, "the child asked %d times, expected 3" % len(asked))
+        finally:
+            run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+        self.async_left_nothing(conn, pid, ["fs_ae1_srv", "fs_ae2_srv", "fs_ae3_srv"])
 
     def async_cancel(self, conn):
         # three children, each waiting on a page that takes 3 s: cancel and
