@@ -185,6 +185,41 @@ SET enable_async_append = off;
 SELECT count(*), count(w.t) AS matched FROM as_outer o LEFT JOIN as_small w
     ON w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 minute';
 RESET enable_async_append;
+-- rescans with a new parameter each time (a correlated subquery) and an
+-- inner side that stops at its first match (EXISTS): the same answers with
+-- async on and off, and no progress row left of the children stopped early
+SELECT count(*) AS async_children
+  FROM clf_explain('COSTS OFF', $$
+SELECT o.n,
+       (SELECT count(*) FROM (SELECT * FROM as_small w
+                               WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour'
+                               LIMIT 3) x) AS limited,
+       EXISTS (SELECT 1 FROM as_small w
+                WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour') AS found
+  FROM as_outer o WHERE o.n <= 40$$) l
+ WHERE l ~ 'Async Foreign Scan';
+CREATE TEMP TABLE as_rescans AS
+SELECT o.n,
+       (SELECT count(*) FROM (SELECT * FROM as_small w
+                               WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour'
+                               LIMIT 3) x) AS limited,
+       EXISTS (SELECT 1 FROM as_small w
+                WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour') AS found
+  FROM as_outer o WHERE o.n <= 40;
+SET enable_async_append = off;
+SELECT count(*) AS differences
+  FROM (SELECT o.n,
+               (SELECT count(*) FROM (SELECT * FROM as_small w
+                                       WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour'
+                                       LIMIT 3) x) AS limited,
+               EXISTS (SELECT 1 FROM as_small w
+                        WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour') AS found
+          FROM as_outer o WHERE o.n <= 40) off
+  FULL JOIN as_rescans r USING (n)
+ WHERE r.limited IS DISTINCT FROM off.limited OR r.found IS DISTINCT FROM off.found;
+RESET enable_async_append;
+SELECT sum(limited) AS limited, count(*) FILTER (WHERE found) AS found FROM as_rescans;
+SELECT count(*) AS progress_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
 -- each child's counters over the rescans: one traversal, the rest replayed
 SELECT mock_reset();
 SELECT clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
