@@ -923,6 +923,19 @@ arm_timer(ClfHttpAsync *a)
 
 	if (a->wake_at != 0 && (deadline == 0 || a->wake_at < deadline))
 		deadline = a->wake_at;
+
+	/*
+	 * While anything is pending, wake at least every second: an Append of a
+	 * minor release older than the fix that added the latch to its wait
+	 * would otherwise not see a cancel until libcurl's own timeout.
+	 */
+	if (a->in_flight || a->wake_at != 0)
+	{
+		TimestampTz ceiling = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+
+		if (deadline == 0 || deadline > ceiling)
+			deadline = ceiling;
+	}
 	memset(&when, 0, sizeof(when));
 	if (deadline != 0)
 	{
@@ -1175,9 +1188,17 @@ clf_http_async_step(ClfHttpAsync *a)
 	}
 	if (timer_fired ||
 		(a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline))
+	{
+		/* libcurl sets its next deadline, if it has one, from this action */
+		if (a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline)
+			a->curl_deadline = 0;
 		async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
 	if (running > 0)
+	{
+		arm_timer(a);			/* the timer is one-shot */
 		return false;
+	}
 
 	while ((msg = curl_multi_info_read(a->multi, &left)) != NULL)
 	{

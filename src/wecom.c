@@ -916,6 +916,8 @@ clf_fetcher_continue(ClfPageFetcher *f)
 			f->attempt++;
 			start_attempt(f);
 		}
+		else
+			clf_http_async_wake_at(f->http, f->retry_at);	/* quiet until then */
 	}
 	else if (clf_http_async_step(f->http))
 	{
