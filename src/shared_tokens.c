@@ -11,7 +11,7 @@
  * backends all the time: without sharing each would fetch its own.
  *
  * A token WeCom rejects is dropped only if it is still the one the entry
- * holds (same generation), so twenty backends rejecting the same token
+ * holds (the same text), so twenty backends rejecting the same token
  * cause one fetch.  A backend that claimed the fetch and then failed, was
  * cancelled or died gives the claim back (its release, run by shmem.c's
  * callbacks); a waiter also takes over from a claimant whose process is
@@ -56,9 +56,6 @@
 /* the entry this backend claimed for fetching, or -1 */
 static int	claimed = -1;
 
-/* the token this backend last took from the cache, for clf_shared_forget_token */
-static uint8 last_key[PG_SHA256_DIGEST_LENGTH];
-static uint64 last_generation = 0;
 
 /* A shared failure is given out this long, doubled per failure in a row. */
 #define CLF_TOKEN_BACKOFF_MS		2000
@@ -151,7 +148,6 @@ take_entry(ClfSharedToken *e, const uint8 *key)
 	e->in_use = true;
 	memcpy(e->key, key, PG_SHA256_DIGEST_LENGTH);
 	e->valid = false;
-	e->generation = 0;
 	e->refresh_at = 0;
 	e->expires_at = 0;
 	e->fetcher = 0;
@@ -290,8 +286,6 @@ clf_shared_token(const ClfOptions *opts)
 		{
 			strlcpy(result, e->token, CLF_SHARED_TOKEN_MAX + 1);
 			e->last_used = now;
-			memcpy(last_key, key, sizeof(last_key));
-			last_generation = e->generation;
 			LWLockRelease(&s->lock);
 			break;
 		}
@@ -404,15 +398,12 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token,
 			explicit_bzero(e->token, sizeof(e->token));
 			memcpy(e->token, token, strlen(token) + 1);
 			e->valid = true;
-			e->generation = s->next_generation++;
 			e->expires_at = TimestampTzPlusMilliseconds(now, (int64) expires_in * 1000);
 			e->refresh_at = TimestampTzPlusMilliseconds(now, (int64) refresh_in * 1000);
 			e->last_used = now;
 			e->failures = 0;
 			e->retry_at = 0;
 			e->sqlerrcode = 0;
-			memcpy(last_key, key, sizeof(last_key));
-			last_generation = e->generation;
 			kept = true;
 		}
 		else
@@ -474,11 +465,13 @@ clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata)
 }
 
 /*
- * WeCom rejected the token this backend last took: drop it, unless another
- * backend has already put a newer one in its place.
+ * WeCom rejected token: drop it, unless another backend has already put a
+ * newer one in its place.  Told by the token itself, not by which one this
+ * backend took last: the scans of an Append take tokens of several corps
+ * in turn.
  */
 void
-clf_shared_forget_token(const ClfOptions *opts)
+clf_shared_forget_token(const ClfOptions *opts, const char *token)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
@@ -487,12 +480,10 @@ clf_shared_forget_token(const ClfOptions *opts)
 	if (s == NULL)
 		return;
 	token_key(opts, key);
-	if (memcmp(key, last_key, sizeof(key)) != 0)
-		return;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	e = find_entry(s, key);
-	if (e && e->valid && e->generation == last_generation)
+	if (e && e->valid && strcmp(e->token, token) == 0)
 	{
 		e->valid = false;
 		explicit_bzero(e->token, sizeof(e->token));

@@ -20,7 +20,7 @@ extern char *clf_shared_token(const ClfOptions *opts);
 extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
 									  int expires_in, int refresh_in);
 extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);
-extern void clf_shared_forget_token(const ClfOptions *opts);
+extern void clf_shared_forget_token(const ClfOptions *opts, const char *token);
 extern void clf_shared_tokens_cleanup(void);
 
 #endif							/* CLF_SHARED_TOKENS_H */

@@ -199,9 +199,9 @@ clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata)
 		clf_shared_token_failed(opts, edata);
 }
 
-/* WeCom rejected the token last handed out: the next request fetches a new one. */
+/* WeCom rejected token: the next request fetches a new one. */
 void
-clf_token_rejected(const ClfOptions *opts)
+clf_token_rejected(const ClfOptions *opts, const char *token)
 {
 	ClfTokenEntry *entry = find_token(opts);
 
@@ -211,5 +211,5 @@ clf_token_rejected(const ClfOptions *opts)
 		entry->refresh_at = 0;
 		explicit_bzero(entry->token, strlen(entry->token));
 	}
-	clf_shared_forget_token(opts);
+	clf_shared_forget_token(opts, token);
 }

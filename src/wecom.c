@@ -751,6 +751,8 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 			page_url(&call, token);
 			call_forgetting_url(&call, resp);
 			done = accept_page(&call, resp, token_replaced);
+			if (!done)
+				clf_token_rejected(opts, token);
 		}
 		PG_FINALLY();
 		{
@@ -764,7 +766,6 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 			stats->pages++;
 			return;
 		}
-		clf_token_rejected(opts);
 		token_replaced = true;
 	}
 }
@@ -936,7 +937,7 @@ clf_fetcher_continue(ClfPageFetcher *f)
 				}
 				else
 				{
-					clf_token_rejected(call->opts);
+					clf_token_rejected(call->opts, f->token);
 					f->token_replaced = true;
 					take_token(f);
 					f->attempt = 0;

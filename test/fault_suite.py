@@ -2031,7 +2031,7 @@ class Suite:
             old = session()
             pid, mode, warnings = self.layout_scan(old)
             check(mode == shared_mode and not warnings, "before: %s %s" % (mode, warnings))
-            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+            check(self.attached_to(m, pid) == "contact_list_fdw v3", "attached to %s" % self.attached_to(m, pid))
             check(stats()["gettoken"] == 1, "gettoken calls: %d" % stats()["gettoken"])
 
             self.install(variant)
@@ -2042,17 +2042,17 @@ class Suite:
             if major < 17:
                 # the postmaster loaded the library at start: every backend
                 # it forks runs that code, whatever the file holds now
-                check(self.attached_to(m, pid) == "contact_list_fdw v2",
+                check(self.attached_to(m, pid) == "contact_list_fdw v3",
                       "a new backend attached to %s" % self.attached_to(m, pid))
                 check(stats()["gettoken"] == 1, "the token is not shared: %d gettoken" % stats()["gettoken"])
             else:
                 # a new backend loads the new file and makes a segment of its
                 # layout; the sessions of each library share among themselves
-                check(self.attached_to(m, pid) == "contact_list_fdw v3",
+                check(self.attached_to(m, pid) == "contact_list_fdw v4",
                       "a new backend attached to %s" % self.attached_to(m, pid))
                 check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
                 pid3, mode, warnings = self.layout_scan(session())
-                check(self.attached_to(m, pid3) == "contact_list_fdw v3" and not warnings,
+                check(self.attached_to(m, pid3) == "contact_list_fdw v4" and not warnings,
                       "a second new backend: %s %s" % (self.attached_to(m, pid3), warnings))
                 self.layout_scan(old)
                 check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
@@ -2062,14 +2062,14 @@ class Suite:
             m.restart()
             pid, mode, warnings = self.layout_scan(session())
             check(mode == shared_mode and not warnings, "after a restart: %s %s" % (mode, warnings))
-            check(self.attached_to(m, pid) == "contact_list_fdw v3", "attached to %s" % self.attached_to(m, pid))
+            check(self.attached_to(m, pid) == "contact_list_fdw v4", "attached to %s" % self.attached_to(m, pid))
 
             self.install(ROOT)
             variant_installed = False
             m.restart()
             pid, mode, warnings = self.layout_scan(session())
             check(mode == shared_mode and not warnings, "back to the normal build: %s %s" % (mode, warnings))
-            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+            check(self.attached_to(m, pid) == "contact_list_fdw v3", "attached to %s" % self.attached_to(m, pid))
         finally:
             if variant_installed:
                 self.install(ROOT)
