@@ -1051,14 +1051,23 @@ clf_http_async_create(MemoryContext cxt)
 
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("async_descriptors"))
+	{
+		close(a->timer_fd);
+		a->timer_fd = -1;
+		errno = EMFILE;
+	}
+#endif
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.fd = a->timer_fd;
 	if (a->epoll_fd < 0 || a->timer_fd < 0 ||
 		epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->timer_fd, &ev) != 0)
 		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create a descriptor to wait on for an asynchronous scan: %m")));
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not create a descriptor to wait on for an asynchronous scan: %m"),
+				 errhint("The server process may have run out of file descriptors: raise the operating system's limit, or turn async_capable off for some servers.")));
 
 	a->easy = curl_easy_init();
 	a->multi = curl_multi_init();

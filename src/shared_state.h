@@ -44,7 +44,7 @@
 #define CLF_SHARED_SERVERS			128
 #endif
 #define CLF_SLOT_QUEUE				1024	/* waiters per server served in order */
-#define CLF_PROGRESS_PER_BACKEND	2
+#define CLF_PROGRESS_PER_BACKEND	16	/* an Append of 16 corps shows every one */
 #define CLF_RETRY_CAUSES			8
 #define CLF_PROGRESS_TEXT			256
 #define CLF_RECENT_SCANS			256
