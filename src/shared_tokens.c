@@ -53,8 +53,12 @@
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
-/* the entry this backend claimed for fetching, or -1 */
-static int	claimed = -1;
+/*
+ * The entries this backend claimed for fetching: one per scan fetching a
+ * token, and an Append's asynchronous scans fetch several corps' at once.
+ */
+static int	claims[CLF_SHARED_TOKENS];
+static int	nclaims = 0;
 
 
 /* A shared failure is given out this long, doubled per failure in a row. */
@@ -135,6 +139,36 @@ static bool
 being_fetched(const ClfSharedToken *e)
 {
 	return e->fetcher != 0 && e->fetcher != MyProcPid && !process_is_gone(e->fetcher);
+}
+
+/*
+ * This backend's claim on the entry of key, taken off the list: its index,
+ * or -1.  Caller holds the lock.
+ */
+static int
+unclaim(ClfShared *s, const uint8 *key)
+{
+	for (int i = 0; i < nclaims; i++)
+	{
+		ClfSharedToken *e = &s->tokens[claims[i]];
+
+		if (e->in_use && memcmp(e->key, key, PG_SHA256_DIGEST_LENGTH) == 0)
+		{
+			int			index = claims[i];
+
+			claims[i] = claims[--nclaims];
+			return index;
+		}
+	}
+	return -1;
+}
+
+/* Give the claim on e back and wake its waiters.  Caller holds the lock. */
+static void
+give_up_claim(ClfSharedToken *e)
+{
+	if (e->fetcher == MyProcPid)
+		e->fetcher = 0;
 }
 
 /*
@@ -242,12 +276,14 @@ wait_budget_ms(const ClfOptions *opts)
  * The cluster's token for opts, as a palloc'd copy; or NULL, and then this
  * backend has claimed the fetch (or cannot share: per-backend mode, no
  * entry to spare) and must fetch one and hand it to
- * clf_shared_remember_token, or its error to clf_shared_token_failed.  Waits, cancellably and at most
- * wait_budget_ms, while another backend fetches it; raises the error of a
- * fetch that failed in its backoff.
+ * clf_shared_remember_token, or its error to clf_shared_token_failed (or
+ * give the claim up with clf_shared_token_abandoned).  Waits, cancellably
+ * and at most wait_budget_ms, while another backend fetches it; raises the
+ * error of a fetch that failed in its backoff.  With wait false, returns
+ * NULL and sets *pending instead of waiting: ask again later.
  */
 char *
-clf_shared_token(const ClfOptions *opts)
+clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
@@ -258,6 +294,8 @@ clf_shared_token(const ClfOptions *opts)
 	ClfTokenFailure failure;
 	bool		failed = false;
 
+	if (pending)
+		*pending = false;
 	if (s == NULL)
 		return NULL;
 	/* before a fetch is claimed: given back on error and exit */
@@ -319,16 +357,32 @@ clf_shared_token(const ClfOptions *opts)
 			result = NULL;
 			break;
 		}
-		if (!being_fetched(e))
+		if (!being_fetched(e) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
-			claimed = e - s->tokens;
+			claims[nclaims++] = e - s->tokens;
+			LWLockRelease(&s->lock);
+			pfree(result);
+			result = NULL;
+			break;
+		}
+		if (!being_fetched(e))
+		{
+			/* every entry is this backend's to fetch already: fetch alone */
 			LWLockRelease(&s->lock);
 			pfree(result);
 			result = NULL;
 			break;
 		}
 		LWLockRelease(&s->lock);
+
+		if (!wait)
+		{
+			pfree(result);
+			result = NULL;
+			*pending = true;
+			break;
+		}
 
 		if (!waited)
 		{
@@ -385,6 +439,7 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token,
 	token_key(opts, key);
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	(void) unclaim(s, key);
 	e = find_entry(s, key);
 	/* fetched: now it may take a valid token's place */
 	if (e == NULL && fits)
@@ -408,15 +463,13 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token,
 		}
 		else
 			s->tokens_unshared++;
-		if (e->fetcher == MyProcPid)
-			e->fetcher = 0;
+		give_up_claim(e);
 	}
 	else
 		s->tokens_unshared++;
 	LWLockRelease(&s->lock);
 	if (e)
 		ConditionVariableBroadcast(&e->cv);
-	claimed = -1;
 	return kept;
 }
 
@@ -432,17 +485,19 @@ clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata)
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
 	uint8		context[PG_SHA256_DIGEST_LENGTH];
-	ClfSharedToken *e;
+	ClfSharedToken *e = NULL;
+	int			index;
 
-	if (s == NULL || claimed < 0)
+	if (s == NULL || nclaims == 0)
 		return;
 	token_key(opts, key);
 	fetch_context(opts, context);
-	e = &s->tokens[claimed];
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	if (e->in_use && e->fetcher == MyProcPid &&
-		memcmp(e->key, key, sizeof(key)) == 0)
+	index = unclaim(s, key);
+	if (index >= 0)
+		e = &s->tokens[index];
+	if (e && e->fetcher == MyProcPid)
 	{
 		int64		backoff = CLF_TOKEN_BACKOFF_MS;
 
@@ -460,8 +515,35 @@ clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata)
 		e->fetcher = 0;
 	}
 	LWLockRelease(&s->lock);
-	ConditionVariableBroadcast(&e->cv);
-	claimed = -1;
+	if (e)
+		ConditionVariableBroadcast(&e->cv);
+}
+
+/*
+ * The fetch this backend claimed for opts will not be made (its scan
+ * ended first): give the claim back, so a waiter fetches.
+ */
+void
+clf_shared_token_abandoned(const ClfOptions *opts)
+{
+	ClfShared  *s = clf_shared();
+	uint8		key[PG_SHA256_DIGEST_LENGTH];
+	ClfSharedToken *e = NULL;
+	int			index;
+
+	if (s == NULL || nclaims == 0)
+		return;
+	token_key(opts, key);
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	index = unclaim(s, key);
+	if (index >= 0)
+	{
+		e = &s->tokens[index];
+		give_up_claim(e);
+	}
+	LWLockRelease(&s->lock);
+	if (e)
+		ConditionVariableBroadcast(&e->cv);
 }
 
 /*
@@ -491,23 +573,28 @@ clf_shared_forget_token(const ClfOptions *opts, const char *token)
 	LWLockRelease(&s->lock);
 }
 
-/* Give back a fetch claim this backend did not complete. */
+/* Give back the fetch claims this backend did not complete. */
 void
 clf_shared_tokens_cleanup(void)
 {
 	ClfShared  *s = clf_shared();
-	ClfSharedToken *e;
+	ConditionVariable *wake[CLF_SHARED_TOKENS];
+	int			nwake = 0;
 
-	if (claimed < 0 || s == NULL)
+	if (nclaims == 0 || s == NULL)
 	{
-		claimed = -1;
+		nclaims = 0;
 		return;
 	}
-	e = &s->tokens[claimed];
-	claimed = -1;
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	if (e->fetcher == MyProcPid)
-		e->fetcher = 0;
+	while (nclaims > 0)
+	{
+		ClfSharedToken *e = &s->tokens[claims[--nclaims]];
+
+		give_up_claim(e);
+		wake[nwake++] = &e->cv;
+	}
 	LWLockRelease(&s->lock);
-	ConditionVariableBroadcast(&e->cv);
+	for (int i = 0; i < nwake; i++)
+		ConditionVariableBroadcast(wake[i]);
 }
