@@ -923,6 +923,19 @@ arm_timer(ClfHttpAsync *a)
 
 	if (a->wake_at != 0 && (deadline == 0 || a->wake_at < deadline))
 		deadline = a->wake_at;
+
+	/*
+	 * While anything is pending, wake at least every second: an Append of a
+	 * minor release older than the fix that added the latch to its wait
+	 * would otherwise not see a cancel until libcurl's own timeout.
+	 */
+	if (a->in_flight || a->wake_at != 0)
+	{
+		TimestampTz ceiling = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+
+		if (deadline == 0 || deadline > ceiling)
+			deadline = ceiling;
+	}
 	memset(&when, 0, sizeof(when));
 	if (deadline != 0)
 	{
@@ -1038,14 +1051,23 @@ clf_http_async_create(MemoryContext cxt)
 
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("async_descriptors"))
+	{
+		close(a->timer_fd);
+		a->timer_fd = -1;
+		errno = EMFILE;
+	}
+#endif
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.fd = a->timer_fd;
 	if (a->epoll_fd < 0 || a->timer_fd < 0 ||
 		epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->timer_fd, &ev) != 0)
 		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create a descriptor to wait on for an asynchronous scan: %m")));
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not create a descriptor to wait on for an asynchronous scan: %m"),
+				 errhint("The server process may have run out of file descriptors: raise the operating system's limit, or turn async_capable off for some servers.")));
 
 	a->easy = curl_easy_init();
 	a->multi = curl_multi_init();
@@ -1175,9 +1197,17 @@ clf_http_async_step(ClfHttpAsync *a)
 	}
 	if (timer_fired ||
 		(a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline))
+	{
+		/* libcurl sets its next deadline, if it has one, from this action */
+		if (a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline)
+			a->curl_deadline = 0;
 		async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
 	if (running > 0)
+	{
+		arm_timer(a);			/* the timer is one-shot */
 		return false;
+	}
 
 	while ((msg = curl_multi_info_read(a->multi, &left)) != NULL)
 	{
