@@ -16,6 +16,7 @@ exits 1 if any case failed.
 import collections
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -2834,6 +2835,46 @@ class Suite:
         self.async_left_nothing(conn, pid, [n + "_srv" for n in names])
         scanner.close()
 
+    def async_cold_tokens(self, conn):
+        # four children, none with a token yet, on a gettoken that answers
+        # after 3 s: the token fetches overlap as the pages do, so the query
+        # costs about one fetch, not four.  Each server spells the mock's
+        # host differently (a token key of its own, never cached before:
+        # the cluster's cache outlives cases)
+        spellings = set()
+        while len(spellings) < 4:
+            spellings.add("".join(c.upper() if random.random() < 0.5 else c for c in "localhost"))
+        names = ["fs_at%d" % i for i in (1, 2, 3, 4)]
+        for name, host in zip(names, sorted(spellings)):
+            run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+            run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % name,
+                ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
+            set_mapping(conn, server=name + "_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+            run(conn, """CREATE FOREIGN TABLE %s (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER %s_srv OPTIONS (page_size '5', async_capable 'on')""" % (name, name))
+        sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in names)
+        plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+        check(plan.count("Async Foreign Scan") == 4, "not every child is async:\n" + plan)
+        c = connect()       # a backend with no token of its own either
+        try:
+            reset()
+            t0 = time.monotonic()
+            per = self.async_rows(c, sql)
+            took = time.monotonic() - t0
+        finally:
+            c.close()
+        st = stats()
+        for child in names:
+            check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+        check(st["gettoken"] == 4, "%d gettoken calls, expected one per child" % st["gettoken"])
+        # one after another would be 12 s
+        check(took < 7, "four cold tokens of 3 s each took %.1f s: fetched one after another" % took)
+        print("# async_cold_tokens: 4 token fetches of 3 s in %.1f s" % took, flush=True)
+        for name in names:
+            run(conn, "DROP SERVER %s_srv CASCADE" % name)
+
     def main(self):
         """The whole suite; with --per-backend, on a cluster without
         contact_list_fdw in shared_preload_libraries (PostgreSQL 15/16): the
@@ -2956,6 +2997,8 @@ class Suite:
                   lambda: self.async_backoff(conn))
         self.shared("async_progress: contact_list_fdw_progress shows a row for every running child",
                     lambda: self.async_progress(conn), needs_views)
+        self.case("async_cold_tokens: four children without a token fetch theirs at once",
+                  lambda: self.async_cold_tokens(conn))
         self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
                   lambda: self.async_out_of_descriptors(conn))
         conn.close()
