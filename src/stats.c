@@ -837,3 +837,80 @@ contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 	LWLockRelease(&s->lock);
 	PG_RETURN_VOID();
 }
+
+#ifdef CLF_FAULT_INJECTION
+PG_FUNCTION_INFO_V1(contact_list_fdw_test_slot_claims);
+
+/*
+ * Test builds only, declared by the test itself: drive this backend's
+ * claims on server serverid with max_concurrent_requests cap, as an
+ * Append's asynchronous scans would, before any scan uses them.  script is
+ * words run in turn: cN takes claim N (of the test's own numbering, kept
+ * across calls), tN tries it ("t" got a slot, "f" waits), dN ends its
+ * request, uN unclaims it, i shows the entry's "in_flight/queued", full
+ * takes every claim left ("full N": how many; "f": a try without a claim
+ * when none is left), e fails the call.  Returns what the words showed.
+ */
+Datum
+contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
+{
+	static ClfSlotClaim mine[CLF_SLOT_CLAIMS];
+	ClfOptions	opts = {0};
+	char	   *script = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	StringInfoData out;
+
+	clf_shared_require();
+	opts.serverid = PG_GETARG_OID(0);
+	opts.server_name = "claims";
+	opts.max_concurrent_requests = PG_GETARG_INT32(1);
+	initStringInfo(&out);
+	for (char *w = strtok(script, " "); w != NULL; w = strtok(NULL, " "))
+	{
+		int			n = (w[0] != '\0') ? atoi(w + 1) : 0;
+
+		if (n < 0 || n >= CLF_SLOT_CLAIMS)
+			elog(ERROR, "no claim %d", n);
+		if (strcmp(w, "full") == 0)
+		{
+			ClfSlotClaim all[CLF_SLOT_CLAIMS + 1];
+			int			k = 0;
+
+			while (k <= CLF_SLOT_CLAIMS &&
+				   (all[k] = clf_request_slot_claim()) != CLF_NO_SLOT_CLAIM)
+				k++;
+			appendStringInfo(&out, "full %d %s ", k,
+							 clf_request_slot_try_claim(CLF_NO_SLOT_CLAIM, &opts) ? "t" : "f");
+			while (k > 0)
+				clf_request_slot_unclaim(all[--k]);
+		}
+		else if (w[0] == 'c')
+			mine[n] = clf_request_slot_claim();
+		else if (w[0] == 't')
+			appendStringInfoString(&out, clf_request_slot_try_claim(mine[n], &opts) ? "t " : "f ");
+		else if (w[0] == 'd')
+			clf_request_done_claim(mine[n], &opts, false, 0, 0);
+		else if (w[0] == 'u')
+			clf_request_slot_unclaim(mine[n]);
+		else if (w[0] == 'e')
+			elog(ERROR, "failed on purpose");
+		else if (w[0] == 'i')
+		{
+			ClfShared  *s = clf_shared();
+
+			LWLockAcquire(&s->lock, LW_SHARED);
+			for (int j = 0; j < CLF_SHARED_SERVERS; j++)
+			{
+				ClfServerEntry *e = &s->servers[j];
+
+				if (e->dbid == MyDatabaseId && e->serverid == opts.serverid)
+					appendStringInfo(&out, "%d/" UINT64_FORMAT " ", e->in_flight,
+									 e->ticket_next - e->ticket_granted);
+			}
+			LWLockRelease(&s->lock);
+		}
+	}
+	if (out.len > 0)
+		out.data[--out.len] = '\0';
+	PG_RETURN_TEXT_P(cstring_to_text(out.data));
+}
+#endif
