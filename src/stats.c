@@ -24,9 +24,12 @@
  * ends, however it ends: clf_request_done, or on error and exit the release
  * registered with shmem.c (clf_shmem_on_release).  What a backend holds or
  * waits for is kept per claim: the synchronous path has one of its own
- * (clf_request_slot_try), and an asynchronous scan takes one
- * (clf_request_slot_claim), so that the scans of an Append each hold a slot
- * or a ticket at once.  Waiters take a ticket and are served in ticket order: a slot given back
+ * (clf_request_slot_try), and each asynchronous scan takes one
+ * (clf_request_slot_claim), so that the scans of an Append each hold a
+ * slot or a ticket at once.  A backend must therefore never wait
+ * (clf_request_slot_wait) while one of its claims holds a slot of the same
+ * server, or a ticket ahead of it: only this backend could give it back.
+ * Waiters take a ticket and are served in ticket order: a slot given back
  * goes to the oldest ticket (grant_slots), never to whoever grabs the lock
  * first, and a newcomer queues behind the tickets already out.  A request
  * that needs a slot and finds every entry busy waits for one to free up
