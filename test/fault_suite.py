@@ -2277,6 +2277,51 @@ class Suite:
         finally:
             mc.stop()
 
+    def slot_claims(self, conn):
+        # issue 18: one backend's claims each hold a slot or wait with a
+        # ticket at once, as an Append's asynchronous scans will; driven
+        # through a test-only function of the fault injection build
+        mc, c = fault_injection_cluster("claims")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE FUNCTION claims(oid, int, text) RETURNS text LANGUAGE c "
+                   "AS 'contact_list_fdw', 'contact_list_fdw_test_slot_claims'")
+            srv = run(c, "SELECT oid FROM pg_foreign_server WHERE srvname = 's'")[0][0]
+
+            def claims(script, cap=2):
+                return run(c, "SELECT claims(%s, %s, %s)", (srv, cap, script))[0][0]
+
+            def in_flight():
+                return run(c, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 's'")[0][0]
+            # cap 2: two claims hold slots, two more wait in ticket order
+            got = claims("c0 c1 c2 c3 t0 t1 t2 t3 i")
+            check(got == "t t f f 2/2", "four claims, cap 2: %s" % got)
+            # a slot given back goes to the oldest ticket, this backend's own
+            got = claims("t2 d0 t3 t2 t2 i")
+            check(got == "f f t t 2/1", "claim 0's slot to claim 2, claim 3 still waits: %s" % got)
+            # an unclaimed waiter's ticket is given up
+            got = claims("u3 i")
+            check(got == "2/0", "claim 3 unclaimed: %s" % got)
+            # an error gives back every claim's slot and ticket
+            got = claims("c3 t3 i")
+            check(got == "f 2/1", "claim 3 waits again: %s" % got)
+            try:
+                claims("e")
+                raise Fail("no error from the failing call")
+            except psycopg2.Error:
+                pass
+            check(in_flight() == 0, "after the error, %s requests in flight" % in_flight())
+            # the claims outlive the error and take slots again
+            got = claims("t1 t2 t3 i d1 t3 t3 i d2 d3 i")
+            check(got == "t t f 2/1 t t 2/0 0/0", "after the error: %s" % got)
+            # a full claim table: no claim, no slot when one is needed
+            got = claims("u0 u1 u2 u3 full i c0 t0 i d0 u0")
+            check(got == "full 64 f 0/0 t 1/0", "full table: %s" % got)
+            got = claims("full", cap=0)
+            check(got == "full 64 t", "full table, no cap: %s" % got)
+        finally:
+            mc.stop()
+
     def progress_writers(self, conn):
         # issue 14, point 2, with a fault injection build: a writer's error
         # cannot leave a progress row mid-write, and a row that stays
@@ -3001,6 +3046,8 @@ class Suite:
                   lambda: self.async_cold_tokens(conn))
         self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
                   lambda: self.async_out_of_descriptors(conn))
+        self.shared("request slot claims: one backend holds several slots and tickets at once, "
+                    "in ticket order, all given back on error", lambda: self.slot_claims(conn), needs_views)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
