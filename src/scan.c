@@ -172,9 +172,7 @@ clf_traversal_has_rows(const ClfTraversal *trav)
  * For an asynchronous scan, when clf_traversal_has_rows is false: start
  * fetching the next page, or go on with the one on its way, without
  * waiting.  True once it has arrived; else wait for clf_traversal_socket
- * to be readable and ask again.  A server with a cap on concurrent
- * requests is read the ordinary way, waiting here: a request waiting for
- * a slot that another scan of this session holds would wait for ever.
+ * to be readable and ask again.
  */
 bool
 clf_traversal_poll(ClfTraversal *trav)
@@ -183,11 +181,6 @@ clf_traversal_poll(ClfTraversal *trav)
 	int64		page_no = trav->pages_in_traversal + 1;
 	bool		arrived;
 
-	if (trav->opts.max_concurrent_requests > 0)
-	{
-		fetch_next_page(trav);
-		return true;
-	}
 	if (trav->fetcher == NULL)
 		trav->fetcher = clf_fetcher_create(trav->scan_cxt);
 	if (!clf_fetcher_busy(trav->fetcher))

@@ -198,6 +198,21 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 }
 
 static void request_slot_release(void);
+static ConditionVariable *give_up_ticket(ClfShared *s, SlotClaim *c);
+
+/*
+ * Does one of this backend's asynchronous claims hold a slot of entry, or
+ * a ticket for one (granted, maybe, and not yet taken up)?
+ */
+static bool
+sibling_holds(int entry)
+{
+	for (int i = SYNC_CLAIM + 1; i <= CLF_SLOT_CLAIMS; i++)
+		if (claims[i].in_use &&
+			(claims[i].held_entry == entry || claims[i].waiting_entry == entry))
+			return true;
+	return false;
+}
 
 /*
  * Take a slot for c's request to opts's server if it is its turn, else
@@ -211,6 +226,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 	ClfShared  *s = clf_shared();
 	ClfServerEntry *e;
 	bool		got = false;
+	ConditionVariable *wake = NULL;
 
 	*tried = NULL;
 	if (s == NULL || opts->max_concurrent_requests <= 0)
@@ -231,7 +247,19 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 
 		/* a changed cap applies from the next request on */
 		e->max_in_flight = opts->max_concurrent_requests;
-		if (c->waiting_entry == i)
+		if (c == &claims[SYNC_CLAIM] && sibling_holds(i))
+		{
+			/*
+			 * Only this backend could give that slot back, and it would be
+			 * waiting here: the request goes over the cap instead, by this
+			 * backend's own overlap, rather than wait for ever.
+			 */
+			if (c->waiting_entry == i)
+				wake = give_up_ticket(s, c);
+			e->in_flight++;
+			got = true;
+		}
+		else if (c->waiting_entry == i)
 		{
 			(void) grant_slots(e);
 			got = c->waiting_ticket < e->ticket_granted;
@@ -258,6 +286,8 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 		}
 	}
 	LWLockRelease(&s->lock);
+	if (wake)
+		ConditionVariableBroadcast(wake);
 	*tried = e;
 	return got;
 }

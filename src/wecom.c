@@ -815,6 +815,13 @@ typedef enum ClfFetchPhase
 /* How often to look again while another session fetches the token. */
 #define CLF_TOKEN_POLL_MS			20
 
+/*
+ * How often a request waiting for one of the server's slots looks again:
+ * nothing wakes a ticket when its turn comes but the synchronous waiters'
+ * condition variable.
+ */
+#define CLF_SLOT_POLL_MS			10
+
 struct ClfPageFetcher
 {
 	MemoryContext page_cxt;		/* reset for each page: wipes the secrets */
@@ -823,6 +830,7 @@ struct ClfPageFetcher
 	bool		waiting;		/* for a backoff or a poll, until retry_at */
 	TimestampTz retry_at;
 	TimestampTz token_wait_since;	/* another session's fetch, waited for */
+	ClfSlotClaim claim;			/* its request slots, for a server with a cap */
 	int			attempt;		/* of the current request, from 0 */
 	int64		waited_ms;
 	/* the page */
@@ -881,33 +889,34 @@ new_page_context(ClfPageFetcher *f)
 	MemoryContextRegisterResetCallback(f->page_cxt, callback);
 }
 
+/* The fetcher's memory goes: so does its claim, and what the claim holds. */
+static void
+give_back_claim(void *arg)
+{
+	ClfPageFetcher *f = (ClfPageFetcher *) arg;
+
+	clf_event_slot_unclaim(f->claim);
+	f->claim = CLF_NO_SLOT_CLAIM;
+}
+
 ClfPageFetcher *
 clf_fetcher_create(MemoryContext parent)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "contact_list_fdw fetcher",
 											  ALLOCSET_SMALL_SIZES);
 	ClfPageFetcher *f = MemoryContextAllocZero(cxt, sizeof(ClfPageFetcher));
+	MemoryContextCallback *callback;
 
+	f->claim = CLF_NO_SLOT_CLAIM;
+	callback = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	callback->func = give_back_claim;
+	callback->arg = f;
+	MemoryContextRegisterResetCallback(cxt, callback);
 	f->page_cxt = AllocSetContextCreate(cxt, "contact_list_fdw fetcher page",
 										ALLOCSET_SMALL_SIZES);
 	f->http = clf_http_async_create(cxt);
 	new_page_context(f);
 	return f;
-}
-
-/* Start attempt f->attempt of the request of the current phase. */
-static void
-start_attempt(ClfPageFetcher *f)
-{
-	bool		token = f->phase == CLF_PHASE_TOKEN;
-
-	f->waiting = false;
-	clf_http_async_wake_at(f->http, 0);
-	clf_event_request_begins(f->call.opts);
-	if (token)
-		clf_http_async_start(f->http, &f->token_hreq, &f->token_resp, &f->token_call.out);
-	else
-		clf_http_async_start(f->http, &f->hreq, f->resp, &f->call.out);
 }
 
 /* Wake, and look again, at when. */
@@ -917,6 +926,32 @@ wait_until(ClfPageFetcher *f, TimestampTz when)
 	f->waiting = true;
 	f->retry_at = when;
 	clf_http_async_wake_at(f->http, when);
+}
+
+/*
+ * Start attempt f->attempt of the request of the current phase, once it
+ * has one of the server's request slots (max_concurrent_requests); until
+ * then it waits its turn, and the Append's other scans go on.
+ */
+static void
+start_attempt(ClfPageFetcher *f)
+{
+	const ClfOptions *opts = f->call.opts;
+	bool		token = f->phase == CLF_PHASE_TOKEN;
+
+	f->waiting = false;
+	clf_http_async_wake_at(f->http, 0);
+	if (opts->max_concurrent_requests > 0 && f->claim == CLF_NO_SLOT_CLAIM)
+		f->claim = clf_event_slot_claim();
+	if (!clf_event_request_try(opts, f->claim))
+	{
+		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_SLOT_POLL_MS));
+		return;
+	}
+	if (token)
+		clf_http_async_start(f->http, &f->token_hreq, &f->token_resp, &f->token_call.out);
+	else
+		clf_http_async_start(f->http, &f->hreq, f->resp, &f->call.out);
 }
 
 /* The page's request, with token (a palloc'd copy the fetcher now owns). */
@@ -989,18 +1024,13 @@ look_for_token(ClfPageFetcher *f)
 	start_attempt(f);
 }
 
-/*
- * Start fetching page page_no (after cursor) into resp, for a scan whose
- * server has no cap on concurrent requests: the requests of several
- * fetchers then hold no slot that another would wait for.
- */
+/* Start fetching page page_no (after cursor) into resp. */
 void
 clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts, const char *cursor,
 				  int limit, int64 page_no, ClfResponse *resp, ClfScanStats *stats)
 {
 	MemoryContext oldcxt;
 
-	Assert(opts->max_concurrent_requests <= 0);
 	Assert(f->phase == CLF_PHASE_IDLE);
 	new_page_context(f);
 	oldcxt = MemoryContextSwitchTo(f->page_cxt);
@@ -1024,7 +1054,8 @@ request_answered(ClfPageFetcher *f)
 	ClfHttpOutcome *out = &call->out;
 	int			delay = 0;
 
-	clf_event_request_done(call->opts, token, out->bytes, out->ms, call->stats);
+	clf_event_request_done_claim(call->opts, f->claim, token, out->bytes, out->ms,
+								 call->stats);
 	switch (judge_attempt(call, token ? &f->token_hreq : &f->hreq, resp,
 						  f->attempt, &delay))
 	{
@@ -1149,10 +1180,12 @@ clf_fetcher_abandon(ClfPageFetcher *f)
 		ClfCall    *call = f->phase == CLF_PHASE_TOKEN ? &f->token_call : &f->call;
 
 		clf_http_async_drop(f->http);
-		clf_event_request_done(call->opts, f->phase == CLF_PHASE_TOKEN,
-							   call->out.bytes, call->out.ms, call->stats);
+		clf_event_request_done_claim(call->opts, f->claim, f->phase == CLF_PHASE_TOKEN,
+									 call->out.bytes, call->out.ms, call->stats);
 	}
 	if (f->phase == CLF_PHASE_TOKEN)
 		clf_token_fetch_abandoned(f->call.opts);
+	/* a ticket for a slot is given up with the claim */
+	give_back_claim(f);
 	new_page_context(f);
 }
