@@ -2761,14 +2761,17 @@ class Suite:
     def async_max_concurrent(self, conn):
         # two children on one server with max_concurrent_requests 1: never
         # two of its requests at once, every row of each
-        self.shared_table(conn, "fs_am1", {"access_token": "fixed-delay"},
-                          server_options="max_concurrent_requests '1'",
-                          table_options="page_size '5', async_capable 'on'")
-        run(conn, """CREATE FOREIGN TABLE fs_am2 (
-                       is_customer boolean, tmp_openid text, external_userid text, name text,
-                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
-                     SERVER fs_am1_srv OPTIONS (page_size '5', async_capable 'on')""")
-        sql = "SELECT 'fs_am1' AS t, %s FROM fs_am1 UNION ALL SELECT 'fs_am2', %s FROM fs_am2" % (COLUMNS, COLUMNS)
+        def capped(scenario, page_size):
+            self.shared_table(conn, "fs_am1", {"access_token": "fixed-" + scenario},
+                              server_options="max_concurrent_requests '1'",
+                              table_options="page_size '%d', async_capable 'on'" % page_size)
+            run(conn, """CREATE FOREIGN TABLE fs_am2 (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER fs_am1_srv OPTIONS (page_size '%d', async_capable 'on')""" % page_size)
+            return "SELECT 'fs_am1' AS t, %s FROM fs_am1 UNION ALL SELECT 'fs_am2', %s FROM fs_am2" % (
+                COLUMNS, COLUMNS)
+        sql = capped("delay", 5)
         plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
         check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
         pid = run(conn, "SELECT pg_backend_pid()")[0][0]
@@ -2781,6 +2784,26 @@ class Suite:
         check(st["max_in_flight"] <= 1, "the mock saw %d requests at once on a server capped at 1"
               % st["max_in_flight"])
         self.async_left_nothing(conn, pid, ["fs_am1_srv"])
+        # a child waiting for the capped server's slot (its sibling's page
+        # takes 3 s) does not hold up a third child of another server
+        sql = capped("slow", 25)
+        self.shared_table(conn, "fs_am3", {"access_token": "fixed-delay"},
+                          table_options="page_size '5', async_capable 'on'")
+        sql += " UNION ALL SELECT 'fs_am3', %s FROM fs_am3" % COLUMNS
+        reset()
+        per = self.async_rows(conn, sql)
+        st = stats()
+        for child in ("fs_am1", "fs_am2", "fs_am3"):
+            check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+        check(st["max_in_flight"] <= 2, "the mock saw %d requests at once: the cap did not hold"
+              % st["max_in_flight"])
+        order = st["tokens"]
+        slow_at = [i for i, t in enumerate(order) if t == "fixed-slow"]
+        delay_at = [i for i, t in enumerate(order) if t == "fixed-delay"]
+        check(len(slow_at) == 2 and len(delay_at) == 5, "requests: %s" % order)
+        check(max(delay_at) < slow_at[1],
+              "the uncapped child waited for the capped server's slot: requests in order %s" % order)
+        self.async_left_nothing(conn, pid, ["fs_am1_srv", "fs_am3_srv"])
 
     def async_limit(self, conn):
         # LIMIT over an Append of two big children (500 pages of 5) and a
@@ -3033,7 +3056,8 @@ class Suite:
                   "the next query works", lambda: self.async_error(conn))
         self.case("async_cancel: statement_timeout and pg_cancel_backend while every child waits",
                   lambda: self.async_cancel(conn))
-        self.shared("async_max_concurrent: two children on a server capped at 1, one request at a time",
+        self.shared("async_max_concurrent: two children on a server capped at 1, one request at a time, "
+                    "a third server's child goes on meanwhile",
                     lambda: self.async_max_concurrent(conn), needs_views)
         self.case("async_limit: LIMIT over the Append asks only the pages it needs, nothing after",
                   lambda: self.async_limit(conn))
