@@ -2322,6 +2322,81 @@ class Suite:
         finally:
             mc.stop()
 
+    def async_cap_self(self, conn):
+        # a plain scan, in the same query, of a server capped at 1 whose
+        # slot (or place in the queue) the query's own async children hold:
+        # it goes ahead rather than wait for a slot only it could give back
+        self.shared_table(conn, "fs_cs1", {"access_token": "fixed-delay"},
+                          server_options="max_concurrent_requests '1'",
+                          table_options="page_size '5', async_capable 'on'")
+        for name, opt in (("fs_cs2", "on"), ("fs_cs3", "off")):
+            run(conn, """CREATE FOREIGN TABLE %s (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER fs_cs1_srv OPTIONS (page_size '5', async_capable '%s')""" % (name, opt))
+        sql = ("SELECT count(*) FROM (SELECT external_userid FROM fs_cs1 UNION ALL "
+               "SELECT external_userid FROM fs_cs2) u JOIN fs_cs3 s USING (external_userid)")
+        c = connect()
+        try:
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            run(c, "SET enable_hashjoin = off")
+            run(c, "SET enable_mergejoin = off")
+            run(c, "SET statement_timeout = '30s'")
+            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
+            check(plan.count("Async Foreign Scan") == 2 and "Nested Loop" in plan,
+                  "not the plan the case needs:\n" + plan)
+            run(c, "SET enable_async_append = off")
+            want = run(c, sql)
+            run(c, "RESET enable_async_append")
+            t0 = time.monotonic()
+            try:
+                got = run(c, sql)
+            except psycopg2.Error as e:
+                raise Fail("the query waited for itself: %s" % error_text(e))
+            took = time.monotonic() - t0
+            check(got == want, "%s rows async, %s without" % (got, want))
+            check(took < 15, "the query took %.1f s" % took)
+            self.async_left_nothing(conn, pid, ["fs_cs1_srv"])
+        finally:
+            c.close()
+
+    def async_token_claim_released(self, conn):
+        # LIMIT ends the query while one child's gettoken (3 s) is in flight:
+        # the fetch it claimed for the cluster is given back at once, so
+        # another session fetches the token itself instead of waiting the
+        # whole budget (here timeout_ms 5 s x 1 attempt) for a fetch nobody
+        # makes
+        self.shared_table(conn, "fs_tc1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
+        run(conn, "DROP SERVER IF EXISTS fs_tc2_srv CASCADE")
+        run(conn, "CREATE SERVER fs_tc2_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s, timeout_ms '5000', max_retries '0')",
+            ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
+        set_mapping(conn, server="fs_tc2_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+        run(conn, "CREATE FOREIGN TABLE fs_tc2 (external_userid text) "
+                  "SERVER fs_tc2_srv OPTIONS (page_size '5', async_capable 'on')")
+        first, second = connect(), connect()
+        try:
+            t0 = time.monotonic()
+            rows = run(first, "SELECT * FROM (SELECT external_userid FROM fs_tc1 UNION ALL "
+                              "SELECT external_userid FROM fs_tc2) u LIMIT 1")
+            took = time.monotonic() - t0
+            check(len(rows) == 1 and took < 2.5,
+                  "the LIMIT query took %.1f s for %d rows: it waited for the token" % (took, len(rows)))
+            t0 = time.monotonic()
+            try:
+                got = run(second, "SELECT count(*) FROM fs_tc2")
+            except psycopg2.Error as e:
+                raise Fail("the other session: %s" % error_text(e))
+            took = time.monotonic() - t0
+            check(got == [(25,)], "the other session's rows: %s" % got)
+            check(took < 4.5, "the other session took %.1f s: it waited for the abandoned fetch" % took)
+        finally:
+            first.close()
+            second.close()
+        run(conn, "DROP SERVER fs_tc2_srv CASCADE")
+
     def progress_writers(self, conn):
         # issue 14, point 2, with a fault injection build: a writer's error
         # cannot leave a progress row mid-write, and a row that stays
@@ -3070,6 +3145,10 @@ class Suite:
                   lambda: self.async_cold_tokens(conn))
         self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
                   lambda: self.async_out_of_descriptors(conn))
+        self.shared("async_cap_self: a plain scan in the query never waits for a slot its own async children hold",
+                    lambda: self.async_cap_self(conn), needs_views)
+        self.shared("async_token_claim_released: a LIMIT that ends a child's gettoken gives the shared fetch back",
+                    lambda: self.async_token_claim_released(conn), needs_tokens)
         self.shared("request slot claims: one backend holds several slots and tickets at once, "
                     "in ticket order, all given back on error", lambda: self.slot_claims(conn), needs_views)
         conn.close()
