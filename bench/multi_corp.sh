@@ -322,6 +322,33 @@ SECTION=$OUT/multi_corp.md
     done
   done
   echo
+  # the same ratios, one line per statement and tokens (README "Performance")
+  echo "In short, × one corp alone (median of $RUNS pair(s), range):"
+  echo
+  echo "| statement, tokens | one corp alone | 4 corps, async on | $CORPS_MAX corps, async on | 4 corps, async off | $CORPS_MAX corps, async off |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for q in count select; do
+    for tok in warm cold; do
+      label=$([ $q = count ] && echo '`count(*)`' || echo '`SELECT *`')
+      echo -n "| $label, $tok | $(calc "%.0f ms" "$(median "$q.$tok.1.-" 2)") |"
+      for t in 4.on $CORPS_MAX.on 4.off $CORPS_MAX.off; do
+        read -r med lo hi <<<"$(pairstat "$q.$tok.$t")"
+        echo -n " $(calc "%.2f" "$med") ($(calc "%.2f" "$lo")–$(calc "%.2f" "$hi")) |"
+      done
+      echo
+    done
+  done
+  echo
+  # What cold tokens add with async on, beyond what one corp's own fetch
+  # adds: about 0 if the children fetch their tokens side by side, about
+  # (N - 1) fetches if one after the other.
+  echo -n "Cold tokens with async on, beyond one corp's own fetch (the median cold minus warm time of N corps, minus that of one corp; \`SELECT *\`):"
+  for n in 4 $CORPS_MAX; do
+    x=$(calc "%.0f" "($(median "select.cold.$n.on" 2) - $(median "select.warm.$n.on" 2)) - ($(median select.cold.1.- 2) - $(median select.warm.1.- 2))")
+    echo -n " $n corps $x ms ($(calc "%.1f" "$x / $DELAY_MS") × a ${DELAY_MS} ms fetch; one after the other would be $((n - 1)))$([ "$n" = 4 ] && echo ";" || echo ".")"
+  done
+  echo
+  echo
   echo -n "Rows per child: every scan returned exactly $ROWS rows (checked on every \`SELECT *\` from its EXPLAIN ANALYZE line, each of the 4 or $CORPS_MAX children; \`count(*)\` checked against corps × $ROWS; before the runs, \`GROUP BY corp\` gave $ROWS rows for every corp). "
   echo "Memory: the backend's peak RSS (VmHWM of the measuring session, read from /proc after the statement: the whole process, shared buffers it touched and the catalog caches of its relations included, so an upper bound of what the children cost), median of the warm \`SELECT *\` runs: idle session $(mb "$R_idle"); one corp $(mb "$(median select.warm.1.- 3)");$(for t in $TARGETS; do n=${t%.*}; a=${t#*.}; r=$(median "select.warm.$n.$a" 3); echo -n " $n corps async $a $(mb "$r")"; [ "$t" = "$CORPS_MAX.off" ] && echo -n "." || echo -n ";"; done) Per child beyond the first, async on: $(calc "%.2f MB" "($(median select.warm.$CORPS_MAX.on 3) - $(median select.warm.1.- 3)) / ($CORPS_MAX - 1) / 1024") (16 corps against one)."
   echo
