@@ -93,4 +93,22 @@ typedef enum ClfScanOutcome
 	CLF_SCAN_ERROR
 } ClfScanOutcome;
 
+#ifdef CLF_FAULT_INJECTION
+#include "utils/guc.h"
+
+/*
+ * Test builds only (make CLF_FAULT_INJECT=1): the placeholder setting
+ * clf_fault.point names a point where this backend fails or stalls, as a
+ * palloc running out of memory, a writer descheduled or a process out of
+ * descriptors would.
+ */
+static inline bool
+fault_at(const char *point)
+{
+	const char *armed = GetConfigOption("clf_fault.point", true, false);
+
+	return armed != NULL && strcmp(armed, point) == 0;
+}
+#endif
+
 #endif							/* CLF_CLF_COMMON_H */

@@ -485,6 +485,7 @@ produce_or_wait(AsyncRequest *areq)
 	ForeignScanState *node = (ForeignScanState *) areq->requestee;
 	ClfScanState *state = (ClfScanState *) node->fdw_state;
 
+	CHECK_FOR_INTERRUPTS();
 	ensure_traversal(node);
 	for (;;)
 	{

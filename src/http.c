@@ -97,6 +97,28 @@ typedef struct ClfConnection
 
 static HTAB *connections = NULL;
 
+/* libcurl tells the callbacks, with data, what to wait for and until when. */
+static CURLMcode
+hand_over_waits(CURLM *multi, curl_socket_callback on_socket,
+				curl_multi_timer_callback on_timer, void *data)
+{
+	CURLMcode	rc;
+
+	if ((rc = curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket)) != CURLM_OK ||
+		(rc = curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, data)) != CURLM_OK ||
+		(rc = curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer)) != CURLM_OK)
+		return rc;
+	return curl_multi_setopt(multi, CURLMOPT_TIMERDATA, data);
+}
+
+/* When libcurl wants its timeout action, timeout_ms from now; 0: never. */
+static TimestampTz
+curl_deadline(long timeout_ms)
+{
+	return timeout_ms < 0 ? 0
+		: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+}
+
 static int
 socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, void *socketp)
 {
@@ -134,8 +156,7 @@ timer_callback(CURLM *multi, long timeout_ms, void *userp)
 {
 	ClfConnection *conn = (ClfConnection *) userp;
 
-	conn->timer_deadline = timeout_ms < 0 ? 0
-		: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	conn->timer_deadline = curl_deadline(timeout_ms);
 	return 0;
 }
 
@@ -169,10 +190,7 @@ open_connection(ClfConnection *conn)
 				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
 				 errmsg("could not create a libcurl handle")));
 	}
-	if ((rc = curl_multi_setopt(conn->multi, CURLMOPT_SOCKETFUNCTION, socket_callback)) != CURLM_OK ||
-		(rc = curl_multi_setopt(conn->multi, CURLMOPT_SOCKETDATA, conn)) != CURLM_OK ||
-		(rc = curl_multi_setopt(conn->multi, CURLMOPT_TIMERFUNCTION, timer_callback)) != CURLM_OK ||
-		(rc = curl_multi_setopt(conn->multi, CURLMOPT_TIMERDATA, conn)) != CURLM_OK)
+	if ((rc = hand_over_waits(conn->multi, socket_callback, timer_callback, conn)) != CURLM_OK)
 	{
 		close_connection(conn);
 		ereport(ERROR,
@@ -450,16 +468,25 @@ report_multi_error(ClfConnection *conn, const char *what, const char *call, CURL
 					what, call, curl_multi_strerror(rc))));
 }
 
-static void
-socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
-			  int flags, int *running)
+/* libcurl's work on fd (or its timeouts), with every signal held off */
+static CURLMcode
+act_on_socket(CURLM *multi, curl_socket_t fd, int flags, int *running)
 {
 	sigset_t	saved;
 	CURLMcode	rc;
 
 	block_signals(&saved);
-	rc = curl_multi_socket_action(conn->multi, fd, flags, running);
+	rc = curl_multi_socket_action(multi, fd, flags, running);
 	restore_signals(&saved);
+	return rc;
+}
+
+static void
+socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
+			  int flags, int *running)
+{
+	CURLMcode	rc = act_on_socket(conn->multi, fd, flags, running);
+
 	if (rc != CURLM_OK)
 		report_multi_error(conn, what, "curl_multi_socket_action", rc);
 }
@@ -923,6 +950,19 @@ arm_timer(ClfHttpAsync *a)
 
 	if (a->wake_at != 0 && (deadline == 0 || a->wake_at < deadline))
 		deadline = a->wake_at;
+
+	/*
+	 * While anything is pending, wake at least every second: an Append of a
+	 * minor release older than the fix that added the latch to its wait
+	 * would otherwise not see a cancel until libcurl's own timeout.
+	 */
+	if (a->in_flight || a->wake_at != 0)
+	{
+		TimestampTz ceiling = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+
+		if (deadline == 0 || deadline > ceiling)
+			deadline = ceiling;
+	}
 	memset(&when, 0, sizeof(when));
 	if (deadline != 0)
 	{
@@ -969,8 +1009,7 @@ async_timer_callback(CURLM *multi, long timeout_ms, void *userp)
 {
 	ClfHttpAsync *a = (ClfHttpAsync *) userp;
 
-	a->curl_deadline = timeout_ms < 0 ? 0
-		: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	a->curl_deadline = curl_deadline(timeout_ms);
 	arm_timer(a);
 	return 0;
 }
@@ -1038,14 +1077,23 @@ clf_http_async_create(MemoryContext cxt)
 
 	a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("async_descriptors"))
+	{
+		close(a->timer_fd);
+		a->timer_fd = -1;
+		errno = EMFILE;
+	}
+#endif
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
 	ev.data.fd = a->timer_fd;
 	if (a->epoll_fd < 0 || a->timer_fd < 0 ||
 		epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->timer_fd, &ev) != 0)
 		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create a descriptor to wait on for an asynchronous scan: %m")));
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not create a descriptor to wait on for an asynchronous scan: %m"),
+				 errhint("The server process may have run out of file descriptors: raise the operating system's limit, or turn async_capable off for some servers.")));
 
 	a->easy = curl_easy_init();
 	a->multi = curl_multi_init();
@@ -1053,10 +1101,7 @@ clf_http_async_create(MemoryContext cxt)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OUT_OF_MEMORY),
 				 errmsg("could not create a libcurl handle")));
-	if ((rc = curl_multi_setopt(a->multi, CURLMOPT_SOCKETFUNCTION, async_socket_callback)) != CURLM_OK ||
-		(rc = curl_multi_setopt(a->multi, CURLMOPT_SOCKETDATA, a)) != CURLM_OK ||
-		(rc = curl_multi_setopt(a->multi, CURLMOPT_TIMERFUNCTION, async_timer_callback)) != CURLM_OK ||
-		(rc = curl_multi_setopt(a->multi, CURLMOPT_TIMERDATA, a)) != CURLM_OK)
+	if ((rc = hand_over_waits(a->multi, async_socket_callback, async_timer_callback, a)) != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not set up a libcurl handle: %s", curl_multi_strerror(rc))));
@@ -1084,12 +1129,8 @@ async_failed(ClfHttpAsync *a, const char *call, CURLMcode rc)
 static void
 async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 {
-	sigset_t	saved;
-	CURLMcode	rc;
+	CURLMcode	rc = act_on_socket(a->multi, fd, flags, running);
 
-	block_signals(&saved);
-	rc = curl_multi_socket_action(a->multi, fd, flags, running);
-	restore_signals(&saved);
 	if (rc != CURLM_OK)
 		async_failed(a, "curl_multi_socket_action", rc);
 }
@@ -1175,9 +1216,17 @@ clf_http_async_step(ClfHttpAsync *a)
 	}
 	if (timer_fired ||
 		(a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline))
+	{
+		/* libcurl sets its next deadline, if it has one, from this action */
+		if (a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline)
+			a->curl_deadline = 0;
 		async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
 	if (running > 0)
+	{
+		arm_timer(a);			/* the timer is one-shot */
 		return false;
+	}
 
 	while ((msg = curl_multi_info_read(a->multi, &left)) != NULL)
 	{

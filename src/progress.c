@@ -59,20 +59,6 @@
 #define PROGRESS_READ_SPINS 10
 
 #ifdef CLF_FAULT_INJECTION
-#include "utils/guc.h"
-
-/*
- * Test builds only (make CLF_FAULT_INJECT=1): the placeholder setting
- * clf_fault.point names a point where this backend fails or stalls, as a
- * palloc running out of memory or a writer descheduled would.
- */
-static bool
-fault_at(const char *point)
-{
-	const char *armed = GetConfigOption("clf_fault.point", true, false);
-
-	return armed != NULL && strcmp(armed, point) == 0;
-}
 #define FAULT_ERROR(point) \
 	do { \
 		if (fault_at(point)) \

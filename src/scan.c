@@ -264,5 +264,8 @@ clf_traversal_restart(ClfTraversal *trav)
 void
 clf_traversal_end(ClfTraversal *trav)
 {
+	/* a token fetch this scan claimed is given back for the others */
+	if (trav->fetcher && clf_fetcher_busy(trav->fetcher))
+		clf_fetcher_abandon(trav->fetcher);
 	MemoryContextDelete(trav->scan_cxt);
 }

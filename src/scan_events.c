@@ -153,6 +153,52 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 }
 
 /*
+ * A claim for an asynchronous scan, whose slot and ticket are its own; or
+ * CLF_NO_SLOT_CLAIM when this backend has none left.  The scan gives it
+ * back with clf_event_slot_unclaim when it ends, however it ends.
+ */
+ClfSlotClaim
+clf_event_slot_claim(void)
+{
+	return clf_request_slot_claim();
+}
+
+void
+clf_event_slot_unclaim(ClfSlotClaim c)
+{
+	clf_request_slot_unclaim(c);
+}
+
+/*
+ * clf_event_request_begins for an asynchronous scan with claim c, never
+ * waiting: true if its request to opts's server may begin now (c holds a
+ * slot, or none is needed), false if it waits for a slot: ask again later
+ * (a slot given back wakes nobody here: the caller must look again on its
+ * own, as after a timeout).  The scan's progress row says which.
+ */
+bool
+clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c)
+{
+	if (!clf_request_slot_try_claim(c, opts))
+	{
+		clf_event_waiting(CLF_WAIT_SLOT, 0, NULL);
+		return false;
+	}
+	clf_event_wait_over();
+	return true;
+}
+
+/* clf_event_request_done for a request whose slot c holds: c's slot goes back. */
+void
+clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,
+							 bool gettoken, size_t bytes, double network_ms,
+							 const ClfScanStats *scan)
+{
+	clf_progress_publish(scan);
+	clf_request_done_claim(c, opts, gettoken, bytes, network_ms);
+}
+
+/*
  * A request failed in a way worth retrying, and the scan now waits
  * delay_ms.  The cause is curl_result if not 0, else http_status if not
  * 200, else WeCom's errcode; description says it without credentials.

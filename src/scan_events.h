@@ -16,6 +16,7 @@
 
 #include "clf_common.h"
 #include "progress.h"
+#include "stats.h"
 
 #include "utils/timestamp.h"
 
@@ -56,6 +57,19 @@ extern void clf_event_request_begins(const ClfOptions *opts);
 extern void clf_event_request_done(const ClfOptions *opts, bool gettoken,
 								   size_t bytes, double network_ms,
 								   const ClfScanStats *scan);
+
+/*
+ * The same for a scan that must not wait (asynchronous): it owns a claim
+ * (CLF_NO_SLOT_CLAIM when this backend has none left: ask again later),
+ * and asks clf_event_request_try until its request may begin.
+ */
+extern ClfSlotClaim clf_event_slot_claim(void);
+extern void clf_event_slot_unclaim(ClfSlotClaim c);
+extern bool clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c);
+extern void clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,
+										 bool gettoken, size_t bytes,
+										 double network_ms,
+										 const ClfScanStats *scan);
 
 /* why the scan is held up */
 extern void clf_event_retry(const ClfOptions *opts, const ClfScanStats *scan,

@@ -44,7 +44,7 @@
 #define CLF_SHARED_SERVERS			128
 #endif
 #define CLF_SLOT_QUEUE				1024	/* waiters per server served in order */
-#define CLF_PROGRESS_PER_BACKEND	2
+#define CLF_PROGRESS_PER_BACKEND	16	/* an Append of 16 corps shows every one */
 #define CLF_RETRY_CAUSES			8
 #define CLF_PROGRESS_TEXT			256
 #define CLF_RECENT_SCANS			256
@@ -56,7 +56,6 @@ typedef struct ClfSharedToken
 	bool		in_use;
 	uint8		key[PG_SHA256_DIGEST_LENGTH];	/* of api_url, corp_id, secret digest */
 	bool		valid;			/* token holds one */
-	uint64		generation;		/* of the token held, unique in the cluster */
 	TimestampTz refresh_at;		/* one backend fetches a new one from then on */
 	TimestampTz expires_at;		/* everyone else uses this one until then */
 	TimestampTz last_used;
@@ -181,9 +180,9 @@ typedef struct ClfRecentScan
  */
 #define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
 #ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
-#define CLF_SHARED_LAYOUT_VERSION	3
+#define CLF_SHARED_LAYOUT_VERSION	4
 #else
-#define CLF_SHARED_LAYOUT_VERSION	2
+#define CLF_SHARED_LAYOUT_VERSION	3
 #endif
 
 typedef struct ClfShared
@@ -192,7 +191,6 @@ typedef struct ClfShared
 	uint32		layout_version; /* CLF_SHARED_LAYOUT_VERSION; second */
 	LWLock		lock;			/* tokens, servers, slot ownership */
 	int			tranche_id;
-	uint64		next_generation;
 	uint64		next_serial;
 	int64		tokens_unshared;	/* kept by their backend alone: no entry, too long */
 	int64		scans_untracked;	/* started while every progress slot was taken */

@@ -11,7 +11,7 @@
  * backends all the time: without sharing each would fetch its own.
  *
  * A token WeCom rejects is dropped only if it is still the one the entry
- * holds (same generation), so twenty backends rejecting the same token
+ * holds (the same text), so twenty backends rejecting the same token
  * cause one fetch.  A backend that claimed the fetch and then failed, was
  * cancelled or died gives the claim back (its release, run by shmem.c's
  * callbacks); a waiter also takes over from a claimant whose process is
@@ -53,12 +53,13 @@
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
-/* the entry this backend claimed for fetching, or -1 */
-static int	claimed = -1;
+/*
+ * The entries this backend claimed for fetching: one per scan fetching a
+ * token, and an Append's asynchronous scans fetch several corps' at once.
+ */
+static int	claims[CLF_SHARED_TOKENS];
+static int	nclaims = 0;
 
-/* the token this backend last took from the cache, for clf_shared_forget_token */
-static uint8 last_key[PG_SHA256_DIGEST_LENGTH];
-static uint64 last_generation = 0;
 
 /* A shared failure is given out this long, doubled per failure in a row. */
 #define CLF_TOKEN_BACKOFF_MS		2000
@@ -141,6 +142,36 @@ being_fetched(const ClfSharedToken *e)
 }
 
 /*
+ * This backend's claim on the entry of key, taken off the list: its index,
+ * or -1.  Caller holds the lock.
+ */
+static int
+unclaim(ClfShared *s, const uint8 *key)
+{
+	for (int i = 0; i < nclaims; i++)
+	{
+		ClfSharedToken *e = &s->tokens[claims[i]];
+
+		if (e->in_use && memcmp(e->key, key, PG_SHA256_DIGEST_LENGTH) == 0)
+		{
+			int			index = claims[i];
+
+			claims[i] = claims[--nclaims];
+			return index;
+		}
+	}
+	return -1;
+}
+
+/* Give the claim on e back and wake its waiters.  Caller holds the lock. */
+static void
+give_up_claim(ClfSharedToken *e)
+{
+	if (e->fetcher == MyProcPid)
+		e->fetcher = 0;
+}
+
+/*
  * Make e an empty entry for key.  Caller holds the lock exclusively and
  * has checked that nobody fetches for e.
  */
@@ -151,7 +182,6 @@ take_entry(ClfSharedToken *e, const uint8 *key)
 	e->in_use = true;
 	memcpy(e->key, key, PG_SHA256_DIGEST_LENGTH);
 	e->valid = false;
-	e->generation = 0;
 	e->refresh_at = 0;
 	e->expires_at = 0;
 	e->fetcher = 0;
@@ -246,12 +276,14 @@ wait_budget_ms(const ClfOptions *opts)
  * The cluster's token for opts, as a palloc'd copy; or NULL, and then this
  * backend has claimed the fetch (or cannot share: per-backend mode, no
  * entry to spare) and must fetch one and hand it to
- * clf_shared_remember_token, or its error to clf_shared_token_failed.  Waits, cancellably and at most
- * wait_budget_ms, while another backend fetches it; raises the error of a
- * fetch that failed in its backoff.
+ * clf_shared_remember_token, or its error to clf_shared_token_failed (or
+ * give the claim up with clf_shared_token_abandoned).  Waits, cancellably
+ * and at most wait_budget_ms, while another backend fetches it; raises the
+ * error of a fetch that failed in its backoff.  With wait false, returns
+ * NULL and sets *pending instead of waiting: ask again later.
  */
 char *
-clf_shared_token(const ClfOptions *opts)
+clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
@@ -262,6 +294,8 @@ clf_shared_token(const ClfOptions *opts)
 	ClfTokenFailure failure;
 	bool		failed = false;
 
+	if (pending)
+		*pending = false;
 	if (s == NULL)
 		return NULL;
 	/* before a fetch is claimed: given back on error and exit */
@@ -290,8 +324,6 @@ clf_shared_token(const ClfOptions *opts)
 		{
 			strlcpy(result, e->token, CLF_SHARED_TOKEN_MAX + 1);
 			e->last_used = now;
-			memcpy(last_key, key, sizeof(last_key));
-			last_generation = e->generation;
 			LWLockRelease(&s->lock);
 			break;
 		}
@@ -325,16 +357,32 @@ clf_shared_token(const ClfOptions *opts)
 			result = NULL;
 			break;
 		}
-		if (!being_fetched(e))
+		if (!being_fetched(e) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
-			claimed = e - s->tokens;
+			claims[nclaims++] = e - s->tokens;
+			LWLockRelease(&s->lock);
+			pfree(result);
+			result = NULL;
+			break;
+		}
+		if (!being_fetched(e))
+		{
+			/* every entry is this backend's to fetch already: fetch alone */
 			LWLockRelease(&s->lock);
 			pfree(result);
 			result = NULL;
 			break;
 		}
 		LWLockRelease(&s->lock);
+
+		if (!wait)
+		{
+			pfree(result);
+			result = NULL;
+			*pending = true;
+			break;
+		}
 
 		if (!waited)
 		{
@@ -391,6 +439,7 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token,
 	token_key(opts, key);
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	(void) unclaim(s, key);
 	e = find_entry(s, key);
 	/* fetched: now it may take a valid token's place */
 	if (e == NULL && fits)
@@ -404,28 +453,23 @@ clf_shared_remember_token(const ClfOptions *opts, const char *token,
 			explicit_bzero(e->token, sizeof(e->token));
 			memcpy(e->token, token, strlen(token) + 1);
 			e->valid = true;
-			e->generation = s->next_generation++;
 			e->expires_at = TimestampTzPlusMilliseconds(now, (int64) expires_in * 1000);
 			e->refresh_at = TimestampTzPlusMilliseconds(now, (int64) refresh_in * 1000);
 			e->last_used = now;
 			e->failures = 0;
 			e->retry_at = 0;
 			e->sqlerrcode = 0;
-			memcpy(last_key, key, sizeof(last_key));
-			last_generation = e->generation;
 			kept = true;
 		}
 		else
 			s->tokens_unshared++;
-		if (e->fetcher == MyProcPid)
-			e->fetcher = 0;
+		give_up_claim(e);
 	}
 	else
 		s->tokens_unshared++;
 	LWLockRelease(&s->lock);
 	if (e)
 		ConditionVariableBroadcast(&e->cv);
-	claimed = -1;
 	return kept;
 }
 
@@ -441,17 +485,19 @@ clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata)
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
 	uint8		context[PG_SHA256_DIGEST_LENGTH];
-	ClfSharedToken *e;
+	ClfSharedToken *e = NULL;
+	int			index;
 
-	if (s == NULL || claimed < 0)
+	if (s == NULL || nclaims == 0)
 		return;
 	token_key(opts, key);
 	fetch_context(opts, context);
-	e = &s->tokens[claimed];
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	if (e->in_use && e->fetcher == MyProcPid &&
-		memcmp(e->key, key, sizeof(key)) == 0)
+	index = unclaim(s, key);
+	if (index >= 0)
+		e = &s->tokens[index];
+	if (e && e->fetcher == MyProcPid)
 	{
 		int64		backoff = CLF_TOKEN_BACKOFF_MS;
 
@@ -469,16 +515,45 @@ clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata)
 		e->fetcher = 0;
 	}
 	LWLockRelease(&s->lock);
-	ConditionVariableBroadcast(&e->cv);
-	claimed = -1;
+	if (e)
+		ConditionVariableBroadcast(&e->cv);
 }
 
 /*
- * WeCom rejected the token this backend last took: drop it, unless another
- * backend has already put a newer one in its place.
+ * The fetch this backend claimed for opts will not be made (its scan
+ * ended first): give the claim back, so a waiter fetches.
  */
 void
-clf_shared_forget_token(const ClfOptions *opts)
+clf_shared_token_abandoned(const ClfOptions *opts)
+{
+	ClfShared  *s = clf_shared();
+	uint8		key[PG_SHA256_DIGEST_LENGTH];
+	ClfSharedToken *e = NULL;
+	int			index;
+
+	if (s == NULL || nclaims == 0)
+		return;
+	token_key(opts, key);
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	index = unclaim(s, key);
+	if (index >= 0)
+	{
+		e = &s->tokens[index];
+		give_up_claim(e);
+	}
+	LWLockRelease(&s->lock);
+	if (e)
+		ConditionVariableBroadcast(&e->cv);
+}
+
+/*
+ * WeCom rejected token: drop it, unless another backend has already put a
+ * newer one in its place.  Told by the token itself, not by which one this
+ * backend took last: the scans of an Append take tokens of several corps
+ * in turn.
+ */
+void
+clf_shared_forget_token(const ClfOptions *opts, const char *token)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
@@ -487,12 +562,10 @@ clf_shared_forget_token(const ClfOptions *opts)
 	if (s == NULL)
 		return;
 	token_key(opts, key);
-	if (memcmp(key, last_key, sizeof(key)) != 0)
-		return;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	e = find_entry(s, key);
-	if (e && e->valid && e->generation == last_generation)
+	if (e && e->valid && strcmp(e->token, token) == 0)
 	{
 		e->valid = false;
 		explicit_bzero(e->token, sizeof(e->token));
@@ -500,23 +573,28 @@ clf_shared_forget_token(const ClfOptions *opts)
 	LWLockRelease(&s->lock);
 }
 
-/* Give back a fetch claim this backend did not complete. */
+/* Give back the fetch claims this backend did not complete. */
 void
 clf_shared_tokens_cleanup(void)
 {
 	ClfShared  *s = clf_shared();
-	ClfSharedToken *e;
+	ConditionVariable *wake[CLF_SHARED_TOKENS];
+	int			nwake = 0;
 
-	if (claimed < 0 || s == NULL)
+	if (nclaims == 0 || s == NULL)
 	{
-		claimed = -1;
+		nclaims = 0;
 		return;
 	}
-	e = &s->tokens[claimed];
-	claimed = -1;
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	if (e->fetcher == MyProcPid)
-		e->fetcher = 0;
+	while (nclaims > 0)
+	{
+		ClfSharedToken *e = &s->tokens[claims[--nclaims]];
+
+		give_up_claim(e);
+		wake[nwake++] = &e->cv;
+	}
 	LWLockRelease(&s->lock);
-	ConditionVariableBroadcast(&e->cv);
+	for (int i = 0; i < nwake; i++)
+		ConditionVariableBroadcast(wake[i]);
 }

@@ -16,11 +16,12 @@
 /* ClfOptions: clf_common.h once the main header is split */
 #include "clf_common.h"
 
-extern char *clf_shared_token(const ClfOptions *opts);
+extern char *clf_shared_token(const ClfOptions *opts, bool wait, bool *pending);
 extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
 									  int expires_in, int refresh_in);
 extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);
-extern void clf_shared_forget_token(const ClfOptions *opts);
+extern void clf_shared_token_abandoned(const ClfOptions *opts);
+extern void clf_shared_forget_token(const ClfOptions *opts, const char *token);
 extern void clf_shared_tokens_cleanup(void);
 
 #endif							/* CLF_SHARED_TOKENS_H */

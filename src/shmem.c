@@ -90,7 +90,6 @@ init_shared(ClfShared *s)
 	s->tranche_id = LWLockNewTrancheId();
 #endif
 	LWLockInitialize(&s->lock, s->tranche_id);
-	s->next_generation = 1;
 	s->next_serial = 1;
 	s->next_recent = 1;
 	s->created = GetCurrentTimestamp();

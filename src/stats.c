@@ -22,8 +22,13 @@
  *
  * A request slot is taken just before a request and given back when it
  * ends, however it ends: clf_request_done, or on error and exit the release
- * registered with shmem.c (clf_shmem_on_release).  A backend makes one
- * request at a time, so it holds at most one slot, or waits for one.
+ * registered with shmem.c (clf_shmem_on_release).  What a backend holds or
+ * waits for is kept per claim: the synchronous path has one of its own
+ * (clf_request_slot_try), and each asynchronous scan takes one
+ * (clf_request_slot_claim), so that the scans of an Append each hold a
+ * slot or a ticket at once.  A backend must therefore never wait
+ * (clf_request_slot_wait) while one of its claims holds a slot of the same
+ * server, or a ticket ahead of it: only this backend could give it back.
  * Waiters take a ticket and are served in ticket order: a slot given back
  * goes to the oldest ticket (grant_slots), never to whoever grabs the lock
  * first, and a newcomer queues behind the tickets already out.  A request
@@ -59,14 +64,26 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-/* the slot this backend holds */
-static int	held_entry = -1;
-static Oid	held_dbid = InvalidOid;
-static Oid	held_serverid = InvalidOid;
+/*
+ * A claim: the slot it holds, or the ticket it waits with, or neither.  A
+ * fixed static array, not palloc'd: the release at abort may run after
+ * the owners' memory is gone, and must not follow pointers into it.
+ */
+typedef struct SlotClaim
+{
+	bool		in_use;
+	int			held_entry;
+	Oid			held_dbid;
+	Oid			held_serverid;
+	int			waiting_entry;
+	uint64		waiting_ticket;
+} SlotClaim;
 
-/* the ticket this backend waits with */
-static int	waiting_entry = -1;
-static uint64 waiting_ticket = 0;
+/* claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out */
+#define SYNC_CLAIM 0
+static SlotClaim claims[CLF_SLOT_CLAIMS + 1] = {
+	[SYNC_CLAIM] = {true, -1, InvalidOid, InvalidOid, -1, 0}
+};
 
 /* where clf_request_slot_wait sleeps: the entry last tried, or NULL */
 static ClfServerEntry *sleep_entry = NULL;
@@ -183,22 +200,28 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 static void request_slot_release(void);
 
 /*
- * Take a slot for one request to opts's server if it is its turn, else
- * queue for one, in the order the waiters came, and return false: then
- * the caller waits with clf_request_slot_wait() and asks again.  True also
- * when no slot is needed (no cap, no shared state).
+ * Take a slot for c's request to opts's server if it is its turn, else
+ * queue c for one, in the order the waiters came, and return false.  True
+ * also when no slot is needed (no cap, no shared state).  *tried is the
+ * entry tried, or NULL.
  */
-bool
-clf_request_slot_try(const ClfOptions *opts)
+static bool
+claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 {
 	ClfShared  *s = clf_shared();
 	ClfServerEntry *e;
 	bool		got = false;
 
+	*tried = NULL;
 	if (s == NULL || opts->max_concurrent_requests <= 0)
 		return true;
 	clf_shmem_on_release(request_slot_release, true);
-	Assert(held_entry < 0);
+	/* asked again while holding: an asynchronous caller polling */
+	if (c->held_entry >= 0)
+	{
+		Assert(c->held_serverid == opts->serverid);
+		return true;
+	}
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	e = server_entry(s, opts->serverid, opts->server_name);
@@ -208,10 +231,10 @@ clf_request_slot_try(const ClfOptions *opts)
 
 		/* a changed cap applies from the next request on */
 		e->max_in_flight = opts->max_concurrent_requests;
-		if (waiting_entry == i)
+		if (c->waiting_entry == i)
 		{
 			(void) grant_slots(e);
-			got = waiting_ticket < e->ticket_granted;
+			got = c->waiting_ticket < e->ticket_granted;
 		}
 		else if (e->ticket_next == e->ticket_granted &&
 				 e->in_flight < e->max_in_flight)
@@ -221,20 +244,38 @@ clf_request_slot_try(const ClfOptions *opts)
 		}
 		else if (e->ticket_next - e->ticket_granted < CLF_SLOT_QUEUE)
 		{
-			waiting_entry = i;
-			waiting_ticket = e->ticket_next++;
+			Assert(c->waiting_entry < 0);
+			c->waiting_entry = i;
+			c->waiting_ticket = e->ticket_next++;
 		}
 		/* else more than CLF_SLOT_QUEUE wait: look again when woken */
 		if (got)
 		{
-			held_entry = i;
-			held_dbid = e->dbid;
-			held_serverid = e->serverid;
-			waiting_entry = -1;
+			c->held_entry = i;
+			c->held_dbid = e->dbid;
+			c->held_serverid = e->serverid;
+			c->waiting_entry = -1;
 		}
 	}
 	LWLockRelease(&s->lock);
+	*tried = e;
+	return got;
+}
 
+/*
+ * Take a slot for one request to opts's server if it is its turn, else
+ * queue for one, in the order the waiters came, and return false: then
+ * the caller waits with clf_request_slot_wait() and asks again.  True also
+ * when no slot is needed (no cap, no shared state).
+ */
+bool
+clf_request_slot_try(const ClfOptions *opts)
+{
+	ClfServerEntry *e;
+	bool		got;
+
+	Assert(claims[SYNC_CLAIM].held_entry < 0);
+	got = claim_try(&claims[SYNC_CLAIM], opts, &e);
 	sleep_entry = got ? NULL : e;
 	if (got && slept)
 	{
@@ -274,16 +315,16 @@ clf_request_slot_wait(void)
 
 /* Caller holds the lock exclusively; returns the cv to wake, or NULL. */
 static ConditionVariable *
-give_back_slot(ClfShared *s)
+give_back_slot(ClfShared *s, SlotClaim *c)
 {
 	ClfServerEntry *e;
 
-	if (held_entry < 0)
+	if (c->held_entry < 0)
 		return NULL;
-	e = &s->servers[held_entry];
-	held_entry = -1;
+	e = &s->servers[c->held_entry];
+	c->held_entry = -1;
 	/* an entry with a request in flight is never reused, but be sure */
-	if (e->dbid != held_dbid || e->serverid != held_serverid || e->in_flight <= 0)
+	if (e->dbid != c->held_dbid || e->serverid != c->held_serverid || e->in_flight <= 0)
 		return NULL;
 	e->in_flight--;
 	(void) grant_slots(e);
@@ -296,31 +337,32 @@ give_back_slot(ClfShared *s)
  * to wake, or NULL.
  */
 static ConditionVariable *
-give_up_ticket(ClfShared *s)
+give_up_ticket(ClfShared *s, SlotClaim *c)
 {
 	ClfServerEntry *e;
+	uint64		ticket = c->waiting_ticket;
 
-	if (waiting_entry < 0)
+	if (c->waiting_entry < 0)
 		return NULL;
-	e = &s->servers[waiting_entry];
-	waiting_entry = -1;
+	e = &s->servers[c->waiting_entry];
+	c->waiting_entry = -1;
 	/* an entry with tickets out is never reused */
-	if (waiting_ticket >= e->ticket_next)
+	if (ticket >= e->ticket_next)
 		return NULL;
-	if (waiting_ticket < e->ticket_granted)
+	if (ticket < e->ticket_granted)
 	{
 		if (e->in_flight > 0)
 			e->in_flight--;
 	}
 	else
-		*abandoned_word(e, waiting_ticket) |= UINT64CONST(1) << (waiting_ticket % 64);
+		*abandoned_word(e, ticket) |= UINT64CONST(1) << (ticket % 64);
 	(void) grant_slots(e);
 	return &e->cv;
 }
 
-/* A request to opts's server ended, however: give its slot back and count it. */
-void
-clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes, double ms)
+static void
+claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
+		   double ms)
 {
 	ClfShared  *s = clf_shared();
 	ClfServerEntry *e;
@@ -330,7 +372,8 @@ clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes, double ms)
 		return;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	wake = give_back_slot(s);
+	/* without a claim no slot was taken; the request counts all the same */
+	wake = c ? give_back_slot(s, c) : NULL;
 	e = server_entry(s, opts->serverid, opts->server_name);
 	if (e)
 	{
@@ -346,33 +389,126 @@ clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes, double ms)
 		ConditionVariableBroadcast(wake);
 }
 
-/* On error and exit: a slot still held, or a ticket, goes back. */
+/* A request to opts's server ended, however: give its slot back and count it. */
+void
+clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes, double ms)
+{
+	claim_done(&claims[SYNC_CLAIM], opts, gettoken, bytes, ms);
+}
+
+/* c's slot, or its ticket, goes back. */
 static void
-request_slot_release(void)
+claim_give_back(SlotClaim *c)
 {
 	ClfShared  *s;
 	ConditionVariable *wake;
 	ConditionVariable *wake_waiters;
 
-	sleep_entry = NULL;
-	slept = false;				/* the abort cancelled the sleep */
-	if (held_entry < 0 && waiting_entry < 0)
+	if (c->held_entry < 0 && c->waiting_entry < 0)
 		return;
 	s = clf_shared();
 	if (s == NULL)
 	{
-		held_entry = -1;
-		waiting_entry = -1;
+		c->held_entry = -1;
+		c->waiting_entry = -1;
 		return;
 	}
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	wake = give_back_slot(s);
-	wake_waiters = give_up_ticket(s);
+	wake = give_back_slot(s, c);
+	wake_waiters = give_up_ticket(s, c);
 	LWLockRelease(&s->lock);
 	if (wake)
 		ConditionVariableBroadcast(wake);
 	if (wake_waiters && wake_waiters != wake)
 		ConditionVariableBroadcast(wake_waiters);
+}
+
+/*
+ * On error and exit: every slot still held, and every ticket, goes back.
+ * The claims stay their owners' until unclaimed: an owner that outlives a
+ * subtransaction's abort still has its claim, holding nothing.
+ */
+static void
+request_slot_release(void)
+{
+	sleep_entry = NULL;
+	slept = false;				/* the abort cancelled the sleep */
+	for (int i = 0; i <= CLF_SLOT_CLAIMS; i++)
+	{
+		if (claims[i].in_use)
+			claim_give_back(&claims[i]);
+	}
+}
+
+/*
+ * A claim for an asynchronous caller, holding nothing yet, or
+ * CLF_NO_SLOT_CLAIM when this backend has CLF_SLOT_CLAIMS out already:
+ * then it cannot take a slot (see clf_request_slot_try_claim) and asks
+ * again later, once another claim is given back.
+ */
+ClfSlotClaim
+clf_request_slot_claim(void)
+{
+	for (int i = SYNC_CLAIM + 1; i <= CLF_SLOT_CLAIMS; i++)
+	{
+		SlotClaim  *c = &claims[i];
+
+		if (c->in_use)
+			continue;
+		c->in_use = true;
+		c->held_entry = -1;
+		c->waiting_entry = -1;
+		return i;
+	}
+	return CLF_NO_SLOT_CLAIM;
+}
+
+static SlotClaim *
+claim_of(ClfSlotClaim c)
+{
+	if (c <= SYNC_CLAIM || c > CLF_SLOT_CLAIMS || !claims[c].in_use)
+		return NULL;
+	return &claims[c];
+}
+
+/* The owner is done with c: whatever it still holds or waits for goes back. */
+void
+clf_request_slot_unclaim(ClfSlotClaim c)
+{
+	SlotClaim  *claim = claim_of(c);
+
+	if (claim == NULL)
+		return;
+	claim_give_back(claim);
+	claim->in_use = false;
+}
+
+/*
+ * clf_request_slot_try for claim c, never waiting: true if c now holds a
+ * slot of opts's server (or none is needed), false if c holds a ticket,
+ * or could not get one yet: ask again later, each call seeing whether the
+ * ticket was granted.  A slot given back (clf_request_done_claim and
+ * clf_request_done) wakes the server's waiters.  CLF_NO_SLOT_CLAIM gets
+ * true only when no slot is needed: without a claim no slot is taken, so
+ * the cap holds.
+ */
+bool
+clf_request_slot_try_claim(ClfSlotClaim c, const ClfOptions *opts)
+{
+	SlotClaim  *claim = claim_of(c);
+	ClfServerEntry *e;
+
+	if (claim == NULL)
+		return clf_shared() == NULL || opts->max_concurrent_requests <= 0;
+	return claim_try(claim, opts, &e);
+}
+
+/* clf_request_done for claim c: c's slot goes back, c stays its owner's. */
+void
+clf_request_done_claim(ClfSlotClaim c, const ClfOptions *opts, bool gettoken,
+					   size_t bytes, double ms)
+{
+	claim_done(claim_of(c), opts, gettoken, bytes, ms);
 }
 
 /*
@@ -704,3 +840,80 @@ contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 	LWLockRelease(&s->lock);
 	PG_RETURN_VOID();
 }
+
+#ifdef CLF_FAULT_INJECTION
+PG_FUNCTION_INFO_V1(contact_list_fdw_test_slot_claims);
+
+/*
+ * Test builds only, declared by the test itself: drive this backend's
+ * claims on server serverid with max_concurrent_requests cap, as an
+ * Append's asynchronous scans would, before any scan uses them.  script is
+ * words run in turn: cN takes claim N (of the test's own numbering, kept
+ * across calls), tN tries it ("t" got a slot, "f" waits), dN ends its
+ * request, uN unclaims it, i shows the entry's "in_flight/queued", full
+ * takes every claim left ("full N": how many; "f": a try without a claim
+ * when none is left), e fails the call.  Returns what the words showed.
+ */
+Datum
+contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
+{
+	static ClfSlotClaim mine[CLF_SLOT_CLAIMS];
+	ClfOptions	opts = {0};
+	char	   *script = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	StringInfoData out;
+
+	clf_shared_require();
+	opts.serverid = PG_GETARG_OID(0);
+	opts.server_name = "claims";
+	opts.max_concurrent_requests = PG_GETARG_INT32(1);
+	initStringInfo(&out);
+	for (char *w = strtok(script, " "); w != NULL; w = strtok(NULL, " "))
+	{
+		int			n = (w[0] != '\0') ? atoi(w + 1) : 0;
+
+		if (n < 0 || n >= CLF_SLOT_CLAIMS)
+			elog(ERROR, "no claim %d", n);
+		if (strcmp(w, "full") == 0)
+		{
+			ClfSlotClaim all[CLF_SLOT_CLAIMS + 1];
+			int			k = 0;
+
+			while (k <= CLF_SLOT_CLAIMS &&
+				   (all[k] = clf_request_slot_claim()) != CLF_NO_SLOT_CLAIM)
+				k++;
+			appendStringInfo(&out, "full %d %s ", k,
+							 clf_request_slot_try_claim(CLF_NO_SLOT_CLAIM, &opts) ? "t" : "f");
+			while (k > 0)
+				clf_request_slot_unclaim(all[--k]);
+		}
+		else if (w[0] == 'c')
+			mine[n] = clf_request_slot_claim();
+		else if (w[0] == 't')
+			appendStringInfoString(&out, clf_request_slot_try_claim(mine[n], &opts) ? "t " : "f ");
+		else if (w[0] == 'd')
+			clf_request_done_claim(mine[n], &opts, false, 0, 0);
+		else if (w[0] == 'u')
+			clf_request_slot_unclaim(mine[n]);
+		else if (w[0] == 'e')
+			elog(ERROR, "failed on purpose");
+		else if (w[0] == 'i')
+		{
+			ClfShared  *s = clf_shared();
+
+			LWLockAcquire(&s->lock, LW_SHARED);
+			for (int j = 0; j < CLF_SHARED_SERVERS; j++)
+			{
+				ClfServerEntry *e = &s->servers[j];
+
+				if (e->dbid == MyDatabaseId && e->serverid == opts.serverid)
+					appendStringInfo(&out, "%d/" UINT64_FORMAT " ", e->in_flight,
+									 e->ticket_next - e->ticket_granted);
+			}
+			LWLockRelease(&s->lock);
+		}
+	}
+	if (out.len > 0)
+		out.data[--out.len] = '\0';
+	PG_RETURN_TEXT_P(cstring_to_text(out.data));
+}
+#endif

@@ -22,6 +22,23 @@ extern void clf_request_slot_wait(void);
 extern void clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 							 double ms);
 
+/*
+ * The same for callers that must not wait (asynchronous scans): each owns
+ * a claim, which holds a slot or a ticket of its own, so that one backend
+ * holds several at once.  Taken and given back by the owner; on error and
+ * exit its slot and ticket go back by themselves, the claim stays taken.
+ */
+typedef int ClfSlotClaim;
+
+#define CLF_NO_SLOT_CLAIM (-1)	/* every claim of this backend is taken */
+#define CLF_SLOT_CLAIMS 64		/* claims a backend can hand out at once */
+
+extern ClfSlotClaim clf_request_slot_claim(void);
+extern void clf_request_slot_unclaim(ClfSlotClaim c);
+extern bool clf_request_slot_try_claim(ClfSlotClaim c, const ClfOptions *opts);
+extern void clf_request_done_claim(ClfSlotClaim c, const ClfOptions *opts,
+								   bool gettoken, size_t bytes, double ms);
+
 /* what the server's counters count */
 extern void clf_stats_retry(const ClfOptions *opts, int curl_result,
 							long http_status, int64 errcode);

@@ -118,14 +118,35 @@ find_token(const ClfOptions *opts)
 char *
 clf_token_get(const ClfOptions *opts)
 {
+	return clf_token_try_get(opts, NULL);
+}
+
+/*
+ * As clf_token_get, but where another backend is fetching the token,
+ * returns NULL with *pending set rather than wait for it (pending NULL:
+ * wait): an asynchronous scan asks again later, and the Append's other
+ * scans go on meanwhile.
+ */
+char *
+clf_token_try_get(const ClfOptions *opts, bool *pending)
+{
 	ClfTokenEntry *entry;
 
+	if (pending)
+		*pending = false;
 	if (opts->access_token)
 		return pstrdup(opts->access_token);
 	entry = find_token(opts);
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
-		return clf_shared_token(opts);
+		return clf_shared_token(opts, pending == NULL, pending);
 	return pstrdup(entry->token);
+}
+
+/* The fetch clf_token_try_get left to the caller will not be made after all. */
+void
+clf_token_fetch_abandoned(const ClfOptions *opts)
+{
+	clf_shared_token_abandoned(opts);
 }
 
 /*
@@ -199,9 +220,9 @@ clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata)
 		clf_shared_token_failed(opts, edata);
 }
 
-/* WeCom rejected the token last handed out: the next request fetches a new one. */
+/* WeCom rejected token: the next request fetches a new one. */
 void
-clf_token_rejected(const ClfOptions *opts)
+clf_token_rejected(const ClfOptions *opts, const char *token)
 {
 	ClfTokenEntry *entry = find_token(opts);
 
@@ -211,5 +232,5 @@ clf_token_rejected(const ClfOptions *opts)
 		entry->refresh_at = 0;
 		explicit_bzero(entry->token, strlen(entry->token));
 	}
-	clf_shared_forget_token(opts);
+	clf_shared_forget_token(opts, token);
 }

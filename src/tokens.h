@@ -23,9 +23,11 @@
 
 extern void clf_tokens_init(void);
 extern char *clf_token_get(const ClfOptions *opts);
+extern char *clf_token_try_get(const ClfOptions *opts, bool *pending);
+extern void clf_token_fetch_abandoned(const ClfOptions *opts);
 extern int	clf_token_fetched(const ClfOptions *opts, const char *token,
 							  int expires_in);
 extern void clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata);
-extern void clf_token_rejected(const ClfOptions *opts);
+extern void clf_token_rejected(const ClfOptions *opts, const char *token);
 
 #endif							/* CLF_TOKENS_H */

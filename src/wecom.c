@@ -568,6 +568,77 @@ forget_token_call(ClfCall *call, ClfResponse *resp)
 	forget_url(call);
 }
 
+/* The gettoken request for opts, with the secret in its URL. */
+static void
+token_call(ClfCall *call, const ClfOptions *opts, ClfScanStats *stats)
+{
+	char	   *corp_id;
+	char	   *secret;
+
+	memset(call, 0, sizeof(*call));
+	call->opts = opts;
+	call->endpoint = "gettoken";
+	call->display_url = psprintf("%s/gettoken", opts->api_url);
+	corp_id = clf_http_escape(opts->corp_id);
+	secret = clf_http_escape(opts->corp_secret);
+	call->url = psprintf("%s/gettoken?corpid=%s&corpsecret=%s", opts->api_url,
+						 corp_id, secret);
+	clf_wipe(secret);
+	pfree(corp_id);
+	call->stats = stats;
+}
+
+/*
+ * gettoken answered (retries done): the new token, kept for everybody, as
+ * a palloc'd copy the caller wipes; raises WeCom's refusal.
+ */
+static char *
+accept_token(ClfCall *call, ClfResponse *resp)
+{
+	const ClfOptions *opts = call->opts;
+	int			expires_in;
+	int			refresh_in;
+
+	if (resp->errcode != 0)
+		report_api_error(call, resp);
+	if (!clf_response_check_token(resp))
+	{
+		call->reporting = true;
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("invalid response from %s: %s", call->display_url, resp->message)));
+	}
+	expires_in = (int) Max(0, Min(resp->expires_in, 86400));
+	refresh_in = clf_token_fetched(opts, resp->access_token, expires_in);
+	/* when the next fetch comes is what WeCom's throttling sees */
+	ereport(DEBUG1,
+			(errmsg_internal("contact_list_fdw: new access token for server \"%s\": valid %d s, refreshed after %d s",
+							 opts->server_name, expires_in, refresh_in)));
+	return pstrdup(resp->access_token);
+}
+
+/*
+ * A gettoken ended in the error being raised.  What it came to is every
+ * waiter's answer too: kept for them (and the next few seconds' callers).
+ * An error of this backend's own is not: the claim is given back at abort,
+ * and a waiter fetches.  (A cancel is this backend's own too: tokens.c
+ * knows.)  cxt is the caller's context, outside the error's.
+ */
+static void
+token_call_failed(ClfCall *call, ClfResponse *resp, MemoryContext cxt)
+{
+	forget_token_call(call, resp);
+	if (call->reporting)
+	{
+		MemoryContext errcxt = MemoryContextSwitchTo(cxt);
+		ErrorData  *edata = CopyErrorData();
+
+		clf_token_fetch_failed(call->opts, edata);
+		FreeErrorData(edata);
+		MemoryContextSwitchTo(errcxt);
+	}
+}
+
 /*
  * The token to use: the user mapping's fixed one, a cached one, or a new
  * one from gettoken.  The result is a palloc'd copy, for the caller to
@@ -579,68 +650,23 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	ClfCall		call;
 	ClfResponse resp;
 	char	   *volatile token = NULL;
-	char	   *corp_id;
-	char	   *secret;
-	int			expires_in;
-	int			refresh_in;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	token = clf_token_get(opts);
 	if (token)
 		return token;
 
-	memset(&call, 0, sizeof(call));
-	call.opts = opts;
-	call.endpoint = "gettoken";
-	call.display_url = psprintf("%s/gettoken", opts->api_url);
-	corp_id = clf_http_escape(opts->corp_id);
-	secret = clf_http_escape(opts->corp_secret);
-	call.url = psprintf("%s/gettoken?corpid=%s&corpsecret=%s", opts->api_url,
-						corp_id, secret);
-	clf_wipe(secret);
-	pfree(corp_id);
-	call.stats = stats;
+	token_call(&call, opts, stats);
 	clf_response_init(&resp, CLF_TOKEN_RESPONSE_MAX);
-
 	PG_TRY();
 	{
 		stats->token_fetches++;
 		call_with_retries(&call, &resp);
-		if (resp.errcode != 0)
-			report_api_error(&call, &resp);
-		if (!clf_response_check_token(&resp))
-		{
-			call.reporting = true;
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("invalid response from %s: %s", call.display_url, resp.message)));
-		}
-		expires_in = (int) Max(0, Min(resp.expires_in, 86400));
-		refresh_in = clf_token_fetched(opts, resp.access_token, expires_in);
-		token = pstrdup(resp.access_token);
-		/* when the next fetch comes is what WeCom's throttling sees */
-		ereport(DEBUG1,
-				(errmsg_internal("contact_list_fdw: new access token for server \"%s\": valid %d s, refreshed after %d s",
-								 opts->server_name, expires_in, refresh_in)));
+		token = accept_token(&call, &resp);
 	}
 	PG_CATCH();
 	{
-		/*
-		 * What gettoken came to is every waiter's answer too: kept for them
-		 * (and the next few seconds' callers).  An error of this backend's
-		 * own is not: the claim is given back at abort, and a waiter
-		 * fetches.  (A cancel is this backend's own too: tokens.c knows.)
-		 */
-		forget_token_call(&call, &resp);
-		if (call.reporting)
-		{
-			MemoryContext errcxt = MemoryContextSwitchTo(cxt);
-			ErrorData  *edata = CopyErrorData();
-
-			clf_token_fetch_failed(opts, edata);
-			FreeErrorData(edata);
-			MemoryContextSwitchTo(errcxt);
-		}
+		token_call_failed(&call, &resp, cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -751,6 +777,8 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 			page_url(&call, token);
 			call_forgetting_url(&call, resp);
 			done = accept_page(&call, resp, token_replaced);
+			if (!done)
+				clf_token_rejected(opts, token);
 		}
 		PG_FINALLY();
 		{
@@ -764,7 +792,6 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 			stats->pages++;
 			return;
 		}
-		clf_token_rejected(opts);
 		token_replaced = true;
 	}
 }
@@ -772,29 +799,49 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 /*
  * A page fetched without waiting, for an asynchronous foreign scan: the
  * same requests, retries and errors as clf_fetch_page, but every wait (the
- * network, a retry's backoff) is handed back to the caller as a descriptor
- * to watch, so an Append can fetch several corps' pages at once.  Only a
- * token fetch still waits here.  The fetcher keeps its own libcurl handle
- * from page to page.
+ * network, a retry's backoff, another session's token fetch) is handed
+ * back to the caller as a descriptor to watch, so an Append can fetch
+ * several corps' pages, and tokens, at once.  The fetcher keeps its own
+ * libcurl handle from page to page.
  */
+typedef enum ClfFetchPhase
+{
+	CLF_PHASE_IDLE,				/* no page asked for */
+	CLF_PHASE_TOKEN_WAIT,		/* another session fetches the token: ask again */
+	CLF_PHASE_TOKEN,			/* this fetcher's gettoken */
+	CLF_PHASE_PAGE				/* the page itself */
+} ClfFetchPhase;
+
+/* How often to look again while another session fetches the token. */
+#define CLF_TOKEN_POLL_MS			20
+
 struct ClfPageFetcher
 {
-	MemoryContext cxt;			/* the fetcher's; the page's things in page_cxt */
-	MemoryContext page_cxt;		/* reset for each page: wipes the token */
+	MemoryContext page_cxt;		/* reset for each page: wipes the secrets */
 	ClfHttpAsync *http;
+	ClfFetchPhase phase;
+	bool		waiting;		/* for a backoff or a poll, until retry_at */
+	TimestampTz retry_at;
+	TimestampTz token_wait_since;	/* another session's fetch, waited for */
+	int			attempt;		/* of the current request, from 0 */
+	int64		waited_ms;
+	/* the page */
 	ClfResponse *resp;
 	ClfCall		call;
 	ClfHttpRequest hreq;
 	char	   *token;			/* a copy, wiped when the page is done */
-	bool		busy;			/* a page is being fetched */
-	bool		waiting;		/* for the backoff, until retry_at */
-	TimestampTz retry_at;
-	int			attempt;
-	int64		waited_ms;
 	bool		token_replaced;
+	/* the gettoken, while phase is CLF_PHASE_TOKEN */
+	ClfCall		token_call;
+	ClfResponse token_resp;
+	ClfHttpRequest token_hreq;
 };
 
-/* The page's token and URL go, however the page ends. */
+/*
+ * The page's secrets go, however it ends: the token, the URLs holding it
+ * or the corp_secret, and a gettoken's answer.  A claimed gettoken is
+ * given back at abort by tokens.c, or here by clf_fetcher_abandon.
+ */
 static void
 forget_page_secrets(void *arg)
 {
@@ -804,33 +851,24 @@ forget_page_secrets(void *arg)
 		explicit_bzero(f->token, strlen(f->token));
 	if (f->call.url)
 		explicit_bzero(f->call.url, strlen(f->call.url));
+	if (f->phase == CLF_PHASE_TOKEN)
+	{
+		if (f->token_call.url)
+			explicit_bzero(f->token_call.url, strlen(f->token_call.url));
+		if (f->token_resp.access_token)
+			explicit_bzero((char *) f->token_resp.access_token,
+						   strlen(f->token_resp.access_token));
+		explicit_bzero(&f->token_call.out, sizeof(f->token_call.out));
+		clf_response_release(&f->token_resp);
+	}
 	f->token = NULL;
 	f->call.url = NULL;
 	f->call.token = NULL;
-	f->busy = false;
+	f->phase = CLF_PHASE_IDLE;
 	f->waiting = false;
 }
 
-ClfPageFetcher *
-clf_fetcher_create(MemoryContext parent)
-{
-	MemoryContext cxt = AllocSetContextCreate(parent, "contact_list_fdw fetcher",
-											  ALLOCSET_SMALL_SIZES);
-	ClfPageFetcher *f = MemoryContextAllocZero(cxt, sizeof(ClfPageFetcher));
-	MemoryContextCallback *callback;
-
-	f->cxt = cxt;
-	f->page_cxt = AllocSetContextCreate(cxt, "contact_list_fdw fetcher page",
-										ALLOCSET_SMALL_SIZES);
-	callback = MemoryContextAlloc(f->page_cxt, sizeof(MemoryContextCallback));
-	callback->func = forget_page_secrets;
-	callback->arg = f;
-	MemoryContextRegisterResetCallback(f->page_cxt, callback);
-	f->http = clf_http_async_create(cxt);
-	return f;
-}
-
-/* A page's context is reset, so its callback must be registered again. */
+/* A fresh context for the page; its reset wipes what the last one held. */
 static void
 new_page_context(ClfPageFetcher *f)
 {
@@ -843,24 +881,49 @@ new_page_context(ClfPageFetcher *f)
 	MemoryContextRegisterResetCallback(f->page_cxt, callback);
 }
 
-/* One attempt of the page, started; its slot is the server's (no cap here). */
+ClfPageFetcher *
+clf_fetcher_create(MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "contact_list_fdw fetcher",
+											  ALLOCSET_SMALL_SIZES);
+	ClfPageFetcher *f = MemoryContextAllocZero(cxt, sizeof(ClfPageFetcher));
+
+	f->page_cxt = AllocSetContextCreate(cxt, "contact_list_fdw fetcher page",
+										ALLOCSET_SMALL_SIZES);
+	f->http = clf_http_async_create(cxt);
+	new_page_context(f);
+	return f;
+}
+
+/* Start attempt f->attempt of the request of the current phase. */
 static void
 start_attempt(ClfPageFetcher *f)
 {
-	ClfHttpOutcome *out = &f->call.out;
+	bool		token = f->phase == CLF_PHASE_TOKEN;
 
 	f->waiting = false;
 	clf_http_async_wake_at(f->http, 0);
 	clf_event_request_begins(f->call.opts);
-	clf_http_async_start(f->http, &f->hreq, f->resp, out);
+	if (token)
+		clf_http_async_start(f->http, &f->token_hreq, &f->token_resp, &f->token_call.out);
+	else
+		clf_http_async_start(f->http, &f->hreq, f->resp, &f->call.out);
 }
 
-/* A token for the page, and the URL with it. */
+/* Wake, and look again, at when. */
 static void
-take_token(ClfPageFetcher *f)
+wait_until(ClfPageFetcher *f, TimestampTz when)
+{
+	f->waiting = true;
+	f->retry_at = when;
+	clf_http_async_wake_at(f->http, when);
+}
+
+/* The page's request, with token (a palloc'd copy the fetcher now owns). */
+static void
+start_page(ClfPageFetcher *f, char *token)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(f->page_cxt);
-	char	   *token = get_token(f->call.opts, f->call.stats);
 
 	if (f->token)
 		clf_wipe(f->token);
@@ -870,6 +933,60 @@ take_token(ClfPageFetcher *f)
 	page_url(&f->call, token);
 	http_request(&f->call, &f->hreq);
 	MemoryContextSwitchTo(oldcxt);
+	f->phase = CLF_PHASE_PAGE;
+	f->attempt = 0;
+	f->waited_ms = 0;
+	start_attempt(f);
+}
+
+/*
+ * A token for the page: a cached one starts the page at once; else this
+ * fetcher's gettoken starts, or, while another session fetches it, a poll.
+ */
+static void
+look_for_token(ClfPageFetcher *f)
+{
+	const ClfOptions *opts = f->call.opts;
+	MemoryContext oldcxt = MemoryContextSwitchTo(f->page_cxt);
+	bool		pending = false;
+	char	   *token;
+
+	/*
+	 * Another session fetching for longer than this server's own fetch could
+	 * take: wait for it as a plain scan does, within its bounds.
+	 */
+	if (f->phase == CLF_PHASE_TOKEN_WAIT &&
+		GetCurrentTimestamp() > TimestampTzPlusMilliseconds(f->token_wait_since,
+															(int64) opts->timeout_ms * (opts->max_retries + 1)))
+		token = clf_token_try_get(opts, NULL);
+	else
+		token = clf_token_try_get(opts, &pending);
+
+	if (token)
+	{
+		MemoryContextSwitchTo(oldcxt);
+		start_page(f, token);
+		return;
+	}
+	if (pending)
+	{
+		MemoryContextSwitchTo(oldcxt);
+		if (f->phase != CLF_PHASE_TOKEN_WAIT)
+			f->token_wait_since = GetCurrentTimestamp();
+		f->phase = CLF_PHASE_TOKEN_WAIT;
+		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_TOKEN_POLL_MS));
+		return;
+	}
+	/* claimed: it is given back at abort, or by clf_fetcher_abandon */
+	token_call(&f->token_call, opts, f->call.stats);
+	clf_response_init(&f->token_resp, CLF_TOKEN_RESPONSE_MAX);
+	http_request(&f->token_call, &f->token_hreq);
+	MemoryContextSwitchTo(oldcxt);
+	f->phase = CLF_PHASE_TOKEN;
+	f->attempt = 0;
+	f->waited_ms = 0;
+	f->call.stats->token_fetches++;
+	start_attempt(f);
 }
 
 /*
@@ -884,18 +1001,88 @@ clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts, const char *cursor,
 	MemoryContext oldcxt;
 
 	Assert(opts->max_concurrent_requests <= 0);
-	clf_http_async_drop(f->http);
+	Assert(f->phase == CLF_PHASE_IDLE);
 	new_page_context(f);
 	oldcxt = MemoryContextSwitchTo(f->page_cxt);
 	page_call(&f->call, opts, cursor, limit, page_no, stats);
-	f->resp = resp;
-	f->attempt = 0;
-	f->waited_ms = 0;
-	f->token_replaced = false;
-	f->busy = true;
-	take_token(f);
-	start_attempt(f);
 	MemoryContextSwitchTo(oldcxt);
+	f->resp = resp;
+	f->token_replaced = false;
+	look_for_token(f);
+}
+
+/*
+ * The request of the current phase answered: go on to what comes next.
+ * True once the page is in f->resp.
+ */
+static bool
+request_answered(ClfPageFetcher *f)
+{
+	bool		token = f->phase == CLF_PHASE_TOKEN;
+	ClfCall    *call = token ? &f->token_call : &f->call;
+	ClfResponse *resp = token ? &f->token_resp : f->resp;
+	ClfHttpOutcome *out = &call->out;
+	int			delay = 0;
+
+	clf_event_request_done(call->opts, token, out->bytes, out->ms, call->stats);
+	switch (judge_attempt(call, token ? &f->token_hreq : &f->hreq, resp,
+						  f->attempt, &delay))
+	{
+		case CLF_STEP_DONE:
+			break;
+		case CLF_STEP_GIVE_UP:
+			report_retries_exhausted(call, resp, f->attempt + 1, f->waited_ms);
+			break;
+		case CLF_STEP_RETRY:
+			f->waited_ms += delay;
+			f->attempt++;
+			wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay));
+			return false;
+	}
+
+	if (token)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(f->page_cxt);
+		char	   *new_token = accept_token(call, resp);
+
+		MemoryContextSwitchTo(oldcxt);
+		forget_token_call(call, resp);
+		f->phase = CLF_PHASE_PAGE;	/* the gettoken's secrets are gone */
+		start_page(f, new_token);
+		return false;
+	}
+	if (accept_page(call, resp, f->token_replaced))
+	{
+		call->stats->pages++;
+		return true;
+	}
+	clf_token_rejected(call->opts, f->token);
+	f->token_replaced = true;
+	look_for_token(f);
+	return false;
+}
+
+/* clf_fetcher_continue's work, raising what clf_fetch_page would. */
+static bool
+go_on(ClfPageFetcher *f)
+{
+	if (f->waiting)
+	{
+		if (GetCurrentTimestamp() < f->retry_at)
+		{
+			clf_http_async_wake_at(f->http, f->retry_at);	/* quiet until then */
+			return false;
+		}
+		f->waiting = false;
+		if (f->phase == CLF_PHASE_TOKEN_WAIT)
+			look_for_token(f);
+		else
+			start_attempt(f);
+		return false;
+	}
+	if (!clf_http_async_step(f->http))
+		return false;
+	return request_answered(f);
 }
 
 /*
@@ -906,53 +1093,24 @@ clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts, const char *cursor,
 bool
 clf_fetcher_continue(ClfPageFetcher *f)
 {
-	bool		done = false;
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool done = false;
 
-	Assert(f->busy);
-	if (f->waiting)
+	Assert(f->phase != CLF_PHASE_IDLE);
+	PG_TRY();
 	{
-		if (GetCurrentTimestamp() >= f->retry_at)
-		{
-			f->attempt++;
-			start_attempt(f);
-		}
+		done = go_on(f);
 	}
-	else if (clf_http_async_step(f->http))
+	PG_CATCH();
 	{
-		ClfCall    *call = &f->call;
-		ClfHttpOutcome *out = &call->out;
-		int			delay = 0;
-
-		clf_event_request_done(call->opts, false, out->bytes, out->ms, call->stats);
-		switch (judge_attempt(call, &f->hreq, f->resp, f->attempt, &delay))
+		if (f->phase == CLF_PHASE_TOKEN)
 		{
-			case CLF_STEP_DONE:
-				if (accept_page(call, f->resp, f->token_replaced))
-				{
-					call->stats->pages++;
-					done = true;
-				}
-				else
-				{
-					clf_token_rejected(call->opts);
-					f->token_replaced = true;
-					take_token(f);
-					f->attempt = 0;
-					f->waited_ms = 0;
-					start_attempt(f);
-				}
-				break;
-			case CLF_STEP_GIVE_UP:
-				report_retries_exhausted(call, f->resp, f->attempt + 1, f->waited_ms);
-				break;
-			case CLF_STEP_RETRY:
-				f->waiting = true;
-				f->waited_ms += delay;
-				f->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
-				clf_http_async_wake_at(f->http, f->retry_at);
-				break;
+			token_call_failed(&f->token_call, &f->token_resp, cxt);
+			f->phase = CLF_PHASE_PAGE;	/* its secrets are gone */
 		}
+		PG_RE_THROW();
 	}
+	PG_END_TRY();
 	if (done)
 		new_page_context(f);	/* wipes the token and URL */
 	return done;
@@ -979,7 +1137,7 @@ clf_fetcher_socket(const ClfPageFetcher *f)
 bool
 clf_fetcher_busy(const ClfPageFetcher *f)
 {
-	return f->busy;
+	return f->phase != CLF_PHASE_IDLE;
 }
 
 /* Give up the page being fetched (the scan ends or starts again). */
@@ -988,10 +1146,13 @@ clf_fetcher_abandon(ClfPageFetcher *f)
 {
 	if (clf_http_async_in_flight(f->http))
 	{
-		ClfHttpOutcome *out = &f->call.out;
+		ClfCall    *call = f->phase == CLF_PHASE_TOKEN ? &f->token_call : &f->call;
 
 		clf_http_async_drop(f->http);
-		clf_event_request_done(f->call.opts, false, out->bytes, out->ms, f->call.stats);
+		clf_event_request_done(call->opts, f->phase == CLF_PHASE_TOKEN,
+							   call->out.bytes, call->out.ms, call->stats);
 	}
+	if (f->phase == CLF_PHASE_TOKEN)
+		clf_token_fetch_abandoned(f->call.opts);
 	new_page_context(f);
 }

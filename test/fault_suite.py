@@ -41,6 +41,11 @@ SERVER_LOG = os.path.join(WORK, "postgres.log" if _PGDATA == "pgdata" else _PGDA
 DB = "fault_suite"
 PAGE = 5                        # basic's 25 rows in 5 pages
 PROXY_PASSWORD = "pw-hunter2"   # test/check_secrets.sh looks for it
+# read from the header, so the two agree: progress rows each connection
+# has, and the shared layout's version (the bumped build's is the next)
+_SHARED_STATE_H = open(os.path.join(ROOT, "src", "shared_state.h")).read()
+PROGRESS_PER_BACKEND = int(re.search(r"#define CLF_PROGRESS_PER_BACKEND\s+(\d+)", _SHARED_STATE_H).group(1))
+LAYOUT = int(re.search(r"#else\s+#define CLF_SHARED_LAYOUT_VERSION\s+(\d+)", _SHARED_STATE_H).group(1))
 
 # Compared between runs: everything but tmp_openid (new per traversal).
 COLUMNS = "external_userid, name, follow_userid, chat_id, chat_name, add_time, is_customer"
@@ -2031,7 +2036,7 @@ class Suite:
             old = session()
             pid, mode, warnings = self.layout_scan(old)
             check(mode == shared_mode and not warnings, "before: %s %s" % (mode, warnings))
-            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+            check(self.attached_to(m, pid) == "contact_list_fdw v%d" % LAYOUT, "attached to %s" % self.attached_to(m, pid))
             check(stats()["gettoken"] == 1, "gettoken calls: %d" % stats()["gettoken"])
 
             self.install(variant)
@@ -2042,17 +2047,17 @@ class Suite:
             if major < 17:
                 # the postmaster loaded the library at start: every backend
                 # it forks runs that code, whatever the file holds now
-                check(self.attached_to(m, pid) == "contact_list_fdw v2",
+                check(self.attached_to(m, pid) == "contact_list_fdw v%d" % LAYOUT,
                       "a new backend attached to %s" % self.attached_to(m, pid))
                 check(stats()["gettoken"] == 1, "the token is not shared: %d gettoken" % stats()["gettoken"])
             else:
                 # a new backend loads the new file and makes a segment of its
                 # layout; the sessions of each library share among themselves
-                check(self.attached_to(m, pid) == "contact_list_fdw v3",
+                check(self.attached_to(m, pid) == "contact_list_fdw v%d" % (LAYOUT + 1),
                       "a new backend attached to %s" % self.attached_to(m, pid))
                 check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
                 pid3, mode, warnings = self.layout_scan(session())
-                check(self.attached_to(m, pid3) == "contact_list_fdw v3" and not warnings,
+                check(self.attached_to(m, pid3) == "contact_list_fdw v%d" % (LAYOUT + 1) and not warnings,
                       "a second new backend: %s %s" % (self.attached_to(m, pid3), warnings))
                 self.layout_scan(old)
                 check(stats()["gettoken"] == 2, "gettoken calls: %d" % stats()["gettoken"])
@@ -2062,14 +2067,14 @@ class Suite:
             m.restart()
             pid, mode, warnings = self.layout_scan(session())
             check(mode == shared_mode and not warnings, "after a restart: %s %s" % (mode, warnings))
-            check(self.attached_to(m, pid) == "contact_list_fdw v3", "attached to %s" % self.attached_to(m, pid))
+            check(self.attached_to(m, pid) == "contact_list_fdw v%d" % (LAYOUT + 1), "attached to %s" % self.attached_to(m, pid))
 
             self.install(ROOT)
             variant_installed = False
             m.restart()
             pid, mode, warnings = self.layout_scan(session())
             check(mode == shared_mode and not warnings, "back to the normal build: %s %s" % (mode, warnings))
-            check(self.attached_to(m, pid) == "contact_list_fdw v2", "attached to %s" % self.attached_to(m, pid))
+            check(self.attached_to(m, pid) == "contact_list_fdw v%d" % LAYOUT, "attached to %s" % self.attached_to(m, pid))
         finally:
             if variant_installed:
                 self.install(ROOT)
@@ -2084,7 +2089,7 @@ class Suite:
         try:
             m, session = self.layout_cluster(conn)
             try:
-                for fault, reason, text in (("layout", "layout mismatch", "layout version 4, this library version 3"),
+                for fault, reason, text in (("layout", "layout mismatch", "layout version %d, this library version %d" % (LAYOUT + 2, LAYOUT + 1)),
                                             ("error", "could not attach", "injected failure to attach")):
                     s = session("-c clf_test.shared_fault=" + fault)
                     _, mode, warnings = self.layout_scan(s)
@@ -2245,6 +2250,77 @@ class Suite:
             run(conn, "DROP ROLE IF EXISTS fs_nosu")
             stop(proxy)
             stop(mock)
+    def async_out_of_descriptors(self, conn):
+        # an asynchronous child that cannot get its descriptors fails the
+        # query with 53000 and leaks nothing: the next query gets its rows
+        mc, c = fault_injection_cluster("asyncfd")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s, async_capable 'on')", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE a (external_userid text) SERVER s OPTIONS (page_size '5')")
+            run(c, "CREATE FOREIGN TABLE b (external_userid text) SERVER s OPTIONS (page_size '5')")
+            both = "SELECT count(*) FROM (SELECT * FROM a UNION ALL SELECT * FROM b) u"
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            check(run(c, both) == [(50,)], "rows before the fault")
+            fds = len(os.listdir("/proc/%d/fd" % pid))
+            run(c, "SET clf_fault.point = 'async_descriptors'")
+            e = scan_error(c, both)
+            run(c, "RESET clf_fault.point")
+            check(e.pgcode == "53000" and "asynchronous scan" in (e.diag.message_primary or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            check(len(os.listdir("/proc/%d/fd" % pid)) == fds,
+                  "descriptors of the backend: %d before, %d after the failed scan"
+                  % (fds, len(os.listdir("/proc/%d/fd" % pid))))
+            check(run(c, both) == [(50,)], "rows after the fault")
+        finally:
+            mc.stop()
+
+    def slot_claims(self, conn):
+        # issue 18: one backend's claims each hold a slot or wait with a
+        # ticket at once, as an Append's asynchronous scans will; driven
+        # through a test-only function of the fault injection build
+        mc, c = fault_injection_cluster("claims")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE FUNCTION claims(oid, int, text) RETURNS text LANGUAGE c "
+                   "AS 'contact_list_fdw', 'contact_list_fdw_test_slot_claims'")
+            srv = run(c, "SELECT oid FROM pg_foreign_server WHERE srvname = 's'")[0][0]
+
+            def claims(script, cap=2):
+                return run(c, "SELECT claims(%s, %s, %s)", (srv, cap, script))[0][0]
+
+            def in_flight():
+                return run(c, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 's'")[0][0]
+            # cap 2: two claims hold slots, two more wait in ticket order
+            got = claims("c0 c1 c2 c3 t0 t1 t2 t3 i")
+            check(got == "t t f f 2/2", "four claims, cap 2: %s" % got)
+            # a slot given back goes to the oldest ticket, this backend's own
+            got = claims("t2 d0 t3 t2 t2 i")
+            check(got == "f f t t 2/1", "claim 0's slot to claim 2, claim 3 still waits: %s" % got)
+            # an unclaimed waiter's ticket is given up
+            got = claims("u3 i")
+            check(got == "2/0", "claim 3 unclaimed: %s" % got)
+            # an error gives back every claim's slot and ticket
+            got = claims("c3 t3 i")
+            check(got == "f 2/1", "claim 3 waits again: %s" % got)
+            try:
+                claims("e")
+                raise Fail("no error from the failing call")
+            except psycopg2.Error:
+                pass
+            check(in_flight() == 0, "after the error, %s requests in flight" % in_flight())
+            # the claims outlive the error and take slots again
+            got = claims("t1 t2 t3 i d1 t3 t3 i d2 d3 i")
+            check(got == "t t f 2/1 t t 2/0 0/0", "after the error: %s" % got)
+            # a full claim table: no claim, no slot when one is needed
+            got = claims("u0 u1 u2 u3 full i c0 t0 i d0 u0")
+            check(got == "full 64 f 0/0 t 1/0", "full table: %s" % got)
+            got = claims("full", cap=0)
+            check(got == "full 64 t", "full table, no cap: %s" % got)
+        finally:
+            mc.stop()
+
     def progress_writers(self, conn):
         # issue 14, point 2, with a fault injection build: a writer's error
         # cannot leave a progress row mid-write, and a row that stays
@@ -2307,15 +2383,15 @@ class Suite:
             mc.stop()
 
     def progress_fair(self, conn):
-        # issue 14, point 10: one session with more open scans than the whole
-        # pool cannot make another session's scan vanish from the view
+        # issue 14, point 10: one session with more open scans than its rows
+        # cannot make another session's scan vanish from the view
         self.shared_table(conn, "fs_many", {"access_token": "fixed-basic"})
         slots, untracked = run(conn, "SELECT progress_slots, scans_untracked FROM contact_list_fdw_shared_info()")[0]
         greedy = connect()
         gpid = run(greedy, "SELECT pg_backend_pid()")[0][0]
         other = connect()
         opid = run(other, "SELECT pg_backend_pid()")[0][0]
-        n = slots + 2
+        n = PROGRESS_PER_BACKEND + 2
         try:
             run(greedy, "BEGIN")
             for i in range(n):
@@ -2335,8 +2411,10 @@ class Suite:
         got = dict(mine)
         check(got.get(opid) == 1, "the other session's scan: %s rows (%d open scans in one session, "
               "%d slots)" % (got.get(opid), n, slots))
-        check(got.get(gpid) == 2, "the session with %d open scans has %s rows" % (n, got.get(gpid)))
-        check(now - untracked == n - 2, "%d scans counted untracked, expected %d" % (now - untracked, n - 2))
+        check(got.get(gpid) == PROGRESS_PER_BACKEND,
+              "the session with %d open scans has %s rows" % (n, got.get(gpid)))
+        check(now - untracked == n - PROGRESS_PER_BACKEND,
+              "%d scans counted untracked, expected %d" % (now - untracked, n - PROGRESS_PER_BACKEND))
 
     def stats_follow_catalog(self, conn):
         # issue 14, point 4: the name is the catalog's, a dropped server's
@@ -2615,6 +2693,10 @@ class Suite:
         self.shared("progress rows: a session with more open scans than the pool has rows for "
                     "keeps its own share, another session's scan stays listed",
                     lambda: self.progress_fair(conn), needs_views)
+        self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
+                  lambda: self.async_out_of_descriptors(conn))
+        self.shared("request slot claims: one backend holds several slots and tickets at once, "
+                    "in ticket order, all given back on error", lambda: self.slot_claims(conn), needs_views)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
