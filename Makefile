@@ -4,7 +4,8 @@
 # make test                install missing packages, build, install, run the whole suite
 # make demo                install missing packages, build, install, run a demo
 # make mock                the mock WeCom endpoint in the foreground, and the SQL to try it
-# make bench [N=1000000]   benchmark against a plain C client and a Python ETL script
+# make bench [N=1000000]   benchmark against a plain C client and a Python ETL script,
+#                          then 1, 4 and 16 corps under one partitioned table
 # make test-matrix [TARGETS=trixie,sid]
 #                          the suite on every Debian release we support, in chroots
 # make parser-cases        the page parser's verdicts on fixed bodies (no PostgreSQL)

@@ -38,10 +38,11 @@ def dispatch(self):
     self.send_json({"ok": True, "delay_ms": self.server.delay_ms})
 
 
-def serve_bench(self, limit, cursor):
-    if self.server.delay_ms:
+def serve_bench(self, limit, cursor, scen="bench"):
+    # benchdelay* waits in the mock itself already
+    if self.server.delay_ms and scen == "bench":
         time.sleep(self.server.delay_ms / 1000)
-    return _serve_bench(self, limit, cursor)
+    return _serve_bench(self, limit, cursor, scen)
 
 
 mock.Handler.dispatch = dispatch

@@ -10,6 +10,9 @@
 #   --rows N   rows the mock serves (default 1,000,000)
 #   --runs K   runs of each measurement (default 5)
 #   --smoke    one run, results in a temp dir (CI: `bench/run.sh --rows 20000 --smoke`)
+# Then bench/multi_corp.sh (many corps under one partitioned table, its own
+# cluster and mock: see there) adds its section to the same results.md,
+# with --smoke too.
 #
 # Paired runs: on a shared machine one run's times move by 2× (other
 # processes take the cores), so a median of wrapper times over a median of
@@ -460,3 +463,8 @@ GP
 cat "$RESULTS/results.md"
 echo
 log "results: $RESULTS/results.md, $RESULTS/results.png (raw: $RAW)"
+
+# Issue 18: many corps under one partitioned table, on its own cluster and
+# mock; it adds its section to the same results.md.
+CLF_DEPS_CHECKED=1 bench/multi_corp.sh ${SMOKE:+--smoke} --results "$RESULTS" ||
+  fail "the multi-corp benchmark failed"

@@ -35,7 +35,8 @@ choices made (the doc states them too, the tests are written against the doc):
 - `nocursorkey`/`nullcursor` serve one page of basic rows 1..min(limit, 25);
   `itemnotobject` breaks only page 1; `typesN` serves row N of `types` alone so
   each conversion case can be tested without the others aborting the scan.
-- `huge` is complete valid JSON; `--delay-ms` only affects `delay`.
+- `huge` is complete valid JSON; `--delay-ms` only affects `delay` and
+  `benchdelay*` (whose gettoken waits it too: a token costs a round trip).
 """
 import argparse
 import base64
@@ -158,7 +159,7 @@ def dataset(scen):
         return len(BASIC), make_row
     if scen == "big":
         return 2500, make_row
-    if scen == "bench":
+    if scen == "bench" or BENCH_DELAY.fullmatch(scen):
         return BENCH_ROWS, make_row
     if scen == "types":
         return len(TYPES), types_row
@@ -176,13 +177,22 @@ def dataset(scen):
 
 # http429afterN: the first call is HTTP 429 with Retry-After: N (seconds)
 RETRY_AFTER = re.compile(r"http429after(\d+)")
+# benchdelay, benchdelay1, benchdelay2, ...: bench's rows behind a round trip
+# of --delay-ms, one corp (its own tokens) per suffix.  They share one
+# family of cursors, so their pages are built and cached once, however many
+# corps a benchmark invents to keep its tokens cold.
+BENCH_DELAY = re.compile(r"benchdelay\d*")
+
+
+def cursor_family(scen):
+    return "benchdelay" if BENCH_DELAY.fullmatch(scen) else scen
 BIG_TOKEN_PAD = 20000
 # the good corp secrets; the third has characters a query string escapes
 GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3")
 
 
 def known(scen):
-    if RETRY_AFTER.fullmatch(scen):
+    if RETRY_AFTER.fullmatch(scen) or BENCH_DELAY.fullmatch(scen):
         return True
     if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "nul", "badutf8"):
         return True
@@ -353,20 +363,22 @@ STATE = State()
 
 # ---------------------------------------------------------------- bench cache
 
-# (limit, offset, page) -> [json bytes, gzip bytes or None].  Pages are built on
-# first use (or by /_warm) and then served as a plain write.
+# (cursor family, limit, offset, page) -> [json bytes, gzip bytes or None].
+# Pages are built on first use (or by /_warm) and then served as a plain
+# write; the family (bench or benchdelay) is in the key because it is in the
+# cursors.
 BENCH_CACHE = {}
 BENCH_LOCK = threading.Lock()
 
 
-def bench_page(limit, offset, page):
-    key = (limit, offset, page)
+def bench_page(limit, offset, page, scen="bench"):
+    key = (scen, limit, offset, page)
     entry = BENCH_CACHE.get(key)
     if entry is None:
         end = min(offset + limit, BENCH_ROWS)
         body = enc({"errcode": 0, "errmsg": "ok",
                     "info_list": [make_row(i, 1) for i in range(offset, end)],
-                    "next_cursor": make_cursor("bench", 1, end, page + 1) if end < BENCH_ROWS else ""})
+                    "next_cursor": make_cursor(scen, 1, end, page + 1) if end < BENCH_ROWS else ""})
         with BENCH_LOCK:  # two racing builders produce equal bytes; keep one
             entry = BENCH_CACHE.setdefault(key, [body, None])
     return entry
@@ -650,6 +662,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_err(40013 if bad_corp else 40001)
         if scen == "slowtoken" or (scen == "slowrefresh" and n > 1):
             time.sleep(3)
+        if BENCH_DELAY.fullmatch(scen):
+            time.sleep(self.delay_s())
         serial = STATE.next_serial()
         token = STATE.issue(scen, serial, secret)
         self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
@@ -751,10 +765,16 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "slow":
             time.sleep(3)
         if scen == "delay":
-            time.sleep((self.server.delay_ms if self.server.delay_ms is not None else 20) / 1000)
+            time.sleep(self.delay_s())
+        if BENCH_DELAY.fullmatch(scen):
+            time.sleep(self.delay_s())
+            return self.serve_bench(limit, cursor, "benchdelay")
         if scen == "bench":
             return self.serve_bench(limit, cursor)
         self.serve_page(scen, limit, cursor)
+
+    def delay_s(self):
+        return (self.server.delay_ms if self.server.delay_ms is not None else 20) / 1000
 
     def check_request(self, req, scen):
         """(limit, parsed cursor or None) if the request is well formed, else None."""
@@ -772,7 +792,7 @@ class Handler(BaseHTTPRequestHandler):
         if not cursor:
             return limit, None
         parsed = parse_cursor(cursor)
-        if parsed is None or parsed[0] != scen:
+        if parsed is None or parsed[0] != cursor_family(scen):
             return None
         return limit, (cursor,) + parsed[1:]
 
@@ -805,9 +825,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.drop(body)
         self.send(200, body, gz=True if scen == "gzip" else None)
 
-    def serve_bench(self, limit, cursor):
+    def serve_bench(self, limit, cursor, scen="bench"):
         offset, page = (cursor[2], cursor[3]) if cursor else (0, 1)
-        entry = bench_page(limit, offset, page)
+        entry = bench_page(limit, offset, page, scen)
         if self.gz:
             self.send(200, bench_gzip(entry), encoded=True)
         else:
@@ -930,7 +950,7 @@ def main():
     ap.add_argument("--mitm-cert", help="also act as a TLS-inspecting proxy: answer CONNECT, "
                                         "then TLS with this certificate (PEM)")
     ap.add_argument("--mitm-key", help="that certificate's key (PEM)")
-    ap.add_argument("--delay-ms", type=int, help="how long scenario 'delay' waits before each page")
+    ap.add_argument("--delay-ms", type=int, help="how long scenarios 'delay' and 'benchdelay*' wait before each answer")
     ap.add_argument("--bench-rows", type=int, default=1000000, help="rows of scenario 'bench'")
     ap.add_argument("--pidfile", help="write the process id here")
     ap.add_argument("--log", help="append one line per request to this file")
