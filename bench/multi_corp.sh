@@ -75,10 +75,9 @@ PAIRS=$OUT/multi_corp_pairs.tsv
 : >"$RAW"
 : >"$PAIRS"
 
-fail() { echo "multi_corp: $*" >&2; exit 1; }
-number() { [[ "$2" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || fail "$1 is not a number: '$2'"; }
-log() { echo "multi_corp: $*" >&2; }
-calc() { awk "BEGIN {printf \"$1\", $2}"; }
+BENCH_NAME=multi_corp
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
 
 # ---------------------------------------------------------------- setup
 
@@ -153,8 +152,6 @@ COLS="is_customer boolean, tmp_openid text, external_userid text, name text,
   done
 } | "$PSQL" -X -q -v ON_ERROR_STOP=1 >/dev/null || fail "setup SQL failed"
 
-quiet_sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
-
 # Every corp returns exactly its rows, each saying whose they are.
 check_per_corp() {  # TABLE N
   local out want
@@ -170,30 +167,6 @@ check_per_corp mc${CORPS_MAX}_on $CORPS_MAX
 check_per_corp mc${CORPS_MAX}_off $CORPS_MAX
 
 # ---------------------------------------------------------------- measuring
-
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RAW"; }
-pair() {  # pair NAME REF_MS MS
-  number "the reference of $1" "$2"
-  number "the time of $1" "$3"
-  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(calc "%.6f" "$3 / $2")" >>"$PAIRS"
-}
-
-# pg_measure SQL: as bench/run.sh's: SQL in a new session (\timing), then
-# that backend's VmHWM.  Sets M_MS, M_HWM (kB), M_OUT.
-pg_measure() {
-  local out
-  out=$("$PSQL" -X -At -v ON_ERROR_STOP=1 2>&1 <<SQL
-\\timing on
-$1
-\\timing off
-SELECT 'HWM ' || (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\\s*(\\d+)'))[1];
-SQL
-  ) || { echo "$out" >&2; return 1; }
-  M_MS=$(echo "$out" | awk '/^Time: /{print $2; exit}')
-  M_HWM=$(echo "$out" | awk '/^HWM /{print $2}')
-  M_OUT=$(echo "$out" | grep -v -e '^Time: ' -e '^HWM ' -e '^Timing is ')
-  [ -n "$M_MS" ] && [ -n "$M_HWM" ] || { echo "$out" >&2; return 1; }
-}
 
 # Cold tokens: a corp_id no session has a token for, for mc_1 .. mc_N.
 COLD_SEQ=0
@@ -279,13 +252,6 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 # ---------------------------------------------------------------- report
-
-median() { awk -F'\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$RAW" | sort -g |
-  awk '{v[NR] = $1} END {if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-pairstat() { awk -F'\t' -v k="$1" '$1 == k {print $4}' "$PAIRS" | sort -g |
-  awk '{v[NR] = $1} END {if (NR == 0) exit 1; print ((NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR]}'; }
-verdict() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo MISS; fi; }
-mb() { calc "%.1f MB" "$1 / 1024"; }
 
 R_idle=$(median idle 3) || fail "no idle measurement"
 number "the idle RSS" "$R_idle"

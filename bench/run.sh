@@ -86,10 +86,9 @@ PAIRS=$OUT/pairs.tsv
 : >"$RAW"
 : >"$PAIRS"
 
-fail() { echo "bench: $*" >&2; exit 1; }
-# number NAME VALUE: VALUE must be a (decimal) number, or the benchmark fails
-number() { [[ "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$1 is not a number: '$2'"; }
-log() { echo "bench: $*" >&2; }
+BENCH_NAME=bench
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
 
 # ---------------------------------------------------------------- setup
 
@@ -142,34 +141,6 @@ CREATE FOREIGN TABLE contacts_tok ($COLS) SERVER bench_tok;
 SQL
 
 # ---------------------------------------------------------------- measuring
-
-calc() { awk "BEGIN {printf \"$1\", $2}"; }
-# record NAME MS RSS_KB: one measurement, into the raw file
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RAW"; }
-# pair NAME REF_MS MS: a measurement and its reference, taken one right
-# after the other; their ratio MS / REF_MS goes into the pairs file
-pair() {
-  number "the reference of $1" "$2"
-  number "the time of $1" "$3"
-  printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(calc "%.6f" "$3 / $2")" >>"$PAIRS"
-}
-
-# pg_measure SQL: runs SQL (\timing) in a fresh connection, then reads that
-# backend's VmHWM.  Sets M_MS, M_HWM (kB) and M_OUT (the statement's output).
-pg_measure() {
-  local out
-  out=$("$PSQL" -X -At -v ON_ERROR_STOP=1 2>&1 <<SQL
-\\timing on
-$1
-\\timing off
-SELECT 'HWM ' || (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\\s*(\\d+)'))[1];
-SQL
-  ) || { echo "$out" >&2; return 1; }
-  M_MS=$(echo "$out" | awk '/^Time: /{print $2; exit}')
-  M_HWM=$(echo "$out" | awk '/^HWM /{print $2}')
-  M_OUT=$(echo "$out" | grep -v -e '^Time: ' -e '^HWM ' -e '^Timing is ')
-  [ -n "$M_MS" ] && [ -n "$M_HWM" ] || { echo "$out" >&2; return 1; }
-}
 
 # The "actual rows" of the ForeignScan node in EXPLAIN ANALYZE output.
 scanned_rows() { echo "$M_OUT" | sed -n 's/.*Foreign Scan.*actual rows=\([0-9]*\).*/\1/p' | head -1; }
@@ -230,7 +201,6 @@ m_idle() {
   record idle "$M_MS" "$M_HWM"
   T=$M_MS
 }
-quiet_sql() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 m_ctas() {
   quiet_sql "SET client_min_messages = warning; DROP TABLE IF EXISTS contacts_ctas" && quiet_sql "CHECKPOINT" || fail "CTAS setup failed"
   pg_measure "CREATE TABLE contacts_ctas AS SELECT * FROM contacts;" || fail "CREATE TABLE AS failed"
@@ -340,13 +310,6 @@ fi
 
 # ---------------------------------------------------------------- report
 
-median() { awk -F'\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$RAW" | sort -g |
-  awk '{v[NR] = $1} END {if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-maxof() { awk -F'\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$RAW" | sort -g | tail -1; }
-# pairstat NAME: "median min max" of that pair's ratios
-pairstat() { awk -F'\t' -v k="$1" '$1 == k {print $4}' "$PAIRS" | sort -g |
-  awk '{v[NR] = $1} END {if (NR == 0) exit 1; print ((NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR]}'; }
-
 for k in floor limit count select select_small idle ctas refresh etl floor_tls floor_tls_delay latency; do
   v=$(median "$k" 2) || fail "no measurement of $k"
   number "the time of $k" "$v"
@@ -377,8 +340,6 @@ COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 rows_s() { calc "%.0f" "$ROWS / ($1 / 1000)"; }
-mb() { calc "%.1f MB" "$1 / 1024"; }
-verdict() { if awk "BEGIN {exit !($1)}"; then echo PASS; else echo MISS; fi; }
 # ratio KEY: a pair's median ratio and its range, e.g. 1.08 (1.02–1.15)
 ratio() {
   local m lo hi
