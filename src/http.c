@@ -269,10 +269,10 @@ get_connection(const ClfOptions *opts)
 
 /* PostgreSQL 18 replaced the trailing attribute with a leading pg_noreturn */
 #if PG_VERSION_NUM >= 180000
-pg_noreturn static void report_multi_error(ClfConnection *conn, const char *what,
+pg_noreturn static void report_multi_error(bool *untrusted, const char *what,
 										   const char *call, CURLMcode rc);
 #else
-static void report_multi_error(ClfConnection *conn, const char *what,
+static void report_multi_error(bool *untrusted, const char *what,
 							   const char *call, CURLMcode rc) pg_attribute_noreturn();
 #endif
 
@@ -456,12 +456,12 @@ restore_signals(const sigset_t *saved)
 
 /*
  * A failed libcurl multi call leaves the handles in a state we cannot
- * trust: the connection is made again for the next request.
+ * trust: *untrusted is set, and they are made again before they are used.
  */
 static void
-report_multi_error(ClfConnection *conn, const char *what, const char *call, CURLMcode rc)
+report_multi_error(bool *untrusted, const char *what, const char *call, CURLMcode rc)
 {
-	conn->invalidated = true;
+	*untrusted = true;
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("could not run the request for %s: %s failed: %s",
@@ -488,7 +488,7 @@ socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
 	CURLMcode	rc = act_on_socket(conn->multi, fd, flags, running);
 
 	if (rc != CURLM_OK)
-		report_multi_error(conn, what, "curl_multi_socket_action", rc);
+		report_multi_error(&conn->invalidated, what, "curl_multi_socket_action", rc);
 }
 
 /*
@@ -753,7 +753,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	{
 		curl_easy_reset(easy);
 		curl_slist_free_all(headers);
-		report_multi_error(conn, what, "curl_multi_add_handle", rc);
+		report_multi_error(&conn->invalidated, what, "curl_multi_add_handle", rc);
 	}
 	PG_TRY();
 	{
@@ -784,7 +784,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	}
 	PG_END_TRY();
 	if (rc != CURLM_OK)
-		report_multi_error(conn, what, "curl_multi_remove_handle", rc);
+		report_multi_error(&conn->invalidated, what, "curl_multi_remove_handle", rc);
 
 	judge_outcome(hreq, out);
 }
@@ -932,7 +932,9 @@ struct ClfHttpAsync
 	int			epoll_fd;
 	int			timer_fd;
 	bool		in_flight;
-	bool		multi_failed;	/* libcurl refused a call: handles untrusted */
+	bool		multi_failed;	/* libcurl refused a call: handles untrusted
+								 * (the scan ends with the error) */
+	CURLMcode	remove_rc;		/* of the last curl_multi_remove_handle */
 	TimestampTz wake_at;		/* the caller's own deadline, or 0 */
 	TimestampTz curl_deadline;	/* when libcurl wants its timeout action, or 0 */
 	ClfTransfer transfer;
@@ -1024,8 +1026,7 @@ async_drop_transfer(ClfHttpAsync *a)
 		return;
 	a->in_flight = false;
 	block_signals(&saved);
-	if (curl_multi_remove_handle(a->multi, a->easy) != CURLM_OK)
-		a->multi_failed = true;
+	a->remove_rc = curl_multi_remove_handle(a->multi, a->easy);
 	curl_easy_reset(a->easy);
 	restore_signals(&saved);
 	curl_slist_free_all(a->headers);
@@ -1118,12 +1119,8 @@ clf_http_async_socket(const ClfHttpAsync *a)
 static void
 async_failed(ClfHttpAsync *a, const char *call, CURLMcode rc)
 {
-	a->multi_failed = true;
 	async_drop_transfer(a);
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_ERROR),
-			 errmsg("could not run the request for %s: %s failed: %s",
-					a->hreq->what, call, curl_multi_strerror(rc))));
+	report_multi_error(&a->multi_failed, a->hreq->what, call, rc);
 }
 
 static void
@@ -1150,11 +1147,6 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 	CURLMcode	rc;
 	int			running;
 
-	if (a->multi_failed)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("could not run the request for %s: the scan's libcurl handle failed earlier",
-						hreq->what)));
 	Assert(!a->in_flight);
 	memset(out, 0, sizeof(*out));
 	clf_response_reset(resp);
@@ -1172,11 +1164,7 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 		curl_easy_reset(a->easy);
 		curl_slist_free_all(a->headers);
 		a->headers = NULL;
-		a->multi_failed = true;
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("could not run the request for %s: curl_multi_add_handle failed: %s",
-						hreq->what, curl_multi_strerror(rc))));
+		report_multi_error(&a->multi_failed, hreq->what, "curl_multi_add_handle", rc);
 	}
 	a->in_flight = true;
 	async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -1235,11 +1223,9 @@ clf_http_async_step(ClfHttpAsync *a)
 	}
 	collect_info(a->easy, out);
 	async_drop_transfer(a);
-	if (a->multi_failed)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("could not run the request for %s: curl_multi_remove_handle failed",
-						a->hreq->what)));
+	if (a->remove_rc != CURLM_OK)
+		report_multi_error(&a->multi_failed, a->hreq->what, "curl_multi_remove_handle",
+						   a->remove_rc);
 	count_exchange(a->hreq, out, a->start);
 	judge_outcome(a->hreq, out);
 	return true;

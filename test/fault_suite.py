@@ -2341,7 +2341,7 @@ class Suite:
             pid = run(c, "SELECT pg_backend_pid()")[0][0]
             run(c, "SET enable_hashjoin = off")
             run(c, "SET enable_mergejoin = off")
-            run(c, "SET statement_timeout = '30s'")
+            run(c, "SET statement_timeout = '12s'")
             plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
             check(plan.count("Async Foreign Scan") == 2 and "Nested Loop" in plan,
                   "not the plan the case needs:\n" + plan)
@@ -2355,7 +2355,7 @@ class Suite:
                 raise Fail("the query waited for itself: %s" % error_text(e))
             took = time.monotonic() - t0
             check(got == want, "%s rows async, %s without" % (got, want))
-            check(took < 15, "the query took %.1f s" % took)
+            check(took < 10, "the query took %.1f s" % took)
             self.async_left_nothing(conn, pid, ["fs_cs1_srv"])
         finally:
             c.close()
@@ -2779,6 +2779,8 @@ class Suite:
         # retries that run out in one child (no cap: fetched asynchronously):
         # its attempts counted, its error
         run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 10")
+        # about 3 s (the slow pages); retries that never ran out would hang
+        run(conn, "SET statement_timeout = '15s'")
         try:
             sql = self.async_children(conn, [("fs_ae1", {"access_token": "fixed-slow"}),
                                              ("fs_ae2", {"access_token": "fixed-ratelimitforever"}),
@@ -2793,6 +2795,7 @@ class Suite:
             check(len(asked) == 3, "the child asked %d times, expected 3" % len(asked))
         finally:
             run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
+            run(conn, "SET statement_timeout = '60s'")
         self.async_left_nothing(conn, pid, ["fs_ae1_srv", "fs_ae2_srv", "fs_ae3_srv"])
 
     def async_cancel(self, conn):
@@ -2846,6 +2849,9 @@ class Suite:
                          SERVER fs_am1_srv OPTIONS (page_size '%d', async_capable 'on')""" % page_size)
             return "SELECT 'fs_am1' AS t, %s FROM fs_am1 UNION ALL SELECT 'fs_am2', %s FROM fs_am2" % (
                 COLUMNS, COLUMNS)
+        # some 7 s in all: a child that waited for its sibling's slot while
+        # holding up the Append would wait for ever
+        run(conn, "SET statement_timeout = '20s'")
         sql = capped("delay", 5)
         plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
         check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
@@ -2879,6 +2885,7 @@ class Suite:
         check(max(delay_at) < slow_at[1],
               "the uncapped child waited for the capped server's slot: requests in order %s" % order)
         self.async_left_nothing(conn, pid, ["fs_am1_srv", "fs_am3_srv"])
+        run(conn, "SET statement_timeout = '60s'")
 
     def async_limit(self, conn):
         # LIMIT over an Append of two big children (500 pages of 5) and a
