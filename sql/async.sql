@@ -188,17 +188,7 @@ RESET enable_async_append;
 -- rescans with a new parameter each time (a correlated subquery) and an
 -- inner side that stops at its first match (EXISTS): the same answers with
 -- async on and off, and no progress row left of the children stopped early
-SELECT count(*) AS async_children
-  FROM clf_explain('COSTS OFF', $$
-SELECT o.n,
-       (SELECT count(*) FROM (SELECT * FROM as_small w
-                               WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour'
-                               LIMIT 3) x) AS limited,
-       EXISTS (SELECT 1 FROM as_small w
-                WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour') AS found
-  FROM as_outer o WHERE o.n <= 40$$) l
- WHERE l ~ 'Async Foreign Scan';
-CREATE TEMP TABLE as_rescans AS
+CREATE TEMP VIEW as_rescan_query AS
 SELECT o.n,
        (SELECT count(*) FROM (SELECT * FROM as_small w
                                WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour'
@@ -206,15 +196,13 @@ SELECT o.n,
        EXISTS (SELECT 1 FROM as_small w
                 WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour') AS found
   FROM as_outer o WHERE o.n <= 40;
+SELECT count(*) AS async_children
+  FROM clf_explain('COSTS OFF', 'SELECT * FROM as_rescan_query') l
+ WHERE l ~ 'Async Foreign Scan';
+CREATE TEMP TABLE as_rescans AS SELECT * FROM as_rescan_query;
 SET enable_async_append = off;
 SELECT count(*) AS differences
-  FROM (SELECT o.n,
-               (SELECT count(*) FROM (SELECT * FROM as_small w
-                                       WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour'
-                                       LIMIT 3) x) AS limited,
-               EXISTS (SELECT 1 FROM as_small w
-                        WHERE w.add_time > '2023-09-11'::timestamptz + o.n * interval '1 hour') AS found
-          FROM as_outer o WHERE o.n <= 40) off
+  FROM as_rescan_query off
   FULL JOIN as_rescans r USING (n)
  WHERE r.limited IS DISTINCT FROM off.limited OR r.found IS DISTINCT FROM off.found;
 RESET enable_async_append;
@@ -237,7 +225,7 @@ SELECT mock_reset();
 SELECT clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
                    'SELECT * FROM as_all');
 
-DROP VIEW as_all, as_small;
+DROP VIEW as_rescan_query, as_all, as_small;
 DROP TABLE as_parted, as_inh CASCADE;
 DROP FUNCTION as_digest(text);
 SELECT clf_drop_scenario_table('as_a'), clf_drop_scenario_table('as_b'),
