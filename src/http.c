@@ -269,11 +269,11 @@ get_connection(const ClfOptions *opts)
 
 /* PostgreSQL 18 replaced the trailing attribute with a leading pg_noreturn */
 #if PG_VERSION_NUM >= 180000
-pg_noreturn static void report_multi_error(bool *untrusted, const char *what,
-										   const char *call, CURLMcode rc);
+pg_noreturn static void report_multi_error(const char *what, const char *call,
+										   CURLMcode rc);
 #else
-static void report_multi_error(bool *untrusted, const char *what,
-							   const char *call, CURLMcode rc) pg_attribute_noreturn();
+static void report_multi_error(const char *what, const char *call,
+							   CURLMcode rc) pg_attribute_noreturn();
 #endif
 
 void
@@ -456,12 +456,12 @@ restore_signals(const sigset_t *saved)
 
 /*
  * A failed libcurl multi call leaves the handles in a state we cannot
- * trust: *untrusted is set, and they are made again before they are used.
+ * trust: the caller marks a cached connection to be made again first (a
+ * scan's own handles end with the scan).
  */
 static void
-report_multi_error(bool *untrusted, const char *what, const char *call, CURLMcode rc)
+report_multi_error(const char *what, const char *call, CURLMcode rc)
 {
-	*untrusted = true;
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
 			 errmsg("could not run the request for %s: %s failed: %s",
@@ -488,7 +488,10 @@ socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
 	CURLMcode	rc = act_on_socket(conn->multi, fd, flags, running);
 
 	if (rc != CURLM_OK)
-		report_multi_error(&conn->invalidated, what, "curl_multi_socket_action", rc);
+	{
+		conn->invalidated = true;
+		report_multi_error(what, "curl_multi_socket_action", rc);
+	}
 }
 
 /*
@@ -753,7 +756,8 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	{
 		curl_easy_reset(easy);
 		curl_slist_free_all(headers);
-		report_multi_error(&conn->invalidated, what, "curl_multi_add_handle", rc);
+		conn->invalidated = true;
+		report_multi_error(what, "curl_multi_add_handle", rc);
 	}
 	PG_TRY();
 	{
@@ -784,7 +788,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	}
 	PG_END_TRY();
 	if (rc != CURLM_OK)
-		report_multi_error(&conn->invalidated, what, "curl_multi_remove_handle", rc);
+		report_multi_error(what, "curl_multi_remove_handle", rc);
 
 	judge_outcome(hreq, out);
 }
@@ -932,8 +936,6 @@ struct ClfHttpAsync
 	int			epoll_fd;
 	int			timer_fd;
 	bool		in_flight;
-	bool		multi_failed;	/* libcurl refused a call: handles untrusted
-								 * (the scan ends with the error) */
 	CURLMcode	remove_rc;		/* of the last curl_multi_remove_handle */
 	TimestampTz wake_at;		/* the caller's own deadline, or 0 */
 	TimestampTz curl_deadline;	/* when libcurl wants its timeout action, or 0 */
@@ -1120,7 +1122,7 @@ static void
 async_failed(ClfHttpAsync *a, const char *call, CURLMcode rc)
 {
 	async_drop_transfer(a);
-	report_multi_error(&a->multi_failed, a->hreq->what, call, rc);
+	report_multi_error(a->hreq->what, call, rc);
 }
 
 static void
@@ -1164,7 +1166,7 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 		curl_easy_reset(a->easy);
 		curl_slist_free_all(a->headers);
 		a->headers = NULL;
-		report_multi_error(&a->multi_failed, hreq->what, "curl_multi_add_handle", rc);
+		report_multi_error(hreq->what, "curl_multi_add_handle", rc);
 	}
 	a->in_flight = true;
 	async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -1224,8 +1226,7 @@ clf_http_async_step(ClfHttpAsync *a)
 	collect_info(a->easy, out);
 	async_drop_transfer(a);
 	if (a->remove_rc != CURLM_OK)
-		report_multi_error(&a->multi_failed, a->hreq->what, "curl_multi_remove_handle",
-						   a->remove_rc);
+		report_multi_error(a->hreq->what, "curl_multi_remove_handle", a->remove_rc);
 	count_exchange(a->hreq, out, a->start);
 	judge_outcome(a->hreq, out);
 	return true;
