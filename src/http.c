@@ -11,8 +11,9 @@
  * (ClfHttpRequest), and says what came of one request (ClfHttpOutcome).  It
  * knows nothing of WeCom: which URL to ask, what the answer means and
  * whether to try again are wecom.c's.  It reports the failures libcurl
- * itself met (clf_http_report_failure).  Below it are only redact.c and
- * page_parser.c.
+ * itself met (clf_http_report_failure).  A 200 body goes, as it arrives, to
+ * the consumer the request names (the page parser, for wecom.c).  Below it
+ * is only redact.c.
  *
  * Waiting happens in WaitEventSetWait on libcurl's sockets and our latch, so
  * a cancel or statement_timeout interrupts a request at once and the wait
@@ -65,7 +66,8 @@ static uint32 clf_wait_event = PG_WAIT_EXTENSION;
 typedef struct ClfTransfer
 {
 	CURL	   *easy;
-	ClfResponse *resp;
+	ClfBodyConsumer consume;
+	void	   *consume_arg;
 	size_t		max_bytes;
 	size_t		heap_base;		/* heap in use after the first MB, or 0 */
 	size_t		next_heap_check;	/* body bytes at which to look again */
@@ -355,7 +357,7 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 	/* an error page is not parsed: it is reported by its status */
 	if (out->http_status != 200)
 		return len;
-	if (!clf_response_feed(t->resp, data, len))
+	if (!t->consume(t->consume_arg, data, len))
 	{
 		out->parse_failed = true;
 		return 0;
@@ -598,18 +600,15 @@ is_transient_curl_error(CURLcode rc)
 }
 
 /*
- * What comes before an exchange and needs no request slot: the previous
- * body is let go of, and the server's handle made (again, after ALTER
- * SERVER).  The caller takes the slot after this, so that a session
- * waiting for one holds neither the old page nor the slot while it frees
- * it.
+ * What comes before an exchange and needs no request slot: the server's
+ * handle made (again, after ALTER SERVER).  The caller takes the slot after
+ * this, so that a session waiting for one does not hold it while it
+ * connects nothing.
  */
 void
-clf_http_prepare(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+clf_http_prepare(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 {
 	memset(out, 0, sizeof(*out));
-	clf_response_reset(resp);
-	resp->max_bytes = hreq->max_bytes;
 	(void) get_connection(hreq->opts);
 }
 
@@ -679,10 +678,11 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 
 static void
 begin_transfer(ClfTransfer *transfer, CURL *easy, const ClfHttpRequest *hreq,
-			   ClfResponse *resp, ClfHttpOutcome *out)
+			   ClfHttpOutcome *out)
 {
 	transfer->easy = easy;
-	transfer->resp = resp;
+	transfer->consume = hreq->consume;
+	transfer->consume_arg = hreq->consume_arg;
 	transfer->max_bytes = hreq->max_bytes;
 	transfer->heap_base = 0;
 	transfer->next_heap_check = CLF_HEAP_CHECK_INTERVAL;
@@ -721,13 +721,14 @@ judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 }
 
 /*
- * One HTTP exchange, after clf_http_prepare: the body goes into resp
- * (parsed only if the status is 200), and out says what came of it.
+ * One HTTP exchange, after clf_http_prepare: a 200 body goes to the
+ * request's consumer (any other is only counted and its start kept), and
+ * out says what came of it.
  * Raises for cancel, out-of-memory and libcurl failing to run it; every
  * other failure is in out, for the caller to retry or report.
  */
 void
-clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 {
 	ClfConnection *conn;
 	ClfTransfer transfer;
@@ -744,7 +745,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *
 	conn = get_connection(hreq->opts);
 	easy = conn->easy;
 
-	begin_transfer(&transfer, easy, hreq, resp, out);
+	begin_transfer(&transfer, easy, hreq, out);
 	headers = configure_easy(easy, hreq, &transfer);
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -1135,15 +1136,14 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 }
 
 /*
- * Start hreq without waiting for it: the previous body is let go of, the
- * new one will go into resp and out say what came of it, as with
- * clf_http_perform.
- * hreq, resp and out must stay where they are until the transfer is done
- * or dropped.
+ * Start hreq without waiting for it: its body will go to its consumer and
+ * out say what came of it, as with clf_http_perform.
+ * hreq, what its consumer writes to and out must stay where they are until
+ * the transfer is done or dropped.
  */
 void
 clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
-					 ClfResponse *resp, ClfHttpOutcome *out)
+					 ClfHttpOutcome *out)
 {
 	sigset_t	saved;
 	CURLMcode	rc;
@@ -1151,11 +1151,9 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 
 	Assert(!a->in_flight);
 	memset(out, 0, sizeof(*out));
-	clf_response_reset(resp);
-	resp->max_bytes = hreq->max_bytes;
 	a->hreq = hreq;
 	a->wake_at = 0;
-	begin_transfer(&a->transfer, a->easy, hreq, resp, out);
+	begin_transfer(&a->transfer, a->easy, hreq, out);
 	a->headers = configure_easy(a->easy, hreq, &a->transfer);
 	INSTR_TIME_SET_CURRENT(a->start);
 	block_signals(&saved);
@@ -1296,28 +1294,49 @@ clf_http_sleep(int ms)
 }
 
 /*
- * value escaped for a URL's query string, palloc'd.  It may be a secret or
- * a token: libcurl's escaped copy is wiped however this ends.
+ * base with a query string of nparams names and values, palloc'd.  A value
+ * may be a secret or a token: the URL is the caller's to wipe, and libcurl's
+ * escaped copies are wiped here, however this ends.  The URL is written
+ * once into a buffer of its final size, so no grown-out-of copy of it is
+ * left behind unwiped.
  */
 char *
-clf_http_escape(const char *value)
+clf_http_url(const char *base, int nparams, const char *const *names,
+			 const char *const *values)
 {
-	char	   *escaped = curl_easy_escape(NULL, value, 0);
-	char	   *result;
+	char	  **escaped = palloc0(nparams * sizeof(char *));
+	char	   *url = NULL;
 
-	if (escaped == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
 	PG_TRY();
 	{
-		result = pstrdup(escaped);
+		size_t		len = strlen(base) + 1;
+		char	   *p;
+
+		for (int i = 0; i < nparams; i++)
+		{
+			escaped[i] = curl_easy_escape(NULL, values[i], 0);
+			if (escaped[i] == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("out of memory")));
+			len += 2 + strlen(names[i]) + strlen(escaped[i]);
+		}
+		url = palloc(len);
+		p = url + sprintf(url, "%s", base);
+		for (int i = 0; i < nparams; i++)
+			p += sprintf(p, "%c%s=%s", i == 0 ? '?' : '&', names[i], escaped[i]);
 	}
 	PG_FINALLY();
 	{
-		explicit_bzero(escaped, strlen(escaped));
-		curl_free(escaped);
+		for (int i = 0; i < nparams; i++)
+		{
+			if (escaped[i] == NULL)
+				continue;
+			explicit_bzero(escaped[i], strlen(escaped[i]));
+			curl_free(escaped[i]);
+		}
+		pfree(escaped);
 	}
 	PG_END_TRY();
-	return result;
+	return url;
 }

@@ -5,8 +5,8 @@
  *		  latch, over a libcurl handle kept per foreign server; libcurl's
  *		  failures; cancellable sleeps.
  *
- * It knows nothing of WeCom, and calls only the floors below it (redact.c,
- * page_parser.c).
+ * It knows nothing of WeCom: a body goes, as it arrives, to whatever the
+ * caller hands it to.  It calls only redact.c below it.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,13 +15,19 @@
 
 /* ClfOptions, ClfScanStats: clf_common.h once the main header is split */
 #include "clf_common.h"
-#include "page_parser.h"
 
 #include "datatype/timestamp.h"
 
 #include <curl/curl.h>
 
-/* What to send, and how to speak of it. */
+/*
+ * Takes a 200 response's body a piece at a time, as it arrives, so that it
+ * can be parsed while the rest is on the wire; false refuses the body and
+ * stops the transfer (parse_failed).
+ */
+typedef bool (*ClfBodyConsumer) (void *arg, const char *data, size_t len);
+
+/* What to send, where its answer goes, and how to speak of it. */
 typedef struct ClfHttpRequest
 {
 	const ClfOptions *opts;		/* timeouts, proxy, ca_file */
@@ -30,6 +36,8 @@ typedef struct ClfHttpRequest
 	const char *what;			/* what is fetched, for messages */
 	const char *token;			/* also kept out of messages, or NULL */
 	size_t		max_bytes;		/* of the body, and of what its parse holds */
+	ClfBodyConsumer consume;	/* a 200 body goes there */
+	void	   *consume_arg;
 	bool		token_request;	/* a gettoken: the caller's report counts it
 								 * apart */
 	ClfScanStats *stats;		/* requests, bytes and network time added */
@@ -54,7 +62,7 @@ typedef struct ClfHttpOutcome
 	bool		connected;		/* a connection was made */
 	bool		too_large;		/* the body passed max_bytes: stopped */
 	bool		too_much_memory;	/* too_large, by the parsed tree's size */
-	bool		parse_failed;	/* a 200 body the page parser refused: stopped */
+	bool		parse_failed;	/* a 200 body the consumer refused: stopped */
 	/* libcurl's own failures (clf_http_report_failure reports them) */
 	bool		proxy_refused;	/* the proxy refused proxy_user/password */
 	bool		failed;			/* libcurl could not complete the request */
@@ -62,10 +70,8 @@ typedef struct ClfHttpOutcome
 } ClfHttpOutcome;
 
 extern void clf_http_init(void);
-extern void clf_http_prepare(const ClfHttpRequest *hreq, ClfResponse *resp,
-							 ClfHttpOutcome *out);
-extern void clf_http_perform(const ClfHttpRequest *hreq, ClfResponse *resp,
-							 ClfHttpOutcome *out);
+extern void clf_http_prepare(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
+extern void clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
 extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
 									   const ClfHttpOutcome *out);
 extern void clf_http_report_failure(const ClfHttpRequest *hreq,
@@ -77,13 +83,14 @@ typedef struct ClfHttpAsync ClfHttpAsync;
 
 extern ClfHttpAsync *clf_http_async_create(MemoryContext cxt);
 extern void clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
-								 ClfResponse *resp, ClfHttpOutcome *out);
+								 ClfHttpOutcome *out);
 extern bool clf_http_async_step(ClfHttpAsync *a);
 extern void clf_http_async_drop(ClfHttpAsync *a);
 extern bool clf_http_async_in_flight(const ClfHttpAsync *a);
 extern int	clf_http_async_socket(const ClfHttpAsync *a);
 extern void clf_http_async_wake_at(ClfHttpAsync *a, TimestampTz when);
 extern void clf_http_async_wait(ClfHttpAsync *a, long timeout_ms);
-extern char *clf_http_escape(const char *value);
+extern char *clf_http_url(const char *base, int nparams,
+						  const char *const *names, const char *const *values);
 
 #endif							/* CLF_HTTP_H */

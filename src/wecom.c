@@ -156,9 +156,29 @@ what_was_fetched(const ClfCall *call)
 	return pstrdup(call->display_url);
 }
 
-/* What the transport is handed for call. */
+/*
+ * The transport hands a 200 body over as it arrives, and the page parser
+ * takes it in at once: a page is parsed while the rest is on the wire.
+ */
+static bool
+feed_response(void *resp, const char *data, size_t len)
+{
+	return clf_response_feed((ClfResponse *) resp, data, len);
+}
+
+/* Let the last attempt's body go before the next one comes in. */
 static void
-http_request(const ClfCall *call, ClfHttpRequest *hreq)
+empty_response(const ClfHttpRequest *hreq)
+{
+	ClfResponse *resp = (ClfResponse *) hreq->consume_arg;
+
+	clf_response_reset(resp);
+	resp->max_bytes = hreq->max_bytes;
+}
+
+/* What the transport is handed for call, its answer going into resp. */
+static void
+http_request(const ClfCall *call, ClfResponse *resp, ClfHttpRequest *hreq)
 {
 	hreq->opts = call->opts;
 	hreq->url = call->url;
@@ -169,6 +189,8 @@ http_request(const ClfCall *call, ClfHttpRequest *hreq)
 		: CLF_TOKEN_RESPONSE_MAX;
 	hreq->token_request = call->page_no == 0;
 	hreq->stats = call->stats;
+	hreq->consume = feed_response;
+	hreq->consume_arg = resp;
 }
 
 /* A short description of a failed attempt, for DEBUG1 and final messages. */
@@ -317,16 +339,17 @@ limit_hint(int64 errcode)
  * goes back with the abort.
  */
 static void
-perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+perform_request(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 {
 	ClfScanStats *stats = hreq->stats;
 	int64		requests = stats->requests;
 
-	clf_http_prepare(hreq, resp, out);
+	empty_response(hreq);
+	clf_http_prepare(hreq, out);
 	clf_event_request_begins(hreq->opts);
 	PG_TRY();
 	{
-		clf_http_perform(hreq, resp, out);
+		clf_http_perform(hreq, out);
 	}
 	PG_CATCH();
 	{
@@ -451,12 +474,12 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 	int			attempt;
 	int64		waited_ms = 0;
 
-	http_request(call, &hreq);
+	http_request(call, resp, &hreq);
 	for (attempt = 0;; attempt++)
 	{
 		int			delay = 0;
 
-		perform_request(&hreq, resp, &call->out);
+		perform_request(&hreq, &call->out);
 		switch (judge_attempt(call, &hreq, resp, attempt, &delay))
 		{
 			case CLF_STEP_DONE:
@@ -572,19 +595,14 @@ forget_token_call(ClfCall *call, ClfResponse *resp)
 static void
 token_call(ClfCall *call, const ClfOptions *opts, ClfScanStats *stats)
 {
-	char	   *corp_id;
-	char	   *secret;
+	const char *const names[] = {"corpid", "corpsecret"};
+	const char *const values[] = {opts->corp_id, opts->corp_secret};
 
 	memset(call, 0, sizeof(*call));
 	call->opts = opts;
 	call->endpoint = "gettoken";
 	call->display_url = psprintf("%s/gettoken", opts->api_url);
-	corp_id = clf_http_escape(opts->corp_id);
-	secret = clf_http_escape(opts->corp_secret);
-	call->url = psprintf("%s/gettoken?corpid=%s&corpsecret=%s", opts->api_url,
-						 corp_id, secret);
-	clf_wipe(secret);
-	pfree(corp_id);
+	call->url = clf_http_url(call->display_url, lengthof(names), names, values);
 	call->stats = stats;
 }
 
@@ -743,15 +761,15 @@ page_call(ClfCall *call, const ClfOptions *opts, const char *cursor, int limit,
 	call->body = body.data;
 }
 
-/* call's URL for token; the escaped copy is wiped. */
+/* call's URL for token */
 static void
 page_url(ClfCall *call, const char *token)
 {
-	char	   *escaped = clf_http_escape(token);
+	const char *const names[] = {"access_token"};
+	const char *const values[] = {token};
 
 	call->token = token;
-	call->url = psprintf("%s?access_token=%s", call->display_url, escaped);
-	clf_wipe(escaped);
+	call->url = clf_http_url(call->display_url, lengthof(names), names, values);
 }
 
 /*
@@ -949,9 +967,15 @@ start_attempt(ClfPageFetcher *f)
 		return;
 	}
 	if (token)
-		clf_http_async_start(f->http, &f->token_hreq, &f->token_resp, &f->token_call.out);
+	{
+		empty_response(&f->token_hreq);
+		clf_http_async_start(f->http, &f->token_hreq, &f->token_call.out);
+	}
 	else
-		clf_http_async_start(f->http, &f->hreq, f->resp, &f->call.out);
+	{
+		empty_response(&f->hreq);
+		clf_http_async_start(f->http, &f->hreq, &f->call.out);
+	}
 }
 
 /* The page's request, with token (a palloc'd copy the fetcher now owns). */
@@ -966,7 +990,7 @@ start_page(ClfPageFetcher *f, char *token)
 	if (f->call.url)
 		clf_wipe(f->call.url);
 	page_url(&f->call, token);
-	http_request(&f->call, &f->hreq);
+	http_request(&f->call, f->resp, &f->hreq);
 	MemoryContextSwitchTo(oldcxt);
 	f->phase = CLF_PHASE_PAGE;
 	f->attempt = 0;
@@ -1015,7 +1039,7 @@ look_for_token(ClfPageFetcher *f)
 	/* claimed: it is given back at abort, or by clf_fetcher_abandon */
 	token_call(&f->token_call, opts, f->call.stats);
 	clf_response_init(&f->token_resp, CLF_TOKEN_RESPONSE_MAX);
-	http_request(&f->token_call, &f->token_hreq);
+	http_request(&f->token_call, &f->token_resp, &f->token_hreq);
 	MemoryContextSwitchTo(oldcxt);
 	f->phase = CLF_PHASE_TOKEN;
 	f->attempt = 0;
