@@ -128,6 +128,14 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoconn_srv
   OPTIONS (SET corp_secret 'secret-ok/+=3');
 SELECT line, line ~ 'secret-ok|ok%2F' AS secret_shown
   FROM clf_error_of('SELECT * FROM err_echoconn') line;
+-- ... and no end of one is left shown where a shorter form matched first:
+-- a secret ending in %25 begins its own percent-encoded form (a server of
+-- its own: the connection's earlier requests carried the other secret)
+SELECT clf_scenario_table('err_echopct', 'echoconn', '', 'corp');
+ALTER USER MAPPING FOR CURRENT_USER SERVER err_echopct_srv
+  OPTIONS (SET corp_secret 'secret-ok%25');
+SELECT line, line ~ 'secret-ok|redacted\]25' AS secret_part_shown
+  FROM clf_error_of('SELECT * FROM err_echopct') line;
 
 -- the session is fine after all these errors
 SELECT count(*) FROM wecom_contacts;

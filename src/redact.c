@@ -92,6 +92,20 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
 }
 
 /*
+ * The longer of two forms first: where one credential's form begins another
+ * (a secret ending in "%25" begins its own escaped form; one credential may
+ * begin another), the shorter matching first would leave the rest shown.
+ */
+static int
+longest_first(const ListCell *a, const ListCell *b)
+{
+	size_t		len_a = strlen((const char *) lfirst(a));
+	size_t		len_b = strlen((const char *) lfirst(b));
+
+	return (len_a < len_b) - (len_a > len_b);
+}
+
+/*
  * text with every occurrence of the credentials replaced, as they are and
  * as they appear in a URL or a header.  A text that was cut short (an
  * excerpt of a body) and ends inside a credential loses that end too.  The
@@ -111,6 +125,7 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 	add_secret_forms(&forms, opts->access_token);
 	add_secret_forms(&forms, opts->proxy_password);
 	add_basic_auth_form(&forms, opts->proxy_user, opts->proxy_password);
+	list_sort(forms, longest_first);
 
 	initStringInfo(&out);
 	while (*p)

@@ -188,7 +188,7 @@ def cursor_family(scen):
     return "benchdelay" if BENCH_DELAY.fullmatch(scen) else scen
 BIG_TOKEN_PAD = 20000
 # the good corp secrets; the third has characters a query string escapes
-GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3")
+GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25")
 
 
 def known(scen):
