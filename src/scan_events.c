@@ -154,8 +154,9 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 
 /*
  * A claim for an asynchronous scan, whose slot and ticket are its own; or
- * CLF_NO_SLOT_CLAIM when this backend has none left.  The scan gives it
- * back with clf_event_slot_unclaim when it ends, however it ends.
+ * CLF_NO_SLOT_CLAIM when this backend has none left (it asks again while
+ * it waits).  The scan gives it back with clf_event_slot_unclaim once its
+ * page is done, or when it ends, however it ends.
  */
 ClfSlotClaim
 clf_event_slot_claim(void)

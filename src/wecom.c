@@ -907,7 +907,10 @@ new_page_context(ClfPageFetcher *f)
 	MemoryContextRegisterResetCallback(f->page_cxt, callback);
 }
 
-/* The fetcher's memory goes: so does its claim, and what the claim holds. */
+/*
+ * The page is done, or the fetcher's memory goes: its claim goes back, with
+ * what the claim holds.
+ */
 static void
 give_back_claim(void *arg)
 {
@@ -1167,7 +1170,16 @@ clf_fetcher_continue(ClfPageFetcher *f)
 	}
 	PG_END_TRY();
 	if (done)
+	{
+		/*
+		 * The page's slot went back with its answer; the claim goes too, so
+		 * that a backend's claims run out only for pages in flight, not for
+		 * scans between pages or at their end (an Append over more capped
+		 * servers than there are claims).
+		 */
+		give_back_claim(f);
 		new_page_context(f);	/* wipes the token and URL */
+	}
 	return done;
 }
 

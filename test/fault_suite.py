@@ -46,6 +46,8 @@ PROXY_PASSWORD = "pw-hunter2"   # test/check_secrets.sh looks for it
 # has, and the shared layout's version (the bumped build's is the next)
 _SHARED_STATE_H = open(os.path.join(ROOT, "src", "shared_state.h")).read()
 PROGRESS_PER_BACKEND = int(re.search(r"#define CLF_PROGRESS_PER_BACKEND\s+(\d+)", _SHARED_STATE_H).group(1))
+SLOT_CLAIMS = int(re.search(r"#define CLF_SLOT_CLAIMS\s+(\d+)",
+                            open(os.path.join(ROOT, "src", "stats.h")).read()).group(1))
 LAYOUT = int(re.search(r"#else\s+#define CLF_SHARED_LAYOUT_VERSION\s+(\d+)", _SHARED_STATE_H).group(1))
 
 # Compared between runs: everything but tmp_openid (new per traversal).
@@ -2360,6 +2362,39 @@ class Suite:
         finally:
             c.close()
 
+    def async_claims_run_out(self, conn):
+        # more async children on capped servers than a backend has slot
+        # claims: a child whose page is done gives its claim back, so the
+        # last children get one in turn instead of polling until the timeout
+        n = SLOT_CLAIMS + 2
+        names = ["fs_cl%d" % i for i in range(n)]
+        for name in names:
+            self.shared_table(conn, name, {"access_token": "fixed-basic"},
+                              server_options="max_concurrent_requests '1'",
+                              table_options="page_size '5', async_capable 'on'")
+        sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (name, COLUMNS, name) for name in names)
+        c = connect()
+        try:
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            # about a second; without a claim the last children poll for ever
+            run(c, "SET statement_timeout = '10s'")
+            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
+            check(plan.count("Async Foreign Scan") == n, "not every child is async:\n" + plan)
+            t0 = time.monotonic()
+            try:
+                per = self.async_rows(c, sql)
+            except psycopg2.Error as e:
+                raise Fail("%d async children, %d slot claims: %s" % (n, SLOT_CLAIMS, error_text(e)))
+            print("# async_claims_run_out: %d async children on capped servers, %d slot claims, in %.1f s"
+                  % (n, SLOT_CLAIMS, time.monotonic() - t0))
+            for name in names:
+                check(per[name] == self.clean, "%s's rows differ from a clean run" % name)
+            self.async_left_nothing(conn, pid, [name + "_srv" for name in names])
+        finally:
+            c.close()
+            for name in names:
+                run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+
     def async_token_claim_released(self, conn):
         # LIMIT ends the query while one child's gettoken (3 s) is in flight:
         # the fetch it claimed for the cluster is given back at once, so
@@ -3154,6 +3189,8 @@ class Suite:
                   lambda: self.async_out_of_descriptors(conn))
         self.shared("async_cap_self: a plain scan in the query never waits for a slot its own async children hold",
                     lambda: self.async_cap_self(conn), needs_views)
+        self.shared("async_claims_run_out: more async children on capped servers than slot claims, "
+                    "every child's rows", lambda: self.async_claims_run_out(conn), needs_views)
         self.shared("async_token_claim_released: a LIMIT that ends a child's gettoken gives the shared fetch back",
                     lambda: self.async_token_claim_released(conn), needs_tokens)
         self.shared("request slot claims: one backend holds several slots and tickets at once, "
