@@ -336,16 +336,19 @@ next_item(ClfTraversal *trav)
 	return item;
 }
 
-/* Going on with an asynchronous page: errors recorded as next_item's are. */
+/*
+ * Going on with an asynchronous page for requestor (the Append): errors
+ * recorded as next_item's are.
+ */
 static bool
-page_arrived(ClfTraversal *trav)
+page_arrived(ClfTraversal *trav, PlanState *requestor)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool arrived = false;
 
 	PG_TRY();
 	{
-		arrived = clf_traversal_poll(trav);
+		arrived = clf_traversal_poll(trav, requestor);
 	}
 	PG_CATCH();
 	{
@@ -492,7 +495,7 @@ produce_or_wait(AsyncRequest *areq)
 		TupleTableSlot *result;
 
 		if (!state->replaying && !clf_traversal_has_rows(state->trav) &&
-			!page_arrived(state->trav))
+			!page_arrived(state->trav, areq->requestor))
 		{
 			ExecAsyncRequestPending(areq);
 			return;

@@ -172,17 +172,18 @@ clf_traversal_has_rows(const ClfTraversal *trav)
  * For an asynchronous scan, when clf_traversal_has_rows is false: start
  * fetching the next page, or go on with the one on its way, without
  * waiting.  True once it has arrived; else wait for clf_traversal_socket
- * to be readable and ask again.
+ * to be readable and ask again.  poller is who drives the scan (its
+ * Append): the first call's is kept with the scan's fetcher.
  */
 bool
-clf_traversal_poll(ClfTraversal *trav)
+clf_traversal_poll(ClfTraversal *trav, const void *poller)
 {
 	MemoryContext oldcxt;
 	int64		page_no = trav->pages_in_traversal + 1;
 	bool		arrived;
 
 	if (trav->fetcher == NULL)
-		trav->fetcher = clf_fetcher_create(trav->scan_cxt);
+		trav->fetcher = clf_fetcher_create(trav->scan_cxt, poller);
 	if (!clf_fetcher_busy(trav->fetcher))
 	{
 		MemoryContextReset(trav->page_cxt);
@@ -231,7 +232,7 @@ clf_traversal_next(ClfTraversal *trav)
 		if (trav->fetcher && clf_fetcher_busy(trav->fetcher))
 		{
 			/* asked for rows the ordinary way while a page is on its way */
-			while (!clf_traversal_poll(trav))
+			while (!clf_traversal_poll(trav, NULL))
 				clf_fetcher_wait(trav->fetcher);
 			continue;
 		}

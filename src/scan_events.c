@@ -159,9 +159,9 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
  * page is done, or when it ends, however it ends.
  */
 ClfSlotClaim
-clf_event_slot_claim(void)
+clf_event_slot_claim(const void *poller)
 {
-	return clf_request_slot_claim();
+	return clf_request_slot_claim(poller);
 }
 
 void

@@ -77,12 +77,13 @@ typedef struct SlotClaim
 	Oid			held_serverid;
 	int			waiting_entry;
 	uint64		waiting_ticket;
+	const void *poller;			/* who drives its scan (an Append), or NULL */
 } SlotClaim;
 
 /* claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out */
 #define SYNC_CLAIM 0
 static SlotClaim claims[CLF_SLOT_CLAIMS + 1] = {
-	[SYNC_CLAIM] = {true, -1, InvalidOid, InvalidOid, -1, 0}
+	[SYNC_CLAIM] = {true, -1, InvalidOid, InvalidOid, -1, 0, NULL}
 };
 
 /* where clf_request_slot_wait sleeps: the entry last tried, or NULL */
@@ -201,16 +202,26 @@ static void request_slot_release(void);
 static ConditionVariable *give_up_ticket(ClfShared *s, SlotClaim *c);
 
 /*
- * Does one of this backend's asynchronous claims hold a slot of entry, or
- * a ticket for one (granted, maybe, and not yet taken up)?
+ * Does one of this backend's asynchronous claims that c's caller does not
+ * drive hold a slot of entry, or a ticket for one (granted, maybe, and not
+ * yet taken up)?  Those of another poller (the other Append of a join, a
+ * cursor's) go on only once c's caller has returned, as do all of them for
+ * the synchronous claim; claims of c's own poller are driven with it.
  */
 static bool
-sibling_holds(int entry)
+sibling_holds(int entry, const SlotClaim *c)
 {
 	for (int i = SYNC_CLAIM + 1; i <= CLF_SLOT_CLAIMS; i++)
-		if (claims[i].in_use &&
-			(claims[i].held_entry == entry || claims[i].waiting_entry == entry))
+	{
+		const SlotClaim *other = &claims[i];
+
+		if (other == c || !other->in_use)
+			continue;
+		if (c != &claims[SYNC_CLAIM] && other->poller == c->poller)
+			continue;
+		if (other->held_entry == entry || other->waiting_entry == entry)
 			return true;
+	}
 	return false;
 }
 
@@ -247,7 +258,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 
 		/* a changed cap applies from the next request on */
 		e->max_in_flight = opts->max_concurrent_requests;
-		if (c == &claims[SYNC_CLAIM] && sibling_holds(i))
+		if (sibling_holds(i, c))
 		{
 			/*
 			 * Only this backend could give that slot back, and it would be
@@ -477,7 +488,7 @@ request_slot_release(void)
  * again later, once another claim is given back.
  */
 ClfSlotClaim
-clf_request_slot_claim(void)
+clf_request_slot_claim(const void *poller)
 {
 	for (int i = SYNC_CLAIM + 1; i <= CLF_SLOT_CLAIMS; i++)
 	{
@@ -488,6 +499,7 @@ clf_request_slot_claim(void)
 		c->in_use = true;
 		c->held_entry = -1;
 		c->waiting_entry = -1;
+		c->poller = poller;
 		return i;
 	}
 	return CLF_NO_SLOT_CLAIM;
@@ -909,7 +921,7 @@ contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
 			int			k = 0;
 
 			while (k <= CLF_SLOT_CLAIMS &&
-				   (all[k] = clf_request_slot_claim()) != CLF_NO_SLOT_CLAIM)
+				   (all[k] = clf_request_slot_claim(NULL)) != CLF_NO_SLOT_CLAIM)
 				k++;
 			appendStringInfo(&out, "full %d %s ", k,
 							 clf_request_slot_try_claim(CLF_NO_SLOT_CLAIM, &opts) ? "t" : "f");
@@ -917,7 +929,7 @@ contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
 				clf_request_slot_unclaim(all[--k]);
 		}
 		else if (w[0] == 'c')
-			mine[n] = clf_request_slot_claim();
+			mine[n] = clf_request_slot_claim(NULL);
 		else if (w[0] == 't')
 			appendStringInfoString(&out, clf_request_slot_try_claim(mine[n], &opts) ? "t " : "f ");
 		else if (w[0] == 'd')

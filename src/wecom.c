@@ -849,6 +849,7 @@ struct ClfPageFetcher
 	TimestampTz retry_at;
 	TimestampTz token_wait_since;	/* another session's fetch, waited for */
 	ClfSlotClaim claim;			/* its request slots, for a server with a cap */
+	const void *poller;			/* who drives it: see clf_fetcher_create */
 	int			attempt;		/* of the current request, from 0 */
 	int64		waited_ms;
 	/* the page */
@@ -920,8 +921,13 @@ give_back_claim(void *arg)
 	f->claim = CLF_NO_SLOT_CLAIM;
 }
 
+/*
+ * A fetcher for a scan that poller (an Append) drives: the claims of one
+ * poller's scans wait their turn for a capped server's slots among
+ * themselves, but never for a slot a scan of another poller holds.
+ */
 ClfPageFetcher *
-clf_fetcher_create(MemoryContext parent)
+clf_fetcher_create(MemoryContext parent, const void *poller)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "contact_list_fdw fetcher",
 											  ALLOCSET_SMALL_SIZES);
@@ -929,6 +935,7 @@ clf_fetcher_create(MemoryContext parent)
 	MemoryContextCallback *callback;
 
 	f->claim = CLF_NO_SLOT_CLAIM;
+	f->poller = poller;
 	callback = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	callback->func = give_back_claim;
 	callback->arg = f;
@@ -963,7 +970,7 @@ start_attempt(ClfPageFetcher *f)
 	f->waiting = false;
 	clf_http_async_wake_at(f->http, 0);
 	if (opts->max_concurrent_requests > 0 && f->claim == CLF_NO_SLOT_CLAIM)
-		f->claim = clf_event_slot_claim();
+		f->claim = clf_event_slot_claim(f->poller);
 	if (!clf_event_request_try(opts, f->claim))
 	{
 		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_SLOT_POLL_MS));

@@ -2362,6 +2362,47 @@ class Suite:
         finally:
             c.close()
 
+    def async_two_pollers(self, conn):
+        # a join of two async Appends over one server capped at 1: a child
+        # of one Append never waits for a slot a child of the other holds
+        # (that one is driven only once this Append returns), it goes one
+        # over the cap instead; children of one Append still take turns
+        self.shared_table(conn, "fs_tp1", {"access_token": "fixed-delay"},
+                          server_options="max_concurrent_requests '1'",
+                          table_options="page_size '5', async_capable 'on'")
+        for name in ("fs_tp2", "fs_tp3", "fs_tp4"):
+            run(conn, """CREATE FOREIGN TABLE %s (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER fs_tp1_srv OPTIONS (page_size '5', async_capable 'on')""" % name)
+        sql = ("SELECT count(*) FROM (SELECT external_userid FROM fs_tp1 UNION ALL "
+               "SELECT external_userid FROM fs_tp2) o JOIN (SELECT external_userid FROM fs_tp3 "
+               "UNION ALL SELECT external_userid FROM fs_tp4) i USING (external_userid)")
+        c = connect()
+        try:
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            run(c, "SET enable_hashjoin = off")
+            run(c, "SET enable_mergejoin = off")
+            run(c, "SET statement_timeout = '12s'")
+            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
+            check(plan.count("Async Foreign Scan") == 4 and "Nested Loop" in plan,
+                  "not the plan the case needs:\n" + plan)
+            run(c, "SET enable_async_append = off")
+            want = run(c, sql)
+            run(c, "RESET enable_async_append")
+            reset()
+            try:
+                got = run(c, sql)
+            except psycopg2.Error as e:
+                raise Fail("the join waited for itself: %s" % error_text(e))
+            check(got == want, "%s rows async, %s without" % (got, want))
+            st = stats()
+            check(st["max_in_flight"] <= 2, "the mock saw %d requests at once on a server capped at 1"
+                  % st["max_in_flight"])
+            self.async_left_nothing(conn, pid, ["fs_tp1_srv"])
+        finally:
+            c.close()
+
     def async_claims_run_out(self, conn):
         # more async children on capped servers than a backend has slot
         # claims: a child whose page is done gives its claim back, so the
@@ -3189,6 +3230,8 @@ class Suite:
                   lambda: self.async_out_of_descriptors(conn))
         self.shared("async_cap_self: a plain scan in the query never waits for a slot its own async children hold",
                     lambda: self.async_cap_self(conn), needs_views)
+        self.shared("async_two_pollers: a join of two async Appends over one capped server never waits for itself",
+                    lambda: self.async_two_pollers(conn), needs_views)
         self.shared("async_claims_run_out: more async children on capped servers than slot claims, "
                     "every child's rows", lambda: self.async_claims_run_out(conn), needs_views)
         self.shared("async_token_claim_released: a LIMIT that ends a child's gettoken gives the shared fetch back",
