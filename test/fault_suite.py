@@ -2341,26 +2341,34 @@ class Suite:
         c = connect()
         try:
             pid = run(c, "SELECT pg_backend_pid()")[0][0]
-            run(c, "SET enable_hashjoin = off")
-            run(c, "SET enable_mergejoin = off")
-            run(c, "SET statement_timeout = '12s'")
-            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
-            check(plan.count("Async Foreign Scan") == 2 and "Nested Loop" in plan,
-                  "not the plan the case needs:\n" + plan)
-            run(c, "SET enable_async_append = off")
-            want = run(c, sql)
-            run(c, "RESET enable_async_append")
-            t0 = time.monotonic()
-            try:
-                got = run(c, sql)
-            except psycopg2.Error as e:
-                raise Fail("the query waited for itself: %s" % error_text(e))
-            took = time.monotonic() - t0
-            check(got == want, "%s rows async, %s without" % (got, want))
+            took = self.join_never_waits(c, sql, 2)
             check(took < 10, "the query took %.1f s" % took)
             self.async_left_nothing(conn, pid, ["fs_cs1_srv"])
         finally:
             c.close()
+
+    def join_never_waits(self, c, sql, async_scans):
+        """sql, a nested-loop join with async_scans async children of a
+        capped server, on c: the same answer with async on and off, and no
+        wait for itself (within statement_timeout).  Its time, async."""
+        run(c, "SET enable_hashjoin = off")
+        run(c, "SET enable_mergejoin = off")
+        run(c, "SET statement_timeout = '12s'")
+        plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
+        check(plan.count("Async Foreign Scan") == async_scans and "Nested Loop" in plan,
+              "not the plan the case needs:\n" + plan)
+        run(c, "SET enable_async_append = off")
+        want = run(c, sql)
+        run(c, "RESET enable_async_append")
+        reset()
+        t0 = time.monotonic()
+        try:
+            got = run(c, sql)
+        except psycopg2.Error as e:
+            raise Fail("the query waited for itself: %s" % error_text(e))
+        took = time.monotonic() - t0
+        check(got == want, "%s rows async, %s without" % (got, want))
+        return took
 
     def async_two_pollers(self, conn):
         # a join of two async Appends over one server capped at 1: a child
@@ -2381,21 +2389,7 @@ class Suite:
         c = connect()
         try:
             pid = run(c, "SELECT pg_backend_pid()")[0][0]
-            run(c, "SET enable_hashjoin = off")
-            run(c, "SET enable_mergejoin = off")
-            run(c, "SET statement_timeout = '12s'")
-            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
-            check(plan.count("Async Foreign Scan") == 4 and "Nested Loop" in plan,
-                  "not the plan the case needs:\n" + plan)
-            run(c, "SET enable_async_append = off")
-            want = run(c, sql)
-            run(c, "RESET enable_async_append")
-            reset()
-            try:
-                got = run(c, sql)
-            except psycopg2.Error as e:
-                raise Fail("the join waited for itself: %s" % error_text(e))
-            check(got == want, "%s rows async, %s without" % (got, want))
+            self.join_never_waits(c, sql, 4)
             st = stats()
             check(st["max_in_flight"] <= 2, "the mock saw %d requests at once on a server capped at 1"
                   % st["max_in_flight"])
