@@ -1329,7 +1329,9 @@ class Suite:
                 box["result"] = fn()
             except Exception as e:
                 box["error"] = e
-        th = threading.Thread(target=body)
+        # a daemon: a scan a failed case left waiting must not hold the
+        # suite's exit until its own timeout (make sabotage pays for that)
+        th = threading.Thread(target=body, daemon=True)
         th.start()
         return th, box
 
