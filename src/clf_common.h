@@ -109,6 +109,18 @@ fault_at(const char *point)
 
 	return armed != NULL && strcmp(armed, point) == 0;
 }
+
+/* a palloc that fails at point */
+#define FAULT_ERROR(point) \
+	do { \
+		if (fault_at(point)) \
+			ereport(ERROR, \
+					(errcode(ERRCODE_OUT_OF_MEMORY), \
+					 errmsg("out of memory"), \
+					 errdetail("Fault injected at %s.", point))); \
+	} while (0)
+#else
+#define FAULT_ERROR(point) ((void) 0)
 #endif
 
 #endif							/* CLF_CLF_COMMON_H */

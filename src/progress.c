@@ -59,14 +59,6 @@
 #define PROGRESS_READ_SPINS 10
 
 #ifdef CLF_FAULT_INJECTION
-#define FAULT_ERROR(point) \
-	do { \
-		if (fault_at(point)) \
-			ereport(ERROR, \
-					(errcode(ERRCODE_OUT_OF_MEMORY), \
-					 errmsg("out of memory"), \
-					 errdetail("Fault injected at %s.", point))); \
-	} while (0)
 static bool fault_stalled = false;	/* once per backend */
 #define FAULT_STALL(point) \
 	do { \
@@ -77,7 +69,6 @@ static bool fault_stalled = false;	/* once per backend */
 		} \
 	} while (0)
 #else
-#define FAULT_ERROR(point) ((void) 0)
 #define FAULT_STALL(point) ((void) 0)
 #endif
 

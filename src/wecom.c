@@ -166,12 +166,11 @@ feed_response(void *resp, const char *data, size_t len)
 	return clf_response_feed((ClfResponse *) resp, data, len);
 }
 
-/* Let the last attempt's body go before the next one comes in. */
+/* Let the last attempt's body go before the next one comes into resp. */
 static void
-empty_response(const ClfHttpRequest *hreq)
+empty_response(ClfResponse *resp, const ClfHttpRequest *hreq)
 {
-	ClfResponse *resp = (ClfResponse *) hreq->consume_arg;
-
+	Assert(hreq->consume_arg == resp);
 	clf_response_reset(resp);
 	resp->max_bytes = hreq->max_bytes;
 }
@@ -339,12 +338,12 @@ limit_hint(int64 errcode)
  * goes back with the abort.
  */
 static void
-perform_request(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
+perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
 {
 	ClfScanStats *stats = hreq->stats;
 	int64		requests = stats->requests;
 
-	empty_response(hreq);
+	empty_response(resp, hreq);
 	clf_http_prepare(hreq, out);
 	clf_event_request_begins(hreq->opts);
 	PG_TRY();
@@ -479,7 +478,7 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 	{
 		int			delay = 0;
 
-		perform_request(&hreq, &call->out);
+		perform_request(&hreq, resp, &call->out);
 		switch (judge_attempt(call, &hreq, resp, attempt, &delay))
 		{
 			case CLF_STEP_DONE:
@@ -978,12 +977,12 @@ start_attempt(ClfPageFetcher *f)
 	}
 	if (token)
 	{
-		empty_response(&f->token_hreq);
+		empty_response(&f->token_resp, &f->token_hreq);
 		clf_http_async_start(f->http, &f->token_hreq, &f->token_call.out);
 	}
 	else
 	{
-		empty_response(&f->hreq);
+		empty_response(f->resp, &f->hreq);
 		clf_http_async_start(f->http, &f->hreq, &f->call.out);
 	}
 }
@@ -1046,12 +1045,18 @@ look_for_token(ClfPageFetcher *f)
 		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_TOKEN_POLL_MS));
 		return;
 	}
-	/* claimed: it is given back at abort, or by clf_fetcher_abandon */
-	token_call(&f->token_call, opts, f->call.stats);
+	/*
+	 * Claimed: it is given back at abort, or by clf_fetcher_abandon.  The
+	 * phase comes first, so that the page context's reset wipes the
+	 * gettoken's URL even when building the request fails after it.
+	 */
+	memset(&f->token_call, 0, sizeof(f->token_call));
 	clf_response_init(&f->token_resp, CLF_TOKEN_RESPONSE_MAX);
+	f->phase = CLF_PHASE_TOKEN;
+	token_call(&f->token_call, opts, f->call.stats);
+	FAULT_ERROR("gettoken_built");
 	http_request(&f->token_call, &f->token_resp, &f->token_hreq);
 	MemoryContextSwitchTo(oldcxt);
-	f->phase = CLF_PHASE_TOKEN;
 	f->attempt = 0;
 	f->waited_ms = 0;
 	f->call.stats->token_fetches++;

@@ -229,6 +229,26 @@ def fault_injection_install():
     return root + conf("--bindir") + "/pg_config"
 
 
+def private_memory(pid):
+    """The private writable memory of process pid, a mapping at a time: not
+    the shared state, which keeps tokens for every session."""
+    try:
+        mem = open("/proc/%d/mem" % pid, "rb", 0)
+    except PermissionError:
+        raise Skip("this user may not read a backend's memory")
+    with open("/proc/%d/maps" % pid) as maps, mem:
+        for line in maps:
+            fields = line.split()
+            if fields[1][:2] != "rw" or fields[1][3] != "p":
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            try:
+                mem.seek(start)
+                yield mem.read(end - start)
+            except (OSError, OverflowError, ValueError):
+                continue
+
+
 def pg_major():
     out = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--version"], check=True,
                          capture_output=True, text=True).stdout
@@ -1855,28 +1875,13 @@ class Suite:
             check(stats()["gettoken"] == fetched, "the second session fetched a token of its own")
             bare = []
             seen = 0
-            try:
-                mem = open("/proc/%d/mem" % pid, "rb", 0)
-            except PermissionError:
-                raise Skip("this user may not read a backend's memory")
-            with open("/proc/%d/maps" % pid) as maps, mem:
-                for line in maps:
-                    fields = line.split()
-                    # private writable memory: not the shared state, which keeps the token
-                    if fields[1][:2] != "rw" or fields[1][3] != "p":
-                        continue
-                    start, end = (int(x, 16) for x in fields[0].split("-"))
-                    try:
-                        mem.seek(start)
-                        data = mem.read(end - start)
-                    except (OSError, OverflowError, ValueError):
-                        continue
-                    i = data.find(token)
-                    while i >= 0:
-                        seen += 1
-                        if data[i + len(token):i + len(token) + 1] == b"\0" and data[i - 1:i] != b"=":
-                            bare.append(data[max(0, i - 24):i + len(token) + 8])
-                        i = data.find(token, i + 1)
+            for data in private_memory(pid):
+                i = data.find(token)
+                while i >= 0:
+                    seen += 1
+                    if data[i + len(token):i + len(token) + 1] == b"\0" and data[i - 1:i] != b"=":
+                        bare.append(data[max(0, i - 24):i + len(token) + 8])
+                    i = data.find(token, i + 1)
         finally:
             other.close()
         check(seen > 0, "the token is nowhere in the session's memory: the search is broken")
@@ -2277,6 +2282,35 @@ class Suite:
             check(len(os.listdir("/proc/%d/fd" % pid)) == fds,
                   "descriptors of the backend: %d before, %d after the failed scan"
                   % (fds, len(os.listdir("/proc/%d/fd" % pid))))
+            check(run(c, both) == [(50,)], "rows after the fault")
+        finally:
+            mc.stop()
+
+    def async_gettoken_url_wiped(self, conn):
+        # an asynchronous child's gettoken that fails while its request is
+        # being built (out of memory) leaves no copy of its URL, which holds
+        # corp_secret, in the session's memory
+        mc, c = fault_injection_cluster("tokenurl")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s, async_capable 'on')", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s "
+                   "OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok2')")
+            run(c, "CREATE FOREIGN TABLE a (external_userid text) SERVER s OPTIONS (page_size '5')")
+            run(c, "CREATE FOREIGN TABLE b (external_userid text) SERVER s OPTIONS (page_size '5')")
+            both = "SELECT count(*) FROM (SELECT * FROM a UNION ALL SELECT * FROM b) u"
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            run(c, "SET clf_fault.point = 'gettoken_built'")
+            e = scan_error(c, both)
+            run(c, "RESET clf_fault.point")
+            check(e.pgcode == "53200" and "gettoken_built" in (e.diag.message_detail or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            secret = url = 0
+            for data in private_memory(pid):
+                secret += data.count(b"secret-ok2")
+                url += data.count(b"corpsecret=secret-ok2")
+            check(secret > 0, "corp_secret is nowhere in the session's memory: the search is broken")
+            check(url == 0, "%d copies of the gettoken URL left in the session's memory" % url)
             check(run(c, both) == [(50,)], "rows after the fault")
         finally:
             mc.stop()
@@ -3224,6 +3258,8 @@ class Suite:
                   lambda: self.async_cold_tokens(conn))
         self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
                   lambda: self.async_out_of_descriptors(conn))
+        self.case("async scans: a gettoken that fails while its request is built leaves no copy of its URL",
+                  lambda: self.async_gettoken_url_wiped(conn))
         self.shared("async_cap_self: a plain scan in the query never waits for a slot its own async children hold",
                     lambda: self.async_cap_self(conn), needs_views)
         self.shared("async_two_pollers: a join of two async Appends over one capped server never waits for itself",
