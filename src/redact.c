@@ -43,23 +43,49 @@ clf_wipe(char *copy)
 	pfree(copy);
 }
 
+/*
+ * Every copy of a credential made here goes into a list entry that exists
+ * before the copy does, so that clf_redact's cleanup finds and wipes it
+ * whatever fails after.
+ */
 static void
 add_secret_forms(List **forms, const char *secret)
 {
 	char	   *escaped;
+	size_t		len;
+	bool		differs;
 
 	if (secret == NULL || secret[0] == '\0')
 		return;
-	*forms = lappend(*forms, pstrdup(secret));
+	*forms = lappend(*forms, NULL);
+	llast(*forms) = pstrdup(secret);
+
 	/* the form it takes in a query string */
+	*forms = lappend(*forms, NULL);
 	escaped = curl_easy_escape(NULL, secret, 0);
-	if (escaped)
+	if (escaped == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	len = strlen(escaped);
+	differs = strcmp(escaped, secret) != 0;
+	/* libcurl's copy is wiped and freed before anything can fail */
+	if (differs)
 	{
-		if (strcmp(escaped, secret) != 0)
-			*forms = lappend(*forms, pstrdup(escaped));
-		explicit_bzero(escaped, strlen(escaped));
-		curl_free(escaped);
+		char	   *copy = palloc_extended(len + 1, MCXT_ALLOC_NO_OOM);
+
+		if (copy)
+			memcpy(copy, escaped, len + 1);
+		llast(*forms) = copy;
 	}
+	explicit_bzero(escaped, len);
+	curl_free(escaped);
+	if (!differs)
+		*forms = list_delete_last(*forms);
+	else if (llast(*forms) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
 }
 
 /*
@@ -76,19 +102,23 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
 
 	if (user == NULL || password == NULL)
 		return;
-	plain = psprintf("%s:%s", user, password);
-	len = strlen(plain);
+	len = strlen(user) + 1 + strlen(password);
 	enclen = pg_b64_enc_len(len);
-	encoded = palloc(enclen + 1);
+	*forms = lappend(*forms, NULL);
+	encoded = palloc0(enclen + 1);
+	llast(*forms) = encoded;
+	/* written in place, and nothing fails between this copy and its wiping */
+	plain = palloc(len + 1);
+	snprintf(plain, len + 1, "%s:%s", user, password);
 	enclen = pg_b64_encode((const void *) plain, len, encoded, enclen);
 	clf_wipe(plain);
 	if (enclen <= 0)
 	{
+		*forms = list_delete_last(*forms);
 		pfree(encoded);
 		return;
 	}
 	encoded[enclen] = '\0';
-	*forms = lappend(*forms, encoded);
 }
 
 /*
@@ -115,44 +145,53 @@ char *
 clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		   bool cut_short)
 {
-	List	   *forms = NIL;
+	/* in memory, not a register: the cleanup reads it after an error */
+	List	  **forms = palloc0(sizeof(List *));
 	StringInfoData out;
 	const char *p = text;
 	ListCell   *lc;
 
-	add_secret_forms(&forms, token);
-	add_secret_forms(&forms, opts->corp_secret);
-	add_secret_forms(&forms, opts->access_token);
-	add_secret_forms(&forms, opts->proxy_password);
-	add_basic_auth_form(&forms, opts->proxy_user, opts->proxy_password);
-	list_sort(forms, longest_first);
-
 	initStringInfo(&out);
-	while (*p)
+	PG_TRY();
 	{
-		bool		matched = false;
+		add_secret_forms(forms, token);
+		add_secret_forms(forms, opts->corp_secret);
+		add_secret_forms(forms, opts->access_token);
+		add_secret_forms(forms, opts->proxy_password);
+		add_basic_auth_form(forms, opts->proxy_user, opts->proxy_password);
+		FAULT_ERROR("redact_forms");
+		list_sort(*forms, longest_first);
 
-		foreach(lc, forms)
+		while (*p)
 		{
-			const char *secret = lfirst(lc);
-			size_t		len = strlen(secret);
-			size_t		left = strnlen(p, len);
+			bool		matched = false;
 
-			if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
+			foreach(lc, *forms)
 			{
-				appendStringInfoString(&out, "[redacted]");
-				p += left;
-				matched = true;
-				break;
-			}
-		}
-		if (!matched)
-			appendStringInfoChar(&out, *p++);
-	}
+				const char *secret = lfirst(lc);
+				size_t		len = strlen(secret);
+				size_t		left = strnlen(p, len);
 
-	foreach(lc, forms)
-		clf_wipe(lfirst(lc));
-	list_free(forms);
+				if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
+				{
+					appendStringInfoString(&out, "[redacted]");
+					p += left;
+					matched = true;
+					break;
+				}
+			}
+			if (!matched)
+				appendStringInfoChar(&out, *p++);
+		}
+	}
+	PG_FINALLY();
+	{
+		foreach(lc, *forms)
+			clf_wipe(lfirst(lc));
+		list_free(*forms);
+	}
+	PG_END_TRY();
+	pfree(forms);
 	return out.data;
 }
 

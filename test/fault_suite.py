@@ -2315,6 +2315,44 @@ class Suite:
         finally:
             mc.stop()
 
+    def redaction_forms_wiped(self, conn):
+        # an error while a message is being redacted (out of memory) leaves
+        # no copy of a credential's forms, here corp_secret as a query
+        # string has it, which only the redaction makes on its own: the
+        # other copies (the errmsg quoting the URL, libcurl's) follow "="
+        mc, c = fault_injection_cluster("redact")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s "
+                   "OPTIONS (corp_id 'corp-echoconn', corp_secret 'secret-ok/+=3')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            e = scan_error(c, "SELECT count(*) FROM t")
+            check("corpsecret=[redacted]" in error_text(e) and "secret-ok" not in error_text(e),
+                  "without the fault: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            # a session of its own: what is left in it comes from the error
+            c.close()
+            c = mc.connect()
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+            run(c, "SET clf_fault.point = 'redact_forms'")
+            e = scan_error(c, "SELECT count(*) FROM t")
+            run(c, "RESET clf_fault.point")
+            check(e.pgcode == "53200" and "redact_forms" in (e.diag.message_detail or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            escaped = b"secret-ok%2F%2B%3D3"
+            seen = 0
+            bare = []
+            for data in private_memory(pid):
+                seen += data.count(b"secret-ok/+=3")     # the user mapping's, as read
+                i = data.find(escaped)
+                while i >= 0:
+                    if data[i + len(escaped):i + len(escaped) + 1] == b"\0" and data[i - 1:i] != b"=":
+                        bare.append(data[max(0, i - 24):i + len(escaped) + 8])
+                    i = data.find(escaped, i + 1)
+            check(seen > 0, "corp_secret is nowhere in the session's memory: the search is broken")
+            check(not bare, "%d copies of the escaped corp_secret left, e.g. %r" % (len(bare), bare[:2]))
+        finally:
+            mc.stop()
+
     def slot_claims(self, conn):
         # issue 18: one backend's claims each hold a slot or wait with a
         # ticket at once, as an Append's asynchronous scans will; driven
@@ -3215,6 +3253,8 @@ class Suite:
                     lambda: self.token_eviction(conn), needs_tokens)
         self.shared("shared token copies: a session keeps none of its own after a scan",
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
+        self.case("redaction: an error while a message is redacted leaves no copy of a credential's forms",
+                  lambda: self.redaction_forms_wiped(conn))
         self.case("a token is refreshed 5 minutes before it expires, a short-lived one at half its life",
                   lambda: self.token_refresh_margin(conn))
         self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",
