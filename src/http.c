@@ -281,8 +281,26 @@ static void report_multi_error(const char *what, const char *call,
 void
 clf_http_init(void)
 {
-	CURLcode	rc = curl_global_init(CURL_GLOBAL_ALL);
+	CURLcode	rc;
+	char	   *keylog = getenv("SSLKEYLOGFILE");
 
+	/*
+	 * libcurl opens the file SSLKEYLOGFILE names when it starts, and writes
+	 * every TLS session's keys there: anybody who can read it can read the
+	 * corp_secret and the tokens off the wire.  So it starts without it; the
+	 * environment is put back for everybody else.
+	 */
+	if (keylog)
+	{
+		keylog = pstrdup(keylog);
+		unsetenv("SSLKEYLOGFILE");
+	}
+	rc = curl_global_init(CURL_GLOBAL_ALL);
+	if (keylog)
+	{
+		setenv("SSLKEYLOGFILE", keylog, 1);
+		pfree(keylog);
+	}
 	if (rc != CURLE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
@@ -642,8 +660,13 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (opts->ca_file)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, opts->ca_file);
-	/* only the proxy option, never the server process's environment */
+	/*
+	 * Only the proxy option, never the server process's environment: libcurl
+	 * reads http_proxy and the like unless CURLOPT_PROXY is set, and
+	 * no_proxy unless CURLOPT_NOPROXY is.
+	 */
 	curl_easy_setopt(easy, CURLOPT_PROXY, opts->proxy ? opts->proxy : "");
+	curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
 	if (opts->proxy && opts->proxy_user)
 	{
 		curl_easy_setopt(easy, CURLOPT_PROXYUSERNAME, opts->proxy_user);

@@ -1174,10 +1174,61 @@ class Suite:
             with open(pxlog, errors="replace") as f:
                 seen = f.read()
             check("Request (" in seen, "curl through the proxy left no request in its log: %s" % seen[-300:])
+            mc.stop()
+            # and no_proxy/NO_PROXY never take a request around the proxy
+            # option: libcurl reads them unless told which hosts skip it
+            mc = MiniCluster("noproxyenv", env={"no_proxy": "*", "NO_PROXY": "*"})
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER px_opt FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s, ca_file %s, proxy %s)",
+                ("https://127.0.0.1:%d/cgi-bin" % port, cert, purl))
+            run(c, "CREATE USER MAPPING FOR postgres SERVER px_opt OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE px_opt_t (external_userid text) SERVER px_opt")
+            before = seen.count("Request (")
+            check(run(c, "SELECT count(*) FROM px_opt_t") == [(25,)], "px_opt: no rows")
+            c.close()
+            with open(pxlog, errors="replace") as f:
+                seen = f.read()
+            check(seen.count("Request (") > before,
+                  "no_proxy in the environment took the scan around the proxy option: %s" % seen[-300:])
         finally:
             if mc:
                 mc.stop()
             stop(proxy)
+            stop(mock)
+
+    def key_log_environment(self, conn):
+        # a server started with SSLKEYLOGFILE: libcurl would write the TLS
+        # keys of every request there, gettoken's corp_secret with them
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        mc = None
+        keylog = os.path.join(WORK, "keylog.txt")
+        if os.path.exists(keylog):
+            os.unlink(keylog)
+        try:
+            mc = MiniCluster("keylog", env={"SSLKEYLOGFILE": keylog})
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER kl FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, ca_file %s)",
+                ("https://127.0.0.1:%d/cgi-bin" % port, cert))
+            run(c, "CREATE USER MAPPING FOR postgres SERVER kl "
+                   "OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE kl_t (external_userid text) SERVER kl")
+            check(run(c, "SELECT count(*) FROM kl_t") == [(25,)], "no rows over TLS")
+            c.close()
+            written = os.path.getsize(keylog) if os.path.exists(keylog) else 0
+            check(written == 0, "the server wrote %d bytes of TLS keys to SSLKEYLOGFILE" % written)
+            # the same environment does make curl(1) write keys there
+            subprocess.run(["curl", "-sf", "-o", "/dev/null", "--cacert", cert,
+                            "https://127.0.0.1:%d/_stats" % port],
+                           env=dict(os.environ, SSLKEYLOGFILE=keylog), check=True, timeout=20)
+            check(os.path.exists(keylog) and os.path.getsize(keylog) > 0,
+                  "curl(1) wrote no keys to SSLKEYLOGFILE: the check above proves nothing")
+        finally:
+            if mc:
+                mc.stop()
             stop(mock)
 
     def resolver(self, conn):
@@ -3215,8 +3266,10 @@ class Suite:
                   lambda: self.proxy_auth(conn))
         self.case("a TLS-inspecting proxy quoting proxy_user:proxy_password (also base64): redacted",
                   lambda: self.proxy_credentials_redacted(conn))
-        self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY environment is ignored",
+        self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)
+        self.shared("the server's SSLKEYLOGFILE environment: no TLS keys written",
+                    lambda: self.key_log_environment(conn), own_cluster)
         self.shared("host names: resolved on a thread that takes no signal; a hanging resolver "
                     "cancels at once and times out at connect_timeout_ms", lambda: self.resolver(conn), own_cluster)
         self.shared("libcurl failures: add_handle's error reported, token cache whole after OOM",
