@@ -109,10 +109,15 @@ CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
   OPTIONS (proxy 'http://squid:pw-hunter2@proxy.example.com:3128');
 CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
   OPTIONS (proxy 'socks5h://squid:pw-hunter2@proxy.example.com:1080');
--- an @ in the path is no userinfo
+-- an @ anywhere: a password holding / ? or # makes userinfo look like a path
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'https://user:pw/hunter2@qyapi.weixin.qq.com/cgi-bin');
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'https://user:pw?hunter2@qyapi.weixin.qq.com/cgi-bin');
+CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (proxy 'http://squid:pw#hunter2@proxy.example.com:3128');
 CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw
   OPTIONS (api_url 'https://qyapi.weixin.qq.com/cgi-bin/@x');
-DROP SERVER sec_bad;
 -- proxy credentials belong in user mappings, both or neither
 CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (proxy_user 'squid');
 CREATE SERVER sec_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (proxy_password 'pw-hunter2');

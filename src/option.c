@@ -232,17 +232,16 @@ clf_url_is_loopback_http(const char *url)
 }
 
 /*
- * Does the URL carry userinfo ("user:password@") before its host?  Server
- * options and settings are readable by every user, and libcurl would also
- * quote the URL in its messages.
+ * May the URL carry userinfo ("user:password@")?  Server options and
+ * settings are readable by every user, and libcurl would also quote the URL
+ * in its messages.  Any "@" counts: a password may hold "/", "?" or "#",
+ * which would make the userinfo look like a path, and neither WeCom's URLs
+ * nor a proxy's need an "@" anywhere else.
  */
 static bool
 url_has_userinfo(const char *url)
 {
-	const char *authority = strstr(url, "://");
-
-	authority = authority ? authority + 3 : url;
-	return memchr(authority, '@', strcspn(authority, "/?#")) != NULL;
+	return strchr(url, '@') != NULL;
 }
 
 /* Why url cannot be the api_url, or NULL if it can. */
@@ -279,7 +278,7 @@ report_userinfo(const char *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 			 errmsg("option \"%s\" must not contain a user name or password", name),
-			 errdetail("Server options can be read by every user."),
+			 errdetail("Server options can be read by every user, so no \"@\" is accepted in it."),
 			 strcmp(name, "proxy") == 0
 			 ? errhint("Put the proxy's credentials in the user mapping options proxy_user and proxy_password.")
 			 : errhint("The WeCom API needs no user name or password in its URL.")));
