@@ -72,9 +72,10 @@ SHOW contact_list_fdw.api_url;
 -- the settings are checked as the options are
 SET contact_list_fdw.api_url = 'http://wecom.example.com/cgi-bin';
 SET contact_list_fdw.proxy = 'proxy.example.com:3128';
--- (PostgreSQL's own message quotes a refused setting, so a password typed
--- there does reach the server log)
+-- a user name or password is refused without quoting it (the statement's
+-- own text is still logged by log_min_error_statement)
 SET contact_list_fdw.proxy = 'http://squid:guc-typo@proxy.example.com:3128';
+SET contact_list_fdw.api_url = 'https://user:guc-typo@qyapi.weixin.qq.com/cgi-bin';
 
 --
 -- 3. Plain http:// never goes through a proxy: the proxy (or anyone

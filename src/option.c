@@ -718,7 +718,8 @@ clf_column_json_key(Oid relid, AttrNumber attnum, const char *attname,
 /*
  * Check hooks of the settings: the rules of the server options.  The value
  * of a refused setting is quoted by PostgreSQL's own message, so userinfo
- * is refused before anything else and nothing here repeats it.
+ * is refused before anything else, with a message of our own that does
+ * not repeat it.
  */
 static bool
 check_default_api_url(char **newval, void **extra, GucSource source)
@@ -727,7 +728,8 @@ check_default_api_url(char **newval, void **extra, GucSource source)
 
 	if (url_has_userinfo(*newval))
 	{
-		GUC_check_errdetail("The URL must not contain a user name or password.");
+		GUC_check_errmsg("setting \"contact_list_fdw.api_url\" must not contain a user name or password");
+		GUC_check_errdetail("Settings can be read by every user, so no \"@\" is accepted in them.");
 		return false;
 	}
 	problem = api_url_problem(*newval);
@@ -748,7 +750,9 @@ check_default_proxy(char **newval, void **extra, GucSource source)
 		return true;
 	if (url_has_userinfo(*newval))
 	{
-		GUC_check_errdetail("The proxy must not contain a user name or password; put them in the user mapping options proxy_user and proxy_password.");
+		GUC_check_errmsg("setting \"contact_list_fdw.proxy\" must not contain a user name or password");
+		GUC_check_errdetail("Settings can be read by every user, so no \"@\" is accepted in them.");
+		GUC_check_errhint("Put the proxy's credentials in the user mapping options proxy_user and proxy_password.");
 		return false;
 	}
 	problem = proxy_problem(*newval);
