@@ -13,7 +13,7 @@ SELECT count(clf_scenario_table('err_' || s, s)::text) AS tables
   FROM unnest(ARRAY['e48002', 'e60020', 'e12345', 'e40058', 'http500', 'http404',
                     'nonjson', 'truncated', 'notobject', 'noinfolist', 'infolistnotarray',
                     'itemnotobject', 'nul', 'badutf8', 'loopcursor', 'redirect',
-                    'ratelimitforever']) s;
+                    'ratelimitforever', 'dupkeys', 'dupitemkey', 'nulkey', 'nulcursor']) s;
 SELECT mock_reset();
 
 -- WeCom errcodes: the two known fatal ones with hints, 40058, an unknown one
@@ -49,6 +49,16 @@ SELECT tmp_openid, follow_userid FROM err_nul;
 SELECT clf_error_of('SELECT name FROM err_nul');
 -- the detail quotes the body with the invalid bytes escaped
 SELECT clf_error_of('SELECT * FROM err_badutf8');
+-- a key twice in one object: json-c would keep the last value (an errcode 0
+-- hiding 60020; an item's name, "n\u0061me" being the same key)
+SELECT clf_error_of('SELECT * FROM err_dupkeys');
+SELECT clf_error_of('SELECT name FROM err_dupitemkey');
+-- \u0000 would cut a key ("name\u0000evil" read as "name") and a cursor
+-- (here "\u0000", which would start the traversal over)
+SELECT clf_error_of('SELECT name FROM err_nulkey');
+SELECT mock_reset();
+SELECT clf_error_of('SELECT * FROM err_nulcursor');
+SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
 
 -- a cursor chain that loops is stopped, not followed forever
 ALTER FOREIGN TABLE err_loopcursor OPTIONS (ADD page_size '10');

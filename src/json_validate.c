@@ -27,7 +27,19 @@
  *	 refuses such escapes too;
  * - a byte order mark is refused, as the RFC allows and as the parser did
  *	 before;
- * - nesting deeper than CLF_JSON_MAX_DEPTH is refused, as json-c did.
+ * - nesting deeper than CLF_JSON_MAX_DEPTH is refused, as json-c did;
+ * - an integer (no fraction, no exponent) outside [INT64_MIN, UINT64_MAX]
+ *	 is refused: json-c clamps it to the nearest end without a word (its
+ *	 strict mode refuses it, from 0.17 on), and a clamped value read as text
+ *	 or numeric would be a number nobody sent;
+ * - \u0000 in an object key is refused: json-c holds keys as C strings, so
+ *	 "a\u0000b" would become the key "a" (and could then take the place of
+ *	 a real "a").
+ *
+ * Duplicate keys are the RFC's "should be unique", left to the caller: the
+ * validator only counts the members of every object (see
+ * clf_json_validator_members()), and page_parser.c compares that with what
+ * json-c, which keeps one member per key, built.
  *
  *-------------------------------------------------------------------------
  */
@@ -277,6 +289,10 @@ step_value(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end
 			break;
 		case '-':
 			v->state = JV_MINUS;
+			v->negative = true;
+			v->int_beyond = false;
+			v->int_value = 0;
+			v->number_start = v->bytes + (size_t) (p - v->piece);
 			break;
 		case '0':
 			v->state = JV_ZERO;
@@ -291,6 +307,10 @@ step_value(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end
 		case '8':
 		case '9':
 			v->state = JV_INT;
+			v->negative = false;
+			v->int_beyond = false;
+			v->int_value = *p - '0';
+			v->number_start = v->bytes + (size_t) (p - v->piece);
 			break;
 		default:
 			return unexpected(v, p, "");
@@ -308,6 +328,7 @@ step_key(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end)
 	{
 		v->in_key = true;
 		v->state = JV_STRING;
+		v->members++;
 		return p + 1;
 	}
 	if (*p == '}' && v->state == JV_KEY_OR_END)
@@ -509,6 +530,8 @@ step_hex(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end)
 		}
 		else if (v->want_low)
 			return invalid(v, p - 1, "unpaired surrogate in a \\u escape");
+		else if (v->hex == 0 && v->in_key)
+			return invalid(v, p - 1, "\\u0000 in an object key");
 		else if (v->hex >= 0xD800 && v->hex <= 0xDBFF)
 		{
 			v->want_low = true;
@@ -603,6 +626,44 @@ static const uint8_t number_next[NUM_ROW(JV_EXP) + 1][NC_NCLASSES] = {
 	[NUM_ROW(JV_EXP)] =      {NUM_END, JV_EXP,           JV_EXP,           NUM_END, NUM_END,     NUM_END},
 };
 
+/*
+ * The digits of an integer part from p on (the first at p), added to its
+ * value: once that is beyond 64 bits it stays so, whatever the rest.
+ */
+static inline const unsigned char *
+int_digits(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end)
+{
+	uint64_t	value = v->int_value;
+	bool		beyond = false;
+
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		beyond |= __builtin_mul_overflow(value, 10, &value) ||
+			__builtin_add_overflow(value, (uint64_t) (*p - '0'), &value);
+	v->int_value = value;
+	v->int_beyond |= beyond;
+	return p;
+}
+
+/*
+ * A number that ended in state JV_INT (an integer: no fraction, no
+ * exponent) is outside [INT64_MIN, UINT64_MAX], which json-c would clamp.
+ */
+static inline bool
+int_out_of_range(const ClfJsonValidator *v)
+{
+	return v->int_beyond ||
+		(v->negative && v->int_value > (uint64_t) INT64_MAX + 1);
+}
+
+static const unsigned char *
+int_too_big(ClfJsonValidator *v)
+{
+	snprintf(v->message, sizeof(v->message), "an integer beyond 64 bits at byte %zu",
+			 v->number_start + 1);
+	v->failed = true;
+	return NULL;
+}
+
 /* JV_MINUS to JV_EXP: inside a number. */
 static inline const unsigned char *
 step_number(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end)
@@ -618,7 +679,9 @@ step_number(ClfJsonValidator *v, const unsigned char *p, const unsigned char *en
 			state = next;
 			p++;
 			/* the rest of a run of digits, in one go */
-			if (state == JV_INT || state == JV_FRAC || state == JV_EXP)
+			if (state == JV_INT)
+				p = int_digits(v, p - 1, end);
+			else if (state == JV_FRAC || state == JV_EXP)
 				while (p < end && *p >= '0' && *p <= '9')
 					p++;
 			continue;
@@ -626,6 +689,8 @@ step_number(ClfJsonValidator *v, const unsigned char *p, const unsigned char *en
 		v->state = state;
 		if (next == NUM_END)
 		{
+			if (state == JV_INT && int_out_of_range(v))
+				return int_too_big(v);
 			end_value(v, p);
 			if (v->state == JV_AFTER_VALUE)
 				return step_after_value(v, p, end);
@@ -726,7 +791,8 @@ clf_json_validator_feed(ClfJsonValidator *v, const char *data, size_t len,
 
 /*
  * The text has ended: false, with the message set, if its value has not
- * (after a failed feed, false with that feed's message).
+ * (after a failed feed, false with that feed's message), or if it was an
+ * integer beyond 64 bits (then the value is complete, but refused).
  */
 bool
 clf_json_validator_finish(ClfJsonValidator *v)
@@ -737,8 +803,15 @@ clf_json_validator_finish(ClfJsonValidator *v)
 	if (v->depth == 0 && (v->state == JV_ZERO || v->state == JV_INT ||
 						  v->state == JV_FRAC || v->state == JV_EXP))
 	{
+		bool		too_big = v->state == JV_INT && int_out_of_range(v);
+
 		v->state = JV_DONE;
 		v->value_end = v->bytes;
+		if (too_big)
+		{
+			int_too_big(v);
+			return false;
+		}
 	}
 	if (v->state != JV_DONE)
 	{
@@ -765,6 +838,17 @@ char
 clf_json_validator_top(const ClfJsonValidator *v)
 {
 	return (char) v->top;
+}
+
+/*
+ * How many members all the objects of the text have had so far, a key
+ * repeated in an object counted each time: a parser that keeps one member
+ * per key builds fewer exactly when some object has a key twice.
+ */
+uint64_t
+clf_json_validator_members(const ClfJsonValidator *v)
+{
+	return v->members;
 }
 
 /* Why the last feed or finish returned false. */

@@ -47,6 +47,11 @@ typedef struct ClfJsonValidator
 	const char *literal;		/* the rest of true, false or null */
 	uint32_t	objects;		/* bit d: the container at depth d+1 is an
 								 * object */
+	bool		negative;		/* the number being read began with '-' */
+	bool		int_beyond;		/* its integer part is beyond 64 bits */
+	uint64_t	int_value;		/* its integer part, while it fits */
+	size_t		number_start;	/* bytes before its first byte */
+	uint64_t	members;		/* object members so far, in every object */
 	size_t		bytes;			/* bytes fed before the current piece */
 	size_t		value_end;		/* bytes up to the end of the top-level value,
 								 * once it has ended */
@@ -61,5 +66,6 @@ extern bool clf_json_validator_finish(ClfJsonValidator *v);
 extern bool clf_json_validator_complete(const ClfJsonValidator *v);
 extern char clf_json_validator_top(const ClfJsonValidator *v);
 extern const char *clf_json_validator_message(const ClfJsonValidator *v);
+extern uint64_t clf_json_validator_members(const ClfJsonValidator *v);
 
 #endif							/* CLF_JSON_VALIDATE_H */

@@ -97,7 +97,10 @@ clf_response_release(ClfResponse *resp)
  * JSON_TOKENER_VALIDATE_UTF8 misreads a character split between two pieces.
  * So the validator checks each piece against RFC 8259, in the same feed call
  * and before json-c sees it, and json-c, with no flags, only builds the
- * values of what passed.
+ * values of what passed.  What json-c cannot build faithfully is refused too
+ * (integers beyond 64 bits, \u0000 in a key), and a key given twice in an
+ * object, which json-c would quietly keep the last of, is refused at
+ * clf_response_finish(); every release then builds the same values.
  */
 
 /*
@@ -190,7 +193,54 @@ clf_response_feed(ClfResponse *resp, const char *data, size_t len)
 	return parse_bytes(resp, data, value_len, clf_json_validator_complete(&resp->check));
 }
 
-/* The body has ended: did it hold one complete JSON object? */
+/*
+ * The members of every object in value, as json-c keeps them: one per key.
+ * The check counted every member the text had, so a smaller sum here means
+ * some object had a key twice, and json-c kept only the last value (for
+ * "errcode", "info_list" or "next_cursor", or a column's key, a silently
+ * different answer).  Keys are compared as json-c decoded them, so "a" and
+ * "\u0061" are the same key.  Counting costs a walk over the containers of
+ * the tree, without hashing or comparing a key; the validator, which cannot
+ * keep every key of an object, only counts.
+ */
+static uint64_t
+object_members(json_object *value, enum json_type type)
+{
+	uint64_t	n = 0;
+
+	/* one call per value, and none into a leaf: most values are leaves */
+	if (type == json_type_object)
+	{
+		json_object_object_foreach(value, key, child)
+		{
+			enum json_type t = json_object_get_type(child);
+
+			(void) key;
+			n++;
+			if (t == json_type_object || t == json_type_array)
+				n += object_members(child, t);
+		}
+	}
+	else
+	{
+		size_t		len = json_object_array_length(value);
+
+		for (size_t i = 0; i < len; i++)
+		{
+			json_object *child = json_object_array_get_idx(value, i);
+			enum json_type t = json_object_get_type(child);
+
+			if (t == json_type_object || t == json_type_array)
+				n += object_members(child, t);
+		}
+	}
+	return n;
+}
+
+/*
+ * The body has ended: did it hold one complete JSON object, with no key
+ * twice in any object?
+ */
 bool
 clf_response_finish(ClfResponse *resp)
 {
@@ -199,7 +249,9 @@ clf_response_finish(ClfResponse *resp)
 	if (resp->bytes == 0)
 		return fail(resp, CLF_RESP_NOT_JSON, "the response body is empty");
 	if (!clf_json_validator_finish(&resp->check))
-		return fail(resp, CLF_RESP_TRUNCATED, "%s", clf_json_validator_message(&resp->check));
+		return fail(resp, clf_json_validator_complete(&resp->check) ? CLF_RESP_NOT_JSON
+					: CLF_RESP_TRUNCATED,
+					"%s", clf_json_validator_message(&resp->check));
 	if (clf_json_validator_top(&resp->check) == 'n')
 		return fail(resp, CLF_RESP_NOT_OBJECT, "the JSON value is null, not an object");
 	if (clf_json_validator_top(&resp->check) != '{')
@@ -209,6 +261,9 @@ clf_response_finish(ClfResponse *resp)
 		resp->tokener_disagreed = true;
 		return fail(resp, CLF_RESP_NOT_JSON, "the JSON parser did not finish a valid object");
 	}
+	if (object_members(resp->root, json_type_object) !=
+		clf_json_validator_members(&resp->check))
+		return fail(resp, CLF_RESP_NOT_JSON, "an object has a key twice");
 	return true;
 }
 
@@ -264,6 +319,18 @@ clf_response_check_page(ClfResponse *resp)
 			resp->info_list = NULL;
 			resp->nitems = 0;
 			return fail(resp, CLF_RESP_BAD_SHAPE, "\"next_cursor\" is not a string");
+		}
+		/*
+		 * The cursor goes back to WeCom as a C string: cut at a NUL, it
+		 * would ask for another page than the one named ("\u0000" alone
+		 * would start the traversal over).
+		 */
+		if (strlen(json_object_get_string(cursor)) !=
+			(size_t) json_object_get_string_len(cursor))
+		{
+			resp->info_list = NULL;
+			resp->nitems = 0;
+			return fail(resp, CLF_RESP_BAD_SHAPE, "\"next_cursor\" contains a NUL character");
 		}
 		if (json_object_get_string_len(cursor) > 0)
 			resp->next_cursor = json_object_get_string(cursor);

@@ -149,7 +149,8 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "failrefresh"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
-           "notobject", "noinfolist", "infolistnotarray", "ratelimitforever"}
+           "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
+           "dupkeys", "dupitemkey", "nulkey", "nulcursor"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -418,8 +419,23 @@ ERRMSG = {-1: "system busy", 40001: "invalid secret", 40013: "invalid corpid",
 ONCE = {"invalidtoken": (1, "err", 40014), "http502once": (1, "http", 502),
         "busy2": (2, "err", -1), "concurrency1": (1, "err", 45033),
         "ratelimit": (1, "err", 45009), "http429once": (1, "http", 429)}
+# One row of the basic data set, as raw JSON text, with KEY for its name key
+# and CURSOR for the page's next_cursor: bodies json.dumps cannot write.
+_RAW_PAGE = (b'{"errcode":0,"errmsg":"ok","info_list":[{"is_customer":false,"tmp_openid":"tmp-1-7",'
+             b'KEY,"follow_userid":"zhangwei","add_time":1694418699}],"next_cursor":"CURSOR"}')
+
+
+def raw_page(key, cursor=b""):
+    return _RAW_PAGE.replace(b"KEY", key).replace(b"CURSOR", cursor)
+
+
 FIXED_BODIES = {"notobject": b"[1,2,3]", "noinfolist": b'{"errcode":0,"errmsg":"ok"}',
-                "infolistnotarray": b'{"errcode":0,"errmsg":"ok","info_list":"not a list","next_cursor":""}'}
+                "infolistnotarray": b'{"errcode":0,"errmsg":"ok","info_list":"not a list","next_cursor":""}',
+                "dupkeys": b'{"errcode":60020,"errmsg":"not allow to access from your ip",'
+                           b'"errcode":0,"info_list":[]}',
+                "dupitemkey": raw_page(b'"name":"row1","n\\u0061me":"row2"'),
+                "nulkey": raw_page(b'"name\\u0000evil":"injected"'),
+                "nulcursor": raw_page(b'"name":"row1"', b"\\u0000")}
 CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens")
 JSON_TYPE = "application/json; charset=UTF-8"
 
@@ -921,7 +937,8 @@ SCENARIO_HELP = [
     ("nonjson", "an HTML page instead of JSON (SQLSTATE HV00A)"),
     ("truncated", "a body cut in half (SQLSTATE HV00A)"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
-    ("types", "14 rows of awkward values, for column type conversions"),
+    ("types", "14 rows of awkward values, for column type conversions (rows 12 and 13"),
+    ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
 ]
 
 

@@ -25,6 +25,7 @@ SCENARIOS = [
     "notobject", "noinfolist", "infolistnotarray", "itemnotobject",
     "nocursorkey", "nullcursor", "nul", "badutf8", "loopcursor", "extrakeys",
     "types", "types5", "types9", "busy2", "http500", "http404",
+    "dupkeys", "dupitemkey", "nulkey", "nulcursor", "types12",
 ]
 
 
