@@ -68,6 +68,9 @@
  * A claim: the slot it holds, or the ticket it waits with, or neither.  A
  * fixed static array, not palloc'd: the release at abort may run after
  * the owners' memory is gone, and must not follow pointers into it.
+ * subid is the subtransaction in which it last took a ticket or a slot
+ * while holding nothing: the abort of that subtransaction (or of one it
+ * was started in) gives them back, the abort of a later one does not.
  */
 typedef struct SlotClaim
 {
@@ -78,6 +81,7 @@ typedef struct SlotClaim
 	int			waiting_entry;
 	uint64		waiting_ticket;
 	const void *poller;			/* who drives its scan (an Append), or NULL */
+	SubTransactionId subid;		/* when it began to hold what it holds */
 } SlotClaim;
 
 /* claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out */
@@ -198,7 +202,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 	return victim;
 }
 
-static void request_slot_release(void);
+static void request_slot_release(SubTransactionId from);
 static ConditionVariable *give_up_ticket(ClfShared *s, SlotClaim *c);
 
 /*
@@ -237,6 +241,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 	ClfShared  *s = clf_shared();
 	ClfServerEntry *e;
 	bool		got = false;
+	bool		held_nothing;
 	ConditionVariable *wake = NULL;
 
 	*tried = NULL;
@@ -249,6 +254,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 		Assert(c->held_serverid == opts->serverid);
 		return true;
 	}
+	held_nothing = c->waiting_entry < 0;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	e = server_entry(s, opts->serverid, opts->server_name);
@@ -288,6 +294,8 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 			c->waiting_ticket = e->ticket_next++;
 		}
 		/* else more than CLF_SLOT_QUEUE wait: look again when woken */
+		if (held_nothing && (got || c->waiting_entry >= 0))
+			c->subid = GetCurrentSubTransactionId();
 		if (got)
 		{
 			c->held_entry = i;
@@ -465,18 +473,24 @@ claim_give_back(SlotClaim *c)
 }
 
 /*
- * On error and exit: every slot still held, and every ticket, goes back.
- * The claims stay their owners' until unclaimed: an owner that outlives a
- * subtransaction's abort still has its claim, holding nothing.
+ * On error and exit: every slot still held, and every ticket, taken since
+ * subtransaction from began (all of them for InvalidSubTransactionId: a
+ * top-level abort, exit) goes back.  Those of claims that took theirs
+ * before (an open cursor's asynchronous scan, in the outer transaction)
+ * are still in use: their requests go on after the subtransaction's
+ * rollback, and the owner gives them back (clf_request_done_claim,
+ * clf_request_slot_unclaim, also when its memory goes).  The claims stay
+ * their owners' until unclaimed: an owner that outlives a subtransaction's
+ * abort still has its claim, holding nothing.
  */
 static void
-request_slot_release(void)
+request_slot_release(SubTransactionId from)
 {
 	sleep_entry = NULL;
 	slept = false;				/* the abort cancelled the sleep */
 	for (int i = 0; i <= CLF_SLOT_CLAIMS; i++)
 	{
-		if (claims[i].in_use)
+		if (claims[i].in_use && claims[i].subid >= from)
 			claim_give_back(&claims[i]);
 	}
 }
