@@ -6,10 +6,15 @@
  *		  requests to one server to its max_concurrent_requests.
  *
  * A server is a (database, server) pair: servers are per database.  The
- * entries are a fixed array; when it is full, the least recently used entry
- * with no request in flight makes room (its counters are lost, which
- * contact_list_fdw_shared_info() counts).  A request that finds no entry at
- * all is neither limited nor counted: it never fails for want of room.
+ * entries are a fixed array; when it is full, a page received, or a
+ * request to a capped server, makes room in place of an entry with no
+ * request in flight, one of a server that has received no page first, else
+ * the least recently used (its counters are lost, which
+ * contact_list_fdw_shared_info() counts).  Nothing else makes room: a
+ * request that ends without a page (a wrong secret's failed gettoken) and
+ * finds no entry is not counted, so requests that keep failing cannot push
+ * out the counters of servers that work (server_entry).  A request never
+ * fails for want of room.
  *
  * The view shows the catalog's name of a server of the reader's database,
  * and the name last seen by a scan for the others.  A dropped server's
@@ -161,11 +166,25 @@ grant_slots(ClfServerEntry *e)
 }
 
 /*
- * The entry of (this database, serverid), made if missing.  NULL if every
- * entry has a request in flight.  Caller holds the lock exclusively.
+ * The entry of (this database, serverid), made if missing: in a free
+ * entry, else, only if may_evict, in place of an idle one (no request in
+ * flight or waiting), that of a server that has received no page first,
+ * then the least recently used.  NULL if there is none.
+ *
+ * Only a page received (clf_stats_page) and the slot of a request to a
+ * capped server (claim_try) may evict; a request's end and a retry only
+ * count, in an entry of their own or none (servers_untracked): a server
+ * whose requests all fail (a wrong secret) never gets to a page, and a
+ * flood of those must not cost other servers their counters.  A capped
+ * request needs an entry for its cap to hold; if it could take only
+ * entries of servers without a page, it would wait for ever once every
+ * entry had received pages.  Taking those first, it recycles the entries
+ * of failing servers (a role's wrong secrets, capped) among themselves,
+ * and costs servers with pages at most as many entries as there are such
+ * requests in flight at once.  Caller holds the lock exclusively.
  */
 static ClfServerEntry *
-server_entry(ClfShared *s, Oid serverid, const char *name)
+server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 {
 	ClfServerEntry *victim = NULL;
 	ClfServerEntry *e;
@@ -181,15 +200,29 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 				clf_copy_text(e->server_name, sizeof(e->server_name), name);
 			return e;
 		}
-		if (entry_idle(e) &&
-			(victim == NULL || !OidIsValid(e->serverid) ||
-			 (OidIsValid(victim->serverid) && e->last_used < victim->last_used)))
+		if (!entry_idle(e))
+			continue;
+		if (victim == NULL || !OidIsValid(e->serverid))
+			victim = e;
+		else if (!OidIsValid(victim->serverid))
+			continue;
+		else if ((e->pages == 0) != (victim->pages == 0))
+		{
+			/* a server without a page goes first */
+			if (e->pages == 0)
+				victim = e;
+		}
+		else if (e->last_used < victim->last_used)
 			victim = e;
 	}
 	if (victim == NULL)
 		return NULL;
 	if (OidIsValid(victim->serverid))
+	{
+		if (!may_evict)
+			return NULL;
 		s->servers_evicted++;
+	}
 	victim->dbid = MyDatabaseId;
 	victim->serverid = serverid;
 	clf_copy_text(victim->server_name, sizeof(victim->server_name), name);
@@ -257,7 +290,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 	held_nothing = c->waiting_entry < 0;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	e = server_entry(s, opts->serverid, opts->server_name);
+	e = server_entry(s, opts->serverid, opts->server_name, true);
 	if (e != NULL)
 	{
 		int			i = e - s->servers;
@@ -423,7 +456,7 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	/* without a claim no slot was taken; the request counts all the same */
 	wake = c ? give_back_slot(s, c) : NULL;
-	e = server_entry(s, opts->serverid, opts->server_name);
+	e = server_entry(s, opts->serverid, opts->server_name, false);
 	if (e)
 	{
 		e->requests++;
@@ -600,7 +633,7 @@ clf_stats_retry(const ClfOptions *opts, int curl_result, long http_status,
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	{
-		ClfServerEntry *e = server_entry(s, opts->serverid, opts->server_name);
+		ClfServerEntry *e = server_entry(s, opts->serverid, opts->server_name, false);
 
 		if (e)
 		{
@@ -640,7 +673,7 @@ clf_stats_page(const ClfOptions *opts, int64 rows)
 	if (s == NULL)
 		return;
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	e = server_entry(s, opts->serverid, opts->server_name);
+	e = server_entry(s, opts->serverid, opts->server_name, true);
 	if (e)
 	{
 		e->pages++;

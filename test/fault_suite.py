@@ -1857,6 +1857,77 @@ class Suite:
             run(conn, "DROP OWNED BY clf_mallory")
             run(conn, "DROP ROLE clf_mallory")
 
+    def stats_eviction(self, conn):
+        # the counters analogue of token_eviction: requests of another role
+        # that all fail (wrong secrets) on 130 servers, more than the 128
+        # server entries, leave the counters of a server that works
+        self.shared_table(conn, "fs_sev", {"corp_id": "corp-shared", "corp_secret": "secret-ok"})
+        check(run(conn, "SELECT count(*) FROM fs_sev") == [(25,)], "the owner's scan")
+        n = 130
+        counters = ("SELECT pages, requests FROM contact_list_fdw_stats "
+                    "WHERE server = 'fs_sev_srv' AND datname = current_database()")
+        paged = "SELECT count(*) FROM contact_list_fdw_stats WHERE pages > 0"
+        evicted = "SELECT servers_evicted FROM contact_list_fdw_shared_info()"
+        api = psycopg2.extensions.QuotedString(API).getquoted().decode()
+
+        def each(c, stmt):
+            run(c, ";\n".join(stmt % {"i": i} for i in range(1, n + 1)))
+        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_mallory'"):
+            run(conn, "DROP OWNED BY clf_mallory")      # left by a run that was killed
+            run(conn, "DROP ROLE clf_mallory")
+        run(conn, "CREATE ROLE clf_mallory LOGIN")
+        try:
+            each(conn, "DROP SERVER IF EXISTS fs_ev%(i)d_srv CASCADE;"
+                       "CREATE SERVER fs_ev%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                       "OPTIONS (api_url " + api.replace("%", "%%") + ");"
+                       "CREATE FOREIGN TABLE fs_ev%(i)d (external_userid text) SERVER fs_ev%(i)d_srv;"
+                       "GRANT USAGE ON FOREIGN SERVER fs_ev%(i)d_srv TO clf_mallory;"
+                       "GRANT SELECT ON fs_ev%(i)d TO clf_mallory")
+            m = psycopg2.connect(dbname=DB, user="clf_mallory")
+            m.autocommit = True
+            try:
+                for rnd in ("a", "b"):
+                    if rnd == "b":
+                        # capped: each failing request takes a slot, which needs an entry
+                        each(conn, "ALTER SERVER fs_ev%(i)d_srv OPTIONS (ADD max_concurrent_requests '1')")
+                    before = (run(conn, counters), run(conn, paged)[0][0], run(conn, evicted)[0][0],
+                              stats()["gettoken"])
+                    check(before[0] and before[0][0][0] > 0, "fs_sev has no counters: %s" % before[0])
+                    # a new secret each round: a failure is shared for its backoff, without a request
+                    each(m, "DROP USER MAPPING IF EXISTS FOR clf_mallory SERVER fs_ev%(i)d_srv;"
+                            "CREATE USER MAPPING FOR clf_mallory SERVER fs_ev%(i)d_srv "
+                            "OPTIONS (corp_id 'corp-shared', corp_secret 'Wr0ng-" + rnd + "-%(i)d')")
+                    for i in range(1, n + 1):
+                        try:
+                            run(m, "SELECT count(*) FROM fs_ev%d" % i)
+                            raise Fail("no error from wrong secret %d" % i)
+                        except psycopg2.Error as e:
+                            check("40001" in (e.diag.message_primary or ""),
+                                  "wrong secret %d: %s" % (i, error_text(e)))
+                    calls = stats()["gettoken"] - before[3]
+                    check(calls == n, "round %s: %d gettoken calls for %d wrong secrets" % (rnd, calls, n))
+                    check(run(conn, counters) == before[0],
+                          "round %s: fs_sev's counters %s, before the wrong secrets %s"
+                          % (rnd, run(conn, counters), before[0]))
+                    if rnd == "a":
+                        # requests that only count never make room
+                        check(run(conn, evicted)[0][0] == before[2],
+                              "round a: %d entries evicted by failed requests"
+                              % (run(conn, evicted)[0][0] - before[2]))
+                    else:
+                        # a capped request may make room, in an entry of a
+                        # server without a page first: failing servers
+                        # recycle their own
+                        now = run(conn, paged)[0][0]
+                        check(now >= before[1] - 1, "round b: %d servers with pages, before %d"
+                              % (now, before[1]))
+            finally:
+                m.close()
+        finally:
+            each(conn, "DROP SERVER IF EXISTS fs_ev%(i)d_srv CASCADE")
+            run(conn, "DROP OWNED BY clf_mallory")
+            run(conn, "DROP ROLE clf_mallory")
+
     def token_copies_wiped(self, conn):
         """A session that took the cluster's token holds no copy of it of its
         own.  libcurl's copies (not wiped, as the README says) are the URL,
@@ -3351,6 +3422,8 @@ class Suite:
                     lambda: self.token_wait_budget(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                     lambda: self.token_eviction(conn), needs_tokens)
+        self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
+                    "keep the owner's server counters", lambda: self.stats_eviction(conn), needs_views)
         self.shared("shared token copies: a session keeps none of its own after a scan",
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
         self.case("redaction: an error while a message is redacted leaves no copy of a credential's forms",
