@@ -159,7 +159,7 @@ scan_memory_gone(void *arg)
 	row->slot = -1;
 }
 
-static void progress_release(void);
+static void progress_release(SubTransactionId from);
 
 /*
  * A scan of relid by opts's server, shown as table_name (quoted, or NULL),
@@ -304,7 +304,7 @@ clf_progress_publish(const ClfScanStats *stats)
 
 /* The backend exits: its scans' rows go (no memory callback runs on FATAL). */
 static void
-progress_release(void)
+progress_release(SubTransactionId from)
 {
 	ClfShared  *s = clf_shared();
 

@@ -210,8 +210,12 @@ typedef struct ClfShared
 /*
  * What a module gives back of the shared state it holds: on backend exit
  * (FATAL included), and with on_abort also on (sub)transaction abort.
+ * from is the aborted subtransaction: only what was taken in it or in a
+ * subtransaction started after it (its children) goes back, since a scan of
+ * the outer transaction (an open cursor's) outlives it and still holds what
+ * it took.  InvalidSubTransactionId: everything (top-level abort, exit).
  */
-typedef void (*ClfSharedRelease) (void);
+typedef void (*ClfSharedRelease) (SubTransactionId from);
 
 extern void clf_shmem_init(void);
 extern void clf_shmem_on_release(ClfSharedRelease release, bool on_abort);

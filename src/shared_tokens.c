@@ -50,14 +50,24 @@
 #include "shared_state.h"
 #include "scan_events.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
 /*
  * The entries this backend claimed for fetching: one per scan fetching a
  * token, and an Append's asynchronous scans fetch several corps' at once.
+ * Each with the subtransaction it was claimed in: a subtransaction's abort
+ * gives back only the claims taken in it or in its children, not an open
+ * cursor's fetch that the outer transaction goes on with.
  */
-static int	claims[CLF_SHARED_TOKENS];
+typedef struct TokenClaim
+{
+	int			index;			/* in the shared token table */
+	SubTransactionId subid;
+} TokenClaim;
+
+static TokenClaim claims[CLF_SHARED_TOKENS];
 static int	nclaims = 0;
 
 
@@ -150,11 +160,11 @@ unclaim(ClfShared *s, const uint8 *key)
 {
 	for (int i = 0; i < nclaims; i++)
 	{
-		ClfSharedToken *e = &s->tokens[claims[i]];
+		ClfSharedToken *e = &s->tokens[claims[i].index];
 
 		if (e->in_use && memcmp(e->key, key, PG_SHA256_DIGEST_LENGTH) == 0)
 		{
-			int			index = claims[i];
+			int			index = claims[i].index;
 
 			claims[i] = claims[--nclaims];
 			return index;
@@ -360,7 +370,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 		if (!being_fetched(e) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
-			claims[nclaims++] = e - s->tokens;
+			claims[nclaims++] = (TokenClaim) {e - s->tokens, GetCurrentSubTransactionId()};
 			LWLockRelease(&s->lock);
 			pfree(result);
 			result = NULL;
@@ -573,28 +583,47 @@ clf_shared_forget_token(const ClfOptions *opts, const char *token)
 	LWLockRelease(&s->lock);
 }
 
-/* Give back the fetch claims this backend did not complete. */
+/*
+ * Give back the fetch claims this backend did not complete and took in
+ * subtransaction from or later (all of them for InvalidSubTransactionId:
+ * a top-level abort, exit).  An entry that a claim still kept (another
+ * scan of this backend fetching the same key, from the outer transaction)
+ * stays this backend's to fetch.
+ */
 void
-clf_shared_tokens_cleanup(void)
+clf_shared_tokens_cleanup(SubTransactionId from)
 {
 	ClfShared  *s = clf_shared();
-	ConditionVariable *wake[CLF_SHARED_TOKENS];
-	int			nwake = 0;
+	int			gone[CLF_SHARED_TOKENS];
+	int			ngone = 0;
+	int			kept = 0;
 
 	if (nclaims == 0 || s == NULL)
 	{
 		nclaims = 0;
 		return;
 	}
-	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	while (nclaims > 0)
+	for (int i = 0; i < nclaims; i++)
 	{
-		ClfSharedToken *e = &s->tokens[claims[--nclaims]];
+		if (claims[i].subid >= from)
+			gone[ngone++] = claims[i].index;
+		else
+			claims[kept++] = claims[i];
+	}
+	nclaims = kept;
+	if (ngone == 0)
+		return;
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < ngone; i++)
+	{
+		bool		still_claimed = false;
 
-		give_up_claim(e);
-		wake[nwake++] = &e->cv;
+		for (int j = 0; j < nclaims; j++)
+			still_claimed |= claims[j].index == gone[i];
+		if (!still_claimed)
+			give_up_claim(&s->tokens[gone[i]]);
 	}
 	LWLockRelease(&s->lock);
-	for (int i = 0; i < nwake; i++)
-		ConditionVariableBroadcast(wake[i]);
+	for (int i = 0; i < ngone; i++)
+		ConditionVariableBroadcast(&s->tokens[gone[i]].cv);
 }

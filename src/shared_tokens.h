@@ -22,6 +22,6 @@ extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
 extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);
 extern void clf_shared_token_abandoned(const ClfOptions *opts);
 extern void clf_shared_forget_token(const ClfOptions *opts, const char *token);
-extern void clf_shared_tokens_cleanup(void);
+extern void clf_shared_tokens_cleanup(SubTransactionId from);
 
 #endif							/* CLF_SHARED_TOKENS_H */

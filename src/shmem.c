@@ -173,7 +173,9 @@ static int	nreleases = 0;
  * function changes nothing).  It runs on backend exit, and with on_abort
  * also on transaction and subtransaction abort; it must cope with holding
  * nothing, and with running outside a transaction (clf_shared() is NULL
- * there before the first attach).
+ * there before the first attach).  At a subtransaction's abort it gives
+ * back only what was taken in that subtransaction or later (ClfSharedRelease),
+ * so it records GetCurrentSubTransactionId() with whatever it takes.
  */
 void
 clf_shmem_on_release(ClfSharedRelease release, bool on_abort)
@@ -194,12 +196,12 @@ clf_shmem_on_release(ClfSharedRelease release, bool on_abort)
 }
 
 static void
-run_releases(bool abort_only)
+run_releases(bool abort_only, SubTransactionId from)
 {
 	for (int i = 0; i < nreleases; i++)
 	{
 		if (!abort_only || releases[i].on_abort)
-			releases[i].release();
+			releases[i].release(from);
 	}
 }
 
@@ -207,19 +209,21 @@ run_releases(bool abort_only)
 static void
 before_exit(int code, Datum arg)
 {
-	run_releases(false);
+	run_releases(false, InvalidSubTransactionId);
 }
 
 /*
  * An error between taking a request slot or a token marker and the code
  * that gives it back (a cancel while libcurl runs, out of memory) ends in
- * one of these.
+ * one of these.  A subtransaction's abort gives back only what was taken
+ * since it began: what the outer transaction's scans hold (an open
+ * cursor's asynchronous request, its token fetch) is still in use.
  */
 static void
 xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		run_releases(true);
+		run_releases(true, InvalidSubTransactionId);
 }
 
 static void
@@ -227,7 +231,7 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				 SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		run_releases(true);
+		run_releases(true, mySubid);
 }
 
 /*

@@ -6,10 +6,15 @@
  *		  requests to one server to its max_concurrent_requests.
  *
  * A server is a (database, server) pair: servers are per database.  The
- * entries are a fixed array; when it is full, the least recently used entry
- * with no request in flight makes room (its counters are lost, which
- * contact_list_fdw_shared_info() counts).  A request that finds no entry at
- * all is neither limited nor counted: it never fails for want of room.
+ * entries are a fixed array; when it is full, a page received, or a
+ * request to a capped server, makes room in place of an entry with no
+ * request in flight, one of a server that has received no page first, else
+ * the least recently used (its counters are lost, which
+ * contact_list_fdw_shared_info() counts).  Nothing else makes room: a
+ * request that ends without a page (a wrong secret's failed gettoken) and
+ * finds no entry is not counted, so requests that keep failing cannot push
+ * out the counters of servers that work (server_entry).  A request never
+ * fails for want of room.
  *
  * The view shows the catalog's name of a server of the reader's database,
  * and the name last seen by a scan for the others.  A dropped server's
@@ -68,6 +73,9 @@
  * A claim: the slot it holds, or the ticket it waits with, or neither.  A
  * fixed static array, not palloc'd: the release at abort may run after
  * the owners' memory is gone, and must not follow pointers into it.
+ * subid is the subtransaction in which it last took a ticket or a slot
+ * while holding nothing: the abort of that subtransaction (or of one it
+ * was started in) gives them back, the abort of a later one does not.
  */
 typedef struct SlotClaim
 {
@@ -78,6 +86,7 @@ typedef struct SlotClaim
 	int			waiting_entry;
 	uint64		waiting_ticket;
 	const void *poller;			/* who drives its scan (an Append), or NULL */
+	SubTransactionId subid;		/* when it began to hold what it holds */
 } SlotClaim;
 
 /* claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out */
@@ -157,11 +166,25 @@ grant_slots(ClfServerEntry *e)
 }
 
 /*
- * The entry of (this database, serverid), made if missing.  NULL if every
- * entry has a request in flight.  Caller holds the lock exclusively.
+ * The entry of (this database, serverid), made if missing: in a free
+ * entry, else, only if may_evict, in place of an idle one (no request in
+ * flight or waiting), that of a server that has received no page first,
+ * then the least recently used.  NULL if there is none.
+ *
+ * Only a page received (clf_stats_page) and the slot of a request to a
+ * capped server (claim_try) may evict; a request's end and a retry only
+ * count, in an entry of their own or none (servers_untracked): a server
+ * whose requests all fail (a wrong secret) never gets to a page, and a
+ * flood of those must not cost other servers their counters.  A capped
+ * request needs an entry for its cap to hold; if it could take only
+ * entries of servers without a page, it would wait for ever once every
+ * entry had received pages.  Taking those first, it recycles the entries
+ * of failing servers (a role's wrong secrets, capped) among themselves,
+ * and costs servers with pages at most as many entries as there are such
+ * requests in flight at once.  Caller holds the lock exclusively.
  */
 static ClfServerEntry *
-server_entry(ClfShared *s, Oid serverid, const char *name)
+server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 {
 	ClfServerEntry *victim = NULL;
 	ClfServerEntry *e;
@@ -177,15 +200,29 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 				clf_copy_text(e->server_name, sizeof(e->server_name), name);
 			return e;
 		}
-		if (entry_idle(e) &&
-			(victim == NULL || !OidIsValid(e->serverid) ||
-			 (OidIsValid(victim->serverid) && e->last_used < victim->last_used)))
+		if (!entry_idle(e))
+			continue;
+		if (victim == NULL || !OidIsValid(e->serverid))
+			victim = e;
+		else if (!OidIsValid(victim->serverid))
+			continue;
+		else if ((e->pages == 0) != (victim->pages == 0))
+		{
+			/* a server without a page goes first */
+			if (e->pages == 0)
+				victim = e;
+		}
+		else if (e->last_used < victim->last_used)
 			victim = e;
 	}
 	if (victim == NULL)
 		return NULL;
 	if (OidIsValid(victim->serverid))
+	{
+		if (!may_evict)
+			return NULL;
 		s->servers_evicted++;
+	}
 	victim->dbid = MyDatabaseId;
 	victim->serverid = serverid;
 	clf_copy_text(victim->server_name, sizeof(victim->server_name), name);
@@ -198,7 +235,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name)
 	return victim;
 }
 
-static void request_slot_release(void);
+static void request_slot_release(SubTransactionId from);
 static ConditionVariable *give_up_ticket(ClfShared *s, SlotClaim *c);
 
 /*
@@ -237,6 +274,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 	ClfShared  *s = clf_shared();
 	ClfServerEntry *e;
 	bool		got = false;
+	bool		held_nothing;
 	ConditionVariable *wake = NULL;
 
 	*tried = NULL;
@@ -249,9 +287,10 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 		Assert(c->held_serverid == opts->serverid);
 		return true;
 	}
+	held_nothing = c->waiting_entry < 0;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	e = server_entry(s, opts->serverid, opts->server_name);
+	e = server_entry(s, opts->serverid, opts->server_name, true);
 	if (e != NULL)
 	{
 		int			i = e - s->servers;
@@ -288,6 +327,8 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 			c->waiting_ticket = e->ticket_next++;
 		}
 		/* else more than CLF_SLOT_QUEUE wait: look again when woken */
+		if (held_nothing && (got || c->waiting_entry >= 0))
+			c->subid = GetCurrentSubTransactionId();
 		if (got)
 		{
 			c->held_entry = i;
@@ -415,7 +456,7 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	/* without a claim no slot was taken; the request counts all the same */
 	wake = c ? give_back_slot(s, c) : NULL;
-	e = server_entry(s, opts->serverid, opts->server_name);
+	e = server_entry(s, opts->serverid, opts->server_name, false);
 	if (e)
 	{
 		e->requests++;
@@ -465,18 +506,24 @@ claim_give_back(SlotClaim *c)
 }
 
 /*
- * On error and exit: every slot still held, and every ticket, goes back.
- * The claims stay their owners' until unclaimed: an owner that outlives a
- * subtransaction's abort still has its claim, holding nothing.
+ * On error and exit: every slot still held, and every ticket, taken since
+ * subtransaction from began (all of them for InvalidSubTransactionId: a
+ * top-level abort, exit) goes back.  Those of claims that took theirs
+ * before (an open cursor's asynchronous scan, in the outer transaction)
+ * are still in use: their requests go on after the subtransaction's
+ * rollback, and the owner gives them back (clf_request_done_claim,
+ * clf_request_slot_unclaim, also when its memory goes).  The claims stay
+ * their owners' until unclaimed: an owner that outlives a subtransaction's
+ * abort still has its claim, holding nothing.
  */
 static void
-request_slot_release(void)
+request_slot_release(SubTransactionId from)
 {
 	sleep_entry = NULL;
 	slept = false;				/* the abort cancelled the sleep */
 	for (int i = 0; i <= CLF_SLOT_CLAIMS; i++)
 	{
-		if (claims[i].in_use)
+		if (claims[i].in_use && claims[i].subid >= from)
 			claim_give_back(&claims[i]);
 	}
 }
@@ -586,7 +633,7 @@ clf_stats_retry(const ClfOptions *opts, int curl_result, long http_status,
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	{
-		ClfServerEntry *e = server_entry(s, opts->serverid, opts->server_name);
+		ClfServerEntry *e = server_entry(s, opts->serverid, opts->server_name, false);
 
 		if (e)
 		{
@@ -626,7 +673,7 @@ clf_stats_page(const ClfOptions *opts, int64 rows)
 	if (s == NULL)
 		return;
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	e = server_entry(s, opts->serverid, opts->server_name);
+	e = server_entry(s, opts->serverid, opts->server_name, true);
 	if (e)
 	{
 		e->pages++;

@@ -26,7 +26,8 @@ extern void clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes
  * The same for callers that must not wait (asynchronous scans): each owns
  * a claim, which holds a slot or a ticket of its own, so that one backend
  * holds several at once.  Taken and given back by the owner; on error and
- * exit its slot and ticket go back by themselves, the claim stays taken.
+ * exit its slot and ticket go back by themselves (a subtransaction's abort:
+ * only if taken in that subtransaction), the claim stays taken.
  */
 typedef int ClfSlotClaim;
 

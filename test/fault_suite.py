@@ -1908,6 +1908,77 @@ class Suite:
             run(conn, "DROP OWNED BY clf_mallory")
             run(conn, "DROP ROLE clf_mallory")
 
+    def stats_eviction(self, conn):
+        # the counters analogue of token_eviction: requests of another role
+        # that all fail (wrong secrets) on 130 servers, more than the 128
+        # server entries, leave the counters of a server that works
+        self.shared_table(conn, "fs_sev", {"corp_id": "corp-shared", "corp_secret": "secret-ok"})
+        check(run(conn, "SELECT count(*) FROM fs_sev") == [(25,)], "the owner's scan")
+        n = 130
+        counters = ("SELECT pages, requests FROM contact_list_fdw_stats "
+                    "WHERE server = 'fs_sev_srv' AND datname = current_database()")
+        paged = "SELECT count(*) FROM contact_list_fdw_stats WHERE pages > 0"
+        evicted = "SELECT servers_evicted FROM contact_list_fdw_shared_info()"
+        api = psycopg2.extensions.QuotedString(API).getquoted().decode()
+
+        def each(c, stmt):
+            run(c, ";\n".join(stmt % {"i": i} for i in range(1, n + 1)))
+        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_mallory'"):
+            run(conn, "DROP OWNED BY clf_mallory")      # left by a run that was killed
+            run(conn, "DROP ROLE clf_mallory")
+        run(conn, "CREATE ROLE clf_mallory LOGIN")
+        try:
+            each(conn, "DROP SERVER IF EXISTS fs_ev%(i)d_srv CASCADE;"
+                       "CREATE SERVER fs_ev%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                       "OPTIONS (api_url " + api.replace("%", "%%") + ");"
+                       "CREATE FOREIGN TABLE fs_ev%(i)d (external_userid text) SERVER fs_ev%(i)d_srv;"
+                       "GRANT USAGE ON FOREIGN SERVER fs_ev%(i)d_srv TO clf_mallory;"
+                       "GRANT SELECT ON fs_ev%(i)d TO clf_mallory")
+            m = psycopg2.connect(dbname=DB, user="clf_mallory")
+            m.autocommit = True
+            try:
+                for rnd in ("a", "b"):
+                    if rnd == "b":
+                        # capped: each failing request takes a slot, which needs an entry
+                        each(conn, "ALTER SERVER fs_ev%(i)d_srv OPTIONS (ADD max_concurrent_requests '1')")
+                    before = (run(conn, counters), run(conn, paged)[0][0], run(conn, evicted)[0][0],
+                              stats()["gettoken"])
+                    check(before[0] and before[0][0][0] > 0, "fs_sev has no counters: %s" % before[0])
+                    # a new secret each round: a failure is shared for its backoff, without a request
+                    each(m, "DROP USER MAPPING IF EXISTS FOR clf_mallory SERVER fs_ev%(i)d_srv;"
+                            "CREATE USER MAPPING FOR clf_mallory SERVER fs_ev%(i)d_srv "
+                            "OPTIONS (corp_id 'corp-shared', corp_secret 'Wr0ng-" + rnd + "-%(i)d')")
+                    for i in range(1, n + 1):
+                        try:
+                            run(m, "SELECT count(*) FROM fs_ev%d" % i)
+                            raise Fail("no error from wrong secret %d" % i)
+                        except psycopg2.Error as e:
+                            check("40001" in (e.diag.message_primary or ""),
+                                  "wrong secret %d: %s" % (i, error_text(e)))
+                    calls = stats()["gettoken"] - before[3]
+                    check(calls == n, "round %s: %d gettoken calls for %d wrong secrets" % (rnd, calls, n))
+                    check(run(conn, counters) == before[0],
+                          "round %s: fs_sev's counters %s, before the wrong secrets %s"
+                          % (rnd, run(conn, counters), before[0]))
+                    if rnd == "a":
+                        # requests that only count never make room
+                        check(run(conn, evicted)[0][0] == before[2],
+                              "round a: %d entries evicted by failed requests"
+                              % (run(conn, evicted)[0][0] - before[2]))
+                    else:
+                        # a capped request may make room, in an entry of a
+                        # server without a page first: failing servers
+                        # recycle their own
+                        now = run(conn, paged)[0][0]
+                        check(now >= before[1] - 1, "round b: %d servers with pages, before %d"
+                              % (now, before[1]))
+            finally:
+                m.close()
+        finally:
+            each(conn, "DROP SERVER IF EXISTS fs_ev%(i)d_srv CASCADE")
+            run(conn, "DROP OWNED BY clf_mallory")
+            run(conn, "DROP ROLE clf_mallory")
+
     def token_copies_wiped(self, conn):
         """A session that took the cluster's token holds no copy of it of its
         own.  libcurl's copies (not wiped, as the README says) are the URL,
@@ -2591,6 +2662,106 @@ class Suite:
             first.close()
             second.close()
         run(conn, "DROP SERVER fs_tc2_srv CASCADE")
+
+    def subxact_cursor(self, conn, child):
+        """An async Append of fs_sx1 (fast) and child on a session of its
+        own: BEGIN, DECLARE, FETCH 1 (child's request is then out), then a
+        subtransaction that fails and is rolled back.  Returns the session,
+        in the transaction with the cursor still open."""
+        self.shared_table(conn, "fs_sx1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        a = connect()
+        run(a, "BEGIN")
+        run(a, "DECLARE c CURSOR FOR SELECT external_userid FROM fs_sx1 UNION ALL "
+               "SELECT external_userid FROM %s" % child)
+        check(len(run(a, "FETCH 1 FROM c")) == 1, "FETCH 1 returned no row")
+        return a
+
+    def subxact_rollback(self, a):
+        run(a, "SAVEPOINT s")
+        try:
+            run(a, "SELECT 1/0")
+            raise Fail("no error from 1/0")
+        except psycopg2.Error:
+            pass
+        run(a, "ROLLBACK TO SAVEPOINT s")
+
+    def state_of(self, conn, pid):
+        """pid's progress state once it is past starting."""
+        return self.wait_for("the scan of %d to get going" % pid, lambda: [
+            r[1] for r in self.progress_rows(conn, [pid]) if r[1] != "starting"], seconds=5)[0]
+
+    def async_subxact_slot(self, conn):
+        # ROLLBACK TO SAVEPOINT gives back only what the subtransaction
+        # took: an open cursor's async request to a server capped at 1,
+        # begun before the savepoint, still holds its slot afterwards, so
+        # another session's scan of that server waits for it
+        self.shared_table(conn, "fs_sx2", {"access_token": "fixed-slow"},
+                          server_options="max_concurrent_requests '1'",
+                          table_options="page_size '25', async_capable 'on'")
+        run(conn, "CREATE FOREIGN TABLE fs_sx3 (external_userid text) SERVER fs_sx2_srv "
+                  "OPTIONS (page_size '25')")
+
+        def in_flight():
+            return run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats "
+                             "WHERE server = 'fs_sx2_srv'")
+        reset()
+        a = self.subxact_cursor(conn, "fs_sx2")
+        b = connect()
+        try:
+            self.wait_for("the cursor's request to fs_sx2", lambda: in_flight() == [(1,)], seconds=5)
+            self.subxact_rollback(a)
+            check(in_flight() == [(1,)], "after ROLLBACK TO SAVEPOINT, the cursor's open request "
+                  "holds no slot: requests_in_flight %s" % in_flight())
+            bpid = run(b, "SELECT pg_backend_pid()")[0][0]
+            th, box = self.in_background(lambda: run(b, "SELECT count(*) FROM fs_sx3"))
+            state = self.state_of(conn, bpid)
+            check(state == "waiting for a slot",
+                  "another session's scan is %s while the cursor's request holds the one slot" % state)
+            # the cursor goes on: its request ends, the slot goes to the waiter
+            rest = run(a, "FETCH ALL FROM c")
+            run(a, "COMMIT")
+            check(len(rest) == 49, "the cursor's other rows: %d" % len(rest))
+            th.join(20)
+            check(box.get("result") == [(25,)], "the waiting scan: %s" % box)
+            check(in_flight() == [(0,)], "in flight after: %s" % in_flight())
+        finally:
+            a.close()
+            b.close()
+
+    def async_subxact_token(self, conn):
+        # the same for a token fetch: an open cursor's async gettoken (3 s),
+        # claimed before the savepoint, stays claimed after ROLLBACK TO
+        # SAVEPOINT, so another session with the same credentials waits
+        # for it rather than calling gettoken itself
+        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
+        run(conn, "DROP SERVER IF EXISTS fs_sxt_srv CASCADE")
+        run(conn, "CREATE SERVER fs_sxt_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s)", ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
+        set_mapping(conn, server="fs_sxt_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+        run(conn, "CREATE FOREIGN TABLE fs_sxt (external_userid text) "
+                  "SERVER fs_sxt_srv OPTIONS (page_size '25', async_capable 'on')")
+        reset()
+        a = self.subxact_cursor(conn, "fs_sxt")
+        b = connect()
+        try:
+            self.subxact_rollback(a)
+            bpid = run(b, "SELECT pg_backend_pid()")[0][0]
+            th, box = self.in_background(lambda: run(b, "SELECT count(*) FROM fs_sxt"))
+            state = self.state_of(conn, bpid)
+            check(state == "waiting for token",
+                  "another session's scan is %s while the cursor fetches the token" % state)
+            rest = run(a, "FETCH ALL FROM c")
+            run(a, "COMMIT")
+            check(len(rest) == 49, "the cursor's other rows: %d" % len(rest))
+            th.join(20)
+            check(box.get("result") == [(25,)], "the waiting scan: %s" % box)
+            check(stats()["gettoken"] == 1, "%d gettoken calls for one key: the rolled back "
+                  "subtransaction gave the cursor's fetch away" % stats()["gettoken"])
+        finally:
+            a.close()
+            b.close()
+        run(conn, "DROP SERVER fs_sxt_srv CASCADE")
 
     def progress_writers(self, conn):
         # issue 14, point 2, with a fault injection build: a writer's error
@@ -3304,6 +3475,8 @@ class Suite:
                     lambda: self.token_wait_budget(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                     lambda: self.token_eviction(conn), needs_tokens)
+        self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
+                    "keep the owner's server counters", lambda: self.stats_eviction(conn), needs_views)
         self.shared("shared token copies: a session keeps none of its own after a scan",
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
         self.case("redaction: an error while a message is redacted leaves no copy of a credential's forms",
@@ -3363,6 +3536,10 @@ class Suite:
                     lambda: self.async_token_claim_released(conn), needs_tokens)
         self.shared("request slot claims: one backend holds several slots and tickets at once, "
                     "in ticket order, all given back on error", lambda: self.slot_claims(conn), needs_views)
+        self.shared("async_subxact_slot: ROLLBACK TO SAVEPOINT leaves an open cursor's async request its slot",
+                    lambda: self.async_subxact_slot(conn), needs_views)
+        self.shared("async_subxact_token: ROLLBACK TO SAVEPOINT leaves an open cursor's async gettoken its claim",
+                    lambda: self.async_subxact_token(conn), needs_tokens)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
