@@ -154,6 +154,26 @@ typedef struct ClfProgressSlot
 	char		last_error[CLF_PROGRESS_TEXT];
 } ClfProgressSlot;
 
+/*
+ * What one claim of a backend (stats.c's SlotClaim) holds of a server's
+ * request slots, for the waiters to judge: a slot, or a ticket that may
+ * have been granted one.  A slot held past deadline is one whose holder is
+ * not running its request (an idle cursor's asynchronous scan, never
+ * polled): waiters may go one over the cap for it.  Written under the lock
+ * by its backend; the deadline of a granted ticket that was not taken up
+ * by the first waiter that sees it.
+ */
+typedef struct ClfSlotHold
+{
+	int			entry;			/* index in servers[], -1: none */
+	bool		ticket;			/* a ticket, granted once below ticket_granted */
+	int			limit_ms;		/* timeout_ms plus a margin */
+	uint64		waiting_ticket;
+	TimestampTz deadline;		/* 0: not granted yet */
+} ClfSlotHold;
+
+#define CLF_SLOT_HOLDS_PER_BACKEND	65	/* stats.c's claims, its own included */
+
 /* A scan that ended, for contact_list_fdw_recent_scans (scan_log.c). */
 typedef struct ClfRecentScan
 {
@@ -180,9 +200,9 @@ typedef struct ClfRecentScan
  */
 #define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
 #ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
-#define CLF_SHARED_LAYOUT_VERSION	4
+#define CLF_SHARED_LAYOUT_VERSION	5
 #else
-#define CLF_SHARED_LAYOUT_VERSION	3
+#define CLF_SHARED_LAYOUT_VERSION	4
 #endif
 
 typedef struct ClfShared
@@ -203,7 +223,17 @@ typedef struct ClfShared
 	ClfRecentScan recent[CLF_RECENT_SCANS];	/* a ring, by serial */
 	int			nprogress;
 	ClfProgressSlot progress[FLEXIBLE_ARRAY_MEMBER];
+	/* then CLF_SLOT_HOLDS_PER_BACKEND ClfSlotHolds per backend: clf_slot_holds() */
 } ClfShared;
+
+/* The first of the slot holds, after the progress rows. */
+static inline ClfSlotHold *
+clf_slot_holds(ClfShared *s)
+{
+	return (ClfSlotHold *) ((char *) s +
+							MAXALIGN(offsetof(ClfShared, progress) +
+									 sizeof(ClfProgressSlot) * s->nprogress));
+}
 
 /* shmem.c */
 

@@ -24,7 +24,15 @@
  *	  gettoken per backoff, not one per waiting session in a row.
  *	- A waiter waits no longer than its own fetch could have taken in
  *	  requests, timeout_ms times its attempts (connect_timeout_ms is part of
- *	  timeout_ms in libcurl), besides statement_timeout and cancel.
+ *	  timeout_ms in libcurl), besides statement_timeout and cancel.  Then it
+ *	  does not fail: it takes the claim over and fetches, as it would alone.
+ *	  The claimant may be alive and well but not running its fetch (an idle
+ *	  cursor whose asynchronous scan sent gettoken and is never polled): the
+ *	  claim is only a promise to the waiters, and one that has outlived a
+ *	  waiter's own budget is void for everybody.  The old claimant's later
+ *	  steps change nothing it no longer holds (each checks that fetcher is
+ *	  still its pid); a token it brings in after all is kept, as valid as the
+ *	  taker's.
  *	- A token due for refresh but not expired stays in use by everyone
  *	  while one backend fetches the next; only an expired or rejected token
  *	  makes anyone wait.
@@ -287,19 +295,23 @@ wait_budget_ms(const ClfOptions *opts)
  * backend has claimed the fetch (or cannot share: per-backend mode, no
  * entry to spare) and must fetch one and hand it to
  * clf_shared_remember_token, or its error to clf_shared_token_failed (or
- * give the claim up with clf_shared_token_abandoned).  Waits, cancellably
- * and at most wait_budget_ms, while another backend fetches it; raises the
- * error of a fetch that failed in its backoff.  With wait false, returns
- * NULL and sets *pending instead of waiting: ask again later.
+ * give the claim up with clf_shared_token_abandoned).  Waits, cancellably,
+ * while another backend fetches it, and once wait_budget_ms has gone by
+ * since waiting_since (0: since this call began to wait) takes that claim
+ * over; raises the error of a fetch that failed in its backoff.  With wait
+ * false, returns NULL and sets *pending instead of waiting: ask again
+ * later, with the same waiting_since.
  */
 char *
-clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
+clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
+				 bool *pending)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
 	uint8		context[PG_SHA256_DIGEST_LENGTH];
 	bool		waited = false;
 	TimestampTz deadline = 0;
+	bool		took_over = false;
 	char	   *result = NULL;
 	ClfTokenFailure failure;
 	bool		failed = false;
@@ -314,6 +326,8 @@ clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 	fetch_context(opts, context);
 	/* ahead of the lock: nothing below may allocate */
 	result = palloc(CLF_SHARED_TOKEN_MAX + 1);
+	if (waiting_since != 0)
+		deadline = TimestampTzPlusMilliseconds(waiting_since, wait_budget_ms(opts));
 
 	for (;;)
 	{
@@ -367,7 +381,9 @@ clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 			result = NULL;
 			break;
 		}
-		if (!being_fetched(e) && nclaims < lengthof(claims))
+		/* another's claim that outlived this backend's budget: void */
+		took_over = being_fetched(e) && deadline != 0 && now >= deadline;
+		if ((!being_fetched(e) || took_over) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
 			claims[nclaims++] = (TokenClaim) {e - s->tokens, GetCurrentSubTransactionId()};
@@ -376,7 +392,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 			result = NULL;
 			break;
 		}
-		if (!being_fetched(e))
+		if (!being_fetched(e) || took_over)
 		{
 			/* every entry is this backend's to fetch already: fetch alone */
 			LWLockRelease(&s->lock);
@@ -397,20 +413,9 @@ clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 		if (!waited)
 		{
 			clf_event_waiting(CLF_WAIT_TOKEN, 0, NULL);
-			deadline = TimestampTzPlusMilliseconds(now, wait_budget_ms(opts));
+			if (deadline == 0)
+				deadline = TimestampTzPlusMilliseconds(now, wait_budget_ms(opts));
 			waited = true;
-		}
-		else if (now >= deadline)
-		{
-			ConditionVariableCancelSleep();
-			pfree(result);
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-					 errmsg("timed out waiting for another session's access token fetch for server \"%s\"",
-							opts->server_name),
-					 errdetail("Another session has been fetching a token with the same credentials for longer than this server's own fetch could take: timeout_ms (%d ms) times %d attempts.",
-							   opts->timeout_ms, opts->max_retries + 1),
-					 errhint("WeCom's gettoken may be slow or unreachable: try again later, or raise the server option timeout_ms.")));
 		}
 		/* the timeout rechecks a fetcher that died without a word */
 		sleep_ms = Min(1000, Max(1, (deadline - now) / 1000));
@@ -421,6 +426,10 @@ clf_shared_token(const ClfOptions *opts, bool wait, bool *pending)
 		ConditionVariableCancelSleep();
 		clf_event_wait_over();
 	}
+	if (took_over)
+		ereport(DEBUG1,
+				(errmsg_internal("contact_list_fdw: another session's access token fetch for server \"%s\" outlasted this server's own (timeout_ms %d ms times %d attempts): fetching here",
+								 opts->server_name, opts->timeout_ms, opts->max_retries + 1)));
 	if (failed)
 	{
 		pfree(result);

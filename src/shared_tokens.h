@@ -16,7 +16,10 @@
 /* ClfOptions: clf_common.h once the main header is split */
 #include "clf_common.h"
 
-extern char *clf_shared_token(const ClfOptions *opts, bool wait, bool *pending);
+#include "datatype/timestamp.h"
+
+extern char *clf_shared_token(const ClfOptions *opts, bool wait,
+							  TimestampTz waiting_since, bool *pending);
 extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
 									  int expires_in, int refresh_in);
 extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);

@@ -73,9 +73,14 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static Size
 shared_size(void)
 {
-	return add_size(offsetof(ClfShared, progress),
-					mul_size(sizeof(ClfProgressSlot),
-							 mul_size(MaxBackends, CLF_PROGRESS_PER_BACKEND)));
+	Size		size = add_size(offsetof(ClfShared, progress),
+								mul_size(sizeof(ClfProgressSlot),
+										 mul_size(MaxBackends, CLF_PROGRESS_PER_BACKEND)));
+
+	/* the slot holds, as clf_slot_holds() finds them */
+	return add_size(MAXALIGN(size),
+					mul_size(sizeof(ClfSlotHold),
+							 mul_size(MaxBackends, CLF_SLOT_HOLDS_PER_BACKEND)));
 }
 
 static void
@@ -100,6 +105,8 @@ init_shared(ClfShared *s)
 	s->nprogress = MaxBackends * CLF_PROGRESS_PER_BACKEND;
 	for (int i = 0; i < s->nprogress; i++)
 		pg_atomic_init_u32(&s->progress[i].changecount, 0);
+	for (int i = 0; i < MaxBackends * CLF_SLOT_HOLDS_PER_BACKEND; i++)
+		clf_slot_holds(s)[i].entry = -1;
 }
 
 #if PG_VERSION_NUM >= 190000

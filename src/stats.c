@@ -41,6 +41,19 @@
  * rather than go unlimited: waiting holds nothing, and every entry frees up
  * once its requests end and its queue drains, so this cannot deadlock.
  *
+ * A slot is given back when its request ends, but an asynchronous scan's
+ * request ends only when its backend polls it: an open cursor between
+ * FETCHes, or a query busy elsewhere, holds its slot (or a ticket granted
+ * meanwhile) with nothing running.  So each claim also says in the shared
+ * state (ClfSlotHold) until when its request must be over at the latest:
+ * its server's timeout_ms, which libcurl holds every running request to,
+ * plus SLOT_HOLD_MARGIN_MS, from when it took the slot (a granted ticket:
+ * from when a waiter first saw it granted).  A waiter may go one over the
+ * cap for each slot held past that, and only then: under normal load every
+ * holder is within its deadline and the cap holds, however long the queue
+ * is; a holder that does not run its request stalls the others for its
+ * server's timeout_ms at most, never until its session goes on.
+ *
  * What a scan is doing meanwhile (waiting for a slot, requesting) is not
  * this file's to show: scan_events.c takes the slot through
  * clf_request_slot_try and clf_request_slot_wait and tells progress.c.
@@ -68,6 +81,11 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+#else
+#include "storage/backendid.h"
+#endif
 
 /*
  * A claim: the slot it holds, or the ticket it waits with, or neither.  A
@@ -101,6 +119,12 @@ static bool slept = false;		/* since the slot was asked for */
 
 /* how often a request with no entry to wait on looks again */
 #define NO_ENTRY_WAIT_MS 20
+
+/* a held slot's request is over by its timeout_ms and this (see above) */
+#define SLOT_HOLD_MARGIN_MS 1000
+
+StaticAssertDecl(CLF_SLOT_CLAIMS + 1 <= CLF_SLOT_HOLDS_PER_BACKEND,
+				 "every claim of a backend has a ClfSlotHold");
 
 static object_access_hook_type prev_object_access_hook = NULL;
 static bool servers_dropped = false;	/* in this transaction */
@@ -139,12 +163,12 @@ abandoned_word(ClfServerEntry *e, uint64 ticket)
 }
 
 /*
- * Hand the free slots of e to the oldest tickets, skipping the ones given
- * up.  True if a ticket was granted or skipped: waiters should look.
- * Caller holds the lock exclusively.
+ * Hand the free slots of e, up to limit in flight, to the oldest tickets,
+ * skipping the ones given up.  True if a ticket was granted or skipped:
+ * waiters should look.  Caller holds the lock exclusively.
  */
 static bool
-grant_slots(ClfServerEntry *e)
+grant_slots_up_to(ClfServerEntry *e, int limit)
 {
 	bool		changed = false;
 
@@ -155,7 +179,7 @@ grant_slots(ClfServerEntry *e)
 
 		if (*word & bit)
 			*word &= ~bit;
-		else if (e->in_flight < e->max_in_flight)
+		else if (e->in_flight < limit)
 			e->in_flight++;
 		else
 			break;
@@ -163,6 +187,13 @@ grant_slots(ClfServerEntry *e)
 		changed = true;
 	}
 	return changed;
+}
+
+/* grant_slots_up_to the cap */
+static bool
+grant_slots(ClfServerEntry *e)
+{
+	return grant_slots_up_to(e, e->max_in_flight);
 }
 
 /*
@@ -238,6 +269,86 @@ server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 static void request_slot_release(SubTransactionId from);
 static ConditionVariable *give_up_ticket(ClfShared *s, SlotClaim *c);
 
+/* The shared record of claim c of this backend, or NULL (not a backend). */
+static ClfSlotHold *
+hold_of(ClfShared *s, const SlotClaim *c)
+{
+#if PG_VERSION_NUM >= 170000
+	int			n = MyProcNumber;
+#else
+	int			n = MyBackendId - 1;
+#endif
+
+	if (n < 0 || n >= s->nprogress / CLF_PROGRESS_PER_BACKEND)
+		return NULL;
+	return &clf_slot_holds(s)[n * CLF_SLOT_HOLDS_PER_BACKEND + (c - claims)];
+}
+
+/*
+ * Record what c holds now, for the waiters: a slot, whose request is over
+ * by limit_ms from now, or a ticket, or nothing.  Caller holds the lock
+ * exclusively.
+ */
+static void
+note_hold(ClfShared *s, const SlotClaim *c, int limit_ms)
+{
+	ClfSlotHold *h = hold_of(s, c);
+
+	if (h == NULL)
+		return;
+	h->entry = -1;
+	if (c->held_entry >= 0)
+	{
+		h->entry = c->held_entry;
+		h->ticket = false;
+		h->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), limit_ms);
+	}
+	else if (c->waiting_entry >= 0)
+	{
+		h->entry = c->waiting_entry;
+		h->ticket = true;
+		h->limit_ms = limit_ms;
+		h->waiting_ticket = c->waiting_ticket;
+		h->deadline = 0;
+	}
+}
+
+/*
+ * The cap of e's requests in flight, plus one for each slot held past its
+ * deadline (see the header): its holder is not running its request.  A
+ * ticket granted and not taken up yet gets its deadline here, the first
+ * time a waiter sees it.  Caller holds the lock exclusively.
+ */
+static int
+slot_limit(ClfShared *s, ClfServerEntry *e)
+{
+	ClfSlotHold *h = clf_slot_holds(s);
+	int			nholds = (s->nprogress / CLF_PROGRESS_PER_BACKEND) * CLF_SLOT_HOLDS_PER_BACKEND;
+	int			index = e - s->servers;
+	int			limit = e->max_in_flight;
+	TimestampTz now;
+
+	/* the holds are read only when the cap is reached */
+	if (e->in_flight < limit)
+		return limit;
+	now = GetCurrentTimestamp();
+	for (int i = 0; i < nholds; i++)
+	{
+		if (h[i].entry != index)
+			continue;
+		if (h[i].ticket)
+		{
+			if (h[i].waiting_ticket >= e->ticket_granted)
+				continue;		/* still waiting: holds no slot */
+			if (h[i].deadline == 0)
+				h[i].deadline = TimestampTzPlusMilliseconds(now, h[i].limit_ms);
+		}
+		if (now >= h[i].deadline)
+			limit++;
+	}
+	return limit;
+}
+
 /*
  * Does one of this backend's asynchronous claims that c's caller does not
  * drive hold a slot of entry, or a ticket for one (granted, maybe, and not
@@ -311,11 +422,13 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 		}
 		else if (c->waiting_entry == i)
 		{
-			(void) grant_slots(e);
+			/* an older ticket granted over the cap is woken to take it */
+			if (grant_slots_up_to(e, slot_limit(s, e)))
+				wake = &e->cv;
 			got = c->waiting_ticket < e->ticket_granted;
 		}
 		else if (e->ticket_next == e->ticket_granted &&
-				 e->in_flight < e->max_in_flight)
+				 e->in_flight < slot_limit(s, e))
 		{
 			e->in_flight++;
 			got = true;
@@ -336,6 +449,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 			c->held_serverid = e->serverid;
 			c->waiting_entry = -1;
 		}
+		note_hold(s, c, opts->timeout_ms + SLOT_HOLD_MARGIN_MS);
 	}
 	LWLockRelease(&s->lock);
 	if (wake)
@@ -405,6 +519,7 @@ give_back_slot(ClfShared *s, SlotClaim *c)
 		return NULL;
 	e = &s->servers[c->held_entry];
 	c->held_entry = -1;
+	note_hold(s, c, 0);
 	/* an entry with a request in flight is never reused, but be sure */
 	if (e->dbid != c->held_dbid || e->serverid != c->held_serverid || e->in_flight <= 0)
 		return NULL;
@@ -428,6 +543,7 @@ give_up_ticket(ClfShared *s, SlotClaim *c)
 		return NULL;
 	e = &s->servers[c->waiting_entry];
 	c->waiting_entry = -1;
+	note_hold(s, c, 0);
 	/* an entry with tickets out is never reused */
 	if (ticket >= e->ticket_next)
 		return NULL;

@@ -118,17 +118,19 @@ find_token(const ClfOptions *opts)
 char *
 clf_token_get(const ClfOptions *opts)
 {
-	return clf_token_try_get(opts, NULL);
+	return clf_token_try_get(opts, 0, NULL);
 }
 
 /*
  * As clf_token_get, but where another backend is fetching the token,
  * returns NULL with *pending set rather than wait for it (pending NULL:
  * wait): an asynchronous scan asks again later, and the Append's other
- * scans go on meanwhile.
+ * scans go on meanwhile.  waiting_since is when it began to wait for that
+ * fetch (0: not yet): once the wait has lasted what its own fetch could
+ * take, it gets NULL without *pending, and fetches the token itself.
  */
 char *
-clf_token_try_get(const ClfOptions *opts, bool *pending)
+clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since, bool *pending)
 {
 	ClfTokenEntry *entry;
 
@@ -138,7 +140,7 @@ clf_token_try_get(const ClfOptions *opts, bool *pending)
 		return pstrdup(opts->access_token);
 	entry = find_token(opts);
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
-		return clf_shared_token(opts, pending == NULL, pending);
+		return clf_shared_token(opts, pending == NULL, waiting_since, pending);
 	return pstrdup(entry->token);
 }
 

@@ -21,9 +21,12 @@
 /* ClfOptions: clf_common.h once the main header is split */
 #include "clf_common.h"
 
+#include "datatype/timestamp.h"
+
 extern void clf_tokens_init(void);
 extern char *clf_token_get(const ClfOptions *opts);
-extern char *clf_token_try_get(const ClfOptions *opts, bool *pending);
+extern char *clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since,
+							   bool *pending);
 extern void clf_token_fetch_abandoned(const ClfOptions *opts);
 extern int	clf_token_fetched(const ClfOptions *opts, const char *token,
 							  int expires_in);

@@ -1021,14 +1021,10 @@ look_for_token(ClfPageFetcher *f)
 
 	/*
 	 * Another session fetching for longer than this server's own fetch could
-	 * take: wait for it as a plain scan does, within its bounds.
+	 * take: the token table hands this fetcher the claim, as a plain scan's
+	 * wait ends.
 	 */
-	if (f->phase == CLF_PHASE_TOKEN_WAIT &&
-		GetCurrentTimestamp() > TimestampTzPlusMilliseconds(f->token_wait_since,
-															(int64) opts->timeout_ms * (opts->max_retries + 1)))
-		token = clf_token_try_get(opts, NULL);
-	else
-		token = clf_token_try_get(opts, &pending);
+	token = clf_token_try_get(opts, f->phase == CLF_PHASE_TOKEN_WAIT ? f->token_wait_since : 0, &pending);
 
 	if (token)
 	{

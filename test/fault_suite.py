@@ -1629,6 +1629,58 @@ class Suite:
                       lambda: any(r[1] == "waiting for a slot" for r in self.progress_rows(conn, [wpid])))
         return holder, hpid, hth, hbox, waiter, wpid, wth, wbox
 
+    def slot_idle_cursor(self, conn):
+        # issue D2: a cursor's async scan holds the only slot of a server
+        # and goes idle (its request answered, never read); another session
+        # waits while the holder's request could still run (its timeout_ms
+        # 3500 and a margin of 1 s), then goes one over the cap
+        self.shared_table(conn, "fs_ix1", {"access_token": "fixed-slow"},
+                          server_options="max_concurrent_requests '1', timeout_ms '3500'",
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_ixa", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        run(conn, """CREATE FOREIGN TABLE fs_ix2 (tmp_openid text) SERVER fs_ix1_srv""")
+        # the other session reads fs_ix1's server as a role of its own, whose
+        # mapping answers at once: its scan's own time is not the case's
+        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_slotpeer'"):
+            run(conn, "DROP OWNED BY clf_slotpeer")
+            run(conn, "DROP ROLE clf_slotpeer")
+        run(conn, "CREATE ROLE clf_slotpeer")
+        run(conn, "GRANT SELECT ON fs_ix2 TO clf_slotpeer")
+        run(conn, "CREATE USER MAPPING FOR clf_slotpeer SERVER fs_ix1_srv OPTIONS (access_token 'fixed-basic')")
+        reset()
+        a = connect()
+        b = connect()
+        try:
+            apid = run(a, "SELECT pg_backend_pid()")[0][0]
+            run(a, "BEGIN")
+            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_ixa UNION ALL SELECT tmp_openid FROM fs_ix1")
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+            held = time.monotonic()
+            inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_ix1_srv'")
+            check(inflight == [(1,)], "the idle cursor holds no slot: %s" % inflight)
+            run(b, "SET ROLE clf_slotpeer")
+            run(b, "SET statement_timeout = '12s'")
+            try:
+                got = run(b, "SELECT count(*) FROM fs_ix2")
+            except psycopg2.Error as e:
+                raise Fail("another session's scan failed behind the idle cursor's slot after %.1f s: %s"
+                           % (time.monotonic() - held, error_text(e)))
+            took = time.monotonic() - held
+            check(got == [(25,)], "the other session's scan: %s" % got)
+            # not before the holder's deadline (the cap holds), not much after
+            check(4.0 < took < 8, "the other session's scan ended %.1f s after the slot was taken, "
+                  "expected after the holder's timeout_ms 3500 and 1 s" % took)
+            inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_ix1_srv'")
+            check(inflight == [(1,)], "in flight after the other scan: %s" % inflight)
+            run(a, "COMMIT")
+            self.async_left_nothing(conn, apid, ["fs_ix1_srv"])
+        finally:
+            a.close()
+            b.close()
+            run(conn, "DROP OWNED BY clf_slotpeer")
+            run(conn, "DROP ROLE clf_slotpeer")
+
     def shared_terminate(self, conn):
         self.shared_table(conn, "fs_one", {"access_token": "fixed-hangonce"},
                           server_options="max_concurrent_requests '1'")
@@ -1844,7 +1896,9 @@ class Suite:
         check(stats()["gettoken"] == 2, "a scan in the backoff called gettoken")
 
     def token_wait_budget(self, conn):
-        # a server with timeout_ms 500 waits no 3 s for another server's fetch of the same key
+        # a server with timeout_ms 500 waits no 3 s for another server's fetch
+        # of the same key: after its 500 ms it takes the fetch over, as it
+        # would alone, and its own gettoken times out after its own 500 ms
         self.shared_table(conn, "fs_slowtok", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"})
         self.shared_table(conn, "fs_quick", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"},
                           server_options="timeout_ms '500', max_retries '0'")
@@ -1863,12 +1917,60 @@ class Suite:
             th.join(30)
         took = time.monotonic() - t0
         check("error" not in box and box.get("result") == [(25,)], "the slow fetch's scan: %s" % box)
-        check("timed out waiting for another session's access token fetch" in e.diag.message_primary,
-              "error: %s" % error_text(e))
+        check("gettoken" in e.diag.message_primary and "timed out" in e.diag.message_primary
+              and "another session" not in e.diag.message_primary,
+              "not its own gettoken's timeout: %s" % error_text(e))
         check(e.pgcode == "HV00N", "SQLSTATE %s" % e.pgcode)
-        check(waited < 0.5 * took, "the waiter waited %.1f s of the fetch's %.1f s" % (waited, took))
-        check(stats()["gettoken"] == 1, "%d gettoken calls" % stats()["gettoken"])
+        check(0.9 < waited < 0.5 * took, "the waiter took %.1f s of the fetch's %.1f s, expected its "
+              "500 ms wait and its own 500 ms gettoken" % (waited, took))
+        # the mock counts a gettoken when it answers: the waiter's, 3 s after it came
+        self.wait_for("the waiter's gettoken", lambda: stats()["gettoken"] >= 2, seconds=5)
+        check(stats()["gettoken"] == 2, "%d gettoken calls, expected the slow one and the waiter's"
+              % stats()["gettoken"])
         a.close()
+
+    def token_wait_idle_cursor(self, conn):
+        # issue D1: a cursor's async scan claimed a gettoken and went idle
+        # (nobody polls it: the answer is never read); another session with
+        # the same credentials waits its budget, then fetches for everyone
+        # (secret-ok2: a token key of its own, no case fetched it before)
+        mapping = {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok2"}
+        self.shared_table(conn, "fs_ic1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_ic2", mapping, table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_icb", mapping, server_options="timeout_ms '3500', max_retries '0'")
+        reset()
+        a = connect()
+        b = connect()
+        try:
+            run(a, "BEGIN")
+            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_ic1 UNION ALL SELECT tmp_openid FROM fs_ic2")
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+            # answered (the mock counts it then), never read by the idle cursor
+            self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
+            run(b, "SET statement_timeout = '15s'")
+            t = time.monotonic()
+            try:
+                got = run(b, "SELECT count(*) FROM fs_icb")
+            except psycopg2.Error as e:
+                raise Fail("another session's scan failed behind the idle cursor's claim after %.1f s: %s"
+                           % (time.monotonic() - t, error_text(e)))
+            took = time.monotonic() - t
+            check(got == [(25,)], "the other session's scan: %s" % got)
+            # its 3.5 s budget, then its own gettoken (3 s at the mock)
+            check(took < 10, "the other session's scan took %.1f s" % took)
+            check(stats()["gettoken"] == 2, "%d gettoken calls, expected the cursor's and the waiter's"
+                  % stats()["gettoken"])
+            # what it fetched is everyone's: the next session waits for nothing
+            t = time.monotonic()
+            check(run(conn, "SELECT count(*) FROM fs_icb") == [(25,)], "a third session's scan")
+            check(time.monotonic() - t < 2, "a third session's scan took %.1f s" % (time.monotonic() - t))
+            check(stats()["gettoken"] == 2, "the third session called gettoken")
+            run(a, "COMMIT")
+            check(run(a, "SELECT count(*) FROM fs_ic2") == [(25,)], "the cursor's session afterwards")
+        finally:
+            a.close()
+            b.close()
 
     def token_eviction(self, conn):
         # another role's 200 wrong secrets leave the owner's valid token cached
@@ -3456,6 +3558,8 @@ class Suite:
                     lambda: self.shared_progress(conn), needs_views)
         self.shared("20 scans, max_concurrent_requests 3: at most 3 requests at once, every row",
                     lambda: self.shared_slots(conn), needs_views)
+        self.shared("max_concurrent_requests: an idle cursor's slot holds up another session only "
+                    "until the holder's timeout_ms", lambda: self.slot_idle_cursor(conn), needs_views)
         self.shared("pg_terminate_backend mid-request: slot and progress row given back",
                     lambda: self.shared_terminate(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
@@ -3471,8 +3575,10 @@ class Suite:
                     lambda: self.token_refresh_ahead(conn), needs_tokens)
         self.shared("shared token refresh fails: only the refreshing scan fails, the old token serves on",
                     lambda: self.token_refresh_fails(conn), needs_tokens)
-        self.shared("shared token wait: bounded by the waiter's own timeout_ms",
+        self.shared("shared token wait: bounded by the waiter's own timeout_ms, then its own fetch",
                     lambda: self.token_wait_budget(conn), needs_tokens)
+        self.shared("shared token wait: an idle cursor's claimed fetch, another session fetches for everyone",
+                    lambda: self.token_wait_idle_cursor(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                     lambda: self.token_eviction(conn), needs_tokens)
         self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
