@@ -384,10 +384,20 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	if (state->replaying)
 	{
+		/*
+		 * Once the tuplestore has spilled to its file, each row read back is
+		 * palloc'd in the current context, the per-tuple one that ExecScan
+		 * resets before our next call, and replay_slot is told to free it.
+		 * The row is copied into the scan slot at once, so the replay slot
+		 * lets go of it here, while its memory is still alive: kept until
+		 * the next read, it would be freed again after the reset.
+		 */
 		if (tuplestore_gettupleslot(state->replay, true, false, state->replay_slot))
 		{
 			state->rows_replayed++;
-			return ExecCopySlot(slot, state->replay_slot);
+			ExecCopySlot(slot, state->replay_slot);
+			ExecClearTuple(state->replay_slot);
+			return slot;
 		}
 		state->replaying = false;
 	}
