@@ -130,6 +130,25 @@ TYPES = [
 ]
 
 
+class RawNumber(str):
+    """A JSON number sent exactly as written (Python's json module would
+    print a float its own way: 12345678901234567.0 as 1.2345678901234568e+16)."""
+
+
+# The one row of scenario "numbers": numbers an integer column must read
+# exactly (beyond 2**53, the ends of bigint) or refuse (a fraction, out of range).
+NUMBERS = {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_001",
+           "follow_userid": "zhangwei", "add_time": BASE_TIME,
+           "big": RawNumber("12345678901234567.0"), "p53": RawNumber("9007199254740993.0"),
+           "exp": RawNumber("1.5e3"), "min": -9223372036854775808, "max": 9223372036854775807,
+           "frac": RawNumber("12345678901234567.5"), "near": RawNumber("4503599627370496.7"),
+           "over": RawNumber("1e19"), "int_over": RawNumber("3000000000.0")}
+
+
+def numbers_row(i, trav):
+    return {k: ("tmp-%d-1" % trav if k == "tmp_openid" else v) for k, v in NUMBERS.items()}
+
+
 def types_row(i, trav):
     return {k: ("tmp-%d-%d" % (trav, i + 1) if k == "tmp_openid" else v)
             for k, v in TYPES[i].items()}
@@ -163,6 +182,8 @@ def dataset(scen):
         return BENCH_ROWS, make_row
     if scen == "types":
         return len(TYPES), types_row
+    if scen == "numbers":
+        return 1, numbers_row
     m = re.fullmatch(r"types(\d+)", scen)
     if m:
         n = int(m.group(1)) - 1
@@ -194,7 +215,7 @@ GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25")
 def known(scen):
     if RETRY_AFTER.fullmatch(scen) or BENCH_DELAY.fullmatch(scen):
         return True
-    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "nul", "badutf8"):
+    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "numbers", "nul", "badutf8"):
         return True
     m = re.fullmatch(r"types(\d+)", scen)
     if m:
@@ -202,8 +223,30 @@ def known(scen):
     return re.fullmatch(r"e\d+", scen) is not None
 
 
+RAW_MARK = "\u2063raw:"  # (an invisible separator) no row holds it but a RawNumber's
+
+
+def dumps(obj, **kw):
+    """json.dumps, with each RawNumber written as its own text."""
+    raw = []
+
+    def mark(o):
+        if isinstance(o, RawNumber):
+            raw.append(o)
+            return RAW_MARK + str(len(raw) - 1)
+        if isinstance(o, dict):
+            return {k: mark(v) for k, v in o.items()}
+        if isinstance(o, list):
+            return [mark(v) for v in o]
+        return o
+    text = json.dumps(mark(obj), **kw)
+    if not raw:
+        return text
+    return re.sub('"%s(\\d+)"' % RAW_MARK, lambda m: str(raw[int(m.group(1))]), text)
+
+
 def enc(obj):
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    return dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 # ---------------------------------------------------------------- cursors
@@ -894,7 +937,7 @@ def dump(scen):
     total, rowfn = ds
     out = sys.stdout.buffer
     for i in range(total):
-        out.write(json.dumps(rowfn(i, 1), ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n")
+        out.write(dumps(rowfn(i, 1), ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n")
     out.flush()
 
 
@@ -922,6 +965,7 @@ SCENARIO_HELP = [
     ("truncated", "a body cut in half (SQLSTATE HV00A)"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
     ("types", "14 rows of awkward values, for column type conversions"),
+    ("numbers", "1 row of numbers beyond 2**53 and at the ends of bigint, for integer columns"),
 ]
 
 
