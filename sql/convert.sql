@@ -120,6 +120,40 @@ ALTER FOREIGN TABLE conv_t2 ALTER COLUMN add_time TYPE bigint;
 SELECT add_time FROM conv_t2;
 SELECT clf_drop_scenario_table('conv_t14');
 
+-- a number with a fraction or an exponent is read from its text: exact
+-- beyond 2^53 (as PostgreSQL's own cast of the same text), a fraction
+-- refused even where a double would lose it, and 22003 beyond the type;
+-- the ends of bigint are the numbers sent (the mock's scenario "numbers")
+SELECT clf_scenario_table('conv_num', 'numbers');
+CREATE FOREIGN TABLE conv_num2 (
+  big      bigint,
+  p53      bigint,
+  exp      integer,
+  exp2     smallint OPTIONS (field 'exp'),
+  min      bigint,
+  max      bigint,
+  frac     bigint,
+  near     bigint,
+  over     bigint,
+  int_over integer,
+  big_int  integer OPTIONS (field 'big'),
+  big_num  numeric OPTIONS (field 'big')
+) SERVER conv_num_srv;
+SELECT big, p53, exp, exp2, min, max FROM conv_num2;
+SELECT big = '12345678901234567.0'::numeric::bigint AS big_exact,
+       p53 = '9007199254740993.0'::numeric::bigint AS p53_exact,
+       big_num = big AS numeric_agrees
+  FROM conv_num2;
+SELECT frac FROM conv_num2;
+SELECT near FROM conv_num2;
+SELECT clf_error_of('SELECT near FROM conv_num2');
+SELECT over FROM conv_num2;
+SELECT clf_error_of('SELECT over FROM conv_num2');
+SELECT int_over FROM conv_num2;
+SELECT big_int FROM conv_num2;
+DROP FOREIGN TABLE conv_num2;
+SELECT clf_drop_scenario_table('conv_num');
+
 -- values that do not fit the declared type
 SELECT clf_scenario_table('conv_fit', 'basic');
 ALTER FOREIGN TABLE conv_fit ALTER COLUMN name TYPE varchar(5);
@@ -146,6 +180,70 @@ SELECT tmp_openid FROM conv_fit;
 -- the error has the FDW's SQLSTATE class or the type's own
 SELECT clf_error_of('SELECT * FROM conv_t5');
 SELECT clf_error_of('SELECT name FROM conv_t9');
+
+-- A domain column is converted as its base type (the epoch for a domain
+-- over timestamptz, a JSON value for one over jsonb, 1.0 for one over
+-- integer, the base's length for one over varchar(n)), then the domain's
+-- constraints hold, NULLs included (a missing key and JSON null alike).
+CREATE DOMAIN conv_ts_d AS timestamptz;
+CREATE DOMAIN conv_ts_dd AS conv_ts_d CHECK (VALUE < '2023-09-11 12:00Z');
+CREATE DOMAIN conv_jb_d AS jsonb;
+CREATE DOMAIN conv_int_d AS integer CHECK (VALUE > 0);
+CREATE DOMAIN conv_vc_d AS varchar(5);
+CREATE DOMAIN conv_nn_text AS text NOT NULL;
+CREATE DOMAIN conv_some_text AS text CHECK (VALUE IS NOT NULL);
+CREATE DOMAIN conv_cust_text AS text CHECK (VALUE LIKE 'wm\_cust\_%');
+SELECT clf_scenario_table('conv_dom', 'basic');
+CREATE FOREIGN TABLE conv_dom2 (
+  add_time     conv_ts_d,
+  add_plain    timestamptz OPTIONS (field 'add_time'),
+  early        conv_ts_dd OPTIONS (field 'add_time'),
+  name         conv_jb_d,
+  name_plain   jsonb OPTIONS (field 'name'),
+  item         conv_jb_d,
+  ext_checked  conv_cust_text OPTIONS (field 'external_userid'),
+  ext_nn       conv_nn_text OPTIONS (field 'external_userid'),
+  chat_some    conv_some_text OPTIONS (field 'chat_id'),
+  follow_short conv_vc_d OPTIONS (field 'follow_userid')
+) SERVER conv_dom_srv;
+SELECT count(*) AS rows, count(add_time) FILTER (WHERE add_time = add_plain) AS same_time,
+       count(name) FILTER (WHERE name = name_plain AND jsonb_typeof(name) = 'string') AS same_name,
+       count(*) FILTER (WHERE jsonb_typeof(item) = 'object' AND item ? 'tmp_openid') AS items,
+       count(ext_checked) AS ext_checked
+  FROM conv_dom2;
+SELECT add_time, pg_typeof(add_time) AS type, name, pg_typeof(name) AS name_type
+  FROM conv_dom2 WHERE name IS NOT NULL ORDER BY add_time LIMIT 2;
+-- a domain over a domain: its own CHECK and its base domain's conversion
+-- (the first five rows are early enough, the sixth is not)
+SELECT early FROM conv_dom2 LIMIT 5;
+SELECT early FROM conv_dom2;
+-- NOT NULL refuses a missing key (23502), a CHECK refuses NULL (23514) and
+-- a value (23514), the base's typmod a long value (22001)
+SELECT ext_nn FROM conv_dom2;
+SELECT clf_error_of('SELECT ext_nn FROM conv_dom2');
+SELECT chat_some FROM conv_dom2;
+SELECT clf_error_of('SELECT chat_some FROM conv_dom2');
+SELECT follow_short FROM conv_dom2;
+-- JSON null is NULL to a domain too: row 10 of types has "name": null
+SELECT clf_scenario_table('conv_dom10', 'types10');
+ALTER FOREIGN TABLE conv_dom10 ALTER COLUMN name TYPE conv_nn_text;
+SELECT name FROM conv_dom10;
+-- a whole number written as 1.0 fits a domain over integer, as integer;
+-- its CHECK holds after the conversion
+SELECT clf_scenario_table('conv_dom14', 'types14');
+ALTER FOREIGN TABLE conv_dom14 ALTER COLUMN add_time TYPE conv_int_d;
+SELECT add_time, pg_typeof(add_time) FROM conv_dom14;
+CREATE DOMAIN conv_neg_d AS bigint CHECK (VALUE < 0);
+ALTER FOREIGN TABLE conv_dom14 ALTER COLUMN add_time TYPE conv_neg_d;
+SELECT add_time FROM conv_dom14;
+-- a source column of a domain type holds the domain too
+ALTER FOREIGN TABLE conv_dom10 ALTER COLUMN follow_userid TYPE conv_cust_text;
+ALTER FOREIGN TABLE conv_dom10 ALTER COLUMN follow_userid OPTIONS (ADD source 'server');
+SELECT follow_userid FROM conv_dom10;
+DROP FOREIGN TABLE conv_dom2;
+SELECT clf_drop_scenario_table(t) FROM unnest(ARRAY['conv_dom', 'conv_dom10', 'conv_dom14']) t;
+DROP DOMAIN conv_ts_dd, conv_ts_d, conv_jb_d, conv_int_d, conv_neg_d, conv_vc_d,
+  conv_nn_text, conv_some_text, conv_cust_text;
 
 DROP FOREIGN TABLE conv_all, conv_extra2;
 SELECT count(clf_drop_scenario_table(t)::text) AS dropped

@@ -123,6 +123,24 @@ SELECT pl_temp_files() AS before \gset
 SELECT count(name) FROM pl_big;
 SELECT pg_stat_force_next_flush();
 SELECT pl_temp_files() - :before AS plain_scan_temp_files;
+-- Rescans replay those spilled rows intact: each replayed row is read back
+-- from the file, and stays valid until it is copied out (a nested loop with
+-- the scan inside, and a correlated subquery).  tmp_openid names the
+-- traversal, so the rows are compared without it.
+SET enable_material = off;
+SELECT md5(string_agg(concat_ws(',', is_customer, external_userid, name, follow_userid,
+                                chat_id, chat_name, add_time), '|' ORDER BY add_time)) AS whole
+  FROM pl_big \gset
+SELECT a.add_time, count(*) AS rows,
+       md5(string_agg(concat_ws(',', b.is_customer, b.external_userid, b.name, b.follow_userid,
+                                b.chat_id, b.chat_name, b.add_time), '|' ORDER BY b.add_time))
+         = :'whole' AS same_rows
+  FROM (SELECT * FROM pl_big ORDER BY add_time LIMIT 3) a JOIN pl_big b ON true
+ GROUP BY a.add_time ORDER BY a.add_time;
+SELECT a.add_time, (SELECT count(*) FROM pl_big b WHERE b.add_time > a.add_time) AS later,
+       (SELECT max(b.add_time) FROM pl_big b WHERE b.add_time > a.add_time) AS last
+  FROM pl_big a LIMIT 3;
+RESET enable_material;
 RESET work_mem;
 DROP FUNCTION pl_temp_files();
 SELECT clf_drop_scenario_table('pl_big');

@@ -15,8 +15,21 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER wecom_log_err
 CREATE FOREIGN TABLE wecom_log_err_contacts (name text) SERVER wecom_log_err;
 SELECT * FROM wecom_log_err_contacts;                        -- error
 -- an error after the page arrived (here a conversion) is recorded too
+-- with its own message: a domain's constraint, an input function's syntax
 CREATE FOREIGN TABLE wecom_log_bad_type (is_customer date) SERVER wecom;
 SELECT * FROM wecom_log_bad_type;
+CREATE DOMAIN log_nn_text AS text NOT NULL;
+CREATE FOREIGN TABLE wecom_log_bad_domain (name log_nn_text) SERVER wecom;
+SELECT * FROM wecom_log_bad_domain;
+-- redacted as a fetch's error is, for other roles read the log: a value
+-- that happens to be the proxy_password is not kept (the query's own error
+-- is the user's)
+CREATE SERVER wecom_log_conv FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wecom_log_conv
+  OPTIONS (access_token 'fixed-basic', proxy_user 'squid', proxy_password 'zhangwei');
+CREATE FOREIGN TABLE wecom_log_conv_contacts (follow_userid date) SERVER wecom_log_conv;
+SELECT * FROM wecom_log_conv_contacts;
 
 SELECT foreign_table, pages, requests, retries, token_fetches, rows,
        bytes > 0 AS got_bytes, outcome, error,
@@ -28,7 +41,9 @@ DO $$ BEGIN FOR i IN 1..120 LOOP PERFORM * FROM wecom_contacts LIMIT 1; END LOOP
 SELECT count(*), min(scan_id) > 3 AS oldest_dropped FROM contact_list_fdw_scans();
 
 DROP SERVER wecom_log_err CASCADE;
-DROP FOREIGN TABLE wecom_log_bad_type;
+DROP FOREIGN TABLE wecom_log_bad_type, wecom_log_bad_domain;
+DROP DOMAIN log_nn_text;
+DROP SERVER wecom_log_conv CASCADE;
 
 -- the planner expects at most 100 rows (the ring's size), and the function
 -- runs in the leader of a parallel query, whose log it is (SQL version 1.1)

@@ -13,6 +13,7 @@
 #include "convert.h"
 #include "http.h"
 #include "option.h"
+#include "redact.h"
 #include "scan.h"
 #include "tokens.h"
 #include "wecom.h"
@@ -297,7 +298,13 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 }
 
-/* The error being raised ends trav's scan: recorded for contact_list_fdw_scans(). */
+/*
+ * The error being raised ends trav's scan: recorded for
+ * contact_list_fdw_scans() and contact_list_fdw_recent_scans, which other
+ * roles may read.  A fetch's messages are redacted where they are raised; a
+ * conversion's may quote a value from the network (an input function's
+ * "invalid input syntax"), so the message is redacted here too.
+ */
 static void
 record_scan_error(ClfTraversal *trav, MemoryContext cxt)
 {
@@ -305,7 +312,8 @@ record_scan_error(ClfTraversal *trav, MemoryContext cxt)
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
-	clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR, edata->message);
+	clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR,
+							edata->message ? clf_redact(edata->message, &trav->opts, NULL, false) : NULL);
 	FreeErrorData(edata);
 }
 
@@ -334,6 +342,27 @@ next_item(ClfTraversal *trav)
 	}
 	PG_END_TRY();
 	return item;
+}
+
+/*
+ * One item to the scan slot's values.  A value that does not fit its column
+ * ends the scan: its error is recorded as next_item's are.
+ */
+static void
+convert_item(ClfScanState *state, void *item, TupleTableSlot *slot)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		clf_convert_item(state->conv, item, slot->tts_values, slot->tts_isnull);
+	}
+	PG_CATCH();
+	{
+		record_scan_error(state->trav, oldcxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -384,10 +413,20 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	if (state->replaying)
 	{
+		/*
+		 * Once the tuplestore has spilled to its file, each row read back is
+		 * palloc'd in the current context, the per-tuple one that ExecScan
+		 * resets before our next call, and replay_slot is told to free it.
+		 * The row is copied into the scan slot at once, so the replay slot
+		 * lets go of it here, while its memory is still alive: kept until
+		 * the next read, it would be freed again after the reset.
+		 */
 		if (tuplestore_gettupleslot(state->replay, true, false, state->replay_slot))
 		{
 			state->rows_replayed++;
-			return ExecCopySlot(slot, state->replay_slot);
+			ExecCopySlot(slot, state->replay_slot);
+			ExecClearTuple(state->replay_slot);
+			return slot;
 		}
 		state->replaying = false;
 	}
@@ -403,7 +442,7 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	state->conv->page_no = state->trav->pages_in_traversal;
 	state->conv->item_no = state->trav->item_index;
-	clf_convert_item(state->conv, item, slot->tts_values, slot->tts_isnull);
+	convert_item(state, item, slot);
 	ExecStoreVirtualTuple(slot);
 
 	if (state->replay)

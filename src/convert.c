@@ -83,9 +83,17 @@ column_kind(Oid typid, const char *json_key, bool explicit_field)
 }
 
 /*
- * attrs_used holds the attribute numbers (1-based) the query needs; with
- * all_columns every column is converted (ANALYZE).
+ * A domain column's constraints (NOT NULL, CHECK), on its converted value
+ * or NULL: PostgreSQL's own errors (23502, 23514).  The constraints are
+ * looked up once, cached in the converter's context.
  */
+static inline void
+check_domain(ClfRowConverter *conv, ClfColumn *col, Datum value, bool isnull)
+{
+	if (OidIsValid(col->domain_typid))
+		domain_check(value, isnull, col->domain_typid, &col->domain_extra, conv->cxt);
+}
+
 /* The server's name did not fit the column its source option fills. */
 static void
 source_error_context(void *arg)
@@ -96,6 +104,11 @@ source_error_context(void *arg)
 			   conv->columns[conv->current_column].attname, conv->relname);
 }
 
+/*
+ * attrs_used holds the attribute numbers (1-based) the query needs; with
+ * all_columns every column is converted (ANALYZE).  The converter lives in
+ * the current memory context.
+ */
 ClfRowConverter *
 clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 					 const char *server_name)
@@ -109,6 +122,7 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 	conv->columns = palloc0(sizeof(ClfColumn) * Max(conv->natts, 1));
 	conv->needed = palloc0(sizeof(int) * Max(conv->natts, 1));
 	conv->current_column = -1;
+	conv->cxt = CurrentMemoryContext;
 
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
@@ -128,11 +142,18 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		col->json_key = clf_column_json_key(conv->relid, attr->attnum,
 											col->attname, &explicit_field,
 											&from_source);
-		col->typid = attr->atttypid;
+
+		/*
+		 * A domain is converted as its base type (with the base's typmod, a
+		 * domain over varchar(n) say), then its constraints are checked as
+		 * PostgreSQL checks them, for NULLs too.
+		 */
 		col->typmod = attr->atttypmod;
-		col->kind = column_kind(attr->atttypid, col->json_key, explicit_field);
-		getTypeInputInfo(attr->atttypid, &infunc, &col->typioparam);
-		fmgr_info(infunc, &col->input_fn);
+		col->typid = getBaseTypeAndTypmod(attr->atttypid, &col->typmod);
+		col->domain_typid = (col->typid != attr->atttypid) ? attr->atttypid : InvalidOid;
+		col->kind = column_kind(col->typid, col->json_key, explicit_field);
+		getTypeInputInfo(col->typid, &infunc, &col->typioparam);
+		fmgr_info_cxt(infunc, &col->input_fn, conv->cxt);
 		if (from_source)
 		{
 			/* through the input function, so a varchar(n) or a domain holds */
@@ -146,6 +167,7 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 			error_context_stack = &errcallback;
 			col->source_value = InputFunctionCall(&col->input_fn, (char *) server_name,
 												  col->typioparam, col->typmod);
+			check_domain(conv, col, col->source_value, false);
 			error_context_stack = errcallback.previous;
 			conv->current_column = -1;
 		}
@@ -159,7 +181,7 @@ conversion_error_context(void *arg)
 {
 	ClfRowConverter *conv = (ClfRowConverter *) arg;
 	ClfColumn  *col;
-	const char *json = "";
+	const char *json = "null";
 	json_object *value = (json_object *) conv->current_value;
 
 	if (conv->current_column < 0)
@@ -171,6 +193,10 @@ conversion_error_context(void *arg)
 	if (col->kind == CLF_COL_JSON_ITEM)
 		errcontext("column \"%s\" of foreign table \"%s\" (the whole item), page " INT64_FORMAT ", item " INT64_FORMAT,
 				   col->attname, conv->relname, conv->page_no, conv->item_no);
+	else if (value == NULL && conv->current_absent)
+		errcontext("column \"%s\" of foreign table \"%s\", JSON key \"%s\" absent, page " INT64_FORMAT ", item " INT64_FORMAT,
+				   col->attname, conv->relname, col->json_key,
+				   conv->page_no, conv->item_no);
 	else
 		errcontext("column \"%s\" of foreign table \"%s\", JSON key \"%s\", value %s%s, page " INT64_FORMAT ", item " INT64_FORMAT,
 				   col->attname, conv->relname, col->json_key,
@@ -234,7 +260,7 @@ call_input(ClfColumn *col, char *text)
 	return InputFunctionCall(&col->input_fn, text, col->typioparam, col->typmod);
 }
 
-/* An integer-valued JSON number, or an error. */
+/* A JSON integer (no fraction, no exponent) as int64, or an error. */
 static int64
 json_integer(const ClfColumn *col, json_object *value)
 {
@@ -243,28 +269,46 @@ json_integer(const ClfColumn *col, json_object *value)
 		int64		v = json_object_get_int64(value);
 
 		/*
-		 * json-c keeps numbers above INT64_MAX as uint64 and saturates
-		 * int64; below INT64_MIN it saturates silently, so INT64_MIN itself
-		 * cannot be told from an overflow and is refused too.
+		 * json-c keeps numbers above INT64_MAX as uint64 and saturates the
+		 * int64.  The validator refuses integer literals beyond 64 bits, so
+		 * INT64_MIN and INT64_MAX themselves are the numbers sent.
 		 */
-		if ((v == PG_INT64_MAX && json_object_get_uint64(value) > (uint64) PG_INT64_MAX) ||
-			v == PG_INT64_MIN)
+		if (v == PG_INT64_MAX && json_object_get_uint64(value) > (uint64) PG_INT64_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("JSON number is out of range for type bigint"),
-					 errdetail("The JSON parser clamps such numbers, so the value shown below is not the one sent."),
 					 errhint("Declare the column as numeric or text.")));
 		return v;
 	}
-	if (json_object_is_type(value, json_type_double))
-	{
-		double		d = json_object_get_double(value);
-
-		if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18)
-			return (int64) d;
-	}
 	wrong_json_type(col, "a whole number");
 	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * A JSON number written with a fraction or an exponent (json-c's double:
+ * 1.0, 1.5e3) for an integer column.  It is read from its own text, which
+ * json-c keeps, as numeric: a double holds integers exactly up to 2^53
+ * only, and rounds a fraction close enough to a whole number away
+ * (12345678901234567.0 would become ...568, 4503599627370496.7 a whole
+ * ...497).  A fraction is refused; numeric's casts raise 22003 for a number
+ * beyond the column's type, as '1e19'::numeric::bigint does.
+ */
+static Datum
+json_fraction_integer(const ClfColumn *col, json_object *value)
+{
+	Datum		num = DirectFunctionCall3(numeric_in,
+										  CStringGetDatum(json_object_get_string(value)),
+										  ObjectIdGetDatum(InvalidOid),
+										  Int32GetDatum(-1));
+	Datum		whole = DirectFunctionCall2(numeric_trunc, num, Int32GetDatum(0));
+
+	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, num, whole)))
+		wrong_json_type(col, "a whole number");
+	if (col->kind == CLF_COL_INT8)
+		return DirectFunctionCall1(numeric_int8, whole);
+	if (col->kind == CLF_COL_INT4)
+		return DirectFunctionCall1(numeric_int4, whole);
+	return DirectFunctionCall1(numeric_int2, whole);
 }
 
 static TimestampTz
@@ -368,6 +412,8 @@ convert_value(ClfColumn *col, json_object *value)
 		case CLF_COL_INT2:
 			if (json_object_is_type(value, json_type_string))
 				return call_input(col, value_text(value, &len));
+			if (json_object_is_type(value, json_type_double))
+				return json_fraction_integer(col, value);
 			{
 				int64		v = json_integer(col, value);
 
@@ -411,7 +457,8 @@ convert_value(ClfColumn *col, json_object *value)
 
 /*
  * Fill values/isnull (natts entries) from one item.  A missing key or JSON
- * null is NULL; columns the query does not use are NULL.
+ * null is NULL (a domain's NOT NULL or CHECK may refuse it); columns the
+ * query does not use are NULL, unchecked.
  */
 void
 clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isnull)
@@ -438,18 +485,27 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 			isnull[i] = false;
 			continue;
 		}
+		conv->current_column = i;
+		conv->current_absent = false;
 		if (col->kind == CLF_COL_JSON_ITEM)
 			value = item;
-		else if (!json_object_object_get_ex(item, col->json_key, &value) || value == NULL)
-			continue;
-
-		conv->current_column = i;
+		else if (!json_object_object_get_ex(item, col->json_key, &value))
+		{
+			value = NULL;
+			conv->current_absent = true;
+		}
 		conv->current_value = value;
-		values[i] = convert_value(col, value);
-		isnull[i] = false;
+		values[i] = (Datum) 0;
+		if (value != NULL)
+		{
+			values[i] = convert_value(col, value);
+			isnull[i] = false;
+		}
+		check_domain(conv, col, values[i], isnull[i]);
 	}
 	conv->current_column = -1;
 	conv->current_value = NULL;
+	conv->current_absent = false;
 
 	error_context_stack = errcallback.previous;
 }

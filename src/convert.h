@@ -36,8 +36,10 @@ typedef struct ClfColumn
 	ClfColumnKind kind;
 	char	   *attname;
 	char	   *json_key;
-	Oid			typid;
+	Oid			typid;			/* the base type when the column's is a domain */
 	int32		typmod;
+	Oid			domain_typid;	/* the column's domain, or InvalidOid */
+	void	   *domain_extra;	/* domain_check()'s cache, in the converter's context */
 	FmgrInfo	input_fn;
 	Oid			typioparam;
 	Datum		source_value;	/* CLF_COL_SOURCE: the same in every row */
@@ -51,11 +53,13 @@ typedef struct ClfRowConverter
 	ClfColumn  *columns;		/* natts entries, by attnum - 1 */
 	int		   *needed;			/* attnums - 1 of the columns to convert */
 	int			nneeded;
+	MemoryContext cxt;			/* lives as long as the converter */
 	/* where we are, for error context */
 	int64		page_no;
 	int64		item_no;
 	int			current_column;	/* index into columns, or -1 */
 	void	   *current_value;	/* json_object * being converted */
+	bool		current_absent; /* no such key (else a NULL value is JSON null) */
 } ClfRowConverter;
 
 extern ClfRowConverter *clf_converter_create(Relation rel, Bitmapset *attrs_used,

@@ -130,6 +130,30 @@ TYPES = [
 ]
 
 
+RAW_MARK = "\u2063raw:"  # (an invisible separator) no row holds it but a RawNumber's
+
+
+def RawNumber(text):
+    """A JSON number sent exactly as written (Python's json module would
+    print a float its own way: 12345678901234567.0 as 1.2345678901234568e+16);
+    dumps() writes it unquoted."""
+    return RAW_MARK + text
+
+
+# The one row of scenario "numbers": numbers an integer column must read
+# exactly (beyond 2**53, the ends of bigint) or refuse (a fraction, out of range).
+NUMBERS = {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_001",
+           "follow_userid": "zhangwei", "add_time": BASE_TIME,
+           "big": RawNumber("12345678901234567.0"), "p53": RawNumber("9007199254740993.0"),
+           "exp": RawNumber("1.5e3"), "min": -9223372036854775808, "max": 9223372036854775807,
+           "frac": RawNumber("12345678901234567.5"), "near": RawNumber("4503599627370496.7"),
+           "over": RawNumber("1e19"), "int_over": RawNumber("3000000000.0")}
+
+
+def numbers_row(i, trav):
+    return {k: ("tmp-%d-1" % trav if k == "tmp_openid" else v) for k, v in NUMBERS.items()}
+
+
 def types_row(i, trav):
     return {k: ("tmp-%d-%d" % (trav, i + 1) if k == "tmp_openid" else v)
             for k, v in TYPES[i].items()}
@@ -164,6 +188,8 @@ def dataset(scen):
         return BENCH_ROWS, make_row
     if scen == "types":
         return len(TYPES), types_row
+    if scen == "numbers":
+        return 1, numbers_row
     m = re.fullmatch(r"types(\d+)", scen)
     if m:
         n = int(m.group(1)) - 1
@@ -195,7 +221,7 @@ GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25")
 def known(scen):
     if RETRY_AFTER.fullmatch(scen) or BENCH_DELAY.fullmatch(scen):
         return True
-    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "nul", "badutf8"):
+    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "numbers", "nul", "badutf8"):
         return True
     m = re.fullmatch(r"types(\d+)", scen)
     if m:
@@ -203,8 +229,18 @@ def known(scen):
     return re.fullmatch(r"e\d+", scen) is not None
 
 
+def dumps(obj, **kw):
+    """json.dumps, with each RawNumber written as its own text (a RawNumber
+    is a string that starts with RAW_MARK: found in the text, not by a
+    walk of every object, so other pages cost nothing more)."""
+    text = json.dumps(obj, **kw)
+    if RAW_MARK not in text:
+        return text
+    return re.sub('"%s([^"]*)"' % RAW_MARK, lambda m: m.group(1), text)
+
+
 def enc(obj):
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+    return dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 # ---------------------------------------------------------------- cursors
@@ -910,7 +946,7 @@ def dump(scen):
     total, rowfn = ds
     out = sys.stdout.buffer
     for i in range(total):
-        out.write(json.dumps(rowfn(i, 1), ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n")
+        out.write(dumps(rowfn(i, 1), ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n")
     out.flush()
 
 
@@ -939,6 +975,7 @@ SCENARIO_HELP = [
     ("redirect", "HTTP 302 to elsewhere, never followed"),
     ("types", "14 rows of awkward values, for column type conversions (rows 12 and 13"),
     ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
+    ("numbers", "1 row of numbers beyond 2**53 and at the ends of bigint, for integer columns"),
 ]
 
 
