@@ -74,7 +74,7 @@ SET contact_list_fdw.api_url = 'http://wecom.example.com/cgi-bin';
 SET contact_list_fdw.proxy = 'proxy.example.com:3128';
 -- a user name or password is refused without quoting it (the statement's
 -- own text is still logged by log_min_error_statement)
-SET contact_list_fdw.proxy = 'http://squid:guc-typo@proxy.example.com:3128';
+SELECT clf_error_of($$SET contact_list_fdw.proxy = 'http://squid:guc-typo@proxy.example.com:3128'$$);
 SET contact_list_fdw.api_url = 'https://user:guc-typo@qyapi.weixin.qq.com/cgi-bin';
 
 --
