@@ -43,11 +43,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
-#if PG_VERSION_NUM >= 170000
-#include "storage/procnumber.h"
-#else
-#include "storage/backendid.h"
-#endif
 
 /*
  * A reader tries a slot this many times, sleeping 1 ms between tries after
@@ -103,15 +98,9 @@ end_write(ClfProgressSlot *slot)
 static int
 first_own_slot(ClfShared *s)
 {
-#if PG_VERSION_NUM >= 170000
-	int			n = MyProcNumber;
-#else
-	int			n = MyBackendId - 1;
-#endif
+	int			n = clf_backend_index(s);
 
-	if (n < 0 || n >= s->nprogress / CLF_PROGRESS_PER_BACKEND)
-		return -1;
-	return n * CLF_PROGRESS_PER_BACKEND;
+	return n < 0 ? -1 : n * CLF_PROGRESS_PER_BACKEND;
 }
 
 static ClfProgressSlot *

@@ -31,10 +31,16 @@
 
 #include "clf_common.h"
 
+#include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+#else
+#include "storage/backendid.h"
+#endif
 
 #define CLF_SHARED_TOKENS			64
 #define CLF_SHARED_TOKEN_MAX		1024	/* WeCom's are up to 512 bytes */
@@ -225,6 +231,24 @@ typedef struct ClfShared
 	ClfProgressSlot progress[FLEXIBLE_ARRAY_MEMBER];
 	/* then CLF_SLOT_HOLDS_PER_BACKEND ClfSlotHolds per backend: clf_slot_holds() */
 } ClfShared;
+
+/*
+ * This backend's number among those the area has rows for (its progress
+ * rows, its slot holds), or -1: not a regular backend, which never scans.
+ */
+static inline int
+clf_backend_index(const ClfShared *s)
+{
+#if PG_VERSION_NUM >= 170000
+	int			n = MyProcNumber;
+#else
+	int			n = MyBackendId - 1;
+#endif
+
+	if (n < 0 || n >= s->nprogress / CLF_PROGRESS_PER_BACKEND)
+		return -1;
+	return n;
+}
 
 /* The first of the slot holds, after the progress rows. */
 static inline ClfSlotHold *

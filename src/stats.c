@@ -81,11 +81,6 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
-#if PG_VERSION_NUM >= 170000
-#include "storage/procnumber.h"
-#else
-#include "storage/backendid.h"
-#endif
 
 /*
  * A claim: the slot it holds, or the ticket it waits with, or neither.  A
@@ -273,13 +268,9 @@ static ConditionVariable *give_up_ticket(ClfShared *s, SlotClaim *c);
 static ClfSlotHold *
 hold_of(ClfShared *s, const SlotClaim *c)
 {
-#if PG_VERSION_NUM >= 170000
-	int			n = MyProcNumber;
-#else
-	int			n = MyBackendId - 1;
-#endif
+	int			n = clf_backend_index(s);
 
-	if (n < 0 || n >= s->nprogress / CLF_PROGRESS_PER_BACKEND)
+	if (n < 0)
 		return NULL;
 	return &clf_slot_holds(s)[n * CLF_SLOT_HOLDS_PER_BACKEND + (c - claims)];
 }

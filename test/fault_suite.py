@@ -249,6 +249,22 @@ def private_memory(pid):
                 continue
 
 
+def bare_copies(pid, needle):
+    """How often needle is in process pid's private memory, and the copies
+    among them that are a C string of needle alone: not after "=" (a URL's
+    query string, libcurl's copy of it), and ending in a NUL."""
+    seen = 0
+    bare = []
+    for data in private_memory(pid):
+        i = data.find(needle)
+        while i >= 0:
+            seen += 1
+            if data[i + len(needle):i + len(needle) + 1] == b"\0" and data[i - 1:i] != b"=":
+                bare.append(data[max(0, i - 24):i + len(needle) + 8])
+            i = data.find(needle, i + 1)
+    return seen, bare
+
+
 def pg_major():
     out = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--version"], check=True,
                          capture_output=True, text=True).stdout
@@ -2097,15 +2113,7 @@ class Suite:
             pid = run(other, "SELECT pg_backend_pid()")[0][0]
             check(run(other, "SELECT count(*) FROM fs_wipe") == [(25,)], "the second session's scan")
             check(stats()["gettoken"] == fetched, "the second session fetched a token of its own")
-            bare = []
-            seen = 0
-            for data in private_memory(pid):
-                i = data.find(token)
-                while i >= 0:
-                    seen += 1
-                    if data[i + len(token):i + len(token) + 1] == b"\0" and data[i - 1:i] != b"=":
-                        bare.append(data[max(0, i - 24):i + len(token) + 8])
-                    i = data.find(token, i + 1)
+            seen, bare = bare_copies(pid, token)
         finally:
             other.close()
         check(seen > 0, "the token is nowhere in the session's memory: the search is broken")
@@ -2529,10 +2537,8 @@ class Suite:
             run(c, "RESET clf_fault.point")
             check(e.pgcode == "53200" and "gettoken_built" in (e.diag.message_detail or ""),
                   "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
-            secret = url = 0
-            for data in private_memory(pid):
-                secret += data.count(b"secret-ok2")
-                url += data.count(b"corpsecret=secret-ok2")
+            secret = bare_copies(pid, b"secret-ok2")[0]
+            url = bare_copies(pid, b"corpsecret=secret-ok2")[0]
             check(secret > 0, "corp_secret is nowhere in the session's memory: the search is broken")
             check(url == 0, "%d copies of the gettoken URL left in the session's memory" % url)
             check(run(c, both) == [(50,)], "rows after the fault")
@@ -2562,16 +2568,9 @@ class Suite:
             run(c, "RESET clf_fault.point")
             check(e.pgcode == "53200" and "redact_forms" in (e.diag.message_detail or ""),
                   "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
-            escaped = b"secret-ok%2F%2B%3D3"
-            seen = 0
-            bare = []
-            for data in private_memory(pid):
-                seen += data.count(b"secret-ok/+=3")     # the user mapping's, as read
-                i = data.find(escaped)
-                while i >= 0:
-                    if data[i + len(escaped):i + len(escaped) + 1] == b"\0" and data[i - 1:i] != b"=":
-                        bare.append(data[max(0, i - 24):i + len(escaped) + 8])
-                    i = data.find(escaped, i + 1)
+            # the user mapping's corp_secret, as read, proves the search sees
+            seen = bare_copies(pid, b"secret-ok/+=3")[0]
+            bare = bare_copies(pid, b"secret-ok%2F%2B%3D3")[1]
             check(seen > 0, "corp_secret is nowhere in the session's memory: the search is broken")
             check(not bare, "%d copies of the escaped corp_secret left, e.g. %r" % (len(bare), bare[:2]))
         finally:
