@@ -261,8 +261,9 @@ clf_response_finish(ClfResponse *resp)
 		resp->tokener_disagreed = true;
 		return fail(resp, CLF_RESP_NOT_JSON, "the JSON parser did not finish a valid object");
 	}
-	if (object_members(resp->root, json_type_object) !=
-		clf_json_validator_members(&resp->check))
+	/* the members the text had against those json-c kept */
+	if (clf_json_validator_members(&resp->check) !=
+		object_members(resp->root, json_type_object))
 		return fail(resp, CLF_RESP_NOT_JSON, "an object has a key twice");
 	return true;
 }
