@@ -225,12 +225,28 @@ before_exit(int code, Datum arg)
  * one of these.  A subtransaction's abort gives back only what was taken
  * since it began: what the outer transaction's scans hold (an open
  * cursor's asynchronous request, its token fetch) is still in use.
+ *
+ * A commit gives back everything too.  Every scan has ended by then (a
+ * cursor's portal is dropped, or run to its end WITH HOLD, before these
+ * callbacks), but one whose portal failed in a subtransaction that was
+ * rolled back never ran its end: its claims would stay until this
+ * backend's next abort or exit, and hold every other session up.
  */
 static void
 xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		run_releases(true, InvalidSubTransactionId);
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			run_releases(true, InvalidSubTransactionId);
+			break;
+		default:
+			break;
+	}
 }
 
 static void

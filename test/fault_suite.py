@@ -1646,7 +1646,7 @@ class Suite:
         return holder, hpid, hth, hbox, waiter, wpid, wth, wbox
 
     def slot_idle_cursor(self, conn):
-        # issue D2: a cursor's async scan holds the only slot of a server
+        # a cursor's async scan holds the only slot of a server
         # and goes idle (its request answered, never read); another session
         # waits while the holder's request could still run (its timeout_ms
         # 3500 and a margin of 1 s), then goes one over the cap
@@ -1946,7 +1946,7 @@ class Suite:
         a.close()
 
     def token_wait_idle_cursor(self, conn):
-        # issue D1: a cursor's async scan claimed a gettoken and went idle
+        # a cursor's async scan claimed a gettoken and went idle
         # (nobody polls it: the answer is never read); another session with
         # the same credentials waits its budget, then fetches for everyone
         # (secret-ok2: a token key of its own, no case fetched it before)
@@ -1984,6 +1984,44 @@ class Suite:
             check(stats()["gettoken"] == 2, "the third session called gettoken")
             run(a, "COMMIT")
             check(run(a, "SELECT count(*) FROM fs_ic2") == [(25,)], "the cursor's session afterwards")
+        finally:
+            a.close()
+            b.close()
+
+    def token_claim_failed_cursor(self, conn):
+        # a cursor's async scan claimed a gettoken, then its FETCH failed in
+        # a savepoint that was rolled back: its portal never ends the scan,
+        # so the claim goes at commit, not at the session's next abort
+        # (secret-ok%25: a token key no other case fetches)
+        mapping = {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok%25"}
+        self.shared_table(conn, "fs_fc1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_fc2", mapping, table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_fcb", mapping, server_options="timeout_ms '8000', max_retries '0'")
+        reset()
+        a = connect()
+        b = connect()
+        try:
+            run(a, "BEGIN")
+            run(a, "CREATE TEMP SEQUENCE fs_fc_rows")
+            # the second row fails, well before the gettoken's answer (3 s)
+            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid, 1 / (2 - nextval('fs_fc_rows')) FROM "
+                   "(SELECT tmp_openid FROM fs_fc1 UNION ALL SELECT tmp_openid FROM fs_fc2) u")
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+            run(a, "SAVEPOINT s")
+            e = scan_error(a, "FETCH 1 FROM c")
+            check(e.pgcode == "22012", "the FETCH in the savepoint: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            run(a, "ROLLBACK TO SAVEPOINT s")
+            run(a, "COMMIT")
+            check(stats()["gettoken"] == 0, "the cursor's gettoken was answered before the commit: "
+                                            "the case proves nothing")
+            run(b, "SET statement_timeout = '30s'")
+            t = time.monotonic()
+            check(run(b, "SELECT count(*) FROM fs_fcb") == [(25,)], "the other session's scan")
+            took = time.monotonic() - t
+            # its own gettoken (3 s at the mock), not its 8 s budget first
+            check(took < 7, "the other session's scan took %.1f s: it waited for the ended "
+                            "transaction's claim" % took)
         finally:
             a.close()
             b.close()
@@ -3578,6 +3616,8 @@ class Suite:
                     lambda: self.token_wait_budget(conn), needs_tokens)
         self.shared("shared token wait: an idle cursor's claimed fetch, another session fetches for everyone",
                     lambda: self.token_wait_idle_cursor(conn), needs_tokens)
+        self.shared("shared token claim: a cursor that failed in a rolled back savepoint gives its fetch back at commit",
+                    lambda: self.token_claim_failed_cursor(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                     lambda: self.token_eviction(conn), needs_tokens)
         self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
