@@ -171,7 +171,7 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	if (s == NULL)
 		return;
 
-	clf_shmem_on_release(progress_release, false);
+	clf_shmem_on_release(progress_release, CLF_RELEASE_AT_EXIT);
 
 	/* whatever can fail, before the lock and the write bracket */
 	FAULT_ERROR("progress_begin");

@@ -117,6 +117,15 @@ typedef struct ClfServerEntry
 	 * out at once.
 	 */
 	int			max_in_flight;	/* the cap the last request asked for */
+
+	/*
+	 * What the slot holds of every backend came to when a waiter last read
+	 * them: holds_stale of them past their deadline, and no other before
+	 * holds_fresh_until (0: read them again; a hold of this server changed).
+	 * Waiters poll often, and the holds are many.
+	 */
+	TimestampTz holds_fresh_until;
+	int			holds_stale;
 	uint64		ticket_next;
 	uint64		ticket_granted;
 	uint64		abandoned[CLF_SLOT_QUEUE / 64];
@@ -262,17 +271,25 @@ clf_slot_holds(ClfShared *s)
 /* shmem.c */
 
 /*
- * What a module gives back of the shared state it holds: on backend exit
- * (FATAL included), and with on_abort also on (sub)transaction abort.
- * from is the aborted subtransaction: only what was taken in it or in a
- * subtransaction started after it (its children) goes back, since a scan of
- * the outer transaction (an open cursor's) outlives it and still holds what
- * it took.  InvalidSubTransactionId: everything (top-level abort, exit).
+ * What a module gives back of the shared state it holds, and when: always
+ * on backend exit (FATAL included), and as asked also on (sub)transaction
+ * abort, or at every transaction's end, commit included.  from is the
+ * aborted subtransaction: only what was taken in it or in a subtransaction
+ * started after it (its children) goes back, since a scan of the outer
+ * transaction (an open cursor's) outlives it and still holds what it took.
+ * InvalidSubTransactionId: everything (a transaction's end, exit).
  */
 typedef void (*ClfSharedRelease) (SubTransactionId from);
 
+typedef enum ClfReleaseAt
+{
+	CLF_RELEASE_AT_EXIT,
+	CLF_RELEASE_AT_ABORT,		/* and exit */
+	CLF_RELEASE_AT_XACT_END		/* and abort, and exit */
+} ClfReleaseAt;
+
 extern void clf_shmem_init(void);
-extern void clf_shmem_on_release(ClfSharedRelease release, bool on_abort);
+extern void clf_shmem_on_release(ClfSharedRelease release, ClfReleaseAt when);
 extern ClfShared *clf_shared(void);
 extern bool clf_shared_preloaded(void);
 extern void clf_shared_require(void);

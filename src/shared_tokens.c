@@ -321,7 +321,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 	if (s == NULL)
 		return NULL;
 	/* before a fetch is claimed: given back on error and exit */
-	clf_shmem_on_release(clf_shared_tokens_cleanup, true);
+	clf_shmem_on_release(clf_shared_tokens_cleanup, CLF_RELEASE_AT_XACT_END);
 	token_key(opts, key);
 	fetch_context(opts, context);
 	/* ahead of the lock: nothing below may allocate */

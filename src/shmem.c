@@ -170,44 +170,45 @@ clf_shmem_init(void)
 static struct
 {
 	ClfSharedRelease release;
-	bool		on_abort;
+	ClfReleaseAt when;
 }			releases[CLF_MAX_RELEASES];
 static int	nreleases = 0;
 
 /*
  * A module that is about to take something of the shared state registers
  * how to give it back, once or each time (a second registration of the same
- * function changes nothing).  It runs on backend exit, and with on_abort
- * also on transaction and subtransaction abort; it must cope with holding
+ * function only widens when).  It runs on backend exit, and as when asks
+ * also on transaction and subtransaction abort, or at commit; it must cope with holding
  * nothing, and with running outside a transaction (clf_shared() is NULL
  * there before the first attach).  At a subtransaction's abort it gives
  * back only what was taken in that subtransaction or later (ClfSharedRelease),
  * so it records GetCurrentSubTransactionId() with whatever it takes.
  */
 void
-clf_shmem_on_release(ClfSharedRelease release, bool on_abort)
+clf_shmem_on_release(ClfSharedRelease release, ClfReleaseAt when)
 {
 	for (int i = 0; i < nreleases; i++)
 	{
 		if (releases[i].release == release)
 		{
-			releases[i].on_abort |= on_abort;
+			releases[i].when = Max(releases[i].when, when);
 			return;
 		}
 	}
 	if (nreleases >= CLF_MAX_RELEASES)
 		elog(ERROR, "too many release callbacks for contact_list_fdw's shared state");
 	releases[nreleases].release = release;
-	releases[nreleases].on_abort = on_abort;
+	releases[nreleases].when = when;
 	nreleases++;
 }
 
+/* Run the releases registered for at least event. */
 static void
-run_releases(bool abort_only, SubTransactionId from)
+run_releases(ClfReleaseAt event, SubTransactionId from)
 {
 	for (int i = 0; i < nreleases; i++)
 	{
-		if (!abort_only || releases[i].on_abort)
+		if (releases[i].when >= event)
 			releases[i].release(from);
 	}
 }
@@ -216,7 +217,7 @@ run_releases(bool abort_only, SubTransactionId from)
 static void
 before_exit(int code, Datum arg)
 {
-	run_releases(false, InvalidSubTransactionId);
+	run_releases(CLF_RELEASE_AT_EXIT, InvalidSubTransactionId);
 }
 
 /*
@@ -226,11 +227,12 @@ before_exit(int code, Datum arg)
  * since it began: what the outer transaction's scans hold (an open
  * cursor's asynchronous request, its token fetch) is still in use.
  *
- * A commit gives back everything too.  Every scan has ended by then (a
- * cursor's portal is dropped, or run to its end WITH HOLD, before these
- * callbacks), but one whose portal failed in a subtransaction that was
- * rolled back never ran its end: its claims would stay until this
- * backend's next abort or exit, and hold every other session up.
+ * A commit gives back what is released at every transaction's end (token
+ * fetches).  Every scan has ended by then (a cursor's portal is dropped, or
+ * run to its end WITH HOLD, before these callbacks), but one whose portal
+ * failed in a subtransaction that was rolled back never ran its end: its
+ * fetch would stay claimed until this backend's next abort or exit, and
+ * hold every other session up.
  */
 static void
 xact_callback(XactEvent event, void *arg)
@@ -239,10 +241,12 @@ xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			run_releases(CLF_RELEASE_AT_ABORT, InvalidSubTransactionId);
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			run_releases(true, InvalidSubTransactionId);
+			run_releases(CLF_RELEASE_AT_XACT_END, InvalidSubTransactionId);
 			break;
 		default:
 			break;
@@ -254,7 +258,7 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 				 SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		run_releases(true, mySubid);
+		run_releases(CLF_RELEASE_AT_ABORT, mySubid);
 }
 
 /*

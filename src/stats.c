@@ -175,7 +175,11 @@ grant_slots_up_to(ClfServerEntry *e, int limit)
 		if (*word & bit)
 			*word &= ~bit;
 		else if (e->in_flight < limit)
+		{
 			e->in_flight++;
+			/* its deadline is set by the next waiter that looks */
+			e->holds_fresh_until = 0;
+		}
 		else
 			break;
 		e->ticket_granted++;
@@ -255,6 +259,8 @@ server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 	victim->last_used = GetCurrentTimestamp();
 	victim->in_flight = 0;
 	victim->max_in_flight = 0;
+	victim->holds_fresh_until = 0;
+	victim->holds_stale = 0;
 	victim->ticket_next = victim->ticket_granted = 0;
 	memset(victim->abandoned, 0, sizeof(victim->abandoned));
 	clear_counters(victim);
@@ -287,6 +293,8 @@ note_hold(ClfShared *s, const SlotClaim *c, int limit_ms)
 
 	if (h == NULL)
 		return;
+	if (h->entry >= 0)
+		s->servers[h->entry].holds_fresh_until = 0;
 	h->entry = -1;
 	if (c->held_entry >= 0)
 	{
@@ -302,6 +310,8 @@ note_hold(ClfShared *s, const SlotClaim *c, int limit_ms)
 		h->waiting_ticket = c->waiting_ticket;
 		h->deadline = 0;
 	}
+	if (h->entry >= 0)
+		s->servers[h->entry].holds_fresh_until = 0;
 }
 
 /*
@@ -318,11 +328,16 @@ slot_limit(ClfShared *s, ClfServerEntry *e)
 	int			index = e - s->servers;
 	int			limit = e->max_in_flight;
 	TimestampTz now;
+	TimestampTz next_deadline = DT_NOEND;
+	int			stale = 0;
 
 	/* the holds are read only when the cap is reached */
 	if (e->in_flight < limit)
 		return limit;
+	/* ... and only when they may have changed since they were last read */
 	now = GetCurrentTimestamp();
+	if (now < e->holds_fresh_until)
+		return limit + e->holds_stale;
 	for (int i = 0; i < nholds; i++)
 	{
 		if (h[i].entry != index)
@@ -335,9 +350,13 @@ slot_limit(ClfShared *s, ClfServerEntry *e)
 				h[i].deadline = TimestampTzPlusMilliseconds(now, h[i].limit_ms);
 		}
 		if (now >= h[i].deadline)
-			limit++;
+			stale++;
+		else if (h[i].deadline < next_deadline)
+			next_deadline = h[i].deadline;
 	}
-	return limit;
+	e->holds_stale = stale;
+	e->holds_fresh_until = next_deadline;
+	return limit + stale;
 }
 
 /*
@@ -382,7 +401,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 	*tried = NULL;
 	if (s == NULL || opts->max_concurrent_requests <= 0)
 		return true;
-	clf_shmem_on_release(request_slot_release, true);
+	clf_shmem_on_release(request_slot_release, CLF_RELEASE_AT_ABORT);
 	/* asked again while holding: an asynchronous caller polling */
 	if (c->held_entry >= 0)
 	{
