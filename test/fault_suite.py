@@ -1945,16 +1945,23 @@ class Suite:
               % stats()["gettoken"])
         a.close()
 
+    def slow_token_tables(self, conn, prefix, secret, timeout_ms):
+        """PREFIX1, async on a fixed token; PREFIX2, async on corp-slowtoken
+        (gettoken answers after 3 s) with secret; PREFIXb, the same
+        credentials read at once, with timeout_ms and no retry."""
+        mapping = {"corp_id": "corp-slowtoken", "corp_secret": secret}
+        self.shared_table(conn, prefix + "1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, prefix + "2", mapping, table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, prefix + "b", mapping,
+                          server_options="timeout_ms '%s', max_retries '0'" % timeout_ms)
+
     def token_wait_idle_cursor(self, conn):
         # a cursor's async scan claimed a gettoken and went idle
         # (nobody polls it: the answer is never read); another session with
         # the same credentials waits its budget, then fetches for everyone
         # (secret-ok2: a token key of its own, no case fetched it before)
-        mapping = {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok2"}
-        self.shared_table(conn, "fs_ic1", {"access_token": "fixed-basic"},
-                          table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_ic2", mapping, table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_icb", mapping, server_options="timeout_ms '3500', max_retries '0'")
+        self.slow_token_tables(conn, "fs_ic", "secret-ok2", "3500")
         reset()
         a = connect()
         b = connect()
@@ -1993,11 +2000,7 @@ class Suite:
         # a savepoint that was rolled back: its portal never ends the scan,
         # so the claim goes at commit, not at the session's next abort
         # (secret-ok%25: a token key no other case fetches)
-        mapping = {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok%25"}
-        self.shared_table(conn, "fs_fc1", {"access_token": "fixed-basic"},
-                          table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_fc2", mapping, table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_fcb", mapping, server_options="timeout_ms '8000', max_retries '0'")
+        self.slow_token_tables(conn, "fs_fc", "secret-ok%25", "8000")
         reset()
         a = connect()
         b = connect()
