@@ -2786,6 +2786,9 @@ class Suite:
                   "SERVER fs_tc2_srv OPTIONS (page_size '5', async_capable 'on')")
         first, second = connect(), connect()
         try:
+            # in a transaction left open: the fetch goes back when the scan
+            # ends, not only when the transaction does
+            run(first, "BEGIN")
             t0 = time.monotonic()
             rows = run(first, "SELECT * FROM (SELECT external_userid FROM fs_tc1 UNION ALL "
                               "SELECT external_userid FROM fs_tc2) u LIMIT 1")
@@ -2800,6 +2803,7 @@ class Suite:
             took = time.monotonic() - t0
             check(got == [(25,)], "the other session's rows: %s" % got)
             check(took < 4.5, "the other session took %.1f s: it waited for the abandoned fetch" % took)
+            run(first, "COMMIT")
         finally:
             first.close()
             second.close()
