@@ -3410,11 +3410,21 @@ class Suite:
         reset()
         rows = run(conn, "SELECT * FROM (%s) s LIMIT 10" % sql)
         check(len(rows) == 10, "%d rows" % len(rows))
+        # a request the query sent just before it ended can reach a loaded
+        # mock a little later: count once the mock has been quiet a while,
+        # which a backend still asking for pages never lets happen
         n = stats()["contact_list"]
+        quiet_since = time.monotonic()
+        deadline = quiet_since + 10
+        while time.monotonic() - quiet_since < 1.0:
+            check(time.monotonic() < deadline, "requests kept coming after the query ended: %d so far" % n)
+            time.sleep(0.1)
+            now = stats()["contact_list"]
+            if now != n:
+                n, quiet_since = now, time.monotonic()
+        print("# async_limit: %d requests" % n, flush=True)
         # at most the pages of the rows taken and of one row asked ahead, per child
         check(1 <= n <= 6, "LIMIT 10 over 3 children with pages of 5 made %d requests" % n)
-        time.sleep(0.5)
-        check(stats()["contact_list"] == n, "%d requests after the query ended" % (stats()["contact_list"] - n))
         self.async_left_nothing(conn, pid, ["fs_al1_srv", "fs_al2_srv", "fs_al3_srv"])
 
     def async_overlap(self, conn):
