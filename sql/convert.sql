@@ -136,6 +136,7 @@ CREATE FOREIGN TABLE conv_num2 (
   near     bigint,
   over     bigint,
   int_over integer,
+  uint_over bigint,
   big_int  integer OPTIONS (field 'big'),
   big_num  numeric OPTIONS (field 'big')
 ) SERVER conv_num_srv;
@@ -150,6 +151,8 @@ SELECT clf_error_of('SELECT near FROM conv_num2');
 SELECT over FROM conv_num2;
 SELECT clf_error_of('SELECT over FROM conv_num2');
 SELECT int_over FROM conv_num2;
+-- one past the end of bigint, written as an integer
+SELECT clf_error_of('SELECT uint_over FROM conv_num2');
 SELECT big_int FROM conv_num2;
 DROP FOREIGN TABLE conv_num2;
 SELECT clf_drop_scenario_table('conv_num');

@@ -147,7 +147,8 @@ NUMBERS = {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_0
            "big": RawNumber("12345678901234567.0"), "p53": RawNumber("9007199254740993.0"),
            "exp": RawNumber("1.5e3"), "min": -9223372036854775808, "max": 9223372036854775807,
            "frac": RawNumber("12345678901234567.5"), "near": RawNumber("4503599627370496.7"),
-           "over": RawNumber("1e19"), "int_over": RawNumber("3000000000.0")}
+           "over": RawNumber("1e19"), "int_over": RawNumber("3000000000.0"),
+           "uint_over": RawNumber("9223372036854775808")}
 
 
 def numbers_row(i, trav):
