@@ -105,8 +105,10 @@ or_empty(const char *s)
  * What, besides the key, decides how a fetch goes: a failure through one
  * proxy, password or timeout says nothing of a fetch through another, and
  * an ALTER that changes them must not be answered with the old failure.
- * The database too: a message names a server of its database, in its
- * encoding.
+ * The server and its database too: the message names the server, in the
+ * database's encoding, and a scan of another server with the same
+ * credentials must not be told of a failure that names one it may never
+ * have heard of.
  */
 static void
 fetch_context(const ClfOptions *opts, uint8 *context)
@@ -116,15 +118,16 @@ fetch_context(const ClfOptions *opts, uint8 *context)
 	};
 	const char *texts[] = {
 		or_empty(opts->proxy), or_empty(opts->proxy_user),
-		or_empty(opts->proxy_password), or_empty(opts->ca_file)
+		or_empty(opts->proxy_password), or_empty(opts->ca_file),
+		or_empty(opts->server_name)
 	};
-	const void *parts[] = {texts[0], texts[1], texts[2], texts[3], limits};
+	const void *parts[] = {texts[0], texts[1], texts[2], texts[3], texts[4], limits};
 	size_t		lengths[] = {
 		strlen(texts[0]) + 1, strlen(texts[1]) + 1, strlen(texts[2]) + 1,
-		strlen(texts[3]) + 1, sizeof(limits)
+		strlen(texts[3]) + 1, strlen(texts[4]) + 1, sizeof(limits)
 	};
 
-	clf_sha256(5, parts, lengths, context);
+	clf_sha256(6, parts, lengths, context);
 }
 
 static ClfSharedToken *

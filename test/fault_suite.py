@@ -1854,6 +1854,26 @@ class Suite:
         check(stats()["gettoken"] == calls + 1, "after the backoff: %d gettoken calls, expected %d" % (
             stats()["gettoken"], calls + 1))
 
+    def token_failure_own_server(self, conn):
+        # two servers with the same api_url and credentials (a wrong
+        # secret): the second server's scan, inside the first one's
+        # backoff, is not told of a failure that names the first server;
+        # it asks gettoken itself and names its own
+        for name in ("fs_fo1", "fs_fo2"):
+            self.shared_table(conn, name, {"corp_id": "corp-basic", "corp_secret": "wrong-secret"})
+        reset()
+        first = scan_error(conn, "SELECT count(*) FROM fs_fo1")
+        check('"fs_fo1_srv"' in first.diag.message_primary, "the first scan: %s" % error_text(first))
+        second = scan_error(conn, "SELECT count(*) FROM fs_fo2")
+        check('"fs_fo2_srv"' in second.diag.message_primary,
+              "a scan of fs_fo2_srv got the failure of fs_fo1_srv: %s" % error_text(second))
+        check(stats()["gettoken"] == 2, "%d gettoken calls, expected one per server" % stats()["gettoken"])
+        # a failure is still shared with its own server's scans, at once
+        again = scan_error(conn, "SELECT count(*) FROM fs_fo2")
+        check("shared" in (again.diag.message_detail or "") and '"fs_fo2_srv"' in again.diag.message_primary,
+              "fs_fo2_srv inside its backoff: %s" % error_text(again))
+        check(stats()["gettoken"] == 2, "a scan inside its server's backoff called gettoken")
+
     def token_refresh_ahead(self, conn):
         # expires_in 20: refresh due after 10 s; a refresh takes 3 s
         n = 20
@@ -3625,6 +3645,8 @@ class Suite:
         if self.per_backend:
             self.case("per-backend mode: shared token failure: each session fails alone, nobody queues",
                       lambda: self.token_failure_shared(conn, shared=False))
+        self.shared("shared token failure: another server with the same credentials is not told of it",
+                    lambda: self.token_failure_own_server(conn), needs_tokens)
         self.shared("shared token refresh ahead: 20 scans at refresh_at use the old token, one refresh",
                     lambda: self.token_refresh_ahead(conn), needs_tokens)
         self.shared("shared token refresh fails: only the refreshing scan fails, the old token serves on",
