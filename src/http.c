@@ -576,6 +576,7 @@ static void
 collect_info(CURL *easy, ClfHttpOutcome *out)
 {
 	curl_off_t	usecs = 0;
+	long		request_bytes = 0;
 
 	if (out->http_status == 0)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &out->http_status);
@@ -584,6 +585,16 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 	usecs = 0;
 	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) == CURLE_OK)
 		out->connected = usecs > 0;
+
+	/*
+	 * A connection kept alive from an earlier request has no connect time
+	 * (none was made), yet the request went out on it: the bytes sent say
+	 * so.  Not the pretransfer time: libcurl 8.21 sets that for a transfer
+	 * that failed while connecting too.
+	 */
+	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK &&
+		request_bytes > 0)
+		out->connected = true;
 	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &out->proxy_status);
 #if LIBCURL_VERSION_NUM >= 0x074200
 	{

@@ -59,7 +59,8 @@ typedef struct ClfHttpOutcome
 	char		head[CLF_BODY_HEAD_LEN + 1];	/* the body's start */
 	size_t		head_len;
 	bool		resolved;		/* the host name was resolved */
-	bool		connected;		/* a connection was made */
+	bool		connected;		/* a connection was made, or one kept alive
+								 * took the request */
 	bool		too_large;		/* the body passed max_bytes: stopped */
 	bool		too_much_memory;	/* too_large, by the parsed tree's size */
 	bool		parse_failed;	/* a 200 body the consumer refused: stopped */

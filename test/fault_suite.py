@@ -824,6 +824,38 @@ class Suite:
             set_server_option(conn, "timeout_ms", None)
             set_server_option(conn, "max_retries", None)
 
+    def hang_kept_alive(self, conn):
+        # A request on a connection kept alive from the one before: libcurl
+        # reports no connect time for it, yet what timed out is the request
+        # (timeout_ms), not connecting.  max_retries 0, as a retry goes out
+        # on a new connection.
+        set_server_option(conn, "timeout_ms", 300)
+        set_server_option(conn, "max_retries", 0)
+        try:
+            for scen, first, page in (("hangpage2", None, 2), ("hang", "basic", 1)):
+                reset()
+                if first:
+                    # the query before keeps the connection the next one uses
+                    set_mapping(conn, access_token="fixed-" + first)
+                    check(len(scan(conn)) == 25, "the query before this one failed")
+                set_mapping(conn, access_token="fixed-" + scen)
+                e = scan_error(conn)
+                msg = error_text(e)
+                st = stats()
+                check(st["connections"] == 1, "%s: %d connections, the request did not go out "
+                      "on the kept-alive one" % (scen, st["connections"]))
+                check(e.pgcode == "HV00N", "%s: SQLSTATE %s: %s" % (scen, e.pgcode, msg))
+                check(e.diag.message_primary == "request for page %d of %s/externalcontact/contact_list "
+                      "timed out" % (page, API), "%s: message: %s" % (scen, msg))
+                check("1 attempt was made, limited by timeout_ms (300 ms)" in (e.diag.message_detail or ""),
+                      "%s: detail: %s" % (scen, msg))
+                check("raise the server option timeout_ms" in (e.diag.message_hint or ""),
+                      "%s: hint: %s" % (scen, msg))
+                check("connect_timeout_ms" not in msg, "%s: %s" % (scen, msg))
+        finally:
+            set_server_option(conn, "timeout_ms", None)
+            set_server_option(conn, "max_retries", None)
+
     def statement_timeout(self, conn):
         set_mapping(conn, access_token="fixed-slow")
         reset()
@@ -3600,6 +3632,8 @@ class Suite:
         self.case("a token rejected again after its replacement: 2 requests, 2 gettoken, an error",
                   lambda: self.token_replaced_once(conn))
         self.case("a server that never answers: timeout_ms", lambda: self.hang(conn))
+        self.case("a request on a kept-alive connection that never answers: timeout_ms, not connecting",
+                  lambda: self.hang_kept_alive(conn))
         self.case("a slow server cancelled by statement_timeout, backend usable", lambda: self.statement_timeout(conn))
         self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
         self.case("200 MB body refused by max_response_bytes, memory flat", lambda: self.huge(conn))

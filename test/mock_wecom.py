@@ -37,6 +37,8 @@ choices made (the doc states them too, the tests are written against the doc):
   each conversion case can be tested without the others aborting the scan.
 - `huge` is complete valid JSON; `--delay-ms` only affects `delay` and
   `benchdelay*` (whose gettoken waits it too: a token costs a round trip).
+- `hangpage2` hangs on every page 2 (the client's kept-alive connection, when
+  it keeps one).
 """
 import argparse
 import base64
@@ -171,7 +173,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
-              "failrefresh"}
+              "failrefresh", "hangpage2"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -854,6 +856,8 @@ class Handler(BaseHTTPRequestHandler):
             cursor_str, trav, offset, page = cursor
         else:
             cursor_str, trav, offset, page = "", STATE.incr("trav", scen), 0, 1
+        if scen == "hangpage2" and page == 2:
+            return self.hang()
         total, rowfn = dataset(scen) or (0, None)
         end = min(offset + limit, total)
         rows = [rowfn(i, trav) for i in range(offset, end)]
@@ -973,6 +977,7 @@ SCENARIO_HELP = [
     ("shortlived", "gettoken says the token lives 1 s: refreshed on every scan"),
     ("nonjson", "an HTML page instead of JSON (SQLSTATE HV00A)"),
     ("truncated", "a body cut in half (SQLSTATE HV00A)"),
+    ("hangpage2", "page 2 never answers, on the connection page 1 came on: timeout_ms"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
     ("types", "14 rows of awkward values, for column type conversions (rows 12 and 13"),
     ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
