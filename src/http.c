@@ -398,6 +398,48 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 }
 
 /*
+ * Whether the header line data (len bytes, not terminated) is a name header,
+ * and, if word is given, whether its value holds word (both case-blind).
+ */
+static bool
+header_holds(const char *data, size_t len, const char *name, const char *word)
+{
+	size_t		nlen = strlen(name);
+	size_t		wlen = word ? strlen(word) : 0;
+
+	if (len <= nlen || data[nlen] != ':' || pg_strncasecmp(data, name, nlen) != 0)
+		return false;
+	if (word == NULL)
+		return true;
+	for (size_t i = nlen + 1; i + wlen <= len; i++)
+		if (pg_strncasecmp(data + i, word, wlen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Note whether the response says where its body ends.  Without a length an
+ * HTTP/1 body ends where the connection closes, so libcurl takes a
+ * connection lost mid-body for the body's end and reports success; only the
+ * consumer can tell then (clf_http_body_cut_short).  libcurl hands us every
+ * header line, those of a proxy's answer to CONNECT and of a 1xx too: a
+ * status line starts a response afresh.
+ */
+static size_t
+header_callback(char *data, size_t size, size_t nitems, void *userdata)
+{
+	ClfTransfer *t = (ClfTransfer *) userdata;
+	size_t		len = size * nitems;
+
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		t->out->length_given = false;
+	else if (header_holds(data, len, "Content-Length", NULL) ||
+			 header_holds(data, len, "Transfer-Encoding", "chunked"))
+		t->out->length_given = true;
+	return len;
+}
+
+/*
  * The wait set of a connection: our latch, postmaster death and the sockets
  * libcurl asked for.  It is kept while libcurl's sockets stay the same (all
  * of a page, usually), and built again when they change.  It lives in
@@ -577,6 +619,7 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 {
 	curl_off_t	usecs = 0;
 	long		request_bytes = 0;
+	long		http_version = 0;
 
 	if (out->http_status == 0)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &out->http_status);
@@ -595,6 +638,10 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK &&
 		request_bytes > 0)
 		out->connected = true;
+	/* HTTP/2 and later frame every body */
+	if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &http_version) == CURLE_OK &&
+		http_version >= CURL_HTTP_VERSION_2_0)
+		out->length_given = true;
 	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &out->proxy_status);
 #if LIBCURL_VERSION_NUM >= 0x074200
 	{
@@ -691,6 +738,8 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) hreq->max_bytes);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_callback);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer);
 	if (hreq->body)
 	{
 		headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -876,10 +925,32 @@ transport_failure(CURLcode rc)
 	}
 }
 
+/*
+ * The consumer found the 200 body of an exchange libcurl completed to end
+ * early.  A response that gave no length ends where its connection closes,
+ * so that is a connection lost mid-body, as libcurl's own "partial file":
+ * out says so (failed and transient), and true is returned.  A body whose
+ * length was given ended where the server meant it to: false, out as it
+ * was, for the caller to report what the body holds.
+ */
+bool
+clf_http_body_cut_short(ClfHttpOutcome *out)
+{
+	if (out->failed || out->length_given)
+		return false;
+	out->result = CURLE_PARTIAL_FILE;
+	out->failed = true;
+	out->transient = true;
+	out->closed_early = true;
+	return true;
+}
+
 /* What libcurl said of a failed request (out->failed), for DEBUG1 and progress. */
 char *
 clf_http_describe_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out)
 {
+	if (out->closed_early)
+		return pstrdup("the connection closed before the body was complete, on a response without a length");
 	return psprintf("%s (%s)", redact(out->curl_error[0] ? out->curl_error :
 									  curl_easy_strerror(out->result), hreq),
 					curl_easy_strerror(out->result));
@@ -944,9 +1015,13 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				(errcode(is_connect_error(out->result) ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
 						 : ERRCODE_FDW_ERROR),
 				 errmsg("could not fetch %s: %s", what, transport_failure(out->result)),
-				 errdetail_plural("%d attempt was made. libcurl reported: %s.",
-								  "%d attempts were made. libcurl reported: %s.",
-								  attempts, attempts, reason),
+				 out->closed_early
+				 ? errdetail_plural("%d attempt was made. Its connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",
+									"%d attempts were made. The last one's connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",
+									attempts, attempts)
+				 : errdetail_plural("%d attempt was made. libcurl reported: %s.",
+									"%d attempts were made. libcurl reported: %s.",
+									attempts, attempts, reason),
 				 (out->result == CURLE_PEER_FAILED_VERIFICATION || out->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : opts->proxy

@@ -61,6 +61,8 @@ typedef struct ClfHttpOutcome
 	bool		resolved;		/* the host name was resolved */
 	bool		connected;		/* a connection was made, or one kept alive
 								 * took the request */
+	bool		length_given;	/* the response said where its body ends
+								 * (Content-Length, chunked, HTTP/2 or later) */
 	bool		too_large;		/* the body passed max_bytes: stopped */
 	bool		too_much_memory;	/* too_large, by the parsed tree's size */
 	bool		parse_failed;	/* a 200 body the consumer refused: stopped */
@@ -68,11 +70,14 @@ typedef struct ClfHttpOutcome
 	bool		proxy_refused;	/* the proxy refused proxy_user/password */
 	bool		failed;			/* libcurl could not complete the request */
 	bool		transient;		/* failed, and another try may succeed */
+	bool		closed_early;	/* failed: a body without a length that the
+								 * consumer found cut short */
 } ClfHttpOutcome;
 
 extern void clf_http_init(void);
 extern void clf_http_prepare(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
 extern void clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
+extern bool clf_http_body_cut_short(ClfHttpOutcome *out);
 extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
 									   const ClfHttpOutcome *out);
 extern void clf_http_report_failure(const ClfHttpRequest *hreq,

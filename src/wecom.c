@@ -397,8 +397,20 @@ judge_attempt(ClfCall *call, const ClfHttpRequest *hreq, ClfResponse *resp,
 		kind = out->transient ? CLF_ATTEMPT_TRANSIENT : CLF_ATTEMPT_FATAL;
 	else if (out->http_status == 429 || (out->http_status >= 500 && out->http_status < 600))
 		kind = CLF_ATTEMPT_TRANSIENT;
-	else if (out->http_status != 200 || out->parse_failed ||
-			 !clf_response_finish(resp) || !clf_response_check_status(resp))
+	else if (out->http_status != 200 || out->parse_failed)
+		kind = CLF_ATTEMPT_FATAL;
+	else if (!clf_response_finish(resp))
+	{
+		/*
+		 * A JSON value that ends early on a response without a length is a
+		 * body cut short, though libcurl saw none: the transport says so.
+		 */
+		if (resp->error == CLF_RESP_TRUNCATED && clf_http_body_cut_short(out))
+			kind = CLF_ATTEMPT_TRANSIENT;
+		else
+			kind = CLF_ATTEMPT_FATAL;
+	}
+	else if (!clf_response_check_status(resp))
 		kind = CLF_ATTEMPT_FATAL;
 	else if (resp->errcode == WECOM_SYSTEM_BUSY || resp->errcode == WECOM_CONCURRENCY_LIMIT)
 		kind = CLF_ATTEMPT_TRANSIENT;

@@ -667,6 +667,38 @@ class Suite:
         check(len(lines) == 1, "expected one DEBUG1 retry line for page 3, got %d" % len(lines))
         check("retry 1 of 3" in lines[0], "retry line: %s" % lines[0])
 
+    def closecut2(self, conn):
+        # A 200 without Content-Length or chunks ends where the connection
+        # closes: cut after half its JSON, libcurl sees no error, yet it is
+        # a body cut short and retried with the same cursor.
+        off = log_offset()
+
+        def extra(st):
+            check(st["cursors"][1] == st["cursors"][2] and st["cursors"][1],
+                  "page 2 was not retried with its cursor: %s" % st["cursors"])
+            check(len(set(st["cursors"])) == 5, "cursors: %s" % st["cursors"])
+        self.fault_scan(conn, "closecut2", 6, extra)
+        lines = retry_lines(log_since(off), "page 2 ")
+        check(len(lines) == 1, "expected one DEBUG1 retry line for page 2, got %d" % len(lines))
+        check("retry 1 of 3" in lines[0] and "without a length" in lines[0], "retry line: %s" % lines[0])
+
+    def closecut(self, conn):
+        # every answer cut short: retried, then the error of a body cut short
+        set_server_option(conn, "max_retries", 2)
+        try:
+            set_mapping(conn, access_token="fixed-closecut")
+            reset()
+            e = scan_error(conn)
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check(e.diag.message_primary == "could not fetch page 1 of %s/externalcontact/contact_list: "
+                  "the response ended early" % API, "message: %s" % msg)
+            check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
+            check("gave no length" in (e.diag.message_detail or ""), "detail: %s" % msg)
+            check(stats()["contact_list"] == 3, "%d requests, expected 3" % stats()["contact_list"])
+        finally:
+            set_server_option(conn, "max_retries", None)
+
     def http502once(self, conn):
         off = log_offset()
         self.fault_scan(conn, "http502once", 6)
@@ -3620,6 +3652,10 @@ class Suite:
             self.case("per-backend mode: every new backend fetches its own token",
                       lambda: self.per_backend_tokens(conn))
         self.case("connection dropped mid-body on page 3 of 5: page 3 again, same cursor", lambda: self.drop3(conn))
+        self.case("a body cut short without a length on page 2 of 5: page 2 again, same cursor",
+                  lambda: self.closecut2(conn))
+        self.case("a body always cut short without a length: the error after max_retries + 1 attempts",
+                  lambda: self.closecut(conn))
         self.case("HTTP 502 then success", lambda: self.http502once(conn))
         self.case("HTTP 429 then success", lambda: self.http429once(conn))
         self.case("errcode -1 twice then success", lambda: self.busy2(conn))

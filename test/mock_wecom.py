@@ -38,7 +38,8 @@ choices made (the doc states them too, the tests are written against the doc):
 - `huge` is complete valid JSON; `--delay-ms` only affects `delay` and
   `benchdelay*` (whose gettoken waits it too: a token costs a round trip).
 - `hangpage2` hangs on every page 2 (the client's kept-alive connection, when
-  it keeps one).
+  it keeps one); `closecut`/`closecut2` answer without a length, ended by
+  closing the connection, and never gzip, so a cut is in the JSON itself.
 """
 import argparse
 import base64
@@ -173,7 +174,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
-              "failrefresh", "hangpage2"}
+              "failrefresh", "hangpage2", "closecut2", "closecut"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -287,6 +288,7 @@ class State:
         self.trav = {}       # scenario -> traversals started
         self.calls = {}      # scenario -> contact_list calls that passed the checks
         self.dropped = set()
+        self.closecut = set()
         self.used_tokens = set()
         self.gettokens = {}  # scenario -> gettoken calls with a known corp id
         self.gen += 1        # connections accepted before a reset must not be uncounted after it
@@ -880,6 +882,9 @@ class Handler(BaseHTTPRequestHandler):
             body = body[:len(body) // 2]
         if scen == "drop3" and page == 3 and STATE.first_time("dropped", "drop3"):
             return self.drop(body)
+        if scen == "closecut" or scen == "closecut2":
+            return self.send_unframed(body, scen == "closecut" or (
+                page == 2 and STATE.first_time("closecut", "closecut2")))
         self.send(200, body, gz=True if scen == "gzip" else None)
 
     def serve_bench(self, limit, cursor, scen="bench"):
@@ -896,6 +901,21 @@ class Handler(BaseHTTPRequestHandler):
         """Promise the whole body, deliver half, then cut the TCP connection."""
         self.close_connection = True  # the handler must not read another request from it
         self.send(200, body, cut=True)
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send_unframed(self, body, cut):
+        """A 200 with neither Content-Length nor chunks, whose end is the
+        connection's close (never gzip); cut: close after half the body."""
+        self.close_connection = True
+        self.answered()
+        self.send_response(200)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2] if cut else body)
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -977,6 +997,7 @@ SCENARIO_HELP = [
     ("shortlived", "gettoken says the token lives 1 s: refreshed on every scan"),
     ("nonjson", "an HTML page instead of JSON (SQLSTATE HV00A)"),
     ("truncated", "a body cut in half (SQLSTATE HV00A)"),
+    ("closecut2", "page 2 cut short once on a response without a length: retried"),
     ("hangpage2", "page 2 never answers, on the connection page 1 came on: timeout_ms"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
     ("types", "14 rows of awkward values, for column type conversions (rows 12 and 13"),
