@@ -4,8 +4,9 @@
  *		  The transport: one HTTP request through libcurl's multi interface,
  *		  driven by PostgreSQL's latch, and cancellable sleeps.  Owns the
  *		  libcurl handle kept per foreign server (so one keep-alive
- *		  connection and TLS session serve every page and query) and its
- *		  invalidation when the server's options change.
+ *		  connection and TLS session serve every page and query), its
+ *		  invalidation when the server's options change and its closing at
+ *		  the end of the transaction that dropped (or rolled back) the server.
  *
  * It is handed what to send, the limits and the words for its messages
  * (ClfHttpRequest), and says what came of one request (ClfHttpOutcome).  It
@@ -37,6 +38,8 @@
 #include "http.h"
 #include "redact.h"
 
+#include "access/htup_details.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "storage/latch.h"
@@ -80,12 +83,21 @@ typedef struct ClfTransfer
 /*
  * A libcurl handle kept per foreign server, in TopMemoryContext: one
  * keep-alive connection and TLS session serve every page and query.
+ *
+ * An invalidated handle is closed, and its entry removed, at the end of the
+ * transaction (or by the next request for its server, whichever comes
+ * first): a dropped server has no next request, and its keep-alive
+ * connection and libcurl's own descriptors would stay for the session's
+ * life.  Never while a transfer runs on it.
  */
 typedef struct ClfConnection
 {
 	Oid			serverid;		/* hash key */
 	uint32		server_hash;	/* syscache hash of the server, for invalidation */
 	bool		invalidated;	/* server options changed: rebuild before use */
+	bool		server_uncommitted; /* made from a server row this transaction
+									 * wrote: goes if it rolls back */
+	bool		in_transfer;	/* clf_http_perform is running on it */
 	CURL	   *easy;
 	CURLM	   *multi;
 	int			nsockets;
@@ -202,6 +214,7 @@ open_connection(ClfConnection *conn)
 	conn->nsockets = 0;
 	conn->timer_deadline = 0;
 	conn->invalidated = false;
+	conn->in_transfer = false;
 }
 
 static void
@@ -218,6 +231,68 @@ server_changed(Datum arg, int cacheid, uint32 hashvalue)
 		if (hashvalue == 0 || conn->server_hash == hashvalue)
 			conn->invalidated = true;
 	}
+}
+
+/*
+ * At the end of a transaction, close the handles of servers that changed or
+ * went, so that a session creating and dropping servers does not keep a
+ * connection per dropped server.  A server created (or altered) by a
+ * transaction that rolls back is invalidated only after the abort's
+ * callbacks ran, so such a handle is told by the row it was made from.  A
+ * transfer still running here (a FATAL raised inside it exits without
+ * unwinding) keeps its handle: the process is ending anyway.
+ */
+static void
+connections_at_xact_end(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS scan;
+	ClfConnection *conn;
+	bool		commit;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			commit = true;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* a prepared transaction may yet roll back */
+			commit = false;
+			break;
+		default:
+			return;
+	}
+	if (connections == NULL)
+		return;
+	hash_seq_init(&scan, connections);
+	while ((conn = (ClfConnection *) hash_seq_search(&scan)) != NULL)
+	{
+		if (!commit && conn->server_uncommitted)
+			conn->invalidated = true;
+		conn->server_uncommitted = false;
+		if (conn->invalidated && !conn->in_transfer)
+		{
+			close_connection(conn);
+			/* removing the entry just returned is allowed during a scan */
+			hash_search(connections, &conn->serverid, HASH_REMOVE, NULL);
+		}
+	}
+}
+
+/* Whether serverid's catalog row was written by this transaction. */
+static bool
+server_row_uncommitted(Oid serverid)
+{
+	HeapTuple	tup = SearchSysCache1(FOREIGNSERVEROID, ObjectIdGetDatum(serverid));
+	bool		mine;
+
+	if (!HeapTupleIsValid(tup))
+		return true;			/* gone already: let the transaction's end close it */
+	mine = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+	ReleaseSysCache(tup);
+	return mine;
 }
 
 /*
@@ -250,6 +325,7 @@ get_connection(const ClfOptions *opts)
 		conn->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
 												  ObjectIdGetDatum(opts->serverid));
 		conn->invalidated = false;
+		conn->in_transfer = false;
 	}
 	if (conn->invalidated)
 		close_connection(conn);
@@ -257,6 +333,7 @@ get_connection(const ClfOptions *opts)
 	{
 		PG_TRY();
 		{
+			conn->server_uncommitted = server_row_uncommitted(opts->serverid);
 			open_connection(conn);
 		}
 		PG_CATCH();
@@ -306,6 +383,7 @@ clf_http_init(void)
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("could not initialize libcurl: %s", curl_easy_strerror(rc))));
 	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, server_changed, (Datum) 0);
+	RegisterXactCallback(connections_at_xact_end, NULL);
 #if PG_VERSION_NUM >= 170000
 	clf_wait_event = 0;			/* allocated on first use */
 #endif
@@ -843,6 +921,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 		conn->invalidated = true;
 		report_multi_error(what, "curl_multi_add_handle", rc);
 	}
+	conn->in_transfer = true;
 	PG_TRY();
 	{
 		run_transfer(conn, what);
@@ -857,6 +936,7 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 	{
 		/* also on cancel: an unfinished transfer's connection is closed */
 		rc = curl_multi_remove_handle(conn->multi, easy);
+		conn->in_transfer = false;
 
 		/*
 		 * The handle outlives out and headers.  Resetting it also frees

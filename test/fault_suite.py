@@ -2643,6 +2643,71 @@ class Suite:
         finally:
             mc.stop()
 
+    def dropped_server_cycles(self, rolled_back, n=20):
+        # a session that creates, scans and drops servers (or rolls their
+        # creation back) keeps its descriptors flat: each server's cached
+        # connection (its socket, libcurl's wakeup pair, the wait set) is
+        # closed when the drop commits or the creation rolls back
+        c = connect()
+        try:
+            pid = run(c, "SELECT pg_backend_pid()")[0][0]
+
+            def targets():
+                # sockets, pipes, epoll and timer descriptors by kind: not
+                # files, which PostgreSQL opens for the catalogs a cycle
+                # touches and keeps (up to max_files_per_process)
+                got = collections.Counter()
+                for fd in os.listdir("/proc/%d/fd" % pid):
+                    try:
+                        target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                    except OSError:
+                        continue    # closed meanwhile
+                    if not target.startswith("/"):
+                        got[re.sub(r"\d+", "N", target)] += 1
+                return got
+
+            def fds():
+                return sum(targets().values())
+
+            def cycle(i, rolled_back):
+                name = "fs_cycle_%d" % i
+                if rolled_back:
+                    run(c, "BEGIN")
+                run(c, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % name,
+                    (API,))
+                run(c, "CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (access_token 'fixed-basic')"
+                    % name)
+                run(c, "CREATE FOREIGN TABLE %s_t (external_userid text) SERVER %s OPTIONS (page_size '25')"
+                    % (name, name))
+                check(run(c, "SELECT count(*) FROM %s_t" % name) == [(25,)], "rows of %s" % name)
+                held = fds()
+                if rolled_back:
+                    run(c, "ROLLBACK")
+                else:
+                    run(c, "DROP SERVER %s CASCADE" % name)
+                return held
+
+            # the catalogs and libraries the cycle touches, opened once
+            cycle(0, False)
+            cycle(1, True)
+            cycle(2, False)
+            was = targets()
+            before = sum(was.values())
+            held = max(cycle(3 + i, rolled_back) for i in range(n))
+            now = targets()
+            after = sum(now.values())
+            # the scan did hold descriptors of its own (else nothing here is measured)
+            check(held > before, "the backend held %d descriptors during a scan, %d before" % (held, before))
+            check(after - before <= 2,
+                  "the backend's sockets, pipes and epoll descriptors grew from %d to %d over %d servers %s (new: %s)"
+                  % (before, after, n, "created and scanned in rolled back transactions" if rolled_back
+                     else "created, scanned and dropped", dict(now - was)))
+            print("# %s: %d descriptors before %d cycles, %d after, %d during a scan"
+                  % ("rolled back servers" if rolled_back else "dropped servers", before, n, after, held),
+                  flush=True)
+        finally:
+            c.close()
+
     def async_gettoken_url_wiped(self, conn):
         # an asynchronous child's gettoken that fails while its request is
         # being built (out of memory) leaves no copy of its URL, which holds
@@ -3778,6 +3843,10 @@ class Suite:
                   lambda: self.async_cold_tokens(conn))
         self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
                   lambda: self.async_out_of_descriptors(conn))
+        self.case("dropped servers: 20 create/scan/drop cycles in one session leave its descriptors flat",
+                  lambda: self.dropped_server_cycles(False))
+        self.case("dropped servers: 20 servers created and scanned in rolled back transactions "
+                  "leave its descriptors flat", lambda: self.dropped_server_cycles(True))
         self.case("async scans: a gettoken that fails while its request is built leaves no copy of its URL",
                   lambda: self.async_gettoken_url_wiped(conn))
         self.shared("async_cap_self: a plain scan in the query never waits for a slot its own async children hold",
