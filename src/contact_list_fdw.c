@@ -396,8 +396,15 @@ ensure_traversal(ForeignScanState *node)
 
 	if (state->trav != NULL)
 		return;
+
+	/*
+	 * The pushed-down limit holds with a replay store too: it only sizes the
+	 * pages, and a rescan that wants more rows than the first pass took
+	 * replays those and then goes on along the same cursor chain, in full
+	 * pages once the limit is used up (next_page_limit).
+	 */
 	state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
-									  state->replay ? -1 : state->limit_rows);
+									  state->limit_rows);
 	clf_event_scan_started(&state->trav->report, &state->trav->opts,
 						   &state->trav->stats, state->trav->scan_cxt,
 						   RelationGetRelid(node->ss.ss_currentRelation));
