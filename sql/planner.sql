@@ -88,6 +88,24 @@ SELECT k, n, EXISTS (SELECT 1 FROM (SELECT name FROM wecom_contacts LIMIT 12) s
  WHERE line ~ 'Foreign Scan|Pushed-down Limit|Pages Fetched|Rows Fetched|Rows Replayed|Traversals';
 ALTER FOREIGN TABLE wecom_contacts OPTIONS (DROP page_size);
 
+-- A LATERAL UNION ALL of the table and a branch that uses the outer row:
+-- the scan, a child of the UNION ALL, is parameterized by the outer rows
+-- its parent references (no plan could be made otherwise), and every outer
+-- row gets all 25 rows.  The scan is rescanned for the second outer row:
+-- here its first traversal kept no rows, so it starts again, once ...
+CREATE TEMP TABLE pl_wanted (n text);
+INSERT INTO pl_wanted VALUES ('张三'), ('O''Brien');
+SELECT mock_reset();
+SELECT w.n, count(*) AS rows, count(*) FILTER (WHERE s.name = w.n) AS matching
+  FROM pl_wanted w, LATERAL (SELECT name FROM wecom_contacts UNION ALL SELECT w.n) s
+ GROUP BY w.n ORDER BY w.n;
+SELECT mock_stats()->'contact_list' AS requests;
+-- ... and here, where the plan needs nothing of w in the end (the nested
+-- loop rewinds its inner side), it replays the rows of one traversal
+SELECT mock_reset();
+SELECT count(*) FROM pl_wanted w, LATERAL (SELECT name FROM wecom_contacts UNION ALL SELECT w.n) s;
+SELECT mock_stats()->'contact_list' AS requests;
+
 -- EXPLAIN ANALYZE shows what the scan really did.
 SELECT mock_reset();
 ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD page_size '10');

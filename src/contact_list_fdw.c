@@ -205,13 +205,20 @@ contactListGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreignta
 	Cost		total_cost;
 
 	estimate_costs(root, baserel, state, &startup_cost, &total_cost);
+
+	/*
+	 * The scan needs nothing of other relations, but a child of an appendrel
+	 * (a UNION ALL in a LATERAL subquery) inherits its parent's lateral
+	 * references, and its path must be parameterized by them, as file_fdw's
+	 * and postgres_fdw's are: else the planner finds no plan at all.
+	 */
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 #if PG_VERSION_NUM >= 180000
 									 0,
 #endif
 									 startup_cost, total_cost,
-									 NIL, NULL, NULL,
+									 NIL, baserel->lateral_relids, NULL,
 #if PG_VERSION_NUM >= 170000
 									 NIL,
 #endif
