@@ -352,21 +352,22 @@ next_item(ClfTraversal *trav)
 }
 
 /*
- * One item to the scan slot's values.  A value that does not fit its column
+ * One item of trav to a row's values.  A value that does not fit its column
  * ends the scan: its error is recorded as next_item's are.
  */
 static void
-convert_item(ClfScanState *state, void *item, TupleTableSlot *slot)
+convert_item(ClfTraversal *trav, ClfRowConverter *conv, void *item,
+			 Datum *values, bool *isnull)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		clf_convert_item(state->conv, item, slot->tts_values, slot->tts_isnull);
+		clf_convert_item(conv, item, values, isnull);
 	}
 	PG_CATCH();
 	{
-		record_scan_error(state->trav, oldcxt);
+		record_scan_error(trav, oldcxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -456,7 +457,7 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	state->conv->page_no = state->trav->pages_in_traversal;
 	state->conv->item_no = state->trav->item_index;
-	convert_item(state, item, slot);
+	convert_item(state->trav, state->conv, item, slot->tts_values, slot->tts_isnull);
 	ExecStoreVirtualTuple(slot);
 
 	if (state->replay)
@@ -676,7 +677,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 									ALLOCSET_DEFAULT_SIZES);
 	reservoir_init_selection_state(&rstate, targrows);
 
-	while ((item = clf_traversal_next(trav)) != NULL)
+	/* through the scan's wrappers, so a failed ANALYZE logs its own error */
+	while ((item = next_item(trav)) != NULL)
 	{
 #if PG_VERSION_NUM >= 180000
 		vacuum_delay_point(true);
@@ -688,7 +690,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 
 		MemoryContextReset(row_cxt);
 		oldcxt = MemoryContextSwitchTo(row_cxt);
-		clf_convert_item(conv, item, values, isnull);
+		convert_item(trav, conv, item, values, isnull);
 		MemoryContextSwitchTo(oldcxt);
 
 		if (numrows < targrows)
