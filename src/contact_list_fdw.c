@@ -668,7 +668,12 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	void	   *item;
 
 	clf_options_for_table(RelationGetRelid(relation), &opts);
-	clf_options_add_user_mapping(&opts, GetUserId());
+
+	/*
+	 * The table owner's mapping, as postgres_fdw does: ANALYZE of a
+	 * partitioned table runs as the parent's owner, who may have none.
+	 */
+	clf_options_add_user_mapping(&opts, relation->rd_rel->relowner);
 	conv = clf_converter_create(relation, NULL, true, opts.server_name);
 	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
 	clf_event_scan_started(&trav->report, &trav->opts, &trav->stats,
