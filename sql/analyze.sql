@@ -21,3 +21,20 @@ EXPLAIN SELECT * FROM wecom_contacts WHERE follow_userid = 'zhangwei';
 -- that do not.
 \setenv PGDATABASE :DBNAME
 \! psql -X -c 'ANALYZE VERBOSE wecom_contacts' 2>&1 | grep '^INFO:' | grep -v 'finished analyzing'
+
+-- ANALYZE of a partitioned table samples a foreign partition with the
+-- mapping of the partition's owner, who has one, not of the parent's owner
+-- (ANALYZE runs as the parent's owner), who has none.
+SELECT clf_scenario_table('an_part', 'basic');
+CREATE ROLE clf_analyze_owner;
+CREATE TABLE an_parent (LIKE an_part) PARTITION BY LIST (is_customer);
+ALTER TABLE an_parent ATTACH PARTITION an_part DEFAULT;
+ALTER TABLE an_parent OWNER TO clf_analyze_owner;
+SELECT mock_reset();
+ANALYZE an_parent;
+SELECT mock_stats()->'contact_list' AS requests;
+SELECT count(*) > 0 AS inherited_stats FROM pg_stats
+ WHERE tablename = 'an_parent' AND inherited;
+DROP TABLE an_parent;
+DROP ROLE clf_analyze_owner;
+SELECT clf_drop_scenario_table('an_part');

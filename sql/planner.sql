@@ -61,6 +61,50 @@ SELECT mock_stats()->'limits' AS limits;
 -- a pushed-down limit never loses rows: the scan follows the cursor chain as
 -- long as the executor asks (here a LIMIT larger than the table)
 SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 1000) s;
+-- The limit holds too where the scan keeps its rows for a rescan (here
+-- because the statement has a subquery): VERBOSE shows the limit the pages
+-- really ask for.
+SELECT mock_reset();
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                                        'SELECT name, (SELECT 1) FROM wecom_contacts LIMIT 3') AS line
+ WHERE line ~ 'Pushed-down Limit|Pages Fetched|Rows Fetched';
+SELECT mock_stats()->'limits' AS limits;
+-- ... and a rescan that wants more rows than the first pass took replays
+-- those, then goes on along the same traversal: each EXISTS below stops at
+-- its first match (张三 is row 2, O'Brien row 12, ***开 row 14, past the
+-- LIMIT), and the pages ask for 5, 5 and the 2 rows left of the limit.
+ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD page_size '5');
+CREATE TEMP TABLE pl_names (k int, n text);
+INSERT INTO pl_names VALUES (1, '张三'), (2, 'O''Brien'), (3, '***开'), (4, '张三');
+SELECT mock_reset();
+SELECT k, n, EXISTS (SELECT 1 FROM (SELECT name FROM wecom_contacts LIMIT 12) s
+                      WHERE s.name IS NOT DISTINCT FROM o.n) AS within_limit
+  FROM pl_names o ORDER BY k;
+SELECT mock_stats()->'limits' AS limits;
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT k, n, EXISTS (SELECT 1 FROM (SELECT name FROM wecom_contacts LIMIT 12) s
+                      WHERE s.name IS NOT DISTINCT FROM o.n) AS within_limit
+  FROM pl_names o ORDER BY k$$) AS line
+ WHERE line ~ 'Foreign Scan|Pushed-down Limit|Pages Fetched|Rows Fetched|Rows Replayed|Traversals';
+ALTER FOREIGN TABLE wecom_contacts OPTIONS (DROP page_size);
+
+-- A LATERAL UNION ALL of the table and a branch that uses the outer row:
+-- the scan, a child of the UNION ALL, is parameterized by the outer rows
+-- its parent references (no plan could be made otherwise), and every outer
+-- row gets all 25 rows.  The scan is rescanned for the second outer row:
+-- here its first traversal kept no rows, so it starts again, once ...
+CREATE TEMP TABLE pl_wanted (n text);
+INSERT INTO pl_wanted VALUES ('张三'), ('O''Brien');
+SELECT mock_reset();
+SELECT w.n, count(*) AS rows, count(*) FILTER (WHERE s.name = w.n) AS matching
+  FROM pl_wanted w, LATERAL (SELECT name FROM wecom_contacts UNION ALL SELECT w.n) s
+ GROUP BY w.n ORDER BY w.n;
+SELECT mock_stats()->'contact_list' AS requests;
+-- ... and here, where the plan needs nothing of w in the end (the nested
+-- loop rewinds its inner side), it replays the rows of one traversal
+SELECT mock_reset();
+SELECT count(*) FROM pl_wanted w, LATERAL (SELECT name FROM wecom_contacts UNION ALL SELECT w.n) s;
+SELECT mock_stats()->'contact_list' AS requests;
 
 -- EXPLAIN ANALYZE shows what the scan really did.
 SELECT mock_reset();

@@ -30,6 +30,11 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER wecom_log_conv
   OPTIONS (access_token 'fixed-basic', proxy_user 'squid', proxy_password 'zhangwei');
 CREATE FOREIGN TABLE wecom_log_conv_contacts (follow_userid date) SERVER wecom_log_conv;
 SELECT * FROM wecom_log_conv_contacts;
+-- ANALYZE records its own error the same way: a fetch's, a conversion's
+-- (redacted too)
+ANALYZE wecom_log_err_contacts;
+ANALYZE wecom_log_bad_type;
+ANALYZE wecom_log_conv_contacts;
 
 SELECT foreign_table, pages, requests, retries, token_fetches, rows,
        bytes > 0 AS got_bytes, outcome, error,

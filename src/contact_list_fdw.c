@@ -205,13 +205,20 @@ contactListGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreignta
 	Cost		total_cost;
 
 	estimate_costs(root, baserel, state, &startup_cost, &total_cost);
+
+	/*
+	 * The scan needs nothing of other relations, but a child of an appendrel
+	 * (a UNION ALL in a LATERAL subquery) inherits its parent's lateral
+	 * references, and its path must be parameterized by them, as file_fdw's
+	 * and postgres_fdw's are: else the planner finds no plan at all.
+	 */
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 #if PG_VERSION_NUM >= 180000
 									 0,
 #endif
 									 startup_cost, total_cost,
-									 NIL, NULL, NULL,
+									 NIL, baserel->lateral_relids, NULL,
 #if PG_VERSION_NUM >= 170000
 									 NIL,
 #endif
@@ -345,21 +352,22 @@ next_item(ClfTraversal *trav)
 }
 
 /*
- * One item to the scan slot's values.  A value that does not fit its column
+ * One item of trav to a row's values.  A value that does not fit its column
  * ends the scan: its error is recorded as next_item's are.
  */
 static void
-convert_item(ClfScanState *state, void *item, TupleTableSlot *slot)
+convert_item(ClfTraversal *trav, ClfRowConverter *conv, void *item,
+			 Datum *values, bool *isnull)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		clf_convert_item(state->conv, item, slot->tts_values, slot->tts_isnull);
+		clf_convert_item(conv, item, values, isnull);
 	}
 	PG_CATCH();
 	{
-		record_scan_error(state->trav, oldcxt);
+		record_scan_error(trav, oldcxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -396,8 +404,15 @@ ensure_traversal(ForeignScanState *node)
 
 	if (state->trav != NULL)
 		return;
+
+	/*
+	 * The pushed-down limit holds with a replay store too: it only sizes the
+	 * pages, and a rescan that wants more rows than the first pass took
+	 * replays those and then goes on along the same cursor chain, in full
+	 * pages once the limit is used up (next_page_limit).
+	 */
 	state->trav = clf_traversal_begin(&state->opts, node->ss.ps.state->es_query_cxt,
-									  state->replay ? -1 : state->limit_rows);
+									  state->limit_rows);
 	clf_event_scan_started(&state->trav->report, &state->trav->opts,
 						   &state->trav->stats, state->trav->scan_cxt,
 						   RelationGetRelid(node->ss.ss_currentRelation));
@@ -442,7 +457,7 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	state->conv->page_no = state->trav->pages_in_traversal;
 	state->conv->item_no = state->trav->item_index;
-	convert_item(state, item, slot);
+	convert_item(state->trav, state->conv, item, slot->tts_values, slot->tts_isnull);
 	ExecStoreVirtualTuple(slot);
 
 	if (state->replay)
@@ -653,7 +668,12 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	void	   *item;
 
 	clf_options_for_table(RelationGetRelid(relation), &opts);
-	clf_options_add_user_mapping(&opts, GetUserId());
+
+	/*
+	 * The table owner's mapping, as postgres_fdw does: ANALYZE of a
+	 * partitioned table runs as the parent's owner, who may have none.
+	 */
+	clf_options_add_user_mapping(&opts, relation->rd_rel->relowner);
 	conv = clf_converter_create(relation, NULL, true, opts.server_name);
 	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
 	clf_event_scan_started(&trav->report, &trav->opts, &trav->stats,
@@ -662,7 +682,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 									ALLOCSET_DEFAULT_SIZES);
 	reservoir_init_selection_state(&rstate, targrows);
 
-	while ((item = clf_traversal_next(trav)) != NULL)
+	/* through the scan's wrappers, so a failed ANALYZE logs its own error */
+	while ((item = next_item(trav)) != NULL)
 	{
 #if PG_VERSION_NUM >= 180000
 		vacuum_delay_point(true);
@@ -674,7 +695,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 
 		MemoryContextReset(row_cxt);
 		oldcxt = MemoryContextSwitchTo(row_cxt);
-		clf_convert_item(conv, item, values, isnull);
+		convert_item(trav, conv, item, values, isnull);
 		MemoryContextSwitchTo(oldcxt);
 
 		if (numrows < targrows)
