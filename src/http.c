@@ -721,6 +721,8 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 		http_version >= CURL_HTTP_VERSION_2_0)
 		out->length_given = true;
 	curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &out->proxy_status);
+	if (out->result == CURLE_PROXY)
+		curl_easy_getinfo(easy, CURLINFO_PROXY_ERROR, &out->proxy_error);
 #if LIBCURL_VERSION_NUM >= 0x074200
 	{
 		curl_off_t	retry_after = 0;
@@ -732,11 +734,62 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 #endif
 }
 
+/* What a SOCKS proxy's failure (CURLE_PROXY) tells us to do. */
+typedef enum ClfSocksFailure
+{
+	CLF_SOCKS_FATAL,			/* asking again gets the same answer */
+	CLF_SOCKS_TRANSIENT,		/* the path beyond the proxy, or to it, failed */
+	CLF_SOCKS_CREDENTIALS		/* proxy_user and proxy_password, to fix */
+} ClfSocksFailure;
+
+/*
+ * An HTTP proxy says why it failed in its CONNECT status; a SOCKS5 proxy in
+ * its method choice, its answer to our user name and password and the REP
+ * code of its CONNECT reply, which libcurl gives as CURLINFO_PROXY_ERROR.
+ */
+static ClfSocksFailure
+socks_failure(long proxy_error)
+{
+	switch (proxy_error)
+	{
+			/* none of our methods, or our user name and password, will do */
+		case CURLPX_NO_AUTH:
+		case CURLPX_USER_REJECTED:
+			return CLF_SOCKS_CREDENTIALS;
+
+			/*
+			 * The proxy could not reach the API this time (REP 01, 03-06), or
+			 * the connection to the proxy broke during the handshake: as a
+			 * connection to the API that fails.
+			 */
+		case CURLPX_REPLY_GENERAL_SERVER_FAILURE:
+		case CURLPX_REPLY_NETWORK_UNREACHABLE:
+		case CURLPX_REPLY_HOST_UNREACHABLE:
+		case CURLPX_REPLY_CONNECTION_REFUSED:
+		case CURLPX_REPLY_TTL_EXPIRED:
+		case CURLPX_CLOSED:
+		case CURLPX_RECV_ADDRESS:
+		case CURLPX_RECV_AUTH:
+		case CURLPX_RECV_CONNECT:
+		case CURLPX_RECV_REQACK:
+		case CURLPX_SEND_AUTH:
+		case CURLPX_SEND_CONNECT:
+		case CURLPX_SEND_REQUEST:
+			return CLF_SOCKS_TRANSIENT;
+
+			/* the ruleset's refusal (REP 02), a protocol we cannot speak */
+		default:
+			return CLF_SOCKS_FATAL;
+	}
+}
+
 static bool
-is_transient_curl_error(CURLcode rc)
+is_transient_curl_error(CURLcode rc, long proxy_error)
 {
 	switch (rc)
 	{
+		case CURLE_PROXY:
+			return socks_failure(proxy_error) == CLF_SOCKS_TRANSIENT;
 		case CURLE_COULDNT_CONNECT:
 		case CURLE_OPERATION_TIMEDOUT:
 		case CURLE_SEND_ERROR:
@@ -849,6 +902,7 @@ begin_transfer(ClfTransfer *transfer, CURL *easy, const ClfHttpRequest *hreq,
 	transfer->next_heap_check = CLF_HEAP_CHECK_INTERVAL;
 	transfer->out = out;
 	out->result = CURLE_OK;
+	out->proxy_error = 0;
 	out->curl_error[0] = '\0';
 }
 
@@ -876,9 +930,11 @@ judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 	if (out->result == CURLE_FILESIZE_EXCEEDED)
 		out->too_large = true;	/* by the Content-Length */
 	out->proxy_refused = out->result != CURLE_OK && !out->too_large &&
-		(out->proxy_status == 407 || out->proxy_status == 401);
+		(out->proxy_status == 407 || out->proxy_status == 401 ||
+		 (out->result == CURLE_PROXY &&
+		  socks_failure(out->proxy_error) == CLF_SOCKS_CREDENTIALS));
 	out->failed = out->result != CURLE_OK && !out->too_large && !out->parse_failed;
-	out->transient = out->failed && is_transient_curl_error(out->result);
+	out->transient = out->failed && is_transient_curl_error(out->result, out->proxy_error);
 }
 
 /*
@@ -964,7 +1020,8 @@ is_connect_error(CURLcode rc)
 		rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
 		rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
 		rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
-		rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING;
+		rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING ||
+		rc == CURLE_PROXY;
 }
 
 /*
@@ -974,10 +1031,28 @@ is_connect_error(CURLcode rc)
  * libcurl's.
  */
 static const char *
-transport_failure(CURLcode rc)
+transport_failure(CURLcode rc, long proxy_error)
 {
 	switch (rc)
 	{
+		case CURLE_PROXY:
+			switch (proxy_error)
+			{
+				case CURLPX_REPLY_CONNECTION_REFUSED:
+					return "the proxy's connection to the API was refused";
+				case CURLPX_REPLY_NETWORK_UNREACHABLE:
+				case CURLPX_REPLY_HOST_UNREACHABLE:
+				case CURLPX_REPLY_TTL_EXPIRED:
+					return "the proxy could not reach the API";
+				case CURLPX_REPLY_GENERAL_SERVER_FAILURE:
+					return "the proxy failed to connect to the API";
+				case CURLPX_REPLY_NOT_ALLOWED:
+					return "the proxy does not allow connecting to the API";
+				case CURLPX_RESOLVE_HOST:
+					return "could not resolve the host name";
+				default:
+					return "the proxy handshake failed";
+			}
 		case CURLE_COULDNT_CONNECT:
 			return "could not connect";
 		case CURLE_COULDNT_RESOLVE_HOST:
@@ -1049,20 +1124,31 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 	const char *what = hreq->what;
 	const ClfOptions *opts = hreq->opts;
 
-	/* tinyproxy answers 401 to a wrong password, others 407 */
+	/*
+	 * tinyproxy answers 401 to a wrong password, others 407; a SOCKS5 proxy
+	 * offers no method we have, or rejects the user name and password
+	 */
 	if (out->proxy_refused)
 	{
+		bool		socks = out->result == CURLE_PROXY;
+		char	   *answer = socks ? pstrdup("SOCKS5")
+			: psprintf("HTTP status %ld", out->proxy_status);
+		const char *reason = redact(out->curl_error[0] ? out->curl_error :
+									curl_easy_strerror(out->result), hreq);
+
 		/* credentials to fix in the user mapping, as WeCom's own rejections */
 		if (opts->proxy_user == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("could not fetch %s: the proxy asks for a user name and password (HTTP status %ld)",
-							what, out->proxy_status),
+					 errmsg("could not fetch %s: the proxy asks for a user name and password (%s)",
+							what, answer),
+					 socks ? errdetail("libcurl reported: %s.", reason) : 0,
 					 errhint("Set them with ALTER USER MAPPING ... OPTIONS (ADD proxy_user '...', ADD proxy_password '...').")));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PASSWORD),
-				 errmsg("could not fetch %s: the proxy did not accept proxy_user and proxy_password (HTTP status %ld)",
-						what, out->proxy_status),
+				 errmsg("could not fetch %s: the proxy did not accept proxy_user and proxy_password (%s)",
+						what, answer),
+				 socks ? errdetail("libcurl reported: %s.", reason) : 0,
 				 errhint("Correct them with ALTER USER MAPPING ... OPTIONS (SET proxy_user '...', SET proxy_password '...').")));
 	}
 
@@ -1094,7 +1180,8 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 		ereport(ERROR,
 				(errcode(is_connect_error(out->result) ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
 						 : ERRCODE_FDW_ERROR),
-				 errmsg("could not fetch %s: %s", what, transport_failure(out->result)),
+				 errmsg("could not fetch %s: %s", what,
+						transport_failure(out->result, out->proxy_error)),
 				 out->closed_early
 				 ? errdetail_plural("%d attempt was made. Its connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",
 									"%d attempts were made. The last one's connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",

@@ -53,6 +53,8 @@ typedef struct ClfHttpOutcome
 	char		curl_error[CURL_ERROR_SIZE];
 	long		http_status;	/* 0 if no response began */
 	long		proxy_status;	/* the proxy's answer to CONNECT, or 0 */
+	long		proxy_error;	/* a SOCKS proxy's failure (CURLproxycode),
+								 * or 0 */
 	int64		retry_after_s;	/* the server's Retry-After, or 0 */
 	size_t		bytes;			/* of the body */
 	double		ms;				/* the exchange's wall time, once it ran */
@@ -67,7 +69,8 @@ typedef struct ClfHttpOutcome
 	bool		too_much_memory;	/* too_large, by the parsed tree's size */
 	bool		parse_failed;	/* a 200 body the consumer refused: stopped */
 	/* libcurl's own failures (clf_http_report_failure reports them) */
-	bool		proxy_refused;	/* the proxy refused proxy_user/password */
+	bool		proxy_refused;	/* the proxy (HTTP or SOCKS5) refused
+								 * proxy_user/password, or wants them */
 	bool		failed;			/* libcurl could not complete the request */
 	bool		transient;		/* failed, and another try may succeed */
 	bool		closed_early;	/* failed: a body without a length that the

@@ -324,6 +324,36 @@ def start_tinyproxy(name, connect_port, log_level="Info", extra=""):
     return proxy, pxport, pxlog
 
 
+def start_socks5(name, *args):
+    """test/socks5_mock.py on a port the OS picks, logging to a file in a
+    directory of its own under WORK: (process, port, log file)."""
+    sxdir = os.path.join(WORK, name)
+    os.makedirs(sxdir, exist_ok=True)
+    sxlog = os.path.join(sxdir, "socks5.log")
+    open(sxlog, "w").close()
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "socks5_mock.py"),
+                             "--host", "127.0.0.1", "--port", "0", "--log", sxlog] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if "listening" not in line:
+        proc.kill()
+        raise Fail("the SOCKS5 mock did not start: %r" % line)
+    return proc, int(line.split()[-1]), sxlog
+
+
+def socks5_events(sxlog, kind):
+    """The lines of the SOCKS5 mock's log that start with kind."""
+    with open(sxlog) as f:
+        return [l.rstrip("\n") for l in f if l.startswith(kind + " ")]
+
+
+def tls_mock_get(port, cert, path):
+    """mock_get for a mock serving HTTPS (start_tls_mock) with cert."""
+    ctx = ssl.create_default_context(cafile=cert)
+    with urllib.request.urlopen("https://127.0.0.1:%d%s" % (port, path), timeout=10, context=ctx) as r:
+        return json.loads(r.read())
+
+
 def stop(proc):
     proc.terminate()
     try:
@@ -1214,6 +1244,125 @@ class Suite:
         finally:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_mitm CASCADE")
+
+    def socks5_server(self, conn, name, api_url, proxy, cert, max_retries):
+        run(conn, "DROP SERVER IF EXISTS %s CASCADE" % name)
+        run(conn, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %%s, proxy %%s, ca_file %%s, max_retries %%s)" % name,
+            (api_url, proxy, cert, str(max_retries)))
+        run(conn, """CREATE FOREIGN TABLE %s_contacts (
+                       is_customer boolean, tmp_openid text, external_userid text, name text,
+                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                     SERVER %s OPTIONS (page_size '%d')""" % (name, name, PAGE))
+
+    def socks5_proxy(self, conn):
+        # a SOCKS5 proxy (test/socks5_mock.py) asking for proxy_user and
+        # proxy_password: the rows through it, once; a password it rejects
+        # is 28P01 and none at all 28000, as an HTTP proxy's 407, and
+        # neither is retried (the same credentials fail again)
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        procs = [mock]
+        try:
+            relay, rport, rlog = start_socks5("socks5-relay", "--mode", "relay",
+                                              "--user", "squid", "--password", PROXY_PASSWORD)
+            procs.append(relay)
+            reject, jport, jlog = start_socks5("socks5-reject", "--mode", "reject-auth")
+            procs.append(reject)
+            # socks5h: the proxy is given the API's host name, and resolves it
+            self.socks5_server(conn, "fs_sx", "https://localhost:%d/cgi-bin" % port,
+                               "socks5h://127.0.0.1:%d" % rport, cert, 2)
+            set_mapping(conn, server="fs_sx", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            tls_mock_get(port, cert, "/_reset")
+            rows = scan(conn, "fs_sx_contacts")
+            st = tls_mock_get(port, cert, "/_stats")
+            check(len(rows) == 25 and collections.Counter(rows) == self.clean,
+                  "rows through the SOCKS5 proxy differ (%d rows)" % len(rows))
+            check(st["contact_list"] == 5, "the mock saw %d contact_list requests for 5 pages" % st["contact_list"])
+            check(socks5_events(rlog, "auth") and
+                  all(l == "auth squid accepted" for l in socks5_events(rlog, "auth")),
+                  "the proxy's log: %s" % socks5_events(rlog, "auth"))
+            connects = socks5_events(rlog, "connect")
+            check(connects and all(l == "connect localhost:%d 00" % port for l in connects),
+                  "CONNECTs the proxy saw: %s" % connects)
+
+            # a wrong password: the proxy answers 01 01
+            set_mapping(conn, server="fs_sx", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password="pw-hunter2-wrong")
+            before = len(socks5_events(rlog, "auth"))
+            e = scan_error(conn, "SELECT count(*) FROM fs_sx_contacts")
+            msg = error_text(e)
+            check(e.pgcode == "28P01" and "the proxy did not accept proxy_user and proxy_password"
+                  in e.diag.message_primary, "a wrong password: %s %s" % (e.pgcode, msg))
+            check("proxy_password" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+            check("hunter2" not in msg, "the password is in the message: %s" % msg)
+            tries = socks5_events(rlog, "auth")[before:]
+            check(tries == ["auth squid rejected"], "a rejected password was tried %d times: %s"
+                  % (len(tries), tries))
+
+            # a proxy that rejects any password
+            run(conn, "ALTER SERVER fs_sx OPTIONS (SET proxy %s)", ("socks5://127.0.0.1:%d" % jport,))
+            set_mapping(conn, server="fs_sx", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            e = scan_error(conn, "SELECT count(*) FROM fs_sx_contacts")
+            msg = error_text(e)
+            check(e.pgcode == "28P01" and "did not accept" in e.diag.message_primary,
+                  "a proxy rejecting every password: %s %s" % (e.pgcode, msg))
+            check("hunter2" not in msg, "the password is in the message: %s" % msg)
+            check(len(socks5_events(jlog, "auth")) == 1, "tried %d times" % len(socks5_events(jlog, "auth")))
+
+            # none given to a proxy that asks for them: it answers 05 FF
+            set_mapping(conn, server="fs_sx", corp_id="corp-basic", corp_secret="secret-ok")
+            before = len(socks5_events(jlog, "greeting"))
+            e = scan_error(conn, "SELECT count(*) FROM fs_sx_contacts")
+            check(e.pgcode == "28000" and "the proxy asks for a user name and password"
+                  in e.diag.message_primary, "no credentials: %s %s" % (e.pgcode, error_text(e)))
+            check("proxy_user" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+            check(len(socks5_events(jlog, "greeting")) - before == 1,
+                  "tried %d times" % (len(socks5_events(jlog, "greeting")) - before))
+        finally:
+            for p in procs:
+                stop(p)
+            run(conn, "DROP SERVER IF EXISTS fs_sx CASCADE")
+
+    def socks5_unreachable(self, conn):
+        # a SOCKS5 proxy that cannot reach the API answers the CONNECT with
+        # a reply code: refused (05), host unreachable (04) and a general
+        # failure (01) may pass, so they are retried, and after the last
+        # attempt the error is HV00N like any other network failure; a
+        # ruleset's refusal (02) is not retried, and is HV00N too
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        procs = [mock]
+        try:
+            for rep, attempts, words in ((0x05, 3, "the proxy's connection to the API was refused"),
+                                         (0x04, 3, "the proxy could not reach the API"),
+                                         (0x01, 3, "the proxy failed to connect to the API"),
+                                         (0x02, 1, "the proxy does not allow connecting to the API")):
+                sx, sport, slog = start_socks5("socks5-reply-%02x" % rep, "--mode", "reply",
+                                               "--reply-code", str(rep))
+                procs.append(sx)
+                self.socks5_server(conn, "fs_sx", "https://localhost:%d/cgi-bin" % port,
+                                   "socks5h://127.0.0.1:%d" % sport, cert, 2)
+                set_mapping(conn, server="fs_sx", access_token="fixed-basic",
+                            proxy_user="squid", proxy_password=PROXY_PASSWORD)
+                e = scan_error(conn, "SELECT count(*) FROM fs_sx_contacts")
+                msg = error_text(e)
+                connects = socks5_events(slog, "connect")
+                check(e.pgcode == "HV00N", "REP %02x: SQLSTATE %s: %s" % (rep, e.pgcode, msg))
+                check(words in e.diag.message_primary, "REP %02x: message: %s" % (rep, msg))
+                check(len(connects) == attempts,
+                      "REP %02x: the proxy saw %d CONNECTs, expected %d (max_retries 2): %s"
+                      % (rep, len(connects), attempts, connects))
+                check(("%d attempt" % attempts) in (e.diag.message_detail or ""),
+                      "REP %02x: detail: %s" % (rep, e.diag.message_detail))
+                check("hunter2" not in msg, "the password is in the message: %s" % msg)
+                stop(sx)
+        finally:
+            for p in procs:
+                stop(p)
+            run(conn, "DROP SERVER IF EXISTS fs_sx CASCADE")
 
     def proxy_environment(self, conn):
         # a server started with http_proxy, https_proxy, HTTPS_PROXY and
@@ -3748,6 +3897,10 @@ class Suite:
                   lambda: self.proxy_auth(conn))
         self.case("a TLS-inspecting proxy quoting proxy_user:proxy_password (also base64): redacted",
                   lambda: self.proxy_credentials_redacted(conn))
+        self.case("a SOCKS5 proxy: rows through it once; a rejected proxy_password 28P01, none 28000, "
+                  "neither retried", lambda: self.socks5_proxy(conn))
+        self.case("a SOCKS5 proxy that cannot reach the API: retried, HV00N after max_retries + 1 attempts",
+                  lambda: self.socks5_unreachable(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)
         self.shared("the server's SSLKEYLOGFILE environment: no TLS keys written",
