@@ -684,33 +684,29 @@ class Suite:
         got = sorted((r[0] or "", r[1] or "") for r in rows)
         check(names == got, "rows differ from mock_wecom.py --dump basic")
 
-    def drop3(self, conn):
+    def page_retried_once(self, conn, scenario, page, said=""):
+        """scenario breaks page (1-based) once: 6 requests, that page asked
+        again with its own cursor, every row once, one DEBUG1 retry line
+        (saying said)."""
         off = log_offset()
 
         def extra(st):
-            # the retry asked for page 3 again with the same cursor
-            check(st["cursors"][2] == st["cursors"][3] and st["cursors"][2],
-                  "page 3 was not retried with its cursor: %s" % st["cursors"])
+            check(st["cursors"][page - 1] == st["cursors"][page] and st["cursors"][page - 1],
+                  "page %d was not retried with its cursor: %s" % (page, st["cursors"]))
             check(len(set(st["cursors"])) == 5, "cursors: %s" % st["cursors"])
-        self.fault_scan(conn, "drop3", 6, extra)
-        lines = retry_lines(log_since(off), "page 3 ")
-        check(len(lines) == 1, "expected one DEBUG1 retry line for page 3, got %d" % len(lines))
-        check("retry 1 of 3" in lines[0], "retry line: %s" % lines[0])
+        self.fault_scan(conn, scenario, 6, extra)
+        lines = retry_lines(log_since(off), "page %d " % page)
+        check(len(lines) == 1, "expected one DEBUG1 retry line for page %d, got %d" % (page, len(lines)))
+        check("retry 1 of 3" in lines[0] and said in lines[0], "retry line: %s" % lines[0])
+
+    def drop3(self, conn):
+        self.page_retried_once(conn, "drop3", 3)
 
     def closecut2(self, conn):
         # A 200 without Content-Length or chunks ends where the connection
         # closes: cut after half its JSON, libcurl sees no error, yet it is
         # a body cut short and retried with the same cursor.
-        off = log_offset()
-
-        def extra(st):
-            check(st["cursors"][1] == st["cursors"][2] and st["cursors"][1],
-                  "page 2 was not retried with its cursor: %s" % st["cursors"])
-            check(len(set(st["cursors"])) == 5, "cursors: %s" % st["cursors"])
-        self.fault_scan(conn, "closecut2", 6, extra)
-        lines = retry_lines(log_since(off), "page 2 ")
-        check(len(lines) == 1, "expected one DEBUG1 retry line for page 2, got %d" % len(lines))
-        check("retry 1 of 3" in lines[0] and "without a length" in lines[0], "retry line: %s" % lines[0])
+        self.page_retried_once(conn, "closecut2", 2, said="without a length")
 
     def closecut(self, conn):
         # every answer cut short: retried, then the error of a body cut short
