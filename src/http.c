@@ -856,6 +856,12 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	 */
 	curl_easy_setopt(easy, CURLOPT_PROXY, opts->proxy ? opts->proxy : "");
 	curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+	/*
+	 * Only proxy_user and proxy_password speak for us to a proxy, never the
+	 * server host's own Kerberos credentials, which libcurl offers a SOCKS5
+	 * proxy (GSS-API) unless told otherwise.
+	 */
+	curl_easy_setopt(easy, CURLOPT_SOCKS5_AUTH, (long) CURLAUTH_BASIC);
 	if (opts->proxy && opts->proxy_user)
 	{
 		curl_easy_setopt(easy, CURLOPT_PROXYUSERNAME, opts->proxy_user);

@@ -1282,6 +1282,11 @@ class Suite:
             connects = socks5_events(rlog, "connect")
             check(connects and all(l == "connect localhost:%d 00" % port for l in connects),
                   "CONNECTs the proxy saw: %s" % connects)
+            # offered: no authentication and user/password, never GSS-API
+            # (the server host's own Kerberos credentials)
+            greetings = socks5_events(rlog, "greeting")
+            check(greetings and all(l == "greeting 00,02" for l in greetings),
+                  "methods offered to the proxy: %s" % greetings)
 
             # a wrong password: the proxy answers 01 01
             set_mapping(conn, server="fs_sx", corp_id="corp-basic", corp_secret="secret-ok",
