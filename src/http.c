@@ -499,7 +499,7 @@ header_holds(const char *data, size_t len, const char *name, const char *word)
  * Note whether the response says where its body ends.  Without a length an
  * HTTP/1 body ends where the connection closes, so libcurl takes a
  * connection lost mid-body for the body's end and reports success; only the
- * consumer can tell then (clf_http_body_cut_short).  libcurl hands us every
+ * consumer can tell then (clf_http_mark_cut_short).  libcurl hands us every
  * header line, those of a proxy's answer to CONNECT and of a 1xx too: a
  * status line starts a response afresh.
  */
@@ -1095,7 +1095,7 @@ transport_failure(CURLcode rc, long proxy_error)
  * was, for the caller to report what the body holds.
  */
 bool
-clf_http_body_cut_short(ClfHttpOutcome *out)
+clf_http_mark_cut_short(ClfHttpOutcome *out)
 {
 	if (out->failed || out->length_given)
 		return false;

@@ -80,7 +80,7 @@ typedef struct ClfHttpOutcome
 extern void clf_http_init(void);
 extern void clf_http_prepare(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
 extern void clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
-extern bool clf_http_body_cut_short(ClfHttpOutcome *out);
+extern bool clf_http_mark_cut_short(ClfHttpOutcome *out);
 extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
 									   const ClfHttpOutcome *out);
 extern void clf_http_report_failure(const ClfHttpRequest *hreq,

@@ -405,7 +405,7 @@ judge_attempt(ClfCall *call, const ClfHttpRequest *hreq, ClfResponse *resp,
 		 * A JSON value that ends early on a response without a length is a
 		 * body cut short, though libcurl saw none: the transport says so.
 		 */
-		if (resp->error == CLF_RESP_TRUNCATED && clf_http_body_cut_short(out))
+		if (resp->error == CLF_RESP_TRUNCATED && clf_http_mark_cut_short(out))
 			kind = CLF_ATTEMPT_TRANSIENT;
 		else
 			kind = CLF_ATTEMPT_FATAL;
