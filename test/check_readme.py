@@ -16,6 +16,8 @@
    of a case's name in test/fault_suite.py, or of test/run.sh when the row
    names it), and the sabotage entries in brackets (ids of
    test/sabotages.txt).
+4. The shared segment's name the README gives (`contact_list_fdw vN`) has
+   the layout version src/shared_state.h builds by default.
 
 Usage: check_readme.py [--fault-log FILE] [--always-shared] [--links-only]
 --always-shared (PostgreSQL 17+): rows whose advice starts "PostgreSQL
@@ -225,6 +227,23 @@ def check_tests_named(problems):
         problems.append("CONTRIBUTING.md: the table of promises has only %d rows: was it found?" % rows)
 
 
+def check_layout_name(problems):
+    """The README names the segment after the layout the code builds."""
+    with open(os.path.join(ROOT, "src", "shared_state.h"), encoding="utf-8") as f:
+        built = re.findall(r"^#define CLF_SHARED_LAYOUT_VERSION\s+(\d+)", f.read(), re.M)
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        named = re.findall(r"`contact_list_fdw v(\d+)`", f.read())
+    if len(built) != 2:
+        problems.append("src/shared_state.h: expected the default and the bumped layout version, found %r" % built)
+        return
+    if not named:
+        problems.append("README.md: the shared segment's name (`contact_list_fdw vN`) is not given")
+    for version in named:
+        if version != built[-1]:
+            problems.append("README.md: names the shared segment `contact_list_fdw v%s`, the code builds layout %s"
+                            % (version, built[-1]))
+
+
 def main():
     fault_log = None
     if "--fault-log" in sys.argv:
@@ -232,6 +251,7 @@ def main():
     problems = []
     check_links(problems)
     check_tests_named(problems)
+    check_layout_name(problems)
     if "--links-only" not in sys.argv:
         check_errors(problems, fault_log, "--always-shared" in sys.argv)
     for p in problems:
