@@ -40,8 +40,12 @@ PGFILEDESC = "contact_list_fdw - foreign data wrapper for WeCom external contact
 REGRESS = setup options scan convert tokens errors cancel transport security planner analyze import readonly errors_table recipes scans_log shared recent_scans multi_corp async
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
-CURL_JSON_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
-CURL_JSON_LIBS := $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+# Without pkg-config (it comes with no -dev package we need) the headers are
+# still found on the standard paths, so the link must not lose the libraries:
+# a library without them builds and then fails to load.
+PKG_CONFIG ?= pkg-config
+CURL_JSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl json-c 2>/dev/null)
+CURL_JSON_LIBS := $(or $(shell $(PKG_CONFIG) --libs libcurl json-c 2>/dev/null),-lcurl -ljson-c)
 PG_CPPFLAGS = -I$(srcdir)/src $(CURL_JSON_CFLAGS)
 # -Wno-clobbered: PG_TRY's own _do_rethrow flag draws a GCC false positive under -Wextra
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-clobbered
@@ -72,7 +76,7 @@ include $(PGXS)
 else
 all install:
 	@echo "PostgreSQL server development files not found (pg_config --pgxs)." >&2
-	@echo "Run 'make test' or 'make demo' once, or: apt-get install postgresql-server-dev-15 libcurl4-openssl-dev libjson-c-dev pkg-config" >&2
+	@echo "Run 'make test' or 'make demo' once, or: apt-get install build-essential postgresql-server-dev-NN libcurl4-openssl-dev libjson-c-dev pkg-config (NN: the server's major version)" >&2
 	@exit 1
 endif
 
@@ -84,7 +88,8 @@ endif
 
 # PGXS tracks no header dependencies unless PostgreSQL was configured with
 # --enable-depend: a changed struct must rebuild every object that uses it.
-$(OBJS): $(wildcard src/*.h)
+# (in the source tree, which is not this directory in a VPATH build)
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
 
 .PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage check-layers deps deb dist
 deps:

@@ -47,6 +47,33 @@ no_build_warnings() {
 }
 
 step "build without warnings" no_build_warnings
+
+# As pg_buildext builds (VPATH, a directory of its own), on a machine
+# without pkg-config: the library still links libcurl and json-c, and a
+# header changed in the source tree rebuilds the objects that include it.
+out_of_tree_build() {
+  local top ok=0
+  top=$(mktemp -d) || return 1
+  # the sources alone: VPATH would find this tree's own build products (the
+  # tracked files, or in a copy that is no git checkout, all but those)
+  mkdir "$top/src" "$top/build"
+  { git ls-files -z 2>/dev/null ||
+    find . -path ./.git -prune -o -type f ! -name '*.o' ! -name '*.so' ! -name '*.bc' -print0; } |
+    xargs -0 cp --parents -t "$top/src" || { rm -rf "$top"; return 1; }
+  local vmake=(make -C "$top/build" -f "$top/src/Makefile" VPATH="$top/src" USE_PGXS=1 with_llvm=no)
+  if ! "${vmake[@]}" -s PKG_CONFIG=false >"$top/make.log" 2>&1; then
+    cat "$top/make.log"; ok=1
+  elif ! readelf -d "$top/build/contact_list_fdw.so" | grep -q 'NEEDED.*libcurl' ||
+       ! readelf -d "$top/build/contact_list_fdw.so" | grep -q 'NEEDED.*libjson-c'; then
+    echo "built without pkg-config, the library does not link libcurl and json-c:"
+    readelf -d "$top/build/contact_list_fdw.so" | grep NEEDED; ok=1
+  elif ! "${vmake[@]}" -n -W "$top/src/src/shared_state.h" 2>&1 | grep -q 'src/shmem.o'; then
+    echo "a changed src/shared_state.h does not rebuild src/shmem.o out of tree"; ok=1
+  fi
+  rm -rf "$top"
+  return $ok
+}
+wanted meta && step "out-of-tree build: links without pkg-config, follows headers" out_of_tree_build
 wanted meta && step "release metadata" $PY test/check_meta.py
 # src/ on the floors of CONTRIBUTING.md's map (the checker first proves it can fail)
 layers_hold() { $PY test/check_layers.py --selftest && $PY test/check_layers.py; }

@@ -19,7 +19,7 @@
 #   file:     a path in the repository
 #   find:     the fixed string (usually a whole line, with its indent)
 #   replace:  what it becomes
-#   tests:    regress:FILE,FILE  fault:WORD|WORD  secrets  bench
+#   tests:    regress:FILE,FILE  fault:WORD|WORD  secrets  bench  meta
 #             (in fault words, + stands for a space)
 #             (any of them, space-separated; regress gets setup first;
 #             fault runs the fault suite's cases whose names hold a word,
@@ -151,6 +151,7 @@ run_entry() {
       regress:*) steps+=,regress; regress="setup ${t#regress:}"; regress=${regress//,/ } ;;
       fault:*) steps+=,fault; cases=${t#fault:}; cases=${cases//|/,}; cases=${cases//+/ } ;;
       secrets) steps+=,secrets ;;
+      meta) steps+=,meta ;;
       bench) steps+=,bench; bench_only=1 ;;
       *) echo "-- $id: LIST ERROR, unknown test selector $t"; echo error >"$verdict"; return ;;
     esac
