@@ -156,6 +156,13 @@ DROP VIEW conv_zones;
 SELECT count(clf_drop_scenario_table('conv_z' || n)::text) AS dropped
   FROM generate_series(15, 19) n;
 DROP DOMAIN conv_lts_d;
+-- 20: a key beyond ASCII, by field and by the column's name
+SELECT clf_scenario_table('conv_t20', 'types20');
+ALTER FOREIGN TABLE conv_t20 ADD COLUMN first_name text OPTIONS (field 'prénom'),
+  ADD COLUMN "prénom" text;
+SELECT external_userid, first_name, "prénom" FROM conv_t20;
+SELECT clf_drop_scenario_table('conv_t20');
+
 -- a number with a fraction or an exponent is read from its text: exact
 -- beyond 2^53 (as PostgreSQL's own cast of the same text), a fraction
 -- refused even where a double would lose it, and 22003 beyond the type;

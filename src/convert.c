@@ -144,6 +144,16 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 											&from_source);
 
 		/*
+		 * The key is written in the server encoding, the item's keys arrive
+		 * in UTF-8: in a LATIN1 or EUC_JP database a key beyond ASCII would
+		 * never match, its column silently NULL.  (SQL_ASCII keeps its bytes,
+		 * as its strings do.)
+		 */
+		col->lookup_key = (GetDatabaseEncoding() == PG_SQL_ASCII)
+			? col->json_key
+			: pg_server_to_any(col->json_key, strlen(col->json_key), PG_UTF8);
+
+		/*
 		 * A domain is converted as its base type (with the base's typmod, a
 		 * domain over varchar(n) say), then its constraints are checked as
 		 * PostgreSQL checks them, for NULLs too.
@@ -523,7 +533,7 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 		conv->current_absent = false;
 		if (col->kind == CLF_COL_JSON_ITEM)
 			value = item;
-		else if (!json_object_object_get_ex(item, col->json_key, &value))
+		else if (!json_object_object_get_ex(item, col->lookup_key, &value))
 		{
 			value = NULL;
 			conv->current_absent = true;

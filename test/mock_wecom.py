@@ -142,6 +142,9 @@ TYPES = [
      "add_time": "infinity"},
     {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_019", "follow_userid": "lisi",
      "add_time": "2023-03-26 02:30:00"},
+    # a key beyond ASCII that LATIN1 can hold
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_020", "follow_userid": "lisi",
+     "add_time": BASE_TIME, "pr\u00e9nom": "Zo\u00e9"},
 ]
 
 
@@ -1012,7 +1015,7 @@ SCENARIO_HELP = [
     ("closecut2", "page 2 cut short once on a response without a length: retried"),
     ("hangpage2", "page 2 never answers, on the connection page 1 came on: timeout_ms"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
-    ("types", "19 rows of awkward values, for column type conversions (rows 12 and 13"),
+    ("types", "20 rows of awkward values, for column type conversions (rows 12 and 13"),
     ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
     ("numbers", "1 row of numbers beyond 2**53 and at the ends of bigint, for integer columns"),
 ]
