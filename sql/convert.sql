@@ -119,6 +119,49 @@ SELECT add_time FROM conv_t14;
 ALTER FOREIGN TABLE conv_t2 ALTER COLUMN add_time TYPE bigint;
 SELECT add_time FROM conv_t2;
 SELECT clf_drop_scenario_table('conv_t14');
+-- 15-19: a timestamp column (or a domain over timestamp) reads a string as
+-- the session's wall clock at the instant the string names, as the
+-- timestamptz column's value ::timestamp: the zone of 15 (+08) and 16 (Z)
+-- counts, 17 has none and reads as written, 18 is infinity
+CREATE DOMAIN conv_lts_d AS timestamp;
+SELECT count(clf_scenario_table('conv_z' || n, 'types' || n)::text) AS tables
+  FROM generate_series(15, 19) n;
+DO $$
+BEGIN
+  FOR n IN 15..19 LOOP
+    EXECUTE format('ALTER FOREIGN TABLE %I ADD COLUMN ts timestamp OPTIONS (field %L), '
+                   'ADD COLUMN ts_d conv_lts_d OPTIONS (field %L), '
+                   'ADD COLUMN ts0 timestamp(0) OPTIONS (field %L)',
+                   'conv_z' || n, 'add_time', 'add_time', 'add_time');
+  END LOOP;
+END $$;
+CREATE TEMP VIEW conv_zones AS
+  SELECT 15 AS n, * FROM conv_z15 UNION ALL SELECT 16, * FROM conv_z16 UNION ALL
+  SELECT 17, * FROM conv_z17 UNION ALL SELECT 18, * FROM conv_z18 UNION ALL
+  SELECT 19, * FROM conv_z19;
+SET timezone = 'Asia/Shanghai';
+SELECT n, ts, add_time, ts = add_time::timestamp AS same_instant,
+       ts_d = ts AS domain_same, ts0 = ts AS ts0_same
+  FROM conv_zones ORDER BY n;
+SET timezone = 'America/New_York';
+SELECT n, ts, add_time, ts = add_time::timestamp AS same_instant,
+       ts_d = ts AS domain_same, ts0 = ts AS ts0_same
+  FROM conv_zones ORDER BY n;
+-- 19: a wall time without a zone that the session's TimeZone skips (a DST
+-- change) is kept as written, where timestamptz moves it to 03:30 local
+SET timezone = 'Europe/Berlin';
+SELECT n, ts, ts_d, add_time::timestamp AS via_timestamptz FROM conv_zones WHERE n IN (17, 19) ORDER BY n;
+SET timezone = 'UTC';
+DROP VIEW conv_zones;
+SELECT count(clf_drop_scenario_table('conv_z' || n)::text) AS dropped
+  FROM generate_series(15, 19) n;
+DROP DOMAIN conv_lts_d;
+-- 20: a key beyond ASCII, by field and by the column's name
+SELECT clf_scenario_table('conv_t20', 'types20');
+ALTER FOREIGN TABLE conv_t20 ADD COLUMN first_name text OPTIONS (field 'prénom'),
+  ADD COLUMN "prénom" text;
+SELECT external_userid, first_name, "prénom" FROM conv_t20;
+SELECT clf_drop_scenario_table('conv_t20');
 
 -- a number with a fraction or an exponent is read from its text: exact
 -- beyond 2^53 (as PostgreSQL's own cast of the same text), a fraction

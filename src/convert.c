@@ -144,6 +144,16 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 											&from_source);
 
 		/*
+		 * The key is written in the server encoding, the item's keys arrive
+		 * in UTF-8: in a LATIN1 or EUC_JP database a key beyond ASCII would
+		 * never match, its column silently NULL.  (SQL_ASCII keeps its bytes,
+		 * as its strings do.)
+		 */
+		col->lookup_key = (GetDatabaseEncoding() == PG_SQL_ASCII)
+			? col->json_key
+			: pg_server_to_any(col->json_key, strlen(col->json_key), PG_UTF8);
+
+		/*
 		 * A domain is converted as its base type (with the base's typmod, a
 		 * domain over varchar(n) say), then its constraints are checked as
 		 * PostgreSQL checks them, for NULLs too.
@@ -338,6 +348,38 @@ all_digits(const char *s)
 	return true;
 }
 
+/*
+ * A timestamp (without time zone) column from a string: the wall clock of
+ * the session's TimeZone at the instant the string names, as the epoch
+ * path gives, so "07:51:39Z" and "15:51:39+08" read the same in any zone
+ * (timestamp's own input would drop the zone).  A string without a zone is
+ * the wall time it writes, as before: read as timestamptz it is local time,
+ * which reads back the same except in the hour a DST change skips, so
+ * where the two readings name one instant the string's own wall time is
+ * kept (infinity included).
+ */
+static Datum
+local_time_of_string(ClfColumn *col, char *text)
+{
+	Timestamp	written = DatumGetTimestamp(DirectFunctionCall3(timestamp_in,
+																CStringGetDatum(text),
+																ObjectIdGetDatum(InvalidOid),
+																Int32GetDatum(-1)));
+	TimestampTz instant = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+																  CStringGetDatum(text),
+																  ObjectIdGetDatum(InvalidOid),
+																  Int32GetDatum(-1)));
+	Datum		local;
+
+	if (timestamp_cmp_timestamptz_internal(written, instant) == 0)
+		local = TimestampGetDatum(written);
+	else
+		local = DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(instant));
+	return col->typmod >= 0
+		? DirectFunctionCall2(timestamp_scale, local, Int32GetDatum(col->typmod))
+		: local;
+}
+
 static Datum
 convert_timestamp(ClfColumn *col, json_object *value)
 {
@@ -355,6 +397,8 @@ convert_timestamp(ClfColumn *col, json_object *value)
 		/* epoch seconds sent as a string, which some gateways do */
 		if (all_digits(text))
 			ts = epoch_to_timestamptz(strtod(text, NULL));
+		else if (col->kind == CLF_COL_TIMESTAMP)
+			return local_time_of_string(col, text);
 		else
 			return call_input(col, text);
 	}
@@ -489,7 +533,7 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 		conv->current_absent = false;
 		if (col->kind == CLF_COL_JSON_ITEM)
 			value = item;
-		else if (!json_object_object_get_ex(item, col->json_key, &value))
+		else if (!json_object_object_get_ex(item, col->lookup_key, &value))
 		{
 			value = NULL;
 			conv->current_absent = true;

@@ -35,7 +35,8 @@ typedef struct ClfColumn
 {
 	ClfColumnKind kind;
 	char	   *attname;
-	char	   *json_key;
+	char	   *json_key;		/* in the server encoding, for messages */
+	char	   *lookup_key;		/* the same in UTF-8, as json-c's keys are */
 	Oid			typid;			/* the base type when the column's is a domain */
 	int32		typmod;
 	Oid			domain_typid;	/* the column's domain, or InvalidOid */

@@ -2446,27 +2446,48 @@ class Suite:
         finally:
             run(conn, "DROP SERVER fs_margin CASCADE")
 
-    def latin1_database(self, conn):
-        # a database whose encoding cannot hold the rows' CJK names
+    def in_latin1_database(self, scenario, columns, body):
+        """body(c) on a connection to a new LATIN1 database whose foreign
+        table t (columns) reads the mock's scenario; dropped after."""
         admin = connect("postgres")
         run(admin, "DROP DATABASE IF EXISTS fault_latin1")
         run(admin, "CREATE DATABASE fault_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
                    "TEMPLATE template0")
+        c = None
         try:
             c = connect("fault_latin1")
             run(c, "CREATE EXTENSION contact_list_fdw")
             run(c, "CREATE SERVER fs FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR postgres SERVER fs OPTIONS (access_token 'fixed-basic')")
-            run(c, "CREATE FOREIGN TABLE t (external_userid text, name text) SERVER fs")
+            run(c, "CREATE USER MAPPING FOR postgres SERVER fs OPTIONS (access_token %s)",
+                ("fixed-" + scenario,))
+            run(c, "CREATE FOREIGN TABLE t (%s) SERVER fs" % columns)
+            body(c)
+        finally:
+            # closed first, or a failed check would end as DROP DATABASE's
+            # "being accessed by other users" instead of its own message
+            if c is not None:
+                c.close()
+            run(admin, "DROP DATABASE IF EXISTS fault_latin1")
+            admin.close()
+
+    def latin1_database(self, conn):
+        # a database whose encoding cannot hold the rows' CJK names
+        def body(c):
             # customers have no name: those rows are representable
             check(run(c, "SELECT count(external_userid) FROM t") == [(13,)], "customers' ids")
             e = scan_error(c, "SELECT name FROM t")
             check(e.pgcode == "22P05", "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
             check("has no equivalent in encoding" in e.diag.message_primary, error_text(e))
-            c.close()
-        finally:
-            run(admin, "DROP DATABASE IF EXISTS fault_latin1")
-            admin.close()
+        self.in_latin1_database("basic", "external_userid text, name text", body)
+
+    def latin1_key(self, conn):
+        # a key beyond ASCII, written in LATIN1 (by field, and as a column's
+        # name), finds the item's UTF-8 key: no silent NULL
+        def body(c):
+            rows = run(c, "SELECT external_userid, first_name, \"pr\u00e9nom\" FROM t")
+            check(rows == [("wm_cust_020", "Zo\u00e9", "Zo\u00e9")], "rows: %r" % rows)
+        self.in_latin1_database("types20", "external_userid text, "
+                                "first_name text OPTIONS (field 'pr\u00e9nom'), \"pr\u00e9nom\" text", body)
 
     # -- the shared layout's version (issue 14, point 6)
 
@@ -3958,6 +3979,8 @@ class Suite:
                   lambda: self.token_refresh_margin(conn))
         self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",
                   lambda: self.latin1_database(conn))
+        self.case("a LATIN1 database: a key beyond ASCII in field or a column's name finds its value",
+                  lambda: self.latin1_key(conn))
         self.shared("shared layout: an upgraded library in a running server, then restarts",
                     lambda: self.shared_layout_upgrade(conn), needs_shared)
         self.shared("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",

@@ -130,6 +130,21 @@ TYPES = [
      "add_time": 99999999999999999999},
     {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_014", "follow_userid": "lisi",
      "add_time": float(BASE_TIME)},
+    # timestamp strings: with an offset, in UTC, without a zone, infinity, and
+    # a wall time Europe/Berlin skips (2023-03-26 02:00 to 03:00)
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_015", "follow_userid": "lisi",
+     "add_time": "2023-09-11 07:51:39+08"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_016", "follow_userid": "lisi",
+     "add_time": "2023-09-11T07:51:39Z"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_017", "follow_userid": "lisi",
+     "add_time": "2023-09-11 07:51:39"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_018", "follow_userid": "lisi",
+     "add_time": "infinity"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_019", "follow_userid": "lisi",
+     "add_time": "2023-03-26 02:30:00"},
+    # a key beyond ASCII that LATIN1 can hold
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_020", "follow_userid": "lisi",
+     "add_time": BASE_TIME, "pr\u00e9nom": "Zo\u00e9"},
 ]
 
 
@@ -1000,7 +1015,7 @@ SCENARIO_HELP = [
     ("closecut2", "page 2 cut short once on a response without a length: retried"),
     ("hangpage2", "page 2 never answers, on the connection page 1 came on: timeout_ms"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
-    ("types", "14 rows of awkward values, for column type conversions (rows 12 and 13"),
+    ("types", "20 rows of awkward values, for column type conversions (rows 12 and 13"),
     ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
     ("numbers", "1 row of numbers beyond 2**53 and at the ends of bigint, for integer columns"),
 ]
