@@ -23,6 +23,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_foreign_table.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
@@ -78,6 +79,14 @@ typedef struct ClfScanState
 	ClfTraversal *trav;			/* created at the first row: EXPLAIN makes none */
 	int64		limit_rows;
 	bool		explain_only;
+
+	/*
+	 * The subtransaction the scan began in (a cursor's: the one it was
+	 * declared in).  Its rollback ends the scan; a later one's does not, so
+	 * that one keeps the slots and token fetches of requests its FETCHes
+	 * started.
+	 */
+	SubTransactionId subid;
 
 	/*
 	 * Rows already returned, for rescans (inner side of a nested loop, a
@@ -277,6 +286,7 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	clf_options_for_table(RelationGetRelid(rel), &state->opts);
 	state->limit_rows = intVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_LIMIT));
 	state->explain_only = (eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0;
+	state->subid = GetCurrentSubTransactionId();
 
 	/* plain EXPLAIN needs no credentials and makes no request */
 	if (state->explain_only)
@@ -374,18 +384,18 @@ convert_item(ClfTraversal *trav, ClfRowConverter *conv, void *item,
 }
 
 /*
- * Going on with an asynchronous page for requestor (the Append): errors
- * recorded as next_item's are.
+ * Going on with an asynchronous page for requestor (the Append), of a scan
+ * begun in subtransaction subid: errors recorded as next_item's are.
  */
 static bool
-page_arrived(ClfTraversal *trav, PlanState *requestor)
+page_arrived(ClfTraversal *trav, PlanState *requestor, SubTransactionId subid)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool arrived = false;
 
 	PG_TRY();
 	{
-		arrived = clf_traversal_poll(trav, requestor);
+		arrived = clf_traversal_poll(trav, requestor, subid);
 	}
 	PG_CATCH();
 	{
@@ -549,7 +559,7 @@ produce_or_wait(AsyncRequest *areq)
 		TupleTableSlot *result;
 
 		if (!state->replaying && !clf_traversal_has_rows(state->trav) &&
-			!page_arrived(state->trav, areq->requestor))
+			!page_arrived(state->trav, areq->requestor, state->subid))
 		{
 			ExecAsyncRequestPending(areq);
 			return;

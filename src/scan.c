@@ -173,17 +173,18 @@ clf_traversal_has_rows(const ClfTraversal *trav)
  * fetching the next page, or go on with the one on its way, without
  * waiting.  True once it has arrived; else wait for clf_traversal_socket
  * to be readable and ask again.  poller is who drives the scan (its
- * Append): the first call's is kept with the scan's fetcher.
+ * Append), subid the subtransaction the scan began in: the first call's
+ * are kept with the scan's fetcher.
  */
 bool
-clf_traversal_poll(ClfTraversal *trav, const void *poller)
+clf_traversal_poll(ClfTraversal *trav, const void *poller, SubTransactionId subid)
 {
 	MemoryContext oldcxt;
 	int64		page_no = trav->pages_in_traversal + 1;
 	bool		arrived;
 
 	if (trav->fetcher == NULL)
-		trav->fetcher = clf_fetcher_create(trav->scan_cxt, poller);
+		trav->fetcher = clf_fetcher_create(trav->scan_cxt, poller, subid);
 	if (!clf_fetcher_busy(trav->fetcher))
 	{
 		MemoryContextReset(trav->page_cxt);
@@ -231,8 +232,11 @@ clf_traversal_next(ClfTraversal *trav)
 			return NULL;
 		if (trav->fetcher && clf_fetcher_busy(trav->fetcher))
 		{
-			/* asked for rows the ordinary way while a page is on its way */
-			while (!clf_traversal_poll(trav, NULL))
+			/*
+			 * asked for rows the ordinary way while a page is on its way:
+			 * its fetcher, made by then, keeps its poller and subid
+			 */
+			while (!clf_traversal_poll(trav, NULL, InvalidSubTransactionId))
 				clf_fetcher_wait(trav->fetcher);
 			continue;
 		}

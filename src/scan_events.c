@@ -156,12 +156,13 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
  * A claim for an asynchronous scan, whose slot and ticket are its own; or
  * CLF_NO_SLOT_CLAIM when this backend has none left (it asks again while
  * it waits).  The scan gives it back with clf_event_slot_unclaim once its
- * page is done, or when it ends, however it ends.
+ * page is done, or when it ends, however it ends; subid is the
+ * subtransaction the scan began in, whose abort gives them back too.
  */
 ClfSlotClaim
-clf_event_slot_claim(const void *poller)
+clf_event_slot_claim(const void *poller, SubTransactionId subid)
 {
-	return clf_request_slot_claim(poller);
+	return clf_request_slot_claim(poller, subid);
 }
 
 void

@@ -65,9 +65,10 @@
 /*
  * The entries this backend claimed for fetching: one per scan fetching a
  * token, and an Append's asynchronous scans fetch several corps' at once.
- * Each with the subtransaction it was claimed in: a subtransaction's abort
- * gives back only the claims taken in it or in its children, not an open
- * cursor's fetch that the outer transaction goes on with.
+ * Each with the subtransaction its scan began in: a subtransaction's abort
+ * gives back only the claims of scans begun in it or in its children, not
+ * an open cursor's fetch that the outer transaction goes on with, even one
+ * a FETCH inside the subtransaction claimed.
  */
 typedef struct TokenClaim
 {
@@ -303,11 +304,12 @@ wait_budget_ms(const ClfOptions *opts)
  * since waiting_since (0: since this call began to wait) takes that claim
  * over; raises the error of a fetch that failed in its backoff.  With wait
  * false, returns NULL and sets *pending instead of waiting: ask again
- * later, with the same waiting_since.
+ * later, with the same waiting_since.  A claim is given back by the abort
+ * of subtransaction subid (or of one it began in): the caller's scan's.
  */
 char *
 clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
-				 bool *pending)
+				 bool *pending, SubTransactionId subid)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
@@ -389,7 +391,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 		if ((!being_fetched(e) || took_over) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
-			claims[nclaims++] = (TokenClaim) {e - s->tokens, GetCurrentSubTransactionId()};
+			claims[nclaims++] = (TokenClaim) {e - s->tokens, subid};
 			LWLockRelease(&s->lock);
 			pfree(result);
 			result = NULL;
@@ -596,8 +598,8 @@ clf_shared_forget_token(const ClfOptions *opts, const char *token)
 }
 
 /*
- * Give back the fetch claims this backend did not complete and took in
- * subtransaction from or later (all of them for InvalidSubTransactionId:
+ * Give back this backend's fetch claims not completed yet whose scans began
+ * in subtransaction from or later (all of them for InvalidSubTransactionId:
  * a top-level abort, exit).  An entry that a claim still kept (another
  * scan of this backend fetching the same key, from the outer transaction)
  * stays this backend's to fetch.

@@ -181,8 +181,11 @@ static int	nreleases = 0;
  * also on transaction and subtransaction abort, or at commit; it must cope with holding
  * nothing, and with running outside a transaction (clf_shared() is NULL
  * there before the first attach).  At a subtransaction's abort it gives
- * back only what was taken in that subtransaction or later (ClfSharedRelease),
- * so it records GetCurrentSubTransactionId() with whatever it takes.
+ * back only what belongs to that subtransaction or a later one
+ * (ClfSharedRelease), so it records a subtransaction with whatever it
+ * takes: the current one for what a statement takes and gives back itself,
+ * the one its scan began in for an asynchronous scan's (a cursor's request
+ * that a FETCH in a savepoint started goes on after its rollback).
  */
 void
 clf_shmem_on_release(ClfSharedRelease release, ClfReleaseAt when)
@@ -224,8 +227,9 @@ before_exit(int code, Datum arg)
  * An error between taking a request slot or a token marker and the code
  * that gives it back (a cancel while libcurl runs, out of memory) ends in
  * one of these.  A subtransaction's abort gives back only what was taken
- * since it began: what the outer transaction's scans hold (an open
- * cursor's asynchronous request, its token fetch) is still in use.
+ * since it began, by scans begun since: what the outer transaction's scans
+ * hold (an open cursor's asynchronous request, its token fetch, whenever
+ * taken) is still in use.
  *
  * A commit gives back what is released at every transaction's end (token
  * fetches).  Every scan has ended by then (a cursor's portal is dropped, or

@@ -86,9 +86,15 @@
  * A claim: the slot it holds, or the ticket it waits with, or neither.  A
  * fixed static array, not palloc'd: the release at abort may run after
  * the owners' memory is gone, and must not follow pointers into it.
- * subid is the subtransaction in which it last took a ticket or a slot
- * while holding nothing: the abort of that subtransaction (or of one it
- * was started in) gives them back, the abort of a later one does not.
+ * subid is the subtransaction whose abort gives back what it holds (as
+ * does the abort of one that subtransaction was started in; a later one's
+ * does not).  For the synchronous claim, the one current when it took a
+ * ticket or a slot while holding nothing: its request begins and ends
+ * within that statement.  For an asynchronous claim, the one its scan
+ * began in, whatever subtransaction polls it: a cursor's FETCH inside a
+ * savepoint starts a request that goes on after the savepoint's rollback,
+ * while the rollback of the subtransaction the cursor was opened in ends
+ * the scan too.
  */
 typedef struct SlotClaim
 {
@@ -450,7 +456,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 			c->waiting_ticket = e->ticket_next++;
 		}
 		/* else more than CLF_SLOT_QUEUE wait: look again when woken */
-		if (held_nothing && (got || c->waiting_entry >= 0))
+		if (c == &claims[SYNC_CLAIM] && held_nothing && (got || c->waiting_entry >= 0))
 			c->subid = GetCurrentSubTransactionId();
 		if (got)
 		{
@@ -632,11 +638,12 @@ claim_give_back(SlotClaim *c)
 }
 
 /*
- * On error and exit: every slot still held, and every ticket, taken since
- * subtransaction from began (all of them for InvalidSubTransactionId: a
- * top-level abort, exit) goes back.  Those of claims that took theirs
- * before (an open cursor's asynchronous scan, in the outer transaction)
- * are still in use: their requests go on after the subtransaction's
+ * On error and exit: the synchronous path's slot or ticket if taken since
+ * subtransaction from began, and those of asynchronous scans begun since,
+ * go back (all of them for InvalidSubTransactionId: a top-level abort,
+ * exit).  Those of scans begun before (an open cursor's, in the outer
+ * transaction, even when a FETCH in the subtransaction took them) are
+ * still in use: their requests go on after the subtransaction's
  * rollback, and the owner gives them back (clf_request_done_claim,
  * clf_request_slot_unclaim, also when its memory goes).  The claims stay
  * their owners' until unclaimed: an owner that outlives a subtransaction's
@@ -658,10 +665,12 @@ request_slot_release(SubTransactionId from)
  * A claim for an asynchronous caller, holding nothing yet, or
  * CLF_NO_SLOT_CLAIM when this backend has CLF_SLOT_CLAIMS out already:
  * then it cannot take a slot (see clf_request_slot_try_claim) and asks
- * again later, once another claim is given back.
+ * again later, once another claim is given back.  subid is the
+ * subtransaction the caller's scan began in: only its abort (or an
+ * enclosing one's) gives back what the claim holds.
  */
 ClfSlotClaim
-clf_request_slot_claim(const void *poller)
+clf_request_slot_claim(const void *poller, SubTransactionId subid)
 {
 	for (int i = SYNC_CLAIM + 1; i <= CLF_SLOT_CLAIMS; i++)
 	{
@@ -673,6 +682,7 @@ clf_request_slot_claim(const void *poller)
 		c->held_entry = -1;
 		c->waiting_entry = -1;
 		c->poller = poller;
+		c->subid = subid;
 		return i;
 	}
 	return CLF_NO_SLOT_CLAIM;

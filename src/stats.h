@@ -27,14 +27,16 @@ extern void clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes
  * a claim, which holds a slot or a ticket of its own, so that one backend
  * holds several at once.  Taken and given back by the owner; on error and
  * exit its slot and ticket go back by themselves (a subtransaction's abort:
- * only if taken in that subtransaction), the claim stays taken.
+ * only if the owner's scan began in that subtransaction or a later one),
+ * the claim stays taken.
  */
 typedef int ClfSlotClaim;
 
 #define CLF_NO_SLOT_CLAIM (-1)	/* every claim of this backend is taken */
 #define CLF_SLOT_CLAIMS 64		/* claims a backend can hand out at once */
 
-extern ClfSlotClaim clf_request_slot_claim(const void *poller);
+extern ClfSlotClaim clf_request_slot_claim(const void *poller,
+										   SubTransactionId subid);
 extern void clf_request_slot_unclaim(ClfSlotClaim c);
 extern bool clf_request_slot_try_claim(ClfSlotClaim c, const ClfOptions *opts);
 extern void clf_request_done_claim(ClfSlotClaim c, const ClfOptions *opts,

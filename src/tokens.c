@@ -26,6 +26,7 @@
 #include "redact.h"
 #include "shared_tokens.h"
 
+#include "access/xact.h"
 #include "common/sha2.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -118,7 +119,8 @@ find_token(const ClfOptions *opts)
 char *
 clf_token_get(const ClfOptions *opts)
 {
-	return clf_token_try_get(opts, 0, NULL);
+	/* a fetch it claims is made, and given back, within this statement */
+	return clf_token_try_get(opts, 0, NULL, GetCurrentSubTransactionId());
 }
 
 /*
@@ -128,9 +130,13 @@ clf_token_get(const ClfOptions *opts)
  * scans go on meanwhile.  waiting_since is when it began to wait for that
  * fetch (0: not yet): once the wait has lasted what its own fetch could
  * take, it gets NULL without *pending, and fetches the token itself.
+ * subid is the subtransaction the caller's scan began in: the fetch it
+ * claims is given back at that subtransaction's abort, not at the abort of
+ * a later one that polled the scan (a cursor's FETCH in a savepoint).
  */
 char *
-clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since, bool *pending)
+clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since, bool *pending,
+				  SubTransactionId subid)
 {
 	ClfTokenEntry *entry;
 
@@ -140,7 +146,7 @@ clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since, bool *pendi
 		return pstrdup(opts->access_token);
 	entry = find_token(opts);
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
-		return clf_shared_token(opts, pending == NULL, waiting_since, pending);
+		return clf_shared_token(opts, pending == NULL, waiting_since, pending, subid);
 	return pstrdup(entry->token);
 }
 

@@ -861,6 +861,7 @@ struct ClfPageFetcher
 	TimestampTz token_wait_since;	/* another session's fetch, waited for */
 	ClfSlotClaim claim;			/* its request slots, for a server with a cap */
 	const void *poller;			/* who drives it: see clf_fetcher_create */
+	SubTransactionId subid;		/* its scan's: see clf_fetcher_create */
 	int			attempt;		/* of the current request, from 0 */
 	int64		waited_ms;
 	/* the page */
@@ -935,10 +936,13 @@ give_back_claim(void *arg)
 /*
  * A fetcher for a scan that poller (an Append) drives: the claims of one
  * poller's scans wait their turn for a capped server's slots among
- * themselves, but never for a slot a scan of another poller holds.
+ * themselves, but never for a slot a scan of another poller holds.  subid
+ * is the subtransaction the scan began in: its slots and token fetches go
+ * back at that one's abort, not at the abort of a later one in which a
+ * FETCH of the scan's cursor happened to start a request that goes on.
  */
 ClfPageFetcher *
-clf_fetcher_create(MemoryContext parent, const void *poller)
+clf_fetcher_create(MemoryContext parent, const void *poller, SubTransactionId subid)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "contact_list_fdw fetcher",
 											  ALLOCSET_SMALL_SIZES);
@@ -947,6 +951,7 @@ clf_fetcher_create(MemoryContext parent, const void *poller)
 
 	f->claim = CLF_NO_SLOT_CLAIM;
 	f->poller = poller;
+	f->subid = subid;
 	callback = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	callback->func = give_back_claim;
 	callback->arg = f;
@@ -981,7 +986,7 @@ start_attempt(ClfPageFetcher *f)
 	f->waiting = false;
 	clf_http_async_wake_at(f->http, 0);
 	if (opts->max_concurrent_requests > 0 && f->claim == CLF_NO_SLOT_CLAIM)
-		f->claim = clf_event_slot_claim(f->poller);
+		f->claim = clf_event_slot_claim(f->poller, f->subid);
 	if (!clf_event_request_try(opts, f->claim))
 	{
 		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_SLOT_POLL_MS));
@@ -1036,7 +1041,7 @@ look_for_token(ClfPageFetcher *f)
 	 * take: the token table hands this fetcher the claim, as a plain scan's
 	 * wait ends.
 	 */
-	token = clf_token_try_get(opts, f->phase == CLF_PHASE_TOKEN_WAIT ? f->token_wait_since : 0, &pending);
+	token = clf_token_try_get(opts, f->phase == CLF_PHASE_TOKEN_WAIT ? f->token_wait_since : 0, &pending, f->subid);
 
 	if (token)
 	{

@@ -21,7 +21,8 @@ extern char *clf_endpoint_for_display(const ClfOptions *opts);
 /* one page at a time without waiting, for an asynchronous foreign scan */
 typedef struct ClfPageFetcher ClfPageFetcher;
 
-extern ClfPageFetcher *clf_fetcher_create(MemoryContext parent, const void *poller);
+extern ClfPageFetcher *clf_fetcher_create(MemoryContext parent, const void *poller,
+										  SubTransactionId subid);
 extern void clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts,
 							  const char *cursor, int limit, int64 page_no,
 							  ClfResponse *resp, ClfScanStats *stats);

@@ -3129,22 +3129,28 @@ class Suite:
             second.close()
         run(conn, "DROP SERVER fs_tc2_srv CASCADE")
 
-    def subxact_cursor(self, conn, child):
+    def subxact_cursor(self, conn, child, fetch_in_savepoint):
         """An async Append of fs_sx1 (fast) and child on a session of its
-        own: BEGIN, DECLARE, FETCH 1 (child's request is then out), then a
-        subtransaction that fails and is rolled back.  Returns the session,
-        in the transaction with the cursor still open."""
+        own: BEGIN, DECLARE, FETCH 1 (child's request is then out), after
+        SAVEPOINT s when fetch_in_savepoint (the request is then started in
+        the subtransaction that subxact_rollback rolls back).  Returns the
+        session, in the transaction with the cursor open."""
         self.shared_table(conn, "fs_sx1", {"access_token": "fixed-basic"},
                           table_options="page_size '5', async_capable 'on'")
         a = connect()
         run(a, "BEGIN")
         run(a, "DECLARE c CURSOR FOR SELECT external_userid FROM fs_sx1 UNION ALL "
                "SELECT external_userid FROM %s" % child)
+        if fetch_in_savepoint:
+            run(a, "SAVEPOINT s")
         check(len(run(a, "FETCH 1 FROM c")) == 1, "FETCH 1 returned no row")
         return a
 
-    def subxact_rollback(self, a):
-        run(a, "SAVEPOINT s")
+    def subxact_rollback(self, a, fetch_in_savepoint):
+        """A subtransaction fails and is rolled back: the one subxact_cursor
+        began, or a new one."""
+        if not fetch_in_savepoint:
+            run(a, "SAVEPOINT s")
         try:
             run(a, "SELECT 1/0")
             raise Fail("no error from 1/0")
@@ -3157,11 +3163,13 @@ class Suite:
         return self.wait_for("the scan of %d to get going" % pid, lambda: [
             r[1] for r in self.progress_rows(conn, [pid]) if r[1] != "starting"], seconds=5)[0]
 
-    def async_subxact_slot(self, conn):
-        # ROLLBACK TO SAVEPOINT gives back only what the subtransaction
-        # took: an open cursor's async request to a server capped at 1,
-        # begun before the savepoint, still holds its slot afterwards, so
-        # another session's scan of that server waits for it
+    def async_subxact_slot(self, conn, fetch_in_savepoint=False):
+        # ROLLBACK TO SAVEPOINT gives back only what the subtransaction's
+        # scans took: an open cursor's async request to a server capped at
+        # 1, declared before the savepoint, still holds its slot afterwards,
+        # so another session's scan of that server waits for it.  Also when
+        # the FETCH that started the request ran inside the savepoint: the
+        # request belongs to the cursor, which goes on
         self.shared_table(conn, "fs_sx2", {"access_token": "fixed-slow"},
                           server_options="max_concurrent_requests '1'",
                           table_options="page_size '25', async_capable 'on'")
@@ -3172,11 +3180,11 @@ class Suite:
             return run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats "
                              "WHERE server = 'fs_sx2_srv'")
         reset()
-        a = self.subxact_cursor(conn, "fs_sx2")
+        a = self.subxact_cursor(conn, "fs_sx2", fetch_in_savepoint)
         b = connect()
         try:
             self.wait_for("the cursor's request to fs_sx2", lambda: in_flight() == [(1,)], seconds=5)
-            self.subxact_rollback(a)
+            self.subxact_rollback(a, fetch_in_savepoint)
             check(in_flight() == [(1,)], "after ROLLBACK TO SAVEPOINT, the cursor's open request "
                   "holds no slot: requests_in_flight %s" % in_flight())
             bpid = run(b, "SELECT pg_backend_pid()")[0][0]
@@ -3195,11 +3203,11 @@ class Suite:
             a.close()
             b.close()
 
-    def async_subxact_token(self, conn):
+    def async_subxact_token(self, conn, fetch_in_savepoint=False):
         # the same for a token fetch: an open cursor's async gettoken (3 s),
-        # claimed before the savepoint, stays claimed after ROLLBACK TO
-        # SAVEPOINT, so another session with the same credentials waits
-        # for it rather than calling gettoken itself
+        # claimed before the savepoint (or by a FETCH inside it), stays
+        # claimed after ROLLBACK TO SAVEPOINT, so another session with the
+        # same credentials waits for it rather than calling gettoken itself
         host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
         run(conn, "DROP SERVER IF EXISTS fs_sxt_srv CASCADE")
         run(conn, "CREATE SERVER fs_sxt_srv FOREIGN DATA WRAPPER contact_list_fdw "
@@ -3208,10 +3216,10 @@ class Suite:
         run(conn, "CREATE FOREIGN TABLE fs_sxt (external_userid text) "
                   "SERVER fs_sxt_srv OPTIONS (page_size '25', async_capable 'on')")
         reset()
-        a = self.subxact_cursor(conn, "fs_sxt")
+        a = self.subxact_cursor(conn, "fs_sxt", fetch_in_savepoint)
         b = connect()
         try:
-            self.subxact_rollback(a)
+            self.subxact_rollback(a, fetch_in_savepoint)
             bpid = run(b, "SELECT pg_backend_pid()")[0][0]
             th, box = self.in_background(lambda: run(b, "SELECT count(*) FROM fs_sxt"))
             state = self.state_of(conn, bpid)
@@ -4040,6 +4048,12 @@ class Suite:
                     lambda: self.async_subxact_slot(conn), needs_views)
         self.shared("async_subxact_token: ROLLBACK TO SAVEPOINT leaves an open cursor's async gettoken its claim",
                     lambda: self.async_subxact_token(conn), needs_tokens)
+        self.shared("async_subxact_fetched_slot: a request an outer cursor's FETCH started inside the "
+                    "rolled back savepoint keeps its slot",
+                    lambda: self.async_subxact_slot(conn, fetch_in_savepoint=True), needs_views)
+        self.shared("async_subxact_fetched_token: a gettoken an outer cursor's FETCH claimed inside the "
+                    "rolled back savepoint keeps its claim",
+                    lambda: self.async_subxact_token(conn, fetch_in_savepoint=True), needs_tokens)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
