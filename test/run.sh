@@ -61,13 +61,16 @@ out_of_tree_build() {
     find . -path ./.git -prune -o -type f ! -name '*.o' ! -name '*.so' ! -name '*.bc' -print0; } |
     xargs -0 cp --parents -t "$top/src" || { rm -rf "$top"; return 1; }
   local vmake=(make -C "$top/build" -f "$top/src/Makefile" VPATH="$top/src" USE_PGXS=1 with_llvm=no)
+  local needed would_run
+  # (outputs read whole: grep -q would end a pipe early, and pipefail count it)
   if ! "${vmake[@]}" -s PKG_CONFIG=false >"$top/make.log" 2>&1; then
     cat "$top/make.log"; ok=1
-  elif ! readelf -d "$top/build/contact_list_fdw.so" | grep -q 'NEEDED.*libcurl' ||
-       ! readelf -d "$top/build/contact_list_fdw.so" | grep -q 'NEEDED.*libjson-c'; then
+  elif needed=$(readelf -d "$top/build/contact_list_fdw.so" 2>&1)
+       [[ "$needed" != *"(NEEDED)"*"[libcurl"* ]] || [[ "$needed" != *"(NEEDED)"*"[libjson-c"* ]]; then
     echo "built without pkg-config, the library does not link libcurl and json-c:"
-    readelf -d "$top/build/contact_list_fdw.so" | grep NEEDED; ok=1
-  elif ! "${vmake[@]}" -n -W "$top/src/src/shared_state.h" 2>&1 | grep -q 'src/shmem.o'; then
+    echo "$needed" | grep -E 'NEEDED|rror'; ok=1
+  elif would_run=$("${vmake[@]}" -n -W "$top/src/src/shared_state.h" 2>&1)
+       [[ "$would_run" != *"-o src/shmem.o "* ]]; then
     echo "a changed src/shared_state.h does not rebuild src/shmem.o out of tree"; ok=1
   fi
   rm -rf "$top"
