@@ -132,11 +132,13 @@ SELECT clf_error_of('SELECT * FROM err_echotoken');
 
 -- ... and an errmsg that quotes every request of the connection, the
 -- gettoken URL too: the corp_secret is redacted as it is and as the query
--- string carries it (this secret has characters a URL escapes)
+-- string carries it (this secret has characters a URL escapes); the
+-- corp_id too, kept from roles that use a mapping they may not read
 SELECT clf_scenario_table('err_echoconn', 'echoconn', '', 'corp');
 ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoconn_srv
   OPTIONS (SET corp_secret 'secret-ok/+=3');
-SELECT line, line ~ 'secret-ok|ok%2F' AS secret_shown
+SELECT line, line ~ 'secret-ok|ok%2F' AS secret_shown,
+       line LIKE '%corp-echoconn%' AS corp_id_shown
   FROM clf_error_of('SELECT * FROM err_echoconn') line;
 -- ... and no end of one is left shown where a shorter form matched first:
 -- a secret ending in %25 begins its own percent-encoded form (a server of

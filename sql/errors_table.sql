@@ -35,6 +35,27 @@ SET ROLE clf_errors_user;
 SELECT clf_error_of($$SELECT * FROM et_nomap_contacts$$);
 RESET ROLE;
 
+-- a corp_id WeCom rejects, in a PUBLIC mapping the role may use but not
+-- read: the message names the server, not the value, and so do the scan
+-- logs that keep it (the role's own scans, which it may read)
+CREATE SERVER et_pub FOREIGN DATA WRAPPER contact_list_fdw
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin', max_retries '0');
+CREATE USER MAPPING FOR PUBLIC SERVER et_pub
+  OPTIONS (corp_id 'ww-real-corp-id-typo', corp_secret 'secret-ok');
+CREATE FOREIGN TABLE et_pub_contacts (name text) SERVER et_pub;
+GRANT SELECT ON et_pub_contacts TO clf_errors_user;
+SET ROLE clf_errors_user;
+SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'et_pub';
+SELECT line, line LIKE '%ww-real-corp-id-typo%' AS corp_id_shown
+  FROM clf_error_of($$SELECT * FROM et_pub_contacts$$) line;
+SELECT outcome, error LIKE '%ww-real-corp-id-typo%' AS corp_id_shown
+  FROM contact_list_fdw_scans() WHERE foreign_table = 'et_pub_contacts'::regclass;
+RESET ROLE;
+-- (recent scans are the session user's, so the superuser's to read here)
+SELECT outcome, error, error LIKE '%ww-real-corp-id-typo%' AS corp_id_shown
+  FROM contact_list_fdw_recent_scans WHERE server = 'et_pub';
+DROP SERVER et_pub CASCADE;
+
 -- WeCom's answers
 SELECT clf_scenario_table('et_secret', 'basic', '', 'corp');
 ALTER USER MAPPING FOR CURRENT_USER SERVER et_secret_srv

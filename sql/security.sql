@@ -130,10 +130,34 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER sec_proxy
   OPTIONS (access_token 'fixed-basic', proxy_user 'squid', proxy_password 'pw-hunter2');
 ALTER USER MAPPING FOR CURRENT_USER SERVER sec_proxy OPTIONS (DROP proxy_password);
 RESET log_min_error_statement;
--- and, like corp_secret, are visible to their user and superusers only
+-- and, like corp_secret in a role's own mapping, are visible to their user
+-- and superusers only
 GRANT USAGE ON FOREIGN SERVER sec_proxy TO regress_clf_sec_alice;
 SET ROLE regress_clf_sec_alice;
 SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'sec_proxy';
+RESET ROLE;
+-- ... except a PUBLIC mapping's: PostgreSQL shows its options to the
+-- server's owner and the members of the owner's role as well
+-- (pg_user_mappings, information_schema.user_mapping_options), and nothing
+-- of ours can change that.  A server given to alice shows her the secret
+-- of a superuser's PUBLIC mapping, and one given to bob shows it to alice,
+-- a member of bob.  The README says so, and not to give such a server to a
+-- role that must not read the secret
+CREATE SERVER sec_given FOREIGN DATA WRAPPER contact_list_fdw;
+CREATE USER MAPPING FOR PUBLIC SERVER sec_given
+  OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok');
+SET ROLE regress_clf_sec_alice;
+SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'sec_given';
+RESET ROLE;
+ALTER SERVER sec_given OWNER TO regress_clf_sec_alice;
+SET ROLE regress_clf_sec_alice;
+SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'sec_given';
+SELECT option_name, option_value FROM information_schema.user_mapping_options
+  WHERE foreign_server_name = 'sec_given' ORDER BY option_name;
+RESET ROLE;
+ALTER SERVER sec_given OWNER TO regress_clf_sec_bob;
+SET ROLE regress_clf_sec_alice;
+SELECT usename, umoptions FROM pg_user_mappings WHERE srvname = 'sec_given';
 RESET ROLE;
 
 --
@@ -222,7 +246,7 @@ RESET ROLE;
 
 -- clean up
 DROP SERVER sec_view CASCADE;
-DROP SERVER sec_proxy, sec_url, sec_ca, sec_new, sec_plain, sec_localhost CASCADE;
+DROP SERVER sec_proxy, sec_url, sec_ca, sec_new, sec_plain, sec_localhost, sec_given CASCADE;
 DROP SCHEMA sec_alice CASCADE;
 DROP OWNED BY regress_clf_sec_alice, regress_clf_sec_bob;
 DROP ROLE regress_clf_sec_alice, regress_clf_sec_bob;

@@ -5,7 +5,11 @@
  *
  * Secrets are only accepted in user mappings: PostgreSQL shows a user
  * mapping's options to its user and superusers only, while server and table
- * options are readable by anyone who can see the catalogs.
+ * options are readable by anyone who can see the catalogs.  Except that
+ * pg_user_mappings (and information_schema) shows a PUBLIC mapping's
+ * options to the members of the server owner's role too: a server given
+ * to a role shows it the secret of a PUBLIC mapping on it.  That is
+ * PostgreSQL's rule, beyond a validator's reach; the README says so.
  *
  * api_url, proxy and ca_file decide where the database host connects, so
  * only a superuser may decide them: the validator refuses them from anyone

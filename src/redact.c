@@ -4,12 +4,13 @@
  *		  Keeping credentials out of what is shown, and out of memory we
  *		  free: every text that came from the network or from libcurl is
  *		  scrubbed of the corp_secret, the access tokens and the proxy
- *		  password, in the forms they take on the wire, before it reaches a
- *		  message; our own copies of credentials are wiped before they are
- *		  freed.  Also what a message or a cache key needs besides: text
- *		  from the network made printable, a name clipped to whole characters
- *		  for a fixed-size shared slot, and the SHA-256 digest that keys
- *		  the token caches by a secret without keeping the secret.
+ *		  password, in the forms they take on the wire, and of the user
+ *		  mapping's corp_id, before it reaches a message; our own copies
+ *		  of credentials are wiped before they are freed.  Also what a
+ *		  message or a cache key needs besides: text from the network made
+ *		  printable, a name clipped to whole characters for a fixed-size
+ *		  shared slot, and the SHA-256 digest that keys the token caches by
+ *		  a secret without keeping the secret.
  *
  * libcurl's and json-c's own copies (the request line libcurl builds, the
  * parsed gettoken response) are outside our reach: they are freed, not
@@ -136,21 +137,64 @@ longest_first(const ListCell *a, const ListCell *b)
 }
 
 /*
+ * Append text to out with every occurrence of forms (sorted longest first)
+ * replaced; with cut_short, also a form the text ends inside of.
+ */
+static void
+replace_forms(StringInfo out, const char *text, List *forms, bool cut_short)
+{
+	const char *p = text;
+	ListCell   *lc;
+
+	while (*p)
+	{
+		bool		matched = false;
+
+		foreach(lc, forms)
+		{
+			const char *secret = lfirst(lc);
+			size_t		len = strlen(secret);
+			size_t		left = strnlen(p, len);
+
+			if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
+			{
+				appendStringInfoString(out, "[redacted]");
+				p += left;
+				matched = true;
+				break;
+			}
+		}
+		if (!matched)
+			appendStringInfoChar(out, *p++);
+	}
+}
+
+/*
  * text with every occurrence of the credentials replaced, as they are and
  * as they appear in a URL or a header.  A text that was cut short (an
  * excerpt of a body) and ends inside a credential loses that end too.  The
  * result is palloc'd.
+ *
+ * The user mapping's corp_id goes as well: it is not a credential, but it
+ * is kept from other roles, and the role that sees a message may be
+ * scanning with a mapping it may not read (PUBLIC's, a view owner's),
+ * while a response (an echo of the gettoken URL, a proxy's error page)
+ * can quote it.  It goes in a pass of its own after the credentials, so
+ * that an occurrence of it running into one (the corp_id's end being a
+ * secret's start) can never take that start and leave the rest shown.
  */
 char *
 clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		   bool cut_short)
 {
-	/* in memory, not a register: the cleanup reads it after an error */
+	/* in memory, not registers: the cleanup reads them after an error */
 	List	  **forms = palloc0(sizeof(List *));
+	List	  **id_forms = palloc0(sizeof(List *));
+	StringInfoData scrubbed;
 	StringInfoData out;
-	const char *p = text;
 	ListCell   *lc;
 
+	initStringInfo(&scrubbed);
 	initStringInfo(&out);
 	PG_TRY();
 	{
@@ -159,39 +203,27 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		add_secret_forms(forms, opts->access_token);
 		add_secret_forms(forms, opts->proxy_password);
 		add_basic_auth_form(forms, opts->proxy_user, opts->proxy_password);
+		add_secret_forms(id_forms, opts->corp_id);
 		FAULT_ERROR("redact_forms");
 		list_sort(*forms, longest_first);
+		list_sort(*id_forms, longest_first);
 
-		while (*p)
-		{
-			bool		matched = false;
-
-			foreach(lc, *forms)
-			{
-				const char *secret = lfirst(lc);
-				size_t		len = strlen(secret);
-				size_t		left = strnlen(p, len);
-
-				if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
-				{
-					appendStringInfoString(&out, "[redacted]");
-					p += left;
-					matched = true;
-					break;
-				}
-			}
-			if (!matched)
-				appendStringInfoChar(&out, *p++);
-		}
+		replace_forms(&scrubbed, text, *forms, cut_short);
+		replace_forms(&out, scrubbed.data, *id_forms, cut_short);
 	}
 	PG_FINALLY();
 	{
 		foreach(lc, *forms)
 			clf_wipe(lfirst(lc));
 		list_free(*forms);
+		foreach(lc, *id_forms)
+			pfree(lfirst(lc));
+		list_free(*id_forms);
 	}
 	PG_END_TRY();
 	pfree(forms);
+	pfree(id_forms);
+	pfree(scrubbed.data);
 	return out.data;
 }
 

@@ -526,11 +526,19 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 					 errhint("Copy the app's current Secret from the WeCom admin console into ALTER USER MAPPING ... OPTIONS (SET corp_secret '...').")));
 			break;
 		case WECOM_INVALID_CORPID:
+
+			/*
+			 * Not the value: whoever sees this message (and the scan logs
+			 * that keep it) may be scanning with a mapping that is not
+			 * theirs to read, PUBLIC's or a view owner's.  Nor the role's
+			 * name: a failure shared from another session (shared_tokens.c)
+			 * may have come through another role's mapping.
+			 */
 			ereport(ERROR,
 					(errcode(sqlstate_of_errcode(resp->errcode)),
-					 errmsg("WeCom rejected corp_id \"%s\" for server \"%s\": errcode 40013: %s",
-							call->opts->corp_id, server, errmsg_text),
-					 errhint("Set corp_id in the user mapping to the CorpID shown under My Company in the WeCom admin console.")));
+					 errmsg("WeCom rejected the corp_id of the user mapping for server \"%s\": errcode 40013: %s",
+							server, errmsg_text),
+					 errhint("Correct corp_id with ALTER USER MAPPING in the mapping the query used (its role's own, a view owner's, or PUBLIC's): it must be the CorpID shown under My Company in the WeCom admin console.")));
 			break;
 		case WECOM_INVALID_TOKEN:
 		case WECOM_TOKEN_MISSING:
