@@ -887,8 +887,20 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) opts->connect_timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+
+	/*
+	 * An https:// proxy's certificate is verified as the API's is, and
+	 * ca_file is trusted for it too: an egress proxy with a private CA.
+	 * Only the CA file is replaced, for both: libcurl's default CA path
+	 * (the system's, /etc/ssl/certs on Debian) stays, for the proxy as well.
+	 */
+	curl_easy_setopt(easy, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
 	if (opts->ca_file)
+	{
 		curl_easy_setopt(easy, CURLOPT_CAINFO, opts->ca_file);
+		curl_easy_setopt(easy, CURLOPT_PROXY_CAINFO, opts->ca_file);
+	}
 	/*
 	 * Only the proxy option, never the server process's environment: libcurl
 	 * reads http_proxy and the like unless CURLOPT_PROXY is set, and

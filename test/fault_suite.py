@@ -1418,6 +1418,67 @@ class Suite:
             run(conn, "DROP SERVER IF EXISTS fs_pm CASCADE")
             run(conn, "DROP ROLE IF EXISTS fs_px_role")
 
+    def https_proxy(self, conn):
+        # An https:// proxy (test/socks5_mock.py --http-connect with TLS)
+        # whose certificate the private CA of ca_file signed: trusted by
+        # ca_file as the API's is, its certificate and host name verified,
+        # proxy_user and proxy_password inside its TLS.
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        procs = [mock]
+        try:
+            # the same certificate, one ca_file trusts but made out to
+            # another name, and one ca_file does not trust
+            other, okey = make_cert("tls-proxy-otherhost", "DNS:proxy-elsewhere.test")
+            untrusted, ukey = make_cert("tls-proxy-untrusted", "IP:127.0.0.1,DNS:localhost")
+            bundle = os.path.join(WORK, "tls-and-otherhost.pem")
+            with open(bundle, "w") as f:
+                f.write(open(cert).read() + open(other).read())
+            os.chmod(bundle, 0o644)
+            proxies = {}
+            for name, (c, k) in (("good", (cert, key)), ("otherhost", (other, okey)),
+                                 ("untrusted", (untrusted, ukey))):
+                proc, pport, plog = start_socks5("https-proxy-" + name, "--http-connect",
+                                                 "--tls-cert", c, "--tls-key", k,
+                                                 "--user", "squid", "--password", PROXY_PASSWORD)
+                procs.append(proc)
+                proxies[name] = (pport, plog)
+            url = "https://127.0.0.1:%d/cgi-bin" % port
+            pport, plog = proxies["good"]
+            self.proxy_server(conn, "fs_hp", url, "https://127.0.0.1:%d" % pport, cert, 0)
+            set_mapping(conn, server="fs_hp", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            rows = scan(conn, "fs_hp_contacts")
+            check(collections.Counter(rows) == self.clean,
+                  "rows through the https:// proxy differ (%d rows)" % len(rows))
+            check(socks5_events(plog, "connect") and
+                  all(l == "connect 127.0.0.1:%d 200" % port for l in socks5_events(plog, "connect")),
+                  "CONNECTs the proxy saw: %s" % socks5_events(plog, "connect"))
+            check(socks5_events(plog, "auth") and
+                  all(l == "auth squid accepted" for l in socks5_events(plog, "auth")),
+                  "the proxy's log: %s" % socks5_events(plog, "auth"))
+            for name, ca_file in (("otherhost", bundle), ("untrusted", cert)):
+                pport, plog = proxies[name]
+                run(conn, "ALTER SERVER fs_hp OPTIONS (SET proxy %s, SET ca_file %s)",
+                    ("https://127.0.0.1:%d" % pport, ca_file))
+                e = scan_error(conn, "SELECT count(*) FROM fs_hp_contacts")
+                msg = error_text(e)
+                check(e.pgcode == "HV00N" and "certificate" in msg.lower(),
+                      "a proxy with a certificate %s: %s %s" % (
+                          "for another name" if name == "otherhost" else "ca_file does not trust",
+                          e.pgcode, msg))
+                # (the proxy reads the client's refusal after the client has reported it)
+                self.wait_for("the %s proxy to log the refused handshake" % name,
+                              lambda: socks5_events(plog, "tls"), seconds=5)
+                check(socks5_events(plog, "tls") == ["tls failed"] and not socks5_events(plog, "auth")
+                      and not socks5_events(plog, "connect"),
+                      "the %s proxy's log: %s" % (name, open(plog).read()))
+                check("hunter2" not in msg, "the password is in the message: %s" % msg)
+        finally:
+            for p in procs:
+                stop(p)
+            run(conn, "DROP SERVER IF EXISTS fs_hp CASCADE")
+
     def socks5_unreachable(self, conn):
         # a SOCKS5 proxy that cannot reach the API answers the CONNECT with
         # a reply code: refused (05), host unreachable (04) and a general
@@ -3982,6 +4043,8 @@ class Suite:
         self.case("a proxy's connection serves only the proxy_user and proxy_password it was opened with: "
                   "another role's wrong ones fail after a view read with the owner's",
                   lambda: self.proxy_credentials_per_mapping(conn))
+        self.case("an https:// proxy: ca_file trusts its private CA, its certificate and host name verified",
+                  lambda: self.https_proxy(conn))
         self.case("a SOCKS5 proxy that cannot reach the API: retried, HV00N after max_retries + 1 attempts",
                   lambda: self.socks5_unreachable(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
