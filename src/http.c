@@ -107,6 +107,8 @@ typedef struct ClfConnection
 								 * none */
 	struct WaitEventSet *wait_set;	/* the latch and the sockets above */
 	bool		sockets_changed;	/* wait_set must be built again */
+	/* digest of the proxy credentials (or none) its connections were made with */
+	uint8		proxy_credentials[PG_SHA256_DIGEST_LENGTH];
 } ClfConnection;
 
 static HTAB *connections = NULL;
@@ -296,14 +298,35 @@ server_row_uncommitted(Oid serverid)
 }
 
 /*
- * The handle kept for opts's server, made (again) if there is none or the
- * server's options changed since.
+ * The digest of the credentials a request gives its proxy: proxy_user and
+ * proxy_password, or none (no proxy, or no proxy_user).  Never the
+ * credentials themselves: the handle outlives the request.
+ */
+static void
+proxy_credentials_digest(const ClfOptions *opts, uint8 *digest)
+{
+	bool		given = opts->proxy != NULL && opts->proxy_user != NULL;
+	const char *user = given ? opts->proxy_user : "";
+	const char *password = given && opts->proxy_password ? opts->proxy_password : "";
+	const void *parts[] = {&given, user, password};
+
+	/* the user name's terminator too: "ab" + "c" is not "a" + "bc" */
+	size_t		lengths[] = {sizeof(given), strlen(user) + 1, strlen(password)};
+
+	clf_sha256(lengthof(parts), parts, lengths, digest);
+}
+
+/*
+ * The handle kept for opts's server, made (again) if there is none, the
+ * server's options changed since, or its connections were made with other
+ * proxy credentials.
  */
 static ClfConnection *
 get_connection(const ClfOptions *opts)
 {
 	ClfConnection *conn;
 	bool		found;
+	uint8		credentials[PG_SHA256_DIGEST_LENGTH];
 
 	if (connections == NULL)
 	{
@@ -329,6 +352,22 @@ get_connection(const ClfOptions *opts)
 	}
 	if (conn->invalidated)
 		close_connection(conn);
+
+	/*
+	 * A proxy that asks for a password lets a connection in once, with the
+	 * credentials of the request that opened it (a CONNECT tunnel, a SOCKS5
+	 * handshake), and libcurl before 8.19 (CVE-2026-3784) reuses that
+	 * connection for a request giving other ones: a role reading the server
+	 * after another role, through a view of the other's say, would go out on
+	 * the other's proxy account, its own wrong password never tried.  So all
+	 * the handle keeps was made with one set of proxy credentials, whatever
+	 * libcurl's matching: a request with another set closes it, and with it
+	 * every connection it kept, first.
+	 */
+	proxy_credentials_digest(opts, credentials);
+	if (conn->easy != NULL &&
+		memcmp(conn->proxy_credentials, credentials, sizeof(credentials)) != 0)
+		close_connection(conn);
 	if (conn->easy == NULL)
 	{
 		PG_TRY();
@@ -342,6 +381,7 @@ get_connection(const ClfOptions *opts)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		memcpy(conn->proxy_credentials, credentials, sizeof(credentials));
 	}
 	return conn;
 }
@@ -847,8 +887,20 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) opts->connect_timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+
+	/*
+	 * An https:// proxy's certificate is verified as the API's is, and
+	 * ca_file is trusted for it too: an egress proxy with a private CA.
+	 * Only the CA file is replaced, for both: libcurl's default CA path
+	 * (the system's, /etc/ssl/certs on Debian) stays, for the proxy as well.
+	 */
+	curl_easy_setopt(easy, CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
 	if (opts->ca_file)
+	{
 		curl_easy_setopt(easy, CURLOPT_CAINFO, opts->ca_file);
+		curl_easy_setopt(easy, CURLOPT_PROXY_CAINFO, opts->ca_file);
+	}
 	/*
 	 * Only the proxy option, never the server process's environment: libcurl
 	 * reads http_proxy and the like unless CURLOPT_PROXY is set, and

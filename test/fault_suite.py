@@ -321,7 +321,18 @@ def start_tinyproxy(name, connect_port, log_level="Info", extra=""):
         subprocess.run(["chown", "-R", "postgres", pxdir], check=True)
     proxy = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", conf],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # (the probe leaves a "Connect" line in the log, but no request)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
     return proxy, pxport, pxlog
+
+
+# tinyproxy's configuration line that makes it ask for squid / PROXY_PASSWORD
+BASIC_AUTH = "BasicAuth squid %s\n" % PROXY_PASSWORD
 
 
 def start_socks5(name, *args):
@@ -339,6 +350,26 @@ def start_socks5(name, *args):
         proc.kill()
         raise Fail("the SOCKS5 mock did not start: %r" % line)
     return proc, int(line.split()[-1]), sxlog
+
+
+def sockets_to(pid, port):
+    """The socket inodes of pid's established TCP connections to port."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            m = re.match(r"socket:\[(\d+)\]$", os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            continue        # closed meanwhile
+        if m:
+            inodes.add(m.group(1))
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                field = line.split()
+                if field[3] == "01" and int(field[2].rsplit(":", 1)[1], 16) == port and field[9] in inodes:
+                    found.add(field[9])
+    return found
 
 
 def socks5_events(sxlog, kind):
@@ -1169,22 +1200,10 @@ class Suite:
         # credentials come from the user mapping, never from the proxy URL
         cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
         mock, port = start_tls_mock(cert, key)
-        proxy, pxport, pxlog = start_tinyproxy("tinyproxy-auth", port,
-                                               extra="BasicAuth squid %s\n" % PROXY_PASSWORD)
+        proxy, pxport, pxlog = start_tinyproxy("tinyproxy-auth", port, extra=BASIC_AUTH)
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            run(conn, "CREATE SERVER fs_px FOREIGN DATA WRAPPER contact_list_fdw "
-                      "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '0')",
-                ("https://127.0.0.1:%d/cgi-bin" % port, "http://127.0.0.1:%d" % pxport, cert))
-            run(conn, """CREATE FOREIGN TABLE fs_px_contacts (
-                           is_customer boolean, tmp_openid text, external_userid text, name text,
-                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
-                         SERVER fs_px""")
+            self.proxy_server(conn, "fs_px", "https://127.0.0.1:%d/cgi-bin" % port,
+                              "http://127.0.0.1:%d" % pxport, cert, 0)
             set_mapping(conn, server="fs_px", corp_id="corp-basic", corp_secret="secret-ok")
             e = scan_error(conn, "SELECT count(*) FROM fs_px_contacts")
             check(e.pgcode == "28000" and "asks for a user name and password (HTTP status 407)"
@@ -1241,7 +1260,7 @@ class Suite:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_mitm CASCADE")
 
-    def socks5_server(self, conn, name, api_url, proxy, cert, max_retries):
+    def proxy_server(self, conn, name, api_url, proxy, cert, max_retries):
         run(conn, "DROP SERVER IF EXISTS %s CASCADE" % name)
         run(conn, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw "
                   "OPTIONS (api_url %%s, proxy %%s, ca_file %%s, max_retries %%s)" % name,
@@ -1266,7 +1285,7 @@ class Suite:
             reject, jport, jlog = start_socks5("socks5-reject", "--mode", "reject-auth")
             procs.append(reject)
             # socks5h: the proxy is given the API's host name, and resolves it
-            self.socks5_server(conn, "fs_sx", "https://localhost:%d/cgi-bin" % port,
+            self.proxy_server(conn, "fs_sx", "https://localhost:%d/cgi-bin" % port,
                                "socks5h://127.0.0.1:%d" % rport, cert, 2)
             set_mapping(conn, server="fs_sx", corp_id="corp-basic", corp_secret="secret-ok",
                         proxy_user="squid", proxy_password=PROXY_PASSWORD)
@@ -1327,6 +1346,139 @@ class Suite:
                 stop(p)
             run(conn, "DROP SERVER IF EXISTS fs_sx CASCADE")
 
+    def proxy_credentials_per_mapping(self, conn):
+        # One backend, two roles, one server through a proxy that asks for
+        # squid / PROXY_PASSWORD (tinyproxy's BasicAuth, then the SOCKS5
+        # mock).  A view of postgres's, read by fs_px_role, goes out with
+        # postgres's mapping and leaves a connection to the proxy kept
+        # alive; the role's own scan right after, with its own wrong
+        # proxy_password (then none), must get the proxy's answer to those:
+        # never ride on the connection postgres's credentials opened.
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        procs = [mock]
+        try:
+            proxy, pxport, _ = start_tinyproxy("tinyproxy-roles", port, extra=BASIC_AUTH)
+            procs.append(proxy)
+            relay, rport, rlog = start_socks5("socks5-roles", "--mode", "relay",
+                                              "--user", "squid", "--password", PROXY_PASSWORD)
+            procs.append(relay)
+            run(conn, "DROP ROLE IF EXISTS fs_px_role")
+            run(conn, "CREATE ROLE fs_px_role")
+            pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+            for kind, proxy_port in (("HTTP", pxport), ("SOCKS5", rport)):
+                proxy_url = "%s://127.0.0.1:%d" % ("http" if kind == "HTTP" else "socks5", proxy_port)
+                self.proxy_server(conn, "fs_pm", "https://127.0.0.1:%d/cgi-bin" % port, proxy_url, cert, 0)
+                run(conn, "CREATE VIEW fs_pm_view AS SELECT %s FROM fs_pm_contacts" % COLUMNS)
+                run(conn, "GRANT USAGE ON FOREIGN SERVER fs_pm TO fs_px_role")
+                run(conn, "GRANT SELECT ON fs_pm_contacts, fs_pm_view TO fs_px_role")
+                set_mapping(conn, server="fs_pm", corp_id="corp-basic", corp_secret="secret-ok",
+                            proxy_user="squid", proxy_password=PROXY_PASSWORD)
+                for label, credentials, code in (
+                        ("a wrong proxy_password", ", proxy_user 'squid', proxy_password 'pw-hunter2-wrong'",
+                         "28P01"),
+                        ("no proxy_user", "", "28000")):
+                    run(conn, "DROP USER MAPPING IF EXISTS FOR fs_px_role SERVER fs_pm")
+                    run(conn, "CREATE USER MAPPING FOR fs_px_role SERVER fs_pm OPTIONS "
+                              "(corp_id 'corp-basic', corp_secret 'secret-ok'%s)" % credentials)
+                    auths = len(socks5_events(rlog, "auth"))
+                    run(conn, "SET ROLE fs_px_role")
+                    try:
+                        rows = run(conn, "SELECT * FROM fs_pm_view")
+                        check(collections.Counter(rows) == self.clean,
+                              "%s: the owner's view gave %d rows" % (kind, len(rows)))
+                        owners = sockets_to(pid, proxy_port)
+                        check(owners, "%s: no connection to the proxy kept after the owner's view" % kind)
+                        e = scan_error(conn, "SELECT count(*) FROM fs_pm_contacts")
+                        msg = error_text(e)
+                        check(e.pgcode == code and "proxy" in e.diag.message_primary,
+                              "%s, %s after the owner's view: %s %s" % (kind, label, e.pgcode, msg))
+                        check("hunter2" not in msg, "the password is in the message: %s" % msg)
+                        # closed, not only passed over: a libcurl that compares
+                        # proxy credentials itself (8.19 and later, or with the
+                        # fix of CVE-2026-3784) passes it over, an older one
+                        # takes it
+                        check(not owners & sockets_to(pid, proxy_port),
+                              "%s: the connection the owner's credentials opened is still kept "
+                              "after the role's request with %s" % (kind, label))
+                        # and the owner's credentials are still the owner's
+                        rows = run(conn, "SELECT * FROM fs_pm_view")
+                        check(collections.Counter(rows) == self.clean,
+                              "%s: the owner's view after the role's failure gave %d rows" % (kind, len(rows)))
+                    finally:
+                        run(conn, "RESET ROLE")
+                    if kind == "SOCKS5" and credentials:
+                        auths = socks5_events(rlog, "auth")[auths:]
+                        check(auths.count("auth squid rejected") == 1,
+                              "the SOCKS5 proxy saw: %s" % auths)
+                run(conn, "DROP SERVER fs_pm CASCADE")
+        finally:
+            for p in procs:
+                stop(p)
+            run(conn, "DROP SERVER IF EXISTS fs_pm CASCADE")
+            run(conn, "DROP ROLE IF EXISTS fs_px_role")
+
+    def https_proxy(self, conn):
+        # An https:// proxy (test/socks5_mock.py --http-connect with TLS)
+        # whose certificate the private CA of ca_file signed: trusted by
+        # ca_file as the API's is, its certificate and host name verified,
+        # proxy_user and proxy_password inside its TLS.
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        procs = [mock]
+        try:
+            # the same certificate, one ca_file trusts but made out to
+            # another name, and one ca_file does not trust
+            other, okey = make_cert("tls-proxy-otherhost", "DNS:proxy-elsewhere.test")
+            untrusted, ukey = make_cert("tls-proxy-untrusted", "IP:127.0.0.1,DNS:localhost")
+            bundle = os.path.join(WORK, "tls-and-otherhost.pem")
+            with open(bundle, "w") as f:
+                f.write(open(cert).read() + open(other).read())
+            os.chmod(bundle, 0o644)
+            proxies = {}
+            for name, (c, k) in (("good", (cert, key)), ("otherhost", (other, okey)),
+                                 ("untrusted", (untrusted, ukey))):
+                proc, pport, plog = start_socks5("https-proxy-" + name, "--http-connect",
+                                                 "--tls-cert", c, "--tls-key", k,
+                                                 "--user", "squid", "--password", PROXY_PASSWORD)
+                procs.append(proc)
+                proxies[name] = (pport, plog)
+            url = "https://127.0.0.1:%d/cgi-bin" % port
+            pport, plog = proxies["good"]
+            self.proxy_server(conn, "fs_hp", url, "https://127.0.0.1:%d" % pport, cert, 0)
+            set_mapping(conn, server="fs_hp", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            rows = scan(conn, "fs_hp_contacts")
+            check(collections.Counter(rows) == self.clean,
+                  "rows through the https:// proxy differ (%d rows)" % len(rows))
+            check(socks5_events(plog, "connect") and
+                  all(l == "connect 127.0.0.1:%d 200" % port for l in socks5_events(plog, "connect")),
+                  "CONNECTs the proxy saw: %s" % socks5_events(plog, "connect"))
+            check(socks5_events(plog, "auth") and
+                  all(l == "auth squid accepted" for l in socks5_events(plog, "auth")),
+                  "the proxy's log: %s" % socks5_events(plog, "auth"))
+            for name, ca_file in (("otherhost", bundle), ("untrusted", cert)):
+                pport, plog = proxies[name]
+                run(conn, "ALTER SERVER fs_hp OPTIONS (SET proxy %s, SET ca_file %s)",
+                    ("https://127.0.0.1:%d" % pport, ca_file))
+                e = scan_error(conn, "SELECT count(*) FROM fs_hp_contacts")
+                msg = error_text(e)
+                check(e.pgcode == "HV00N" and "certificate" in msg.lower(),
+                      "a proxy with a certificate %s: %s %s" % (
+                          "for another name" if name == "otherhost" else "ca_file does not trust",
+                          e.pgcode, msg))
+                # (the proxy reads the client's refusal after the client has reported it)
+                self.wait_for("the %s proxy to log the refused handshake" % name,
+                              lambda: socks5_events(plog, "tls"), seconds=5)
+                check(socks5_events(plog, "tls") == ["tls failed"] and not socks5_events(plog, "auth")
+                      and not socks5_events(plog, "connect"),
+                      "the %s proxy's log: %s" % (name, open(plog).read()))
+                check("hunter2" not in msg, "the password is in the message: %s" % msg)
+        finally:
+            for p in procs:
+                stop(p)
+            run(conn, "DROP SERVER IF EXISTS fs_hp CASCADE")
+
     def socks5_unreachable(self, conn):
         # a SOCKS5 proxy that cannot reach the API answers the CONNECT with
         # a reply code: refused (05), host unreachable (04) and a general
@@ -1344,7 +1496,7 @@ class Suite:
                 sx, sport, slog = start_socks5("socks5-reply-%02x" % rep, "--mode", "reply",
                                                "--reply-code", str(rep))
                 procs.append(sx)
-                self.socks5_server(conn, "fs_sx", "https://localhost:%d/cgi-bin" % port,
+                self.proxy_server(conn, "fs_sx", "https://localhost:%d/cgi-bin" % port,
                                    "socks5h://127.0.0.1:%d" % sport, cert, 2)
                 set_mapping(conn, server="fs_sx", access_token="fixed-basic",
                             proxy_user="squid", proxy_password=PROXY_PASSWORD)
@@ -1376,12 +1528,6 @@ class Suite:
         env = {k: purl for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy")}
         mc = None
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             mc = MiniCluster("proxyenv", env=env)
             c = mc.connect()
             run(c, "CREATE EXTENSION contact_list_fdw")
@@ -2703,12 +2849,6 @@ class Suite:
                           lambda: run(connect(), "SHOW " + name)[0][0] == value, seconds=10)
 
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", pxport), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             run(conn, "DROP SERVER IF EXISTS fs_gx CASCADE")
             run(conn, "DROP ROLE IF EXISTS fs_nosu")
             run(conn, "CREATE ROLE fs_nosu LOGIN")
@@ -3929,6 +4069,11 @@ class Suite:
                   lambda: self.proxy_credentials_redacted(conn))
         self.case("a SOCKS5 proxy: rows through it once; a rejected proxy_password 28P01, none 28000, "
                   "neither retried", lambda: self.socks5_proxy(conn))
+        self.case("a proxy's connection serves only the proxy_user and proxy_password it was opened with: "
+                  "another role's wrong ones fail after a view read with the owner's",
+                  lambda: self.proxy_credentials_per_mapping(conn))
+        self.case("an https:// proxy: ca_file trusts its private CA, its certificate and host name verified",
+                  lambda: self.https_proxy(conn))
         self.case("a SOCKS5 proxy that cannot reach the API: retried, HV00N after max_retries + 1 attempts",
                   lambda: self.socks5_unreachable(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
