@@ -75,7 +75,7 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 
 	rep->opts = opts;
 	rep->stats = stats;
-	rep->log_id = clf_scan_log_start(opts, relid, table_name);
+	clf_scan_log_start(&rep->log, opts, relid, table_name);
 	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	callback->func = scan_memory_gone;
 	callback->arg = rep;
@@ -93,10 +93,11 @@ void
 clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 						const char *error)
 {
-	if (rep->log_id <= 0)
-		return;					/* never started */
-	if (clf_scan_log_finish(rep->log_id, rep->stats, outcome, error))
-		clf_stats_scan_finished(rep->opts->serverid, outcome);
+	if (rep->opts == NULL || rep->finished)
+		return;					/* never started, or its end recorded */
+	rep->finished = true;
+	clf_scan_log_finish(&rep->log, rep->stats, outcome, error);
+	clf_stats_scan_finished(rep->opts->serverid, outcome);
 }
 
 /* rep's scan is about to fetch a page: what is reported now concerns it. */

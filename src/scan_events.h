@@ -16,6 +16,7 @@
 
 #include "clf_common.h"
 #include "progress.h"
+#include "scan_log.h"
 #include "stats.h"
 
 #include "utils/timestamp.h"
@@ -28,7 +29,8 @@ typedef struct ClfScanReport
 {
 	const ClfOptions *opts;		/* the scan's server */
 	const ClfScanStats *stats;	/* the scan's counters, kept by the scan */
-	int64		log_id;			/* entry in contact_list_fdw_scans(), or 0 */
+	bool		finished;		/* its end has been recorded */
+	ClfScanLogStart log;		/* what the scan logs keep of its start */
 	ClfProgressRow progress;	/* row in contact_list_fdw_progress */
 } ClfScanReport;
 
