@@ -1037,7 +1037,11 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_stats_reset);
 
-/* Zero every server's counters; EXECUTE is granted by superusers only. */
+/*
+ * Zero the counters of this database's servers, as pg_stat_reset(): EXECUTE
+ * is granted per database (by superusers only), so the grant reaches no
+ * other database's counters.
+ */
 Datum
 contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 {
@@ -1049,7 +1053,8 @@ contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
 	{
-		if (OidIsValid(s->servers[i].serverid))
+		if (OidIsValid(s->servers[i].serverid) &&
+			s->servers[i].dbid == MyDatabaseId)
 			clear_counters(&s->servers[i]);
 	}
 	LWLockRelease(&s->lock);

@@ -3376,6 +3376,13 @@ class Suite:
                 nosy.close()
             seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
             check(seen == [(other_db,)], "a superuser sees: %s" % seen)
+            # a reset, as pg_stat_reset(), zeroes this database's servers only:
+            # EXECUTE on it is granted per database
+            run(conn, "SELECT contact_list_fdw_stats_reset()")
+            seen = run(conn, "SELECT datname, server, pages FROM contact_list_fdw_stats "
+                             "WHERE server IN ('secret_named_srv', 'fs_vis_srv') ORDER BY 1")
+            check(seen == sorted([(DB, "fs_vis_srv", 0), (other_db, "secret_named_srv", 1)]),
+                  "after a reset in %s: %s" % (DB, seen))
             # a dropped database's rows go
             run(admin, "DROP DATABASE %s" % other_db)
             seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
