@@ -23,7 +23,8 @@
  * the preload), else when the view is read or the counters are reset in its
  * database; an entry whose database is gone is freed at the next read or
  * reset anywhere.  So a server made later with the same OID starts from
- * zero.
+ * zero.  A server made in a transaction not yet committed keeps its entry
+ * (server_gone).
  *
  * A request slot is taken just before a request and given back when it
  * ends, however it ends: clf_request_done, or on error and exit the release
@@ -65,7 +66,10 @@
 #include "stats.h"
 #include "redact.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_authid.h"
@@ -76,8 +80,10 @@
 #include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -856,6 +862,33 @@ retry_causes_json(const ClfServerEntry *e)
 }
 
 /*
+ * Is serverid's row of pg_foreign_server (rel) gone?  Not by this
+ * transaction's snapshot, nor the catalog cache's, which see nothing of
+ * another session's transaction: a server made in one not yet committed
+ * has counted its scans already, and must keep them when another session
+ * reads the view.  A dirty snapshot sees inserts and deletes in progress,
+ * so a server is gone only once its drop has committed, or its creation
+ * rolled back; this transaction's own drop (stats_xact_callback at
+ * PRE_COMMIT) is gone too.
+ */
+static bool
+server_gone(Relation rel, Oid serverid)
+{
+	SnapshotData dirty;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&key, Anum_pg_foreign_server_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(serverid));
+	scan = systable_beginscan(rel, ForeignServerOidIndexId, true, &dirty, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	return !found;
+}
+
+/*
  * Free the entries of servers of this database that no longer exist, and of
  * databases that no longer exist, so that their rows go and a server or
  * database made later with the same OID starts from zero.  Catalog lookups
@@ -869,6 +902,7 @@ forget_dropped(ClfShared *s)
 	Oid			serverids[CLF_SHARED_SERVERS];
 	bool		gone[CLF_SHARED_SERVERS];
 	int			n = 0;
+	Relation	servers = NULL;
 
 	LWLockAcquire(&s->lock, LW_SHARED);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
@@ -884,12 +918,17 @@ forget_dropped(ClfShared *s)
 		if (!OidIsValid(serverids[i]))
 			continue;
 		if (dbids[i] == MyDatabaseId)
-			gone[i] = !SearchSysCacheExists1(FOREIGNSERVEROID,
-											 ObjectIdGetDatum(serverids[i]));
+		{
+			if (servers == NULL)
+				servers = table_open(ForeignServerRelationId, AccessShareLock);
+			gone[i] = server_gone(servers, serverids[i]);
+		}
 		else
 			gone[i] = !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbids[i]));
 		n += gone[i];
 	}
+	if (servers != NULL)
+		table_close(servers, AccessShareLock);
 	if (n == 0)
 		return;
 

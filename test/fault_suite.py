@@ -3303,6 +3303,13 @@ class Suite:
         check(now - untracked == n - PROGRESS_PER_BACKEND,
               "%d scans counted untracked, expected %d" % (now - untracked, n - PROGRESS_PER_BACKEND))
 
+    @staticmethod
+    def stats_rows(conn, prefix):
+        """conn's view of the stats of its database's servers named prefix..."""
+        return run(conn, "SELECT server, server_oid, pages FROM contact_list_fdw_stats "
+                         "WHERE datname = current_database() AND server LIKE %s ORDER BY 1",
+                   (prefix + "%",))
+
     def stats_follow_catalog(self, conn):
         # issue 14, point 4: the name is the catalog's, a dropped server's
         # row and entry go at commit (not on rollback)
@@ -3310,8 +3317,7 @@ class Suite:
         check(run(conn, "SELECT count(*) FROM fs_ren") == [(25,)], "the scan")
 
         def rows():
-            return run(conn, "SELECT server, server_oid, pages FROM contact_list_fdw_stats "
-                             "WHERE datname = current_database() AND server LIKE 'fs_ren%' ORDER BY 1")
+            return self.stats_rows(conn, "fs_ren")
 
         def tracked():
             return run(conn, "SELECT servers_tracked FROM contact_list_fdw_shared_info()")[0][0]
@@ -3335,6 +3341,43 @@ class Suite:
         other.close()
         check(tracked() == before - 1, "servers tracked: %d after the drop, %d before" % (tracked(), before))
         check(rows() == [], "after the drop: %s" % rows())
+
+    def stats_uncommitted_server(self, conn):
+        # a server made in a transaction not yet committed has counted its
+        # scans; another session reading the view (or dropping a server, or
+        # resetting) must not take it for dropped: the catalog cache of that
+        # session does not see the server yet.  A drop not yet committed
+        # keeps the counters too, until it commits.
+        other = connect()
+        try:
+            run(conn, "BEGIN")
+            self.shared_table(conn, "fs_new", {"access_token": "fixed-basic"})
+            check(run(conn, "SELECT count(*) FROM fs_new") == [(25,)], "the scan")
+            oid = run(conn, "SELECT oid FROM pg_foreign_server WHERE srvname = 'fs_new_srv'")[0][0]
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "in the creating transaction: %s" % self.stats_rows(conn, "fs_new"))
+            check(self.stats_rows(other, "fs_new") == [], "another session sees the uncommitted server")
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "after another session read the view: %s" % self.stats_rows(conn, "fs_new"))
+            run(conn, "COMMIT")
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "after the commit: %s" % self.stats_rows(conn, "fs_new"))
+            check(self.stats_rows(other, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "another session after the commit: %s" % self.stats_rows(other, "fs_new"))
+            # a drop in progress while another session reads the view
+            run(conn, "BEGIN")
+            run(conn, "DROP SERVER fs_new_srv CASCADE")
+            check(self.stats_rows(other, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "another session during the drop: %s" % self.stats_rows(other, "fs_new"))
+            run(conn, "ROLLBACK")
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "after a rolled back drop: %s" % self.stats_rows(conn, "fs_new"))
+            run(conn, "DROP SERVER fs_new_srv CASCADE")
+            check(self.stats_rows(other, "fs_new") == [], "after the drop: %s" % self.stats_rows(other, "fs_new"))
+        finally:
+            run(conn, "ROLLBACK")
+            run(conn, "DROP SERVER IF EXISTS fs_new_srv CASCADE")
+            other.close()
 
     def stats_visibility(self, conn):
         # issue 14, point 7: another database's servers and counters only
@@ -3975,6 +4018,9 @@ class Suite:
                     "and a row mid-write never holds readers", lambda: self.progress_writers(conn), needs_views)
         self.shared("contact_list_fdw_stats: the catalog's name after a rename, a dropped server's row "
                     "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn), needs_views)
+        self.shared("contact_list_fdw_stats: a server made in a transaction not yet committed keeps its "
+                    "counters when another session reads the view", lambda: self.stats_uncommitted_server(conn),
+                    needs_views)
         self.shared("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
                     lambda: self.stats_visibility(conn), needs_views)
         self.shared("request slots: two scans waiting for one slot take turns, page by page",
