@@ -154,15 +154,17 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 }
 
 /*
- * A claim for an asynchronous scan, whose slot and ticket are its own; or
- * CLF_NO_SLOT_CLAIM when this backend has none left (it asks again while
- * it waits).  The scan gives it back with clf_event_slot_unclaim once its
- * page is done, or when it ends, however it ends.
+ * A claim for an asynchronous scan's requests to opts's server, whose slot
+ * and ticket are its own (with no cap, its request in flight is counted in
+ * it); or CLF_NO_SLOT_CLAIM when this backend has none left (it asks again
+ * while it waits; with no cap it goes on uncounted).  The scan gives it
+ * back with clf_event_slot_unclaim once its page is done, or when it ends,
+ * however it ends.
  */
 ClfSlotClaim
-clf_event_slot_claim(const void *poller)
+clf_event_slot_claim(const void *poller, const ClfOptions *opts)
 {
-	return clf_request_slot_claim(poller);
+	return clf_request_slot_claim(poller, opts);
 }
 
 void

@@ -65,7 +65,8 @@ extern void clf_event_request_done(const ClfOptions *opts, bool gettoken,
  * (CLF_NO_SLOT_CLAIM when this backend has none left: ask again later),
  * and asks clf_event_request_try until its request may begin.
  */
-extern ClfSlotClaim clf_event_slot_claim(const void *poller);
+extern ClfSlotClaim clf_event_slot_claim(const void *poller,
+										  const ClfOptions *opts);
 extern void clf_event_slot_unclaim(ClfSlotClaim c);
 extern bool clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c);
 extern void clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,

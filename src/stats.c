@@ -106,12 +106,24 @@ typedef struct SlotClaim
 	uint64		waiting_ticket;
 	const void *poller;			/* who drives its scan (an Append), or NULL */
 	SubTransactionId subid;		/* when it began to hold what it holds */
+	/* a request to a server without a cap, counted in in_flight: no slot */
+	int			counted_entry;
+	Oid			counted_dbid;
+	Oid			counted_serverid;
 } SlotClaim;
 
-/* claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out */
+/*
+ * claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out
+ * for capped servers, each with a ClfSlotHold; the COUNT_CLAIMS after them
+ * for servers without a cap, which only count their request in flight and
+ * need no hold: they never take a capped server's claim.
+ */
 #define SYNC_CLAIM 0
-static SlotClaim claims[CLF_SLOT_CLAIMS + 1] = {
-	[SYNC_CLAIM] = {true, -1, InvalidOid, InvalidOid, -1, 0, NULL}
+#define COUNT_CLAIMS 64
+#define ALL_CLAIMS (CLF_SLOT_CLAIMS + 1 + COUNT_CLAIMS)
+static SlotClaim claims[ALL_CLAIMS] = {
+	[SYNC_CLAIM] = {.in_use = true, .held_entry = -1, .waiting_entry = -1,
+	.counted_entry = -1}
 };
 
 /* where clf_request_slot_wait sleeps: the entry last tried, or NULL */
@@ -282,7 +294,8 @@ hold_of(ClfShared *s, const SlotClaim *c)
 {
 	int			n = clf_backend_index(s);
 
-	if (n < 0)
+	/* a claim for an uncapped server holds no slot, and has no record */
+	if (n < 0 || c - claims > CLF_SLOT_CLAIMS)
 		return NULL;
 	return &clf_slot_holds(s)[n * CLF_SLOT_HOLDS_PER_BACKEND + (c - claims)];
 }
@@ -390,10 +403,41 @@ sibling_holds(int entry, const SlotClaim *c)
 }
 
 /*
+ * c's request to opts's server, which has no cap, begins: it takes no slot
+ * and never waits, but counts in the entry's in_flight (requests_in_flight)
+ * until it ends, given back as a slot is (give_back_count).  It may not
+ * push out another server's counters to do so (as a request's end, see
+ * server_entry): with no entry to be had, or without a claim (this
+ * backend's are all out), it goes uncounted.  Caller has registered the
+ * release.
+ */
+static void
+count_request(ClfShared *s, SlotClaim *c, const ClfOptions *opts)
+{
+	ClfServerEntry *e;
+
+	/* asked again while counted: an asynchronous caller polling */
+	if (c == NULL || c->counted_entry >= 0)
+		return;
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	e = server_entry(s, opts->serverid, opts->server_name, false);
+	if (e != NULL)
+	{
+		e->in_flight++;
+		c->counted_entry = e - s->servers;
+		c->counted_dbid = e->dbid;
+		c->counted_serverid = e->serverid;
+		if (c->held_entry < 0 && c->waiting_entry < 0)
+			c->subid = GetCurrentSubTransactionId();
+	}
+	LWLockRelease(&s->lock);
+}
+
+/*
  * Take a slot for c's request to opts's server if it is its turn, else
  * queue c for one, in the order the waiters came, and return false.  True
- * also when no slot is needed (no cap, no shared state).  *tried is the
- * entry tried, or NULL.
+ * also when no slot is needed (no cap: the request is only counted; no
+ * shared state).  *tried is the entry tried, or NULL.
  */
 static bool
 claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
@@ -405,9 +449,14 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 	ConditionVariable *wake = NULL;
 
 	*tried = NULL;
-	if (s == NULL || opts->max_concurrent_requests <= 0)
+	if (s == NULL)
 		return true;
 	clf_shmem_on_release(request_slot_release, CLF_RELEASE_AT_ABORT);
+	if (opts->max_concurrent_requests <= 0)
+	{
+		count_request(s, c, opts);
+		return true;
+	}
 	/* asked again while holding: an asynchronous caller polling */
 	if (c->held_entry >= 0)
 	{
@@ -487,6 +536,7 @@ clf_request_slot_try(const ClfOptions *opts)
 	bool		got;
 
 	Assert(claims[SYNC_CLAIM].held_entry < 0);
+	Assert(claims[SYNC_CLAIM].counted_entry < 0);
 	got = claim_try(&claims[SYNC_CLAIM], opts, &e);
 	sleep_entry = got ? NULL : e;
 	if (got && slept)
@@ -545,6 +595,29 @@ give_back_slot(ClfShared *s, SlotClaim *c)
 }
 
 /*
+ * The request c counted (count_request) is over: it leaves in_flight, which
+ * may let a waiter of a cap set meanwhile go.  Caller holds the lock
+ * exclusively; returns the cv to wake, or NULL.
+ */
+static ConditionVariable *
+give_back_count(ClfShared *s, SlotClaim *c)
+{
+	ClfServerEntry *e;
+
+	if (c->counted_entry < 0)
+		return NULL;
+	e = &s->servers[c->counted_entry];
+	c->counted_entry = -1;
+	/* an entry with a request in flight is never reused, but be sure */
+	if (e->dbid != c->counted_dbid || e->serverid != c->counted_serverid ||
+		e->in_flight <= 0)
+		return NULL;
+	e->in_flight--;
+	(void) grant_slots(e);
+	return &e->cv;
+}
+
+/*
  * An error or exit while waiting with a ticket: give it up, or the slot it
  * was granted meanwhile.  Caller holds the lock exclusively; returns the cv
  * to wake, or NULL.
@@ -588,6 +661,8 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	/* without a claim no slot was taken; the request counts all the same */
 	wake = c ? give_back_slot(s, c) : NULL;
+	if (c && wake == NULL)
+		wake = give_back_count(s, c);
 	e = server_entry(s, opts->serverid, opts->server_name, false);
 	if (e)
 	{
@@ -617,24 +692,29 @@ claim_give_back(SlotClaim *c)
 	ClfShared  *s;
 	ConditionVariable *wake;
 	ConditionVariable *wake_waiters;
+	ConditionVariable *wake_counted;
 
-	if (c->held_entry < 0 && c->waiting_entry < 0)
+	if (c->held_entry < 0 && c->waiting_entry < 0 && c->counted_entry < 0)
 		return;
 	s = clf_shared();
 	if (s == NULL)
 	{
 		c->held_entry = -1;
 		c->waiting_entry = -1;
+		c->counted_entry = -1;
 		return;
 	}
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	wake = give_back_slot(s, c);
 	wake_waiters = give_up_ticket(s, c);
+	wake_counted = give_back_count(s, c);
 	LWLockRelease(&s->lock);
 	if (wake)
 		ConditionVariableBroadcast(wake);
 	if (wake_waiters && wake_waiters != wake)
 		ConditionVariableBroadcast(wake_waiters);
+	if (wake_counted && wake_counted != wake && wake_counted != wake_waiters)
+		ConditionVariableBroadcast(wake_counted);
 }
 
 /*
@@ -653,7 +733,7 @@ request_slot_release(SubTransactionId from)
 {
 	sleep_entry = NULL;
 	slept = false;				/* the abort cancelled the sleep */
-	for (int i = 0; i <= CLF_SLOT_CLAIMS; i++)
+	for (int i = 0; i < ALL_CLAIMS; i++)
 	{
 		if (claims[i].in_use && claims[i].subid >= from)
 			claim_give_back(&claims[i]);
@@ -661,15 +741,21 @@ request_slot_release(SubTransactionId from)
 }
 
 /*
- * A claim for an asynchronous caller, holding nothing yet, or
- * CLF_NO_SLOT_CLAIM when this backend has CLF_SLOT_CLAIMS out already:
- * then it cannot take a slot (see clf_request_slot_try_claim) and asks
- * again later, once another claim is given back.
+ * A claim for an asynchronous caller's requests to opts's server, holding
+ * nothing yet, or CLF_NO_SLOT_CLAIM when this backend has CLF_SLOT_CLAIMS
+ * out already: then it cannot take a slot (see clf_request_slot_try_claim)
+ * and asks again later, once another claim is given back.  A server
+ * without a cap gets a claim of its own pool, which only counts its request
+ * in flight; with none of those left, its requests go uncounted.
  */
 ClfSlotClaim
-clf_request_slot_claim(const void *poller)
+clf_request_slot_claim(const void *poller, const ClfOptions *opts)
 {
-	for (int i = SYNC_CLAIM + 1; i <= CLF_SLOT_CLAIMS; i++)
+	bool		capped = opts->max_concurrent_requests > 0;
+	int			first = capped ? SYNC_CLAIM + 1 : CLF_SLOT_CLAIMS + 1;
+	int			end = capped ? CLF_SLOT_CLAIMS + 1 : ALL_CLAIMS;
+
+	for (int i = first; i < end; i++)
 	{
 		SlotClaim  *c = &claims[i];
 
@@ -678,6 +764,7 @@ clf_request_slot_claim(const void *poller)
 		c->in_use = true;
 		c->held_entry = -1;
 		c->waiting_entry = -1;
+		c->counted_entry = -1;
 		c->poller = poller;
 		return i;
 	}
@@ -687,7 +774,7 @@ clf_request_slot_claim(const void *poller)
 static SlotClaim *
 claim_of(ClfSlotClaim c)
 {
-	if (c <= SYNC_CLAIM || c > CLF_SLOT_CLAIMS || !claims[c].in_use)
+	if (c <= SYNC_CLAIM || c >= ALL_CLAIMS || !claims[c].in_use)
 		return NULL;
 	return &claims[c];
 }
@@ -1138,7 +1225,7 @@ contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
 			int			k = 0;
 
 			while (k <= CLF_SLOT_CLAIMS &&
-				   (all[k] = clf_request_slot_claim(NULL)) != CLF_NO_SLOT_CLAIM)
+				   (all[k] = clf_request_slot_claim(NULL, &opts)) != CLF_NO_SLOT_CLAIM)
 				k++;
 			appendStringInfo(&out, "full %d %s ", k,
 							 clf_request_slot_try_claim(CLF_NO_SLOT_CLAIM, &opts) ? "t" : "f");
@@ -1146,7 +1233,7 @@ contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
 				clf_request_slot_unclaim(all[--k]);
 		}
 		else if (w[0] == 'c')
-			mine[n] = clf_request_slot_claim(NULL);
+			mine[n] = clf_request_slot_claim(NULL, &opts);
 		else if (w[0] == 't')
 			appendStringInfoString(&out, clf_request_slot_try_claim(mine[n], &opts) ? "t " : "f ");
 		else if (w[0] == 'd')

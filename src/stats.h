@@ -34,7 +34,8 @@ typedef int ClfSlotClaim;
 #define CLF_NO_SLOT_CLAIM (-1)	/* every claim of this backend is taken */
 #define CLF_SLOT_CLAIMS 64		/* claims a backend can hand out at once */
 
-extern ClfSlotClaim clf_request_slot_claim(const void *poller);
+extern ClfSlotClaim clf_request_slot_claim(const void *poller,
+											const ClfOptions *opts);
 extern void clf_request_slot_unclaim(ClfSlotClaim c);
 extern bool clf_request_slot_try_claim(ClfSlotClaim c, const ClfOptions *opts);
 extern void clf_request_done_claim(ClfSlotClaim c, const ClfOptions *opts,

@@ -1962,6 +1962,57 @@ class Suite:
         for c in (holder, waiter, third):
             c.close()
 
+    @staticmethod
+    def requests_in_flight(conn, server):
+        got = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats "
+                        "WHERE server = %s AND datname = current_database()", (server,))
+        return got[0][0] if got else None
+
+    def uncapped_in_flight(self, conn):
+        # requests_in_flight counts the requests out now of a server without
+        # max_concurrent_requests too (no slot taken): while a slow page is
+        # asked (3 s), and back to 0 when it is answered, cancelled, its
+        # backend terminated, or an async child's request is in flight
+        self.shared_table(conn, "fs_unc", {"access_token": "fixed-slow"}, table_options="page_size '25'")
+        run(conn, "CREATE FOREIGN TABLE fs_unc_async (external_userid text) SERVER fs_unc_srv "
+                  "OPTIONS (page_size '25', async_capable 'on')")
+
+        def one(how):
+            other = connect()
+            opid = run(other, "SELECT pg_backend_pid()")[0][0]
+            sql = ("SELECT count(*) FROM (SELECT external_userid FROM fs_unc_async "
+                   "UNION ALL SELECT external_userid FROM fs_unc_async) u" if how == "async"
+                   else "SELECT count(*) FROM fs_unc")
+            want = 2 if how == "async" else 1
+            th, box = self.in_background(lambda: run(other, sql))
+            try:
+                self.wait_for("%s: %d request(s) in flight" % (how, want),
+                              lambda: self.requests_in_flight(conn, "fs_unc_srv") == want, seconds=2.5)
+                if how == "cancel":
+                    run(conn, "SELECT pg_cancel_backend(%s)", (opid,))
+                elif how == "terminate":
+                    run(conn, "SELECT pg_terminate_backend(%s)", (opid,))
+                th.join(20)
+                check(not th.is_alive(), "%s: the scan is still running" % how)
+                if how in ("cancel", "terminate"):
+                    check("error" in box, "%s: the scan returned %s" % (how, box.get("result")))
+                else:
+                    check(box.get("result") == [(25 * want,)], "%s: the scan: %s" % (how, box))
+                self.wait_for("%s: the backend's progress rows to go" % how,
+                              lambda: not self.progress_rows(conn, [opid]), seconds=10)
+                got = self.requests_in_flight(conn, "fs_unc_srv")
+                check(got == 0, "%s: requests_in_flight %s after the scan" % (how, got))
+            finally:
+                try:
+                    other.close()
+                except psycopg2.Error:
+                    pass
+        try:
+            for how in ("answered", "cancel", "terminate", "async"):
+                one(how)
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_unc_srv CASCADE")
+
     def shared_stats(self, conn):
         # the counters of one server against the mock's own
         run(conn, "SELECT contact_list_fdw_stats_reset()")
@@ -3973,6 +4024,9 @@ class Suite:
                     lambda: self.shared_slots(conn), needs_views)
         self.shared("max_concurrent_requests: an idle cursor's slot holds up another session only "
                     "until the holder's timeout_ms", lambda: self.slot_idle_cursor(conn), needs_views)
+        self.shared("requests_in_flight of a server without max_concurrent_requests: its requests out now, "
+                    "none after the answer, a cancel, a terminate, async", lambda: self.uncapped_in_flight(conn),
+                    needs_views)
         self.shared("pg_terminate_backend mid-request: slot and progress row given back",
                     lambda: self.shared_terminate(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
