@@ -55,4 +55,31 @@ END $$;
 SELECT count(*) AS listed,
        count(*) FILTER (WHERE foreign_table_oid = 'rs_first'::regclass) AS first_listed
   FROM contact_list_fdw_recent_scans;
-SELECT clf_drop_scenario_table(t) FROM unnest(ARRAY['rs_ok', 'rs_fail', 'rs_long', 'rs_first']) t;
+
+-- a cursor's scan still open while 100 more start in the session (they
+-- take its entry in the session's ring of 100) still counts when it ends,
+-- in contact_list_fdw_stats and here
+SELECT clf_scenario_table('rs_cursor', 'basic', 'page_size ''10''');
+SELECT contact_list_fdw_stats_reset();
+BEGIN;
+DECLARE rs_c CURSOR FOR SELECT external_userid FROM rs_cursor;
+FETCH 1 FROM rs_c;
+DO $$
+BEGIN
+  FOR i IN 1..100 LOOP
+    PERFORM count(*) FROM rs_cursor;
+  END LOOP;
+END $$;
+MOVE ALL IN rs_c;
+CLOSE rs_c;
+COMMIT;
+SELECT scans_complete, scans_stopped_early, scans_failed
+  FROM contact_list_fdw_stats WHERE server = 'rs_cursor_srv';
+-- the cursor's scan: the first to start, the last to end
+SELECT count(*) AS listed,
+       count(*) FILTER (WHERE started_at = first_start AND ended_at = last_end
+                          AND outcome = 'complete' AND rows = 25) AS cursor_listed
+  FROM (SELECT *, min(started_at) OVER () AS first_start, max(ended_at) OVER () AS last_end
+          FROM contact_list_fdw_recent_scans
+         WHERE foreign_table_oid = 'rs_cursor'::regclass AND pid = pg_backend_pid()) r;
+SELECT clf_drop_scenario_table(t) FROM unnest(ARRAY['rs_ok', 'rs_fail', 'rs_long', 'rs_first', 'rs_cursor']) t;

@@ -75,7 +75,7 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 
 	rep->opts = opts;
 	rep->stats = stats;
-	rep->log_id = clf_scan_log_start(opts, relid, table_name);
+	clf_scan_log_start(&rep->log, opts, relid, table_name);
 	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	callback->func = scan_memory_gone;
 	callback->arg = rep;
@@ -93,10 +93,11 @@ void
 clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 						const char *error)
 {
-	if (rep->log_id <= 0)
-		return;					/* never started */
-	if (clf_scan_log_finish(rep->log_id, rep->stats, outcome, error))
-		clf_stats_scan_finished(rep->opts->serverid, outcome);
+	if (rep->opts == NULL || rep->finished)
+		return;					/* never started, or its end recorded */
+	rep->finished = true;
+	clf_scan_log_finish(&rep->log, rep->stats, outcome, error);
+	clf_stats_scan_finished(rep->opts->serverid, outcome);
 }
 
 /* rep's scan is about to fetch a page: what is reported now concerns it. */
@@ -153,16 +154,19 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 }
 
 /*
- * A claim for an asynchronous scan, whose slot and ticket are its own; or
- * CLF_NO_SLOT_CLAIM when this backend has none left (it asks again while
- * it waits).  The scan gives it back with clf_event_slot_unclaim once its
- * page is done, or when it ends, however it ends; subid is the
- * subtransaction the scan began in, whose abort gives them back too.
+ * A claim for an asynchronous scan's requests to opts's server, whose slot
+ * and ticket are its own (with no cap, its request in flight is counted in
+ * it); or CLF_NO_SLOT_CLAIM when this backend has none left (it asks again
+ * while it waits; with no cap it goes on uncounted).  The scan gives it
+ * back with clf_event_slot_unclaim once its page is done, or when it ends,
+ * however it ends; subid is the subtransaction the scan began in, whose
+ * abort gives them back too.
  */
 ClfSlotClaim
-clf_event_slot_claim(const void *poller, SubTransactionId subid)
+clf_event_slot_claim(const void *poller, const ClfOptions *opts,
+					 SubTransactionId subid)
 {
-	return clf_request_slot_claim(poller, subid);
+	return clf_request_slot_claim(poller, opts, subid);
 }
 
 void

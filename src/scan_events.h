@@ -16,6 +16,7 @@
 
 #include "clf_common.h"
 #include "progress.h"
+#include "scan_log.h"
 #include "stats.h"
 
 #include "utils/timestamp.h"
@@ -28,7 +29,8 @@ typedef struct ClfScanReport
 {
 	const ClfOptions *opts;		/* the scan's server */
 	const ClfScanStats *stats;	/* the scan's counters, kept by the scan */
-	int64		log_id;			/* entry in contact_list_fdw_scans(), or 0 */
+	bool		finished;		/* its end has been recorded */
+	ClfScanLogStart log;		/* what the scan logs keep of its start */
 	ClfProgressRow progress;	/* row in contact_list_fdw_progress */
 } ClfScanReport;
 
@@ -64,6 +66,7 @@ extern void clf_event_request_done(const ClfOptions *opts, bool gettoken,
  * and asks clf_event_request_try until its request may begin.
  */
 extern ClfSlotClaim clf_event_slot_claim(const void *poller,
+										 const ClfOptions *opts,
 										 SubTransactionId subid);
 extern void clf_event_slot_unclaim(ClfSlotClaim c);
 extern bool clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c);

@@ -27,7 +27,6 @@
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "utils/acl.h"
@@ -49,8 +48,6 @@ typedef struct ClfScanLogEntry
 	ClfScanStats stats;
 	ClfScanOutcome outcome;
 	char		error[CLF_SCAN_LOG_ERROR_LEN];
-	char		table_name[2 * NAMEDATALEN + 2];	/* for the shared ring */
-	char		server_name[NAMEDATALEN];
 } ClfScanLogEntry;
 
 static ClfScanLogEntry *scan_log = NULL;
@@ -58,26 +55,34 @@ static int64 next_serial = 1;
 
 /*
  * Record a new scan of relid by opts's server, shown as table_name (quoted,
- * or NULL); returns its id.
+ * or NULL), in start, which the scan keeps until it ends.  The ring holds
+ * the last CLF_SCAN_LOG_SIZE scans to start: a scan still running when
+ * that many more have started loses its entry, not its end's record in the
+ * cluster's ring (clf_scan_log_finish).
  */
-int64
-clf_scan_log_start(const ClfOptions *opts, Oid relid, const char *table_name)
+void
+clf_scan_log_start(ClfScanLogStart *start, const ClfOptions *opts, Oid relid,
+				   const char *table_name)
 {
 	ClfScanLogEntry *entry;
 
 	if (scan_log == NULL)
 		scan_log = MemoryContextAllocZero(TopMemoryContext,
 										  sizeof(ClfScanLogEntry) * CLF_SCAN_LOG_SIZE);
-	entry = &scan_log[next_serial % CLF_SCAN_LOG_SIZE];
-	memset(entry, 0, sizeof(*entry));
-	entry->serial = next_serial++;
-	entry->relid = relid;
-	entry->started = GetCurrentTimestamp();
-	entry->outcome = CLF_SCAN_RUNNING;
-	clf_copy_text(entry->table_name, sizeof(entry->table_name), table_name);
-	clf_copy_text(entry->server_name, sizeof(entry->server_name),
+	memset(start, 0, sizeof(*start));
+	start->id = next_serial++;
+	start->relid = relid;
+	start->started = GetCurrentTimestamp();
+	clf_copy_text(start->table_name, sizeof(start->table_name), table_name);
+	clf_copy_text(start->server_name, sizeof(start->server_name),
 				  opts->server_name);
-	return entry->serial;
+
+	entry = &scan_log[start->id % CLF_SCAN_LOG_SIZE];
+	memset(entry, 0, sizeof(*entry));
+	entry->serial = start->id;
+	entry->relid = relid;
+	entry->started = start->started;
+	entry->outcome = CLF_SCAN_RUNNING;
 }
 
 /* What this process is, as pg_stat_activity.backend_type says it. */
@@ -94,7 +99,9 @@ backend_type_name(void)
  * being cleaned up: nothing here allocates or looks at the catalogs.
  */
 static void
-add_recent_scan(const ClfScanLogEntry *entry)
+add_recent_scan(const ClfScanLogStart *start, TimestampTz ended,
+				const ClfScanStats *stats, ClfScanOutcome outcome,
+				const char *error)
 {
 	ClfShared  *s = clf_shared();
 	ClfRecentScan *r;
@@ -108,45 +115,45 @@ add_recent_scan(const ClfScanLogEntry *entry)
 	strlcpy(r->backend_type, backend_type_name(), sizeof(r->backend_type));
 	r->dbid = MyDatabaseId;
 	r->userid = GetSessionUserId();
-	r->relid = entry->relid;
-	r->started = entry->started;
-	r->ended = entry->ended;
-	r->stats = entry->stats;
-	r->outcome = entry->outcome;
-	strlcpy(r->table_name, entry->table_name, sizeof(r->table_name));
-	strlcpy(r->server_name, entry->server_name, sizeof(r->server_name));
-	clf_copy_text(r->error, sizeof(r->error), entry->error[0] ? entry->error : NULL);
+	r->relid = start->relid;
+	r->started = start->started;
+	r->ended = ended;
+	r->stats = *stats;
+	r->outcome = outcome;
+	strlcpy(r->table_name, start->table_name, sizeof(r->table_name));
+	strlcpy(r->server_name, start->server_name, sizeof(r->server_name));
+	clf_copy_text(r->error, sizeof(r->error), error);
 	LWLockRelease(&s->lock);
 }
 
 /*
- * Record how scan id ended, unless that is already recorded: true if it
- * was recorded now.
+ * Record how start's scan ended, once (scan_events.c sees to that): in the
+ * cluster's ring always, in the session's if its entry is still the
+ * scan's.
  */
-bool
-clf_scan_log_finish(int64 id, const ClfScanStats *stats, ClfScanOutcome outcome,
-					const char *error)
+void
+clf_scan_log_finish(const ClfScanLogStart *start, const ClfScanStats *stats,
+					ClfScanOutcome outcome, const char *error)
 {
-	ClfScanLogEntry *entry;
+	TimestampTz ended = GetCurrentTimestamp();
 
-	if (scan_log == NULL || id <= 0)
-		return false;
-	entry = &scan_log[id % CLF_SCAN_LOG_SIZE];
-	if (entry->serial != id || entry->outcome != CLF_SCAN_RUNNING)
-		return false;
-	entry->ended = GetCurrentTimestamp();
-	entry->stats = *stats;
-	entry->outcome = outcome;
-	if (error)
+	if (start->id <= 0)
+		return;
+	if (error && error[0] == '\0')
+		error = NULL;
+	if (scan_log != NULL)
 	{
-		/* whole characters only */
-		int			len = pg_mbcliplen(error, strlen(error), sizeof(entry->error) - 1);
+		ClfScanLogEntry *entry = &scan_log[start->id % CLF_SCAN_LOG_SIZE];
 
-		memcpy(entry->error, error, len);
-		entry->error[len] = '\0';
+		if (entry->serial == start->id && entry->outcome == CLF_SCAN_RUNNING)
+		{
+			entry->ended = ended;
+			entry->stats = *stats;
+			entry->outcome = outcome;
+			clf_copy_text(entry->error, sizeof(entry->error), error);
+		}
 	}
-	add_recent_scan(entry);
-	return true;
+	add_recent_scan(start, ended, stats, outcome, error);
 }
 
 static const char *

@@ -13,9 +13,27 @@
 
 #include "shared_state.h"
 
-extern int64 clf_scan_log_start(const ClfOptions *opts, Oid relid,
-								const char *table_name);
-extern bool clf_scan_log_finish(int64 id, const ClfScanStats *stats,
+/*
+ * What the logs keep of a scan from its start, kept by the scan itself
+ * (scan_events.c's report): its end is recorded in the cluster's ring from
+ * this, even when the session's ring has given the scan's entry to later
+ * scans meanwhile (an open cursor while 100 other scans run).  The names
+ * are taken at the start, as the end may come in an aborted transaction,
+ * where the catalogs cannot be read.
+ */
+typedef struct ClfScanLogStart
+{
+	int64		id;				/* entry in contact_list_fdw_scans(), or 0 */
+	Oid			relid;
+	TimestampTz started;
+	char		table_name[2 * NAMEDATALEN + 2];
+	char		server_name[NAMEDATALEN];
+} ClfScanLogStart;
+
+extern void clf_scan_log_start(ClfScanLogStart *start, const ClfOptions *opts,
+							   Oid relid, const char *table_name);
+extern void clf_scan_log_finish(const ClfScanLogStart *start,
+								const ClfScanStats *stats,
 								ClfScanOutcome outcome, const char *error);
 
 #endif							/* CLF_SCAN_LOG_H */

@@ -23,7 +23,8 @@
  * the preload), else when the view is read or the counters are reset in its
  * database; an entry whose database is gone is freed at the next read or
  * reset anywhere.  So a server made later with the same OID starts from
- * zero.
+ * zero.  A server made in a transaction not yet committed keeps its entry
+ * (server_gone).
  *
  * A request slot is taken just before a request and given back when it
  * ends, however it ends: clf_request_done, or on error and exit the release
@@ -65,7 +66,10 @@
 #include "stats.h"
 #include "redact.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_authid.h"
@@ -76,8 +80,10 @@
 #include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -106,12 +112,24 @@ typedef struct SlotClaim
 	uint64		waiting_ticket;
 	const void *poller;			/* who drives its scan (an Append), or NULL */
 	SubTransactionId subid;		/* when it began to hold what it holds */
+	/* a request to a server without a cap, counted in in_flight: no slot */
+	int			counted_entry;
+	Oid			counted_dbid;
+	Oid			counted_serverid;
 } SlotClaim;
 
-/* claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out */
+/*
+ * claim 0 is the synchronous path's; 1 .. CLF_SLOT_CLAIMS are handed out
+ * for capped servers, each with a ClfSlotHold; the COUNT_CLAIMS after them
+ * for servers without a cap, which only count their request in flight and
+ * need no hold: they never take a capped server's claim.
+ */
 #define SYNC_CLAIM 0
-static SlotClaim claims[CLF_SLOT_CLAIMS + 1] = {
-	[SYNC_CLAIM] = {true, -1, InvalidOid, InvalidOid, -1, 0, NULL}
+#define COUNT_CLAIMS 64
+#define ALL_CLAIMS (CLF_SLOT_CLAIMS + 1 + COUNT_CLAIMS)
+static SlotClaim claims[ALL_CLAIMS] = {
+	[SYNC_CLAIM] = {.in_use = true, .held_entry = -1, .waiting_entry = -1,
+	.counted_entry = -1}
 };
 
 /* where clf_request_slot_wait sleeps: the entry last tried, or NULL */
@@ -282,7 +300,8 @@ hold_of(ClfShared *s, const SlotClaim *c)
 {
 	int			n = clf_backend_index(s);
 
-	if (n < 0)
+	/* a claim for an uncapped server holds no slot, and has no record */
+	if (n < 0 || c - claims > CLF_SLOT_CLAIMS)
 		return NULL;
 	return &clf_slot_holds(s)[n * CLF_SLOT_HOLDS_PER_BACKEND + (c - claims)];
 }
@@ -390,10 +409,42 @@ sibling_holds(int entry, const SlotClaim *c)
 }
 
 /*
+ * c's request to opts's server, which has no cap, begins: it takes no slot
+ * and never waits, but counts in the entry's in_flight (requests_in_flight)
+ * until it ends, given back as a slot is (give_back_count).  It may not
+ * push out another server's counters to do so (as a request's end, see
+ * server_entry): with no entry to be had, or without a claim (this
+ * backend's are all out), it goes uncounted.  Caller has registered the
+ * release.
+ */
+static void
+count_request(ClfShared *s, SlotClaim *c, const ClfOptions *opts)
+{
+	ClfServerEntry *e;
+
+	/* asked again while counted: an asynchronous caller polling */
+	if (c == NULL || c->counted_entry >= 0)
+		return;
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	e = server_entry(s, opts->serverid, opts->server_name, false);
+	if (e != NULL)
+	{
+		e->in_flight++;
+		c->counted_entry = e - s->servers;
+		c->counted_dbid = e->dbid;
+		c->counted_serverid = e->serverid;
+		/* an asynchronous claim keeps its scan's subtransaction */
+		if (c == &claims[SYNC_CLAIM] && c->held_entry < 0 && c->waiting_entry < 0)
+			c->subid = GetCurrentSubTransactionId();
+	}
+	LWLockRelease(&s->lock);
+}
+
+/*
  * Take a slot for c's request to opts's server if it is its turn, else
  * queue c for one, in the order the waiters came, and return false.  True
- * also when no slot is needed (no cap, no shared state).  *tried is the
- * entry tried, or NULL.
+ * also when no slot is needed (no cap: the request is only counted; no
+ * shared state).  *tried is the entry tried, or NULL.
  */
 static bool
 claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
@@ -405,9 +456,14 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 	ConditionVariable *wake = NULL;
 
 	*tried = NULL;
-	if (s == NULL || opts->max_concurrent_requests <= 0)
+	if (s == NULL)
 		return true;
 	clf_shmem_on_release(request_slot_release, CLF_RELEASE_AT_ABORT);
+	if (opts->max_concurrent_requests <= 0)
+	{
+		count_request(s, c, opts);
+		return true;
+	}
 	/* asked again while holding: an asynchronous caller polling */
 	if (c->held_entry >= 0)
 	{
@@ -487,6 +543,7 @@ clf_request_slot_try(const ClfOptions *opts)
 	bool		got;
 
 	Assert(claims[SYNC_CLAIM].held_entry < 0);
+	Assert(claims[SYNC_CLAIM].counted_entry < 0);
 	got = claim_try(&claims[SYNC_CLAIM], opts, &e);
 	sleep_entry = got ? NULL : e;
 	if (got && slept)
@@ -545,6 +602,29 @@ give_back_slot(ClfShared *s, SlotClaim *c)
 }
 
 /*
+ * The request c counted (count_request) is over: it leaves in_flight, which
+ * may let a waiter of a cap set meanwhile go.  Caller holds the lock
+ * exclusively; returns the cv to wake, or NULL.
+ */
+static ConditionVariable *
+give_back_count(ClfShared *s, SlotClaim *c)
+{
+	ClfServerEntry *e;
+
+	if (c->counted_entry < 0)
+		return NULL;
+	e = &s->servers[c->counted_entry];
+	c->counted_entry = -1;
+	/* an entry with a request in flight is never reused, but be sure */
+	if (e->dbid != c->counted_dbid || e->serverid != c->counted_serverid ||
+		e->in_flight <= 0)
+		return NULL;
+	e->in_flight--;
+	(void) grant_slots(e);
+	return &e->cv;
+}
+
+/*
  * An error or exit while waiting with a ticket: give it up, or the slot it
  * was granted meanwhile.  Caller holds the lock exclusively; returns the cv
  * to wake, or NULL.
@@ -588,6 +668,8 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	/* without a claim no slot was taken; the request counts all the same */
 	wake = c ? give_back_slot(s, c) : NULL;
+	if (c && wake == NULL)
+		wake = give_back_count(s, c);
 	e = server_entry(s, opts->serverid, opts->server_name, false);
 	if (e)
 	{
@@ -617,24 +699,29 @@ claim_give_back(SlotClaim *c)
 	ClfShared  *s;
 	ConditionVariable *wake;
 	ConditionVariable *wake_waiters;
+	ConditionVariable *wake_counted;
 
-	if (c->held_entry < 0 && c->waiting_entry < 0)
+	if (c->held_entry < 0 && c->waiting_entry < 0 && c->counted_entry < 0)
 		return;
 	s = clf_shared();
 	if (s == NULL)
 	{
 		c->held_entry = -1;
 		c->waiting_entry = -1;
+		c->counted_entry = -1;
 		return;
 	}
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	wake = give_back_slot(s, c);
 	wake_waiters = give_up_ticket(s, c);
+	wake_counted = give_back_count(s, c);
 	LWLockRelease(&s->lock);
 	if (wake)
 		ConditionVariableBroadcast(wake);
 	if (wake_waiters && wake_waiters != wake)
 		ConditionVariableBroadcast(wake_waiters);
+	if (wake_counted && wake_counted != wake && wake_counted != wake_waiters)
+		ConditionVariableBroadcast(wake_counted);
 }
 
 /*
@@ -654,7 +741,7 @@ request_slot_release(SubTransactionId from)
 {
 	sleep_entry = NULL;
 	slept = false;				/* the abort cancelled the sleep */
-	for (int i = 0; i <= CLF_SLOT_CLAIMS; i++)
+	for (int i = 0; i < ALL_CLAIMS; i++)
 	{
 		if (claims[i].in_use && claims[i].subid >= from)
 			claim_give_back(&claims[i]);
@@ -662,17 +749,24 @@ request_slot_release(SubTransactionId from)
 }
 
 /*
- * A claim for an asynchronous caller, holding nothing yet, or
- * CLF_NO_SLOT_CLAIM when this backend has CLF_SLOT_CLAIMS out already:
- * then it cannot take a slot (see clf_request_slot_try_claim) and asks
- * again later, once another claim is given back.  subid is the
- * subtransaction the caller's scan began in: only its abort (or an
+ * A claim for an asynchronous caller's requests to opts's server, holding
+ * nothing yet, or CLF_NO_SLOT_CLAIM when this backend has CLF_SLOT_CLAIMS
+ * out already: then it cannot take a slot (see clf_request_slot_try_claim)
+ * and asks again later, once another claim is given back.  A server
+ * without a cap gets a claim of its own pool, which only counts its request
+ * in flight; with none of those left, its requests go uncounted.  subid is
+ * the subtransaction the caller's scan began in: only its abort (or an
  * enclosing one's) gives back what the claim holds.
  */
 ClfSlotClaim
-clf_request_slot_claim(const void *poller, SubTransactionId subid)
+clf_request_slot_claim(const void *poller, const ClfOptions *opts,
+					   SubTransactionId subid)
 {
-	for (int i = SYNC_CLAIM + 1; i <= CLF_SLOT_CLAIMS; i++)
+	bool		capped = opts->max_concurrent_requests > 0;
+	int			first = capped ? SYNC_CLAIM + 1 : CLF_SLOT_CLAIMS + 1;
+	int			end = capped ? CLF_SLOT_CLAIMS + 1 : ALL_CLAIMS;
+
+	for (int i = first; i < end; i++)
 	{
 		SlotClaim  *c = &claims[i];
 
@@ -681,6 +775,7 @@ clf_request_slot_claim(const void *poller, SubTransactionId subid)
 		c->in_use = true;
 		c->held_entry = -1;
 		c->waiting_entry = -1;
+		c->counted_entry = -1;
 		c->poller = poller;
 		c->subid = subid;
 		return i;
@@ -691,7 +786,7 @@ clf_request_slot_claim(const void *poller, SubTransactionId subid)
 static SlotClaim *
 claim_of(ClfSlotClaim c)
 {
-	if (c <= SYNC_CLAIM || c > CLF_SLOT_CLAIMS || !claims[c].in_use)
+	if (c <= SYNC_CLAIM || c >= ALL_CLAIMS || !claims[c].in_use)
 		return NULL;
 	return &claims[c];
 }
@@ -866,6 +961,33 @@ retry_causes_json(const ClfServerEntry *e)
 }
 
 /*
+ * Is serverid's row of pg_foreign_server (rel) gone?  Not by this
+ * transaction's snapshot, nor the catalog cache's, which see nothing of
+ * another session's transaction: a server made in one not yet committed
+ * has counted its scans already, and must keep them when another session
+ * reads the view.  A dirty snapshot sees inserts and deletes in progress,
+ * so a server is gone only once its drop has committed, or its creation
+ * rolled back; this transaction's own drop (stats_xact_callback at
+ * PRE_COMMIT) is gone too.
+ */
+static bool
+server_gone(Relation rel, Oid serverid)
+{
+	SnapshotData dirty;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&key, Anum_pg_foreign_server_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(serverid));
+	scan = systable_beginscan(rel, ForeignServerOidIndexId, true, &dirty, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	return !found;
+}
+
+/*
  * Free the entries of servers of this database that no longer exist, and of
  * databases that no longer exist, so that their rows go and a server or
  * database made later with the same OID starts from zero.  Catalog lookups
@@ -879,6 +1001,7 @@ forget_dropped(ClfShared *s)
 	Oid			serverids[CLF_SHARED_SERVERS];
 	bool		gone[CLF_SHARED_SERVERS];
 	int			n = 0;
+	Relation	servers = NULL;
 
 	LWLockAcquire(&s->lock, LW_SHARED);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
@@ -894,12 +1017,17 @@ forget_dropped(ClfShared *s)
 		if (!OidIsValid(serverids[i]))
 			continue;
 		if (dbids[i] == MyDatabaseId)
-			gone[i] = !SearchSysCacheExists1(FOREIGNSERVEROID,
-											 ObjectIdGetDatum(serverids[i]));
+		{
+			if (servers == NULL)
+				servers = table_open(ForeignServerRelationId, AccessShareLock);
+			gone[i] = server_gone(servers, serverids[i]);
+		}
 		else
 			gone[i] = !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbids[i]));
 		n += gone[i];
 	}
+	if (servers != NULL)
+		table_close(servers, AccessShareLock);
 	if (n == 0)
 		return;
 
@@ -1047,7 +1175,11 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_stats_reset);
 
-/* Zero every server's counters; EXECUTE is granted by superusers only. */
+/*
+ * Zero the counters of this database's servers, as pg_stat_reset(): EXECUTE
+ * is granted per database (by superusers only), so the grant reaches no
+ * other database's counters.
+ */
 Datum
 contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 {
@@ -1059,7 +1191,8 @@ contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
 	{
-		if (OidIsValid(s->servers[i].serverid))
+		if (OidIsValid(s->servers[i].serverid) &&
+			s->servers[i].dbid == MyDatabaseId)
 			clear_counters(&s->servers[i]);
 	}
 	LWLockRelease(&s->lock);
@@ -1104,7 +1237,7 @@ contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
 			int			k = 0;
 
 			while (k <= CLF_SLOT_CLAIMS &&
-				   (all[k] = clf_request_slot_claim(NULL)) != CLF_NO_SLOT_CLAIM)
+				   (all[k] = clf_request_slot_claim(NULL, &opts, GetCurrentSubTransactionId())) != CLF_NO_SLOT_CLAIM)
 				k++;
 			appendStringInfo(&out, "full %d %s ", k,
 							 clf_request_slot_try_claim(CLF_NO_SLOT_CLAIM, &opts) ? "t" : "f");
@@ -1112,7 +1245,7 @@ contact_list_fdw_test_slot_claims(PG_FUNCTION_ARGS)
 				clf_request_slot_unclaim(all[--k]);
 		}
 		else if (w[0] == 'c')
-			mine[n] = clf_request_slot_claim(NULL);
+			mine[n] = clf_request_slot_claim(NULL, &opts, GetCurrentSubTransactionId());
 		else if (w[0] == 't')
 			appendStringInfoString(&out, clf_request_slot_try_claim(mine[n], &opts) ? "t " : "f ");
 		else if (w[0] == 'd')

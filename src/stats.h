@@ -36,6 +36,7 @@ typedef int ClfSlotClaim;
 #define CLF_SLOT_CLAIMS 64		/* claims a backend can hand out at once */
 
 extern ClfSlotClaim clf_request_slot_claim(const void *poller,
+										   const ClfOptions *opts,
 										   SubTransactionId subid);
 extern void clf_request_slot_unclaim(ClfSlotClaim c);
 extern bool clf_request_slot_try_claim(ClfSlotClaim c, const ClfOptions *opts);

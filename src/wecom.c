@@ -993,8 +993,9 @@ start_attempt(ClfPageFetcher *f)
 
 	f->waiting = false;
 	clf_http_async_wake_at(f->http, 0);
-	if (opts->max_concurrent_requests > 0 && f->claim == CLF_NO_SLOT_CLAIM)
-		f->claim = clf_event_slot_claim(f->poller, f->subid);
+	/* with no cap, the claim counts the request in requests_in_flight */
+	if (f->claim == CLF_NO_SLOT_CLAIM)
+		f->claim = clf_event_slot_claim(f->poller, opts, f->subid);
 	if (!clf_event_request_try(opts, f->claim))
 	{
 		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_SLOT_POLL_MS));

@@ -2108,6 +2108,57 @@ class Suite:
         for c in (holder, waiter, third):
             c.close()
 
+    @staticmethod
+    def requests_in_flight(conn, server):
+        got = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats "
+                        "WHERE server = %s AND datname = current_database()", (server,))
+        return got[0][0] if got else None
+
+    def uncapped_in_flight(self, conn):
+        # requests_in_flight counts the requests out now of a server without
+        # max_concurrent_requests too (no slot taken): while a slow page is
+        # asked (3 s), and back to 0 when it is answered, cancelled, its
+        # backend terminated, or an async child's request is in flight
+        self.shared_table(conn, "fs_unc", {"access_token": "fixed-slow"}, table_options="page_size '25'")
+        run(conn, "CREATE FOREIGN TABLE fs_unc_async (external_userid text) SERVER fs_unc_srv "
+                  "OPTIONS (page_size '25', async_capable 'on')")
+
+        def one(how):
+            other = connect()
+            opid = run(other, "SELECT pg_backend_pid()")[0][0]
+            sql = ("SELECT count(*) FROM (SELECT external_userid FROM fs_unc_async "
+                   "UNION ALL SELECT external_userid FROM fs_unc_async) u" if how == "async"
+                   else "SELECT count(*) FROM fs_unc")
+            want = 2 if how == "async" else 1
+            th, box = self.in_background(lambda: run(other, sql))
+            try:
+                self.wait_for("%s: %d request(s) in flight" % (how, want),
+                              lambda: self.requests_in_flight(conn, "fs_unc_srv") == want, seconds=2.5)
+                if how == "cancel":
+                    run(conn, "SELECT pg_cancel_backend(%s)", (opid,))
+                elif how == "terminate":
+                    run(conn, "SELECT pg_terminate_backend(%s)", (opid,))
+                th.join(20)
+                check(not th.is_alive(), "%s: the scan is still running" % how)
+                if how in ("cancel", "terminate"):
+                    check("error" in box, "%s: the scan returned %s" % (how, box.get("result")))
+                else:
+                    check(box.get("result") == [(25 * want,)], "%s: the scan: %s" % (how, box))
+                self.wait_for("%s: the backend's progress rows to go" % how,
+                              lambda: not self.progress_rows(conn, [opid]), seconds=10)
+                got = self.requests_in_flight(conn, "fs_unc_srv")
+                check(got == 0, "%s: requests_in_flight %s after the scan" % (how, got))
+            finally:
+                try:
+                    other.close()
+                except psycopg2.Error:
+                    pass
+        try:
+            for how in ("answered", "cancel", "terminate", "async"):
+                one(how)
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_unc_srv CASCADE")
+
     def shared_stats(self, conn):
         # the counters of one server against the mock's own
         run(conn, "SELECT contact_list_fdw_stats_reset()")
@@ -3472,6 +3523,13 @@ class Suite:
         check(now - untracked == n - PROGRESS_PER_BACKEND,
               "%d scans counted untracked, expected %d" % (now - untracked, n - PROGRESS_PER_BACKEND))
 
+    @staticmethod
+    def stats_rows(conn, prefix):
+        """conn's view of the stats of its database's servers named prefix..."""
+        return run(conn, "SELECT server, server_oid, pages FROM contact_list_fdw_stats "
+                         "WHERE datname = current_database() AND server LIKE %s ORDER BY 1",
+                   (prefix + "%",))
+
     def stats_follow_catalog(self, conn):
         # issue 14, point 4: the name is the catalog's, a dropped server's
         # row and entry go at commit (not on rollback)
@@ -3479,8 +3537,7 @@ class Suite:
         check(run(conn, "SELECT count(*) FROM fs_ren") == [(25,)], "the scan")
 
         def rows():
-            return run(conn, "SELECT server, server_oid, pages FROM contact_list_fdw_stats "
-                             "WHERE datname = current_database() AND server LIKE 'fs_ren%' ORDER BY 1")
+            return self.stats_rows(conn, "fs_ren")
 
         def tracked():
             return run(conn, "SELECT servers_tracked FROM contact_list_fdw_shared_info()")[0][0]
@@ -3504,6 +3561,43 @@ class Suite:
         other.close()
         check(tracked() == before - 1, "servers tracked: %d after the drop, %d before" % (tracked(), before))
         check(rows() == [], "after the drop: %s" % rows())
+
+    def stats_uncommitted_server(self, conn):
+        # a server made in a transaction not yet committed has counted its
+        # scans; another session reading the view (or dropping a server, or
+        # resetting) must not take it for dropped: the catalog cache of that
+        # session does not see the server yet.  A drop not yet committed
+        # keeps the counters too, until it commits.
+        other = connect()
+        try:
+            run(conn, "BEGIN")
+            self.shared_table(conn, "fs_new", {"access_token": "fixed-basic"})
+            check(run(conn, "SELECT count(*) FROM fs_new") == [(25,)], "the scan")
+            oid = run(conn, "SELECT oid FROM pg_foreign_server WHERE srvname = 'fs_new_srv'")[0][0]
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "in the creating transaction: %s" % self.stats_rows(conn, "fs_new"))
+            check(self.stats_rows(other, "fs_new") == [], "another session sees the uncommitted server")
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "after another session read the view: %s" % self.stats_rows(conn, "fs_new"))
+            run(conn, "COMMIT")
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "after the commit: %s" % self.stats_rows(conn, "fs_new"))
+            check(self.stats_rows(other, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "another session after the commit: %s" % self.stats_rows(other, "fs_new"))
+            # a drop in progress while another session reads the view
+            run(conn, "BEGIN")
+            run(conn, "DROP SERVER fs_new_srv CASCADE")
+            check(self.stats_rows(other, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "another session during the drop: %s" % self.stats_rows(other, "fs_new"))
+            run(conn, "ROLLBACK")
+            check(self.stats_rows(conn, "fs_new") == [("fs_new_srv", oid, 5)],
+                  "after a rolled back drop: %s" % self.stats_rows(conn, "fs_new"))
+            run(conn, "DROP SERVER fs_new_srv CASCADE")
+            check(self.stats_rows(other, "fs_new") == [], "after the drop: %s" % self.stats_rows(other, "fs_new"))
+        finally:
+            run(conn, "ROLLBACK")
+            run(conn, "DROP SERVER IF EXISTS fs_new_srv CASCADE")
+            other.close()
 
     def stats_visibility(self, conn):
         # issue 14, point 7: another database's servers and counters only
@@ -3545,6 +3639,13 @@ class Suite:
                 nosy.close()
             seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
             check(seen == [(other_db,)], "a superuser sees: %s" % seen)
+            # a reset, as pg_stat_reset(), zeroes this database's servers only:
+            # EXECUTE on it is granted per database
+            run(conn, "SELECT contact_list_fdw_stats_reset()")
+            seen = run(conn, "SELECT datname, server, pages FROM contact_list_fdw_stats "
+                             "WHERE server IN ('secret_named_srv', 'fs_vis_srv') ORDER BY 1")
+            check(seen == sorted([(DB, "fs_vis_srv", 0), (other_db, "secret_named_srv", 1)]),
+                  "after a reset in %s: %s" % (DB, seen))
             # a dropped database's rows go
             run(admin, "DROP DATABASE %s" % other_db)
             seen = run(conn, "SELECT datname FROM contact_list_fdw_stats WHERE server = 'secret_named_srv'")
@@ -4097,6 +4198,9 @@ class Suite:
                     lambda: self.shared_slots(conn), needs_views)
         self.shared("max_concurrent_requests: an idle cursor's slot holds up another session only "
                     "until the holder's timeout_ms", lambda: self.slot_idle_cursor(conn), needs_views)
+        self.shared("requests_in_flight of a server without max_concurrent_requests: its requests out now, "
+                    "none after the answer, a cancel, a terminate, async", lambda: self.uncapped_in_flight(conn),
+                    needs_views)
         self.shared("pg_terminate_backend mid-request: slot and progress row given back",
                     lambda: self.shared_terminate(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
@@ -4144,6 +4248,9 @@ class Suite:
                     "and a row mid-write never holds readers", lambda: self.progress_writers(conn), needs_views)
         self.shared("contact_list_fdw_stats: the catalog's name after a rename, a dropped server's row "
                     "and entry gone at commit, kept on rollback", lambda: self.stats_follow_catalog(conn), needs_views)
+        self.shared("contact_list_fdw_stats: a server made in a transaction not yet committed keeps its "
+                    "counters when another session reads the view", lambda: self.stats_uncommitted_server(conn),
+                    needs_views)
         self.shared("contact_list_fdw_stats: another database's servers only for pg_read_all_stats",
                     lambda: self.stats_visibility(conn), needs_views)
         self.shared("request slots: two scans waiting for one slot take turns, page by page",
