@@ -980,6 +980,13 @@ count_exchange(const ClfHttpRequest *hreq, ClfHttpOutcome *out, instr_time start
 	hreq->stats->requests++;
 }
 
+/* Whether requests go through an https:// proxy (TLS to the proxy itself). */
+static bool
+is_https_proxy(const ClfOptions *opts)
+{
+	return opts->proxy != NULL && pg_strncasecmp(opts->proxy, "https://", 8) == 0;
+}
+
 /* What the caller decides on, once the exchange finished and was counted. */
 static void
 judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
@@ -993,6 +1000,17 @@ judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 		  socks_failure(out->proxy_error) == CLF_SOCKS_CREDENTIALS));
 	out->failed = out->result != CURLE_OK && !out->too_large && !out->parse_failed;
 	out->transient = out->failed && is_transient_curl_error(out->result, out->proxy_error);
+
+	/*
+	 * libcurl refuses an https:// proxy's certificate with the same result
+	 * as the API's.  The API's TLS handshake begins only inside the tunnel,
+	 * once the proxy has answered the CONNECT, so a refusal before any
+	 * answer is the proxy's.  Not CURLINFO_PROXY_SSL_VERIFYRESULT alone:
+	 * libcurl's GnuTLS builds leave it 0 for a certificate made out to
+	 * another host name (its OpenSSL builds do not).
+	 */
+	out->proxy_cert_refused = out->result == CURLE_PEER_FAILED_VERIFICATION &&
+		out->proxy_status == 0 && is_https_proxy(hreq->opts);
 }
 
 /*
@@ -1089,12 +1107,12 @@ is_connect_error(CURLcode rc)
  * libcurl's.
  */
 static const char *
-transport_failure(CURLcode rc, long proxy_error)
+transport_failure(const ClfHttpOutcome *out)
 {
-	switch (rc)
+	switch (out->result)
 	{
 		case CURLE_PROXY:
-			switch (proxy_error)
+			switch (out->proxy_error)
 			{
 				case CURLPX_REPLY_CONNECTION_REFUSED:
 					return "the proxy's connection to the API was refused";
@@ -1120,6 +1138,8 @@ transport_failure(CURLcode rc, long proxy_error)
 		case CURLE_SSL_CONNECT_ERROR:
 			return "TLS handshake failed";
 		case CURLE_PEER_FAILED_VERIFICATION:
+			if (out->proxy_cert_refused)
+				return "the proxy's TLS certificate could not be verified";
 			return "the server's TLS certificate could not be verified";
 		case CURLE_SSL_CACERT_BADFILE:
 			return "could not read the CA certificates";
@@ -1134,7 +1154,7 @@ transport_failure(CURLcode rc, long proxy_error)
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			return "unsupported protocol";
 		default:
-			return curl_easy_strerror(rc);
+			return curl_easy_strerror(out->result);
 	}
 }
 
@@ -1239,7 +1259,7 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				(errcode(is_connect_error(out->result) ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
 						 : ERRCODE_FDW_ERROR),
 				 errmsg("could not fetch %s: %s", what,
-						transport_failure(out->result, out->proxy_error)),
+						transport_failure(out)),
 				 out->closed_early
 				 ? errdetail_plural("%d attempt was made. Its connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",
 									"%d attempts were made. The last one's connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",
@@ -1247,7 +1267,9 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				 : errdetail_plural("%d attempt was made. libcurl reported: %s.",
 									"%d attempts were made. libcurl reported: %s.",
 									attempts, attempts, reason),
-				 (out->result == CURLE_PEER_FAILED_VERIFICATION || out->result == CURLE_SSL_CACERT_BADFILE)
+				 out->proxy_cert_refused
+				 ? errhint("Name the CA bundle that signed the proxy's certificate in the server option ca_file (it is trusted for an https:// proxy too), and check that the certificate is made out to the host name the proxy option gives.")
+				 : (out->result == CURLE_PEER_FAILED_VERIFICATION || out->result == CURLE_SSL_CACERT_BADFILE)
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
 				 : opts->proxy
 				 ? errhint("Requests go through the proxy (the option proxy of the server or of the wrapper, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")

@@ -75,6 +75,8 @@ typedef struct ClfHttpOutcome
 	bool		transient;		/* failed, and another try may succeed */
 	bool		closed_early;	/* failed: a body without a length that the
 								 * consumer found cut short */
+	bool		proxy_cert_refused; /* failed: the certificate refused was the
+									 * https:// proxy's, not the API's */
 } ClfHttpOutcome;
 
 extern void clf_http_init(void);
