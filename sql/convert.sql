@@ -181,7 +181,8 @@ CREATE FOREIGN TABLE conv_num2 (
   int_over integer,
   uint_over bigint,
   big_int  integer OPTIONS (field 'big'),
-  big_num  numeric OPTIONS (field 'big')
+  big_num  numeric OPTIONS (field 'big'),
+  t_max    timestamptz OPTIONS (field 'max')
 ) SERVER conv_num_srv;
 SELECT big, p53, exp, exp2, min, max FROM conv_num2;
 SELECT big = '12345678901234567.0'::numeric::bigint AS big_exact,
@@ -197,6 +198,9 @@ SELECT int_over FROM conv_num2;
 -- one past the end of bigint, written as an integer
 SELECT clf_error_of('SELECT uint_over FROM conv_num2');
 SELECT big_int FROM conv_num2;
+-- epoch seconds beyond timestamp's range (here bigint's maximum): 22008
+SELECT t_max FROM conv_num2;
+SELECT clf_error_of('SELECT t_max FROM conv_num2');
 DROP FOREIGN TABLE conv_num2;
 SELECT clf_drop_scenario_table('conv_num');
 
