@@ -182,7 +182,10 @@ CREATE FOREIGN TABLE conv_num2 (
   uint_over bigint,
   big_int  integer OPTIONS (field 'big'),
   big_num  numeric OPTIONS (field 'big'),
-  t_max    timestamptz OPTIONS (field 'max')
+  t_max    timestamptz OPTIONS (field 'max'),
+  uint_over_int integer OPTIONS (field 'uint_over'),
+  t_uint_over timestamptz OPTIONS (field 'uint_over'),
+  lt_uint_over timestamp OPTIONS (field 'uint_over')
 ) SERVER conv_num_srv;
 SELECT big, p53, exp, exp2, min, max FROM conv_num2;
 SELECT big = '12345678901234567.0'::numeric::bigint AS big_exact,
@@ -201,6 +204,12 @@ SELECT big_int FROM conv_num2;
 -- epoch seconds beyond timestamp's range (here bigint's maximum): 22008
 SELECT t_max FROM conv_num2;
 SELECT clf_error_of('SELECT t_max FROM conv_num2');
+-- one past the end of bigint: the error names the column's type, and a
+-- timestamp column's is the same 22008 as for bigint's maximum
+SELECT clf_error_of('SELECT uint_over_int FROM conv_num2');
+SELECT t_uint_over FROM conv_num2;
+SELECT clf_error_of('SELECT t_uint_over FROM conv_num2');
+SELECT clf_error_of('SELECT lt_uint_over FROM conv_num2');
 DROP FOREIGN TABLE conv_num2;
 SELECT clf_drop_scenario_table('conv_num');
 

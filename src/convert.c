@@ -270,7 +270,11 @@ call_input(ClfColumn *col, char *text)
 	return InputFunctionCall(&col->input_fn, text, col->typioparam, col->typmod);
 }
 
-/* A JSON integer (no fraction, no exponent) as int64, or an error. */
+/*
+ * A JSON integer (no fraction, no exponent) as int64, or an error, for a
+ * bigint, integer or smallint column: the error names the column's type
+ * (a domain's base type, as the other conversion errors do).
+ */
 static int64
 json_integer(const ClfColumn *col, json_object *value)
 {
@@ -286,7 +290,7 @@ json_integer(const ClfColumn *col, json_object *value)
 		if (v == PG_INT64_MAX && json_object_get_uint64(value) > (uint64) PG_INT64_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("JSON number is out of range for type bigint"),
+					 errmsg("JSON number is out of range for type %s", format_type_be(col->typid)),
 					 errhint("Declare the column as numeric or text.")));
 		return v;
 	}
@@ -385,8 +389,12 @@ convert_timestamp(ClfColumn *col, json_object *value)
 {
 	TimestampTz ts;
 
+	/*
+	 * json-c saturates an integer beyond int64 at INT64_MAX, which is as far
+	 * out of timestamp's range as the number sent: the same 22008.
+	 */
 	if (json_object_is_type(value, json_type_int))
-		ts = epoch_to_timestamptz((double) json_integer(col, value));
+		ts = epoch_to_timestamptz((double) json_object_get_int64(value));
 	else if (json_object_is_type(value, json_type_double))
 		ts = epoch_to_timestamptz(json_object_get_double(value));
 	else if (json_object_is_type(value, json_type_string))
