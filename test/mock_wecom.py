@@ -193,7 +193,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
-           "dupkeys", "dupitemkey", "nulkey", "nulcursor"}
+           "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -233,6 +233,7 @@ BENCH_DELAY = re.compile(r"benchdelay\d*")
 def cursor_family(scen):
     return "benchdelay" if BENCH_DELAY.fullmatch(scen) else scen
 BIG_TOKEN_PAD = 20000
+BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's gettoken answer
 # the good corp secrets; the third has characters a query string escapes
 GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25")
 
@@ -732,6 +733,13 @@ class Handler(BaseHTTPRequestHandler):
         if bad_corp or secret not in GOOD_SECRETS:
             STATE.bump("gettoken")
             return self.send_err(40013 if bad_corp else 40001)
+        if scen == "bigtokenbody":
+            # a gateway's page where gettoken's few hundred bytes belong
+            STATE.bump("gettoken")
+            return self.send_json({"errcode": 0, "errmsg": "ok", "padding": "x" * BIG_TOKEN_BODY})
+        if scen == "notoken":
+            STATE.bump("gettoken")
+            return self.send_json({"errcode": 0, "errmsg": "ok"})
         if scen == "slowtoken" or (scen == "slowrefresh" and n > 1):
             time.sleep(3)
         if BENCH_DELAY.fullmatch(scen):
