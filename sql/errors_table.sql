@@ -70,13 +70,17 @@ SELECT clf_error_of('SELECT * FROM et_busy');
 SELECT clf_scenario_table('et_big', 'basic');
 ALTER SERVER et_big_srv OPTIONS (ADD max_response_bytes '1024');
 SELECT clf_error_of('SELECT * FROM et_big');
+-- a gettoken answer is a few hundred bytes: 70 kB is something else's
+SELECT clf_scenario_table('et_bigtokenbody', 'bigtokenbody', '', 'corp');
+SELECT clf_error_of('SELECT * FROM et_bigtokenbody');
 SELECT clf_scenario_table('et_slow', 'slow');
 SET statement_timeout = '300ms';
 SELECT clf_error_of('SELECT * FROM et_slow');
 RESET statement_timeout;
 
 SELECT clf_drop_scenario_table(t)
-  FROM unnest(ARRAY['et_secret', 'et_ratelimit', 'et_concurrency', 'et_busy', 'et_big', 'et_slow']) t;
+  FROM unnest(ARRAY['et_secret', 'et_ratelimit', 'et_concurrency', 'et_busy', 'et_big',
+                      'et_bigtokenbody', 'et_slow']) t;
 DROP SERVER et_nomap CASCADE;
 REVOKE USAGE ON FOREIGN DATA WRAPPER contact_list_fdw FROM clf_errors_user;
 DROP ROLE clf_errors_user;

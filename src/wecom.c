@@ -224,7 +224,7 @@ report_transport_error(ClfCall *call, const ClfHttpRequest *hreq,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response for %s is larger than %d bytes", what, CLF_TOKEN_RESPONSE_MAX),
 				 errdetail("A gettoken response is a few hundred bytes."),
-				 errhint("Check api_url: something other than WeCom may be answering.")));
+				 errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
 	if (out->too_large)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
