@@ -73,6 +73,9 @@ SELECT clf_error_of('SELECT * FROM et_big');
 -- a gettoken answer is a few hundred bytes: 70 kB is something else's
 SELECT clf_scenario_table('et_bigtokenbody', 'bigtokenbody', '', 'corp');
 SELECT clf_error_of('SELECT * FROM et_bigtokenbody');
+-- gettoken says ok without a token: an invalid response, worded as a page's
+SELECT clf_scenario_table('et_notoken', 'notoken', '', 'corp');
+SELECT clf_error_of('SELECT * FROM et_notoken');
 SELECT clf_scenario_table('et_slow', 'slow');
 SET statement_timeout = '300ms';
 SELECT clf_error_of('SELECT * FROM et_slow');
@@ -80,7 +83,7 @@ RESET statement_timeout;
 
 SELECT clf_drop_scenario_table(t)
   FROM unnest(ARRAY['et_secret', 'et_ratelimit', 'et_concurrency', 'et_busy', 'et_big',
-                      'et_bigtokenbody', 'et_slow']) t;
+                      'et_bigtokenbody', 'et_notoken', 'et_slow']) t;
 DROP SERVER et_nomap CASCADE;
 REVOKE USAGE ON FOREIGN DATA WRAPPER contact_list_fdw FROM clf_errors_user;
 DROP ROLE clf_errors_user;

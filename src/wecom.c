@@ -643,7 +643,7 @@ accept_token(ClfCall *call, ClfResponse *resp)
 		call->reporting = true;
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-				 errmsg("invalid response from %s: %s", call->display_url, resp->message)));
+				 errmsg("invalid response for %s: %s", call->display_url, resp->message)));
 	}
 	expires_in = (int) Max(0, Min(resp->expires_in, 86400));
 	refresh_in = clf_token_fetched(opts, resp->access_token, expires_in);
