@@ -12,6 +12,7 @@ SET contact_list_fdw.rate_limit_delay_ms = 1;
 SELECT clf_error_of($$CREATE SERVER et_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (colour 'red')$$);
 SELECT clf_error_of($$CREATE SERVER et_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (corp_secret 'x')$$);
 SELECT clf_error_of($$CREATE SERVER et_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (page_size '0')$$);
+SELECT clf_error_of($$CREATE SERVER et_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ca_file '')$$);
 SELECT clf_error_of($$CREATE SERVER et_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (proxy 'http://u:p@127.0.0.1:3128')$$);
 CREATE SERVER et_nomap FOREIGN DATA WRAPPER contact_list_fdw
   OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
