@@ -399,11 +399,13 @@ attach_or_degrade(void)
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(edata);
 		degraded_reason = "could not attach";
-		degraded_detail = MemoryContextStrdup(TopMemoryContext, edata->message);
+		/* a detail is a sentence, the caught error's message is not */
+		degraded_detail = MemoryContextStrdup(TopMemoryContext,
+											  psprintf("Attaching to it failed: %s.", edata->message));
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("contact_list_fdw cannot use the shared state, this session works alone"),
-				 errdetail("Attaching to it failed: %s", edata->message),
+				 errdetail("%s", degraded_detail),
 				 errhint("If the package was upgraded while the server runs, restart the server. Until then this session fetches its own tokens, and its requests are not counted in max_concurrent_requests, progress or statistics.")));
 		FreeErrorData(edata);
 		s = NULL;

@@ -2863,6 +2863,15 @@ class Suite:
                           and "restart the server" in warnings[0].lower(), "warning: %s" % warnings[0])
                     e = scan_error(s, "SELECT * FROM contact_list_fdw_stats")
                     check(e.pgcode == "55000" and reason in e.diag.message_primary, "stats: %s" % error_text(e))
+                    # the detail, the error's and the warning's alike, is a
+                    # sentence (capitalized, a period), also around a caught
+                    # error's message
+                    detail = e.diag.message_detail or ""
+                    check(detail[:1].isupper() and detail.endswith(".") and text in detail,
+                          "stats detail: %r" % detail)
+                    check(fault != "error" or detail.startswith("Attaching to it failed: "),
+                          "stats detail: %r" % detail)
+                    check("\nDETAIL:  %s\n" % detail in warnings[0], "warning: %r, detail %r" % (warnings[0], detail))
                     s.close()
                 # nothing was left held: the others share as before
                 s = session()
