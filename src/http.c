@@ -1103,9 +1103,10 @@ is_connect_error(CURLcode rc)
 /*
  * Something answered that does not speak HTTP: an HTTP/0.9 reply (no status
  * line at all, an SSH or SMTP banner), or a status line or header libcurl
- * cannot read.  libcurl 7.88 calls most of these an unsupported protocol,
- * 8.x a weird server reply for some (a connection reused, a bad header);
- * both mean api_url or proxy names the wrong server.
+ * cannot read.  libcurl calls most of these an unsupported protocol, and a
+ * header without a colon (8.x also a bad status line on a reused
+ * connection) a weird server reply; both mean api_url or proxy names the
+ * wrong server, and trying again will not help.
  */
 static bool
 is_not_http(CURLcode rc)
@@ -1306,7 +1307,7 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				 : out->result == CURLE_SSL_CACERT_BADFILE
 				 ? (opts->ca_file
 					? errhint("Check that the file named by ca_file (of the server, the wrapper or the setting contact_list_fdw.ca_file) exists and is readable by the database server's operating-system user, and holds PEM certificates.")
-					: errhint("libcurl's default CA bundle could not be read: check the database host's CA certificates (the ca-certificates package), or name a bundle in the server option ca_file."))
+					: errhint("The default CA bundle of libcurl could not be read: check the database host's CA certificates (the ca-certificates package), or name a bundle in the server option ca_file."))
 				 : is_not_http(out->result)
 				 ? (opts->proxy
 					? errhint("Check api_url and proxy (of the server, the wrapper or the settings contact_list_fdw.api_url and contact_list_fdw.proxy): what one of them names does not speak HTTP. The WeCom API is at %s.", CLF_DEFAULT_API_URL)
