@@ -13,7 +13,8 @@ SELECT count(clf_scenario_table('err_' || s, s)::text) AS tables
   FROM unnest(ARRAY['e48002', 'e60020', 'e12345', 'e40058', 'http500', 'http404',
                     'nonjson', 'truncated', 'notobject', 'noinfolist', 'infolistnotarray',
                     'itemnotobject', 'nul', 'badutf8', 'loopcursor', 'redirect',
-                    'ratelimitforever', 'dupkeys', 'dupitemkey', 'nulkey', 'nulcursor']) s;
+                    'ratelimitforever', 'dupkeys', 'dupitemkey', 'nulkey', 'nulcursor',
+                    'nothttp', 'badstatus', 'badheader']) s;
 SELECT mock_reset();
 
 -- WeCom errcodes: the two known fatal ones with hints, 40058, an unknown one
@@ -70,6 +71,24 @@ SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
 SELECT mock_reset();
 SELECT clf_error_of('SELECT * FROM err_redirect');
 SELECT s -> 'contact_list' AS contact_list, s -> 'evil' AS evil FROM mock_stats() s;
+
+-- a server that does not speak HTTP (an SSH banner; a status line whose
+-- code is no number; a header without a colon, which libcurl calls a
+-- weird server reply): the wrong api_url, HV00A in our words, not retried
+SELECT mock_reset();
+SELECT clf_error_of('SELECT * FROM err_nothttp');
+SELECT clf_error_of('SELECT * FROM err_badstatus');
+SELECT clf_error_of('SELECT * FROM err_badheader');
+SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
+
+-- any other failure of libcurl's: our own words, libcurl's in the detail.
+-- An api_url no validator would take now, as an older release's catalog
+-- may hold it (libcurl cannot parse it)
+SELECT clf_scenario_table('err_malformed', 'basic');
+UPDATE pg_foreign_server
+   SET srvoptions = ARRAY['api_url=http://127.0.0.1:99999/cgi-bin']
+ WHERE srvname = 'err_malformed_srv';
+SELECT clf_error_of('SELECT * FROM err_malformed');
 
 -- connection refused (nothing listens on port 1), for contact_list with a
 -- fixed token and for gettoken; retried, then HV00N

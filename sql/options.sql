@@ -60,6 +60,10 @@ CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'ht
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1@example.com/');
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1:80@example.com/');
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://[::1]:80@example.com/');
+-- a URL libcurl cannot parse fails now, not at the first scan: a port
+-- beyond 65535, an IPv6 address without its "]"
+SELECT clf_error_of($$CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1:99999/cgi-bin')$$);
+CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'https://[::1/cgi-bin');
 -- an api_url without WeCom's /cgi-bin is accepted, with a warning at once
 CREATE SERVER opt_nopath FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'https://qyapi.weixin.qq.com');
 ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin/');
@@ -75,6 +79,11 @@ ALTER SERVER opt_hi OPTIONS (SET api_url 'http://[::1]:18642/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (ADD proxy '127.0.0.1:3128');
 ALTER SERVER opt_hi OPTIONS (ADD proxy 'http://');
+SELECT clf_error_of($$ALTER SERVER opt_hi OPTIONS (ADD proxy 'http://[bad')$$);
+ALTER SERVER opt_hi OPTIONS (ADD proxy 'socks5://127.0.0.1:65536');
+-- the settings are held to the same rules
+SET contact_list_fdw.api_url = 'https://127.0.0.1:99999/cgi-bin';
+SET contact_list_fdw.proxy = 'http://[bad';
 ALTER SERVER opt_hi OPTIONS (ADD proxy 'socks5h://127.0.0.1:1080');
 ALTER SERVER opt_hi OPTIONS (ADD ca_file '');
 ALTER SERVER opt_hi OPTIONS (ADD ca_file '/etc/ssl/certs/ca-certificates.crt');

@@ -1094,10 +1094,42 @@ is_connect_error(CURLcode rc)
 {
 	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 		rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
-		rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+		rc == CURLE_PEER_FAILED_VERIFICATION ||
 		rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
 		rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING ||
 		rc == CURLE_PROXY;
+}
+
+/*
+ * Something answered that does not speak HTTP: an HTTP/0.9 reply (no status
+ * line at all, an SSH or SMTP banner), or a status line or header libcurl
+ * cannot read.  libcurl calls most of these an unsupported protocol, and a
+ * header without a colon (8.x also a bad status line on a reused
+ * connection) a weird server reply; both mean api_url or proxy names the
+ * wrong server, and trying again will not help.
+ */
+static bool
+is_not_http(CURLcode rc)
+{
+	return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY;
+}
+
+/* The SQLSTATE of a failure libcurl met (other than a time-out). */
+static int
+transport_sqlstate(CURLcode rc)
+{
+	/*
+	 * An unreadable CA file is the configuration's fault, and trying again
+	 * later will not help: PostgreSQL itself reports an ssl_ca_file it
+	 * cannot load as a configuration file error.
+	 */
+	if (rc == CURLE_SSL_CACERT_BADFILE)
+		return ERRCODE_CONFIG_FILE_ERROR;
+	if (is_not_http(rc))
+		return ERRCODE_FDW_INVALID_STRING_FORMAT;
+	if (is_connect_error(rc))
+		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
+	return ERRCODE_FDW_ERROR;
 }
 
 /*
@@ -1152,9 +1184,11 @@ transport_failure(const ClfHttpOutcome *out)
 		case CURLE_GOT_NOTHING:
 			return "the server closed the connection without answering";
 		case CURLE_UNSUPPORTED_PROTOCOL:
-			return "unsupported protocol";
+		case CURLE_WEIRD_SERVER_REPLY:
+			return "the server did not answer in HTTP";
 		default:
-			return curl_easy_strerror(out->result);
+			/* libcurl's own words are in the detail */
+			return "the request could not be completed";
 	}
 }
 
@@ -1256,8 +1290,7 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 									  attempts, attempts, opts->timeout_ms, reason),
 					 errhint("Check the network path to the API, or raise the server option timeout_ms.")));
 		ereport(ERROR,
-				(errcode(is_connect_error(out->result) ? ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION
-						 : ERRCODE_FDW_ERROR),
+				(errcode(transport_sqlstate(out->result)),
 				 errmsg("could not fetch %s: %s", what,
 						transport_failure(out)),
 				 out->closed_early
@@ -1269,8 +1302,16 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 									attempts, attempts, reason),
 				 out->proxy_cert_refused
 				 ? errhint("Name the CA bundle that signed the proxy's certificate in the server option ca_file (it is trusted for an https:// proxy too), and check that the certificate is made out to the host name the proxy option gives.")
-				 : (out->result == CURLE_PEER_FAILED_VERIFICATION || out->result == CURLE_SSL_CACERT_BADFILE)
+				 : out->result == CURLE_PEER_FAILED_VERIFICATION
 				 ? errhint("If a proxy inspects TLS, name its CA bundle in the server option ca_file.")
+				 : out->result == CURLE_SSL_CACERT_BADFILE
+				 ? (opts->ca_file
+					? errhint("Check that the file named by ca_file (of the server, the wrapper or the setting contact_list_fdw.ca_file) exists and is readable by the database server's operating-system user, and holds PEM certificates.")
+					: errhint("The default CA bundle of libcurl could not be read: check the database host's CA certificates (the ca-certificates package), or name a bundle in the server option ca_file."))
+				 : is_not_http(out->result)
+				 ? (opts->proxy
+					? errhint("Check api_url and proxy (of the server, the wrapper or the settings contact_list_fdw.api_url and contact_list_fdw.proxy): what one of them names does not speak HTTP. The WeCom API is at %s.", CLF_DEFAULT_API_URL)
+					: errhint("Check api_url (of the server, the wrapper or the setting contact_list_fdw.api_url): what answers there does not speak HTTP. The WeCom API is at %s.", CLF_DEFAULT_API_URL))
 				 : opts->proxy
 				 ? errhint("Requests go through the proxy (the option proxy of the server or of the wrapper, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));

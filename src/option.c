@@ -27,6 +27,8 @@
 #include <arpa/inet.h>
 #include <math.h>
 
+#include <curl/curl.h>
+
 #include "option.h"
 #include "redact.h"
 
@@ -248,14 +250,51 @@ url_has_userinfo(const char *url)
 	return strchr(url, '@') != NULL;
 }
 
+/*
+ * Why libcurl would refuse url, or NULL if it takes it.  It is parsed as
+ * libcurl parses a request's URL and a proxy's when a request starts (the
+ * same flags), so a URL set now is one a scan can use: a port beyond 65535
+ * or an unclosed "[" fails here, not at the first scan.  The cases a user
+ * is likely to meet get words of our own, stable across libcurl releases.
+ */
+static const char *
+url_syntax_problem(const char *url)
+{
+	CURLU	   *parsed = curl_url();
+	CURLUcode	rc;
+
+	if (parsed == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	rc = curl_url_set(parsed, CURLUPART_URL, url,
+					  CURLU_NON_SUPPORT_SCHEME | CURLU_GUESS_SCHEME);
+	curl_url_cleanup(parsed);
+	switch (rc)
+	{
+		case CURLUE_OK:
+			return NULL;
+		case CURLUE_OUT_OF_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+			return NULL;		/* keep the compiler quiet */
+		case CURLUE_BAD_PORT_NUMBER:
+			return "The port must be a number from 0 to 65535.";
+		case CURLUE_BAD_IPV6:
+			return "The host is not valid: an IPv6 address goes between \"[\" and \"]\", as in [::1]:8443.";
+		default:
+			return psprintf("libcurl cannot parse it as a URL: %s.", curl_url_strerror(rc));
+	}
+}
+
 /* Why url cannot be the api_url, or NULL if it can. */
 static const char *
 api_url_problem(const char *url)
 {
-	if (pg_strncasecmp(url, "https://", 8) == 0 && url[8] != '\0')
-		return NULL;
-	if (clf_url_is_loopback_http(url))
-		return NULL;
+	if ((pg_strncasecmp(url, "https://", 8) == 0 && url[8] != '\0') ||
+		clf_url_is_loopback_http(url))
+		return url_syntax_problem(url);
 	return "The URL must start with https://; plain http:// is allowed only to a loopback address (127.0.0.0/8, ::1, localhost).";
 }
 
@@ -270,7 +309,7 @@ proxy_problem(const char *value)
 		size_t		len = strlen(schemes[i]);
 
 		if (pg_strncasecmp(value, schemes[i], len) == 0 && value[len] != '\0')
-			return NULL;
+			return url_syntax_problem(value);
 	}
 	return "The proxy must be given as http://host:port, https://host:port, socks5://host:port or socks5h://host:port.";
 }

@@ -1172,6 +1172,37 @@ class Suite:
             mock.wait()
             run(conn, "DROP SERVER IF EXISTS fs_tls CASCADE")
 
+    def unreadable_ca_file(self, conn):
+        # a ca_file that cannot be read is the configuration's fault: its own
+        # hint (not "name a CA bundle in ca_file"), a SQLSTATE that does not
+        # say "try again later", and no retry
+        cert, key = make_cert("tls-cafile", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        missing = os.path.join(WORK, "no-such-dir", "ca.pem")
+        try:
+            run(conn, "CREATE SERVER fs_cafile FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, ca_file %s, max_retries '3')",
+                ("https://127.0.0.1:%d/cgi-bin" % port, missing))
+            run(conn, """CREATE FOREIGN TABLE fs_cafile_contacts (name text)
+                         SERVER fs_cafile OPTIONS (page_size '%d')""" % PAGE)
+            run(conn, "CREATE USER MAPPING FOR postgres SERVER fs_cafile OPTIONS (access_token 'fixed-basic')")
+            e = scan_error(conn, "SELECT count(*) FROM fs_cafile_contacts")
+            msg = error_text(e)
+            check(e.pgcode == "F0000", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            # the README's errors table quotes this message
+            check("could not read the CA certificates" in e.diag.message_primary, "message: %s" % msg)
+            hint = e.diag.message_hint or ""
+            check("exists and is readable" in hint and "PEM" in hint, "hint: %s" % hint)
+            check("inspects TLS" not in hint, "the hint of a refused certificate: %s" % hint)
+            check((e.diag.message_detail or "").startswith("1 attempt was made."),
+                  "retried: %s" % e.diag.message_detail)
+            # the same file made readable: the rows come
+            run(conn, "ALTER SERVER fs_cafile OPTIONS (SET ca_file %s)", (cert,))
+            check(run(conn, "SELECT count(*) FROM fs_cafile_contacts")[0][0] == 25, "no rows with ca_file fixed")
+        finally:
+            stop(mock)
+            run(conn, "DROP SERVER IF EXISTS fs_cafile CASCADE")
+
     def retry_after(self, conn):
         # a 429's Retry-After is waited for, not retry_delay_ms (20 ms here)
         run(conn, "SET contact_list_fdw.rate_limit_delay_ms = 5000")
@@ -4199,6 +4230,8 @@ class Suite:
         self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
+        self.case("https: a ca_file that cannot be read is F0000 with its own hint, not retried",
+                  lambda: self.unreadable_ca_file(conn))
         self.case("HTTP 429 with Retry-After: waited for, capped by the rate-limit wait",
                   lambda: self.retry_after(conn))
         self.case("a proxy with BasicAuth: proxy_user and proxy_password, only CONNECT seen",

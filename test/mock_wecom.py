@@ -193,7 +193,8 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
-           "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken"}
+           "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
+           "nothttp", "badstatus", "badheader"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -480,6 +481,15 @@ ONCE = {"invalidtoken": (1, "err", 40014), "http502once": (1, "http", 502),
 # and CURSOR for the page's next_cursor: bodies json.dumps cannot write.
 _RAW_PAGE = (b'{"errcode":0,"errmsg":"ok","info_list":[{"is_customer":false,"tmp_openid":"tmp-1-7",'
              b'KEY,"follow_userid":"zhangwei","add_time":1694418699}],"next_cursor":"CURSOR"}')
+
+
+# What a server that does not speak HTTP answers: an SSH banner (no status
+# line: HTTP/0.9 to libcurl, CURLE_UNSUPPORTED_PROTOCOL), a status line
+# whose code is not a number (the same), a header line without a colon
+# (CURLE_WEIRD_SERVER_REPLY).
+NOT_HTTP = {"nothttp": b"SSH-2.0-OpenSSH_9.2\r\n",
+            "badstatus": b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
+            "badheader": b"HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 0\r\n\r\n"}
 
 
 def raw_page(key, cursor=b""):
@@ -836,6 +846,8 @@ class Handler(BaseHTTPRequestHandler):
                              [("Location", "http://127.0.0.1:%d/evil" % port)])
         if scen == "nonjson":
             return self.send(200, b"<html><body>gateway error</body></html>", "text/html")
+        if scen in NOT_HTTP:
+            return self.send_raw(NOT_HTTP[scen])
         if scen in FIXED_BODIES:
             return self.send(200, FIXED_BODIES[scen])
         if scen == "hang":
@@ -924,6 +936,16 @@ class Handler(BaseHTTPRequestHandler):
         """Promise the whole body, deliver half, then cut the TCP connection."""
         self.close_connection = True  # the handler must not read another request from it
         self.send(200, body, cut=True)
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send_raw(self, data):
+        """Bytes that are no HTTP response, then the connection's close."""
+        self.close_connection = True
+        self.answered()
+        self.wfile.write(data)
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
