@@ -50,7 +50,7 @@ clf_wipe(char *copy)
  * whatever fails after.
  */
 static void
-add_secret_forms(List **forms, const char *secret)
+add_secret_forms(List **forms, const char *secret, const char *fault_point)
 {
 	char	   *escaped;
 	size_t		len;
@@ -63,6 +63,7 @@ add_secret_forms(List **forms, const char *secret)
 
 	/* the form it takes in a query string */
 	*forms = lappend(*forms, NULL);
+	FAULT_ERROR(fault_point);
 	escaped = curl_easy_escape(NULL, secret, 0);
 	if (escaped == NULL)
 		ereport(ERROR,
@@ -198,12 +199,12 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 	initStringInfo(&out);
 	PG_TRY();
 	{
-		add_secret_forms(forms, token);
-		add_secret_forms(forms, opts->corp_secret);
-		add_secret_forms(forms, opts->access_token);
-		add_secret_forms(forms, opts->proxy_password);
+		add_secret_forms(forms, token, "redact_secret_form");
+		add_secret_forms(forms, opts->corp_secret, "redact_secret_form");
+		add_secret_forms(forms, opts->access_token, "redact_secret_form");
+		add_secret_forms(forms, opts->proxy_password, "redact_secret_form");
 		add_basic_auth_form(forms, opts->proxy_user, opts->proxy_password);
-		add_secret_forms(id_forms, opts->corp_id);
+		add_secret_forms(id_forms, opts->corp_id, "redact_corp_id_form");
 		FAULT_ERROR("redact_forms");
 		list_sort(*forms, longest_first);
 		list_sort(*id_forms, longest_first);
@@ -216,8 +217,12 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		foreach(lc, *forms)
 			clf_wipe(lfirst(lc));
 		list_free(*forms);
+		/* an entry whose copy failed is NULL, as in forms */
 		foreach(lc, *id_forms)
-			pfree(lfirst(lc));
+		{
+			if (lfirst(lc) != NULL)
+				pfree(lfirst(lc));
+		}
 		list_free(*id_forms);
 	}
 	PG_END_TRY();

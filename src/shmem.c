@@ -400,8 +400,9 @@ attach_or_degrade(void)
 			ReThrowError(edata);
 		degraded_reason = "could not attach";
 		/* a detail is a sentence, the caught error's message is not */
-		degraded_detail = MemoryContextStrdup(TopMemoryContext,
-											  psprintf("Attaching to it failed: %s.", edata->message));
+		MemoryContextSwitchTo(TopMemoryContext);
+		degraded_detail = psprintf("Attaching to it failed: %s.", edata->message);
+		MemoryContextSwitchTo(oldcxt);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("contact_list_fdw cannot use the shared state, this session works alone"),

@@ -3193,6 +3193,13 @@ class Suite:
             bare = bare_copies(pid, b"secret-ok%2F%2B%3D3")[1]
             check(seen > 0, "corp_secret is nowhere in the session's memory: the search is broken")
             check(not bare, "%d copies of the escaped corp_secret left, e.g. %r" % (len(bare), bare[:2]))
+            # the corp_id's copies fail the same way: a clean error, the backend goes on
+            run(c, "SET clf_fault.point = 'redact_corp_id_form'")
+            e = scan_error(c, "SELECT count(*) FROM t")
+            check(e.pgcode == "53200" and "redact_corp_id_form" in (e.diag.message_detail or ""),
+                  "corp_id's forms: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            run(c, "RESET clf_fault.point")
+            check(run(c, "SELECT 1")[0][0] == 1, "the backend did not go on")
         finally:
             mc.stop()
 
