@@ -1505,10 +1505,13 @@ class Suite:
                       "a proxy with a certificate %s: %s %s" % (
                           "for another name" if name == "otherhost" else "ca_file does not trust",
                           e.pgcode, msg))
-                # (the proxy reads the client's refusal after the client has reported it)
-                self.wait_for("the %s proxy to log the refused handshake" % name,
-                              lambda: socks5_events(plog, "tls"), seconds=5)
-                check(socks5_events(plog, "tls") == ["tls failed"] and not socks5_events(plog, "auth")
+                # Nothing went to the refused proxy: no credentials, no
+                # CONNECT.  Whether it logs the refusal depends on the TLS
+                # version (under TLS 1.3 its side of the handshake is over
+                # before libcurl 8 checks the name and hangs up), so its log
+                # is read after a moment, and a refusal logged is all it may say.
+                time.sleep(0.5)
+                check(socks5_events(plog, "tls") in ([], ["tls failed"]) and not socks5_events(plog, "auth")
                       and not socks5_events(plog, "connect"),
                       "the %s proxy's log: %s" % (name, open(plog).read()))
                 check("hunter2" not in msg, "the password is in the message: %s" % msg)
