@@ -236,7 +236,11 @@ before_exit(int code, Datum arg)
  * run to its end WITH HOLD, before these callbacks), but one whose portal
  * failed in a subtransaction that was rolled back never ran its end: its
  * fetch would stay claimed until this backend's next abort or exit, and
- * hold every other session up.
+ * hold every other session up.  PREPARE TRANSACTION is a commit here: it
+ * drops the portals the same way (PostgreSQL refuses it with a cursor WITH
+ * HOLD), and nothing we hold belongs to the prepared transaction, whose
+ * COMMIT PREPARED or ROLLBACK PREPARED, maybe in another session, has
+ * nothing of ours to give back.
  */
 static void
 xact_callback(XactEvent event, void *arg)

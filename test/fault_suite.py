@@ -3506,6 +3506,206 @@ class Suite:
             b.close()
         run(conn, "DROP SERVER fs_sxt_srv CASCADE")
 
+    def prepared_gids(self, conn):
+        return [r[0] for r in run(conn, "SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'clf_pp_%' "
+                                        "ORDER BY gid")]
+
+    def prepare_transaction(self, conn):
+        # PREPARE TRANSACTION after foreign scans: allowed (nothing remote
+        # to prepare), and what the transaction's scans held in the shared
+        # state goes back at once, as at COMMIT: another session gets the
+        # slot and the token fetch without waiting, the stats show no
+        # request in flight.  A cursor open across PREPARE is closed by it
+        # (its scan ends); one WITH HOLD makes PostgreSQL refuse the PREPARE.
+        # One that failed in a rolled back savepoint never ends its scan:
+        # its slot goes with its memory, its token fetch with the xact
+        # callback's PREPARE branch.  COMMIT PREPARED and ROLLBACK PREPARED,
+        # in another session, give nothing back twice: the cap still holds.
+        if run(conn, "SHOW max_prepared_transactions") == [("0",)]:
+            raise Fail("max_prepared_transactions is 0 in the test cluster (test/lib.sh start_cluster sets it)")
+        for gid in self.prepared_gids(conn):
+            run(conn, "ROLLBACK PREPARED %s", (gid,))
+        shared = not self.per_backend
+        # fs_pp2: one page of 25 rows that takes 3 s, on a server capped at
+        # 1 whose slot hold lasts 20 s: a slot kept past PREPARE stalls
+        # fs_pp3's scan (the same server) well beyond its 3 s page
+        self.shared_table(conn, "fs_pp1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_pp2", {"access_token": "fixed-slow"},
+                          server_options="max_concurrent_requests '1', timeout_ms '20000'",
+                          table_options="page_size '25', async_capable 'on'")
+        run(conn, "CREATE FOREIGN TABLE fs_pp3 (external_userid text) SERVER fs_pp2_srv "
+                  "OPTIONS (page_size '25')")
+        # the same credentials as fs_ppt2's, read at once (secret-ok%26: a
+        # token key no other case fetches)
+        self.slow_token_tables(conn, "fs_ppt", "secret-ok%26", "8000")
+        run(conn, "DROP SEQUENCE IF EXISTS fs_pp_rows")
+        run(conn, "CREATE SEQUENCE fs_pp_rows")
+        union = ("SELECT external_userid FROM fs_pp1 UNION ALL SELECT external_userid FROM fs_pp2")
+
+        def in_flight():
+            return run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats "
+                             "WHERE server = 'fs_pp2_srv'")
+
+        def nothing_held(a, apid, when):
+            if not shared:
+                return
+            check(in_flight() == [(0,)], "%s: requests_in_flight %s" % (when, in_flight()))
+            rows = self.progress_rows(conn, [apid])
+            check(not rows, "%s: the session's progress rows %s" % (when, rows))
+            # the one slot is free at once: the other session's scan takes
+            # its own page's 3 s, not the 20 s hold of a slot left behind
+            b = connect()
+            try:
+                run(b, "SET statement_timeout = '10s'")
+                t = time.monotonic()
+                try:
+                    got = run(b, "SELECT count(*) FROM fs_pp3")
+                except psycopg2.Error as e:
+                    raise Fail("%s: another session's scan of the capped server: %s" % (when, error_text(e)))
+                took = time.monotonic() - t
+                check(got == [(25,)], "%s: another session's rows %s" % (when, got))
+                check(took < 6, "%s: another session's scan took %.1f s: it waited for a slot "
+                                "the prepared transaction kept" % (when, took))
+            finally:
+                b.close()
+
+        def a_request_out(a):
+            if shared:
+                self.wait_for("the cursor's request to fs_pp2", lambda: in_flight() == [(1,)], seconds=5)
+
+        a = connect()
+        c = connect()
+        try:
+            apid = run(a, "SELECT pg_backend_pid()")[0][0]
+
+            # 1. a cursor open across PREPARE, its async request in flight
+            reset()
+            run(a, "BEGIN")
+            run(a, "DECLARE c CURSOR FOR " + union)
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "the cursor's first row")
+            a_request_out(a)
+            try:
+                run(a, "PREPARE TRANSACTION 'clf_pp_open'")
+            except psycopg2.Error as e:
+                raise Fail("PREPARE TRANSACTION with an open cursor on foreign tables: %s" % error_text(e))
+            check(self.prepared_gids(conn) == ["clf_pp_open"], "prepared: %s" % self.prepared_gids(conn))
+            nothing_held(a, apid, "after PREPARE with an open cursor")
+            # the cursor went with the transaction
+            try:
+                run(a, "FETCH 1 FROM c")
+                raise Fail("the cursor outlived PREPARE TRANSACTION")
+            except psycopg2.Error as e:
+                check(e.pgcode == "34000", "FETCH after PREPARE: %s %s" % (e.pgcode, error_text(e)))
+            # committed from another session: nothing to give back twice
+            run(c, "COMMIT PREPARED 'clf_pp_open'")
+            nothing_held(a, apid, "after COMMIT PREPARED")
+
+            # 2. a cursor WITH HOLD: PostgreSQL refuses the PREPARE, the
+            # transaction rolls back, and what its scan held goes back
+            run(a, "BEGIN")
+            run(a, "DECLARE h CURSOR WITH HOLD FOR " + union)
+            check(len(run(a, "FETCH 1 FROM h")) == 1, "the held cursor's first row")
+            a_request_out(a)
+            try:
+                run(a, "PREPARE TRANSACTION 'clf_pp_hold'")
+                raise Fail("PREPARE TRANSACTION with a cursor WITH HOLD was accepted")
+            except psycopg2.Error as e:
+                check(e.pgcode == "0A000" and "WITH HOLD" in e.diag.message_primary,
+                      "PREPARE with a cursor WITH HOLD: %s %s" % (e.pgcode, error_text(e)))
+            check(self.prepared_gids(conn) == [], "prepared: %s" % self.prepared_gids(conn))
+            nothing_held(a, apid, "after a refused PREPARE")
+
+            # 3. a completed scan, then PREPARE; rolled back by its session
+            run(a, "BEGIN")
+            check(run(a, "SELECT count(*) FROM fs_pp3") == [(25,)], "the completed scan")
+            run(a, "PREPARE TRANSACTION 'clf_pp_done'")
+            nothing_held(a, apid, "after PREPARE of a completed scan")
+            run(a, "ROLLBACK PREPARED 'clf_pp_done'")
+
+            # 4. an async scan a LIMIT ended with fs_pp2's request in flight
+            run(a, "BEGIN")
+            check(len(run(a, "SELECT * FROM (%s) u LIMIT 1" % union)) == 1, "the LIMIT's row")
+            run(a, "PREPARE TRANSACTION 'clf_pp_async'")
+            nothing_held(a, apid, "after PREPARE of an async scan")
+            run(c, "ROLLBACK PREPARED 'clf_pp_async'")
+            nothing_held(a, apid, "after ROLLBACK PREPARED")
+
+            # 5. a cursor whose FETCH failed in a rolled back savepoint while
+            # fs_pp2's request was in flight: its portal never ends the
+            # scan, PREPARE drops it with its memory, which has the claim
+            run(conn, "ALTER SEQUENCE fs_pp_rows RESTART")
+            run(a, "BEGIN")
+            run(a, "DECLARE f CURSOR FOR SELECT external_userid, 1 / (2 - nextval('fs_pp_rows')) FROM (%s) u"
+                % union)
+            check(len(run(a, "FETCH 1 FROM f")) == 1, "the failing cursor's first row")
+            a_request_out(a)
+            run(a, "SAVEPOINT s")
+            e = scan_error(a, "FETCH 1 FROM f")
+            check(e.pgcode == "22012", "the FETCH in the savepoint: %s %s" % (e.pgcode, error_text(e)))
+            run(a, "ROLLBACK TO SAVEPOINT s")
+            run(a, "PREPARE TRANSACTION 'clf_pp_failed'")
+            nothing_held(a, apid, "after PREPARE of a cursor that failed in a savepoint")
+            run(a, "COMMIT PREPARED 'clf_pp_failed'")
+
+            # 6. the same with the cursor's gettoken (3 s) claimed for the
+            # cluster: given back at PREPARE, so another session with the
+            # same credentials fetches the token itself (3 s) instead of
+            # waiting out its 8 s budget for a fetch nobody makes
+            run(conn, "ALTER SEQUENCE fs_pp_rows RESTART")
+            reset()
+            run(a, "BEGIN")
+            run(a, "DECLARE t CURSOR FOR SELECT tmp_openid, 1 / (2 - nextval('fs_pp_rows')) FROM "
+                   "(SELECT tmp_openid FROM fs_ppt1 UNION ALL SELECT tmp_openid FROM fs_ppt2) u")
+            check(len(run(a, "FETCH 1 FROM t")) == 1, "the token cursor's first row")
+            run(a, "SAVEPOINT s")
+            e = scan_error(a, "FETCH 1 FROM t")
+            check(e.pgcode == "22012", "the FETCH in the savepoint: %s %s" % (e.pgcode, error_text(e)))
+            run(a, "ROLLBACK TO SAVEPOINT s")
+            run(a, "PREPARE TRANSACTION 'clf_pp_token'")
+            check(stats()["gettoken"] == 0, "the cursor's gettoken was answered before PREPARE: "
+                                            "the case proves nothing")
+            if shared:
+                b = connect()
+                try:
+                    run(b, "SET statement_timeout = '30s'")
+                    t = time.monotonic()
+                    check(run(b, "SELECT count(*) FROM fs_pptb") == [(25,)], "the other session's scan")
+                    took = time.monotonic() - t
+                    check(took < 7, "the other session's scan took %.1f s: it waited for the "
+                                    "prepared transaction's token fetch claim" % took)
+                finally:
+                    b.close()
+            run(c, "ROLLBACK PREPARED 'clf_pp_token'")
+
+            # the cap still holds: no slot was given back twice
+            if shared:
+                holder = connect()
+                try:
+                    th, box = self.in_background(lambda: run(holder, "SELECT count(*) FROM fs_pp3"))
+                    self.wait_for("a request to the capped server", lambda: in_flight() == [(1,)], seconds=5)
+                    bpid = run(c, "SELECT pg_backend_pid()")[0][0]
+                    th2, box2 = self.in_background(lambda: run(c, "SELECT count(*) FROM fs_pp2"))
+                    state = self.state_of(conn, bpid)
+                    check(state == "waiting for a slot",
+                          "a second scan of the server capped at 1 is %s while another's request "
+                          "runs: a slot was given back twice" % state)
+                    th.join(20)
+                    th2.join(20)
+                    check(box.get("result") == [(25,)] and box2.get("result") == [(25,)],
+                          "the two scans: %s %s" % (box, box2))
+                    check(in_flight() == [(0,)], "in flight at the end: %s" % in_flight())
+                finally:
+                    holder.close()
+        finally:
+            a.close()
+            c.close()
+            for gid in self.prepared_gids(conn):
+                run(conn, "ROLLBACK PREPARED %s", (gid,))
+        for srv in ("fs_pp1_srv", "fs_pp2_srv", "fs_ppt1_srv", "fs_ppt2_srv", "fs_pptb_srv"):
+            run(conn, "DROP SERVER %s CASCADE" % srv)
+        run(conn, "DROP SEQUENCE fs_pp_rows")
+
     def progress_writers(self, conn):
         # issue 14, point 2, with a fault injection build: a writer's error
         # cannot leave a progress row mid-write, and a row that stays
@@ -4386,6 +4586,10 @@ class Suite:
         self.shared("async_subxact_fetched_token: a gettoken an outer cursor's FETCH claimed inside the "
                     "rolled back savepoint keeps its claim",
                     lambda: self.async_subxact_token(conn, fetch_in_savepoint=True), needs_tokens)
+        self.case("prepare_transaction: PREPARE after foreign scans gives back slots and token fetch "
+                  "claims at once (open cursor, completed, async, failed in a savepoint; WITH HOLD refused); "
+                  "COMMIT/ROLLBACK PREPARED give nothing back twice",
+                  lambda: self.prepare_transaction(conn))
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))

@@ -94,6 +94,8 @@ start_cluster() {
     echo "log_min_messages = debug1"
     echo "log_line_prefix = '%m [%p] '"
     echo "max_connections = 60"
+    # the fault suite's PREPARE TRANSACTION case
+    echo "max_prepared_transactions = 10"
     for line in "$@"; do echo "$line"; done
   } >>"$CLF_WORK/$name/postgresql.conf"
   as_pg "$PGBIN/pg_ctl" -D "$CLF_WORK/$name" -l "$log" -w start >/dev/null ||

@@ -236,7 +236,7 @@ def cursor_family(scen):
 BIG_TOKEN_PAD = 20000
 BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's gettoken answer
 # the good corp secrets; the third has characters a query string escapes
-GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25")
+GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "secret-ok%26")
 
 
 def known(scen):
