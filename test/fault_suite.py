@@ -1378,6 +1378,78 @@ class Suite:
                 stop(p)
             run(conn, "DROP SERVER IF EXISTS fs_sx CASCADE")
 
+    def socks5_async(self, conn):
+        # two tables of one server behind a SOCKS5 proxy that asks for
+        # proxy_user and proxy_password, read by an async Append: each child
+        # has a transfer of its own, and each goes through the proxy (socks5h:
+        # the proxy resolves the API's name), with the credentials; every
+        # row once.  Then a rejected proxy_password fails the async query
+        # with 28P01, not retried
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        procs = [mock]
+        try:
+            relay, rport, rlog = start_socks5("socks5-async", "--mode", "relay",
+                                              "--user", "squid", "--password", PROXY_PASSWORD)
+            procs.append(relay)
+            run(conn, "DROP SERVER IF EXISTS fs_sa CASCADE")
+            run(conn, "CREATE SERVER fs_sa FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '2')",
+                ("https://localhost:%d/cgi-bin" % port, "socks5h://127.0.0.1:%d" % rport, cert))
+            set_mapping(conn, server="fs_sa", corp_id="corp-basic", corp_secret="secret-ok",
+                        proxy_user="squid", proxy_password=PROXY_PASSWORD)
+            for t in ("fs_sa1", "fs_sa2"):
+                run(conn, """CREATE FOREIGN TABLE %s (
+                               is_customer boolean, tmp_openid text, external_userid text, name text,
+                               follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                             SERVER fs_sa OPTIONS (page_size '%d', async_capable 'on')""" % (t, PAGE))
+            sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in ("fs_sa1", "fs_sa2"))
+            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+            tls_mock_get(port, cert, "/_reset")
+            per = self.async_rows(conn, sql)
+            st = tls_mock_get(port, cert, "/_stats")
+            for child in ("fs_sa1", "fs_sa2"):
+                check(per[child] == self.clean, "%s: rows through the SOCKS5 proxy differ from a clean run "
+                      "(%d rows)" % (child, sum(per[child].values())))
+            check(st["contact_list"] == 10, "the mock saw %d contact_list requests for 2 x 5 pages"
+                  % st["contact_list"])
+            connects = socks5_events(rlog, "connect")
+            # one connection per child at least: a child that went around
+            # the proxy would have reached the mock (on loopback) directly
+            check(len(connects) >= 2 and all(l == "connect localhost:%d 00" % port for l in connects),
+                  "CONNECTs the proxy saw: %s" % connects)
+            auths = socks5_events(rlog, "auth")
+            check(len(auths) == len(connects) and all(l == "auth squid accepted" for l in auths),
+                  "the proxy's log: %s for %d CONNECTs" % (auths, len(connects)))
+            greetings = socks5_events(rlog, "greeting")
+            check(greetings and all(l == "greeting 00,02" for l in greetings),
+                  "methods offered to the proxy: %s" % greetings)
+            self.async_left_nothing(conn, pid, ["fs_sa"])
+            # each child's transfer left no connection open to the proxy
+            check(not sockets_to(pid, rport), "connections to the proxy left after the query: %s"
+                  % sockets_to(pid, rport))
+
+            # a wrong password: the async query fails with the proxy's
+            # refusal, each child's attempt not retried
+            set_mapping(conn, server="fs_sa", access_token="fixed-basic",
+                        proxy_user="squid", proxy_password="pw-hunter2-wrong")
+            before = len(socks5_events(rlog, "auth"))
+            e = scan_error(conn, sql)
+            msg = error_text(e)
+            check(e.pgcode == "28P01" and "the proxy did not accept proxy_user and proxy_password"
+                  in e.diag.message_primary, "a wrong password, async: %s %s" % (e.pgcode, msg))
+            check("hunter2" not in msg, "the password is in the message: %s" % msg)
+            tries = socks5_events(rlog, "auth")[before:]
+            check(1 <= len(tries) <= 2 and all(l == "auth squid rejected" for l in tries),
+                  "a rejected password, two children: %s" % tries)
+            self.async_left_nothing(conn, pid, ["fs_sa"])
+        finally:
+            for p in procs:
+                stop(p)
+            run(conn, "DROP SERVER IF EXISTS fs_sa CASCADE")
+
     def proxy_credentials_per_mapping(self, conn):
         # One backend, two roles, one server through a proxy that asks for
         # squid / PROXY_PASSWORD (tinyproxy's BasicAuth, then the SOCKS5
@@ -4450,6 +4522,9 @@ class Suite:
                   lambda: self.proxy_credentials_redacted(conn))
         self.case("a SOCKS5 proxy: rows through it once; a rejected proxy_password 28P01, none 28000, "
                   "neither retried", lambda: self.socks5_proxy(conn))
+        self.case("a SOCKS5 proxy, async Append: two tables of its server read at once through it, "
+                  "every row once, each transfer authenticated; a rejected proxy_password 28P01",
+                  lambda: self.socks5_async(conn))
         self.case("a proxy's connection serves only the proxy_user and proxy_password it was opened with: "
                   "another role's wrong ones fail after a view read with the owner's",
                   lambda: self.proxy_credentials_per_mapping(conn))
