@@ -156,6 +156,49 @@ DROP VIEW conv_zones;
 SELECT count(clf_drop_scenario_table('conv_z' || n)::text) AS dropped
   FROM generate_series(15, 19) n;
 DROP DOMAIN conv_lts_d;
+-- 21-25: a timestamp column parses a string once.  A string without a zone
+-- at the ends of timestamp's range (21 and 22) reads as timestamp's input
+-- reads it, also where its instant in the session's TimeZone lies beyond
+-- the range, which timestamptz's input refuses (21 in New York, west of
+-- UTC; 22 in Shanghai, east of it); 23's "+08:00" is the instant it names;
+-- a zone PostgreSQL does not know (24), a day that does not exist (25) and
+-- no time at all (7) fail with the errors of timestamp's input
+SELECT count(clf_scenario_table('conv_e' || n, 'types' || n)::text) AS tables
+  FROM unnest(ARRAY[7, 21, 22, 23, 24, 25]) n;
+DO $$
+DECLARE
+  n int;
+BEGIN
+  FOREACH n IN ARRAY ARRAY[7, 21, 22, 23, 24, 25] LOOP
+    EXECUTE format('ALTER FOREIGN TABLE %I ADD COLUMN ts timestamp OPTIONS (field %L), '
+                   'ADD COLUMN ts0 timestamp(0) OPTIONS (field %L)',
+                   'conv_e' || n, 'add_time', 'add_time');
+  END LOOP;
+END $$;
+CREATE TEMP VIEW conv_edges AS
+  SELECT 21 AS n, ts, ts0, '294276-12-31 23:59:59'::timestamp AS timestamp_in FROM conv_e21
+  UNION ALL SELECT 22, ts, ts0, '4714-11-24 00:00:00 BC'::timestamp FROM conv_e22;
+SET timezone = 'America/New_York';
+SELECT n, ts, ts = timestamp_in AS as_timestamp_in, ts0 = ts AS ts0_same FROM conv_edges ORDER BY n;
+SELECT clf_error_of($q$SELECT '294276-12-31 23:59:59'::timestamptz$q$);
+SELECT ts, ts0 FROM conv_e23;
+SET timezone = 'Asia/Shanghai';
+SELECT n, ts, ts = timestamp_in AS as_timestamp_in, ts0 = ts AS ts0_same FROM conv_edges ORDER BY n;
+SELECT clf_error_of($q$SELECT '4714-11-24 00:00:00 BC'::timestamptz$q$);
+SELECT ts, ts0 FROM conv_e23;
+SET timezone = 'UTC';
+SELECT ts FROM conv_e24;
+SELECT array(SELECT clf_error_of('SELECT ts FROM conv_e24')) =
+       array(SELECT clf_error_of($q$SELECT '2023-09-11 07:51:39 Nowhere/Zone'::timestamp$q$)) AS as_timestamp_in;
+SELECT ts FROM conv_e25;
+SELECT array(SELECT clf_error_of('SELECT ts FROM conv_e25')) =
+       array(SELECT clf_error_of($q$SELECT '2023-02-30 07:51:39'::timestamp$q$)) AS as_timestamp_in;
+SELECT ts FROM conv_e7;
+SELECT array(SELECT clf_error_of('SELECT ts FROM conv_e7')) =
+       array(SELECT clf_error_of($q$SELECT 'not a time'::timestamp$q$)) AS as_timestamp_in;
+DROP VIEW conv_edges;
+SELECT count(clf_drop_scenario_table('conv_e' || n)::text) AS dropped
+  FROM unnest(ARRAY[7, 21, 22, 23, 24, 25]) n;
 -- 20: a key beyond ASCII, by field and by the column's name
 SELECT clf_scenario_table('conv_t20', 'types20');
 ALTER FOREIGN TABLE conv_t20 ADD COLUMN first_name text OPTIONS (field 'prénom'),

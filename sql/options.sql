@@ -75,6 +75,22 @@ ALTER SERVER opt_hi OPTIONS (SET api_url 'HTTPS://proxy.example.com:8443/wecom/c
 ALTER SERVER opt_hi OPTIONS (SET api_url 'http://localhost:18642/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (SET api_url 'http://127.3.4.5/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (SET api_url 'http://[::1]:18642/cgi-bin');
+-- loopback is the host libcurl reads, the one a request goes to (userinfo
+-- before it is refused above): "localhost" in any case, 127.0.0.0/8 as
+-- libcurl normalises it (127.1 is 127.0.0.1), ::1 however written; not a
+-- name that starts like one, nor another IPv6 address (::ffff:127.0.0.1)
+ALTER SERVER opt_hi OPTIONS (SET api_url 'HTTP://LOCALHOST/cgi-bin');
+ALTER SERVER opt_hi OPTIONS (SET api_url 'http://127.1/cgi-bin');
+ALTER SERVER opt_hi OPTIONS (SET api_url 'http://[::1]:8080/cgi-bin');
+ALTER SERVER opt_hi OPTIONS (SET api_url 'http://[0:0:0:0:0:0:0:1]/cgi-bin');
+CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://localhost.evil.example/cgi-bin');
+CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1.evil.example/cgi-bin');
+CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://[::2]/cgi-bin');
+CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://[::ffff:127.0.0.1]/cgi-bin');
+CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://[::1]evil.example/cgi-bin');
+SET contact_list_fdw.api_url = 'http://localhost.evil.example/cgi-bin';
+SET contact_list_fdw.api_url = 'http://127.1/cgi-bin';
+RESET contact_list_fdw.api_url;
 -- proxy: a scheme and a host (and an https:// api_url: sql/security.sql)
 ALTER SERVER opt_hi OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin');
 ALTER SERVER opt_hi OPTIONS (ADD proxy '127.0.0.1:3128');

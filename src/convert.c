@@ -20,6 +20,7 @@
 
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
+#include "pgtime.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -357,28 +358,85 @@ all_digits(const char *s)
  * the session's TimeZone at the instant the string names, as the epoch
  * path gives, so "07:51:39Z" and "15:51:39+08" read the same in any zone
  * (timestamp's own input would drop the zone).  A string without a zone is
- * the wall time it writes, as before: read as timestamptz it is local time,
- * which reads back the same except in the hour a DST change skips, so
- * where the two readings name one instant the string's own wall time is
- * kept (infinity included).
+ * the wall time it writes, as timestamp's input reads it: also one a DST
+ * change skips in the session's TimeZone, and one within hours of the ends
+ * of timestamp's range, whose instant in that zone may lie beyond them.
+ *
+ * The string is parsed once, as the input functions parse it.  The parser
+ * does not tell whether it named a zone: without one it fills in the
+ * session's offset at the wall time written.  So the instant is read only
+ * when the offset differs from that one; where they agree, the instant's
+ * local time is the wall time written (but for one a DST change skips,
+ * which is kept as written, as before).  Asking the parser for no offset
+ * (a NULL tzp), which refuses a zone, is not an option: no caller in
+ * PostgreSQL does, and then an all-letters zone name ("Japan") is written
+ * through that NULL.
  */
 static Datum
 local_time_of_string(ClfColumn *col, char *text)
 {
-	Timestamp	written = DatumGetTimestamp(DirectFunctionCall3(timestamp_in,
-																CStringGetDatum(text),
-																ObjectIdGetDatum(InvalidOid),
-																Int32GetDatum(-1)));
-	TimestampTz instant = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-																  CStringGetDatum(text),
-																  ObjectIdGetDatum(InvalidOid),
-																  Int32GetDatum(-1)));
+	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	int			tz;
+	int			dterr;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	bool		zone_counts;
+	Timestamp	stamp;
 	Datum		local;
+#if PG_VERSION_NUM >= 160000
+	DateTimeErrorExtra extra = {0};
+#endif
 
-	if (timestamp_cmp_timestamptz_internal(written, instant) == 0)
-		local = TimestampGetDatum(written);
-	else
-		local = DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(instant));
+	dterr = ParseDateTime(text, workbuf, sizeof(workbuf), field, ftype,
+						  MAXDATEFIELDS, &nf);
+#if PG_VERSION_NUM >= 160000
+	if (dterr == 0)
+		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz, &extra);
+	if (dterr != 0)
+	{
+		/* without an escontext, an ERROR */
+		DateTimeParseError(dterr, &extra, text, "timestamp", NULL);
+		pg_unreachable();
+	}
+#else
+	if (dterr == 0)
+		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz);
+	if (dterr != 0)
+		DateTimeParseError(dterr, text, "timestamp");
+#endif
+
+	switch (dtype)
+	{
+		case DTK_DATE:
+			zone_counts = tz != DetermineTimeZoneOffset(&tm, session_timezone);
+			if (tm2timestamp(&tm, fsec, zone_counts ? &tz : NULL, &stamp) != 0)
+				ereport(ERROR,
+						errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+						errmsg("timestamp out of range: \"%s\"", text));
+			local = zone_counts
+				? DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(stamp))
+				: TimestampGetDatum(stamp);
+			break;
+		case DTK_EPOCH:
+			/* "epoch" is 1970-01-01 00:00:00+00, an instant */
+			local = DirectFunctionCall1(timestamptz_timestamp,
+										TimestampTzGetDatum(SetEpochTimestamp()));
+			break;
+		case DTK_LATE:
+			local = TimestampGetDatum(DT_NOEND);
+			break;
+		case DTK_EARLY:
+			local = TimestampGetDatum(DT_NOBEGIN);
+			break;
+		default:
+			elog(ERROR, "unexpected dtype %d while parsing timestamp \"%s\"",
+				 dtype, text);
+			local = (Datum) 0;	/* keep compiler quiet */
+	}
 	return col->typmod >= 0
 		? DirectFunctionCall2(timestamp_scale, local, Int32GetDatum(col->typmod))
 		: local;

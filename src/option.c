@@ -191,53 +191,6 @@ report_unknown_option(const char *name, Oid context)
 }
 
 /*
- * Is this "http://" URL's host a loopback address?  Plain HTTP is allowed
- * there only, for tests and local relays; the token must never cross a
- * network in clear text.
- */
-bool
-clf_url_is_loopback_http(const char *url)
-{
-	const char *host;
-	const char *end;
-	char		hostbuf[256];
-	size_t		len;
-	struct in_addr addr4;
-
-	if (pg_strncasecmp(url, "http://", 7) != 0)
-		return false;
-	host = url + 7;
-
-	/*
-	 * Userinfo ("user:password@") anywhere in the authority would make the
-	 * text before the '@' look like the host: "http://127.0.0.1:80@example.com/"
-	 * connects to example.com.  Refuse rather than parse it.
-	 */
-	if (memchr(host, '@', strcspn(host, "/?#")) != NULL)
-		return false;
-	if (*host == '[')
-	{
-		end = strchr(host, ']');
-		if (end == NULL)
-			return false;
-		host++;
-	}
-	else
-		end = host + strcspn(host, ":/?#");
-	len = end - host;
-	if (len == 0 || len >= sizeof(hostbuf))
-		return false;
-	memcpy(hostbuf, host, len);
-	hostbuf[len] = '\0';
-
-	if (pg_strcasecmp(hostbuf, "localhost") == 0 || strcmp(hostbuf, "::1") == 0)
-		return true;
-	if (inet_pton(AF_INET, hostbuf, &addr4) == 1)
-		return (ntohl(addr4.s_addr) >> 24) == 127;
-	return false;
-}
-
-/*
  * May the URL carry userinfo ("user:password@")?  Server options and
  * settings are readable by every user, and libcurl would also quote the URL
  * in its messages.  Any "@" counts: a password may hold "/", "?" or "#",
@@ -251,34 +204,60 @@ url_has_userinfo(const char *url)
 }
 
 /*
- * Why libcurl would refuse url, or NULL if it takes it.  It is parsed as
- * libcurl parses a request's URL and a proxy's when a request starts (the
- * same flags), so a URL set now is one a scan can use: a port beyond 65535
- * or an unclosed "[" fails here, not at the first scan.  The cases a user
- * is likely to meet get words of our own, stable across libcurl releases.
+ * What url_syntax_problem and api_url_problem say when libcurl ran out of
+ * memory.  The check hooks of the settings report it with SQLSTATE 53200
+ * and return false, as PostgreSQL asks of a check hook: an ERROR there
+ * would end a connection whose role or database has the setting, or a
+ * LOAD of the library when a placeholder has it, where PostgreSQL itself
+ * would only warn of a value it refuses.  The validators raise it.
  */
-static const char *
-url_syntax_problem(const char *url)
+static const char url_out_of_memory[] = "out of memory";
+
+/*
+ * libcurl's parse of url, as it parses a request's URL and a proxy's when
+ * a request starts (the same flags), or NULL with *rc saying why
+ * (CURLUE_OUT_OF_MEMORY when curl_url() failed).  The caller frees it with
+ * curl_url_cleanup.  It raises no ERROR: the check hooks call it.
+ */
+static CURLU *
+url_parse(const char *url, CURLUcode *rc)
 {
 	CURLU	   *parsed = curl_url();
-	CURLUcode	rc;
 
+#ifdef CLF_FAULT_INJECTION
+	/* curl_url() out of memory */
+	if (parsed != NULL && fault_at("url_parse"))
+	{
+		curl_url_cleanup(parsed);
+		parsed = NULL;
+	}
+#endif
 	if (parsed == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	rc = curl_url_set(parsed, CURLUPART_URL, url,
-					  CURLU_NON_SUPPORT_SCHEME | CURLU_GUESS_SCHEME);
-	curl_url_cleanup(parsed);
+	{
+		*rc = CURLUE_OUT_OF_MEMORY;
+		return NULL;
+	}
+	*rc = curl_url_set(parsed, CURLUPART_URL, url,
+					   CURLU_NON_SUPPORT_SCHEME | CURLU_GUESS_SCHEME);
+	if (*rc != CURLUE_OK)
+	{
+		curl_url_cleanup(parsed);
+		return NULL;
+	}
+	return parsed;
+}
+
+/*
+ * Why libcurl refused a URL (rc is not CURLUE_OK).  The cases a user is
+ * likely to meet get words of our own, stable across libcurl releases.
+ */
+static const char *
+url_parse_problem(CURLUcode rc)
+{
 	switch (rc)
 	{
-		case CURLUE_OK:
-			return NULL;
 		case CURLUE_OUT_OF_MEMORY:
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-			return NULL;		/* keep the compiler quiet */
+			return url_out_of_memory;
 		case CURLUE_BAD_PORT_NUMBER:
 			return "The port must be a number from 0 to 65535.";
 		case CURLUE_BAD_IPV6:
@@ -288,13 +267,85 @@ url_syntax_problem(const char *url)
 	}
 }
 
-/* Why url cannot be the api_url, or NULL if it can. */
+/*
+ * Why libcurl would refuse url, or NULL if it takes it: a URL set now is
+ * one a scan can use, so a port beyond 65535 or an unclosed "[" fails
+ * here, not at the first scan.
+ */
+static const char *
+url_syntax_problem(const char *url)
+{
+	CURLUcode	rc;
+	CURLU	   *parsed = url_parse(url, &rc);
+
+	if (parsed == NULL)
+		return url_parse_problem(rc);
+	curl_url_cleanup(parsed);
+	return NULL;
+}
+
+/*
+ * Is the host of a URL libcurl parsed a loopback address?  Plain HTTP is
+ * allowed there only, for tests and local relays; the token must never
+ * cross a network in clear text.  The host is libcurl's, the one a request
+ * connects to, so what is checked cannot differ from where the request
+ * goes: userinfo ("127.0.0.1@evil.example") is not the host, and an IPv4
+ * address libcurl normalises ("127.1", "0x7f.0.0.1" are 127.0.0.1) counts
+ * as the address it connects to.  Loopback is "localhost" (any case), an
+ * IPv4 address in 127.0.0.0/8, or the IPv6 address ::1.  *rc is
+ * CURLUE_OUT_OF_MEMORY when libcurl could not say.
+ */
+static bool
+url_host_is_loopback(CURLU *parsed, CURLUcode *rc)
+{
+	char	   *host;
+	size_t		len;
+	unsigned char addr[sizeof(struct in6_addr)];
+	bool		loopback = false;
+
+	*rc = curl_url_get(parsed, CURLUPART_HOST, &host, 0);
+	if (*rc != CURLUE_OK)
+		return false;
+	len = strlen(host);
+	if (pg_strcasecmp(host, "localhost") == 0)
+		loopback = true;
+	else if (inet_pton(AF_INET, host, addr) == 1)
+		loopback = addr[0] == 127;
+	else if (len > 2 && host[0] == '[' && host[len - 1] == ']')
+	{
+		/* libcurl gives an IPv6 host in brackets, its zone id apart */
+		host[len - 1] = '\0';
+		loopback = inet_pton(AF_INET6, host + 1, addr) == 1 &&
+			IN6_IS_ADDR_LOOPBACK((struct in6_addr *) addr);
+	}
+	curl_free(host);
+	return loopback;
+}
+
+/*
+ * Why url cannot be the api_url, or NULL if it can.  An "http://" URL is
+ * parsed once, for its syntax and its host.
+ */
 static const char *
 api_url_problem(const char *url)
 {
-	if ((pg_strncasecmp(url, "https://", 8) == 0 && url[8] != '\0') ||
-		clf_url_is_loopback_http(url))
+	if (pg_strncasecmp(url, "https://", 8) == 0 && url[8] != '\0')
 		return url_syntax_problem(url);
+	if (pg_strncasecmp(url, "http://", 7) == 0)
+	{
+		CURLUcode	rc;
+		CURLU	   *parsed = url_parse(url, &rc);
+		bool		loopback;
+
+		if (parsed == NULL)
+			return url_parse_problem(rc);
+		loopback = url_host_is_loopback(parsed, &rc);
+		curl_url_cleanup(parsed);
+		if (rc == CURLUE_OUT_OF_MEMORY)
+			return url_out_of_memory;
+		if (loopback)
+			return NULL;
+	}
 	return "The URL must start with https://; plain http:// is allowed only to a loopback address (127.0.0.0/8, ::1, localhost).";
 }
 
@@ -343,6 +394,21 @@ url_path_is_cgi_bin(const char *url)
 	return len >= 8 && strncmp(path + len - 8, "/cgi-bin", 8) == 0;
 }
 
+/* A validator's error for url_out_of_memory (a check hook's is guc_url_problem's). */
+#if PG_VERSION_NUM >= 180000
+pg_noreturn static void report_url_out_of_memory(void);
+#else
+static void report_url_out_of_memory(void) pg_attribute_noreturn();
+#endif
+
+static void
+report_url_out_of_memory(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("out of memory")));
+}
+
 static void
 validate_url(const char *name, const char *value)
 {
@@ -351,6 +417,8 @@ validate_url(const char *name, const char *value)
 	if (url_has_userinfo(value))
 		report_userinfo(name);
 	problem = api_url_problem(value);
+	if (problem == url_out_of_memory)
+		report_url_out_of_memory();
 	if (problem)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -380,6 +448,8 @@ validate_proxy(const char *value)
 	if (url_has_userinfo(value))
 		report_userinfo("proxy");
 	problem = proxy_problem(value);
+	if (problem == url_out_of_memory)
+		report_url_out_of_memory();
 	if (problem)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -764,31 +834,41 @@ clf_column_json_key(Oid relid, AttrNumber attnum, const char *attname,
  * is refused before anything else, with a message of our own that does
  * not repeat it.
  */
+/*
+ * A check hook's report of problem, if any (true): out of memory with its
+ * own SQLSTATE, not an ERROR (see url_out_of_memory), else the generic
+ * "invalid value" with problem as the detail.
+ */
+static bool
+guc_url_problem(const char *problem)
+{
+	if (problem == NULL)
+		return false;
+	if (problem == url_out_of_memory)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return true;
+	}
+	GUC_check_errdetail("%s", problem);
+	return true;
+}
+
 static bool
 check_default_api_url(char **newval, void **extra, GucSource source)
 {
-	const char *problem;
-
 	if (url_has_userinfo(*newval))
 	{
 		GUC_check_errmsg("setting \"contact_list_fdw.api_url\" must not contain a user name or password");
 		GUC_check_errdetail("Settings can be read by every user, so no \"@\" is accepted in them.");
 		return false;
 	}
-	problem = api_url_problem(*newval);
-	if (problem)
-	{
-		GUC_check_errdetail("%s", problem);
-		return false;
-	}
-	return true;
+	return !guc_url_problem(api_url_problem(*newval));
 }
 
 static bool
 check_default_proxy(char **newval, void **extra, GucSource source)
 {
-	const char *problem;
-
 	if ((*newval)[0] == '\0')
 		return true;
 	if (url_has_userinfo(*newval))
@@ -798,13 +878,7 @@ check_default_proxy(char **newval, void **extra, GucSource source)
 		GUC_check_errhint("Put the proxy's credentials in the user mapping options proxy_user and proxy_password.");
 		return false;
 	}
-	problem = proxy_problem(*newval);
-	if (problem)
-	{
-		GUC_check_errdetail("%s", problem);
-		return false;
-	}
-	return true;
+	return !guc_url_problem(proxy_problem(*newval));
 }
 
 /* Is this server one of ours?  Its wrapper's validator tells. */

@@ -22,6 +22,5 @@ extern void clf_options_add_user_mapping(ClfOptions *opts, Oid userid);
 extern char *clf_column_json_key(Oid relid, AttrNumber attnum,
 								 const char *attname, bool *explicit_field,
 								 bool *from_source);
-extern bool clf_url_is_loopback_http(const char *url);
 
 #endif							/* CLF_OPTION_H */

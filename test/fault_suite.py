@@ -3278,6 +3278,37 @@ class Suite:
         finally:
             mc.stop()
 
+    def url_check_out_of_memory(self, conn):
+        # libcurl out of memory (curl_url() failing) while a URL is checked:
+        # 53200 on SET and for an option, and in a settings' check hook a
+        # refusal, never an ERROR: a connection whose role has the setting
+        # opens (15, 16: the library is preloaded) and a LOAD that turns the
+        # placeholder into the setting goes on (17+), the value refused, as
+        # PostgreSQL does with a value it cannot take there
+        mc, c = fault_injection_cluster("urloom")
+        try:
+            relay = "https://relay.example.com/cgi-bin"
+            run(c, "SET clf_fault.point = 'url_parse'")
+            for sql in ("SET contact_list_fdw.api_url = '%s'" % relay,
+                        "SET contact_list_fdw.proxy = 'http://127.0.0.1:3128'",
+                        "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url '%s')" % relay):
+                e = scan_error(c, sql)
+                check(e.pgcode == "53200" and e.diag.message_primary == "out of memory",
+                      "%s: SQLSTATE %s: %s" % (sql, e.pgcode, error_text(e)))
+            run(c, "RESET clf_fault.point")
+            run(c, "ALTER ROLE CURRENT_USER SET clf_fault.point = 'url_parse'")
+            run(c, "ALTER ROLE CURRENT_USER SET contact_list_fdw.api_url = %s", (relay,))
+            try:
+                c2 = mc.connect()
+                run(c2, "LOAD 'contact_list_fdw'")
+            except psycopg2.Error as e:
+                raise Fail("the check hook raised an ERROR: %s %s" % (e.pgcode, str(e).strip()))
+            shown = run(c2, "SHOW contact_list_fdw.api_url")[0][0]
+            check(shown != relay, "the value the check could not parse was taken: %s" % shown)
+            c2.close()
+        finally:
+            mc.stop()
+
     def slot_claims(self, conn):
         # issue 18: one backend's claims each hold a slot or wait with a
         # ticket at once, as an Append's asynchronous scans will; driven
@@ -4587,6 +4618,8 @@ class Suite:
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
         self.case("redaction: an error while a message is redacted leaves no copy of a credential's forms",
                   lambda: self.redaction_forms_wiped(conn))
+        self.case("url check out of memory: 53200, and a settings' check hook refuses the value, no ERROR",
+                  lambda: self.url_check_out_of_memory(conn))
         self.case("a token is refreshed 5 minutes before it expires, a short-lived one at half its life",
                   lambda: self.token_refresh_margin(conn))
         self.case("a LATIN1 database: a name it cannot hold is an error, not a wrong row",

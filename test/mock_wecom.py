@@ -145,6 +145,19 @@ TYPES = [
     # a key beyond ASCII that LATIN1 can hold
     {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_020", "follow_userid": "lisi",
      "add_time": BASE_TIME, "pr\u00e9nom": "Zo\u00e9"},
+    # timestamp strings without a zone at the ends of timestamp's range (their
+    # instant in a zone west, or east, of UTC lies beyond it), one with a
+    # "+08:00" offset, one naming no zone PostgreSQL knows, and a 30 February
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_021", "follow_userid": "lisi",
+     "add_time": "294276-12-31 23:59:59"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_022", "follow_userid": "lisi",
+     "add_time": "4714-11-24 00:00:00 BC"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_023", "follow_userid": "lisi",
+     "add_time": "2023-09-11T07:51:39+08:00"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_024", "follow_userid": "lisi",
+     "add_time": "2023-09-11 07:51:39 Nowhere/Zone"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_025", "follow_userid": "lisi",
+     "add_time": "2023-02-30 07:51:39"},
 ]
 
 
@@ -1045,7 +1058,7 @@ SCENARIO_HELP = [
     ("closecut2", "page 2 cut short once on a response without a length: retried"),
     ("hangpage2", "page 2 never answers, on the connection page 1 came on: timeout_ms"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
-    ("types", "20 rows of awkward values, for column type conversions (rows 12 and 13"),
+    ("types", "25 rows of awkward values, for column type conversions (rows 12 and 13"),
     ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
     ("numbers", "1 row of numbers beyond 2**53 and at the ends of bigint, for integer columns"),
 ]
