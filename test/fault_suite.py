@@ -2692,6 +2692,39 @@ class Suite:
             run(conn, "DROP OWNED BY clf_mallory")
             run(conn, "DROP ROLE clf_mallory")
 
+    def stats_full_first_request(self, conn):
+        # With every server entry taken, a server's first page makes room;
+        # the requests before it (the first page's own, its retry, a
+        # gettoken) count too: its counters start from its first request.
+        n = 128
+        api = psycopg2.extensions.QuotedString(API).getquoted().decode()
+
+        def each(stmt):
+            run(conn, ";\n".join(stmt % {"i": i} for i in range(1, n + 1)))
+        counters = ("SELECT pages, requests, retries_http, token_fetches FROM contact_list_fdw_stats "
+                    "WHERE server = 'fs_sfull_srv' AND datname = current_database()")
+        try:
+            each("DROP SERVER IF EXISTS fs_fill%(i)d_srv CASCADE;"
+                 "CREATE SERVER fs_fill%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                 "OPTIONS (api_url " + api.replace("%", "%%") + ");"
+                 "CREATE USER MAPPING FOR postgres SERVER fs_fill%(i)d_srv OPTIONS (access_token 'fixed-basic');"
+                 "CREATE FOREIGN TABLE fs_fill%(i)d (external_userid text) SERVER fs_fill%(i)d_srv")
+            each("SELECT count(*) FROM fs_fill%(i)d")
+            info = run(conn, "SELECT server_entries, servers_tracked FROM contact_list_fdw_shared_info()")[0]
+            check(info[0] == info[1], "the server entries are not all taken: %s" % (info,))
+            self.shared_table(conn, "fs_sfull", {"corp_id": "corp-http502once", "corp_secret": "secret-ok2"})
+            reset()
+            check(run(conn, "SELECT count(*) FROM fs_sfull") == [(25,)], "the scan")
+            st = stats()
+            got = run(conn, counters)
+            want = [(5, st["contact_list"] + st["gettoken"], 1, st["gettoken"])]
+            check(st["contact_list"] == 6, "%d contact_list requests, expected 6" % st["contact_list"])
+            check(got == want, "fs_sfull's (pages, requests, retries_http, token_fetches) %s, "
+                  "the mock saw %s" % (got, want))
+        finally:
+            each("DROP SERVER IF EXISTS fs_fill%(i)d_srv CASCADE")
+            run(conn, "DROP SERVER IF EXISTS fs_sfull_srv CASCADE")
+
     def token_copies_wiped(self, conn):
         """A session that took the cluster's token holds no copy of it of its
         own.  libcurl's copies (not wiped, as the README says) are the URL,
@@ -4375,6 +4408,8 @@ class Suite:
                     lambda: self.token_eviction(conn), needs_tokens)
         self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
                     "keep the owner's server counters", lambda: self.stats_eviction(conn), needs_views)
+        self.shared("stats full: with every server entry taken, a new server is counted from its first request",
+                    lambda: self.stats_full_first_request(conn), needs_views)
         self.shared("shared token copies: a session keeps none of its own after a scan",
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
         self.case("redaction: an error while a message is redacted leaves no copy of a credential's forms",
