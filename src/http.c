@@ -485,14 +485,25 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 	}
 
 	out->bytes += len;
+
+	/*
+	 * An error page is not parsed: it is reported by its status, and only
+	 * its start is kept.  However large (a gateway's page), it is not a
+	 * response too large: its status is the answer.  What is past the cap
+	 * is not worth waiting for, so the transfer stops there.
+	 */
+	if (out->http_status != 200)
+	{
+		if (out->bytes <= t->max_bytes)
+			return len;
+		out->body_dropped = true;	/* the status stands */
+		return 0;
+	}
 	if (out->bytes > t->max_bytes)
 	{
 		out->too_large = true;
 		return 0;				/* stops the transfer */
 	}
-	/* an error page is not parsed: it is reported by its status */
-	if (out->http_status != 200)
-		return len;
 	if (!t->consume(t->consume_arg, data, len))
 	{
 		out->parse_failed = true;
@@ -536,12 +547,52 @@ header_holds(const char *data, size_t len, const char *name, const char *word)
 }
 
 /*
+ * Whether the Content-Length header line data (len bytes, not terminated)
+ * gives more than limit bytes.
+ */
+static bool
+length_over(const char *data, size_t len, size_t limit)
+{
+	size_t		i = strlen("Content-Length:");
+	uint64		n = 0;
+
+	while (i < len && (data[i] == ' ' || data[i] == '\t'))
+		i++;
+	for (; i < len && data[i] >= '0' && data[i] <= '9'; i++)
+	{
+		n = n * 10 + (data[i] - '0');
+		if (n > limit)
+			return true;		/* before n can overflow */
+	}
+	return false;
+}
+
+/*
+ * Whether the response whose headers are arriving is a 200 (not a proxy's
+ * answer to CONNECT, which libcurl keeps apart).
+ */
+static bool
+status_is_200(ClfTransfer *t)
+{
+	long		status = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	return status == 200;
+}
+
+/*
  * Note whether the response says where its body ends.  Without a length an
  * HTTP/1 body ends where the connection closes, so libcurl takes a
  * connection lost mid-body for the body's end and reports success; only the
  * consumer can tell then (clf_http_mark_cut_short).  libcurl hands us every
  * header line, those of a proxy's answer to CONNECT and of a 1xx too: a
  * status line starts a response afresh.
+ *
+ * A 200 whose Content-Length passes the cap is refused here, before its
+ * body, as libcurl's CURLOPT_MAXFILESIZE would; that option is not used, as
+ * it refuses any status's body so (and, from libcurl 8.4, one without a
+ * length as it arrives): another status is the answer whatever its body's
+ * size, and write_callback keeps the start of it for the message.
  */
 static size_t
 header_callback(char *data, size_t size, size_t nitems, void *userdata)
@@ -554,6 +605,12 @@ header_callback(char *data, size_t size, size_t nitems, void *userdata)
 	else if (header_holds(data, len, "Content-Length", NULL) ||
 			 header_holds(data, len, "Transfer-Encoding", "chunked"))
 		t->out->length_given = true;
+	if (header_holds(data, len, "Content-Length", NULL) &&
+		length_over(data, len, t->max_bytes) && status_is_200(t))
+	{
+		t->out->too_large = true;
+		return 0;				/* stops the transfer before the body */
+	}
 	return len;
 }
 
@@ -924,7 +981,6 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "contact_list_fdw/1.0");
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->out->curl_error);
-	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) hreq->max_bytes);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer);
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_callback);
@@ -992,8 +1048,13 @@ static void
 judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 {
 	hreq->stats->bytes += out->bytes;
-	if (out->result == CURLE_FILESIZE_EXCEEDED)
-		out->too_large = true;	/* by the Content-Length */
+
+	/* another status's body, stopped at the cap: the status is the answer */
+	if (out->body_dropped)
+	{
+		out->result = CURLE_OK;
+		out->curl_error[0] = '\0';
+	}
 	out->proxy_refused = out->result != CURLE_OK && !out->too_large &&
 		(out->proxy_status == 407 || out->proxy_status == 401 ||
 		 (out->result == CURLE_PROXY &&
@@ -1180,6 +1241,8 @@ transport_failure(const ClfHttpOutcome *out)
 		case CURLE_RECV_ERROR:
 			return "the connection failed while receiving the response";
 		case CURLE_PARTIAL_FILE:
+			if (out->closed_early && out->bytes == 0)
+				return "the response ended before its body began";
 			return "the response ended early";
 		case CURLE_GOT_NOTHING:
 			return "the server closed the connection without answering";
@@ -1194,9 +1257,10 @@ transport_failure(const ClfHttpOutcome *out)
 
 /*
  * The consumer found the 200 body of an exchange libcurl completed to end
- * early.  A response that gave no length ends where its connection closes,
- * so that is a connection lost mid-body, as libcurl's own "partial file":
- * out says so (failed and transient), and true is returned.  A body whose
+ * early (or to be empty).  A response that gave no length ends where its
+ * connection closes, so that is a connection lost mid-body (or before it),
+ * as libcurl's own "partial file": out says so (failed and transient), and
+ * true is returned.  A body whose
  * length was given ended where the server meant it to: false, out as it
  * was, for the caller to report what the body holds.
  */
@@ -1216,6 +1280,8 @@ clf_http_mark_cut_short(ClfHttpOutcome *out)
 char *
 clf_http_describe_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out)
 {
+	if (out->closed_early && out->bytes == 0)
+		return pstrdup("the connection closed before any of the body arrived, on a response without a length");
 	if (out->closed_early)
 		return pstrdup("the connection closed before the body was complete, on a response without a length");
 	return psprintf("%s (%s)", redact(out->curl_error[0] ? out->curl_error :
@@ -1293,7 +1359,11 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				(errcode(transport_sqlstate(out->result)),
 				 errmsg("could not fetch %s: %s", what,
 						transport_failure(out)),
-				 out->closed_early
+				 out->closed_early && out->bytes == 0
+				 ? errdetail_plural("%d attempt was made. Its connection closed before any of the body arrived, on a response that gave no length, so libcurl saw no error.",
+									"%d attempts were made. The last one's connection closed before any of the body arrived, on a response that gave no length, so libcurl saw no error.",
+									attempts, attempts)
+				 : out->closed_early
 				 ? errdetail_plural("%d attempt was made. Its connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",
 									"%d attempts were made. The last one's connection closed before the body was complete, on a response that gave no length, so libcurl saw no error.",
 									attempts, attempts)

@@ -246,8 +246,9 @@ clf_response_finish(ClfResponse *resp)
 {
 	if (resp->error != CLF_RESP_OK)
 		return false;
+	/* ended before its value began: as one that ended inside it */
 	if (resp->bytes == 0)
-		return fail(resp, CLF_RESP_NOT_JSON, "the response body is empty");
+		return fail(resp, CLF_RESP_TRUNCATED, "the response body is empty");
 	if (!clf_json_validator_finish(&resp->check))
 		return fail(resp, clf_json_validator_complete(&resp->check) ? CLF_RESP_NOT_JSON
 					: CLF_RESP_TRUNCATED,

@@ -26,7 +26,8 @@ typedef enum ClfResponseError
 {
 	CLF_RESP_OK = 0,
 	CLF_RESP_NOT_JSON,			/* not JSON, or invalid JSON */
-	CLF_RESP_TRUNCATED,			/* the body ended inside the JSON value */
+	CLF_RESP_TRUNCATED,			/* the body ended inside the JSON value, or
+								 * before it (empty) */
 	CLF_RESP_TOO_LARGE,			/* more than max_bytes */
 	CLF_RESP_NOT_OBJECT,		/* valid JSON, but not an object */
 	CLF_RESP_BAD_SHAPE			/* an object, but a key has the wrong type */

@@ -13,8 +13,10 @@
  * contact_list_fdw_shared_info() counts).  Nothing else makes room: a
  * request that ends without a page (a wrong secret's failed gettoken) and
  * finds no entry is not counted, so requests that keep failing cannot push
- * out the counters of servers that work (server_entry).  A request never
- * fails for want of room.
+ * out the counters of servers that work (server_entry).  Its backend keeps
+ * what it would have counted (PendingCounts) until the server has an entry:
+ * a server that gets a page is counted from its first request, one that
+ * gets none not at all.  A request never fails for want of room.
  *
  * The view shows the catalog's name of a server of the reader's database,
  * and the name last seen by a scan for the others.  A dropped server's
@@ -145,6 +147,39 @@ static bool slept = false;		/* since the slot was asked for */
 StaticAssertDecl(CLF_SLOT_CLAIMS + 1 <= CLF_SLOT_HOLDS_PER_BACKEND,
 				 "every claim of a backend has a ClfSlotHold");
 
+/*
+ * What this backend's requests (and their retries) to a server that had no
+ * entry would have counted, kept until the server has one (server_entry
+ * adds them in): made by its first page, or found made by another session.
+ * Otherwise the requests before a server's first page (its gettoken, the
+ * first page's own, their retries) would be lost whenever the table is
+ * full, and its counters would say fewer requests than pages.  A few
+ * servers at once (an Append over several); a newer server's take the
+ * place of the least recently added to, whose counts are lost.  In this
+ * backend's memory: nobody else's counters are pushed out for them.
+ */
+typedef struct PendingCounts
+{
+	Oid			serverid;		/* of this database; InvalidOid: unused */
+	uint64		age;			/* pending_clock when last added to */
+	int64		requests;
+	int64		token_fetches;
+	int64		bytes;
+	double		network_ms;
+	int64		retries[3];		/* by ClfRetryKind */
+	ClfRetryCause causes[CLF_RETRY_CAUSES];
+	int64		other_causes;
+} PendingCounts;
+
+StaticAssertDecl(lengthof(((PendingCounts *) 0)->retries) ==
+				 lengthof(((ClfServerEntry *) 0)->retries),
+				 "a pending count for every kind of retry");
+
+#define PENDING_SERVERS 8
+static PendingCounts pending[PENDING_SERVERS];
+static uint64 pending_clock = 0;
+static bool any_pending = false;
+
 static object_access_hook_type prev_object_access_hook = NULL;
 static bool servers_dropped = false;	/* in this transaction */
 static bool xact_callback_registered = false;
@@ -166,6 +201,79 @@ clear_counters(ClfServerEntry *e)
 	e->bytes = 0;
 	e->network_ms = 0;
 	e->stats_reset = GetCurrentTimestamp();
+}
+
+/* Count n retries of (kind, code) in causes, or in *other if they are full. */
+static void
+add_retry_cause(ClfRetryCause *causes, int64 *other, int kind, int code, int64 n)
+{
+	for (int i = 0; i < CLF_RETRY_CAUSES; i++)
+	{
+		if (causes[i].kind < 0)
+		{
+			causes[i].kind = kind;
+			causes[i].code = code;
+		}
+		if (causes[i].kind == kind && causes[i].code == code)
+		{
+			causes[i].count += n;
+			return;
+		}
+	}
+	*other += n;
+}
+
+/* This backend's pending counts of serverid, made (create) if missing. */
+static PendingCounts *
+pending_of(Oid serverid, bool create)
+{
+	PendingCounts *victim = NULL;
+
+	if (!any_pending && !create)
+		return NULL;
+	for (int i = 0; i < PENDING_SERVERS; i++)
+	{
+		PendingCounts *p = &pending[i];
+
+		if (p->serverid == serverid)
+			return p;
+		if (victim == NULL || (OidIsValid(victim->serverid) &&
+							   (!OidIsValid(p->serverid) || p->age < victim->age)))
+			victim = p;
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	for (int i = 0; i < CLF_RETRY_CAUSES; i++)
+		victim->causes[i].kind = -1;
+	victim->serverid = serverid;
+	any_pending = true;
+	return victim;
+}
+
+/*
+ * e, this database's entry of a server, has turned up: what this backend
+ * counted for it meanwhile goes in.  Caller holds the lock exclusively.
+ */
+static void
+add_pending(ClfShared *s, ClfServerEntry *e)
+{
+	PendingCounts *p = pending_of(e->serverid, false);
+
+	if (p == NULL)
+		return;
+	e->requests += p->requests;
+	e->token_fetches += p->token_fetches;
+	e->bytes += p->bytes;
+	e->network_ms += p->network_ms;
+	for (int k = 0; k < lengthof(e->retries); k++)
+		e->retries[k] += p->retries[k];
+	for (int i = 0; i < CLF_RETRY_CAUSES && p->causes[i].kind >= 0; i++)
+		add_retry_cause(e->causes, &e->other_causes, p->causes[i].kind,
+						p->causes[i].code, p->causes[i].count);
+	e->other_causes += p->other_causes;
+	s->servers_untracked -= p->requests;
+	p->serverid = InvalidOid;
 }
 
 /* No request holds or waits for a slot of e: it may be freed or reused. */
@@ -252,6 +360,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 			/* the name other databases see: the latest one used here */
 			if (name && strncmp(e->server_name, name, sizeof(e->server_name) - 1) != 0)
 				clf_copy_text(e->server_name, sizeof(e->server_name), name);
+			add_pending(s, e);
 			return e;
 		}
 		if (!entry_idle(e))
@@ -288,6 +397,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 	victim->ticket_next = victim->ticket_granted = 0;
 	memset(victim->abandoned, 0, sizeof(victim->abandoned));
 	clear_counters(victim);
+	add_pending(s, victim);
 	return victim;
 }
 
@@ -679,7 +789,17 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 		e->network_ms += ms;
 	}
 	else
+	{
+		/* counted once the server has an entry, if ever */
+		PendingCounts *p = pending_of(opts->serverid, true);
+
+		p->age = ++pending_clock;
+		p->requests++;
+		p->token_fetches += gettoken ? 1 : 0;
+		p->bytes += bytes;
+		p->network_ms += ms;
 		s->servers_untracked++;
+	}
 	LWLockRelease(&s->lock);
 	if (wake)
 		ConditionVariableBroadcast(wake);
@@ -868,28 +988,17 @@ clf_stats_retry(const ClfOptions *opts, int curl_result, long http_status,
 
 		if (e)
 		{
-			ClfRetryCause *cause = NULL;
-
 			e->retries[kind]++;
-			for (int i = 0; i < CLF_RETRY_CAUSES; i++)
-			{
-				if (e->causes[i].kind == kind && e->causes[i].code == code)
-				{
-					cause = &e->causes[i];
-					break;
-				}
-				if (e->causes[i].kind < 0)
-				{
-					cause = &e->causes[i];
-					cause->kind = kind;
-					cause->code = code;
-					break;
-				}
-			}
-			if (cause)
-				cause->count++;
-			else
-				e->other_causes++;
+			add_retry_cause(e->causes, &e->other_causes, kind, code, 1);
+		}
+		else
+		{
+			/* counted once the server has an entry, if ever */
+			PendingCounts *p = pending_of(opts->serverid, true);
+
+			p->age = ++pending_clock;
+			p->retries[kind]++;
+			add_retry_cause(p->causes, &p->other_causes, kind, code, 1);
 		}
 	}
 	LWLockRelease(&s->lock);
@@ -1083,6 +1192,14 @@ stats_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			xact_callback_registered = true;
 		}
 		servers_dropped = true;
+
+		/* a server made later with its OID starts from zero */
+		{
+			PendingCounts *p = pending_of(objectId, false);
+
+			if (p)
+				p->serverid = InvalidOid;
+		}
 	}
 }
 
@@ -1196,6 +1313,13 @@ contact_list_fdw_stats_reset(PG_FUNCTION_ARGS)
 			clear_counters(&s->servers[i]);
 	}
 	LWLockRelease(&s->lock);
+
+	/*
+	 * This backend's pending counts are of this database's servers, from
+	 * before the reset; other sessions' are theirs, and may still be added.
+	 */
+	for (int i = 0; i < PENDING_SERVERS; i++)
+		pending[i].serverid = InvalidOid;
 	PG_RETURN_VOID();
 }
 

@@ -402,8 +402,9 @@ judge_attempt(ClfCall *call, const ClfHttpRequest *hreq, ClfResponse *resp,
 	else if (!clf_response_finish(resp))
 	{
 		/*
-		 * A JSON value that ends early on a response without a length is a
-		 * body cut short, though libcurl saw none: the transport says so.
+		 * A JSON value that ends early (or an empty body: WeCom always
+		 * answers JSON) on a response without a length is a body cut
+		 * short, though libcurl saw none: the transport says so.
 		 */
 		if (resp->error == CLF_RESP_TRUNCATED && clf_http_mark_cut_short(out))
 			kind = CLF_ATTEMPT_TRANSIENT;

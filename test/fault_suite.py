@@ -756,6 +756,67 @@ class Suite:
         finally:
             set_server_option(conn, "max_retries", None)
 
+    def closeempty2(self, conn):
+        # A 200 without a length and without a byte of body: WeCom always
+        # answers JSON, so the connection closed before the body began, and
+        # page 2 is asked again with its cursor.
+        self.page_retried_once(conn, "closeempty2", 2, said="before any of the body")
+
+    def closeempty(self, conn):
+        # every answer empty: retried, then the error of a body cut short
+        # that says none of it came (not an invalid response)
+        set_server_option(conn, "max_retries", 2)
+        try:
+            set_mapping(conn, access_token="fixed-closeempty")
+            reset()
+            e = scan_error(conn)
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
+            check(e.diag.message_primary == "could not fetch page 1 of %s/externalcontact/contact_list: "
+                  "the response ended before its body began" % API, "message: %s" % msg)
+            check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
+            check("before any of the body arrived" in (e.diag.message_detail or ""), "detail: %s" % msg)
+            check(stats()["contact_list"] == 3, "%d requests, expected 3" % stats()["contact_list"])
+        finally:
+            set_server_option(conn, "max_retries", None)
+
+    def big_error_page(self, conn):
+        # A gateway's 502 page larger than max_response_bytes is the server
+        # error it says it is: retried, then reported with its status and
+        # how it began, whether its size was given (Content-Length) or
+        # showed only as it arrived (chunked).  A 200 that large is 54000.
+        set_server_option(conn, "max_response_bytes", 20000)
+        set_server_option(conn, "max_retries", 2)
+        try:
+            for scen in ("http502big", "http502bigchunked"):
+                set_mapping(conn, access_token="fixed-" + scen)
+                reset()
+                e = scan_error(conn)
+                msg = error_text(e)
+                check(e.pgcode == "HV00N", "%s: SQLSTATE %s: %s" % (scen, e.pgcode, msg))
+                check(e.diag.message_primary == "page 1 of %s/externalcontact/contact_list answered "
+                      "with HTTP status 502" % API, "%s: message: %s" % (scen, msg))
+                detail = e.diag.message_detail or ""
+                check(detail.startswith("3 attempts were made.") and
+                      'began with "<html>' in detail, "%s: detail: %s" % (scen, msg))
+                check(stats()["contact_list"] == 3, "%s: %d requests, expected 3" % (
+                    scen, stats()["contact_list"]))
+            # a 200 that large is 54000, not retried; one whose
+            # Content-Length says so (bigplain: never gzip) before its body
+            for scen, body_read in (("big", True), ("bigplain", False)):
+                set_mapping(conn, access_token="fixed-" + scen)
+                reset()
+                e = scan_error(conn, "SELECT count(*) FROM fs_big")
+                check(e.pgcode == "54000" and "larger than max_response_bytes (20000 bytes)" in
+                      e.diag.message_primary, "%s: a 200 too large: %s %s" % (scen, e.pgcode, error_text(e)))
+                check(stats()["contact_list"] == 1, "%s: %d requests: a too large 200 was retried" %
+                      (scen, stats()["contact_list"]))
+                got = run(conn, "SELECT bytes FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1")[0][0]
+                check((got > 20000) == body_read, "%s: %d bytes of the body read" % (scen, got))
+        finally:
+            set_server_option(conn, "max_response_bytes", None)
+            set_server_option(conn, "max_retries", None)
+
     def http502once(self, conn):
         off = log_offset()
         self.fault_scan(conn, "http502once", 6)
@@ -2703,6 +2764,39 @@ class Suite:
             run(conn, "DROP OWNED BY clf_mallory")
             run(conn, "DROP ROLE clf_mallory")
 
+    def stats_full_first_request(self, conn):
+        # With every server entry taken, a server's first page makes room;
+        # the requests before it (the first page's own, its retry, a
+        # gettoken) count too: its counters start from its first request.
+        n = 128
+        api = psycopg2.extensions.QuotedString(API).getquoted().decode()
+
+        def each(stmt):
+            run(conn, ";\n".join(stmt % {"i": i} for i in range(1, n + 1)))
+        counters = ("SELECT pages, requests, retries_http, token_fetches FROM contact_list_fdw_stats "
+                    "WHERE server = 'fs_sfull_srv' AND datname = current_database()")
+        try:
+            each("DROP SERVER IF EXISTS fs_fill%(i)d_srv CASCADE;"
+                 "CREATE SERVER fs_fill%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                 "OPTIONS (api_url " + api.replace("%", "%%") + ");"
+                 "CREATE USER MAPPING FOR postgres SERVER fs_fill%(i)d_srv OPTIONS (access_token 'fixed-basic');"
+                 "CREATE FOREIGN TABLE fs_fill%(i)d (external_userid text) SERVER fs_fill%(i)d_srv")
+            each("SELECT count(*) FROM fs_fill%(i)d")
+            info = run(conn, "SELECT server_entries, servers_tracked FROM contact_list_fdw_shared_info()")[0]
+            check(info[0] == info[1], "the server entries are not all taken: %s" % (info,))
+            self.shared_table(conn, "fs_sfull", {"corp_id": "corp-http502once", "corp_secret": "secret-ok2"})
+            reset()
+            check(run(conn, "SELECT count(*) FROM fs_sfull") == [(25,)], "the scan")
+            st = stats()
+            got = run(conn, counters)
+            want = [(5, st["contact_list"] + st["gettoken"], 1, st["gettoken"])]
+            check(st["contact_list"] == 6, "%d contact_list requests, expected 6" % st["contact_list"])
+            check(got == want, "fs_sfull's (pages, requests, retries_http, token_fetches) %s, "
+                  "the mock saw %s" % (got, want))
+        finally:
+            each("DROP SERVER IF EXISTS fs_fill%(i)d_srv CASCADE")
+            run(conn, "DROP SERVER IF EXISTS fs_sfull_srv CASCADE")
+
     def token_copies_wiped(self, conn):
         """A session that took the cluster's token holds no copy of it of its
         own.  libcurl's copies (not wiped, as the README says) are the URL,
@@ -4522,6 +4616,12 @@ class Suite:
                   lambda: self.closecut2(conn))
         self.case("a body always cut short without a length: the error after max_retries + 1 attempts",
                   lambda: self.closecut(conn))
+        self.case("an empty body without a length on page 2 of 5: page 2 again, same cursor",
+                  lambda: self.closeempty2(conn))
+        self.case("an empty body without a length every time: a body cut short after max_retries + 1 attempts",
+                  lambda: self.closeempty(conn))
+        self.case("a 502 page larger than max_response_bytes: retried, then its HTTP status, not 54000",
+                  lambda: self.big_error_page(conn))
         self.case("HTTP 502 then success", lambda: self.http502once(conn))
         self.case("HTTP 429 then success", lambda: self.http429once(conn))
         self.case("errcode -1 twice then success", lambda: self.busy2(conn))
@@ -4614,6 +4714,8 @@ class Suite:
                     lambda: self.token_eviction(conn), needs_tokens)
         self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
                     "keep the owner's server counters", lambda: self.stats_eviction(conn), needs_views)
+        self.shared("stats full: with every server entry taken, a new server is counted from its first request",
+                    lambda: self.stats_full_first_request(conn), needs_views)
         self.shared("shared token copies: a session keeps none of its own after a scan",
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
         self.case("redaction: an error while a message is redacted leaves no copy of a credential's forms",

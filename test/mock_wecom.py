@@ -39,7 +39,8 @@ choices made (the doc states them too, the tests are written against the doc):
   `benchdelay*` (whose gettoken waits it too: a token costs a round trip).
 - `hangpage2` hangs on every page 2 (the client's kept-alive connection, when
   it keeps one); `closecut`/`closecut2` answer without a length, ended by
-  closing the connection, and never gzip, so a cut is in the JSON itself.
+  closing the connection, and never gzip, so a cut is in the JSON itself;
+  `closeempty`/`closeempty2` the same, with no body at all.
 """
 import argparse
 import base64
@@ -202,12 +203,12 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
-              "failrefresh", "hangpage2", "closecut2", "closecut"}
+              "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
-           "nothttp", "badstatus", "badheader"}
+           "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -215,7 +216,7 @@ def dataset(scen):
     """(row count, row function) of a scenario, or None if it serves no rows."""
     if scen in BASIC_LIKE or RETRY_AFTER.fullmatch(scen):
         return len(BASIC), make_row
-    if scen == "big":
+    if scen in ("big", "bigplain"):
         return 2500, make_row
     if scen == "bench" or BENCH_DELAY.fullmatch(scen):
         return BENCH_ROWS, make_row
@@ -248,6 +249,7 @@ def cursor_family(scen):
     return "benchdelay" if BENCH_DELAY.fullmatch(scen) else scen
 BIG_TOKEN_PAD = 20000
 BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's gettoken answer
+BIG_ERROR_PAGE = 100000  # bytes of padding in http502big's error page
 # the good corp secrets; the third has characters a query string escapes
 GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "secret-ok%26")
 
@@ -255,7 +257,7 @@ GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "sec
 def known(scen):
     if RETRY_AFTER.fullmatch(scen) or BENCH_DELAY.fullmatch(scen):
         return True
-    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bench", "types", "numbers", "nul", "badutf8"):
+    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bigplain", "bench", "types", "numbers", "nul", "badutf8"):
         return True
     m = re.fullmatch(r"types(\d+)", scen)
     if m:
@@ -836,6 +838,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.hang()
         if scen in ("http500", "http404"):
             return self.send_html(int(scen[4:]))
+        if scen in ("http502big", "http502bigchunked"):
+            return self.send_big_error(502, scen == "http502bigchunked")
         if scen in ("echourl", "echourlcut"):
             return self.echo_url(scen == "echourlcut")
         if scen == "echoproxy":
@@ -933,7 +937,10 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "closecut" or scen == "closecut2":
             return self.send_unframed(body, scen == "closecut" or (
                 page == 2 and STATE.first_time("closecut", "closecut2")))
-        self.send(200, body, gz=True if scen == "gzip" else None)
+        if scen == "closeempty" or scen == "closeempty2":
+            empty = scen == "closeempty" or (page == 2 and STATE.first_time("closecut", "closeempty2"))
+            return self.send_unframed(b"" if empty else body, False)
+        self.send(200, body, gz=True if scen == "gzip" else False if scen == "bigplain" else None)
 
     def serve_bench(self, limit, cursor, scen="bench"):
         offset, page = (cursor[2], cursor[3]) if cursor else (0, 1)
@@ -978,6 +985,26 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+    def send_big_error(self, status, chunked):
+        """A gateway's error page of BIG_ERROR_PAGE bytes and more, never gzip:
+        with Content-Length (curl knows its size from the headers), or
+        chunked (its size shows only as it arrives)."""
+        body = html_page(status) + b"<!--" + b" padding" * (BIG_ERROR_PAGE // 8) + b" -->\r\n"
+        self.answered()
+        try:
+            if not chunked:
+                return self.send(status, body, "text/html", gz=False)
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 16384):
+                piece = body[i:i + 16384]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client stopped reading: it may
+            self.close_connection = True
 
     def hang(self):
         """Never answer; give the thread back when the client goes away (or after 600 s)."""

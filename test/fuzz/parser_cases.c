@@ -194,7 +194,7 @@ static const Case cases[] = {
 	  "an object has a key twice"),
 
 	/* bodies that end early, or are no object */
-	C("empty body", "", NOT_JSON, "the response body is empty"),
+	C("empty body", "", TRUNCATED, "the response body is empty"),
 	C("only whitespace", " \n", TRUNCATED, "the JSON value ends early (after 2 bytes)"),
 	C("unclosed object", "{\"a\":1", TRUNCATED, "the JSON value ends early (after 6 bytes)"),
 	C("unclosed string", "{\"a\":\"x", TRUNCATED, "the JSON value ends early (after 7 bytes)"),
