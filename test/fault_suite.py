@@ -2491,7 +2491,8 @@ class Suite:
     def token_claim_failed_cursor(self, conn):
         # a cursor's async scan claimed a gettoken, then its FETCH failed in
         # a savepoint that was rolled back: its portal never ends the scan,
-        # so the claim goes at commit, not at the session's next abort
+        # so the claim goes at the rollback (failed_fetch_token), at commit
+        # at the latest, not at the session's next abort
         # (secret-ok%25: a token key no other case fetches)
         self.slow_token_tables(conn, "fs_fc", "secret-ok%25", "8000")
         reset()
@@ -4438,7 +4439,7 @@ class Suite:
                     lambda: self.token_wait_budget(conn), needs_tokens)
         self.shared("shared token wait: an idle cursor's claimed fetch, another session fetches for everyone",
                     lambda: self.token_wait_idle_cursor(conn), needs_tokens)
-        self.shared("shared token claim: a cursor that failed in a rolled back savepoint gives its fetch back at commit",
+        self.shared("shared token claim: a cursor that failed in a rolled back savepoint gives its fetch back by commit",
                     lambda: self.token_claim_failed_cursor(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                     lambda: self.token_eviction(conn), needs_tokens)
