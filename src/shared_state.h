@@ -276,10 +276,26 @@ clf_slot_holds(ClfShared *s)
  * abort, or at every transaction's end, commit included.  from is the
  * aborted subtransaction: only what was taken in it or in a subtransaction
  * started after it (its children) goes back, since a scan of the outer
- * transaction (an open cursor's) outlives it and still holds what it took.
+ * transaction (an open cursor's) outlives it and still holds what it took,
+ * unless that scan's portal failed (clf_shmem_claim_goes).
  * InvalidSubTransactionId: everything (a transaction's end, exit).
  */
 typedef void (*ClfSharedRelease) (SubTransactionId from);
+
+/*
+ * Whose a claim on the shared state is, for the release at a
+ * subtransaction's abort: the subtransaction its scan began in, and the
+ * portal that ran the scan when it claimed (PostgreSQL's ActivePortal: a
+ * cursor's, for a FETCH).  Kept by value, by name and creation time: the
+ * release must not follow pointers into memory that may be gone.
+ */
+typedef struct ClfClaimOwner
+{
+	SubTransactionId subid;
+	bool		in_portal;		/* false: no portal ran it */
+	TimestampTz portal_created;
+	char		portal[NAMEDATALEN];
+} ClfClaimOwner;
 
 typedef enum ClfReleaseAt
 {
@@ -290,6 +306,8 @@ typedef enum ClfReleaseAt
 
 extern void clf_shmem_init(void);
 extern void clf_shmem_on_release(ClfSharedRelease release, ClfReleaseAt when);
+extern void clf_shmem_claim_owner(ClfClaimOwner *owner, SubTransactionId subid);
+extern bool clf_shmem_claim_goes(const ClfClaimOwner *owner, SubTransactionId from);
 extern ClfShared *clf_shared(void);
 extern bool clf_shared_preloaded(void);
 extern void clf_shared_require(void);

@@ -68,12 +68,18 @@
  * Each with the subtransaction its scan began in: a subtransaction's abort
  * gives back only the claims of scans begun in it or in its children, not
  * an open cursor's fetch that the outer transaction goes on with, even one
- * a FETCH inside the subtransaction claimed.
+ * a FETCH inside the subtransaction claimed; unless that cursor's portal
+ * failed (an error escaped its FETCH), which ends its scan for good
+ * (clf_shmem_claim_goes).  A failed portal never runs its scans' ends, so
+ * nothing of such a scan asks for its claim later
+ * (clf_shared_token_abandoned): what the abort takes off the list here is
+ * given back once, and no later claim of this backend on the same entry
+ * is given away in its name.
  */
 typedef struct TokenClaim
 {
 	int			index;			/* in the shared token table */
-	SubTransactionId subid;
+	ClfClaimOwner owner;
 } TokenClaim;
 
 static TokenClaim claims[CLF_SHARED_TOKENS];
@@ -305,7 +311,8 @@ wait_budget_ms(const ClfOptions *opts)
  * over; raises the error of a fetch that failed in its backoff.  With wait
  * false, returns NULL and sets *pending instead of waiting: ask again
  * later, with the same waiting_since.  A claim is given back by the abort
- * of subtransaction subid (or of one it began in): the caller's scan's.
+ * of subtransaction subid (or of one it began in): the caller's scan's;
+ * or by the abort after an error escaped the portal running the scan now.
  */
 char *
 clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
@@ -391,7 +398,8 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 		if ((!being_fetched(e) || took_over) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
-			claims[nclaims++] = (TokenClaim) {e - s->tokens, subid};
+			claims[nclaims].index = e - s->tokens;
+			clf_shmem_claim_owner(&claims[nclaims++].owner, subid);
 			LWLockRelease(&s->lock);
 			pfree(result);
 			result = NULL;
@@ -599,10 +607,10 @@ clf_shared_forget_token(const ClfOptions *opts, const char *token)
 
 /*
  * Give back this backend's fetch claims not completed yet whose scans began
- * in subtransaction from or later (all of them for InvalidSubTransactionId:
- * a top-level abort, exit).  An entry that a claim still kept (another
- * scan of this backend fetching the same key, from the outer transaction)
- * stays this backend's to fetch.
+ * in subtransaction from or later, or whose portal failed (all of them for
+ * InvalidSubTransactionId: a transaction's end, exit).  An entry that a
+ * claim still kept (another scan of this backend fetching the same key,
+ * from the outer transaction) stays this backend's to fetch.
  */
 void
 clf_shared_tokens_cleanup(SubTransactionId from)
@@ -619,7 +627,7 @@ clf_shared_tokens_cleanup(SubTransactionId from)
 	}
 	for (int i = 0; i < nclaims; i++)
 	{
-		if (claims[i].subid >= from)
+		if (clf_shmem_claim_goes(&claims[i].owner, from))
 			gone[ngone++] = claims[i].index;
 		else
 			claims[kept++] = claims[i];

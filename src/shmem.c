@@ -37,9 +37,11 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -181,11 +183,13 @@ static int	nreleases = 0;
  * also on transaction and subtransaction abort, or at commit; it must cope with holding
  * nothing, and with running outside a transaction (clf_shared() is NULL
  * there before the first attach).  At a subtransaction's abort it gives
- * back only what belongs to that subtransaction or a later one
- * (ClfSharedRelease), so it records a subtransaction with whatever it
- * takes: the current one for what a statement takes and gives back itself,
- * the one its scan began in for an asynchronous scan's (a cursor's request
- * that a FETCH in a savepoint started goes on after its rollback).
+ * back only what belongs to that subtransaction or a later one, or to a
+ * scan whose portal failed (ClfSharedRelease), so it records an owner
+ * with whatever it takes (clf_shmem_claim_owner): the current
+ * subtransaction for what a statement takes and gives back itself, the one
+ * its scan began in for an asynchronous scan's (a cursor's request that a
+ * FETCH in a savepoint started goes on after its rollback, unless that
+ * FETCH failed), and the portal running it.
  */
 void
 clf_shmem_on_release(ClfSharedRelease release, ClfReleaseAt when)
@@ -203,6 +207,50 @@ clf_shmem_on_release(ClfSharedRelease release, ClfReleaseAt when)
 	releases[nreleases].release = release;
 	releases[nreleases].when = when;
 	nreleases++;
+}
+
+/*
+ * owner becomes the owner of a claim taken now for a scan begun in
+ * subtransaction subid, run by the portal running now.
+ */
+void
+clf_shmem_claim_owner(ClfClaimOwner *owner, SubTransactionId subid)
+{
+	owner->subid = subid;
+	owner->in_portal = ActivePortal != NULL;
+	if (owner->in_portal)
+	{
+		owner->portal_created = ActivePortal->creation_time;
+		strlcpy(owner->portal, ActivePortal->name, sizeof(owner->portal));
+	}
+}
+
+/*
+ * Does owner's claim go back at the abort of subtransaction from (any
+ * release: InvalidSubTransactionId)?  Yes if its scan began in from or
+ * later; and also if an error escaped from the portal that ran the scan,
+ * whenever it began.  A portal whose run failed is dead, whichever
+ * subtransaction it was made in (PortalRun and PortalRunFetch mark it
+ * failed as the error goes by): it can never run again, and, failed, never
+ * runs its executor's end either, so its scans would hold their claims
+ * until the cursor is closed or the transaction ends.  A portal that was
+ * not running (an open cursor between FETCHes) is not failed, and keeps
+ * its claims.  The name and creation time find the portal if it is still
+ * there (a portal's name is unique while it lives); gone, it ran its
+ * cleanup, and the claim went back with its memory.
+ */
+bool
+clf_shmem_claim_goes(const ClfClaimOwner *owner, SubTransactionId from)
+{
+	Portal		portal;
+
+	if (owner->subid >= from)
+		return true;
+	if (!owner->in_portal)
+		return false;
+	portal = GetPortalByName(owner->portal);
+	return portal != NULL && portal->creation_time == owner->portal_created &&
+		portal->status == PORTAL_FAILED;
 }
 
 /* Run the releases registered for at least event. */
@@ -226,21 +274,24 @@ before_exit(int code, Datum arg)
 /*
  * An error between taking a request slot or a token marker and the code
  * that gives it back (a cancel while libcurl runs, out of memory) ends in
- * one of these.  A subtransaction's abort gives back only what was taken
- * since it began, by scans begun since: what the outer transaction's scans
- * hold (an open cursor's asynchronous request, its token fetch, whenever
- * taken) is still in use.
+ * one of these.  A subtransaction's abort gives back what was taken since
+ * it began, by scans begun since, and what the scans of a portal that
+ * failed hold (clf_shmem_claim_goes): what the outer transaction's live
+ * scans hold (an open cursor's asynchronous request, its token fetch,
+ * whenever taken) is still in use.  The portals have been marked failed by
+ * then (AtSubAbort_Portals runs before these callbacks).
  *
  * A commit gives back what is released at every transaction's end (token
  * fetches).  Every scan has ended by then (a cursor's portal is dropped, or
  * run to its end WITH HOLD, before these callbacks), but one whose portal
- * failed in a subtransaction that was rolled back never ran its end: its
- * fetch would stay claimed until this backend's next abort or exit, and
- * hold every other session up.  PREPARE TRANSACTION is a commit here: it
- * drops the portals the same way (PostgreSQL refuses it with a cursor WITH
- * HOLD), and nothing we hold belongs to the prepared transaction, whose
- * COMMIT PREPARED or ROLLBACK PREPARED, maybe in another session, has
- * nothing of ours to give back.
+ * failed never ran its end: the abort of the subtransaction it failed in
+ * gave its claims back, and this is the backstop, so that nothing stays
+ * claimed until this backend's next abort or exit to hold every other
+ * session up.  Giving back is idempotent: what went back holds nothing.
+ * PREPARE TRANSACTION is a commit here: it drops the portals the same way
+ * (PostgreSQL refuses it with a cursor WITH HOLD), and nothing we hold
+ * belongs to the prepared transaction, whose COMMIT PREPARED or ROLLBACK
+ * PREPARED, maybe in another session, has nothing of ours to give back.
  */
 static void
 xact_callback(XactEvent event, void *arg)

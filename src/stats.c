@@ -94,15 +94,16 @@
  * A claim: the slot it holds, or the ticket it waits with, or neither.  A
  * fixed static array, not palloc'd: the release at abort may run after
  * the owners' memory is gone, and must not follow pointers into it.
- * subid is the subtransaction whose abort gives back what it holds (as
- * does the abort of one that subtransaction was started in; a later one's
- * does not).  For the synchronous claim, the one current when it took a
- * ticket or a slot while holding nothing: its request begins and ends
- * within that statement.  For an asynchronous claim, the one its scan
+ * owner.subid is the subtransaction whose abort gives back what it holds
+ * (as does the abort of one that subtransaction was started in; a later
+ * one's does not).  For the synchronous claim, the one current when it
+ * took a ticket or a slot while holding nothing: its request begins and
+ * ends within that statement.  For an asynchronous claim, the one its scan
  * began in, whatever subtransaction polls it: a cursor's FETCH inside a
  * savepoint starts a request that goes on after the savepoint's rollback,
  * while the rollback of the subtransaction the cursor was opened in ends
- * the scan too.
+ * the scan too.  Unless that FETCH failed: its portal is dead then, and
+ * owner's portal says so (clf_shmem_claim_goes).
  */
 typedef struct SlotClaim
 {
@@ -113,7 +114,7 @@ typedef struct SlotClaim
 	int			waiting_entry;
 	uint64		waiting_ticket;
 	const void *poller;			/* who drives its scan (an Append), or NULL */
-	SubTransactionId subid;		/* when it began to hold what it holds */
+	ClfClaimOwner owner;		/* when it began to hold what it holds */
 	/* a request to a server without a cap, counted in in_flight: no slot */
 	int			counted_entry;
 	Oid			counted_dbid;
@@ -545,7 +546,7 @@ count_request(ClfShared *s, SlotClaim *c, const ClfOptions *opts)
 		c->counted_serverid = e->serverid;
 		/* an asynchronous claim keeps its scan's subtransaction */
 		if (c == &claims[SYNC_CLAIM] && c->held_entry < 0 && c->waiting_entry < 0)
-			c->subid = GetCurrentSubTransactionId();
+			clf_shmem_claim_owner(&c->owner, GetCurrentSubTransactionId());
 	}
 	LWLockRelease(&s->lock);
 }
@@ -623,7 +624,7 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 		}
 		/* else more than CLF_SLOT_QUEUE wait: look again when woken */
 		if (c == &claims[SYNC_CLAIM] && held_nothing && (got || c->waiting_entry >= 0))
-			c->subid = GetCurrentSubTransactionId();
+			clf_shmem_claim_owner(&c->owner, GetCurrentSubTransactionId());
 		if (got)
 		{
 			c->held_entry = i;
@@ -852,9 +853,14 @@ claim_give_back(SlotClaim *c)
  * transaction, even when a FETCH in the subtransaction took them) are
  * still in use: their requests go on after the subtransaction's
  * rollback, and the owner gives them back (clf_request_done_claim,
- * clf_request_slot_unclaim, also when its memory goes).  The claims stay
+ * clf_request_slot_unclaim, also when its memory goes).  But not those of
+ * a scan whose portal failed (a FETCH that the error escaped from): it
+ * never polls its request again nor runs its end, and its memory goes
+ * only when the cursor is closed or the transaction ends.  The claims stay
  * their owners' until unclaimed: an owner that outlives a subtransaction's
- * abort still has its claim, holding nothing.
+ * abort still has its claim, holding nothing, so that claim's number is
+ * not handed out again and the owner's later unclaim gives back nothing of
+ * another's.
  */
 static void
 request_slot_release(SubTransactionId from)
@@ -863,7 +869,7 @@ request_slot_release(SubTransactionId from)
 	slept = false;				/* the abort cancelled the sleep */
 	for (int i = 0; i < ALL_CLAIMS; i++)
 	{
-		if (claims[i].in_use && claims[i].subid >= from)
+		if (claims[i].in_use && clf_shmem_claim_goes(&claims[i].owner, from))
 			claim_give_back(&claims[i]);
 	}
 }
@@ -876,7 +882,8 @@ request_slot_release(SubTransactionId from)
  * without a cap gets a claim of its own pool, which only counts its request
  * in flight; with none of those left, its requests go uncounted.  subid is
  * the subtransaction the caller's scan began in: only its abort (or an
- * enclosing one's) gives back what the claim holds.
+ * enclosing one's) gives back what the claim holds, or the abort after an
+ * error escaped the portal running the scan now.
  */
 ClfSlotClaim
 clf_request_slot_claim(const void *poller, const ClfOptions *opts,
@@ -897,7 +904,7 @@ clf_request_slot_claim(const void *poller, const ClfOptions *opts,
 		c->waiting_entry = -1;
 		c->counted_entry = -1;
 		c->poller = poller;
-		c->subid = subid;
+		clf_shmem_claim_owner(&c->owner, subid);
 		return i;
 	}
 	return CLF_NO_SLOT_CLAIM;

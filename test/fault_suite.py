@@ -2624,7 +2624,8 @@ class Suite:
     def token_claim_failed_cursor(self, conn):
         # a cursor's async scan claimed a gettoken, then its FETCH failed in
         # a savepoint that was rolled back: its portal never ends the scan,
-        # so the claim goes at commit, not at the session's next abort
+        # so the claim goes at the rollback (failed_fetch_token), at commit
+        # at the latest, not at the session's next abort
         # (secret-ok%25: a token key no other case fetches)
         self.slow_token_tables(conn, "fs_fc", "secret-ok%25", "8000")
         reset()
@@ -3903,6 +3904,142 @@ class Suite:
             run(conn, "DROP SERVER %s CASCADE" % srv)
         run(conn, "DROP SEQUENCE fs_pp_rows")
 
+    def failed_fetch(self, a, declare, how, first_fetch=False):
+        """On session a: BEGIN, DECLARE c CURSOR FOR declare, FETCH 1 when
+        first_fetch, then in SAVEPOINT s a FETCH that fails, and ROLLBACK TO
+        SAVEPOINT s: the cursor's portal failed in the savepoint, the
+        transaction goes on.  how: "timeout", statement_timeout 1 s while
+        a request is out (the error escapes the scan's own callbacks);
+        "error", a division by zero above the scan (FETCH 1; the error
+        escapes the executor elsewhere), with a request of the scan out."""
+        run(a, "BEGIN")
+        if how == "error":
+            run(a, "CREATE TEMP SEQUENCE fs_ff_rows")
+        run(a, "DECLARE c CURSOR FOR " + declare)
+        if first_fetch:
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "the cursor's first FETCH returned no row")
+        run(a, "SAVEPOINT s")
+        if how == "timeout":
+            run(a, "SET LOCAL statement_timeout = '1s'")
+            e = scan_error(a, "FETCH ALL FROM c")
+            check(e.pgcode == "57014", "the FETCH in the savepoint: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+        else:
+            e = scan_error(a, "FETCH 1 FROM c")
+            check(e.pgcode == "22012", "the FETCH in the savepoint: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+        run(a, "ROLLBACK TO SAVEPOINT s")
+
+    def failed_fetch_slot(self, conn):
+        # a cursor over a slow server capped at 1 (timeout_ms 20 s: a holder
+        # that never runs its request would stall a waiter 21 s) fails its
+        # FETCH in a savepoint while its request holds the slot.  Its portal
+        # is dead once rolled back: the slot goes back at ROLLBACK TO, with
+        # the transaction still open, and another session scans at once.
+        # Async (the error in the scan's callback, or above the scan) and a
+        # plain cursor (the synchronous path)
+        self.shared_table(conn, "fs_ff1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_ff2", {"access_token": "fixed-slow"},
+                          server_options="max_concurrent_requests '1', timeout_ms '20000'",
+                          table_options="page_size '25', async_capable 'on'")
+        run(conn, "CREATE FOREIGN TABLE fs_ff3 (external_userid text) SERVER fs_ff2_srv "
+                  "OPTIONS (page_size '25')")
+        union = "SELECT external_userid FROM fs_ff1 UNION ALL SELECT external_userid FROM fs_ff2"
+        for how, declare, first_fetch in (
+                ("timeout", union, False),
+                ("error", "SELECT external_userid, 1 / (2 - nextval('fs_ff_rows')) FROM (%s) u" % union, True),
+                ("timeout", "SELECT external_userid FROM fs_ff3", False)):
+            what = "%s, %s" % ("a plain cursor" if "fs_ff3" in declare else "async", how)
+            reset()
+            a, b = connect(), connect()
+            try:
+                apid = run(a, "SELECT pg_backend_pid()")[0][0]
+                self.failed_fetch(a, declare, how, first_fetch)
+                got = self.requests_in_flight(conn, "fs_ff2_srv")
+                check(got == 0, "%s: after ROLLBACK TO SAVEPOINT the failed cursor still holds the slot: "
+                      "requests_in_flight %s" % (what, got))
+                run(b, "SET statement_timeout = '12s'")
+                t = time.monotonic()
+                try:
+                    got = run(b, "SELECT count(*) FROM fs_ff3")
+                except psycopg2.Error as e:
+                    raise Fail("%s: another session's scan failed after %.1f s behind the failed cursor's "
+                               "slot: %s" % (what, time.monotonic() - t, error_text(e)))
+                took = time.monotonic() - t
+                check(got == [(25,)], "%s: the other session's scan: %s" % (what, got))
+                # its own slow page (3 s), no wait for the dead cursor's slot
+                check(took < 8, "%s: the other session's scan took %.1f s" % (what, took))
+                run(a, "COMMIT")
+                self.async_left_nothing(conn, apid, ["fs_ff2_srv"])
+                check(run(a, "SELECT count(*) FROM fs_ff3") == [(25,)], "%s: the cursor's session afterwards" % what)
+            finally:
+                a.close()
+                b.close()
+        run(conn, "DROP SERVER fs_ff2_srv CASCADE")
+
+    def failed_fetch_in_flight(self, conn):
+        # the same for a server without a cap: requests_in_flight counts the
+        # failed cursor's request until ROLLBACK TO SAVEPOINT, not until the
+        # transaction ends (a cap set meanwhile would hold the others up)
+        self.shared_table(conn, "fs_ff1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_ffu", {"access_token": "fixed-slow"},
+                          table_options="page_size '25', async_capable 'on'")
+        run(conn, "CREATE FOREIGN TABLE fs_ffu_plain (external_userid text) SERVER fs_ffu_srv "
+                  "OPTIONS (page_size '25')")
+        for what, declare in (
+                ("async", "SELECT external_userid FROM fs_ff1 UNION ALL SELECT external_userid FROM fs_ffu"),
+                ("a plain cursor", "SELECT external_userid FROM fs_ffu_plain")):
+            reset()
+            a = connect()
+            try:
+                apid = run(a, "SELECT pg_backend_pid()")[0][0]
+                self.failed_fetch(a, declare, "timeout")
+                got = self.requests_in_flight(conn, "fs_ffu_srv")
+                check(got == 0, "%s: after ROLLBACK TO SAVEPOINT the failed cursor's request is still counted: "
+                      "requests_in_flight %s" % (what, got))
+                run(a, "COMMIT")
+                self.async_left_nothing(conn, apid, ["fs_ffu_srv"])
+            finally:
+                a.close()
+        run(conn, "DROP SERVER fs_ffu_srv CASCADE")
+
+    def failed_fetch_token(self, conn):
+        # a cursor's async gettoken (3 s) is out when its FETCH in a savepoint
+        # times out: at ROLLBACK TO SAVEPOINT the fetch it claimed for the
+        # cluster goes back, so another session with the same credentials
+        # calls gettoken itself (3 s) instead of waiting its budget (8 s)
+        # first.  A spelling of the mock's host of its own: a token key no
+        # case has fetched (with a cached token the FETCH would not fail)
+        self.shared_table(conn, "fs_ff1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
+        run(conn, "DROP SERVER IF EXISTS fs_fft_srv CASCADE")
+        run(conn, "CREATE SERVER fs_fft_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s, timeout_ms '8000', max_retries '0')",
+            ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
+        set_mapping(conn, server="fs_fft_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+        run(conn, "CREATE FOREIGN TABLE fs_fft (external_userid text) "
+                  "SERVER fs_fft_srv OPTIONS (page_size '25', async_capable 'on')")
+        run(conn, "CREATE FOREIGN TABLE fs_fftb (external_userid text) "
+                  "SERVER fs_fft_srv OPTIONS (page_size '25')")
+        reset()
+        a, b = connect(), connect()
+        try:
+            self.failed_fetch(a, "SELECT external_userid FROM fs_ff1 UNION ALL SELECT external_userid FROM fs_fft",
+                              "timeout")
+            run(b, "SET statement_timeout = '20s'")
+            t = time.monotonic()
+            got = run(b, "SELECT count(*) FROM fs_fftb")
+            took = time.monotonic() - t
+            check(got == [(25,)], "the other session's scan: %s" % got)
+            check(took < 7, "the other session's scan took %.1f s: it waited its budget for the failed "
+                            "cursor's fetch" % took)
+            run(a, "COMMIT")
+        finally:
+            a.close()
+            b.close()
+        run(conn, "DROP SERVER fs_fft_srv CASCADE")
+
     def progress_writers(self, conn):
         # issue 14, point 2, with a fault injection build: a writer's error
         # cannot leave a progress row mid-write, and a row that stays
@@ -4708,7 +4845,7 @@ class Suite:
                     lambda: self.token_wait_budget(conn), needs_tokens)
         self.shared("shared token wait: an idle cursor's claimed fetch, another session fetches for everyone",
                     lambda: self.token_wait_idle_cursor(conn), needs_tokens)
-        self.shared("shared token claim: a cursor that failed in a rolled back savepoint gives its fetch back at commit",
+        self.shared("shared token claim: a cursor that failed in a rolled back savepoint gives its fetch back by commit",
                     lambda: self.token_claim_failed_cursor(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                     lambda: self.token_eviction(conn), needs_tokens)
@@ -4800,6 +4937,14 @@ class Suite:
                   "claims at once (open cursor, completed, async, failed in a savepoint; WITH HOLD refused); "
                   "COMMIT/ROLLBACK PREPARED give nothing back twice",
                   lambda: self.prepare_transaction(conn))
+        self.shared("failed_fetch_slot: a cursor whose FETCH failed in a rolled back savepoint gives its "
+                    "request slot back at ROLLBACK TO (async, an error above the scan, a plain cursor)",
+                    lambda: self.failed_fetch_slot(conn), needs_views)
+        self.shared("failed_fetch_in_flight: a cursor whose FETCH failed in a rolled back savepoint leaves "
+                    "requests_in_flight of a server without a cap at 0", lambda: self.failed_fetch_in_flight(conn),
+                    needs_views)
+        self.shared("failed_fetch_token: a cursor whose FETCH failed in a rolled back savepoint gives its "
+                    "gettoken claim back at ROLLBACK TO", lambda: self.failed_fetch_token(conn), needs_tokens)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
