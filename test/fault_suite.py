@@ -3976,6 +3976,48 @@ class Suite:
                 b.close()
         run(conn, "DROP SERVER fs_ff2_srv CASCADE")
 
+    def failed_fetch_claims_reused(self, conn):
+        # a cursor that failed in a rolled back savepoint gives back what its
+        # claim held at ROLLBACK TO, but keeps the claim itself (holding
+        # nothing) until its portal goes with the transaction: the claim's
+        # number goes back with the scan's memory then.  A backend hands out
+        # 64 claims for capped servers at once, so one whose cursors failed
+        # that way, each with a request of a capped server out, more often
+        # than that must still claim slots afterwards.  The slow server's
+        # 3 s page is out when the fast table's second row fails; COMMIT
+        # drops the cursor without waiting for it
+        self.shared_table(conn, "fs_ffr", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_ffr_slow", {"access_token": "fixed-slow"},
+                          server_options="max_concurrent_requests '2'",
+                          table_options="page_size '25', async_capable 'on'")
+        union = "SELECT external_userid FROM fs_ffr UNION ALL SELECT external_userid FROM fs_ffr_slow"
+        reset()
+        a = connect()
+        try:
+            run(a, "CREATE TEMP SEQUENCE fs_ffr_rows")
+            for i in range(70):
+                run(a, "ALTER SEQUENCE fs_ffr_rows RESTART")
+                run(a, "BEGIN")
+                run(a, "DECLARE c CURSOR FOR SELECT external_userid, 1 / (2 - nextval('fs_ffr_rows')) "
+                       "FROM (%s) u" % union)
+                check(len(run(a, "FETCH 1 FROM c")) == 1, "round %d: the cursor's first row" % i)
+                run(a, "SAVEPOINT s")
+                e = scan_error(a, "FETCH 1 FROM c")
+                check(e.pgcode == "22012", "round %d: the FETCH in the savepoint: %s %s" % (i, e.pgcode, error_text(e)))
+                run(a, "ROLLBACK TO SAVEPOINT s")
+                run(a, "COMMIT")
+            run(a, "SET statement_timeout = '15s'")
+            try:
+                got = run(a, "SELECT count(*) FROM (%s) u" % union)
+            except psycopg2.Error as e:
+                raise Fail("an async scan after 70 cursors failed in savepoints: %s" % error_text(e))
+            check(got == [(50,)], "an async scan after 70 cursors failed in savepoints: %s" % got)
+        finally:
+            a.close()
+        run(conn, "DROP SERVER fs_ffr_srv CASCADE")
+        run(conn, "DROP SERVER fs_ffr_slow_srv CASCADE")
+
     def failed_fetch_in_flight(self, conn):
         # the same for a server without a cap: requests_in_flight counts the
         # failed cursor's request until ROLLBACK TO SAVEPOINT, not until the
@@ -4940,6 +4982,9 @@ class Suite:
         self.shared("failed_fetch_slot: a cursor whose FETCH failed in a rolled back savepoint gives its "
                     "request slot back at ROLLBACK TO (async, an error above the scan, a plain cursor)",
                     lambda: self.failed_fetch_slot(conn), needs_views)
+        self.shared("failed_fetch_claims_reused: a backend whose cursors failed in rolled back savepoints "
+                    "70 times still claims slots (each claim's number goes back with its portal)",
+                    lambda: self.failed_fetch_claims_reused(conn), needs_views)
         self.shared("failed_fetch_in_flight: a cursor whose FETCH failed in a rolled back savepoint leaves "
                     "requests_in_flight of a server without a cap at 0", lambda: self.failed_fetch_in_flight(conn),
                     needs_views)
