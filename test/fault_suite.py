@@ -739,22 +739,26 @@ class Suite:
         # a body cut short and retried with the same cursor.
         self.page_retried_once(conn, "closecut2", 2, said="without a length")
 
-    def closecut(self, conn):
-        # every answer cut short: retried, then the error of a body cut short
+    def every_answer_cut(self, conn, scenario, ended, detail_says):
+        # every answer cut short: retried, then the error of a body cut
+        # short, saying how far it came (ended: the primary message's end)
         set_server_option(conn, "max_retries", 2)
         try:
-            set_mapping(conn, access_token="fixed-closecut")
+            set_mapping(conn, access_token="fixed-" + scenario)
             reset()
             e = scan_error(conn)
             msg = error_text(e)
             check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
-            check(e.diag.message_primary == "could not fetch page 1 of %s/externalcontact/contact_list: "
-                  "the response ended early" % API, "message: %s" % msg)
+            check(e.diag.message_primary == "could not fetch page 1 of %s/externalcontact/contact_list: %s"
+                  % (API, ended), "message: %s" % msg)
             check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
-            check("gave no length" in (e.diag.message_detail or ""), "detail: %s" % msg)
+            check(detail_says in (e.diag.message_detail or ""), "detail: %s" % msg)
             check(stats()["contact_list"] == 3, "%d requests, expected 3" % stats()["contact_list"])
         finally:
             set_server_option(conn, "max_retries", None)
+
+    def closecut(self, conn):
+        self.every_answer_cut(conn, "closecut", "the response ended early", "gave no length")
 
     def closeempty2(self, conn):
         # A 200 without a length and without a byte of body: WeCom always
@@ -763,22 +767,10 @@ class Suite:
         self.page_retried_once(conn, "closeempty2", 2, said="before any of the body")
 
     def closeempty(self, conn):
-        # every answer empty: retried, then the error of a body cut short
-        # that says none of it came (not an invalid response)
-        set_server_option(conn, "max_retries", 2)
-        try:
-            set_mapping(conn, access_token="fixed-closeempty")
-            reset()
-            e = scan_error(conn)
-            msg = error_text(e)
-            check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
-            check(e.diag.message_primary == "could not fetch page 1 of %s/externalcontact/contact_list: "
-                  "the response ended before its body began" % API, "message: %s" % msg)
-            check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
-            check("before any of the body arrived" in (e.diag.message_detail or ""), "detail: %s" % msg)
-            check(stats()["contact_list"] == 3, "%d requests, expected 3" % stats()["contact_list"])
-        finally:
-            set_server_option(conn, "max_retries", None)
+        # every answer empty: not an invalid response, but a body that
+        # none of came
+        self.every_answer_cut(conn, "closeempty", "the response ended before its body began",
+                              "before any of the body arrived")
 
     def big_error_page(self, conn):
         # A gateway's 502 page larger than max_response_bytes is the server
@@ -2571,6 +2563,20 @@ class Suite:
               % stats()["gettoken"])
         a.close()
 
+    def slow_token_server(self, conn, name, timeout_ms, page_size):
+        """Server NAME_srv on corp-slowtoken (gettoken answers after 3 s),
+        timeout_ms and no retry, its async table NAME: at a spelling of the
+        mock's host of its own, a token key no case has fetched (with a
+        cached token nothing would wait)."""
+        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
+        run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+        run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %%s, timeout_ms '%d', max_retries '0')" % (name, timeout_ms),
+            ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
+        set_mapping(conn, server=name + "_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+        run(conn, "CREATE FOREIGN TABLE %s (external_userid text) "
+                  "SERVER %s_srv OPTIONS (page_size '%d', async_capable 'on')" % (name, name, page_size))
+
     def slow_token_tables(self, conn, prefix, secret, timeout_ms):
         """PREFIX1, async on a fixed token; PREFIX2, async on corp-slowtoken
         (gettoken answers after 3 s) with secret; PREFIXb, the same
@@ -3563,14 +3569,7 @@ class Suite:
         # makes
         self.shared_table(conn, "fs_tc1", {"access_token": "fixed-basic"},
                           table_options="page_size '5', async_capable 'on'")
-        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
-        run(conn, "DROP SERVER IF EXISTS fs_tc2_srv CASCADE")
-        run(conn, "CREATE SERVER fs_tc2_srv FOREIGN DATA WRAPPER contact_list_fdw "
-                  "OPTIONS (api_url %s, timeout_ms '5000', max_retries '0')",
-            ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
-        set_mapping(conn, server="fs_tc2_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
-        run(conn, "CREATE FOREIGN TABLE fs_tc2 (external_userid text) "
-                  "SERVER fs_tc2_srv OPTIONS (page_size '5', async_capable 'on')")
+        self.slow_token_server(conn, "fs_tc2", 5000, 5)
         first, second = connect(), connect()
         try:
             # in a transaction left open: the fetch goes back when the scan
@@ -3914,7 +3913,8 @@ class Suite:
         escapes the executor elsewhere), with a request of the scan out."""
         run(a, "BEGIN")
         if how == "error":
-            run(a, "CREATE TEMP SEQUENCE fs_ff_rows")
+            run(a, "CREATE TEMP SEQUENCE IF NOT EXISTS fs_ff_rows")
+            run(a, "ALTER SEQUENCE fs_ff_rows RESTART")
         run(a, "DECLARE c CURSOR FOR " + declare)
         if first_fetch:
             check(len(run(a, "FETCH 1 FROM c")) == 1, "the cursor's first FETCH returned no row")
@@ -3936,14 +3936,7 @@ class Suite:
         # the transaction still open, and another session scans at once.
         # Async (the error in the scan's callback, or above the scan) and a
         # plain cursor (the synchronous path)
-        self.shared_table(conn, "fs_ff1", {"access_token": "fixed-basic"},
-                          table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_ff2", {"access_token": "fixed-slow"},
-                          server_options="max_concurrent_requests '1', timeout_ms '20000'",
-                          table_options="page_size '25', async_capable 'on'")
-        run(conn, "CREATE FOREIGN TABLE fs_ff3 (external_userid text) SERVER fs_ff2_srv "
-                  "OPTIONS (page_size '25')")
-        union = "SELECT external_userid FROM fs_ff1 UNION ALL SELECT external_userid FROM fs_ff2"
+        union = self.failed_fetch_tables(conn)
         for how, declare, first_fetch in (
                 ("timeout", union, False),
                 ("error", "SELECT external_userid, 1 / (2 - nextval('fs_ff_rows')) FROM (%s) u" % union, True),
@@ -3976,6 +3969,20 @@ class Suite:
                 b.close()
         run(conn, "DROP SERVER fs_ff2_srv CASCADE")
 
+    def failed_fetch_tables(self, conn):
+        """fs_ff1, async on a fixed token; fs_ff2, async, and fs_ff3, plain,
+        on a server capped at 1 whose every page takes 3 s (timeout_ms 20 s:
+        a holder that never runs its request would stall a waiter 21 s).
+        Returns the async union of fs_ff1 and fs_ff2."""
+        self.shared_table(conn, "fs_ff1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_ff2", {"access_token": "fixed-slow"},
+                          server_options="max_concurrent_requests '1', timeout_ms '20000'",
+                          table_options="page_size '25', async_capable 'on'")
+        run(conn, "CREATE FOREIGN TABLE fs_ff3 (external_userid text) SERVER fs_ff2_srv "
+                  "OPTIONS (page_size '25')")
+        return "SELECT external_userid FROM fs_ff1 UNION ALL SELECT external_userid FROM fs_ff2"
+
     def failed_fetch_claims_reused(self, conn):
         # a cursor that failed in a rolled back savepoint gives back what its
         # claim held at ROLLBACK TO, but keeps the claim itself (holding
@@ -3986,26 +3993,13 @@ class Suite:
         # than that must still claim slots afterwards.  The slow server's
         # 3 s page is out when the fast table's second row fails; COMMIT
         # drops the cursor without waiting for it
-        self.shared_table(conn, "fs_ffr", {"access_token": "fixed-basic"},
-                          table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_ffr_slow", {"access_token": "fixed-slow"},
-                          server_options="max_concurrent_requests '2'",
-                          table_options="page_size '25', async_capable 'on'")
-        union = "SELECT external_userid FROM fs_ffr UNION ALL SELECT external_userid FROM fs_ffr_slow"
+        union = self.failed_fetch_tables(conn)
+        declare = "SELECT external_userid, 1 / (2 - nextval('fs_ff_rows')) FROM (%s) u" % union
         reset()
         a = connect()
         try:
-            run(a, "CREATE TEMP SEQUENCE fs_ffr_rows")
             for i in range(70):
-                run(a, "ALTER SEQUENCE fs_ffr_rows RESTART")
-                run(a, "BEGIN")
-                run(a, "DECLARE c CURSOR FOR SELECT external_userid, 1 / (2 - nextval('fs_ffr_rows')) "
-                       "FROM (%s) u" % union)
-                check(len(run(a, "FETCH 1 FROM c")) == 1, "round %d: the cursor's first row" % i)
-                run(a, "SAVEPOINT s")
-                e = scan_error(a, "FETCH 1 FROM c")
-                check(e.pgcode == "22012", "round %d: the FETCH in the savepoint: %s %s" % (i, e.pgcode, error_text(e)))
-                run(a, "ROLLBACK TO SAVEPOINT s")
+                self.failed_fetch(a, declare, "error", first_fetch=True)
                 run(a, "COMMIT")
             run(a, "SET statement_timeout = '15s'")
             try:
@@ -4015,8 +4009,7 @@ class Suite:
             check(got == [(50,)], "an async scan after 70 cursors failed in savepoints: %s" % got)
         finally:
             a.close()
-        run(conn, "DROP SERVER fs_ffr_srv CASCADE")
-        run(conn, "DROP SERVER fs_ffr_slow_srv CASCADE")
+        run(conn, "DROP SERVER fs_ff2_srv CASCADE")
 
     def failed_fetch_in_flight(self, conn):
         # the same for a server without a cap: requests_in_flight counts the
@@ -4054,14 +4047,7 @@ class Suite:
         # case has fetched (with a cached token the FETCH would not fail)
         self.shared_table(conn, "fs_ff1", {"access_token": "fixed-basic"},
                           table_options="page_size '5', async_capable 'on'")
-        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
-        run(conn, "DROP SERVER IF EXISTS fs_fft_srv CASCADE")
-        run(conn, "CREATE SERVER fs_fft_srv FOREIGN DATA WRAPPER contact_list_fdw "
-                  "OPTIONS (api_url %s, timeout_ms '8000', max_retries '0')",
-            ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
-        set_mapping(conn, server="fs_fft_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
-        run(conn, "CREATE FOREIGN TABLE fs_fft (external_userid text) "
-                  "SERVER fs_fft_srv OPTIONS (page_size '25', async_capable 'on')")
+        self.slow_token_server(conn, "fs_fft", 8000, 25)
         run(conn, "CREATE FOREIGN TABLE fs_fftb (external_userid text) "
                   "SERVER fs_fft_srv OPTIONS (page_size '25')")
         reset()
