@@ -829,12 +829,6 @@ clf_column_json_key(Oid relid, AttrNumber attnum, const char *attname,
 }
 
 /*
- * Check hooks of the settings: the rules of the server options.  The value
- * of a refused setting is quoted by PostgreSQL's own message, so userinfo
- * is refused before anything else, with a message of our own that does
- * not repeat it.
- */
-/*
  * A check hook's report of problem, if any (true): out of memory with its
  * own SQLSTATE, not an ERROR (see url_out_of_memory), else the generic
  * "invalid value" with problem as the detail.
@@ -854,9 +848,22 @@ guc_url_problem(const char *problem)
 	return true;
 }
 
+/*
+ * Check hooks of the settings: the rules of the server options.  The value
+ * of a refused setting is quoted by PostgreSQL's own message, so userinfo
+ * is refused before anything else, with a message of our own that does
+ * not repeat it.
+ */
 static bool
 check_default_api_url(char **newval, void **extra, GucSource source)
 {
+	/*
+	 * The built-in default is WeCom's own URL, known good, and a refused
+	 * boot value is FATAL: loading the library (LOAD, or the first use in
+	 * a session on 17 and later) must not depend on libcurl's memory.
+	 */
+	if (strcmp(*newval, CLF_DEFAULT_API_URL) == 0)
+		return true;
 	if (url_has_userinfo(*newval))
 	{
 		GUC_check_errmsg("setting \"contact_list_fdw.api_url\" must not contain a user name or password");

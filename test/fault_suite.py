@@ -172,14 +172,17 @@ def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
 
 
-def fault_injection_cluster(name):
+def fault_injection_cluster(name, preload=None):
     """A MiniCluster running the fault injection build
     (fault_injection_install), the library preloaded where 15 and 16 need it
-    to share state, with the extension created: (cluster, connection).  The
-    caller stops the cluster.  Needs root."""
+    to share state (preload None) or never (False), with the extension
+    created: (cluster, connection).  The caller stops the cluster.  Needs
+    root."""
     if os.geteuid() != 0:
         raise Skip("needs root")
-    conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+    if preload is None:
+        preload = pg_major() < 17
+    conf = ["shared_preload_libraries = 'contact_list_fdw'"] if preload else []
     mc = MiniCluster(name, conf=conf, pg_config=fault_injection_install())
     try:
         c = mc.connect()
@@ -3396,19 +3399,28 @@ class Suite:
                 e = scan_error(c, sql)
                 check(e.pgcode == "53200" and e.diag.message_primary == "out of memory",
                       "%s: SQLSTATE %s: %s" % (sql, e.pgcode, error_text(e)))
-            run(c, "RESET clf_fault.point")
-            run(c, "ALTER ROLE CURRENT_USER SET clf_fault.point = 'url_parse'")
-            run(c, "ALTER ROLE CURRENT_USER SET contact_list_fdw.api_url = %s", (relay,))
-            try:
-                c2 = mc.connect()
-                run(c2, "LOAD 'contact_list_fdw'")
-            except psycopg2.Error as e:
-                raise Fail("the check hook raised an ERROR: %s %s" % (e.pgcode, str(e).strip()))
-            shown = run(c2, "SHOW contact_list_fdw.api_url")[0][0]
-            check(shown != relay, "the value the check could not parse was taken: %s" % shown)
-            c2.close()
         finally:
             mc.stop()
+        # the role's settings checked as a connection starts (the library
+        # preloaded: 15, 16) or as LOAD defines them, the built-in default
+        # first (a refused boot value would be FATAL): both, on any version
+        for preload in (True, False):
+            mc, c = fault_injection_cluster("urloom", preload=preload)
+            try:
+                run(c, "ALTER ROLE CURRENT_USER SET clf_fault.point = 'url_parse'")
+                run(c, "ALTER ROLE CURRENT_USER SET contact_list_fdw.api_url = %s", (relay,))
+                try:
+                    c2 = mc.connect()
+                    run(c2, "LOAD 'contact_list_fdw'")
+                except psycopg2.Error as e:
+                    raise Fail("preloaded %s: the check hook raised an ERROR: %s %s"
+                               % (preload, e.pgcode, str(e).strip()))
+                shown = run(c2, "SHOW contact_list_fdw.api_url")[0][0]
+                check(shown != relay, "preloaded %s: the value the check could not parse was taken: %s"
+                      % (preload, shown))
+                c2.close()
+            finally:
+                mc.stop()
 
     def slot_claims(self, conn):
         # issue 18: one backend's claims each hold a slot or wait with a
