@@ -151,6 +151,18 @@ SELECT n, ts, add_time, ts = add_time::timestamp AS same_instant,
 -- change) is kept as written, where timestamptz moves it to 03:30 local
 SET timezone = 'Europe/Berlin';
 SELECT n, ts, ts_d, add_time::timestamp AS via_timestamptz FROM conv_zones WHERE n IN (17, 19) ORDER BY n;
+-- 26 and 27: a wall time the DST change skips, written with the offset
+-- from before the change ("02:30+01" in Berlin, "01:30Z" in London), still
+-- names an instant: 03:30 in Berlin, 02:30 in London, as via timestamptz
+SELECT count(clf_scenario_table('conv_z' || n, 'types' || n)::text) AS tables
+  FROM generate_series(26, 27) n;
+ALTER FOREIGN TABLE conv_z26 ADD COLUMN ts timestamp OPTIONS (field 'add_time');
+ALTER FOREIGN TABLE conv_z27 ADD COLUMN ts timestamp OPTIONS (field 'add_time');
+SELECT ts, add_time::timestamp AS via_timestamptz FROM conv_z26;
+SET timezone = 'Europe/London';
+SELECT ts, add_time::timestamp AS via_timestamptz FROM conv_z27;
+SELECT count(clf_drop_scenario_table('conv_z' || n)::text) AS dropped
+  FROM generate_series(26, 27) n;
 SET timezone = 'UTC';
 DROP VIEW conv_zones;
 SELECT count(clf_drop_scenario_table('conv_z' || n)::text) AS dropped

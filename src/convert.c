@@ -354,6 +354,93 @@ all_digits(const char *s)
 }
 
 /*
+ * The input functions' parse of a timestamp string, or their ERROR: its
+ * type (DTK_DATE, DTK_EPOCH ...), fields and zone offset (the session's
+ * TimeZone's at that wall time if it named none).
+ */
+static void
+decode_timestamp_string(const char *text, int *dtype, struct pg_tm *tm,
+						fsec_t *fsec, int *tz)
+{
+	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dterr;
+#if PG_VERSION_NUM >= 160000
+	DateTimeErrorExtra extra = {0};
+#endif
+
+	dterr = ParseDateTime(text, workbuf, sizeof(workbuf), field, ftype,
+						  MAXDATEFIELDS, &nf);
+#if PG_VERSION_NUM >= 160000
+	if (dterr == 0)
+		dterr = DecodeDateTime(field, ftype, nf, dtype, tm, fsec, tz, &extra);
+	if (dterr != 0)
+	{
+		/* without an escontext, an ERROR; extra points into workbuf */
+		DateTimeParseError(dterr, &extra, text, "timestamp", NULL);
+		pg_unreachable();
+	}
+#else
+	if (dterr == 0)
+		dterr = DecodeDateTime(field, ftype, nf, dtype, tm, fsec, tz);
+	if (dterr != 0)
+		DateTimeParseError(dterr, text, "timestamp");
+#endif
+}
+
+/*
+ * Is tm (with fsec) at offset tz a wall time the session's TimeZone skips
+ * (the hour a DST change jumps over)?  Then the instant it names reads back
+ * as another wall time.
+ */
+static bool
+wall_time_skipped(struct pg_tm *tm, fsec_t fsec, int tz)
+{
+	Timestamp	instant;
+	struct pg_tm back;
+	fsec_t		back_fsec;
+	int			back_tz;
+
+	if (tm2timestamp(tm, fsec, &tz, &instant) != 0 ||
+		timestamp2tm(instant, &back_tz, &back, &back_fsec, NULL, session_timezone) != 0)
+		return false;
+	return back.tm_year != tm->tm_year || back.tm_mon != tm->tm_mon ||
+		back.tm_mday != tm->tm_mday || back.tm_hour != tm->tm_hour ||
+		back.tm_min != tm->tm_min;
+}
+
+/*
+ * Did text name its zone?  Asked only of a wall time the session's TimeZone
+ * skips with the offset from before the change, which a string names ("Z"
+ * in London) or the parser fills in.  Parsed again in a zone of an offset
+ * nobody writes (+03:25:45): a string without a zone gets that one.
+ */
+static bool
+string_names_zone(const char *text)
+{
+	pg_tz	   *odd = pg_tzset_offset(12345);
+	pg_tz	   *session = session_timezone;
+	int			dtype;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	PG_TRY();
+	{
+		session_timezone = odd;
+		decode_timestamp_string(text, &dtype, &tm, &fsec, &tz);
+	}
+	PG_FINALLY();
+	{
+		session_timezone = session;
+	}
+	PG_END_TRY();
+	return tz != DetermineTimeZoneOffset(&tm, odd);
+}
+
+/*
  * A timestamp (without time zone) column from a string: the wall clock of
  * the session's TimeZone at the instant the string names, as the epoch
  * path gives, so "07:51:39Z" and "15:51:39+08" read the same in any zone
@@ -364,55 +451,32 @@ all_digits(const char *s)
  *
  * The string is parsed once, as the input functions parse it.  The parser
  * does not tell whether it named a zone: without one it fills in the
- * session's offset at the wall time written.  So the instant is read only
- * when the offset differs from that one; where they agree, the instant's
- * local time is the wall time written (but for one a DST change skips,
- * which is kept as written, as before).  Asking the parser for no offset
- * (a NULL tzp), which refuses a zone, is not an option: no caller in
- * PostgreSQL does, and then an all-letters zone name ("Japan") is written
- * through that NULL.
+ * session's offset at the wall time written.  So the instant is read when
+ * the offset differs from that one; where they agree, the instant's local
+ * time is the wall time written, but for one a DST change skips: only
+ * then is it asked whether the string named the zone.  Asking the parser
+ * for no offset (a NULL tzp), which refuses a zone, is not an option: no
+ * caller in PostgreSQL does, and then an all-letters zone name ("Japan")
+ * is written through that NULL.
  */
 static Datum
 local_time_of_string(ClfColumn *col, char *text)
 {
-	char		workbuf[MAXDATELEN + MAXDATEFIELDS];
-	char	   *field[MAXDATEFIELDS];
-	int			ftype[MAXDATEFIELDS];
-	int			nf;
 	int			dtype;
 	int			tz;
-	int			dterr;
 	struct pg_tm tm;
 	fsec_t		fsec;
 	bool		zone_counts;
 	Timestamp	stamp;
 	Datum		local;
-#if PG_VERSION_NUM >= 160000
-	DateTimeErrorExtra extra = {0};
-#endif
 
-	dterr = ParseDateTime(text, workbuf, sizeof(workbuf), field, ftype,
-						  MAXDATEFIELDS, &nf);
-#if PG_VERSION_NUM >= 160000
-	if (dterr == 0)
-		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz, &extra);
-	if (dterr != 0)
-	{
-		/* without an escontext, an ERROR */
-		DateTimeParseError(dterr, &extra, text, "timestamp", NULL);
-		pg_unreachable();
-	}
-#else
-	if (dterr == 0)
-		dterr = DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz);
-	if (dterr != 0)
-		DateTimeParseError(dterr, text, "timestamp");
-#endif
-
+	decode_timestamp_string(text, &dtype, &tm, &fsec, &tz);
 	switch (dtype)
 	{
 		case DTK_DATE:
 			zone_counts = tz != DetermineTimeZoneOffset(&tm, session_timezone);
+			if (!zone_counts && wall_time_skipped(&tm, fsec, tz))
+				zone_counts = string_names_zone(text);
 			if (tm2timestamp(&tm, fsec, zone_counts ? &tz : NULL, &stamp) != 0)
 				ereport(ERROR,
 						errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),

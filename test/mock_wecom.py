@@ -159,6 +159,12 @@ TYPES = [
      "add_time": "2023-09-11 07:51:39 Nowhere/Zone"},
     {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_025", "follow_userid": "lisi",
      "add_time": "2023-02-30 07:51:39"},
+    # a wall time the DST change skips, written with the offset from before
+    # it: an instant all the same (03:30 in Berlin, 02:30 in London)
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_026", "follow_userid": "lisi",
+     "add_time": "2023-03-26 02:30:00+01"},
+    {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_027", "follow_userid": "lisi",
+     "add_time": "2023-03-26T01:30:00Z"},
 ]
 
 
@@ -1085,7 +1091,7 @@ SCENARIO_HELP = [
     ("closecut2", "page 2 cut short once on a response without a length: retried"),
     ("hangpage2", "page 2 never answers, on the connection page 1 came on: timeout_ms"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
-    ("types", "25 rows of awkward values, for column type conversions (rows 12 and 13"),
+    ("types", "27 rows of awkward values, for column type conversions (rows 12 and 13"),
     ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
     ("numbers", "1 row of numbers beyond 2**53 and at the ends of bigint, for integer columns"),
 ]
