@@ -16,7 +16,6 @@ exits 1 if any case failed.
 import collections
 import json
 import os
-import random
 import re
 import shutil
 import socket
@@ -170,6 +169,23 @@ def vm_rss_kb(pid):
 
 def vm_hwm_kb(pid):
     return proc_status_kb(pid, "VmHWM")
+
+
+_localhost_spellings = 0
+
+
+def fresh_localhost():
+    """A spelling of the mock's host name that no case of this run has used
+    (its letters upper or lower case by the bits of a counter): a token key
+    of its own, never cached before, as the cluster's token cache outlives
+    cases.  Drawn at random, two cases' spellings could meet, and the later
+    case find its token cached."""
+    global _localhost_spellings
+    while True:
+        _localhost_spellings += 1
+        host = "".join(c.upper() if _localhost_spellings >> i & 1 else c for i, c in enumerate("localhost"))
+        if host != "LocalHost":  # token_refresh_margin's
+            return host
 
 
 def fault_injection_cluster(name, preload=None):
@@ -2571,7 +2587,7 @@ class Suite:
         timeout_ms and no retry, its async table NAME: at a spelling of the
         mock's host of its own, a token key no case has fetched (with a
         cached token nothing would wait)."""
-        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
+        host = fresh_localhost()
         run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
         run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw "
                   "OPTIONS (api_url %%s, timeout_ms '%d', max_retries '0')" % (name, timeout_ms),
@@ -3686,7 +3702,7 @@ class Suite:
         # claimed before the savepoint (or by a FETCH inside it), stays
         # claimed after ROLLBACK TO SAVEPOINT, so another session with the
         # same credentials waits for it rather than calling gettoken itself
-        host = "".join(c.upper() if random.random() < 0.5 else c for c in "localhost")
+        host = fresh_localhost()
         run(conn, "DROP SERVER IF EXISTS fs_sxt_srv CASCADE")
         run(conn, "CREATE SERVER fs_sxt_srv FOREIGN DATA WRAPPER contact_list_fdw "
                   "OPTIONS (api_url %s)", ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
@@ -4734,11 +4750,9 @@ class Suite:
         # costs about one fetch, not four.  Each server spells the mock's
         # host differently (a token key of its own, never cached before:
         # the cluster's cache outlives cases)
-        spellings = set()
-        while len(spellings) < 4:
-            spellings.add("".join(c.upper() if random.random() < 0.5 else c for c in "localhost"))
+        spellings = [fresh_localhost() for _ in range(4)]
         names = ["fs_at%d" % i for i in (1, 2, 3, 4)]
-        for name, host in zip(names, sorted(spellings)):
+        for name, host in zip(names, spellings):
             run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
             run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % name,
                 ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
