@@ -179,7 +179,6 @@ StaticAssertDecl(lengthof(((PendingCounts *) 0)->retries) ==
 #define PENDING_SERVERS 8
 static PendingCounts pending[PENDING_SERVERS];
 static uint64 pending_clock = 0;
-static bool any_pending = false;
 
 static object_access_hook_type prev_object_access_hook = NULL;
 static bool servers_dropped = false;	/* in this transaction */
@@ -224,14 +223,16 @@ add_retry_cause(ClfRetryCause *causes, int64 *other, int kind, int code, int64 n
 	*other += n;
 }
 
-/* This backend's pending counts of serverid, made (create) if missing. */
+/*
+ * This backend's pending counts of serverid, made (create) if missing.  Its
+ * eight places are searched every time, under a lock already held, rather
+ * than skipped by a flag that would have to be kept true as they empty.
+ */
 static PendingCounts *
 pending_of(Oid serverid, bool create)
 {
 	PendingCounts *victim = NULL;
 
-	if (!any_pending && !create)
-		return NULL;
 	for (int i = 0; i < PENDING_SERVERS; i++)
 	{
 		PendingCounts *p = &pending[i];
@@ -248,7 +249,6 @@ pending_of(Oid serverid, bool create)
 	for (int i = 0; i < CLF_RETRY_CAUSES; i++)
 		victim->causes[i].kind = -1;
 	victim->serverid = serverid;
-	any_pending = true;
 	return victim;
 }
 
