@@ -759,8 +759,8 @@ class Suite:
         self.page_retried_once(conn, "closecut2", 2, said="without a length")
 
     def every_answer_cut(self, conn, scenario, ended, detail_says):
-        # every answer cut short: retried, then the error of a body cut
-        # short, saying how far it came (ended: the primary message's end)
+        # every answer cut short (or garbled): retried, then the error of
+        # such a body, saying how far it came (ended: the primary message's end)
         set_server_option(conn, "max_retries", 2)
         try:
             set_mapping(conn, access_token="fixed-" + scenario)
@@ -790,6 +790,16 @@ class Suite:
         # none of came
         self.every_answer_cut(conn, "closeempty", "the response ended before its body began",
                               "before any of the body arrived")
+
+    def badgzip2(self, conn):
+        # A body that says gzip but is not: libcurl cannot decode it, as
+        # when a body was garbled on the way, and page 2 is asked again
+        # with its cursor.
+        self.page_retried_once(conn, "badgzip2", 2)
+
+    def badgzip(self, conn):
+        self.every_answer_cut(conn, "badgzip", "the response's compressed body could not be decoded",
+                              "libcurl reported")
 
     def big_error_page(self, conn):
         # A gateway's 502 page larger than max_response_bytes is the server
@@ -4811,6 +4821,10 @@ class Suite:
                   lambda: self.closeempty2(conn))
         self.case("an empty body without a length every time: a body cut short after max_retries + 1 attempts",
                   lambda: self.closeempty(conn))
+        self.case("a body that cannot be decoded (said gzip, is not) on page 2 of 5: page 2 again, same cursor",
+                  lambda: self.badgzip2(conn))
+        self.case("a body that cannot be decoded every time: HV00N after max_retries + 1 attempts, in our words",
+                  lambda: self.badgzip(conn))
         self.case("a 502 page larger than max_response_bytes: retried, then its HTTP status, not 54000",
                   lambda: self.big_error_page(conn))
         self.case("HTTP 502 then success", lambda: self.http502once(conn))

@@ -40,7 +40,8 @@ choices made (the doc states them too, the tests are written against the doc):
 - `hangpage2` hangs on every page 2 (the client's kept-alive connection, when
   it keeps one); `closecut`/`closecut2` answer without a length, ended by
   closing the connection, and never gzip, so a cut is in the JSON itself;
-  `closeempty`/`closeempty2` the same, with no body at all.
+  `closeempty`/`closeempty2` the same, with no body at all; `badgzip`/
+  `badgzip2` say gzip but send plain JSON.
 """
 import argparse
 import base64
@@ -209,7 +210,8 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
-              "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty"}
+              "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
+              "badgzip2", "badgzip"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -946,6 +948,9 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "closeempty" or scen == "closeempty2":
             empty = scen == "closeempty" or (page == 2 and STATE.first_time("closecut", "closeempty2"))
             return self.send_unframed(b"" if empty else body, False)
+        if scen == "badgzip" or (scen == "badgzip2" and page == 2 and STATE.first_time("closecut", "badgzip2")):
+            # said to be gzip-encoded, but plain JSON: it cannot be decoded
+            return self.send(200, body, gz=True, encoded=True)
         self.send(200, body, gz=True if scen == "gzip" else False if scen == "bigplain" else None)
 
     def serve_bench(self, limit, cursor, scen="bench"):
@@ -1089,6 +1094,7 @@ SCENARIO_HELP = [
     ("nonjson", "an HTML page instead of JSON (SQLSTATE HV00A)"),
     ("truncated", "a body cut in half (SQLSTATE HV00A)"),
     ("closecut2", "page 2 cut short once on a response without a length: retried"),
+    ("badgzip2", "page 2 once said to be gzip but plain JSON: retried"),
     ("hangpage2", "page 2 never answers, on the connection page 1 came on: timeout_ms"),
     ("redirect", "HTTP 302 to elsewhere, never followed"),
     ("types", "27 rows of awkward values, for column type conversions (rows 12 and 13"),
