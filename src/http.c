@@ -1196,7 +1196,7 @@ transport_sqlstate(CURLcode rc)
 	 * off: retried as a body cut short is, and, still failing after every
 	 * retry, the same failure of the path to the API.
 	 */
-	if (rc == CURLE_BAD_CONTENT_ENCODING || rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM)
+	if (rc == CURLE_BAD_CONTENT_ENCODING || rc == CURLE_HTTP2_STREAM)
 		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 	return ERRCODE_FDW_ERROR;
 }
@@ -1256,8 +1256,6 @@ transport_failure(const ClfHttpOutcome *out)
 			return "the server closed the connection without answering";
 		case CURLE_BAD_CONTENT_ENCODING:
 			return "the response's compressed body could not be decoded";
-		case CURLE_HTTP2:
-			return "the HTTP/2 connection failed";
 		case CURLE_HTTP2_STREAM:
 			return "the HTTP/2 stream was reset";
 		case CURLE_UNSUPPORTED_PROTOCOL:

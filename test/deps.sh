@@ -63,6 +63,7 @@ packages=(
   clang                             # libFuzzer + ASan
   curl openssl tinyproxy            # tests: mock stats, TLS certificates, proxy
   python3 python3-requests python3-psycopg2   # mock, fault suite, ETL baseline
+  python3-h2                        # the mock's HTTP/2 front (test/h2_front.py)
   gnuplot-nox time                  # bench chart, peak RSS
   iproute2 util-linux               # CLF_ISOLATE's network namespace, runuser
 )

@@ -14,6 +14,7 @@ per case, "ok - NAME" or "not ok - NAME: WHY", then "N passed, M failed";
 exits 1 if any case failed.
 """
 import collections
+import itertools
 import json
 import os
 import re
@@ -395,6 +396,39 @@ def socks5_events(sxlog, kind):
     """The lines of the SOCKS5 mock's log that start with kind."""
     with open(sxlog) as f:
         return [l.rstrip("\n") for l in f if l.startswith(kind + " ")]
+
+
+def start_h2_front(cert, key, reset="none"):
+    """The mock behind an HTTP/2-only TLS front (test/h2_front.py), which
+    answers the contact_list requests reset picks ("all", "N": the Nth)
+    with RST_STREAM: (process, port, log of its requests)."""
+    logf = os.path.join(WORK, "h2front-%d.log" % next(H2_FRONTS))
+    if os.path.exists(logf):
+        os.unlink(logf)     # an earlier run's (the per-backend suite runs after the shared one)
+    front = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "h2_front.py"),
+                              "--cert", cert, "--key", key, "--backend-port", str(MOCK_PORT),
+                              "--reset", reset, "--log", logf],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = front.stdout.readline()
+    if "listening" not in line:
+        front.kill()
+        raise Fail("the HTTP/2 front did not start: %r" % line)
+    return front, int(line.split()[-1]), logf
+
+
+H2_FRONTS = itertools.count()
+
+
+def h2_requests(logf):
+    """The contact_list requests an HTTP/2 front saw: (cursor sent, reset)."""
+    seen = []
+    if os.path.exists(logf):
+        with open(logf, encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                if "externalcontact/contact_list" in r["path"]:
+                    seen.append((json.loads(r["body"] or "{}").get("cursor", ""), r["reset"]))
+    return seen
 
 
 def tls_mock_get(port, cert, path):
@@ -1284,6 +1318,51 @@ class Suite:
         finally:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_cafile CASCADE")
+
+    def http2(self, conn):
+        # WeCom answers HTTPS, where libcurl offers HTTP/2: a scan over it
+        # reads every row once; a stream the server resets is retried with
+        # its cursor; one reset every time is HV00N, in our words
+        cert, key = make_cert("tls-h2", "IP:127.0.0.1,DNS:localhost")
+        run(conn, "CREATE SERVER fs_h2 FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url 'https://127.0.0.1/cgi-bin', ca_file %s, max_retries '2')", (cert,))
+        run(conn, """CREATE FOREIGN TABLE fs_h2_contacts (
+                       is_customer boolean, tmp_openid text, external_userid text, name text,
+                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                     SERVER fs_h2 OPTIONS (page_size '%d')""" % PAGE)
+        run(conn, "CREATE USER MAPPING FOR postgres SERVER fs_h2 OPTIONS (access_token 'fixed-basic')")
+        fronts = []
+        try:
+            for mode, what in (("none", "a clean scan"), ("2", "page 2 reset once"), ("all", "every page reset")):
+                front, port, logf = start_h2_front(cert, key, mode)
+                fronts.append(front)
+                run(conn, "ALTER SERVER fs_h2 OPTIONS (SET api_url %s)", ("https://127.0.0.1:%d/cgi-bin" % port,))
+                reset()
+                if mode != "all":
+                    rows = scan(conn, "fs_h2_contacts")
+                    check(len(rows) == 25 and len(set(rows)) == 25, "%s over HTTP/2: %d rows, %d distinct"
+                          % (what, len(rows), len(set(rows))))
+                    seen = h2_requests(logf)
+                    cursors = [c for c, _ in seen]
+                    if mode == "none":
+                        check(len(seen) == 5 and not any(r for _, r in seen), "%s: requests %s" % (what, seen))
+                    else:
+                        check(len(seen) == 6 and seen[1][1] and cursors[1] == cursors[2] and cursors[1],
+                              "%s: page 2 was not asked again with its cursor: %s" % (what, seen))
+                    check(stats()["contact_list"] == 5, "%s: the mock answered %d pages"
+                          % (what, stats()["contact_list"]))
+                    continue
+                e = scan_error(conn, "SELECT count(*) FROM fs_h2_contacts")
+                msg = error_text(e)
+                check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
+                check(e.diag.message_primary == "could not fetch page 1 of https://127.0.0.1:%d/cgi-bin/"
+                      "externalcontact/contact_list: the HTTP/2 stream was reset" % port, "message: %s" % msg)
+                check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
+                check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
+        finally:
+            for front in fronts:
+                stop(front)
+            run(conn, "DROP SERVER IF EXISTS fs_h2 CASCADE")
 
     def retry_after(self, conn):
         # a 429's Retry-After is waited for, not retry_delay_ms (20 ms here)
@@ -4848,6 +4927,8 @@ class Suite:
         self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
+        self.case("https over HTTP/2: every row once, a reset stream retried with its cursor, HV00N when it always is",
+                  lambda: self.http2(conn))
         self.case("https: a ca_file that cannot be read is F0000 with its own hint, not retried",
                   lambda: self.unreadable_ca_file(conn))
         self.case("HTTP 429 with Retry-After: waited for, capped by the rate-limit wait",
