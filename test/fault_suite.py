@@ -828,6 +828,72 @@ class Suite:
             set_server_option(conn, "max_response_bytes", None)
             set_server_option(conn, "max_retries", None)
 
+    def big_token_answer(self, conn):
+        # gettoken's answers are held to 64 kB (CLF_TOKEN_RESPONSE_MAX), a
+        # 200's only, as a page's to max_response_bytes: a gateway's 502
+        # page larger than that is the server error it says it is, retried
+        # as a page's, then reported with its status (not how it began: a
+        # gettoken body may hold a token), whether its size was given
+        # (Content-Length) or showed only as it arrived (chunked); by a
+        # plain scan's fetch and by an async child's.  A 200 that large is
+        # 54000, not retried; one whose Content-Length says so
+        # (bigtokenplain: never gzip) before a byte of its body.
+        def check_502(scen, e, gettoken_url):
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "%s: SQLSTATE %s: %s" % (scen, e.pgcode, msg))
+            check(e.diag.message_primary == "%s answered with HTTP status 502" % gettoken_url,
+                  "%s: message: %s" % (scen, msg))
+            check(e.diag.message_detail == "3 attempts were made.", "%s: detail: %s" % (scen, msg))
+            check("try again later, or raise max_retries" in (e.diag.message_hint or ""),
+                  "%s: hint: %s" % (scen, msg))
+            st = stats()
+            check(st["gettoken"] == 3, "%s: %d gettoken requests, expected 3" % (scen, st["gettoken"]))
+
+        set_server_option(conn, "max_retries", 2)
+        host = fresh_localhost()
+        api = "http://%s:%d/cgi-bin" % (host, MOCK_PORT)
+        try:
+            for scen in ("token502big", "token502bigchunked"):
+                set_mapping(conn, corp_id="corp-" + scen, corp_secret="secret-ok")
+                reset()
+                check_502(scen, scan_error(conn), API + "/gettoken")
+                check(stats()["contact_list"] == 0, "%s: a page was asked for" % scen)
+            # the same from an async Append's child, beside one on a fixed
+            # token (a host spelling of its own: the failure above is shared
+            # for a while under the plain scan's key)
+            self.shared_table(conn, "fs_tkf", {"access_token": "fixed-basic"},
+                              server_options="max_retries '2'",
+                              table_options="page_size '5', async_capable 'on'")
+            run(conn, "DROP SERVER IF EXISTS fs_tkb_srv CASCADE")
+            run(conn, "CREATE SERVER fs_tkb_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, max_retries '2')", (api,))
+            run(conn, "CREATE FOREIGN TABLE fs_tkb (external_userid text) "
+                      "SERVER fs_tkb_srv OPTIONS (page_size '5', async_capable 'on')")
+            sql = "SELECT external_userid FROM fs_tkf UNION ALL SELECT external_userid FROM fs_tkb"
+            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            for scen in ("token502big", "token502bigchunked"):
+                set_mapping(conn, server="fs_tkb_srv", corp_id="corp-" + scen, corp_secret="secret-ok")
+                reset()
+                check_502(scen + ", async", scan_error(conn, sql), api + "/gettoken")
+            # a 200 that large is 54000, not retried
+            for scen, body_read in (("bigtokenbody", True), ("bigtokenplain", False)):
+                set_mapping(conn, corp_id="corp-" + scen, corp_secret="secret-ok")
+                reset()
+                e = scan_error(conn)
+                msg = error_text(e)
+                check(e.pgcode == "54000" and e.diag.message_primary ==
+                      "response for %s/gettoken is larger than 65536 bytes" % API,
+                      "%s: a 200 too large: %s %s" % (scen, e.pgcode, msg))
+                check(stats()["gettoken"] == 1, "%s: %d gettoken requests: a too large 200 was retried"
+                      % (scen, stats()["gettoken"]))
+                got = run(conn, "SELECT bytes FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1")[0][0]
+                check((got > 65536) == body_read, "%s: %d bytes of the body read" % (scen, got))
+        finally:
+            set_server_option(conn, "max_retries", None)
+            run(conn, "DROP SERVER IF EXISTS fs_tkf_srv CASCADE")
+            run(conn, "DROP SERVER IF EXISTS fs_tkb_srv CASCADE")
+
     def http502once(self, conn):
         off = log_offset()
         self.fault_scan(conn, "http502once", 6)
@@ -4813,6 +4879,8 @@ class Suite:
                   lambda: self.closeempty(conn))
         self.case("a 502 page larger than max_response_bytes: retried, then its HTTP status, not 54000",
                   lambda: self.big_error_page(conn))
+        self.case("a gettoken answer larger than 64 kB: a 502 retried, then its HTTP status; a 200 is 54000",
+                  lambda: self.big_token_answer(conn))
         self.case("HTTP 502 then success", lambda: self.http502once(conn))
         self.case("HTTP 429 then success", lambda: self.http429once(conn))
         self.case("errcode -1 twice then success", lambda: self.busy2(conn))
