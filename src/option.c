@@ -849,10 +849,26 @@ guc_url_problem(const char *problem)
 }
 
 /*
- * Check hooks of the settings: the rules of the server options.  The value
- * of a refused setting is quoted by PostgreSQL's own message, so userinfo
- * is refused before anything else, with a message of our own that does
- * not repeat it.
+ * A check hook's report of userinfo in the value of the setting
+ * contact_list_fdw.name, if it has any (true).  PostgreSQL's own message
+ * for a refused setting quotes the value, so this one is ours and does not.
+ */
+static bool
+guc_url_userinfo(const char *value, const char *name)
+{
+	if (!url_has_userinfo(value))
+		return false;
+	GUC_check_errmsg("setting \"contact_list_fdw.%s\" must not contain a user name or password", name);
+	GUC_check_errdetail("Settings can be read by every user, so no \"@\" is accepted in them.");
+	if (strcmp(name, "proxy") == 0)
+		GUC_check_errhint("Put the proxy's credentials in the user mapping options proxy_user and proxy_password.");
+	return true;
+}
+
+/*
+ * Check hooks of the settings: the rules of the server options.  Userinfo
+ * is refused before anything else (guc_url_userinfo), so that no message
+ * quotes it.
  */
 static bool
 check_default_api_url(char **newval, void **extra, GucSource source)
@@ -864,12 +880,8 @@ check_default_api_url(char **newval, void **extra, GucSource source)
 	 */
 	if (strcmp(*newval, CLF_DEFAULT_API_URL) == 0)
 		return true;
-	if (url_has_userinfo(*newval))
-	{
-		GUC_check_errmsg("setting \"contact_list_fdw.api_url\" must not contain a user name or password");
-		GUC_check_errdetail("Settings can be read by every user, so no \"@\" is accepted in them.");
+	if (guc_url_userinfo(*newval, "api_url"))
 		return false;
-	}
 	return !guc_url_problem(api_url_problem(*newval));
 }
 
@@ -878,13 +890,8 @@ check_default_proxy(char **newval, void **extra, GucSource source)
 {
 	if ((*newval)[0] == '\0')
 		return true;
-	if (url_has_userinfo(*newval))
-	{
-		GUC_check_errmsg("setting \"contact_list_fdw.proxy\" must not contain a user name or password");
-		GUC_check_errdetail("Settings can be read by every user, so no \"@\" is accepted in them.");
-		GUC_check_errhint("Put the proxy's credentials in the user mapping options proxy_user and proxy_password.");
+	if (guc_url_userinfo(*newval, "proxy"))
 		return false;
-	}
 	return !guc_url_problem(proxy_problem(*newval));
 }
 

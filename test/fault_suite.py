@@ -372,6 +372,21 @@ def start_socks5(name, *args):
     return proc, int(line.split()[-1]), sxlog
 
 
+def start_tls_mock_behind_socks5(name):
+    """The HTTPS mock (start_tls_mock, its certificate for 127.0.0.1 and
+    localhost) and a SOCKS5 relay to anywhere (start_socks5 name) that asks
+    for squid / PROXY_PASSWORD: (cert, (mock, port), (relay, relay's port,
+    relay's log)).  The caller stops both."""
+    cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+    mock, port = start_tls_mock(cert, key)
+    try:
+        relay = start_socks5(name, "--mode", "relay", "--user", "squid", "--password", PROXY_PASSWORD)
+    except BaseException:
+        stop(mock)
+        raise
+    return cert, (mock, port), relay
+
+
 def sockets_to(pid, port):
     """The socket inodes of pid's established TCP connections to port."""
     inodes = set()
@@ -871,6 +886,72 @@ class Suite:
         finally:
             set_server_option(conn, "max_response_bytes", None)
             set_server_option(conn, "max_retries", None)
+
+    def big_token_answer(self, conn):
+        # gettoken's answers are held to 64 kB (CLF_TOKEN_RESPONSE_MAX), a
+        # 200's only, as a page's to max_response_bytes: a gateway's 502
+        # page larger than that is the server error it says it is, retried
+        # as a page's, then reported with its status (not how it began: a
+        # gettoken body may hold a token), whether its size was given
+        # (Content-Length) or showed only as it arrived (chunked); by a
+        # plain scan's fetch and by an async child's.  A 200 that large is
+        # 54000, not retried; one whose Content-Length says so
+        # (bigtokenplain: never gzip) before a byte of its body.
+        def check_502(scen, e, gettoken_url):
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "%s: SQLSTATE %s: %s" % (scen, e.pgcode, msg))
+            check(e.diag.message_primary == "%s answered with HTTP status 502" % gettoken_url,
+                  "%s: message: %s" % (scen, msg))
+            check(e.diag.message_detail == "3 attempts were made.", "%s: detail: %s" % (scen, msg))
+            check("try again later, or raise max_retries" in (e.diag.message_hint or ""),
+                  "%s: hint: %s" % (scen, msg))
+            st = stats()
+            check(st["gettoken"] == 3, "%s: %d gettoken requests, expected 3" % (scen, st["gettoken"]))
+
+        set_server_option(conn, "max_retries", 2)
+        host = fresh_localhost()
+        api = "http://%s:%d/cgi-bin" % (host, MOCK_PORT)
+        try:
+            for scen in ("token502big", "token502bigchunked"):
+                set_mapping(conn, corp_id="corp-" + scen, corp_secret="secret-ok")
+                reset()
+                check_502(scen, scan_error(conn), API + "/gettoken")
+                check(stats()["contact_list"] == 0, "%s: a page was asked for" % scen)
+            # the same from an async Append's child, beside one on a fixed
+            # token (a host spelling of its own: the failure above is shared
+            # for a while under the plain scan's key)
+            self.shared_table(conn, "fs_tkf", {"access_token": "fixed-basic"},
+                              server_options="max_retries '2'",
+                              table_options="page_size '5', async_capable 'on'")
+            run(conn, "DROP SERVER IF EXISTS fs_tkb_srv CASCADE")
+            run(conn, "CREATE SERVER fs_tkb_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s, max_retries '2')", (api,))
+            run(conn, "CREATE FOREIGN TABLE fs_tkb (external_userid text) "
+                      "SERVER fs_tkb_srv OPTIONS (page_size '5', async_capable 'on')")
+            sql = "SELECT external_userid FROM fs_tkf UNION ALL SELECT external_userid FROM fs_tkb"
+            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            for scen in ("token502big", "token502bigchunked"):
+                set_mapping(conn, server="fs_tkb_srv", corp_id="corp-" + scen, corp_secret="secret-ok")
+                reset()
+                check_502(scen + ", async", scan_error(conn, sql), api + "/gettoken")
+            # a 200 that large is 54000, not retried
+            for scen, body_read in (("bigtokenbody", True), ("bigtokenplain", False)):
+                set_mapping(conn, corp_id="corp-" + scen, corp_secret="secret-ok")
+                reset()
+                e = scan_error(conn)
+                msg = error_text(e)
+                check(e.pgcode == "54000" and e.diag.message_primary ==
+                      "response for %s/gettoken is larger than 65536 bytes" % API,
+                      "%s: a 200 too large: %s %s" % (scen, e.pgcode, msg))
+                check(stats()["gettoken"] == 1, "%s: %d gettoken requests: a too large 200 was retried"
+                      % (scen, stats()["gettoken"]))
+                got = run(conn, "SELECT bytes FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1")[0][0]
+                check((got > 65536) == body_read, "%s: %d bytes of the body read" % (scen, got))
+        finally:
+            set_server_option(conn, "max_retries", None)
+            run(conn, "DROP SERVER IF EXISTS fs_tkf_srv CASCADE")
+            run(conn, "DROP SERVER IF EXISTS fs_tkb_srv CASCADE")
 
     def http502once(self, conn):
         off = log_offset()
@@ -1468,13 +1549,9 @@ class Suite:
         # proxy_password: the rows through it, once; a password it rejects
         # is 28P01 and none at all 28000, as an HTTP proxy's 407, and
         # neither is retried (the same credentials fail again)
-        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
-        mock, port = start_tls_mock(cert, key)
-        procs = [mock]
+        cert, (mock, port), (relay, rport, rlog) = start_tls_mock_behind_socks5("socks5-relay")
+        procs = [mock, relay]
         try:
-            relay, rport, rlog = start_socks5("socks5-relay", "--mode", "relay",
-                                              "--user", "squid", "--password", PROXY_PASSWORD)
-            procs.append(relay)
             reject, jport, jlog = start_socks5("socks5-reject", "--mode", "reject-auth")
             procs.append(reject)
             # socks5h: the proxy is given the API's host name, and resolves it
@@ -1542,17 +1619,13 @@ class Suite:
     def socks5_async(self, conn):
         # two tables of one server behind a SOCKS5 proxy that asks for
         # proxy_user and proxy_password, read by an async Append: each child
-        # has a transfer of its own, and each goes through the proxy (socks5h:
-        # the proxy resolves the API's name), with the credentials; every
-        # row once.  Then a rejected proxy_password fails the async query
+        # has a connection of its own, and each goes through the proxy
+        # (socks5h: the proxy resolves the API's name), with the
+        # credentials, once; every row once.  Then a rejected proxy_password fails the async query
         # with 28P01, not retried
-        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
-        mock, port = start_tls_mock(cert, key)
-        procs = [mock]
+        cert, (mock, port), (relay, rport, rlog) = start_tls_mock_behind_socks5("socks5-async")
+        procs = [mock, relay]
         try:
-            relay, rport, rlog = start_socks5("socks5-async", "--mode", "relay",
-                                              "--user", "squid", "--password", PROXY_PASSWORD)
-            procs.append(relay)
             run(conn, "DROP SERVER IF EXISTS fs_sa CASCADE")
             run(conn, "CREATE SERVER fs_sa FOREIGN DATA WRAPPER contact_list_fdw "
                       "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '2')",
@@ -1576,17 +1649,20 @@ class Suite:
                       "(%d rows)" % (child, sum(per[child].values())))
             check(st["contact_list"] == 10, "the mock saw %d contact_list requests for 2 x 5 pages"
                   % st["contact_list"])
+            # each child's handle (http.c's ClfHttpAsync) keeps its one
+            # connection alive from its gettoken to its last page: one
+            # CONNECT per child, each with the credentials, and the mock saw
+            # those two connections and no other (a child that went around
+            # the proxy would have reached it on loopback directly)
             connects = socks5_events(rlog, "connect")
-            # one connection per child at least: a child that went around
-            # the proxy would have reached the mock (on loopback) directly
-            check(len(connects) >= 2 and all(l == "connect localhost:%d 00" % port for l in connects),
-                  "CONNECTs the proxy saw: %s" % connects)
+            check(connects == ["connect localhost:%d 00" % port] * 2,
+                  "CONNECTs the proxy saw, expected one per child: %s" % connects)
+            check(st["connections"] == 2, "the mock saw %d connections, expected the 2 through the proxy"
+                  % st["connections"])
             auths = socks5_events(rlog, "auth")
-            check(len(auths) == len(connects) and all(l == "auth squid accepted" for l in auths),
-                  "the proxy's log: %s for %d CONNECTs" % (auths, len(connects)))
+            check(auths == ["auth squid accepted"] * 2, "the proxy's log: %s for 2 CONNECTs" % auths)
             greetings = socks5_events(rlog, "greeting")
-            check(greetings and all(l == "greeting 00,02" for l in greetings),
-                  "methods offered to the proxy: %s" % greetings)
+            check(greetings == ["greeting 00,02"] * 2, "methods offered to the proxy: %s" % greetings)
             self.async_left_nothing(conn, pid, ["fs_sa"])
             # each child's transfer left no connection open to the proxy
             check(not sockets_to(pid, rport), "connections to the proxy left after the query: %s"
@@ -4906,6 +4982,8 @@ class Suite:
                   lambda: self.badgzip(conn))
         self.case("a 502 page larger than max_response_bytes: retried, then its HTTP status, not 54000",
                   lambda: self.big_error_page(conn))
+        self.case("a gettoken answer larger than 64 kB: a 502 retried, then its HTTP status; a 200 is 54000",
+                  lambda: self.big_token_answer(conn))
         self.case("HTTP 502 then success", lambda: self.http502once(conn))
         self.case("HTTP 429 then success", lambda: self.http429once(conn))
         self.case("errcode -1 twice then success", lambda: self.busy2(conn))
@@ -4940,7 +5018,7 @@ class Suite:
         self.case("a SOCKS5 proxy: rows through it once; a rejected proxy_password 28P01, none 28000, "
                   "neither retried", lambda: self.socks5_proxy(conn))
         self.case("a SOCKS5 proxy, async Append: two tables of its server read at once through it, "
-                  "every row once, each transfer authenticated; a rejected proxy_password 28P01",
+                  "every row once, one authenticated connection per child; a rejected proxy_password 28P01",
                   lambda: self.socks5_async(conn))
         self.case("a proxy's connection serves only the proxy_user and proxy_password it was opened with: "
                   "another role's wrong ones fail after a view read with the owner's",

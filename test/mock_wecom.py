@@ -216,7 +216,8 @@ ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404"
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
-           "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked"}
+           "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked",
+           "bigtokenplain", "token502big", "token502bigchunked"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -256,7 +257,7 @@ BENCH_DELAY = re.compile(r"benchdelay\d*")
 def cursor_family(scen):
     return "benchdelay" if BENCH_DELAY.fullmatch(scen) else scen
 BIG_TOKEN_PAD = 20000
-BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's gettoken answer
+BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's (and bigtokenplain's) gettoken answer
 BIG_ERROR_PAGE = 100000  # bytes of padding in http502big's error page
 # the good corp secrets; the third has characters a query string escapes
 GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "secret-ok%26")
@@ -766,10 +767,16 @@ class Handler(BaseHTTPRequestHandler):
         if bad_corp or secret not in GOOD_SECRETS:
             STATE.bump("gettoken")
             return self.send_err(40013 if bad_corp else 40001)
-        if scen == "bigtokenbody":
-            # a gateway's page where gettoken's few hundred bytes belong
+        if scen in ("bigtokenbody", "bigtokenplain"):
+            # a gateway's page where gettoken's few hundred bytes belong;
+            # bigtokenplain's Content-Length says so before its body
             STATE.bump("gettoken")
-            return self.send_json({"errcode": 0, "errmsg": "ok", "padding": "x" * BIG_TOKEN_BODY})
+            return self.send_json({"errcode": 0, "errmsg": "ok", "padding": "x" * BIG_TOKEN_BODY},
+                                  gz=False if scen == "bigtokenplain" else None)
+        if scen in ("token502big", "token502bigchunked"):
+            # a gateway's error page, larger than any gettoken answer may be
+            STATE.bump("gettoken")
+            return self.send_big_error(502, scen == "token502bigchunked")
         if scen == "notoken":
             STATE.bump("gettoken")
             return self.send_json({"errcode": 0, "errmsg": "ok"})
