@@ -308,6 +308,7 @@ extern void clf_shmem_init(void);
 extern void clf_shmem_on_release(ClfSharedRelease release, ClfReleaseAt when);
 extern void clf_shmem_claim_owner(ClfClaimOwner *owner, SubTransactionId subid);
 extern bool clf_shmem_claim_goes(const ClfClaimOwner *owner, SubTransactionId from);
+extern bool clf_shmem_claim_is_current(const ClfClaimOwner *owner);
 extern ClfShared *clf_shared(void);
 extern bool clf_shared_preloaded(void);
 extern void clf_shared_require(void);

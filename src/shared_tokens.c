@@ -171,24 +171,42 @@ being_fetched(const ClfSharedToken *e)
 
 /*
  * This backend's claim on the entry of key, taken off the list: its index,
- * or -1.  Caller holds the lock.
+ * or -1.  Caller holds the lock, and its scan's fetch has just ended.
+ *
+ * Two scans of this backend may claim one key at once (being_fetched
+ * ignores this backend, and an asynchronous scan's gettoken stays out
+ * between FETCHes), and their claims may end in either order: the claim
+ * taken off is the ending scan's own (clf_shmem_claim_is_current).  Another
+ * scan's would leave the still running fetch listed under the ended scan's
+ * owner, so an abort could no longer give it back when its own portal
+ * fails.  None of them the scan's (no owner can be told): the first, as
+ * every claim of the key stands for one fetch of this backend.
  */
 static int
 unclaim(ClfShared *s, const uint8 *key)
 {
+	int			found = -1;
+	int			index;
+
 	for (int i = 0; i < nclaims; i++)
 	{
 		ClfSharedToken *e = &s->tokens[claims[i].index];
 
-		if (e->in_use && memcmp(e->key, key, PG_SHA256_DIGEST_LENGTH) == 0)
+		if (!e->in_use || memcmp(e->key, key, PG_SHA256_DIGEST_LENGTH) != 0)
+			continue;
+		if (found < 0)
+			found = i;
+		if (clf_shmem_claim_is_current(&claims[i].owner))
 		{
-			int			index = claims[i].index;
-
-			claims[i] = claims[--nclaims];
-			return index;
+			found = i;
+			break;
 		}
 	}
-	return -1;
+	if (found < 0)
+		return -1;
+	index = claims[found].index;
+	claims[found] = claims[--nclaims];
+	return index;
 }
 
 /* Give the claim on e back and wake its waiters.  Caller holds the lock. */

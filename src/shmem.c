@@ -253,6 +253,28 @@ clf_shmem_claim_goes(const ClfClaimOwner *owner, SubTransactionId from)
 		portal->status == PORTAL_FAILED;
 }
 
+/*
+ * Was owner's claim taken by the scan finishing now, as far as can be told?
+ * A module whose backend holds several claims of one kind at once (two
+ * portals' scans fetching one token) must take the finishing scan's own
+ * off its list, or the other's is left under the wrong owner.  A fetch is
+ * answered, fails or is given up while the portal of its scan runs; or the
+ * scan ends as its portal is dropped, and PortalCleanup ends the executor
+ * under the portal's resource owner (ActivePortal is then whoever dropped
+ * it, or none).
+ */
+bool
+clf_shmem_claim_is_current(const ClfClaimOwner *owner)
+{
+	Portal		portal;
+
+	if (!owner->in_portal)
+		return ActivePortal == NULL;
+	portal = GetPortalByName(owner->portal);
+	return portal != NULL && portal->creation_time == owner->portal_created &&
+		(portal == ActivePortal || portal->resowner == CurrentResourceOwner);
+}
+
 /* Run the releases registered for at least event. */
 static void
 run_releases(ClfReleaseAt event, SubTransactionId from)

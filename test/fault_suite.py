@@ -4261,6 +4261,73 @@ class Suite:
             b.close()
         run(conn, "DROP SERVER fs_fft_srv CASCADE")
 
+    def token_claim_other_scan(self, conn):
+        # one session, one token key, claimed by two scans at once (a backend
+        # does not wait for its own fetch): cursor c1's async gettoken (3 s)
+        # is out when another scan's gettoken for the key ends, given up
+        # as a LIMIT query ends ("abandoned") or answered ("fetched").  That
+        # scan must take its own claim off the session's list, not c1's:
+        # else c1's fetch is left listed under the other scan's name, and
+        # once the session claims the key again (c2 in the abandoned case,
+        # a scan a timeout cancels after WeCom rejected the token in the
+        # fetched one) and that claim goes at a rollback, c1's FETCH that
+        # fails in a savepoint leaves nothing of c1's for ROLLBACK TO to
+        # give back: another session with the same credentials waits its
+        # budget (8 s) for a fetch nobody makes
+        self.shared_table(conn, "fs_uc1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        for how in ("abandoned", "fetched"):
+            self.slow_token_server(conn, "fs_uct", 8000, 25)
+            run(conn, "CREATE FOREIGN TABLE fs_uctb (external_userid text) "
+                      "SERVER fs_uct_srv OPTIONS (page_size '25')")
+            union = "SELECT external_userid FROM fs_uc1 UNION ALL SELECT external_userid FROM fs_uct"
+            reset()
+            a, b = connect(), connect()
+            try:
+                run(a, "BEGIN")
+                run(a, "CREATE TEMP SEQUENCE fs_uc_rows")
+                # c1's second row fails: one of fs_uc1's first page, read
+                # without looking at fs_uct's gettoken
+                run(a, "DECLARE c1 CURSOR FOR SELECT external_userid, 1 / (2 - nextval('fs_uc_rows')) "
+                       "FROM (%s) u" % union)
+                check(len(run(a, "FETCH 1 FROM c1")) == 1, "%s: c1: no first row" % how)
+                if how == "abandoned":
+                    check(len(run(a, "SELECT * FROM (%s) u LIMIT 1" % union)) == 1,
+                          "abandoned: the LIMIT query: no row")
+                    run(a, "SAVEPOINT s")
+                    run(a, "DECLARE c2 CURSOR FOR " + union)
+                    check(len(run(a, "FETCH 1 FROM c2")) == 1, "abandoned: c2: no first row")
+                else:
+                    check(run(a, "SELECT count(*) FROM fs_uctb") == [(25,)], "fetched: the scan")
+                    mock_get("/_expire_tokens")
+                    run(a, "SAVEPOINT r")
+                    run(a, "SET LOCAL statement_timeout = '1s'")
+                    e = scan_error(a, "SELECT count(*) FROM fs_uctb")
+                    check(e.pgcode == "57014", "fetched: the scan of a rejected token: SQLSTATE %s: %s"
+                          % (e.pgcode, error_text(e)))
+                    run(a, "ROLLBACK TO SAVEPOINT r")
+                    run(a, "SAVEPOINT s")
+                e = scan_error(a, "FETCH 1 FROM c1")
+                check(e.pgcode == "22012", "%s: c1's FETCH in the savepoint: SQLSTATE %s: %s"
+                      % (how, e.pgcode, error_text(e)))
+                run(a, "ROLLBACK TO SAVEPOINT s")
+                if how == "abandoned":
+                    check(stats()["gettoken"] == 0, "abandoned: a gettoken was answered before the "
+                                                    "rollback: the case proves nothing")
+                run(b, "SET statement_timeout = '30s'")
+                bpid = run(b, "SELECT pg_backend_pid()")[0][0]
+                th, box = self.in_background(lambda: run(b, "SELECT count(*) FROM fs_uctb"))
+                state = self.state_of(conn, bpid)
+                check(state != "waiting for token", "%s: another session's scan is %s: after ROLLBACK TO "
+                      "the failed cursor c1's gettoken claim is still the session's" % (how, state))
+                th.join(20)
+                check(box.get("result") == [(25,)], "%s: the other session's scan: %s" % (how, box))
+                run(a, "COMMIT")
+            finally:
+                a.close()
+                b.close()
+        run(conn, "DROP SERVER fs_uct_srv CASCADE")
+
     def progress_writers(self, conn):
         # issue 14, point 2, with a fault injection build: a writer's error
         # cannot leave a progress row mid-write, and a row that stays
@@ -5175,6 +5242,9 @@ class Suite:
                     needs_views)
         self.shared("failed_fetch_token: a cursor whose FETCH failed in a rolled back savepoint gives its "
                     "gettoken claim back at ROLLBACK TO", lambda: self.failed_fetch_token(conn), needs_tokens)
+        self.shared("token_claim_other_scan: a scan whose gettoken ends (given up, answered) takes its own "
+                    "claim off, not an open cursor's claim of the same key, which goes back when that cursor fails",
+                    lambda: self.token_claim_other_scan(conn), needs_tokens)
         conn.close()
         print("# %sfault suite took %.0f s" % ("per-backend " if self.per_backend else "", time.monotonic() - t0))
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
