@@ -170,6 +170,31 @@ being_fetched(const ClfSharedToken *e)
 }
 
 /*
+ * e is being fetched for an asynchronous scan asking now: by another
+ * backend, or by a scan of this backend's running portal, a sibling of the
+ * same Append, whose gettoken the Append's polls carry on while this scan
+ * polls too, so one gettoken serves both.  Not another portal's (an idle
+ * cursor's fetch moves only when that cursor is read), and never for a
+ * scan that would wait: nothing polls the sibling while it sleeps.  Caller
+ * holds the lock.
+ */
+static bool
+being_fetched_for(ClfShared *s, const ClfSharedToken *e, bool wait)
+{
+	if (being_fetched(e))
+		return true;
+	if (wait || e->fetcher != MyProcPid)
+		return false;
+	for (int i = 0; i < nclaims; i++)
+	{
+		if (&s->tokens[claims[i].index] == e &&
+			clf_shmem_claim_is_current(&claims[i].owner))
+			return true;
+	}
+	return false;
+}
+
+/*
  * This backend's claim on the entry of key, taken off the list: its index,
  * or -1.  Caller holds the lock, and its scan's fetch has just ended.
  *
@@ -364,6 +389,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 		ClfSharedToken *e;
 		TimestampTz now;
 		long		sleep_ms;
+		bool		busy;
 
 		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 		now = GetCurrentTimestamp();
@@ -374,7 +400,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 		 * the next, and while a failed refresh backs off.
 		 */
 		if (e && usable(e, now) &&
-			(now < e->refresh_at || now < e->retry_at || being_fetched(e)))
+			(now < e->refresh_at || now < e->retry_at || being_fetched_for(s, e, wait)))
 		{
 			strlcpy(result, e->token, CLF_SHARED_TOKEN_MAX + 1);
 			e->last_used = now;
@@ -411,9 +437,10 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 			result = NULL;
 			break;
 		}
-		/* another's claim that outlived this backend's budget: void */
-		took_over = being_fetched(e) && deadline != 0 && now >= deadline;
-		if ((!being_fetched(e) || took_over) && nclaims < lengthof(claims))
+		/* another's claim that outlived this scan's budget: void */
+		busy = being_fetched_for(s, e, wait);
+		took_over = busy && deadline != 0 && now >= deadline;
+		if ((!busy || took_over) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
 			claims[nclaims].index = e - s->tokens;
@@ -423,7 +450,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 			result = NULL;
 			break;
 		}
-		if (!being_fetched(e) || took_over)
+		if (!busy || took_over)
 		{
 			/* every entry is this backend's to fetch already: fetch alone */
 			LWLockRelease(&s->lock);
@@ -459,7 +486,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 	}
 	if (took_over)
 		ereport(DEBUG1,
-				(errmsg_internal("contact_list_fdw: another session's access token fetch for server \"%s\" outlasted this server's own (timeout_ms %d ms times %d attempts): fetching here",
+				(errmsg_internal("contact_list_fdw: the access token fetch of another session (or of another scan of this query) for server \"%s\" outlasted this server's own (timeout_ms %d ms times %d attempts): fetching here",
 								 opts->server_name, opts->timeout_ms, opts->max_retries + 1)));
 	if (failed)
 	{

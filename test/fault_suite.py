@@ -5014,6 +5014,84 @@ class Suite:
         for name in names:
             run(conn, "DROP SERVER %s_srv CASCADE" % name)
 
+    def async_sibling_token(self, conn):
+        # two children of one Append with the same credentials and no token
+        # yet: one gettoken serves both (the second polls the first's, which
+        # the Append carries on), not one each, against WeCom's gettoken
+        # limits.  Per-backend, nothing is shared: one each
+        host = fresh_localhost()
+        names = ["fs_sib1", "fs_sib2"]
+        for name in names:
+            run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+            run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % name,
+                ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
+            set_mapping(conn, server=name + "_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+            run(conn, """CREATE FOREIGN TABLE %s (
+                           is_customer boolean, tmp_openid text, external_userid text, name text,
+                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                         SERVER %s_srv OPTIONS (page_size '5', async_capable 'on')""" % (name, name))
+        try:
+            sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in names)
+            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            c = connect()       # a backend with no token of its own either
+            try:
+                reset()
+                per = self.async_rows(c, sql)
+            finally:
+                c.close()
+            for child in names:
+                check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+            want = 2 if self.per_backend else 1
+            got = stats()["gettoken"]
+            check(got == want, "%d gettoken calls for two children of one corp, expected %d" % (got, want))
+        finally:
+            for name in names:
+                run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+
+    def sibling_token_no_stall(self, conn):
+        # a scan polls its Append sibling's gettoken rather than fetch its
+        # own, but only there: not another portal's (cursor c1's, out while
+        # c1 is not read, so it never ends), and never from a scan that
+        # sleeps (a synchronous child: nothing polls the sibling meanwhile).
+        # Either would wait the whole budget (20 s here) for a fetch that
+        # cannot end; statement_timeout (10 s) says so
+        self.shared_table(conn, "fs_sn1", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        a = connect()
+        try:
+            # another portal's fetch
+            self.slow_token_server(conn, "fs_snp", 20000, 25)
+            union = "SELECT external_userid FROM fs_sn1 UNION ALL SELECT external_userid FROM fs_snp"
+            run(a, "BEGIN")
+            run(a, "DECLARE c1 CURSOR FOR " + union)
+            check(len(run(a, "FETCH 1 FROM c1")) == 1, "c1: no first row")
+            run(a, "SET LOCAL statement_timeout = '10s'")
+            try:
+                got = run(a, "SELECT count(*) FROM (%s) u" % union)
+            except psycopg2.Error as e:
+                raise Fail("a query of the key cursor c1 is fetching waited for c1: %s" % error_text(e))
+            check(got == [(50,)], "the query beside cursor c1: %s" % got)
+            run(a, "ROLLBACK")
+            # a synchronous sibling of an asynchronous child
+            self.slow_token_server(conn, "fs_sns", 20000, 25)
+            run(conn, "CREATE FOREIGN TABLE fs_snsb (external_userid text) "
+                      "SERVER fs_sns_srv OPTIONS (page_size '25', async_capable 'off')")
+            union = "SELECT external_userid FROM fs_sns UNION ALL SELECT external_userid FROM fs_snsb"
+            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + union))
+            check(plan.count("Async Foreign Scan") == 1, "not one async child and one sync:\n" + plan)
+            run(a, "SET statement_timeout = '10s'")
+            try:
+                got = run(a, "SELECT count(*) FROM (%s) u" % union)
+            except psycopg2.Error as e:
+                raise Fail("a synchronous child waited for its asynchronous sibling's gettoken: %s"
+                           % error_text(e))
+            check(got == [(50,)], "the Append of an async and a sync child: %s" % got)
+        finally:
+            a.close()
+            for name in ("fs_snp", "fs_sns", "fs_sn1"):
+                run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+
     def main(self):
         """The whole suite; with --per-backend, on a cluster without
         contact_list_fdw in shared_preload_libraries (PostgreSQL 15/16): the
@@ -5199,6 +5277,10 @@ class Suite:
                     lambda: self.async_progress(conn), needs_views)
         self.case("async_cold_tokens: four children without a token fetch theirs at once",
                   lambda: self.async_cold_tokens(conn))
+        self.case("async_sibling_token: two children of one corp without a token make one gettoken, not two",
+                  lambda: self.async_sibling_token(conn))
+        self.case("sibling_token_no_stall: a scan waits for no gettoken of another portal, nor a sleeping one for its sibling's",
+                  lambda: self.sibling_token_no_stall(conn))
         self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
                   lambda: self.async_out_of_descriptors(conn))
         self.case("dropped servers: 20 create/scan/drop cycles in one session leave its descriptors flat",
