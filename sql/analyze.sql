@@ -38,3 +38,23 @@ SELECT count(*) > 0 AS inherited_stats FROM pg_stats
 DROP TABLE an_parent;
 DROP ROLE clf_analyze_owner;
 SELECT clf_drop_scenario_table('an_part');
+
+-- ANALYZE of a parent samples each foreign child in proportion to its size,
+-- as the child's own last ANALYZE counted it: of a corp of 2500 rows and
+-- one of 25, the big one is nearly all of the parent's sample of 300 rows
+-- (an equal share each made it 150 of 175 rows, a frequency of 0.86)
+SELECT clf_scenario_table('an_big', 'big'), clf_scenario_table('an_small', 'basic');
+ALTER FOREIGN TABLE an_big ADD COLUMN corp text OPTIONS (source 'server');
+ALTER FOREIGN TABLE an_small ADD COLUMN corp text OPTIONS (source 'server');
+ANALYZE an_big;
+ANALYZE an_small;
+CREATE TABLE an_corps (LIKE an_big);
+ALTER FOREIGN TABLE an_big INHERIT an_corps;
+ALTER FOREIGN TABLE an_small INHERIT an_corps;
+SET default_statistics_target = 1;
+ANALYZE an_corps;
+RESET default_statistics_target;
+SELECT most_common_vals, most_common_freqs[1] > 0.95 AS in_proportion
+  FROM pg_stats WHERE tablename = 'an_corps' AND attname = 'corp' AND inherited;
+DROP TABLE an_corps CASCADE;
+SELECT clf_drop_scenario_table('an_big'), clf_drop_scenario_table('an_small');

@@ -7,6 +7,9 @@ SELECT count(*) FROM contact_list_fdw_scans();   -- a new session has none
 
 SELECT count(*) FROM wecom_contacts;                         -- complete
 SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 1) s;  -- stopped early
+-- stopped early too: a LIMIT met within the last page (the qual keeps the
+-- limit from WeCom, so the one page holds every row)
+SELECT count(*) FROM (SELECT * FROM wecom_contacts WHERE name IS NOT NULL LIMIT 1) s;
 
 CREATE SERVER wecom_log_err FOREIGN DATA WRAPPER contact_list_fdw
   OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');

@@ -44,6 +44,7 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
+#include "optimizer/plancat.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -515,7 +516,7 @@ contactListEndForeignScan(ForeignScanState *node)
 	if (state->trav)
 	{
 		clf_event_scan_finished(&state->trav->report,
-								state->trav->at_end ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
+								clf_traversal_complete(state->trav) ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
 								NULL);
 		/* EXPLAIN ANALYZE has printed the counters by now */
 		clf_traversal_end(state->trav);
@@ -740,12 +741,36 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	return numrows;
 }
 
+/*
+ * ANALYZE of an inheritance parent splits its sample among the children by
+ * their sizes in pages: what this table would fill as a heap, by the rows
+ * its own last ANALYZE counted (else rows_estimate, else the default).
+ * One page for every table gave each foreign child an equal share, and the
+ * parent's statistics the weight of its smallest corps.
+ */
+static BlockNumber
+expected_pages(Relation relation)
+{
+	double		rows = relation->rd_rel->reltuples;	/* -1: never analyzed */
+	double		bytes;
+
+	if (rows < 0)
+	{
+		ClfOptions	opts;
+
+		clf_options_for_table(RelationGetRelid(relation), &opts);
+		rows = opts.rows_estimate >= 0 ? opts.rows_estimate : CLF_DEFAULT_ROWS_ESTIMATE;
+	}
+	bytes = rows * (get_rel_data_width(relation, NULL) + MAXALIGN(SizeofHeapTupleHeader));
+	return (BlockNumber) Max(1.0, Min(ceil(bytes / BLCKSZ), (double) MaxBlockNumber));
+}
+
 static bool
 contactListAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 							   BlockNumber *totalpages)
 {
 	*func = acquire_sample_rows;
-	*totalpages = 1;			/* keeps the planner using reltuples */
+	*totalpages = expected_pages(relation);
 	return true;
 }
 

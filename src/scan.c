@@ -161,6 +161,16 @@ fetch_next_page(ClfTraversal *trav)
 	take_page(trav, page_no);
 }
 
+/*
+ * Did the scan read the whole chain: its last page fetched and every row of
+ * it returned?  A LIMIT met within the last page stopped the scan early.
+ */
+bool
+clf_traversal_complete(const ClfTraversal *trav)
+{
+	return trav->at_end && trav->item_index >= trav->resp.nitems;
+}
+
 /* Can the next row be had without the network? */
 bool
 clf_traversal_has_rows(const ClfTraversal *trav)

@@ -39,6 +39,7 @@ extern ClfTraversal *clf_traversal_begin(const ClfOptions *opts,
 extern void *clf_traversal_next(ClfTraversal *trav);
 extern void clf_traversal_restart(ClfTraversal *trav);
 extern bool clf_traversal_has_rows(const ClfTraversal *trav);
+extern bool clf_traversal_complete(const ClfTraversal *trav);
 extern bool clf_traversal_poll(ClfTraversal *trav, const void *poller,
 							   SubTransactionId subid);
 extern int	clf_traversal_socket(const ClfTraversal *trav);
