@@ -311,17 +311,22 @@ def make_cert(name, san):
     return cert, key
 
 
+def start_listening(what, script, *args):
+    """test/SCRIPT with args, which prints "listening PORT" once ready:
+    (process, port)."""
+    proc = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", script)] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    if "listening" not in line:
+        proc.kill()
+        raise Fail("%s did not start: %r" % (what, line))
+    return proc, int(line.split()[-1])
+
+
 def start_tls_mock(cert, key):
     """An HTTPS mock on a port the OS picks: (process, port)."""
-    mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
-                             "--host", "127.0.0.1", "--port", "0",
-                             "--tls-cert", cert, "--tls-key", key],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = mock.stdout.readline()
-    if "listening" not in line:
-        mock.kill()
-        raise Fail("the TLS mock did not start: %r" % line)
-    return mock, int(line.split()[-1])
+    return start_listening("the TLS mock", "mock_wecom.py", "--host", "127.0.0.1", "--port", "0",
+                           "--tls-cert", cert, "--tls-key", key)
 
 
 def start_tinyproxy(name, connect_port, log_level="Info", extra=""):
@@ -420,15 +425,9 @@ def start_h2_front(cert, key, reset="none"):
     logf = os.path.join(WORK, "h2front-%d.log" % next(H2_FRONTS))
     if os.path.exists(logf):
         os.unlink(logf)     # an earlier run's (the per-backend suite runs after the shared one)
-    front = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "h2_front.py"),
-                              "--cert", cert, "--key", key, "--backend-port", str(MOCK_PORT),
-                              "--reset", reset, "--log", logf],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = front.stdout.readline()
-    if "listening" not in line:
-        front.kill()
-        raise Fail("the HTTP/2 front did not start: %r" % line)
-    return front, int(line.split()[-1]), logf
+    front, port = start_listening("the HTTP/2 front", "h2_front.py", "--cert", cert, "--key", key,
+                                  "--backend-port", str(MOCK_PORT), "--reset", reset, "--log", logf)
+    return front, port, logf
 
 
 H2_FRONTS = itertools.count()
@@ -4653,9 +4652,15 @@ class Suite:
         for name, mapping in children:
             self.shared_table(conn, name, mapping, server_options=server_options,
                               table_options="page_size '%d', async_capable 'on'" % page_size)
-        sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n, _ in children)
+        return self.async_union(conn, [n for n, _ in children])
+
+    def async_union(self, conn, names):
+        """The UNION ALL of the tables names, each row first saying which
+        it came from; checks that its plan runs each as an Async Foreign
+        Scan."""
+        sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in names)
         plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
-        check(plan.count("Async Foreign Scan") == len(children), "not every child is async:\n" + plan)
+        check(plan.count("Async Foreign Scan") == len(names), "not every child is async:\n" + plan)
         return sql
 
     def async_rows(self, conn, sql):
@@ -4976,6 +4981,19 @@ class Suite:
         self.async_left_nothing(conn, pid, [n + "_srv" for n in names])
         scanner.close()
 
+    def cold_token_table(self, conn, name, host):
+        """Server NAME_srv on corp-slowtoken (gettoken answers after 3 s) at
+        host, a spelling of the mock's, and its async table NAME of page
+        size 5, with every column."""
+        run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+        run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % name,
+            ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
+        set_mapping(conn, server=name + "_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+        run(conn, """CREATE FOREIGN TABLE %s (
+                       is_customer boolean, tmp_openid text, external_userid text, name text,
+                       follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                     SERVER %s_srv OPTIONS (page_size '5', async_capable 'on')""" % (name, name))
+
     def async_cold_tokens(self, conn):
         # four children, none with a token yet, on a gettoken that answers
         # after 3 s: the token fetches overlap as the pages do, so the query
@@ -4985,17 +5003,8 @@ class Suite:
         spellings = [fresh_localhost() for _ in range(4)]
         names = ["fs_at%d" % i for i in (1, 2, 3, 4)]
         for name, host in zip(names, spellings):
-            run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
-            run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % name,
-                ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
-            set_mapping(conn, server=name + "_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
-            run(conn, """CREATE FOREIGN TABLE %s (
-                           is_customer boolean, tmp_openid text, external_userid text, name text,
-                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
-                         SERVER %s_srv OPTIONS (page_size '5', async_capable 'on')""" % (name, name))
-        sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in names)
-        plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
-        check(plan.count("Async Foreign Scan") == 4, "not every child is async:\n" + plan)
+            self.cold_token_table(conn, name, host)
+        sql = self.async_union(conn, names)
         c = connect()       # a backend with no token of its own either
         try:
             reset()
@@ -5022,18 +5031,9 @@ class Suite:
         host = fresh_localhost()
         names = ["fs_sib1", "fs_sib2"]
         for name in names:
-            run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
-            run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % name,
-                ("http://%s:%d/cgi-bin" % (host, MOCK_PORT),))
-            set_mapping(conn, server=name + "_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
-            run(conn, """CREATE FOREIGN TABLE %s (
-                           is_customer boolean, tmp_openid text, external_userid text, name text,
-                           follow_userid text, chat_id text, chat_name text, add_time timestamptz)
-                         SERVER %s_srv OPTIONS (page_size '5', async_capable 'on')""" % (name, name))
+            self.cold_token_table(conn, name, host)
         try:
-            sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in names)
-            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
-            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            sql = self.async_union(conn, names)
             c = connect()       # a backend with no token of its own either
             try:
                 reset()
