@@ -10,7 +10,7 @@ SET contact_list_fdw.retry_delay_ms = 10;
 SET contact_list_fdw.rate_limit_delay_ms = 10;
 
 SELECT count(clf_scenario_table('err_' || s, s)::text) AS tables
-  FROM unnest(ARRAY['e48002', 'e60020', 'e12345', 'e40058', 'http500', 'http404',
+  FROM unnest(ARRAY['e48002', 'e60020', 'e12345', 'e40058', 'http500', 'http404', 'http404gz',
                     'nonjson', 'truncated', 'notobject', 'noinfolist', 'infolistnotarray',
                     'itemnotobject', 'nul', 'badutf8', 'loopcursor', 'redirect',
                     'ratelimitforever', 'dupkeys', 'dupitemkey', 'nulkey', 'nulcursor',
@@ -36,6 +36,10 @@ SELECT clf_error_of('SELECT * FROM err_http500');
 SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
 SELECT mock_reset();
 SELECT clf_error_of('SELECT * FROM err_http404');
+SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
+-- an error page whose body cannot be decoded is still the status it says
+SELECT mock_reset();
+SELECT clf_error_of('SELECT * FROM err_http404gz');
 SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
 
 -- bodies that are not a page

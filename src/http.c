@@ -1049,8 +1049,14 @@ judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 {
 	hreq->stats->bytes += out->bytes;
 
-	/* another status's body, stopped at the cap: the status is the answer */
-	if (out->body_dropped)
+	/*
+	 * Another status's body, stopped at the cap, or failed on the way (cut
+	 * short, not decodable): the status had come, and is the answer.  (A
+	 * proxy's answer to CONNECT is never the status: libcurl keeps it
+	 * apart, as proxy_status.)
+	 */
+	if (out->body_dropped ||
+		(out->result != CURLE_OK && out->http_status != 0 && out->http_status != 200))
 	{
 		out->result = CURLE_OK;
 		out->curl_error[0] = '\0';

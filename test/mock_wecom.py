@@ -212,7 +212,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
               "badgzip2", "badgzip"}
-ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "nonjson", "echourl", "echourlcut",
+ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
@@ -853,6 +853,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.hang()
         if scen in ("http500", "http404"):
             return self.send_html(int(scen[4:]))
+        if scen == "http404gz":
+            # said to be gzip-encoded, but plain HTML: not decodable
+            return self.send(404, html_page(404), "text/html", gz=True, encoded=True)
         if scen in ("http502big", "http502bigchunked"):
             return self.send_big_error(502, scen == "http502bigchunked")
         if scen in ("echourl", "echourlcut"):
