@@ -10,7 +10,7 @@ SET contact_list_fdw.retry_delay_ms = 10;
 SET contact_list_fdw.rate_limit_delay_ms = 10;
 
 SELECT count(clf_scenario_table('err_' || s, s)::text) AS tables
-  FROM unnest(ARRAY['e48002', 'e60020', 'e12345', 'e40058', 'http500', 'http404', 'http404gz',
+  FROM unnest(ARRAY['e48002', 'e60020', 'e12345', 'e40058', 'http500', 'http404', 'http404gz', 'nullerrcode', 'noerrcode',
                     'nonjson', 'truncated', 'notobject', 'noinfolist', 'infolistnotarray',
                     'itemnotobject', 'nul', 'badutf8', 'loopcursor', 'redirect',
                     'ratelimitforever', 'dupkeys', 'dupitemkey', 'nulkey', 'nulcursor',
@@ -49,6 +49,14 @@ SELECT clf_error_of('SELECT * FROM err_notobject');
 SELECT clf_error_of('SELECT * FROM err_noinfolist');
 SELECT clf_error_of('SELECT * FROM err_infolistnotarray');
 SELECT clf_error_of('SELECT * FROM err_itemnotobject');
+-- every answer says how it went in errcode: none, or null, is no success,
+-- for a page as for gettoken
+SELECT clf_error_of('SELECT * FROM err_nullerrcode');
+SELECT clf_error_of('SELECT * FROM err_noerrcode');
+SELECT clf_scenario_table('err_corpnullerrcode', 'nullerrcode', '', 'corp');
+SELECT clf_error_of('SELECT * FROM err_corpnullerrcode');
+SELECT clf_scenario_table('err_corpnoerrcode', 'noerrcode', '', 'corp');
+SELECT clf_error_of('SELECT * FROM err_corpnoerrcode');
 -- a column that does not read the bad string is fine; one that does is not
 SELECT tmp_openid, follow_userid FROM err_nul;
 SELECT clf_error_of('SELECT name FROM err_nul');

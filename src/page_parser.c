@@ -277,12 +277,16 @@ clf_response_check_status(ClfResponse *resp)
 
 	resp->errcode = 0;
 	resp->errmsg = "";
-	if (json_object_object_get_ex(resp->root, "errcode", &value) && value != NULL)
-	{
-		if (!json_object_is_type(value, json_type_int))
-			return fail(resp, CLF_RESP_BAD_SHAPE, "\"errcode\" is not an integer");
-		resp->errcode = json_object_get_int64(value);
-	}
+
+	/*
+	 * WeCom says how every call went in errcode, 0 for success: an answer
+	 * without one (or with null) says nothing, and is not taken for a 0.
+	 */
+	if (!json_object_object_get_ex(resp->root, "errcode", &value))
+		return fail(resp, CLF_RESP_BAD_SHAPE, "the response has no \"errcode\"");
+	if (value == NULL || !json_object_is_type(value, json_type_int))
+		return fail(resp, CLF_RESP_BAD_SHAPE, "\"errcode\" is not an integer");
+	resp->errcode = json_object_get_int64(value);
 	if (json_object_object_get_ex(resp->root, "errmsg", &value) && value != NULL &&
 		json_object_is_type(value, json_type_string))
 		resp->errmsg = json_object_get_string(value);

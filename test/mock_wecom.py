@@ -211,7 +211,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
-              "badgzip2", "badgzip"}
+              "badgzip2", "badgzip", "nullerrcode", "noerrcode"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -786,8 +786,13 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.delay_s())
         serial = STATE.next_serial()
         token = STATE.issue(scen, serial, secret)
-        self.send_json({"errcode": 0, "errmsg": "ok", "access_token": token,
-                        "expires_in": {"shortlived": 1, "slowrefresh": 20, "failrefresh": 20}.get(scen, 7200)})
+        answer = {"errcode": 0, "errmsg": "ok", "access_token": token,
+                  "expires_in": {"shortlived": 1, "slowrefresh": 20, "failrefresh": 20}.get(scen, 7200)}
+        if scen == "nullerrcode":
+            answer.update(errcode=None, errmsg="invalid credential")
+        elif scen == "noerrcode":
+            del answer["errcode"]
+        self.send_json(answer)
 
     def warm(self):
         try:
@@ -943,6 +948,10 @@ class Handler(BaseHTTPRequestHandler):
         obj = {"errcode": 0, "errmsg": "ok", "info_list": rows, "next_cursor": nxt}
         if scen == "extrakeys":
             obj = dict({"extra": {"x": 1}}, **obj)
+        elif scen == "nullerrcode":
+            obj.update(errcode=None, errmsg="system error")
+        elif scen == "noerrcode":
+            del obj["errcode"]
         elif scen == "nocursorkey":
             del obj["next_cursor"]
         elif scen == "nullcursor":
