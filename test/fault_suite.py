@@ -4600,8 +4600,9 @@ class Suite:
 
     def slots_full_table(self, conn):
         # issue 14, point 8, with a fault injection build (2 server entries):
-        # while both entries have requests in flight, a third server's
-        # requests wait for an entry instead of going unlimited
+        # while both entries have requests in flight, running within their
+        # deadlines, a third server's requests wait for an entry instead of
+        # going unlimited (slots_full_of_idle_holders: when they are not)
         mc, c = fault_injection_cluster("slots")
         try:
             check(run(c, "SELECT server_entries FROM contact_list_fdw_shared_info()") == [(2,)],
@@ -5328,7 +5329,8 @@ class Suite:
                     lambda: self.stats_visibility(conn), needs_views)
         self.shared("request slots: two scans waiting for one slot take turns, page by page",
                     lambda: self.slots_in_order(conn), needs_views)
-        self.shared("request slots: with every server entry busy, requests wait, never unlimited",
+        self.shared("request slots: with every server entry busy, requests running within their deadlines, "
+                    "the others wait, never unlimited",
                     lambda: self.slots_full_table(conn), needs_views)
         self.shared("request slots: with every server entry held by another role's idle cursor, "
                     "a capped request waits no longer than a slot's deadline, then runs without an entry",
