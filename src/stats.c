@@ -42,7 +42,12 @@
  * first, and a newcomer queues behind the tickets already out.  A request
  * that needs a slot and finds every entry busy waits for one to free up
  * rather than go unlimited: waiting holds nothing, and every entry frees up
- * once its requests end and its queue drains, so this cannot deadlock.
+ * once its requests end and its queue drains, so this cannot deadlock.  But
+ * a request ends only when its holder polls it (below), and a full table
+ * of idle holders (one role's open cursors over many servers) would stall
+ * every other server for as long as they stay open: so that wait is
+ * bounded as a slot's is, and then the request runs without an entry, over
+ * no cap, since there is none to hold it to (no_entry_may_go).
  *
  * A slot is given back when its request ends, but an asynchronous scan's
  * request ends only when its backend polls it: an open cursor between
@@ -119,6 +124,9 @@ typedef struct SlotClaim
 	int			counted_entry;
 	Oid			counted_dbid;
 	Oid			counted_serverid;
+	/* a capped request that found no entry: since when (0: it has not) */
+	TimestampTz no_entry_since;
+	bool		no_entry_runs;	/* ... and runs without one now */
 } SlotClaim;
 
 /*
@@ -496,6 +504,60 @@ slot_limit(ClfShared *s, ClfServerEntry *e)
 }
 
 /*
+ * c's request to opts's capped server found every entry busy (server_entry
+ * gave NULL): may it run now without an entry, and so without its cap (no
+ * entry, nothing to count it against), rather than wait on for one?
+ * Yes once some slot, of whatever server, is held past its deadline (see
+ * the header): that entry is kept busy by a holder that is not running its
+ * request, such as another role's idle cursor, for as long as that session
+ * likes, and a full table of those would stall every other server for
+ * good.  So a slot that nobody uses holds a request without an entry up
+ * no longer than it holds the waiters of its own server.  And yes once c
+ * has waited its own server's timeout_ms and the margin: an entry is also
+ * kept busy by requests of servers without a cap, only counted, which have
+ * no deadline to look at (an idle cursor's among them).  Until then no:
+ * while every entry's requests run within their deadlines, they end soon
+ * and free their entries, and the cap holds.  Going over no cap beats
+ * waiting on: the shared state must never be worse than none, where no
+ * request waits for another.  Caller holds the lock exclusively.
+ */
+static bool
+no_entry_may_go(ClfShared *s, SlotClaim *c, const ClfOptions *opts)
+{
+	ClfSlotHold *h = clf_slot_holds(s);
+	int			nholds = (s->nprogress / CLF_PROGRESS_PER_BACKEND) * CLF_SLOT_HOLDS_PER_BACKEND;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (c->no_entry_since == 0)
+		c->no_entry_since = now;
+	if (now >= TimestampTzPlusMilliseconds(c->no_entry_since,
+										   opts->timeout_ms + SLOT_HOLD_MARGIN_MS))
+		return true;
+	for (int i = 0; i < nholds; i++)
+	{
+		ClfServerEntry *e;
+
+		if (h[i].entry < 0)
+			continue;
+		e = &s->servers[h[i].entry];
+		if (h[i].ticket)
+		{
+			if (h[i].waiting_ticket >= e->ticket_granted)
+				continue;		/* still waiting: holds no slot */
+			/* granted, not taken up: its deadline starts now (slot_limit) */
+			if (h[i].deadline == 0)
+			{
+				h[i].deadline = TimestampTzPlusMilliseconds(now, h[i].limit_ms);
+				e->holds_fresh_until = 0;
+			}
+		}
+		if (h[i].deadline <= now)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Does one of this backend's asynchronous claims that c's caller does not
  * drive hold a slot of entry, or a ticket for one (granted, maybe, and not
  * yet taken up)?  Those of another poller (the other Append of a join, a
@@ -575,6 +637,9 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 		count_request(s, c, opts);
 		return true;
 	}
+	/* asked again while running without an entry: the same */
+	if (c->no_entry_runs)
+		return true;
 	/* asked again while holding: an asynchronous caller polling */
 	if (c->held_entry >= 0)
 	{
@@ -585,9 +650,17 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	e = server_entry(s, opts->serverid, opts->server_name, true);
+	if (e == NULL && no_entry_may_go(s, c, opts))
+	{
+		/* nothing held: claim_done, or the release, only resets the flag */
+		c->no_entry_runs = true;
+		got = true;
+	}
 	if (e != NULL)
 	{
 		int			i = e - s->servers;
+
+		c->no_entry_since = 0;
 
 		/* a changed cap applies from the next request on */
 		e->max_in_flight = opts->max_concurrent_requests;
@@ -683,8 +756,8 @@ clf_request_slot_wait(void)
 	else
 	{
 		/*
-		 * Every entry has requests in flight or waiting: never go unlimited,
-		 * wait for one to free up.
+		 * Every entry has requests in flight or waiting: wait for one to free
+		 * up, until no_entry_may_go lets the request run without one.
 		 */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 NO_ENTRY_WAIT_MS, clf_wait_event_slot());
@@ -773,6 +846,11 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 	ClfServerEntry *e;
 	ConditionVariable *wake;
 
+	if (c)
+	{
+		c->no_entry_since = 0;
+		c->no_entry_runs = false;
+	}
 	if (s == NULL)
 		return;
 
@@ -822,6 +900,8 @@ claim_give_back(SlotClaim *c)
 	ConditionVariable *wake_waiters;
 	ConditionVariable *wake_counted;
 
+	c->no_entry_since = 0;
+	c->no_entry_runs = false;
 	if (c->held_entry < 0 && c->waiting_entry < 0 && c->counted_entry < 0)
 		return;
 	s = clf_shared();
@@ -867,6 +947,9 @@ request_slot_release(SubTransactionId from)
 {
 	sleep_entry = NULL;
 	slept = false;				/* the abort cancelled the sleep */
+	/* a synchronous request never outlives an abort, whatever its owner */
+	claims[SYNC_CLAIM].no_entry_since = 0;
+	claims[SYNC_CLAIM].no_entry_runs = false;
 	for (int i = 0; i < ALL_CLAIMS; i++)
 	{
 		if (claims[i].in_use && clf_shmem_claim_goes(&claims[i].owner, from))
@@ -903,6 +986,8 @@ clf_request_slot_claim(const void *poller, const ClfOptions *opts,
 		c->held_entry = -1;
 		c->waiting_entry = -1;
 		c->counted_entry = -1;
+		c->no_entry_since = 0;
+		c->no_entry_runs = false;
 		c->poller = poller;
 		clf_shmem_claim_owner(&c->owner, subid);
 		return i;

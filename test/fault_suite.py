@@ -4600,8 +4600,9 @@ class Suite:
 
     def slots_full_table(self, conn):
         # issue 14, point 8, with a fault injection build (2 server entries):
-        # while both entries have requests in flight, a third server's
-        # requests wait for an entry instead of going unlimited
+        # while both entries have requests in flight, running within their
+        # deadlines, a third server's requests wait for an entry instead of
+        # going unlimited (slots_full_of_idle_holders: when they are not)
         mc, c = fault_injection_cluster("slots")
         try:
             check(run(c, "SELECT server_entries FROM contact_list_fdw_shared_info()") == [(2,)],
@@ -4638,6 +4639,80 @@ class Suite:
             check(st["max_in_flight"] <= 2,
                   "the mock saw %d requests at once: the third server's went unlimited" % st["max_in_flight"])
             check(st["contact_list"] == 2 + 3 * 5, "%d requests" % st["contact_list"])
+            c.close()
+        finally:
+            mc.stop()
+
+    def slots_full_of_idle_holders(self, conn):
+        # With a fault injection build (2 server entries), one role's open
+        # cursor over an Append of two async capped servers reads the local
+        # row first and leaves both requests out, unread: both entries busy
+        # for as long as the cursor stays open.  Another role's request to a
+        # capped server of its own then has no entry.  It may wait, but no
+        # longer than the bound of a slot nobody uses: until a slot is past
+        # its deadline (the holder's timeout_ms and 1 s), or, with no slot to
+        # look at (servers without a cap, only counted), its own timeout_ms
+        # and 1 s.  Then it runs without an entry.  statement_timeout is the
+        # bound: without it the request waits for the cursor to close.
+        mc, c = fault_injection_cluster("idlefull")
+        try:
+            check(run(c, "SELECT server_entries FROM contact_list_fdw_shared_info()") == [(2,)],
+                  "not the fault injection build")
+            # api_url is the superuser's to set: on the wrapper, for both
+            run(c, "ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (ADD api_url %s)", (API,))
+            run(c, "CREATE ROLE clf_alice LOGIN; CREATE ROLE clf_bob LOGIN;"
+                   "GRANT USAGE ON FOREIGN DATA WRAPPER contact_list_fdw TO clf_alice, clf_bob;"
+                   "GRANT CREATE ON SCHEMA public TO clf_alice, clf_bob")
+
+            def login(user):
+                x = psycopg2.connect(dbname="postgres", host=mc.dir, user=user)
+                x.autocommit = True
+                run(x, "SET statement_timeout = '60s'")
+                return x
+            a, b = login("clf_alice"), login("clf_bob")
+            for i in (1, 2):
+                run(a, "CREATE SERVER a%d FOREIGN DATA WRAPPER contact_list_fdw OPTIONS "
+                       "(max_concurrent_requests '1', timeout_ms '1000', async_capable 'on')" % i)
+                run(a, "CREATE USER MAPPING FOR clf_alice SERVER a%d OPTIONS (access_token 'fixed-basic')" % i)
+                run(a, "CREATE FOREIGN TABLE a%d_t (external_userid text) SERVER a%d "
+                       "OPTIONS (page_size '5')" % (i, i))
+            run(a, "CREATE TABLE loc (external_userid text); INSERT INTO loc VALUES ('local')")
+            union = "SELECT * FROM loc UNION ALL SELECT * FROM a1_t UNION ALL SELECT * FROM a2_t"
+            plan = "\n".join(r[0] for r in run(a, "EXPLAIN (COSTS OFF) " + union))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            run(b, "CREATE SERVER b FOREIGN DATA WRAPPER contact_list_fdw OPTIONS "
+                   "(max_concurrent_requests '5', timeout_ms '30000')")
+            run(b, "CREATE USER MAPPING FOR clf_bob SERVER b OPTIONS (access_token 'fixed-basic')")
+            run(b, "CREATE FOREIGN TABLE b_t (external_userid text) SERVER b")
+            in_flight = ("SELECT count(*) FROM contact_list_fdw_stats "
+                         "WHERE server IN ('a1', 'a2') AND requests_in_flight > 0")
+            # round 1: alice's servers capped, her slots past their deadline
+            # 2 s after; round 2: without a cap, only counted, no deadline:
+            # bob's own timeout_ms (2 s) and 1 s
+            for rnd in (1, 2):
+                if rnd == 2:
+                    for i in (1, 2):
+                        run(a, "ALTER SERVER a%d OPTIONS (DROP max_concurrent_requests)" % i)
+                    run(b, "ALTER SERVER b OPTIONS (SET timeout_ms '2000')")
+                run(a, "BEGIN")
+                run(a, "DECLARE cur CURSOR FOR " + union)
+                check(run(a, "FETCH 1 FROM cur") == [("local",)], "round %d: alice's first row" % rnd)
+                self.wait_for("round %d: alice's requests in flight in both entries" % rnd,
+                              lambda: run(c, in_flight) == [(2,)], seconds=10)
+                check(run(c, "SELECT server_entries - servers_tracked FROM contact_list_fdw_shared_info()")
+                      == [(0,)], "round %d: a server entry is free" % rnd)
+                run(b, "SET statement_timeout = '15s'")
+                try:
+                    got = run(b, "SELECT count(*) FROM b_t")
+                except psycopg2.Error as e:
+                    raise Fail("round %d: bob's scan beside alice's idle cursor: %s" % (rnd, error_text(e)))
+                finally:
+                    run(b, "RESET statement_timeout")
+                check(got == [(25,)], "round %d: bob's scan got %s" % (rnd, got))
+                check(len(run(a, "FETCH ALL FROM cur")) == 50, "round %d: alice's other rows" % rnd)
+                run(a, "COMMIT")
+            a.close()
+            b.close()
             c.close()
         finally:
             mc.stop()
@@ -5254,8 +5329,12 @@ class Suite:
                     lambda: self.stats_visibility(conn), needs_views)
         self.shared("request slots: two scans waiting for one slot take turns, page by page",
                     lambda: self.slots_in_order(conn), needs_views)
-        self.shared("request slots: with every server entry busy, requests wait, never unlimited",
+        self.shared("request slots: with every server entry busy, requests running within their deadlines, "
+                    "the others wait, never unlimited",
                     lambda: self.slots_full_table(conn), needs_views)
+        self.shared("request slots: with every server entry held by another role's idle cursor, "
+                    "a capped request waits no longer than a slot's deadline, then runs without an entry",
+                    lambda: self.slots_full_of_idle_holders(conn), needs_views)
         self.shared("progress rows: a session with more open scans than the pool has rows for "
                     "keeps its own share, another session's scan stays listed",
                     lambda: self.progress_fair(conn), needs_views)
