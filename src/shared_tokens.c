@@ -80,6 +80,7 @@ typedef struct TokenClaim
 {
 	int			index;			/* in the shared token table */
 	ClfClaimOwner owner;
+	const void *poller;			/* who drives the claiming scan, or NULL */
 } TokenClaim;
 
 static TokenClaim claims[CLF_SHARED_TOKENS];
@@ -170,25 +171,25 @@ being_fetched(const ClfSharedToken *e)
 }
 
 /*
- * e is being fetched for an asynchronous scan asking now: by another
- * backend, or by a scan of this backend's running portal, a sibling of the
+ * e is being fetched for a scan that poller drives (NULL: a plain scan),
+ * asking now: by another backend, or by an asynchronous sibling of the
  * same Append, whose gettoken the Append's polls carry on while this scan
- * polls too, so one gettoken serves both.  Not another portal's (an idle
- * cursor's fetch moves only when that cursor is read), and never for a
- * scan that would wait: nothing polls the sibling while it sleeps.  Caller
- * holds the lock.
+ * polls too, so one gettoken serves both.  Not by a scan of another
+ * Append (one a LIMIT stopped reading, an idle cursor's): its fetch moves
+ * only when that Append is read again.  Never for a plain scan, which
+ * would sleep: nothing polls the sibling meanwhile.  Caller holds the
+ * lock.
  */
 static bool
-being_fetched_for(ClfShared *s, const ClfSharedToken *e, bool wait)
+being_fetched_for(ClfShared *s, const ClfSharedToken *e, const void *poller)
 {
 	if (being_fetched(e))
 		return true;
-	if (wait || e->fetcher != MyProcPid)
+	if (poller == NULL || e->fetcher != MyProcPid)
 		return false;
 	for (int i = 0; i < nclaims; i++)
 	{
-		if (&s->tokens[claims[i].index] == e &&
-			clf_shmem_claim_is_current(&claims[i].owner))
+		if (&s->tokens[claims[i].index] == e && claims[i].poller == poller)
 			return true;
 	}
 	return false;
@@ -356,10 +357,12 @@ wait_budget_ms(const ClfOptions *opts)
  * later, with the same waiting_since.  A claim is given back by the abort
  * of subtransaction subid (or of one it began in): the caller's scan's;
  * or by the abort after an error escaped the portal running the scan now.
+ * poller is who drives the caller's scan, NULL for a plain scan: a fetch
+ * another scan of it has out is waited for (being_fetched_for).
  */
 char *
 clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
-				 bool *pending, SubTransactionId subid)
+				 bool *pending, SubTransactionId subid, const void *poller)
 {
 	ClfShared  *s = clf_shared();
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
@@ -400,7 +403,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 		 * the next, and while a failed refresh backs off.
 		 */
 		if (e && usable(e, now) &&
-			(now < e->refresh_at || now < e->retry_at || being_fetched_for(s, e, wait)))
+			(now < e->refresh_at || now < e->retry_at || being_fetched_for(s, e, poller)))
 		{
 			strlcpy(result, e->token, CLF_SHARED_TOKEN_MAX + 1);
 			e->last_used = now;
@@ -438,12 +441,13 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 			break;
 		}
 		/* another's claim that outlived this scan's budget: void */
-		busy = being_fetched_for(s, e, wait);
+		busy = being_fetched_for(s, e, poller);
 		took_over = busy && deadline != 0 && now >= deadline;
 		if ((!busy || took_over) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
 			claims[nclaims].index = e - s->tokens;
+			claims[nclaims].poller = poller;
 			clf_shmem_claim_owner(&claims[nclaims++].owner, subid);
 			LWLockRelease(&s->lock);
 			pfree(result);

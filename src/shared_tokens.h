@@ -20,7 +20,7 @@
 
 extern char *clf_shared_token(const ClfOptions *opts, bool wait,
 							  TimestampTz waiting_since, bool *pending,
-							  SubTransactionId subid);
+							  SubTransactionId subid, const void *poller);
 extern bool clf_shared_remember_token(const ClfOptions *opts, const char *token,
 									  int expires_in, int refresh_in);
 extern void clf_shared_token_failed(const ClfOptions *opts, const ErrorData *edata);

@@ -120,7 +120,7 @@ char *
 clf_token_get(const ClfOptions *opts)
 {
 	/* a fetch it claims is made, and given back, within this statement */
-	return clf_token_try_get(opts, 0, NULL, GetCurrentSubTransactionId());
+	return clf_token_try_get(opts, 0, NULL, GetCurrentSubTransactionId(), NULL);
 }
 
 /*
@@ -133,10 +133,12 @@ clf_token_get(const ClfOptions *opts)
  * subid is the subtransaction the caller's scan began in: the fetch it
  * claims is given back at that subtransaction's abort, not at the abort of
  * a later one that polled the scan (a cursor's FETCH in a savepoint).
+ * poller is who drives the caller's scan (its Append): a fetch another
+ * scan of the same poller has out is waited for like another session's.
  */
 char *
 clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since, bool *pending,
-				  SubTransactionId subid)
+				  SubTransactionId subid, const void *poller)
 {
 	ClfTokenEntry *entry;
 
@@ -146,7 +148,7 @@ clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since, bool *pendi
 		return pstrdup(opts->access_token);
 	entry = find_token(opts);
 	if (entry == NULL || GetCurrentTimestamp() >= entry->refresh_at)
-		return clf_shared_token(opts, pending == NULL, waiting_since, pending, subid);
+		return clf_shared_token(opts, pending == NULL, waiting_since, pending, subid, poller);
 	return pstrdup(entry->token);
 }
 

@@ -26,7 +26,8 @@
 extern void clf_tokens_init(void);
 extern char *clf_token_get(const ClfOptions *opts);
 extern char *clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since,
-							   bool *pending, SubTransactionId subid);
+							   bool *pending, SubTransactionId subid,
+							   const void *poller);
 extern void clf_token_fetch_abandoned(const ClfOptions *opts);
 extern int	clf_token_fetched(const ClfOptions *opts, const char *token,
 							  int expires_in);

@@ -1051,7 +1051,7 @@ look_for_token(ClfPageFetcher *f)
 	 * take: the token table hands this fetcher the claim, as a plain scan's
 	 * wait ends.
 	 */
-	token = clf_token_try_get(opts, f->phase == CLF_PHASE_TOKEN_WAIT ? f->token_wait_since : 0, &pending, f->subid);
+	token = clf_token_try_get(opts, f->phase == CLF_PHASE_TOKEN_WAIT ? f->token_wait_since : 0, &pending, f->subid, f->poller);
 
 	if (token)
 	{

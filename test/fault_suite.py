@@ -5162,9 +5162,33 @@ class Suite:
                 raise Fail("a synchronous child waited for its asynchronous sibling's gettoken: %s"
                            % error_text(e))
             check(got == [(50,)], "the Append of an async and a sync child: %s" % got)
+            # another Append of the same query, which a LIMIT stopped reading
+            # with its gettoken out (the outer side of a nested loop)
+            self.slow_token_server(conn, "fs_sna", 20000, 25)
+            run(conn, "CREATE FOREIGN TABLE fs_snab (external_userid text) "
+                      "SERVER fs_sna_srv OPTIONS (page_size '25', async_capable 'on')")
+            run(conn, "DROP TABLE IF EXISTS fs_sn_l1, fs_sn_l2")
+            run(conn, "CREATE TABLE fs_sn_l1 (e text); CREATE TABLE fs_sn_l2 (e text)")
+            run(conn, "INSERT INTO fs_sn_l1 VALUES ('x'); INSERT INTO fs_sn_l2 VALUES ('y')")
+            run(conn, "ANALYZE fs_sn_l1, fs_sn_l2")
+            run(a, "SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_material = off")
+            join = ("SELECT count(*) FROM "
+                    "(SELECT * FROM (SELECT e FROM fs_sn_l1 UNION ALL SELECT external_userid FROM fs_sna) s "
+                    "LIMIT 1) o, "
+                    "(SELECT e FROM fs_sn_l2 UNION ALL SELECT external_userid FROM fs_snab) i")
+            plan = "\n".join(r[0] for r in run(a, "EXPLAIN (COSTS OFF) " + join))
+            check(plan.count("Async Foreign Scan") == 2 and "Nested Loop" in plan and "Limit" in plan,
+                  "not a nested loop over a LIMIT of one Append and another:\n" + plan)
+            try:
+                got = run(a, join)
+            except psycopg2.Error as e:
+                raise Fail("a scan waited for the gettoken of another Append, which a LIMIT stopped "
+                           "reading: %s" % error_text(e))
+            check(got == [(26,)], "the join of two Appends: %s" % got)
         finally:
             a.close()
-            for name in ("fs_snp", "fs_sns", "fs_sn1"):
+            run(conn, "DROP TABLE IF EXISTS fs_sn_l1, fs_sn_l2")
+            for name in ("fs_snp", "fs_sns", "fs_sna", "fs_sn1"):
                 run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
 
     def main(self):
@@ -5358,7 +5382,7 @@ class Suite:
                   lambda: self.async_cold_tokens(conn))
         self.case("async_sibling_token: two children of one corp without a token make one gettoken, not two",
                   lambda: self.async_sibling_token(conn))
-        self.case("sibling_token_no_stall: a scan waits for no gettoken of another portal, nor a sleeping one for its sibling's",
+        self.case("sibling_token_no_stall: a scan waits for no gettoken of another portal or Append, nor a sleeping one for its sibling's",
                   lambda: self.sibling_token_no_stall(conn))
         self.case("async scans: a child out of descriptors fails the query with 53000 and leaks none",
                   lambda: self.async_out_of_descriptors(conn))
