@@ -1051,12 +1051,12 @@ judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 
 	/*
 	 * Another status's body, stopped at the cap, or failed on the way (cut
-	 * short, not decodable): the status had come, and is the answer.  (A
-	 * proxy's answer to CONNECT is never the status: libcurl keeps it
-	 * apart, as proxy_status.)
+	 * short, not decodable): the final status had come, and is the answer.
+	 * Not an interim one (1xx: the answer had yet to begin), and never a
+	 * proxy's answer to CONNECT, which libcurl keeps apart (proxy_status).
 	 */
 	if (out->body_dropped ||
-		(out->result != CURLE_OK && out->http_status != 0 && out->http_status != 200))
+		(out->result != CURLE_OK && out->http_status > 200))
 	{
 		out->result = CURLE_OK;
 		out->curl_error[0] = '\0';
