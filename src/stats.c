@@ -459,6 +459,27 @@ note_hold(ClfShared *s, const SlotClaim *c, int limit_ms)
 }
 
 /*
+ * When hold's slot of e is due back; DT_NOEND while its ticket still waits
+ * (it holds no slot yet).  A slot granted but not yet taken up holds from
+ * the first time anybody looks, and e's count of stale holds is redone.
+ */
+static TimestampTz
+hold_deadline(ClfSlotHold *hold, ClfServerEntry *e, TimestampTz now)
+{
+	if (hold->ticket)
+	{
+		if (hold->waiting_ticket >= e->ticket_granted)
+			return DT_NOEND;
+		if (hold->deadline == 0)
+		{
+			hold->deadline = TimestampTzPlusMilliseconds(now, hold->limit_ms);
+			e->holds_fresh_until = 0;
+		}
+	}
+	return hold->deadline;
+}
+
+/*
  * The cap of e's requests in flight, plus one for each slot held past its
  * deadline (see the header): its holder is not running its request.  A
  * ticket granted and not taken up yet gets its deadline here, the first
@@ -484,23 +505,29 @@ slot_limit(ClfShared *s, ClfServerEntry *e)
 		return limit + e->holds_stale;
 	for (int i = 0; i < nholds; i++)
 	{
+		TimestampTz deadline;
+
 		if (h[i].entry != index)
 			continue;
-		if (h[i].ticket)
-		{
-			if (h[i].waiting_ticket >= e->ticket_granted)
-				continue;		/* still waiting: holds no slot */
-			if (h[i].deadline == 0)
-				h[i].deadline = TimestampTzPlusMilliseconds(now, h[i].limit_ms);
-		}
-		if (now >= h[i].deadline)
+		deadline = hold_deadline(&h[i], e, now);
+		if (deadline == DT_NOEND)
+			continue;			/* still waiting: holds no slot */
+		if (now >= deadline)
 			stale++;
-		else if (h[i].deadline < next_deadline)
-			next_deadline = h[i].deadline;
+		else if (deadline < next_deadline)
+			next_deadline = deadline;
 	}
 	e->holds_stale = stale;
 	e->holds_fresh_until = next_deadline;
 	return limit + stale;
+}
+
+/* c has not met a full table (or is done with it). */
+static void
+forget_no_entry(SlotClaim *c)
+{
+	c->no_entry_since = 0;
+	c->no_entry_runs = false;
 }
 
 /*
@@ -535,23 +562,8 @@ no_entry_may_go(ClfShared *s, SlotClaim *c, const ClfOptions *opts)
 		return true;
 	for (int i = 0; i < nholds; i++)
 	{
-		ClfServerEntry *e;
-
-		if (h[i].entry < 0)
-			continue;
-		e = &s->servers[h[i].entry];
-		if (h[i].ticket)
-		{
-			if (h[i].waiting_ticket >= e->ticket_granted)
-				continue;		/* still waiting: holds no slot */
-			/* granted, not taken up: its deadline starts now (slot_limit) */
-			if (h[i].deadline == 0)
-			{
-				h[i].deadline = TimestampTzPlusMilliseconds(now, h[i].limit_ms);
-				e->holds_fresh_until = 0;
-			}
-		}
-		if (h[i].deadline <= now)
+		if (h[i].entry >= 0 &&
+			hold_deadline(&h[i], &s->servers[h[i].entry], now) <= now)
 			return true;
 	}
 	return false;
@@ -847,10 +859,7 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 	ConditionVariable *wake;
 
 	if (c)
-	{
-		c->no_entry_since = 0;
-		c->no_entry_runs = false;
-	}
+		forget_no_entry(c);
 	if (s == NULL)
 		return;
 
@@ -900,8 +909,7 @@ claim_give_back(SlotClaim *c)
 	ConditionVariable *wake_waiters;
 	ConditionVariable *wake_counted;
 
-	c->no_entry_since = 0;
-	c->no_entry_runs = false;
+	forget_no_entry(c);
 	if (c->held_entry < 0 && c->waiting_entry < 0 && c->counted_entry < 0)
 		return;
 	s = clf_shared();
@@ -948,8 +956,7 @@ request_slot_release(SubTransactionId from)
 	sleep_entry = NULL;
 	slept = false;				/* the abort cancelled the sleep */
 	/* a synchronous request never outlives an abort, whatever its owner */
-	claims[SYNC_CLAIM].no_entry_since = 0;
-	claims[SYNC_CLAIM].no_entry_runs = false;
+	forget_no_entry(&claims[SYNC_CLAIM]);
 	for (int i = 0; i < ALL_CLAIMS; i++)
 	{
 		if (claims[i].in_use && clf_shmem_claim_goes(&claims[i].owner, from))
@@ -986,8 +993,7 @@ clf_request_slot_claim(const void *poller, const ClfOptions *opts,
 		c->held_entry = -1;
 		c->waiting_entry = -1;
 		c->counted_entry = -1;
-		c->no_entry_since = 0;
-		c->no_entry_runs = false;
+		forget_no_entry(c);
 		c->poller = poller;
 		clf_shmem_claim_owner(&c->owner, subid);
 		return i;
