@@ -69,6 +69,15 @@ SELECT btrim(line) AS line FROM clf_explain('ANALYZE, VERBOSE, COSTS OFF, TIMING
                                         'SELECT name, (SELECT 1) FROM wecom_contacts LIMIT 3') AS line
  WHERE line ~ 'Pushed-down Limit|Pages Fetched|Rows Fetched';
 SELECT mock_stats()->'limits' AS limits;
+-- Rows Fetched, contact_list_fdw_scans() and contact_list_fdw_stats count
+-- the rows of the pages received, also those the query did not take: a
+-- LIMIT over a filter is not pushed down, and stops within the first page
+SELECT rows AS rows_before FROM contact_list_fdw_stats WHERE server = 'wecom' \gset
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                                        'SELECT name FROM wecom_contacts WHERE name IS NOT NULL LIMIT 1') AS line
+ WHERE line ~ 'Foreign Scan|Pushed-down Limit|Pages Fetched|Rows Fetched';
+SELECT pages, rows, outcome FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1;
+SELECT rows - :rows_before AS rows_counted FROM contact_list_fdw_stats WHERE server = 'wecom';
 -- ... and a rescan that wants more rows than the first pass took replays
 -- those, then goes on along the same traversal: each EXISTS below stops at
 -- its first match (张三 is row 2, O'Brien row 12, ***开 row 14, past the

@@ -235,7 +235,6 @@ clf_traversal_next(ClfTraversal *trav)
 		if (trav->started && trav->item_index < trav->resp.nitems)
 		{
 			trav->rows_returned++;
-			trav->stats.rows++;
 			return clf_response_item(&trav->resp, trav->item_index++);
 		}
 		if (trav->at_end)

@@ -828,6 +828,7 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 		if (done)
 		{
 			stats->pages++;
+			stats->rows += resp->nitems;
 			return;
 		}
 		token_replaced = true;
@@ -1147,6 +1148,7 @@ request_answered(ClfPageFetcher *f)
 	if (accept_page(call, resp, f->token_replaced))
 	{
 		call->stats->pages++;
+		call->stats->rows += resp->nitems;
 		return true;
 	}
 	clf_token_rejected(call->opts, f->token);
