@@ -29,6 +29,12 @@ EXPLAIN SELECT * FROM wecom_contacts;
 -- request.  300 rows at page_size 100 is three requests.
 ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD page_size '100');
 EXPLAIN SELECT * FROM wecom_contacts;
+-- A pushed-down LIMIT costs what the same LIMIT costs above a scan it is
+-- not pushed into (OFFSET 0 keeps it out; its subquery adds cpu_tuple_cost
+-- a row): the Limit node prorates the scan's cost to the rows it takes, and
+-- the scan does not cut it first.
+EXPLAIN SELECT * FROM wecom_contacts LIMIT 150;
+EXPLAIN SELECT * FROM (SELECT * FROM wecom_contacts OFFSET 0) s LIMIT 150;
 -- request_cost and row_cost tune them
 ALTER SERVER wecom OPTIONS (ADD request_cost '1000', ADD row_cost '1');
 EXPLAIN SELECT * FROM wecom_contacts;
@@ -97,11 +103,21 @@ SELECT k, n, EXISTS (SELECT 1 FROM (SELECT name FROM wecom_contacts LIMIT 12) s
  WHERE line ~ 'Foreign Scan|Pushed-down Limit|Pages Fetched|Rows Fetched|Rows Replayed|Traversals';
 ALTER FOREIGN TABLE wecom_contacts OPTIONS (DROP page_size);
 
+-- A LATERAL subquery whose LIMIT takes the outer row is rescanned with no
+-- parameter of the scan's own, and the nested loop asks no REWIND: its rows
+-- are kept all the same, so every loop reads one traversal (tmp_openid
+-- names it: 12 contacts, not 24) and the pages are fetched once.
+SELECT mock_reset();
+SELECT count(*) AS rows, count(DISTINCT u.tmp_openid) AS tmp_openids
+  FROM generate_series(1, 3) g, LATERAL (SELECT tmp_openid FROM wecom_contacts LIMIT 100 + g) u;
+SELECT mock_stats()->'contact_list' AS contact_list;
+
 -- A LATERAL UNION ALL of the table and a branch that uses the outer row:
 -- the scan, a child of the UNION ALL, is parameterized by the outer rows
 -- its parent references (no plan could be made otherwise), and every outer
--- row gets all 25 rows.  The scan is rescanned for the second outer row:
--- here its first traversal kept no rows, so it starts again, once ...
+-- row gets all 25 rows.  The scan is rescanned for the second outer row
+-- and replays its one traversal: the nested loop's parameter made it keep
+-- its rows ...
 CREATE TEMP TABLE pl_wanted (n text);
 INSERT INTO pl_wanted VALUES ('张三'), ('O''Brien');
 SELECT mock_reset();
@@ -109,8 +125,8 @@ SELECT w.n, count(*) AS rows, count(*) FILTER (WHERE s.name = w.n) AS matching
   FROM pl_wanted w, LATERAL (SELECT name FROM wecom_contacts UNION ALL SELECT w.n) s
  GROUP BY w.n ORDER BY w.n;
 SELECT mock_stats()->'contact_list' AS requests;
--- ... and here, where the plan needs nothing of w in the end (the nested
--- loop rewinds its inner side), it replays the rows of one traversal
+-- ... as it does here, where the plan needs nothing of w in the end (the
+-- nested loop rewinds its inner side)
 SELECT mock_reset();
 SELECT count(*) FROM pl_wanted w, LATERAL (SELECT name FROM wecom_contacts UNION ALL SELECT w.n) s;
 SELECT mock_stats()->'contact_list' AS requests;

@@ -186,21 +186,16 @@ contactListGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreign
 /*
  * Each page is a round trip: request_cost for each, row_cost for each row
  * parsed and converted.  The first round trip is paid before the first row.
+ * This is the whole scan's cost even under a pushed-down LIMIT: the path
+ * promises all its rows, and the Limit node above prorates the cost to the
+ * rows it takes (cut here too, it was cut twice).
  */
 static void
 estimate_costs(PlannerInfo *root, RelOptInfo *baserel, ClfPlanState *state,
 			   Cost *startup_cost, Cost *total_cost)
 {
 	double		rows = baserel->tuples;
-	double		page_rows = state->opts.page_size;
-	double		pages;
-
-	if (state->limit_rows > 0)
-	{
-		rows = Min(rows, state->limit_rows);
-		page_rows = Min(page_rows, state->limit_rows);
-	}
-	pages = Max(1.0, ceil(rows / page_rows));
+	double		pages = Max(1.0, ceil(rows / state->opts.page_size));
 
 	*startup_cost = state->opts.request_cost + baserel->baserestrictcost.startup;
 	*total_cost = *startup_cost + (pages - 1) * state->opts.request_cost +
@@ -302,13 +297,18 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 
 	/*
 	 * Without REWIND a scan is rescanned mostly under a parameterized node or
-	 * inside a subplan (a correlated subquery, a LIMIT with a parameter).  A
-	 * statement with no subplans and no parameters streams without keeping
-	 * rows, which is what large scans and materialized views run; ReScan
-	 * copes with the rare rescan that was not foreseen here.
+	 * inside a subplan (a correlated subquery, a LIMIT with a parameter).
+	 * The parameter need not be the scan's own: a LATERAL subquery's LIMIT or
+	 * filter above the scan takes the nested loop's, and the inner side of a
+	 * nested loop with parameters never gets REWIND.  Every such parameter
+	 * has a slot in paramExecTypes.  A statement with no subplans and no
+	 * parameters streams without keeping rows, which is what large scans and
+	 * materialized views run; ReScan copes with the rare rescan that was not
+	 * foreseen here.
 	 */
 	if ((eflags & EXEC_FLAG_REWIND) || !bms_is_empty(fsplan->scan.plan.allParam) ||
-		estate->es_plannedstmt->subplans != NIL)
+		estate->es_plannedstmt->subplans != NIL ||
+		estate->es_plannedstmt->paramExecTypes != NIL)
 	{
 		state->replay = tuplestore_begin_heap(false, false, work_mem);
 		state->replay_slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
