@@ -23,7 +23,17 @@ RESET ROLE;
 GRANT pg_read_all_stats TO clf_rs_watcher;
 SET ROLE clf_rs_watcher;
 SELECT count(*) >= 3 AS seen FROM contact_list_fdw_recent_scans WHERE pid = pg_backend_pid();
+-- ... but their errors, which may quote a value read, only to those who may
+-- read the table
+SELECT foreign_table, outcome, error FROM contact_list_fdw_recent_scans
+ WHERE pid = pg_backend_pid() AND foreign_table_oid = 'rs_fail'::regclass;
 RESET ROLE;
+GRANT SELECT ON rs_fail TO clf_rs_watcher;
+SET ROLE clf_rs_watcher;
+SELECT foreign_table, outcome, error FROM contact_list_fdw_recent_scans
+ WHERE pid = pg_backend_pid() AND foreign_table_oid = 'rs_fail'::regclass;
+RESET ROLE;
+REVOKE SELECT ON rs_fail FROM clf_rs_watcher;
 DROP ROLE clf_rs_watcher;
 
 -- an error is kept to its first 255 bytes: a long api_url (the mock

@@ -217,12 +217,31 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 
 #define RECENT_COLS 18
 
+/*
+ * A scan's error may quote a value it read (an input function's "invalid
+ * input syntax for type integer: ..."), and pg_read_all_stats is no right
+ * to the table's contents: another user's error is shown to whoever may
+ * SELECT the table, which can be told only in its own database.
+ */
+static bool
+may_read_error(const ClfRecentScan *r)
+{
+	bool		missing = false;
+
+	if (has_privs_of_role(GetUserId(), r->userid))
+		return true;
+	if (r->dbid != MyDatabaseId)
+		return false;
+	return pg_class_aclcheck_ext(r->relid, GetUserId(), ACL_SELECT, &missing) == ACLCHECK_OK &&
+		!missing;
+}
+
 PG_FUNCTION_INFO_V1(contact_list_fdw_get_recent_scans);
 
 /*
  * The cluster's last scans, oldest first.  As contact_list_fdw_progress,
  * other users' scans only for members of pg_read_all_stats (or of the
- * scan's user).
+ * scan's user); their errors as may_read_error says.
  */
 Datum
 contact_list_fdw_get_recent_scans(PG_FUNCTION_ARGS)
@@ -282,7 +301,7 @@ contact_list_fdw_get_recent_scans(PG_FUNCTION_ARGS)
 		values[14] = Int64GetDatum(r->stats.token_fetches);
 		values[15] = Int64GetDatum(r->stats.bytes);
 		values[16] = Float8GetDatum(r->stats.network_ms);
-		if (r->error[0])
+		if (r->error[0] && may_read_error(r))
 			values[17] = CStringGetTextDatum(r->error);
 		else
 			nulls[17] = true;
