@@ -306,6 +306,11 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 	 * materialized views run; ReScan copes with the rare rescan that was not
 	 * foreseen here.
 	 */
+#ifdef CLF_FAULT_INJECTION
+	/* no plan known makes such a rescan: test builds pretend one does */
+	if (fault_at("rescan_unforeseen"))
+		return;
+#endif
 	if ((eflags & EXEC_FLAG_REWIND) || !bms_is_empty(fsplan->scan.plan.allParam) ||
 		estate->es_plannedstmt->subplans != NIL ||
 		estate->es_plannedstmt->paramExecTypes != NIL)

@@ -3524,6 +3524,36 @@ class Suite:
         finally:
             mc.stop()
 
+    def rescan_unforeseen(self, conn):
+        # a rescan BeginForeignScan did not foresee (no plan known makes one:
+        # the fault build pretends a LATERAL subquery's is one) starts one
+        # new traversal, keeps its rows from then on, and every loop gets
+        # every row: three loops cost two traversals, not three
+        mc, c = fault_injection_cluster("rescan")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE t (tmp_openid text, external_userid text) "
+                   "SERVER s OPTIONS (page_size '10')")
+            loops = ("SELECT g, count(*), count(DISTINCT external_userid) FROM generate_series(1, 3) g, "
+                     "LATERAL (SELECT * FROM t LIMIT 100 + g) u GROUP BY g ORDER BY g")
+            reset()
+            whole = run(c, loops)
+            check(whole == [(g, 25, whole[0][2]) for g in (1, 2, 3)] and whole[0][2] > 1, "foreseen: %s" % (whole,))
+            check(stats()["contact_list"] == 3, "foreseen: %d requests for one traversal of 3 pages"
+                  % stats()["contact_list"])
+            run(c, "SET clf_fault.point = 'rescan_unforeseen'")
+            reset()
+            got = run(c, loops)
+            requests = stats()["contact_list"]
+            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + loops))
+            run(c, "RESET clf_fault.point")
+            check(got == whole, "unforeseen: %s" % (got,))
+            check(requests == 6, "unforeseen: %d requests, not 2 traversals of 3 pages:\n%s" % (requests, plan))
+            check("Traversals: 2" in plan and "Rows Replayed: 25" in plan, "unforeseen:\n" + plan)
+        finally:
+            mc.stop()
+
     def redaction_forms_wiped(self, conn):
         # an error while a message is being redacted (out of memory) leaves
         # no copy of a credential's forms, here corp_secret as a query
@@ -5392,6 +5422,8 @@ class Suite:
                   "leave its descriptors flat", lambda: self.dropped_server_cycles(True))
         self.case("async scans: a gettoken that fails while its request is built leaves no copy of its URL",
                   lambda: self.async_gettoken_url_wiped(conn))
+        self.case("rescan_unforeseen: a rescan no plan announced starts one new traversal and replays from then on",
+                  lambda: self.rescan_unforeseen(conn))
         self.shared("async_cap_self: a plain scan in the query never waits for a slot its own async children hold",
                     lambda: self.async_cap_self(conn), needs_views)
         self.shared("async_two_pollers: a join of two async Appends over one capped server never waits for itself",
