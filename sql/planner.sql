@@ -29,12 +29,11 @@ EXPLAIN SELECT * FROM wecom_contacts;
 -- request.  300 rows at page_size 100 is three requests.
 ALTER FOREIGN TABLE wecom_contacts OPTIONS (ADD page_size '100');
 EXPLAIN SELECT * FROM wecom_contacts;
--- A pushed-down LIMIT costs what the same LIMIT costs above a scan it is
--- not pushed into (OFFSET 0 keeps it out; its subquery adds cpu_tuple_cost
--- a row): the Limit node prorates the scan's cost to the rows it takes, and
--- the scan does not cut it first.
+-- A pushed-down LIMIT costs what a LIMIT costs above any scan: the Limit
+-- node prorates the scan's whole cost (606 for 3 pages of 300 rows) to the
+-- rows it takes, half of them here, and the scan does not cut it first
+-- (that made it 302.25)
 EXPLAIN SELECT * FROM wecom_contacts LIMIT 150;
-EXPLAIN SELECT * FROM (SELECT * FROM wecom_contacts OFFSET 0) s LIMIT 150;
 -- request_cost and row_cost tune them
 ALTER SERVER wecom OPTIONS (ADD request_cost '1000', ADD row_cost '1');
 EXPLAIN SELECT * FROM wecom_contacts;
