@@ -92,4 +92,14 @@ SELECT count(*) AS listed,
   FROM (SELECT *, min(started_at) OVER () AS first_start, max(ended_at) OVER () AS last_end
           FROM contact_list_fdw_recent_scans
          WHERE foreign_table_oid = 'rs_cursor'::regclass AND pid = pg_backend_pid()) r;
+SELECT count(*) > 0 AS failed FROM clf_error_of('SELECT * FROM rs_fail');
+SELECT 'rs_fail'::regclass::oid AS rs_fail_oid \gset
 SELECT clf_drop_scenario_table(t) FROM unnest(ARRAY['rs_ok', 'rs_fail', 'rs_long', 'rs_first', 'rs_cursor']) t;
+-- a scan of a table dropped since: its error is nobody's to read but its
+-- user's, and reading the view is no error
+CREATE ROLE clf_rs_watcher IN ROLE pg_read_all_stats;
+SET ROLE clf_rs_watcher;
+SELECT outcome, error IS NULL AS error_hidden FROM contact_list_fdw_recent_scans
+ WHERE pid = pg_backend_pid() AND foreign_table_oid = :rs_fail_oid;
+RESET ROLE;
+DROP ROLE clf_rs_watcher;

@@ -188,7 +188,7 @@ contactListGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreign
  * parsed and converted.  The first round trip is paid before the first row.
  * This is the whole scan's cost even under a pushed-down LIMIT: the path
  * promises all its rows, and the Limit node above prorates the cost to the
- * rows it takes (cut here too, it was cut twice).
+ * rows it takes, so cutting it here as well would count the limit twice.
  */
 static void
 estimate_costs(PlannerInfo *root, RelOptInfo *baserel, ClfPlanState *state,

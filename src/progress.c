@@ -204,7 +204,6 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 		slot->serverid = opts->serverid;
 		slot->started = started;
 		memset(&slot->stats, 0, sizeof(slot->stats));
-		slot->rows_received = 0;
 		slot->state = CLF_STATE_STARTING;
 		slot->until = 0;
 		memcpy(slot->table_name, table_name, sizeof(table_name));
@@ -233,8 +232,7 @@ clf_progress_enter(const ClfProgressRow *row)
 
 /* row's scan got a page of rows; stats are its counters now */
 void
-clf_progress_page_done(const ClfProgressRow *row, const ClfScanStats *stats,
-					   int64 rows)
+clf_progress_page_done(const ClfProgressRow *row, const ClfScanStats *stats)
 {
 	ClfProgressSlot *slot;
 
@@ -244,7 +242,6 @@ clf_progress_page_done(const ClfProgressRow *row, const ClfScanStats *stats,
 	begin_write(slot);
 	FAULT_STALL("progress_page_done");
 	slot->stats = *stats;
-	slot->rows_received += rows;
 	slot->state = CLF_STATE_RETURNING_ROWS;
 	slot->until = 0;
 	slot->reason[0] = '\0';
@@ -419,7 +416,7 @@ contact_list_fdw_get_progress(PG_FUNCTION_ARGS)
 		else
 			nulls[9] = true;
 		values[10] = Int64GetDatum(copy.stats.pages);
-		values[11] = Int64GetDatum(copy.rows_received);
+		values[11] = Int64GetDatum(copy.stats.rows);
 		values[12] = Int64GetDatum(copy.stats.bytes);
 		values[13] = Int64GetDatum(copy.stats.requests);
 		values[14] = Int64GetDatum(copy.stats.retries);

@@ -38,7 +38,7 @@ extern void clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 							   const char *table_name);
 extern void clf_progress_enter(const ClfProgressRow *row);
 extern void clf_progress_page_done(const ClfProgressRow *row,
-								   const ClfScanStats *stats, int64 rows);
+								   const ClfScanStats *stats);
 extern void clf_progress_set_state(ClfProgressState state, TimestampTz until,
 								   const char *reason, const char *error);
 extern void clf_progress_publish(const ClfScanStats *stats);

@@ -160,7 +160,6 @@ typedef struct ClfProgressSlot
 	Oid			serverid;
 	TimestampTz started;
 	ClfScanStats stats;
-	int64		rows_received;
 	int			state;			/* ClfProgressState (progress.h) */
 	TimestampTz until;			/* waiting to retry until */
 	char		table_name[2 * NAMEDATALEN + 2];
@@ -215,9 +214,9 @@ typedef struct ClfRecentScan
  */
 #define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
 #ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
-#define CLF_SHARED_LAYOUT_VERSION	5
+#define CLF_SHARED_LAYOUT_VERSION	6
 #else
-#define CLF_SHARED_LAYOUT_VERSION	4
+#define CLF_SHARED_LAYOUT_VERSION	5
 #endif
 
 typedef struct ClfShared

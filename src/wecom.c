@@ -736,8 +736,9 @@ is_token_error(int64 errcode)
 
 /*
  * What the answer to a page request comes to: true if resp holds a checked
- * page, false if WeCom rejected a token that may be replaced (once, and
- * not the user mapping's own); raises for anything else.
+ * page, counted with its rows, false if WeCom rejected a token that may be
+ * replaced (once, and not the user mapping's own); raises for anything
+ * else.
  */
 static bool
 accept_page(ClfCall *call, ClfResponse *resp, bool token_replaced)
@@ -749,6 +750,8 @@ accept_page(ClfCall *call, ClfResponse *resp, bool token_replaced)
 					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("invalid response for page " INT64_FORMAT " of %s: %s",
 							call->page_no, call->display_url, resp->message)));
+		call->stats->pages++;
+		call->stats->rows += resp->nitems;
 		return true;
 	}
 	if (!is_token_error(resp->errcode) || call->opts->access_token != NULL ||
@@ -826,11 +829,7 @@ clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
 		PG_END_TRY();
 
 		if (done)
-		{
-			stats->pages++;
-			stats->rows += resp->nitems;
 			return;
-		}
 		token_replaced = true;
 	}
 }
@@ -1146,11 +1145,7 @@ request_answered(ClfPageFetcher *f)
 		return false;
 	}
 	if (accept_page(call, resp, f->token_replaced))
-	{
-		call->stats->pages++;
-		call->stats->rows += resp->nitems;
 		return true;
-	}
 	clf_token_rejected(call->opts, f->token);
 	f->token_replaced = true;
 	look_for_token(f);
