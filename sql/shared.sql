@@ -51,6 +51,13 @@ SELECT p.foreign_table, p.server, p.state, p.pages, p.rows, p.requests, p.retrie
        p.foreign_table_oid = 'sh_t'::regclass AS oid_matches, p.waiting_until, p.wait_reason, p.last_error
   FROM (SELECT * FROM sh_t LIMIT 1) t,
        LATERAL (SELECT * FROM contact_list_fdw_progress WHERE pid = pg_backend_pid()) p;
+-- its rows are the rows of the pages received, not those returned yet: a
+-- cursor that took one row of a page of 5
+BEGIN;
+DECLARE sh_c CURSOR FOR SELECT external_userid FROM sh_t;
+FETCH 1 FROM sh_c;
+SELECT pages, rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+ROLLBACK;
 -- and is gone when it ends
 SELECT count(*) AS my_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
 
