@@ -176,21 +176,44 @@ DROP OWNED BY clf_planner_nomap;
 DROP ROLE clf_planner_nomap;
 
 -- Rows are kept only where a rescan can happen: with a work_mem far below
--- 2,500 rows, a statement with a subquery keeps them in a tuplestore that
--- spills to a temporary file; a plain scan streams and writes none.
+-- 2,500 rows, a scan in a subquery run once per outer row keeps them in a
+-- tuplestore that spills to a temporary file.  A plain scan streams and
+-- writes none; so does a scan that no node reruns in a statement that
+-- reruns other things: beside a subquery run once, or on the outer side of
+-- a nested loop with parameters.
 SELECT clf_scenario_table('pl_big', 'big', 'page_size ''1000''');
 SET work_mem = '64kB';
 CREATE FUNCTION pl_temp_files() RETURNS bigint LANGUAGE sql
   AS $$SELECT temp_files FROM pg_stat_database WHERE datname = current_database()$$;
 SELECT pg_stat_force_next_flush();
 SELECT pl_temp_files() AS before \gset
-SELECT count(name) FROM pl_big WHERE name IS DISTINCT FROM (SELECT 'x');
+SELECT g, (SELECT count(name) FROM pl_big b WHERE b.name IS DISTINCT FROM g::text)
+  FROM generate_series(1, 2) g;
 SELECT pg_stat_force_next_flush();
-SELECT pl_temp_files() > :before AS subquery_spilled;
+SELECT pl_temp_files() > :before AS rerun_subquery_spilled;
 SELECT pl_temp_files() AS before \gset
 SELECT count(name) FROM pl_big;
 SELECT pg_stat_force_next_flush();
 SELECT pl_temp_files() - :before AS plain_scan_temp_files;
+SELECT pl_temp_files() AS before \gset
+SELECT count(name) FROM pl_big WHERE name IS DISTINCT FROM (SELECT 'x');
+SELECT pg_stat_force_next_flush();
+SELECT pl_temp_files() - :before AS beside_subquery_run_once_temp_files;
+SELECT line FROM clf_explain('COSTS OFF', $$
+SELECT count(*) FROM pl_big b, LATERAL (SELECT g FROM generate_series(1, 2) g WHERE g > length(b.name) % 2) x$$)
+  AS line WHERE line ~ 'Nested Loop|Foreign Scan|Function Scan';
+SELECT pl_temp_files() AS before \gset
+SELECT count(*) FROM pl_big b, LATERAL (SELECT g FROM generate_series(1, 2) g WHERE g > length(b.name) % 2) x;
+SELECT pg_stat_force_next_flush();
+SELECT pl_temp_files() - :before AS nested_loop_outer_temp_files;
+-- nor under an Append or a subquery in FROM (EXPLAIN ANALYZE says Rows Kept
+-- where a scan keeps its rows)
+SELECT line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT count(*) FROM (SELECT name FROM pl_big OFFSET 0) s WHERE s.name <> 'x'$$)
+  AS line WHERE line ~ 'Subquery Scan|Foreign Scan|Rows Kept';
+SELECT line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT count(*) FROM (SELECT name FROM pl_big UNION ALL SELECT name FROM pl_big) u$$)
+  AS line WHERE line ~ 'Append|Foreign Scan|Rows Kept';
 -- Rescans replay those spilled rows intact: each replayed row is read back
 -- from the file, and stays valid until it is copied out (a nested loop with
 -- the scan inside, and a correlated subquery).  tmp_openid names the

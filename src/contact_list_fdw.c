@@ -96,6 +96,7 @@ typedef struct ClfScanState
 	Tuplestorestate *replay;
 	TupleTableSlot *replay_slot;
 	bool		replaying;
+	int64		rows_kept;
 	int64		rows_replayed;
 	int64		traversals;
 } ClfScanState;
@@ -268,6 +269,78 @@ scan_user(ForeignScanState *node, EState *estate)
 #endif
 }
 
+/*
+ * Is target in the plan tree under node, and if so, does a node above it run
+ * it again while the statement runs (*rerun)?  rerun_here says whether node
+ * itself may be.  A nested loop reruns its inner side for every outer row;
+ * every other node of a plan's main tree reruns its children only when it
+ * is rerun itself.  (A recursive union's recursive term is in a subplan.)
+ * A node whose children hang elsewhere than the ones looked at here hides
+ * target: the caller then assumes the worst.
+ */
+static bool
+find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return false;
+	if (node == target)
+	{
+		*rerun = rerun_here;
+		return true;
+	}
+	switch (nodeTag(node))
+	{
+		case T_NestLoop:
+			return find_in_plan(node->lefttree, target, rerun_here, rerun) ||
+				find_in_plan(node->righttree, target, true, rerun);
+		case T_Append:
+			foreach(lc, ((Append *) node)->appendplans)
+			{
+				if (find_in_plan((Plan *) lfirst(lc), target, rerun_here, rerun))
+					return true;
+			}
+			return false;
+		case T_SubqueryScan:
+			return find_in_plan(((SubqueryScan *) node)->subplan, target,
+								rerun_here, rerun);
+		default:
+			return find_in_plan(node->lefttree, target, rerun_here, rerun) ||
+				find_in_plan(node->righttree, target, rerun_here, rerun);
+	}
+}
+
+/*
+ * May the executor rescan scan, one of stmt's foreign scans started with
+ * eflags?  Only then are its rows kept for a replay: a scan that no node
+ * reruns (a plain query, a materialized view's refresh, the outer side of a
+ * join) streams without keeping any.  The executor says REWIND only where
+ * the rescan needs no new parameter, and never under a nested loop with
+ * parameters, nor where a LATERAL subquery's LIMIT or filter above the scan
+ * takes the outer row: so the scan's place in the plan decides.  Any
+ * subplan may be run once per outer row.  ReScan copes with a rescan this
+ * did not foresee.
+ */
+static bool
+rescan_foreseen(PlannedStmt *stmt, Plan *scan, int eflags)
+{
+	bool		rerun = true;
+	ListCell   *lc;
+
+	if (eflags & EXEC_FLAG_REWIND)
+		return true;
+	if (find_in_plan(stmt->planTree, scan, false, &rerun))
+		return rerun;
+	foreach(lc, stmt->subplans)
+	{
+		if (find_in_plan((Plan *) lfirst(lc), scan, true, &rerun))
+			return rerun;
+	}
+	/* found nowhere: a plan shape this does not know */
+	return true;
+}
+
 static void
 contactListBeginForeignScan(ForeignScanState *node, int eflags)
 {
@@ -295,25 +368,12 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 									   boolVal(list_nth(fsplan->fdw_private, CLF_PRIVATE_ALL_COLUMNS)),
 									   state->opts.server_name);
 
-	/*
-	 * Without REWIND a scan is rescanned mostly under a parameterized node or
-	 * inside a subplan (a correlated subquery, a LIMIT with a parameter).
-	 * The parameter need not be the scan's own: a LATERAL subquery's LIMIT or
-	 * filter above the scan takes the nested loop's, and the inner side of a
-	 * nested loop with parameters never gets REWIND.  Every such parameter
-	 * has a slot in paramExecTypes.  A statement with no subplans and no
-	 * parameters streams without keeping rows, which is what large scans and
-	 * materialized views run; ReScan copes with the rare rescan that was not
-	 * foreseen here.
-	 */
 #ifdef CLF_FAULT_INJECTION
 	/* no plan known makes such a rescan: test builds pretend one does */
 	if (fault_at("rescan_unforeseen"))
 		return;
 #endif
-	if ((eflags & EXEC_FLAG_REWIND) || !bms_is_empty(fsplan->scan.plan.allParam) ||
-		estate->es_plannedstmt->subplans != NIL ||
-		estate->es_plannedstmt->paramExecTypes != NIL)
+	if (rescan_foreseen(estate->es_plannedstmt, &fsplan->scan.plan, eflags))
 	{
 		state->replay = tuplestore_begin_heap(false, false, work_mem);
 		state->replay_slot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
@@ -477,7 +537,10 @@ contactListIterateForeignScan(ForeignScanState *node)
 	ExecStoreVirtualTuple(slot);
 
 	if (state->replay)
+	{
 		tuplestore_puttupleslot(state->replay, slot);
+		state->rows_kept++;
+	}
 	return slot;
 }
 
@@ -650,6 +713,8 @@ contactListExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyInteger("Retries", NULL, stats->retries, es);
 		ExplainPropertyInteger("Token Fetches", NULL, stats->token_fetches, es);
 		ExplainPropertyInteger("Rows Fetched", NULL, stats->rows, es);
+		if (state->replay)
+			ExplainPropertyInteger("Rows Kept", NULL, state->rows_kept, es);
 		if (state->rows_replayed > 0 || state->traversals > 1)
 		{
 			ExplainPropertyInteger("Rows Replayed", NULL, state->rows_replayed, es);
