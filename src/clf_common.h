@@ -36,6 +36,18 @@
 #define CLF_REMOTE_TABLE			"contact_list"
 
 /*
+ * The waits between a request's attempts (wecom.c's settings): the
+ * ordinary backoff, retry_delay_ms, and a rate limit's, rate_limit_delay_ms,
+ * each doubled per retry up to its cap.  Here because shared_tokens.c
+ * bounds a wait for another session's gettoken by them too.
+ */
+#define CLF_MAX_RETRY_DELAY_MS		30000
+#define CLF_MAX_RATE_LIMIT_DELAY_MS 60000
+
+extern int	clf_retry_delay_ms;
+extern int	clf_rate_limit_delay_ms;
+
+/*
  * Everything a scan needs to know from the server, user mapping and table
  * options, resolved once per scan.
  */

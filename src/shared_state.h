@@ -66,6 +66,7 @@ typedef struct ClfSharedToken
 	TimestampTz expires_at;		/* everyone else uses this one until then */
 	TimestampTz last_used;
 	int			fetcher;		/* pid fetching a new one, or 0 */
+	TimestampTz claimed_at;		/* when fetcher claimed it: waiters' bound */
 	ConditionVariable cv;		/* broadcast when a fetch ends */
 
 	/*
@@ -214,9 +215,9 @@ typedef struct ClfRecentScan
  */
 #define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
 #ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
-#define CLF_SHARED_LAYOUT_VERSION	6
+#define CLF_SHARED_LAYOUT_VERSION	7
 #else
-#define CLF_SHARED_LAYOUT_VERSION	5
+#define CLF_SHARED_LAYOUT_VERSION	6
 #endif
 
 typedef struct ClfShared

@@ -22,10 +22,18 @@
  *	  retries) is kept with the entry until a backoff ends, and every caller
  *	  without a usable token gets that error at once: an outage costs one
  *	  gettoken per backoff, not one per waiting session in a row.
- *	- A waiter waits no longer than its own fetch could have taken in
- *	  requests, timeout_ms times its attempts (connect_timeout_ms is part of
- *	  timeout_ms in libcurl), besides statement_timeout and cancel.  Then it
- *	  does not fail: it takes the claim over and fetches, as it would alone.
+ *	- A waiter waits no longer than its own fetch could have taken:
+ *	  timeout_ms for each attempt (connect_timeout_ms is part of timeout_ms
+ *	  in libcurl) and the longest backoff before each retry
+ *	  (wait_budget_ms), besides statement_timeout and cancel; counted from
+ *	  when the claim began, or from when the waiter began to wait if that
+ *	  was later.  Then it does not fail: it takes the claim over and
+ *	  fetches, as it would alone.  A bound of the attempts alone would void
+ *	  every claim whose gettoken times out through its retries: each
+ *	  waiter would make its own attempts, and none would get the shared
+ *	  failure.  Counted from the claim, a takeover gives the others a
+ *	  fresh bound for the taker's fetch, rather than let each waiter whose
+ *	  own time ran out void the claim the one before it just took.
  *	  The claimant may be alive and well but not running its fetch (an idle
  *	  cursor whose asynchronous scan sent gettoken and is never polled): the
  *	  claim is only a promise to the waiters, and one that has outlived a
@@ -257,6 +265,7 @@ take_entry(ClfSharedToken *e, const uint8 *key)
 	e->refresh_at = 0;
 	e->expires_at = 0;
 	e->fetcher = 0;
+	e->claimed_at = 0;
 	e->failures = 0;
 	e->retry_at = 0;
 	e->sqlerrcode = 0;
@@ -337,11 +346,28 @@ raise_failure(const ClfTokenFailure *f)
 			 f->hint[0] ? errhint("%s", f->hint) : 0));
 }
 
-/* The longest a waiter waits for another backend's fetch: see the header. */
+/*
+ * The longest a waiter waits for another backend's fetch (see the header):
+ * what its own fetch could take, every attempt timing out and each retry
+ * after the longest wait wecom.c may choose, the ordinary backoff's or a
+ * rate limit's (jitter only shortens them), each doubled per retry up to
+ * its cap.
+ */
 static int64
 wait_budget_ms(const ClfOptions *opts)
 {
-	return (int64) opts->timeout_ms * (opts->max_retries + 1);
+	int64		budget = (int64) opts->timeout_ms * (opts->max_retries + 1);
+	int64		delay = clf_retry_delay_ms;
+	int64		rate_limited = clf_rate_limit_delay_ms;
+
+	for (int i = 0; i < opts->max_retries; i++)
+	{
+		budget += Max(Min(delay, CLF_MAX_RETRY_DELAY_MS),
+					  Min(rate_limited, CLF_MAX_RATE_LIMIT_DELAY_MS));
+		delay = Min(delay * 2, CLF_MAX_RETRY_DELAY_MS);
+		rate_limited = Min(rate_limited * 2, CLF_MAX_RATE_LIMIT_DELAY_MS);
+	}
+	return budget;
 }
 
 /*
@@ -351,8 +377,9 @@ wait_budget_ms(const ClfOptions *opts)
  * clf_shared_remember_token, or its error to clf_shared_token_failed (or
  * give the claim up with clf_shared_token_abandoned).  Waits, cancellably,
  * while another backend fetches it, and once wait_budget_ms has gone by
- * since waiting_since (0: since this call began to wait) takes that claim
- * over; raises the error of a fetch that failed in its backoff.  With wait
+ * since that claim began, or since waiting_since (0: since this call began
+ * to wait) if later, takes that claim over; raises the error of a fetch
+ * that failed in its backoff.  With wait
  * false, returns NULL and sets *pending instead of waiting: ask again
  * later, with the same waiting_since.  A claim is given back by the abort
  * of subtransaction subid (or of one it began in): the caller's scan's;
@@ -368,6 +395,8 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 	uint8		key[PG_SHA256_DIGEST_LENGTH];
 	uint8		context[PG_SHA256_DIGEST_LENGTH];
 	bool		waited = false;
+	TimestampTz started = waiting_since;
+	int64		budget = wait_budget_ms(opts);
 	TimestampTz deadline = 0;
 	bool		took_over = false;
 	char	   *result = NULL;
@@ -384,8 +413,6 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 	fetch_context(opts, context);
 	/* ahead of the lock: nothing below may allocate */
 	result = palloc(CLF_SHARED_TOKEN_MAX + 1);
-	if (waiting_since != 0)
-		deadline = TimestampTzPlusMilliseconds(waiting_since, wait_budget_ms(opts));
 
 	for (;;)
 	{
@@ -393,6 +420,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 		TimestampTz now;
 		long		sleep_ms;
 		bool		busy;
+		TimestampTz claimed_at;
 
 		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 		now = GetCurrentTimestamp();
@@ -440,12 +468,19 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 			result = NULL;
 			break;
 		}
-		/* another's claim that outlived this scan's budget: void */
+		/*
+		 * Another's claim that outlived this scan's budget, counted from the
+		 * claim (a takeover's too) or from this scan's wait if later: void
+		 */
 		busy = being_fetched_for(s, e, poller);
+		claimed_at = e->claimed_at;
+		deadline = started == 0 ? 0 :
+			TimestampTzPlusMilliseconds(Max(claimed_at, started), budget);
 		took_over = busy && deadline != 0 && now >= deadline;
 		if ((!busy || took_over) && nclaims < lengthof(claims))
 		{
 			e->fetcher = MyProcPid;
+			e->claimed_at = now;
 			claims[nclaims].index = e - s->tokens;
 			claims[nclaims].poller = poller;
 			clf_shmem_claim_owner(&claims[nclaims++].owner, subid);
@@ -475,8 +510,11 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 		if (!waited)
 		{
 			clf_event_waiting(CLF_WAIT_TOKEN, 0, NULL);
-			if (deadline == 0)
-				deadline = TimestampTzPlusMilliseconds(now, wait_budget_ms(opts));
+			if (started == 0)
+			{
+				started = now;
+				deadline = TimestampTzPlusMilliseconds(Max(claimed_at, started), budget);
+			}
 			waited = true;
 		}
 		/* the timeout rechecks a fetcher that died without a word */
@@ -490,8 +528,8 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 	}
 	if (took_over)
 		ereport(DEBUG1,
-				(errmsg_internal("contact_list_fdw: the access token fetch of another session (or of another scan of this query) for server \"%s\" outlasted this server's own (timeout_ms %d ms times %d attempts): fetching here",
-								 opts->server_name, opts->timeout_ms, opts->max_retries + 1)));
+				(errmsg_internal("contact_list_fdw: the access token fetch of another session (or of another scan of this query) for server \"%s\" outlasted this server's own (%lld ms: timeout_ms %d ms times %d attempts and the backoffs between them): fetching here",
+								 opts->server_name, (long long) budget, opts->timeout_ms, opts->max_retries + 1)));
 	if (failed)
 	{
 		pfree(result);

@@ -32,8 +32,6 @@
 int			clf_retry_delay_ms = 500;
 int			clf_rate_limit_delay_ms = 15000;
 
-#define CLF_MAX_RETRY_DELAY_MS		30000
-#define CLF_MAX_RATE_LIMIT_DELAY_MS 60000
 #define CLF_TOKEN_RESPONSE_MAX		(64 * 1024)
 
 /* WeCom errcodes with a meaning for the client */

@@ -31,7 +31,5 @@ extern void clf_fetcher_wait(ClfPageFetcher *f);
 extern int	clf_fetcher_socket(const ClfPageFetcher *f);
 extern bool clf_fetcher_busy(const ClfPageFetcher *f);
 extern void clf_fetcher_abandon(ClfPageFetcher *f);
-extern int	clf_retry_delay_ms;
-extern int	clf_rate_limit_delay_ms;
 
 #endif							/* CLF_WECOM_H */

@@ -2810,6 +2810,90 @@ class Suite:
             a.close()
             b.close()
 
+    def fresh_slow_token_tables(self, conn, prefix, timeout_ms, max_retries):
+        """As slow_token_tables, at a spelling of the mock's host of its own
+        (a token key no case has fetched or failed): PREFIX1, async on a
+        fixed token; PREFIX2, async on corp-slowtoken (gettoken answers
+        after 3 s); PREFIXb, the same credentials read at once, with
+        timeout_ms and max_retries."""
+        api = "http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT)
+        for suffix, mapping, server_options, table_options in (
+                ("1", {"access_token": "fixed-basic"}, "", "page_size '5', async_capable 'on'"),
+                ("2", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"}, "",
+                 "page_size '5', async_capable 'on'"),
+                ("b", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"},
+                 "timeout_ms '%d', max_retries '%d'" % (timeout_ms, max_retries), "page_size '5'")):
+            name = prefix + suffix
+            run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+            run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s%s)"
+                      % (name, ", " + server_options if server_options else ""), (api,))
+            set_mapping(conn, server=name + "_srv", **mapping)
+            run(conn, """CREATE FOREIGN TABLE %s (tmp_openid text, external_userid text)
+                         SERVER %s_srv OPTIONS (%s)""" % (name, name, table_options))
+
+    def token_outage_waiters(self, conn):
+        # ten sessions need a token whose gettoken times out (the mock
+        # answers after 3 s) through every attempt (timeout_ms 1000,
+        # max_retries 3, retry_delay_ms 500): one fetches, the others wait
+        # for its attempts and the backoffs between them and get its
+        # failure, shared.  The mock sees one session's attempts, not each
+        # waiter's own when timeout_ms x attempts has gone by
+        n = 10
+        attempts = 4
+        self.fresh_slow_token_tables(conn, "fs_tout", 1000, attempts - 1)
+        reset()
+        got = self.concurrent_scans(n, "SELECT count(*) FROM fs_toutb",
+                                    warm="SET contact_list_fdw.retry_delay_ms = 500; "
+                                         "EXPLAIN SELECT count(*) FROM fs_toutb")
+        errors = [r for _, r in got if isinstance(r, psycopg2.Error)]
+        check(len(errors) == n, "%d of %d sessions failed: %s" % (len(errors), n, got))
+        # the mock counts a gettoken when it answers, 3 s after it came:
+        # every one came before the last session ended
+        time.sleep(3.5)
+        calls = stats()["gettoken"]
+        print("# %d sessions against a gettoken timing out %d times: %.1f s, %d gettoken calls"
+              % (n, attempts, max(t for t, _ in got), calls))
+        check(calls == attempts, "%d gettoken calls for %d sessions, expected one session's %d attempts"
+              % (calls, n, attempts))
+        told = [e for e in errors if "another session's recent failure" in (e.diag.message_detail or "")]
+        own = [e for e in errors if e not in told]
+        check(len(own) == 1 and len(told) == n - 1,
+              "%d sessions got their own error, %d the shared one; expected 1 and %d: %s" % (
+                  len(own), len(told), n - 1, [error_text(e) for e in own][:3]))
+        check("gettoken" in own[0].diag.message_primary and "timed out" in own[0].diag.message_primary,
+              "the fetch's own error: %s" % error_text(own[0]))
+        check(all(e.pgcode == own[0].pgcode and e.diag.message_primary == own[0].diag.message_primary
+                  for e in told), "the shared error is not the fetch's: %s / %s" % (
+                      error_text(told[0]), error_text(own[0])))
+
+    def token_takeover_waiters(self, conn):
+        # a cursor's async scan claimed a gettoken and went idle; five
+        # sessions wait for it.  One takes the claim over when its budget
+        # (timeout_ms 4500) runs out; the others then wait for that fetch,
+        # within a bound counted from the takeover, rather than void it in
+        # turn, each with a gettoken of its own
+        n = 5
+        self.fresh_slow_token_tables(conn, "fs_tw", 4500, 0)
+        reset()
+        a = connect()
+        try:
+            run(a, "BEGIN")
+            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_tw1 UNION ALL SELECT tmp_openid FROM fs_tw2")
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+            # answered (the mock counts it then), never read by the idle cursor
+            self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
+            got = self.concurrent_scans(n, "SELECT count(*) FROM fs_twb",
+                                        warm="EXPLAIN SELECT count(*) FROM fs_twb")
+            check(all(r == [(25,)] for _, r in got), "results: %s" % [
+                error_text(r) if isinstance(r, psycopg2.Error) else r for _, r in got])
+            calls = stats()["gettoken"]
+            print("# %d sessions behind an idle cursor's gettoken claim: %.1f s, %d gettoken calls"
+                  % (n, max(t for t, _ in got), calls))
+            check(calls == 2, "%d gettoken calls, expected the cursor's and one taker's" % calls)
+            run(a, "COMMIT")
+        finally:
+            a.close()
+
     def token_claim_failed_cursor(self, conn):
         # a cursor's async scan claimed a gettoken, then its FETCH failed in
         # a savepoint that was rolled back: its portal never ends the scan,
@@ -5346,6 +5430,11 @@ class Suite:
                     lambda: self.token_wait_budget(conn), needs_tokens)
         self.shared("shared token wait: an idle cursor's claimed fetch, another session fetches for everyone",
                     lambda: self.token_wait_idle_cursor(conn), needs_tokens)
+        self.shared("shared token outage: 10 sessions wait on a gettoken timing out through its retries, "
+                    "one session's calls, the others get its failure", lambda: self.token_outage_waiters(conn),
+                    needs_tokens)
+        self.shared("shared token takeover: 5 sessions behind an idle cursor's claim, one takes over, "
+                    "the others wait for its fetch", lambda: self.token_takeover_waiters(conn), needs_tokens)
         self.shared("shared token claim: a cursor that failed in a rolled back savepoint gives its fetch back by commit",
                     lambda: self.token_claim_failed_cursor(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
