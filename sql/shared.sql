@@ -61,6 +61,67 @@ ROLLBACK;
 -- and is gone when it ends
 SELECT count(*) AS my_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
 
+-- a cursor whose FETCH failed inside a savepoint can never return another
+-- row, though its portal stays until the transaction ends: its row is gone
+-- at ROLLBACK TO, whether the scan failed itself (an API error) or the
+-- query around it (another node's error, a statement_timeout)
+SELECT clf_scenario_table('sh_loop', 'loopcursor', 'page_size ''5''');
+\set VERBOSITY terse
+BEGIN;
+DECLARE sh_c1 CURSOR FOR SELECT external_userid FROM sh_loop;
+SAVEPOINT s;
+FETCH 10 FROM sh_c1;
+ROLLBACK TO s;
+SELECT count(*) AS failed_scan_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+DECLARE sh_c2 CURSOR FOR SELECT 1 / (length(external_userid) * 0) FROM sh_t;
+SAVEPOINT s;
+FETCH 1 FROM sh_c2;
+ROLLBACK TO s;
+SELECT count(*) AS failed_query_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+DECLARE sh_c3 CURSOR FOR SELECT external_userid, pg_sleep(60) FROM sh_t;
+SAVEPOINT s;
+SET LOCAL statement_timeout = '200ms';
+FETCH 1 FROM sh_c3;
+ROLLBACK TO s;
+SELECT count(*) AS cancelled_query_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+-- a cursor whose first FETCH ran in a savepoint rolled back without an
+-- error goes on, and keeps its row
+DECLARE sh_c4 CURSOR FOR SELECT external_userid FROM sh_t;
+SAVEPOINT s;
+FETCH 1 FROM sh_c4;
+ROLLBACK TO s;
+FETCH 1 FROM sh_c4;
+SELECT foreign_table, rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+CLOSE sh_c4;
+-- 16 failed cursors of each kind (a session's number of rows) leave the
+-- rows to the scans after them: one started now has its own
+DO $$
+DECLARE
+  c refcursor;
+BEGIN
+  FOR i IN 1..16 LOOP
+    c := 'sh_own_' || i;
+    OPEN c FOR SELECT external_userid FROM sh_loop;
+    BEGIN
+      MOVE FORWARD 10 IN c;
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    c := 'sh_other_' || i;
+    OPEN c FOR SELECT 1 / (length(external_userid) * 0) FROM sh_t;
+    BEGIN
+      MOVE FORWARD 1 IN c;
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+  END LOOP;
+END $$;
+SELECT count(*) AS open_cursors FROM pg_cursors WHERE name ~ '^sh_(own|other)_';
+SELECT count(*) AS failed_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+SELECT p.foreign_table, p.state
+  FROM (SELECT * FROM sh_t LIMIT 1) t,
+       LATERAL (SELECT * FROM contact_list_fdw_progress WHERE pid = pg_backend_pid()) p;
+COMMIT;
+\set VERBOSITY default
+
 -- other users' scans only for pg_read_all_stats: a function running as a
 -- plain role looks at this session's scan
 CREATE ROLE clf_watcher;
@@ -86,4 +147,4 @@ REVOKE EXECUTE ON FUNCTION contact_list_fdw_stats_reset() FROM clf_watcher;
 DROP FUNCTION clf_watch();
 DROP ROLE clf_watcher;
 SELECT count(clf_drop_scenario_table(t)::text) AS dropped
-  FROM unnest(ARRAY['sh_t', 'sh_fail', 'sh_busy']) t;
+  FROM unnest(ARRAY['sh_t', 'sh_fail', 'sh_busy', 'sh_loop']) t;

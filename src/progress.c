@@ -6,8 +6,13 @@
  *		  last went wrong.
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
- * (end, error or cancel: a memory context callback) or its backend exits
- * (the release registered with shmem.c).  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
+ * (end, error or cancel: a memory context callback), when the portal that
+ * ran it failed (at the abort of the subtransaction it failed in), or when
+ * its backend exits (both: the release registered with shmem.c).  A failed
+ * portal never runs again, but a cursor's keeps its memory until it is
+ * closed or the transaction ends: a cursor declared before a savepoint
+ * whose FETCH failed inside it would keep its row (and the slot of a later
+ * scan) after ROLLBACK TO.  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
  * its number among the backends: a session with many open scans (cursors)
  * runs the extra ones untracked, counted in contact_list_fdw_shared_info(),
  * and never takes the slot another session's scan would need.
@@ -33,14 +38,17 @@
 #include "progress.h"
 #include "redact.h"
 
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "tcop/pquery.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -70,6 +78,19 @@ static bool fault_stalled = false;	/* once per backend */
 /* the slot of the scan fetching now, or -1 */
 static int	current_slot = -1;
 static uint64 current_serial = 0;
+
+/*
+ * Whose each of this backend's rows is, by its place among the backend's
+ * own slots, for the release at a subtransaction's abort: kept here, by
+ * value, since the scan's memory may be gone by then.
+ */
+typedef struct RowOwner
+{
+	uint64		serial;
+	ClfClaimOwner owner;
+} RowOwner;
+
+static RowOwner row_owners[CLF_PROGRESS_PER_BACKEND];
 
 /*
  * A critical section, as PGSTAT_BEGIN_WRITE_ACTIVITY: an error before
@@ -166,12 +187,21 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	Oid			userid = GetSessionUserId();
 	TimestampTz started = GetCurrentTimestamp();
 	int			first;
+	ClfClaimOwner owner;
 
 	row->slot = -1;
 	if (s == NULL)
 		return;
 
-	clf_shmem_on_release(progress_release, CLF_RELEASE_AT_EXIT);
+	clf_shmem_on_release(progress_release, CLF_RELEASE_AT_ABORT);
+
+	/*
+	 * The scan lives as long as the portal running it (a cursor's, for a
+	 * FETCH), made in createSubid; the abort of that subtransaction drops
+	 * the portal, and the scan's memory with it.
+	 */
+	clf_shmem_claim_owner(&owner, ActivePortal ? ActivePortal->createSubid :
+						  GetCurrentSubTransactionId());
 
 	/* whatever can fail, before the lock and the write bracket */
 	FAULT_ERROR("progress_begin");
@@ -188,6 +218,8 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 			slot = &s->progress[i];
 			row->slot = i;
 			row->serial = s->next_serial++;
+			row_owners[i - first].serial = row->serial;
+			row_owners[i - first].owner = owner;
 			break;
 		}
 	}
@@ -288,12 +320,31 @@ clf_progress_publish(const ClfScanStats *stats)
 	end_write(slot);
 }
 
-/* The backend exits: its scans' rows go (no memory callback runs on FATAL). */
+/*
+ * The backend exits (no memory callback runs on FATAL) or its transaction
+ * aborts: its scans' rows go.  At the abort of subtransaction from, the
+ * rows of the scans whose portal failed go (clf_shmem_claim_goes): such a
+ * scan can never return another row, but its memory stays as long as its
+ * cursor.  A scan of a portal that was dropped has gone with its memory.
+ */
 static void
 progress_release(SubTransactionId from)
 {
 	ClfShared  *s = clf_shared();
 
+	if (s != NULL && from != InvalidSubTransactionId)
+	{
+		int			first = first_own_slot(s);
+
+		for (int k = 0; first >= 0 && k < CLF_PROGRESS_PER_BACKEND; k++)
+		{
+			ClfProgressSlot *slot = my_slot(first + k, row_owners[k].serial);
+
+			if (slot && clf_shmem_claim_goes(&row_owners[k].owner, from))
+				release_slot(first + k, row_owners[k].serial);
+		}
+		return;
+	}
 	current_slot = -1;
 	if (s == NULL)
 		return;

@@ -4,9 +4,10 @@
  *		  progress.c: a scan's row in contact_list_fdw_progress.
  *
  * Only scan_events.c reports to these.  A row is taken when the scan
- * starts and goes with the scan's memory (the ClfProgressRow lives there)
- * or its backend; the states land on the row of the scan that said it is
- * fetching (clf_progress_enter).
+ * starts and goes with the scan's memory (the ClfProgressRow lives there),
+ * the failure of the portal running it (a cursor's, which keeps that
+ * memory until it is closed) or its backend; the states land on the row
+ * of the scan that said it is fetching (clf_progress_enter).
  *
  *-------------------------------------------------------------------------
  */
