@@ -93,6 +93,26 @@ BEGIN
   RETURN 1;
 END $$;
 BEGIN; DECLARE c CURSOR FOR SELECT sl_caught() FROM sl_rb; MOVE 2 c; ROLLBACK;
+-- a function's loop over a query fails with the statement that called it,
+-- idle as its scan was; a cursor moved inside a statement that returned
+-- does not, though a later statement fails (it may get the same address)
+CREATE FUNCTION sl_loop() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE r record; n int := 0;
+BEGIN
+  FOR r IN SELECT tmp_openid FROM sl_rb LOOP
+    n := n + 1;
+    IF n = 2 THEN RAISE EXCEPTION 'stop at row %', n; END IF;
+  END LOOP;
+  RETURN n;
+END $$;
+SELECT sl_loop();
+CREATE FUNCTION sl_move(c refcursor) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN MOVE FORWARD 2 IN c; RETURN 1; END $$;
+BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb;
+SELECT sl_move('c');
+SELECT sl_move('x');
+ROLLBACK;
+DROP FUNCTION sl_loop(), sl_move(refcursor);
 -- an AFTER trigger failing the query once every row was read
 CREATE TABLE sl_rb_copy (tmp_openid text);
 CREATE FUNCTION sl_refuse() RETURNS trigger LANGUAGE plpgsql AS $$

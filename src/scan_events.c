@@ -14,9 +14,10 @@
  * Shared state taken through these events is given back by the module that
  * holds it, on error, cancel and exit alike (see shmem.c); the scan's own
  * memory going before its end was reported is recorded here: as a failed
- * scan if its query was running then (an error or cancel anywhere in it),
- * else as stopped early or complete (an idle cursor's transaction or
- * savepoint rolled back).
+ * scan if its query, or the one it runs inside (a function's loop over a
+ * query), was running then (an error or cancel anywhere in it), else as
+ * stopped early or complete (an idle cursor's transaction or savepoint
+ * rolled back).
  *
  *-------------------------------------------------------------------------
  */
@@ -98,7 +99,8 @@ queries_failed(int first)
 
 		for (int i = first; i < n_running; i++)
 		{
-			if (rep->query != NULL && rep->query == running[i].query)
+			if (rep->query != NULL &&
+				(rep->query == running[i].query || rep->outer == running[i].query))
 				rep->failed_running = true;
 		}
 	}
@@ -165,11 +167,22 @@ clf_event_query_runs(const struct EState *query)
 
 /*
  * query's run returned without error.  Queries above it that are still
- * here ended in an error someone caught without a rollback.
+ * here ended in an error someone caught without a rollback.  A scan that
+ * started inside it (a cursor fetched from in a function) no longer fails
+ * with it: its executor state may go, and another come at its address.
  */
 void
 clf_event_query_returned(const struct EState *query)
 {
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &live_scans)
+	{
+		ClfScanReport *rep = dlist_container(ClfScanReport, live, iter.cur);
+
+		if (rep->outer == query)
+			rep->outer = NULL;
+	}
 	for (int i = n_running - 1; i >= 0; i--)
 	{
 		if (running[i].query == query)
@@ -183,9 +196,10 @@ clf_event_query_returned(const struct EState *query)
 
 /*
  * The scan's memory goes with no end reported: the executor never ended
- * it.  If its query was running, the query failed or was cancelled
- * somewhere we did not see; if not, the scan sat idle (an open cursor)
- * while its transaction or savepoint rolled back, and it stopped there.
+ * it.  If its query, or the query it started inside, was running, that
+ * failed or was cancelled somewhere we did not see; if not, the scan sat
+ * idle (an open cursor) while its transaction or savepoint rolled back,
+ * and it stopped there.
  */
 static void
 scan_memory_gone(void *arg)
@@ -193,7 +207,8 @@ scan_memory_gone(void *arg)
 	ClfScanReport *rep = (ClfScanReport *) arg;
 
 	dlist_delete(&rep->live);
-	if (rep->query == NULL || rep->failed_running || query_running(rep->query))
+	if (rep->query == NULL || rep->failed_running || query_running(rep->query) ||
+		(rep->outer != NULL && query_running(rep->outer)))
 		clf_event_scan_finished(rep, CLF_SCAN_ERROR,
 								"the query failed or was cancelled while the scan was running; see the query's error");
 	else
@@ -226,6 +241,15 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 	rep->opts = opts;
 	rep->stats = stats;
 	rep->query = query;
+	rep->outer = NULL;
+	for (int i = n_running - 1; query != NULL && i > 0; i--)
+	{
+		if (running[i].query == query)
+		{
+			rep->outer = running[i - 1].query;
+			break;
+		}
+	}
 	clf_scan_log_start(&rep->log, opts, relid, table_name);
 	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	callback->func = scan_memory_gone;

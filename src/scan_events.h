@@ -39,10 +39,13 @@ typedef struct ClfScanReport
 	/*
 	 * How its end is told when its memory goes without one being reported
 	 * (see scan_memory_gone): the executor state of its query (compared,
-	 * never read; NULL for ANALYZE's), whether it has returned every row,
-	 * and whether a rollback found its query failed while running.
+	 * never read; NULL for ANALYZE's) and of the query running around it
+	 * when it started until that one returns (a function's loop over a
+	 * query: NULL if none), whether it has returned every row, and whether
+	 * a rollback found either failed while running.
 	 */
 	const struct EState *query;
+	const struct EState *outer;
 	bool		exhausted;
 	bool		failed_running;
 	dlist_node	live;			/* in scan_events.c's list of live scans */
