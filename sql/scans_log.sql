@@ -56,3 +56,74 @@ DROP SERVER wecom_log_conv CASCADE;
 -- the planner expects at most 100 rows (the ring's size), and the function
 -- runs in the leader of a parallel query, whose log it is (SQL version 1.1)
 SELECT prorows, proparallel FROM pg_proc WHERE oid = 'contact_list_fdw_scans'::regproc;
+
+-- a scan the executor never ended: an open cursor left idle when its
+-- transaction or savepoint rolls back only stopped early (complete once it
+-- has returned every row), even after another statement's error; a query
+-- that fails while the scan runs, in a node of its own or in a FETCH of a
+-- cursor declared before the savepoint, is an error
+SELECT clf_scenario_table('sl_rb', 'basic', 'page_size ''5''');
+SELECT max(scan_id) AS scans_before FROM contact_list_fdw_scans() \gset
+BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 2 c; COMMIT;
+BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 2 c; ROLLBACK;
+BEGIN; SAVEPOINT s; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 2 c;
+ROLLBACK TO s; COMMIT;
+BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE ALL c; ROLLBACK;
+BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 2 c;
+SELECT 1 / 0; ROLLBACK;
+SELECT n / (n - 7) FROM (SELECT row_number() OVER () AS n FROM sl_rb) s;
+BEGIN;
+DECLARE c CURSOR FOR SELECT n / (n - 7) FROM (SELECT row_number() OVER () AS n FROM sl_rb) s;
+FETCH 2 c;
+SAVEPOINT s; FETCH 10 c; ROLLBACK TO s;
+CLOSE c;
+COMMIT;
+-- an error caught in a function: its query failed (its memory goes later)
+DO $$ BEGIN
+  BEGIN
+    PERFORM n / (n - 7) FROM (SELECT row_number() OVER () AS n FROM sl_rb) s;
+  EXCEPTION WHEN division_by_zero THEN NULL;
+  END;
+END $$;
+-- a savepoint rolled back inside the query (a function's exception block)
+-- fails none of it: the cursor's FETCH returned, the cursor stopped early
+CREATE FUNCTION sl_caught() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN PERFORM 1 / 0; EXCEPTION WHEN division_by_zero THEN NULL; END;
+  RETURN 1;
+END $$;
+BEGIN; DECLARE c CURSOR FOR SELECT sl_caught() FROM sl_rb; MOVE 2 c; ROLLBACK;
+-- a function's loop over a query fails with the statement that called it,
+-- idle as its scan was; a cursor moved inside a statement that returned
+-- does not, though a later statement fails (it may get the same address)
+CREATE FUNCTION sl_loop() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE r record; n int := 0;
+BEGIN
+  FOR r IN SELECT tmp_openid FROM sl_rb LOOP
+    n := n + 1;
+    IF n = 2 THEN RAISE EXCEPTION 'stop at row %', n; END IF;
+  END LOOP;
+  RETURN n;
+END $$;
+SELECT sl_loop();
+CREATE FUNCTION sl_move(c refcursor) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN MOVE FORWARD 2 IN c; RETURN 1; END $$;
+BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb;
+SELECT sl_move('c');
+SELECT sl_move('x');
+ROLLBACK;
+DROP FUNCTION sl_loop(), sl_move(refcursor);
+-- an AFTER trigger failing the query once every row was read
+CREATE TABLE sl_rb_copy (tmp_openid text);
+CREATE FUNCTION sl_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'refused'; END $$;
+CREATE TRIGGER sl_refuse AFTER INSERT ON sl_rb_copy
+  FOR EACH STATEMENT EXECUTE FUNCTION sl_refuse();
+INSERT INTO sl_rb_copy SELECT tmp_openid FROM sl_rb;
+DROP TABLE sl_rb_copy;
+DROP FUNCTION sl_refuse(), sl_caught();
+SELECT foreign_table, rows, outcome, error FROM contact_list_fdw_scans()
+ WHERE scan_id > :scans_before ORDER BY scan_id;
+SELECT scans_complete, scans_stopped_early, scans_failed
+  FROM contact_list_fdw_stats WHERE server = 'sl_rb_srv';
+SELECT clf_drop_scenario_table('sl_rb');

@@ -105,6 +105,53 @@ void		_PG_init(void);
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_handler);
 
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+
+/*
+ * Every query's run is told to scan_events.c, which so knows, when a
+ * scan's memory goes without the executor ending it, whether its query
+ * was running then (it failed: an error or cancel anywhere in it) or not
+ * (an idle cursor rolled back: the scan only stopped).  An error skips the
+ * report of the return, and leaves the query running until the rollback.
+ */
+#if PG_VERSION_NUM >= 180000
+static void
+clfExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count)
+{
+	clf_event_query_runs(queryDesc->estate);
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count);
+	else
+		standard_ExecutorRun(queryDesc, direction, count);
+	clf_event_query_returned(queryDesc->estate);
+}
+#else
+static void
+clfExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+			   bool execute_once)
+{
+	clf_event_query_runs(queryDesc->estate);
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	clf_event_query_returned(queryDesc->estate);
+}
+#endif
+
+/* AFTER triggers run here: their error fails the query too */
+static void
+clfExecutorFinish(QueryDesc *queryDesc)
+{
+	clf_event_query_runs(queryDesc->estate);
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	clf_event_query_returned(queryDesc->estate);
+}
+
 void
 _PG_init(void)
 {
@@ -114,6 +161,11 @@ _PG_init(void)
 	clf_tokens_init();
 	clf_shmem_init();
 	clf_stats_init();
+	clf_event_init();
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = clfExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = clfExecutorFinish;
 }
 
 /*
@@ -491,7 +543,8 @@ ensure_traversal(ForeignScanState *node)
 									  state->limit_rows);
 	clf_event_scan_started(&state->trav->report, &state->trav->opts,
 						   &state->trav->stats, state->trav->scan_cxt,
-						   RelationGetRelid(node->ss.ss_currentRelation));
+						   RelationGetRelid(node->ss.ss_currentRelation),
+						   node->ss.ps.state);
 	state->traversals++;
 }
 
@@ -529,7 +582,12 @@ contactListIterateForeignScan(ForeignScanState *node)
 		return slot;
 	item = next_item(state->trav);
 	if (item == NULL)
+	{
+		/* a cursor at its end, then rolled back, read the table whole */
+		clf_event_scan_exhausted(&state->trav->report,
+								 clf_traversal_complete(state->trav));
 		return slot;
+	}
 
 	state->conv->page_no = state->trav->pages_in_traversal;
 	state->conv->item_no = state->trav->item_index;
@@ -565,6 +623,7 @@ contactListReScanForeignScan(ForeignScanState *node)
 		MemoryContext oldcxt = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
 
 		clf_traversal_restart(state->trav);
+		clf_event_scan_exhausted(&state->trav->report, false);
 		state->trav->rows_wanted = -1;
 		state->traversals++;
 		state->replay = tuplestore_begin_heap(false, false, work_mem);
@@ -758,7 +817,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	conv = clf_converter_create(relation, NULL, true, opts.server_name);
 	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
 	clf_event_scan_started(&trav->report, &trav->opts, &trav->stats,
-						   trav->scan_cxt, RelationGetRelid(relation));
+						   trav->scan_cxt, RelationGetRelid(relation), NULL);
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "contact_list_fdw analyze row",
 									ALLOCSET_DEFAULT_SIZES);
 	reservoir_init_selection_state(&rstate, targrows);

@@ -13,7 +13,11 @@
  *
  * Shared state taken through these events is given back by the module that
  * holds it, on error, cancel and exit alike (see shmem.c); the scan's own
- * memory going while it still runs is recorded here as a failed scan.
+ * memory going before its end was reported is recorded here: as a failed
+ * scan if its query, or the one it runs inside (a function's loop over a
+ * query), was running then (an error or cancel anywhere in it), else as
+ * stopped early or complete (an idle cursor's transaction or savepoint
+ * rolled back).
  *
  *-------------------------------------------------------------------------
  */
@@ -24,9 +28,32 @@
 #include "scan_log.h"
 #include "stats.h"
 
+#include "access/xact.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
+
+/*
+ * The queries running now, innermost last: each ExecutorRun and
+ * ExecutorFinish under way, with the subtransaction it began in.  An error
+ * leaves its query here until its (sub)transaction's rollback, which tells
+ * the live scans of the queries it ends that they failed while running (a
+ * scan's memory may go after that: a cursor declared before the savepoint,
+ * an SPI query's executor state) and forgets those queries.
+ */
+typedef struct RunningQuery
+{
+	const struct EState *query;
+	SubTransactionId subid;
+} RunningQuery;
+
+static RunningQuery *running;
+static int	n_running;
+static int	max_running;
+
+/* every scan started whose memory has not gone yet */
+static dlist_head live_scans = DLIST_STATIC_INIT(live_scans);
 
 /*
  * The quoted schema-qualified name of relid, or NULL if it cannot be
@@ -42,15 +69,151 @@ table_name_of(Oid relid)
 	return nspname ? quote_qualified_identifier(nspname, relname) : NULL;
 }
 
+/* Is query running, or did an error end it that no rollback has seen yet? */
+static bool
+query_running(const struct EState *query)
+{
+	for (int i = n_running - 1; i >= 0; i--)
+	{
+		if (running[i].query == query)
+			return true;
+	}
+	return false;
+}
+
 /*
- * If the scan's memory goes away while its entry still says running, the
- * query failed or was cancelled somewhere we did not see.
+ * The queries from running[first] on ended in an error: live scans of
+ * theirs are marked failed, and they are forgotten (their executor states
+ * may go, and others come at the same addresses).
+ */
+static void
+queries_failed(int first)
+{
+	dlist_iter	iter;
+
+	if (first >= n_running)
+		return;
+	dlist_foreach(iter, &live_scans)
+	{
+		ClfScanReport *rep = dlist_container(ClfScanReport, live, iter.cur);
+
+		for (int i = first; i < n_running; i++)
+		{
+			if (rep->query != NULL &&
+				(rep->query == running[i].query || rep->outer == running[i].query))
+				rep->failed_running = true;
+		}
+	}
+	n_running = first;
+}
+
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			/* no query outlives its transaction: any left failed */
+			queries_failed(0);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	int			first = n_running;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	/* the queries begun in the subtransaction or under it, innermost last */
+	while (first > 0 && running[first - 1].subid >= mySubid)
+		first--;
+	queries_failed(first);
+}
+
+/* Once per backend, when the library is loaded. */
+void
+clf_event_init(void)
+{
+	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
+}
+
+/* query's executor starts (or goes on) running it. */
+void
+clf_event_query_runs(const struct EState *query)
+{
+	if (n_running == max_running)
+	{
+		int			newmax = Max(8, max_running * 2);
+
+		running = running
+			? repalloc(running, newmax * sizeof(RunningQuery))
+			: MemoryContextAlloc(TopMemoryContext, newmax * sizeof(RunningQuery));
+		max_running = newmax;
+	}
+	running[n_running].query = query;
+	running[n_running].subid = GetCurrentSubTransactionId();
+	n_running++;
+}
+
+/*
+ * query's run returned without error.  Queries above it that are still
+ * here ended in an error someone caught without a rollback.  A scan that
+ * started inside it (a cursor fetched from in a function) no longer fails
+ * with it: its executor state may go, and another come at its address.
+ */
+void
+clf_event_query_returned(const struct EState *query)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &live_scans)
+	{
+		ClfScanReport *rep = dlist_container(ClfScanReport, live, iter.cur);
+
+		if (rep->outer == query)
+			rep->outer = NULL;
+	}
+	for (int i = n_running - 1; i >= 0; i--)
+	{
+		if (running[i].query == query)
+		{
+			queries_failed(i + 1);
+			n_running = i;
+			return;
+		}
+	}
+}
+
+/*
+ * The scan's memory goes with no end reported: the executor never ended
+ * it.  If its query, or the query it started inside, was running, that
+ * failed or was cancelled somewhere we did not see; if not, the scan sat
+ * idle (an open cursor) while its transaction or savepoint rolled back,
+ * and it stopped there.
  */
 static void
 scan_memory_gone(void *arg)
 {
-	clf_event_scan_finished((ClfScanReport *) arg, CLF_SCAN_ERROR,
-							"the query failed or was cancelled while the scan was running; see the query's error");
+	ClfScanReport *rep = (ClfScanReport *) arg;
+
+	dlist_delete(&rep->live);
+	if (rep->query == NULL || rep->failed_running || query_running(rep->query) ||
+		(rep->outer != NULL && query_running(rep->outer)))
+		clf_event_scan_finished(rep, CLF_SCAN_ERROR,
+								"the query failed or was cancelled while the scan was running; see the query's error");
+	else
+		clf_event_scan_finished(rep, rep->exhausted ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
+								NULL);
 }
 
 /* rep stands for no scan yet: its events reach nobody's row or entry. */
@@ -62,24 +225,37 @@ clf_event_scan_init(ClfScanReport *rep)
 }
 
 /*
- * A scan of relid by opts's server starts, counting in stats.  rep, opts
- * and stats live in scan_cxt, whose end is the scan's end.
+ * A scan of relid by opts's server starts, counting in stats, in the query
+ * whose executor state is query (NULL: no executor, as in ANALYZE; its end
+ * unreported is always an error).  rep, opts and stats live in scan_cxt,
+ * whose end is the scan's end.
  */
 void
 clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 					   const ClfScanStats *stats, MemoryContext scan_cxt,
-					   Oid relid)
+					   Oid relid, const struct EState *query)
 {
 	char	   *table_name = table_name_of(relid);
 	MemoryContextCallback *callback;
 
 	rep->opts = opts;
 	rep->stats = stats;
+	rep->query = query;
+	rep->outer = NULL;
+	for (int i = n_running - 1; query != NULL && i > 0; i--)
+	{
+		if (running[i].query == query)
+		{
+			rep->outer = running[i - 1].query;
+			break;
+		}
+	}
 	clf_scan_log_start(&rep->log, opts, relid, table_name);
 	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	callback->func = scan_memory_gone;
 	callback->arg = rep;
 	MemoryContextRegisterResetCallback(scan_cxt, callback);
+	dlist_push_head(&live_scans, &rep->live);
 	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name);
 }
 
@@ -98,6 +274,16 @@ clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 	rep->finished = true;
 	clf_scan_log_finish(&rep->log, rep->stats, outcome, error);
 	clf_stats_scan_finished(rep->opts->serverid, outcome);
+}
+
+/*
+ * Whether rep's scan has returned every row of its traversal: if its end
+ * is not reported, this says complete or stopped early.
+ */
+void
+clf_event_scan_exhausted(ClfScanReport *rep, bool exhausted)
+{
+	rep->exhausted = exhausted;
 }
 
 /* rep's scan is about to fetch a page: what is reported now concerns it. */

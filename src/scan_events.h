@@ -19,7 +19,10 @@
 #include "scan_log.h"
 #include "stats.h"
 
+#include "lib/ilist.h"
 #include "utils/timestamp.h"
+
+struct EState;
 
 /*
  * What the events of one scan are told apart by: kept by the scan (in its
@@ -32,6 +35,20 @@ typedef struct ClfScanReport
 	bool		finished;		/* its end has been recorded */
 	ClfScanLogStart log;		/* what the scan logs keep of its start */
 	ClfProgressRow progress;	/* row in contact_list_fdw_progress */
+
+	/*
+	 * How its end is told when its memory goes without one being reported
+	 * (see scan_memory_gone): the executor state of its query (compared,
+	 * never read; NULL for ANALYZE's) and of the query running around it
+	 * when it started until that one returns (a function's loop over a
+	 * query: NULL if none), whether it has returned every row, and whether
+	 * a rollback found either failed while running.
+	 */
+	const struct EState *query;
+	const struct EState *outer;
+	bool		exhausted;
+	bool		failed_running;
+	dlist_node	live;			/* in scan_events.c's list of live scans */
 } ClfScanReport;
 
 /* What a scan can wait for, besides the network. */
@@ -42,11 +59,19 @@ typedef enum ClfWaitFor
 	CLF_WAIT_BACKOFF			/* the delay before a retry */
 } ClfWaitFor;
 
+extern void clf_event_init(void);
+
 /* the scan as a whole */
 extern void clf_event_scan_init(ClfScanReport *rep);
 extern void clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 								   const ClfScanStats *stats,
-								   MemoryContext scan_cxt, Oid relid);
+								   MemoryContext scan_cxt, Oid relid,
+								   const struct EState *query);
+extern void clf_event_scan_exhausted(ClfScanReport *rep, bool exhausted);
+
+/* a query runs (ExecutorRun, ExecutorFinish), and returned without error */
+extern void clf_event_query_runs(const struct EState *query);
+extern void clf_event_query_returned(const struct EState *query);
 extern void clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 									const char *error);
 
