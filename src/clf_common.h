@@ -48,6 +48,21 @@ extern int	clf_retry_delay_ms;
 extern int	clf_rate_limit_delay_ms;
 
 /*
+ * The longest wait before retry attempt + 1 (attempt 0: the first retry):
+ * the setting doubled per retry up to its cap.  Jitter only shortens it.
+ */
+static inline int64
+clf_longest_backoff_ms(int attempt, bool rate_limited)
+{
+	int64		cap = rate_limited ? CLF_MAX_RATE_LIMIT_DELAY_MS : CLF_MAX_RETRY_DELAY_MS;
+	int64		delay = rate_limited ? clf_rate_limit_delay_ms : clf_retry_delay_ms;
+
+	for (int i = 0; i < attempt && delay < cap; i++)
+		delay *= 2;
+	return Min(delay, cap);
+}
+
+/*
  * Everything a scan needs to know from the server, user mapping and table
  * options, resolved once per scan.
  */

@@ -96,7 +96,6 @@ typedef struct ClfScanState
 	Tuplestorestate *replay;
 	TupleTableSlot *replay_slot;
 	bool		replaying;
-	int64		rows_kept;
 	int64		rows_replayed;
 	int64		traversals;
 } ClfScanState;
@@ -595,10 +594,7 @@ contactListIterateForeignScan(ForeignScanState *node)
 	ExecStoreVirtualTuple(slot);
 
 	if (state->replay)
-	{
 		tuplestore_puttupleslot(state->replay, slot);
-		state->rows_kept++;
-	}
 	return slot;
 }
 
@@ -773,7 +769,8 @@ contactListExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyInteger("Token Fetches", NULL, stats->token_fetches, es);
 		ExplainPropertyInteger("Rows Fetched", NULL, stats->rows, es);
 		if (state->replay)
-			ExplainPropertyInteger("Rows Kept", NULL, state->rows_kept, es);
+			ExplainPropertyInteger("Rows Kept", NULL,
+								   tuplestore_tuple_count(state->replay), es);
 		if (state->rows_replayed > 0 || state->traversals > 1)
 		{
 			ExplainPropertyInteger("Rows Replayed", NULL, state->rows_replayed, es);

@@ -357,16 +357,10 @@ static int64
 wait_budget_ms(const ClfOptions *opts)
 {
 	int64		budget = (int64) opts->timeout_ms * (opts->max_retries + 1);
-	int64		delay = clf_retry_delay_ms;
-	int64		rate_limited = clf_rate_limit_delay_ms;
 
 	for (int i = 0; i < opts->max_retries; i++)
-	{
-		budget += Max(Min(delay, CLF_MAX_RETRY_DELAY_MS),
-					  Min(rate_limited, CLF_MAX_RATE_LIMIT_DELAY_MS));
-		delay = Min(delay * 2, CLF_MAX_RETRY_DELAY_MS);
-		rate_limited = Min(rate_limited * 2, CLF_MAX_RATE_LIMIT_DELAY_MS);
-	}
+		budget += Max(clf_longest_backoff_ms(i, false),
+					  clf_longest_backoff_ms(i, true));
 	return budget;
 }
 

@@ -286,29 +286,21 @@ report_transport_error(ClfCall *call, const ClfHttpRequest *hreq,
 static int
 retry_after_ms(int attempt, int64 retry_after_s, int backoff)
 {
-	int64		cap = clf_rate_limit_delay_ms;
 	int64		wanted;
 
 	/* the header is the server's: an absurd value must not overflow */
 	wanted = retry_after_s >= CLF_MAX_RATE_LIMIT_DELAY_MS / 1000
 		? CLF_MAX_RATE_LIMIT_DELAY_MS : retry_after_s * 1000;
 
-	for (int i = 0; i < attempt && cap < CLF_MAX_RATE_LIMIT_DELAY_MS; i++)
-		cap *= 2;
-	cap = Min(cap, CLF_MAX_RATE_LIMIT_DELAY_MS);
-	return (int) Max((int64) backoff, Min(wanted, cap));
+	return (int) Max((int64) backoff,
+					 Min(wanted, clf_longest_backoff_ms(attempt, true)));
 }
 
 static int
 backoff_ms(int attempt, bool rate_limited)
 {
-	int64		base = rate_limited ? clf_rate_limit_delay_ms : clf_retry_delay_ms;
-	int64		cap = rate_limited ? CLF_MAX_RATE_LIMIT_DELAY_MS : CLF_MAX_RETRY_DELAY_MS;
-	int64		delay = base;
+	int64		delay = clf_longest_backoff_ms(attempt, rate_limited);
 
-	for (int i = 0; i < attempt && delay < cap; i++)
-		delay *= 2;
-	delay = Min(delay, cap);
 	/* jitter keeps concurrent backends from retrying in lockstep */
 	return (int) (delay / 2 + pg_prng_double(&pg_global_prng_state) * (delay / 2));
 }
