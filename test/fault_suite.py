@@ -2427,6 +2427,58 @@ class Suite:
             run(conn, "DROP OWNED BY clf_slotpeer")
             run(conn, "DROP ROLE clf_slotpeer")
 
+    def slot_cap_altered(self, conn):
+        # a cursor opened with max_concurrent_requests 1; ALTER SERVER raises
+        # the cap to 2; a scan that read the new options hangs in its
+        # request with one of the two slots: the cursor's next page takes
+        # the other, rather than set the cap back to 1 for everyone and wait
+        # behind the hanging request
+        self.shared_table(conn, "fs_capalt", {"access_token": "fixed-basic"},
+                          server_options="max_concurrent_requests '1', timeout_ms '60000'")
+        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_caphang'"):
+            run(conn, "DROP OWNED BY clf_caphang")
+            run(conn, "DROP ROLE clf_caphang")
+        run(conn, "CREATE ROLE clf_caphang")
+        run(conn, "GRANT SELECT ON fs_capalt TO clf_caphang")
+        run(conn, "CREATE USER MAPPING FOR clf_caphang SERVER fs_capalt_srv OPTIONS (access_token 'fixed-hang')")
+        reset()
+        a = connect()
+        h = connect()
+        ath = hth = None
+        try:
+            apid = run(a, "SELECT pg_backend_pid()")[0][0]
+            hpid = run(h, "SELECT pg_backend_pid()")[0][0]
+            run(a, "BEGIN")
+            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_capalt")
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+            run(conn, "ALTER SERVER fs_capalt_srv OPTIONS (SET max_concurrent_requests '2')")
+            run(h, "SET ROLE clf_caphang")
+            hth, hbox = self.in_background(lambda: run(h, "SELECT count(*) FROM fs_capalt"))
+            self.wait_for("the scan with the new options to hang in its request",
+                          lambda: any(r[1] == "requesting" for r in self.progress_rows(conn, [hpid])))
+            inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_capalt_srv'")
+            check(inflight == [(1,)], "in flight with the hanging request: %s" % inflight)
+            ath, abox = self.in_background(lambda: run(a, "FETCH ALL FROM c"))
+            self.wait_for("the cursor to read its pages or wait for a slot",
+                          lambda: not ath.is_alive() or
+                          any(r[1] == "waiting for a slot" for r in self.progress_rows(conn, [apid])))
+            check(not ath.is_alive(), "the cursor opened before the ALTER SERVER waits for a slot "
+                  "behind one request of a server whose cap is now 2: its old cap 1 is back")
+            check("error" not in abox, "the cursor's FETCH failed: %s" % abox.get("error"))
+            check(len(abox["result"]) == 24, "the cursor's FETCH ALL: %d rows" % len(abox["result"]))
+            run(a, "COMMIT")
+        finally:
+            if ath is not None and ath.is_alive():
+                run(conn, "SELECT pg_cancel_backend(%s)", (apid,))
+                ath.join(20)
+            if hth is not None:
+                run(conn, "SELECT pg_cancel_backend(%s)", (hpid,))
+                hth.join(20)
+            a.close()
+            h.close()
+            run(conn, "DROP OWNED BY clf_caphang")
+            run(conn, "DROP ROLE clf_caphang")
+
     def shared_terminate(self, conn):
         self.shared_table(conn, "fs_one", {"access_token": "fixed-hangonce"},
                           server_options="max_concurrent_requests '1'")
@@ -5406,6 +5458,8 @@ class Suite:
                     lambda: self.shared_slots(conn), needs_views)
         self.shared("max_concurrent_requests: an idle cursor's slot holds up another session only "
                     "until the holder's timeout_ms", lambda: self.slot_idle_cursor(conn), needs_views)
+        self.shared("max_concurrent_requests raised by ALTER SERVER: a cursor opened before "
+                    "does not bring the old cap back", lambda: self.slot_cap_altered(conn), needs_views)
         self.shared("requests_in_flight of a server without max_concurrent_requests: its requests out now, "
                     "none after the answer, a cancel, a terminate, async", lambda: self.uncapped_in_flight(conn),
                     needs_views)
