@@ -418,15 +418,17 @@ def socks5_events(sxlog, kind):
         return [l.rstrip("\n") for l in f if l.startswith(kind + " ")]
 
 
-def start_h2_front(cert, key, reset="none"):
+def start_h2_front(cert, key, reset="none", goaway="none"):
     """The mock behind an HTTP/2-only TLS front (test/h2_front.py), which
     answers the contact_list requests reset picks ("all", "N": the Nth)
-    with RST_STREAM: (process, port, log of its requests)."""
+    with RST_STREAM, and those goaway picks with a broken answer and GOAWAY
+    (libcurl's CURLE_HTTP2): (process, port, log of its requests)."""
     logf = os.path.join(WORK, "h2front-%d.log" % next(H2_FRONTS))
     if os.path.exists(logf):
         os.unlink(logf)     # an earlier run's (the per-backend suite runs after the shared one)
     front, port = start_listening("the HTTP/2 front", "h2_front.py", "--cert", cert, "--key", key,
-                                  "--backend-port", str(MOCK_PORT), "--reset", reset, "--log", logf)
+                                  "--backend-port", str(MOCK_PORT), "--reset", reset, "--goaway", goaway,
+                                  "--log", logf)
     return front, port, logf
 
 
@@ -1439,6 +1441,21 @@ class Suite:
                       "externalcontact/contact_list: the HTTP/2 stream was reset" % port, "message: %s" % msg)
                 check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
                 check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
+            # the HTTP/2 session broken off (libcurl's CURLE_HTTP2, "Error
+            # in the HTTP2 framing layer") is retried as a reset stream is,
+            # and then the same failure of the path to the API, HV00N
+            front, port, logf = start_h2_front(cert, key, goaway="all")
+            fronts.append(front)
+            run(conn, "ALTER SERVER fs_h2 OPTIONS (SET api_url %s)", ("https://127.0.0.1:%d/cgi-bin" % port,))
+            reset()
+            e = scan_error(conn, "SELECT count(*) FROM fs_h2_contacts")
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "HTTP/2 session broken off: SQLSTATE %s: %s" % (e.pgcode, msg))
+            check(e.diag.message_primary == "could not fetch page 1 of https://127.0.0.1:%d/cgi-bin/"
+                  "externalcontact/contact_list: the HTTP/2 connection failed" % port, "message: %s" % msg)
+            check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
+            check("HTTP2 framing layer" in (e.diag.message_detail or ""), "libcurl's report: %s" % msg)
+            check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
         finally:
             for front in fronts:
                 stop(front)
@@ -5415,7 +5432,8 @@ class Suite:
         self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
-        self.case("https over HTTP/2: every row once, a reset stream retried with its cursor, HV00N when it always is",
+        self.case("https over HTTP/2: every row once, a reset stream retried with its cursor, HV00N when it always is "
+                  "and when the session is broken off",
                   lambda: self.http2(conn))
         self.case("https: a ca_file that cannot be read is F0000 with its own hint, not retried",
                   lambda: self.unreadable_ca_file(conn))
