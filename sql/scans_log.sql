@@ -163,6 +163,26 @@ SELECT sl_definer();
 SELECT outcome, error FROM contact_list_fdw_scans() WHERE scan_id > :quote_scan;
 RESET ROLE;
 SELECT outcome, error FROM contact_list_fdw_scans() WHERE scan_id > :quote_scan;
+-- a role's own scans it sees whole after SET ROLE; and in a session whose
+-- user it is (SET SESSION AUTHORIZATION) the function's scan too, but not
+-- its error: the function's owner read the value
+REVOKE pg_read_all_stats FROM clf_sl_watcher;
+GRANT SELECT ON sl_quote TO clf_sl_watcher;
+CREATE USER MAPPING FOR clf_sl_watcher SERVER wecom
+  OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok');
+SELECT max(scan_id) AS own_scan FROM contact_list_fdw_scans() \gset
+SET ROLE clf_sl_watcher;
+SELECT clf_error_of('SELECT * FROM sl_quote');
+SELECT scan_id > :own_scan AS own, outcome, error FROM contact_list_fdw_scans()
+ WHERE scan_id > :quote_scan ORDER BY scan_id;
+RESET ROLE;
+REVOKE SELECT ON sl_quote FROM clf_sl_watcher;
+SET SESSION AUTHORIZATION clf_sl_watcher;
+SELECT sl_definer();
+SELECT scan_id > :own_scan AS own, outcome, error FROM contact_list_fdw_scans()
+ WHERE scan_id > :quote_scan ORDER BY scan_id;
+RESET SESSION AUTHORIZATION;
+DROP USER MAPPING FOR clf_sl_watcher SERVER wecom;
 DROP FUNCTION sl_definer();
 DROP FOREIGN TABLE sl_quote;
 DROP ROLE clf_sl_watcher;

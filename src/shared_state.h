@@ -197,7 +197,8 @@ typedef struct ClfRecentScan
 	int			pid;
 	char		backend_type[64];
 	Oid			dbid;
-	Oid			userid;
+	Oid			userid;			/* the session user */
+	Oid			reader;			/* the current user when it started */
 	Oid			relid;
 	TimestampTz started;
 	TimestampTz ended;
