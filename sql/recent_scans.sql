@@ -34,6 +34,26 @@ SELECT foreign_table, outcome, error FROM contact_list_fdw_recent_scans
  WHERE pid = pg_backend_pid() AND foreign_table_oid = 'rs_fail'::regclass;
 RESET ROLE;
 REVOKE SELECT ON rs_fail FROM clf_rs_watcher;
+-- the error of a scan in a SECURITY DEFINER function is the owner's read:
+-- shown to the session's user only if it may read the table too
+CREATE FOREIGN TABLE rs_quote (is_customer date) SERVER wecom;
+CREATE FUNCTION rs_definer() RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+  PERFORM * FROM rs_quote;
+  RETURN 'read';
+EXCEPTION WHEN OTHERS THEN
+  RETURN 'failed';
+END $$;
+REVOKE pg_read_all_stats FROM clf_rs_watcher;
+SET SESSION AUTHORIZATION clf_rs_watcher;
+SELECT rs_definer();
+SELECT usename = current_user AS mine, outcome, error FROM contact_list_fdw_recent_scans
+ WHERE pid = pg_backend_pid() AND foreign_table_oid = 'rs_quote'::regclass;
+RESET SESSION AUTHORIZATION;
+SELECT outcome, error FROM contact_list_fdw_recent_scans
+ WHERE pid = pg_backend_pid() AND foreign_table_oid = 'rs_quote'::regclass;
+DROP FUNCTION rs_definer();
+DROP FOREIGN TABLE rs_quote;
 DROP ROLE clf_rs_watcher;
 
 -- an error is kept to its first 255 bytes: a long api_url (the mock

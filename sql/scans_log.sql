@@ -127,3 +127,62 @@ SELECT foreign_table, rows, outcome, error FROM contact_list_fdw_scans()
 SELECT scans_complete, scans_stopped_early, scans_failed
   FROM contact_list_fdw_stats WHERE server = 'sl_rb_srv';
 SELECT clf_drop_scenario_table('sl_rb');
+
+-- the current user changes within a session (SET ROLE, a SECURITY DEFINER
+-- function): a scan run as another user is shown as
+-- contact_list_fdw_recent_scans shows it, only to members of
+-- pg_read_all_stats, and its error, which may quote a value it read, only
+-- to roles that may SELECT the table
+CREATE FOREIGN TABLE sl_quote (is_customer date) SERVER wecom;
+SELECT clf_error_of('SELECT * FROM sl_quote');
+SELECT max(scan_id) AS quote_scan FROM contact_list_fdw_scans() \gset
+SELECT outcome, error FROM contact_list_fdw_scans() WHERE scan_id = :quote_scan;
+CREATE ROLE clf_sl_watcher;
+SET ROLE clf_sl_watcher;
+SELECT count(*) AS seen FROM contact_list_fdw_scans() WHERE scan_id = :quote_scan;
+RESET ROLE;
+GRANT pg_read_all_stats TO clf_sl_watcher;
+SET ROLE clf_sl_watcher;
+SELECT outcome, error FROM contact_list_fdw_scans() WHERE scan_id = :quote_scan;
+RESET ROLE;
+GRANT SELECT ON sl_quote TO clf_sl_watcher;
+SET ROLE clf_sl_watcher;
+SELECT outcome, error FROM contact_list_fdw_scans() WHERE scan_id = :quote_scan;
+RESET ROLE;
+REVOKE SELECT ON sl_quote FROM clf_sl_watcher;
+-- a function running as its owner, which catches its scan's error
+CREATE FUNCTION sl_definer() RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+  PERFORM * FROM sl_quote;
+  RETURN 'read';
+EXCEPTION WHEN OTHERS THEN
+  RETURN 'failed';
+END $$;
+SET ROLE clf_sl_watcher;
+SELECT sl_definer();
+SELECT outcome, error FROM contact_list_fdw_scans() WHERE scan_id > :quote_scan;
+RESET ROLE;
+SELECT outcome, error FROM contact_list_fdw_scans() WHERE scan_id > :quote_scan;
+-- a role's own scans it sees whole after SET ROLE; and in a session whose
+-- user it is (SET SESSION AUTHORIZATION) the function's scan too, but not
+-- its error: the function's owner read the value
+REVOKE pg_read_all_stats FROM clf_sl_watcher;
+GRANT SELECT ON sl_quote TO clf_sl_watcher;
+CREATE USER MAPPING FOR clf_sl_watcher SERVER wecom
+  OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok');
+SELECT max(scan_id) AS own_scan FROM contact_list_fdw_scans() \gset
+SET ROLE clf_sl_watcher;
+SELECT clf_error_of('SELECT * FROM sl_quote');
+SELECT scan_id > :own_scan AS own, outcome, error FROM contact_list_fdw_scans()
+ WHERE scan_id > :quote_scan ORDER BY scan_id;
+RESET ROLE;
+REVOKE SELECT ON sl_quote FROM clf_sl_watcher;
+SET SESSION AUTHORIZATION clf_sl_watcher;
+SELECT sl_definer();
+SELECT scan_id > :own_scan AS own, outcome, error FROM contact_list_fdw_scans()
+ WHERE scan_id > :quote_scan ORDER BY scan_id;
+RESET SESSION AUTHORIZATION;
+DROP USER MAPPING FOR clf_sl_watcher SERVER wecom;
+DROP FUNCTION sl_definer();
+DROP FOREIGN TABLE sl_quote;
+DROP ROLE clf_sl_watcher;

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "common/sha2.h"
+#include "datatype/timestamp.h"
 
 /* InitMaterializedSRF was called SetSingleFuncCall in PostgreSQL 15.0 */
 #if PG_VERSION_NUM < 150001
@@ -83,6 +84,8 @@ typedef struct ClfOptions
 	double		row_cost;
 	double		rows_estimate;	/* negative when not set */
 	int			max_concurrent_requests;	/* across the cluster; 0: no limit */
+	TimestampTz read_at;		/* when the server's options were read: which
+								 * version of them is the later */
 	bool		async_capable;	/* under an Append, fetch while others do */
 
 	/* from the user mapping: corp_id + corp_secret, or access_token */

@@ -1198,11 +1198,12 @@ transport_sqlstate(CURLcode rc)
 		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 
 	/*
-	 * A body garbled on the way, or an HTTP/2 stream the other end broke
-	 * off: retried as a body cut short is, and, still failing after every
-	 * retry, the same failure of the path to the API.
+	 * A body garbled on the way, or an HTTP/2 stream or session the other
+	 * end broke off: retried as a body cut short is, and, still failing
+	 * after every retry, the same failure of the path to the API.
 	 */
-	if (rc == CURLE_BAD_CONTENT_ENCODING || rc == CURLE_HTTP2_STREAM)
+	if (rc == CURLE_BAD_CONTENT_ENCODING || rc == CURLE_HTTP2_STREAM ||
+		rc == CURLE_HTTP2)
 		return ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION;
 	return ERRCODE_FDW_ERROR;
 }
@@ -1264,6 +1265,8 @@ transport_failure(const ClfHttpOutcome *out)
 			return "the response's compressed body could not be decoded";
 		case CURLE_HTTP2_STREAM:
 			return "the HTTP/2 stream was reset";
+		case CURLE_HTTP2:
+			return "the HTTP/2 connection failed";
 		case CURLE_UNSUPPORTED_PROTOCOL:
 		case CURLE_WEIRD_SERVER_REPLY:
 			return "the server did not answer in HTTP";

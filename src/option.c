@@ -53,6 +53,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 typedef enum ClfOptionType
 {
@@ -740,6 +741,7 @@ clf_options_for_server(Oid serverid, ClfOptions *opts)
 
 	memset(opts, 0, sizeof(*opts));
 	opts->serverid = serverid;
+	opts->read_at = GetCurrentTimestamp();
 	opts->server_name = pstrdup(server->servername);
 	opts->api_url = url_without_trailing_slash(clf_default_api_url);
 	if (clf_default_proxy[0] != '\0')

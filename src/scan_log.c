@@ -43,6 +43,8 @@ typedef struct ClfScanLogEntry
 {
 	int64		serial;			/* 0: unused */
 	Oid			relid;
+	Oid			session_user;
+	Oid			reader;			/* the current user when it started */
 	TimestampTz started;
 	TimestampTz ended;			/* 0 while running */
 	ClfScanStats stats;
@@ -72,6 +74,8 @@ clf_scan_log_start(ClfScanLogStart *start, const ClfOptions *opts, Oid relid,
 	memset(start, 0, sizeof(*start));
 	start->id = next_serial++;
 	start->relid = relid;
+	start->session_user = GetSessionUserId();
+	start->reader = GetUserId();
 	start->started = GetCurrentTimestamp();
 	clf_copy_text(start->table_name, sizeof(start->table_name), table_name);
 	clf_copy_text(start->server_name, sizeof(start->server_name),
@@ -81,6 +85,8 @@ clf_scan_log_start(ClfScanLogStart *start, const ClfOptions *opts, Oid relid,
 	memset(entry, 0, sizeof(*entry));
 	entry->serial = start->id;
 	entry->relid = relid;
+	entry->session_user = start->session_user;
+	entry->reader = start->reader;
 	entry->started = start->started;
 	entry->outcome = CLF_SCAN_RUNNING;
 }
@@ -114,7 +120,8 @@ add_recent_scan(const ClfScanLogStart *start, TimestampTz ended,
 	r->pid = MyProcPid;
 	strlcpy(r->backend_type, backend_type_name(), sizeof(r->backend_type));
 	r->dbid = MyDatabaseId;
-	r->userid = GetSessionUserId();
+	r->userid = start->session_user;
+	r->reader = start->reader;
 	r->relid = start->relid;
 	r->started = start->started;
 	r->ended = ended;
@@ -173,17 +180,47 @@ outcome_name(ClfScanOutcome outcome)
 	return "unknown";
 }
 
+/*
+ * A scan's error may quote a value it read (an input function's "invalid
+ * input syntax for type integer: ..."), and pg_read_all_stats is no right
+ * to the table's contents: the error of a scan that read as another user
+ * (reader, the current user when it started: a SECURITY DEFINER function's
+ * owner, not the session's user) is shown to whoever may SELECT the table,
+ * which can be told only in its own database.
+ */
+static bool
+may_read_error(Oid reader, Oid dbid, Oid relid)
+{
+	bool		missing = false;
+
+	if (has_privs_of_role(GetUserId(), reader))
+		return true;
+	if (dbid != MyDatabaseId)
+		return false;
+	return pg_class_aclcheck_ext(relid, GetUserId(), ACL_SELECT, &missing) == ACLCHECK_OK &&
+		!missing;
+}
+
 PG_FUNCTION_INFO_V1(contact_list_fdw_scans);
 
-/* The recorded scans, oldest first. */
+/*
+ * The recorded scans, oldest first.  The current user changes within a
+ * session (SET ROLE, SET SESSION AUTHORIZATION, a SECURITY DEFINER
+ * function), so each scan is shown as contact_list_fdw_recent_scans shows
+ * it: to members of pg_read_all_stats and of its session's user, and here
+ * also of the role it read as (a role's own scans after SET ROLE); its
+ * error as may_read_error says.
+ */
 Datum
 contact_list_fdw_scans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		read_all;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (scan_log == NULL)
 		return (Datum) 0;
+	read_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	for (int64 serial = Max(1, next_serial - CLF_SCAN_LOG_SIZE); serial < next_serial; serial++)
 	{
@@ -193,6 +230,9 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 		TimestampTz end = entry->ended ? entry->ended : GetCurrentTimestamp();
 
 		if (entry->serial != serial)
+			continue;
+		if (!read_all && !has_privs_of_role(GetUserId(), entry->session_user) &&
+			!has_privs_of_role(GetUserId(), entry->reader))
 			continue;
 		values[0] = ObjectIdGetDatum(entry->relid);
 		values[1] = TimestampTzGetDatum(entry->started);
@@ -205,7 +245,7 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 		values[8] = Int64GetDatum(entry->stats.bytes);
 		values[9] = Float8GetDatum(entry->stats.network_ms);
 		values[10] = CStringGetTextDatum(outcome_name(entry->outcome));
-		if (entry->error[0])
+		if (entry->error[0] && may_read_error(entry->reader, MyDatabaseId, entry->relid))
 			values[11] = CStringGetTextDatum(entry->error);
 		else
 			nulls[11] = true;
@@ -216,25 +256,6 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 }
 
 #define RECENT_COLS 18
-
-/*
- * A scan's error may quote a value it read (an input function's "invalid
- * input syntax for type integer: ..."), and pg_read_all_stats is no right
- * to the table's contents: another user's error is shown to whoever may
- * SELECT the table, which can be told only in its own database.
- */
-static bool
-may_read_error(const ClfRecentScan *r)
-{
-	bool		missing = false;
-
-	if (has_privs_of_role(GetUserId(), r->userid))
-		return true;
-	if (r->dbid != MyDatabaseId)
-		return false;
-	return pg_class_aclcheck_ext(r->relid, GetUserId(), ACL_SELECT, &missing) == ACLCHECK_OK &&
-		!missing;
-}
 
 PG_FUNCTION_INFO_V1(contact_list_fdw_get_recent_scans);
 
@@ -301,7 +322,7 @@ contact_list_fdw_get_recent_scans(PG_FUNCTION_ARGS)
 		values[14] = Int64GetDatum(r->stats.token_fetches);
 		values[15] = Int64GetDatum(r->stats.bytes);
 		values[16] = Float8GetDatum(r->stats.network_ms);
-		if (r->error[0] && may_read_error(r))
+		if (r->error[0] && may_read_error(r->reader, r->dbid, r->relid))
 			values[17] = CStringGetTextDatum(r->error);
 		else
 			nulls[17] = true;

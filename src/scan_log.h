@@ -25,6 +25,8 @@ typedef struct ClfScanLogStart
 {
 	int64		id;				/* entry in contact_list_fdw_scans(), or 0 */
 	Oid			relid;
+	Oid			session_user;	/* whose session ran it */
+	Oid			reader;			/* the current user: whose privileges read */
 	TimestampTz started;
 	char		table_name[2 * NAMEDATALEN + 2];
 	char		server_name[NAMEDATALEN];

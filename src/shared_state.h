@@ -117,7 +117,8 @@ typedef struct ClfServerEntry
 	 * ticket given up before its turn.  At most CLF_SLOT_QUEUE tickets are
 	 * out at once.
 	 */
-	int			max_in_flight;	/* the cap the last request asked for */
+	int			max_in_flight;	/* the cap of the options read last */
+	TimestampTz cap_read_at;	/* when the options that set it were read */
 
 	/*
 	 * What the slot holds of every backend came to when a waiter last read
@@ -196,7 +197,8 @@ typedef struct ClfRecentScan
 	int			pid;
 	char		backend_type[64];
 	Oid			dbid;
-	Oid			userid;
+	Oid			userid;			/* the session user */
+	Oid			reader;			/* the current user when it started */
 	Oid			relid;
 	TimestampTz started;
 	TimestampTz ended;
@@ -215,9 +217,9 @@ typedef struct ClfRecentScan
  */
 #define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
 #ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
-#define CLF_SHARED_LAYOUT_VERSION	7
+#define CLF_SHARED_LAYOUT_VERSION	8
 #else
-#define CLF_SHARED_LAYOUT_VERSION	6
+#define CLF_SHARED_LAYOUT_VERSION	7
 #endif
 
 typedef struct ClfShared

@@ -401,6 +401,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 	victim->last_used = GetCurrentTimestamp();
 	victim->in_flight = 0;
 	victim->max_in_flight = 0;
+	victim->cap_read_at = 0;
 	victim->holds_fresh_until = 0;
 	victim->holds_stale = 0;
 	victim->ticket_next = victim->ticket_granted = 0;
@@ -674,8 +675,17 @@ claim_try(SlotClaim *c, const ClfOptions *opts, ClfServerEntry **tried)
 
 		c->no_entry_since = 0;
 
-		/* a changed cap applies from the next request on */
-		e->max_in_flight = opts->max_concurrent_requests;
+		/*
+		 * A changed cap applies from the next request on, and the cap of the
+		 * options read last holds whoever asks: a scan that read them before
+		 * an ALTER SERVER (an open cursor) does not bring the old cap back
+		 * for everyone each time it asks for a slot.
+		 */
+		if (opts->read_at >= e->cap_read_at)
+		{
+			e->max_in_flight = opts->max_concurrent_requests;
+			e->cap_read_at = opts->read_at;
+		}
 		if (sibling_holds(i, c))
 		{
 			/*

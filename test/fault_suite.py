@@ -418,15 +418,17 @@ def socks5_events(sxlog, kind):
         return [l.rstrip("\n") for l in f if l.startswith(kind + " ")]
 
 
-def start_h2_front(cert, key, reset="none"):
+def start_h2_front(cert, key, reset="none", goaway="none"):
     """The mock behind an HTTP/2-only TLS front (test/h2_front.py), which
     answers the contact_list requests reset picks ("all", "N": the Nth)
-    with RST_STREAM: (process, port, log of its requests)."""
+    with RST_STREAM, and those goaway picks with a broken answer and GOAWAY
+    (libcurl's CURLE_HTTP2): (process, port, log of its requests)."""
     logf = os.path.join(WORK, "h2front-%d.log" % next(H2_FRONTS))
     if os.path.exists(logf):
         os.unlink(logf)     # an earlier run's (the per-backend suite runs after the shared one)
     front, port = start_listening("the HTTP/2 front", "h2_front.py", "--cert", cert, "--key", key,
-                                  "--backend-port", str(MOCK_PORT), "--reset", reset, "--log", logf)
+                                  "--backend-port", str(MOCK_PORT), "--reset", reset, "--goaway", goaway,
+                                  "--log", logf)
     return front, port, logf
 
 
@@ -1439,6 +1441,21 @@ class Suite:
                       "externalcontact/contact_list: the HTTP/2 stream was reset" % port, "message: %s" % msg)
                 check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
                 check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
+            # the HTTP/2 session broken off (libcurl's CURLE_HTTP2, "Error
+            # in the HTTP2 framing layer") is retried as a reset stream is,
+            # and then the same failure of the path to the API, HV00N
+            front, port, logf = start_h2_front(cert, key, goaway="all")
+            fronts.append(front)
+            run(conn, "ALTER SERVER fs_h2 OPTIONS (SET api_url %s)", ("https://127.0.0.1:%d/cgi-bin" % port,))
+            reset()
+            e = scan_error(conn, "SELECT count(*) FROM fs_h2_contacts")
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "HTTP/2 session broken off: SQLSTATE %s: %s" % (e.pgcode, msg))
+            check(e.diag.message_primary == "could not fetch page 1 of https://127.0.0.1:%d/cgi-bin/"
+                  "externalcontact/contact_list: the HTTP/2 connection failed" % port, "message: %s" % msg)
+            check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
+            check("HTTP2 framing layer" in (e.diag.message_detail or ""), "libcurl's report: %s" % msg)
+            check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
         finally:
             for front in fronts:
                 stop(front)
@@ -2426,6 +2443,58 @@ class Suite:
             b.close()
             run(conn, "DROP OWNED BY clf_slotpeer")
             run(conn, "DROP ROLE clf_slotpeer")
+
+    def slot_cap_altered(self, conn):
+        # a cursor opened with max_concurrent_requests 1; ALTER SERVER raises
+        # the cap to 2; a scan that read the new options hangs in its
+        # request with one of the two slots: the cursor's next page takes
+        # the other, rather than set the cap back to 1 for everyone and wait
+        # behind the hanging request
+        self.shared_table(conn, "fs_capalt", {"access_token": "fixed-basic"},
+                          server_options="max_concurrent_requests '1', timeout_ms '60000'")
+        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_caphang'"):
+            run(conn, "DROP OWNED BY clf_caphang")
+            run(conn, "DROP ROLE clf_caphang")
+        run(conn, "CREATE ROLE clf_caphang")
+        run(conn, "GRANT SELECT ON fs_capalt TO clf_caphang")
+        run(conn, "CREATE USER MAPPING FOR clf_caphang SERVER fs_capalt_srv OPTIONS (access_token 'fixed-hang')")
+        reset()
+        a = connect()
+        h = connect()
+        ath = hth = None
+        try:
+            apid = run(a, "SELECT pg_backend_pid()")[0][0]
+            hpid = run(h, "SELECT pg_backend_pid()")[0][0]
+            run(a, "BEGIN")
+            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_capalt")
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+            run(conn, "ALTER SERVER fs_capalt_srv OPTIONS (SET max_concurrent_requests '2')")
+            run(h, "SET ROLE clf_caphang")
+            hth, hbox = self.in_background(lambda: run(h, "SELECT count(*) FROM fs_capalt"))
+            self.wait_for("the scan with the new options to hang in its request",
+                          lambda: any(r[1] == "requesting" for r in self.progress_rows(conn, [hpid])))
+            inflight = run(conn, "SELECT requests_in_flight FROM contact_list_fdw_stats WHERE server = 'fs_capalt_srv'")
+            check(inflight == [(1,)], "in flight with the hanging request: %s" % inflight)
+            ath, abox = self.in_background(lambda: run(a, "FETCH ALL FROM c"))
+            self.wait_for("the cursor to read its pages or wait for a slot",
+                          lambda: not ath.is_alive() or
+                          any(r[1] == "waiting for a slot" for r in self.progress_rows(conn, [apid])))
+            check(not ath.is_alive(), "the cursor opened before the ALTER SERVER waits for a slot "
+                  "behind one request of a server whose cap is now 2: its old cap 1 is back")
+            check("error" not in abox, "the cursor's FETCH failed: %s" % abox.get("error"))
+            check(len(abox["result"]) == 24, "the cursor's FETCH ALL: %d rows" % len(abox["result"]))
+            run(a, "COMMIT")
+        finally:
+            if ath is not None and ath.is_alive():
+                run(conn, "SELECT pg_cancel_backend(%s)", (apid,))
+                ath.join(20)
+            if hth is not None:
+                run(conn, "SELECT pg_cancel_backend(%s)", (hpid,))
+                hth.join(20)
+            a.close()
+            h.close()
+            run(conn, "DROP OWNED BY clf_caphang")
+            run(conn, "DROP ROLE clf_caphang")
 
     def shared_terminate(self, conn):
         self.shared_table(conn, "fs_one", {"access_token": "fixed-hangonce"},
@@ -5363,7 +5432,8 @@ class Suite:
         self.case("errors mid-scan leave no memory behind", lambda: self.errors_leak_nothing(conn))
         self.case("20 concurrent backends scanning big: each gets the full set", lambda: self.concurrent(conn))
         self.case("https: verification on, ca_file trusts a private CA", lambda: self.https(conn))
-        self.case("https over HTTP/2: every row once, a reset stream retried with its cursor, HV00N when it always is",
+        self.case("https over HTTP/2: every row once, a reset stream retried with its cursor, HV00N when it always is "
+                  "and when the session is broken off",
                   lambda: self.http2(conn))
         self.case("https: a ca_file that cannot be read is F0000 with its own hint, not retried",
                   lambda: self.unreadable_ca_file(conn))
@@ -5406,6 +5476,8 @@ class Suite:
                     lambda: self.shared_slots(conn), needs_views)
         self.shared("max_concurrent_requests: an idle cursor's slot holds up another session only "
                     "until the holder's timeout_ms", lambda: self.slot_idle_cursor(conn), needs_views)
+        self.shared("max_concurrent_requests raised by ALTER SERVER: a cursor opened before "
+                    "does not bring the old cap back", lambda: self.slot_cap_altered(conn), needs_views)
         self.shared("requests_in_flight of a server without max_concurrent_requests: its requests out now, "
                     "none after the answer, a cancel, a terminate, async", lambda: self.uncapped_in_flight(conn),
                     needs_views)

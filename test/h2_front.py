@@ -8,7 +8,11 @@ to the mock (--backend-port), so a scan's every page goes over HTTP/2 with
 the mock's scenarios behind it.  --reset picks contact_list requests the
 front answers with RST_STREAM (INTERNAL_ERROR) instead, which the mock
 never sees: "all", or a number N (the Nth contact_list request of the
-front's life only).
+front's life only).  --goaway picks them the same way for a broken
+answer instead: a response whose content-length its body does not match
+(which the client resets itself) followed at once by GOAWAY, so that the
+session ends with the stream closed in error: libcurl's "Error in the
+HTTP2 framing layer" (CURLE_HTTP2), not a stream the server reset.
 
 Prints "listening PORT" once ready.  --log FILE gets one JSON line per
 request: {"path", "body", "reset"}.
@@ -37,13 +41,17 @@ def log(args, entry):
             f.write(json.dumps(entry) + "\n")
 
 
-def should_reset(args, path):
+def failure_of(args, path):
+    """How to answer path instead of asking the mock: "reset", "goaway" or None."""
     if "externalcontact/contact_list" not in path:
-        return False
+        return None
     with LOCK:
         COUNT["contact_list"] += 1
         n = COUNT["contact_list"]
-    return args.reset == "all" or (args.reset.isdigit() and n == int(args.reset))
+    for kind, pick in (("reset", args.reset), ("goaway", args.goaway)):
+        if pick == "all" or (pick.isdigit() and n == int(pick)):
+            return kind
+    return None
 
 
 def ask_backend(args, method, path, headers, body):
@@ -106,10 +114,19 @@ def serve(args, sock):
                 elif isinstance(ev, h2.events.StreamEnded):
                     st = streams[ev.stream_id]
                     path = st.headers.get(":path", "")
-                    reset = should_reset(args, path)
-                    log(args, {"path": path, "body": st.body.decode("utf-8", "replace"), "reset": reset})
-                    if reset:
+                    failure = failure_of(args, path)
+                    log(args, {"path": path, "body": st.body.decode("utf-8", "replace"),
+                               "reset": failure is not None, "failure": failure})
+                    if failure == "reset":
                         conn.reset_stream(ev.stream_id, error_code=h2.errors.ErrorCodes.INTERNAL_ERROR)
+                        del streams[ev.stream_id]
+                        continue
+                    if failure == "goaway":
+                        # one write, so that the client reads both at once
+                        conn.send_headers(ev.stream_id, [(":status", "200"), ("content-length", "10")])
+                        conn.send_data(ev.stream_id, b"{}", end_stream=True)
+                        conn.close_connection(last_stream_id=ev.stream_id)
+                        sock.sendall(conn.data_to_send())
                         del streams[ev.stream_id]
                         continue
                     headers, body = ask_backend(args, st.headers.get(":method", "GET"), path,
@@ -134,6 +151,7 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--backend-port", type=int, required=True)
     ap.add_argument("--reset", default="none", help="all, N, or none")
+    ap.add_argument("--goaway", default="none", help="all, N, or none")
     ap.add_argument("--log")
     args = ap.parse_args()
 
