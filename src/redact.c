@@ -5,12 +5,12 @@
  *		  free: every text that came from the network or from libcurl is
  *		  scrubbed of the corp_secret, the access tokens and the proxy
  *		  password, in the forms they take on the wire, and of the user
- *		  mapping's corp_id, before it reaches a message; our own copies
- *		  of credentials are wiped before they are freed.  Also what a
- *		  message or a cache key needs besides: text from the network made
- *		  printable, a name clipped to whole characters for a fixed-size
- *		  shared slot, and the SHA-256 digest that keys the token caches by
- *		  a secret without keeping the secret.
+ *		  mapping's corp_id and proxy_user, before it reaches a message;
+ *		  our own copies of credentials are wiped before they are freed.
+ *		  Also what a message or a cache key needs besides: text from the
+ *		  network made printable, a name clipped to whole characters for a
+ *		  fixed-size shared slot, and the SHA-256 digest that keys the token
+ *		  caches by a secret without keeping the secret.
  *
  * libcurl's and json-c's own copies (the request line libcurl builds, the
  * parsed gettoken response) are outside our reach: they are freed, not
@@ -176,13 +176,14 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short)
  * excerpt of a body) and ends inside a credential loses that end too.  The
  * result is palloc'd.
  *
- * The user mapping's corp_id goes as well: it is not a credential, but it
- * is kept from other roles, and the role that sees a message may be
- * scanning with a mapping it may not read (PUBLIC's, a view owner's),
- * while a response (an echo of the gettoken URL, a proxy's error page)
- * can quote it.  It goes in a pass of its own after the credentials, so
- * that an occurrence of it running into one (the corp_id's end being a
- * secret's start) can never take that start and leave the rest shown.
+ * The user mapping's corp_id and proxy_user go as well: the corp_id is not
+ * a credential and the proxy_user is half of one, but both are kept from
+ * other roles (option.c), while the role that sees a message may be
+ * scanning with a mapping it may not read (PUBLIC's, a view owner's) and a
+ * response (an echo of the gettoken URL, a proxy's error page) can quote
+ * them.  They go in a pass of their own after the credentials, so that an
+ * occurrence running into a credential (its end being a secret's start)
+ * can never take that start and leave the rest shown.
  */
 char *
 clf_redact(const char *text, const ClfOptions *opts, const char *token,
@@ -205,6 +206,7 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		add_secret_forms(forms, opts->proxy_password, "redact_secret_form");
 		add_basic_auth_form(forms, opts->proxy_user, opts->proxy_password);
 		add_secret_forms(id_forms, opts->corp_id, "redact_corp_id_form");
+		add_secret_forms(id_forms, opts->proxy_user, "redact_proxy_user_form");
 		FAULT_ERROR("redact_forms");
 		list_sort(*forms, longest_first);
 		list_sort(*id_forms, longest_first);

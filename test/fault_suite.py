@@ -1509,7 +1509,8 @@ class Suite:
     def proxy_credentials_redacted(self, conn):
         # a TLS-inspecting proxy (the mock with --mitm-cert) whose answer
         # inside the tunnel quotes the CONNECT's Proxy-Authorization, as
-        # sent (base64) and decoded: both are shown redacted
+        # sent (base64) and decoded: both are shown redacted, the proxy_user
+        # too
         cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
         mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
                                  "--host", "127.0.0.1", "--port", "0",
@@ -1527,8 +1528,9 @@ class Suite:
                         proxy_user="squid", proxy_password=PROXY_PASSWORD)
             e = scan_error(conn, "SELECT count(*) FROM fs_mitm_contacts")
             msg = error_text(e)
-            check("Proxy-Authorization: Basic [redacted] (squid:[redacted])" in msg, "message: %s" % msg)
-            check("hunter2" not in msg and "c3F1aWQ6" not in msg, "the proxy password is in: %s" % msg)
+            check("Proxy-Authorization: Basic [redacted] ([redacted]:[redacted])" in msg, "message: %s" % msg)
+            check("hunter2" not in msg and "c3F1aWQ6" not in msg and "squid" not in msg,
+                  "the proxy credentials are in: %s" % msg)
         finally:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_mitm CASCADE")
