@@ -61,7 +61,7 @@ import time
 import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 BASE_TIME = 1694418699
 HOUR = 3600
@@ -757,6 +757,15 @@ class Handler(BaseHTTPRequestHandler):
         scen = corpid[5:]
         if scen == "echourl":
             return self.echo_url(False)
+        if secret == "secret-echo":
+            # a gateway's diagnostics quoting the request, whatever the corp
+            # id: its URL as sent, decoded and escaped (as a login page's
+            # return_to would carry it), and its parameters as JSON
+            STATE.bump("gettoken")
+            asked = dumps({"corpid": corpid, "corpsecret": secret}, separators=(",", ":"))
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, request: %s (decoded: %s, "
+                                   "escaped: %s), as JSON: %s"
+                                   % (self.path, unquote(self.path), quote(self.path, safe=""), asked)})
         bad_corp = not corpid.startswith("corp-") or not known(scen)
         n = 0 if bad_corp else STATE.incr("gettokens", scen)
         if scen == "slowfail" or (scen == "failrefresh" and n > 1):
