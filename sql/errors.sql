@@ -190,6 +190,11 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoid_srv
 SELECT line, line ~ 'corpid=e&|"e"|%3De%26' AS corp_id_shown,
        line ~ 'rejected the request for http.* as invalid: errcode 40058: invalid parameter, request' AS words_intact
   FROM clf_error_of('SELECT * FROM err_echoid') line;
+-- ... and an excerpt of a page cut short inside the corp_id loses that
+-- end too (the page quotes the connection's gettoken request)
+SELECT clf_scenario_table('err_echoidcut', 'echoconncut', '', 'corp');
+SELECT line ~ 'corpid=c' AS corp_id_part_shown, right(line, 40) AS excerpt_end
+  FROM clf_error_of('SELECT * FROM err_echoidcut') line WHERE line LIKE 'detail:%';
 
 -- the session is fine after all these errors
 SELECT count(*) FROM wecom_contacts;

@@ -213,7 +213,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
               "badgzip2", "badgzip", "nullerrcode", "noerrcode"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
-           "echoconn", "echoproxy",
+           "echoconn", "echoconncut", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
            "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked",
@@ -884,6 +884,17 @@ class Handler(BaseHTTPRequestHandler):
                 plain = ""
             return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, tunnel: "
                                    "Proxy-Authorization: %s (%s)" % (auth, plain)})
+        if scen == "echoconncut":
+            # a proxy's error page quoting the connection's first request
+            # (gettoken's, when the client reuses the connection), padded so
+            # that the corp id starts just before byte 200 and an excerpt of
+            # the first 200 bytes cuts it
+            first = self.seen[0]
+            at = first.find("corpid=")
+            head = "<html><body>403 Forbidden: "
+            if at >= 0:
+                head += "x" * max(0, 194 - len(head) - at - len("corpid="))
+            return self.send(403, (head + first + "</body></html>").encode(), "text/html")
         if scen == "echoconn":
             # an errmsg that quotes every request of this connection, as a
             # gateway's diagnostics might: the gettoken URL's secret too
