@@ -179,6 +179,22 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER err_echopct_srv
   OPTIONS (SET corp_secret 'secret-ok%25');
 SELECT line, line ~ 'secret-ok|redacted\]25' AS secret_part_shown
   FROM clf_error_of('SELECT * FROM err_echopct') line;
+-- ... and a one-letter corp_id is hidden where it stands alone, as a
+-- gateway quoting gettoken's request shows it (in the URL, decoded, escaped
+-- as a URL in a URL, and as JSON), not taken out of every word around it
+-- (the mock quotes the request of the secret 'secret-echo', whatever the
+-- corp_id)
+SELECT clf_scenario_table('err_echoid', 'echoconn', '', 'corp');
+ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoid_srv
+  OPTIONS (SET corp_id 'e', SET corp_secret 'secret-echo');
+SELECT line, line ~ 'corpid=e&|"e"|%3De%26' AS corp_id_shown,
+       line ~ 'rejected the request for http.* as invalid: errcode 40058: invalid parameter, request' AS words_intact
+  FROM clf_error_of('SELECT * FROM err_echoid') line;
+-- ... and an excerpt of a page cut short inside the corp_id loses that
+-- end too (the page quotes the connection's gettoken request)
+SELECT clf_scenario_table('err_echoidcut', 'echoconncut', '', 'corp');
+SELECT line ~ 'corpid=c' AS corp_id_part_shown, right(line, 40) AS excerpt_end
+  FROM clf_error_of('SELECT * FROM err_echoidcut') line WHERE line LIKE 'detail:%';
 
 -- the session is fine after all these errors
 SELECT count(*) FROM wecom_contacts;

@@ -5,12 +5,12 @@
  *		  free: every text that came from the network or from libcurl is
  *		  scrubbed of the corp_secret, the access tokens and the proxy
  *		  password, in the forms they take on the wire, and of the user
- *		  mapping's corp_id, before it reaches a message; our own copies
- *		  of credentials are wiped before they are freed.  Also what a
- *		  message or a cache key needs besides: text from the network made
- *		  printable, a name clipped to whole characters for a fixed-size
- *		  shared slot, and the SHA-256 digest that keys the token caches by
- *		  a secret without keeping the secret.
+ *		  mapping's corp_id and proxy_user, before it reaches a message;
+ *		  our own copies of credentials are wiped before they are freed.
+ *		  Also what a message or a cache key needs besides: text from the
+ *		  network made printable, a name clipped to whole characters for a
+ *		  fixed-size shared slot, and the SHA-256 digest that keys the token
+ *		  caches by a secret without keeping the secret.
  *
  * libcurl's and json-c's own copies (the request line libcurl builds, the
  * parsed gettoken response) are outside our reach: they are freed, not
@@ -137,12 +137,64 @@ longest_first(const ListCell *a, const ListCell *b)
 	return (len_a < len_b) - (len_a > len_b);
 }
 
+/* ASCII letters, digits and underscore: what a word is made of */
+static bool
+is_word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '_';
+}
+
+/* Whether the text before p ends in lead and ndigits hex digits */
+static bool
+follows_escape(const char *text, const char *p, const char *lead, int ndigits)
+{
+	size_t		lead_len = strlen(lead);
+
+	if ((size_t) (p - text) < lead_len + ndigits ||
+		strncmp(p - ndigits - lead_len, lead, lead_len) != 0)
+		return false;
+	for (int i = 1; i <= ndigits; i++)
+	{
+		if (!isxdigit((unsigned char) p[-i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether an identifier's form found at p in text (left bytes of it: fewer
+ * than its length where a cut-short text ends inside it) stands as a token
+ * of its own, no word character running into either end of it.  A
+ * one-letter corp_id or proxy_user is then hidden in "corpid=w&", "\"w\""
+ * or "w:" without its letter going out of every word around it.  An escape
+ * just before it separates, rather than making a word of its hex digits:
+ * "%3Dw" (a URL quoted in a URL), "\u003dw" (JSON that escapes "=").  A
+ * form the text ends inside of is taken: what followed it is unknown.
+ */
+static bool
+stands_alone(const char *text, const char *p, const char *form, size_t left)
+{
+	size_t		len = strlen(form);
+	bool		starts = p == text || !is_word_char(form[0]) ||
+		!is_word_char(p[-1]) || follows_escape(text, p, "%", 2) ||
+		follows_escape(text, p, "\\u", 4);
+	bool		ends = left < len || !is_word_char(form[len - 1]) ||
+		!is_word_char(p[len]);
+
+	return starts && ends;
+}
+
 /*
  * Append text to out with every occurrence of forms (sorted longest first)
- * replaced; with cut_short, also a form the text ends inside of.
+ * replaced; with cut_short, also a form the text ends inside of.  With
+ * whole_tokens (identifiers), only where one stands alone; a secret goes
+ * wherever it occurs, whatever surrounds it: showing a piece of a secret
+ * is worse than hiding a piece of a word.
  */
 static void
-replace_forms(StringInfo out, const char *text, List *forms, bool cut_short)
+replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
+			  bool whole_tokens)
 {
 	const char *p = text;
 	ListCell   *lc;
@@ -157,7 +209,8 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short)
 			size_t		len = strlen(secret);
 			size_t		left = strnlen(p, len);
 
-			if ((left == len || cut_short) && strncmp(p, secret, left) == 0)
+			if ((left == len || cut_short) && strncmp(p, secret, left) == 0 &&
+				(!whole_tokens || stands_alone(text, p, secret, left)))
 			{
 				appendStringInfoString(out, "[redacted]");
 				p += left;
@@ -176,13 +229,16 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short)
  * excerpt of a body) and ends inside a credential loses that end too.  The
  * result is palloc'd.
  *
- * The user mapping's corp_id goes as well: it is not a credential, but it
- * is kept from other roles, and the role that sees a message may be
- * scanning with a mapping it may not read (PUBLIC's, a view owner's),
- * while a response (an echo of the gettoken URL, a proxy's error page)
- * can quote it.  It goes in a pass of its own after the credentials, so
- * that an occurrence of it running into one (the corp_id's end being a
- * secret's start) can never take that start and leave the rest shown.
+ * The user mapping's corp_id and proxy_user go as well: the corp_id is not
+ * a credential and the proxy_user is half of one, but both are kept from
+ * other roles (option.c), while the role that sees a message may be
+ * scanning with a mapping it may not read (PUBLIC's, a view owner's) and a
+ * response (an echo of the gettoken URL, a proxy's error page) can quote
+ * them.  They go in a pass of their own after the credentials, so that an
+ * occurrence running into a credential (its end being a secret's start)
+ * can never take that start and leave the rest shown; and only where they
+ * stand as tokens of their own (stands_alone), so that a corp_id "e" does
+ * not take the e out of every word of the message.
  */
 char *
 clf_redact(const char *text, const ClfOptions *opts, const char *token,
@@ -205,12 +261,13 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		add_secret_forms(forms, opts->proxy_password, "redact_secret_form");
 		add_basic_auth_form(forms, opts->proxy_user, opts->proxy_password);
 		add_secret_forms(id_forms, opts->corp_id, "redact_corp_id_form");
+		add_secret_forms(id_forms, opts->proxy_user, "redact_proxy_user_form");
 		FAULT_ERROR("redact_forms");
 		list_sort(*forms, longest_first);
 		list_sort(*id_forms, longest_first);
 
-		replace_forms(&scrubbed, text, *forms, cut_short);
-		replace_forms(&out, scrubbed.data, *id_forms, cut_short);
+		replace_forms(&scrubbed, text, *forms, cut_short, false);
+		replace_forms(&out, scrubbed.data, *id_forms, cut_short, true);
 	}
 	PG_FINALLY();
 	{

@@ -11,12 +11,15 @@
 #   corp secrets   secret-ok, secret-ok2 (mock_wecom.py's good ones),
 #                  secret-wrong (transport.sql), Wr0ng-S3cret-Value
 #                  (tokens.sql), Wr0ng-Secret (fault suite), s3cr3t
-#                  (options.sql), bench-wrong-secret (test/run.sh)
+#                  (options.sql), bench-wrong-secret (test/run.sh),
+#                  secret-echo (errors.sql: the mock quotes its request)
 #   tokens         tok-... (issued by the mock), fixed-... (set in user
 #                  mappings), t0k3n (options.sql)
 #   proxy          pw-hunter2, pw-hunter2-wrong (security.sql, fault suite)
 #                  and their Basic-auth form: base64 of "squid:pw-hunter2..."
-#                  begins c3F1aWQ6cHctaHVudGVy whatever follows
+#                  begins c3F1aWQ6cHctaHVudGVy whatever follows, and of
+#                  "a:pw-hunter2..." (the fault suite's one-letter proxy_user)
+#                  YTpwdy1odW50ZXIy
 #
 # A failed statement is logged with its text (log_min_error_statement):
 # the STATEMENT entries quote what the test typed, e.g. CREATE SERVER ...
@@ -25,9 +28,9 @@
 # left out (an entry runs from its "%m [%p] " prefix to the next one).
 set -u
 [ $# -ge 1 ] || { echo "usage: check_secrets.sh SERVER_LOG..." >&2; exit 2; }
-PATTERN='secret-ok|secret-wrong|Wr0ng-S3cret-Value|Wr0ng-Secret|s3cr3t|bench-wrong-secret'
+PATTERN='secret-ok|secret-wrong|Wr0ng-S3cret-Value|Wr0ng-Secret|s3cr3t|bench-wrong-secret|secret-echo'
 PATTERN+='|tok-[A-Za-z0-9]+-[0-9]+|fixed-[A-Za-z0-9]+|t0k3n'
-PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy'
+PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy'
 status=0
 for log in "$@"; do
   [ -s "$log" ] || { echo "no server log at $log" >&2; status=1; continue; }

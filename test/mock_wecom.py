@@ -61,7 +61,7 @@ import time
 import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 BASE_TIME = 1694418699
 HOUR = 3600
@@ -213,7 +213,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
               "badgzip2", "badgzip", "nullerrcode", "noerrcode"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
-           "echoconn", "echoproxy",
+           "echoconn", "echoconncut", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
            "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked",
@@ -757,6 +757,15 @@ class Handler(BaseHTTPRequestHandler):
         scen = corpid[5:]
         if scen == "echourl":
             return self.echo_url(False)
+        if secret == "secret-echo":
+            # a gateway's diagnostics quoting the request, whatever the corp
+            # id: its URL as sent, decoded and escaped (as a login page's
+            # return_to would carry it), and its parameters as JSON
+            STATE.bump("gettoken")
+            asked = dumps({"corpid": corpid, "corpsecret": secret}, separators=(",", ":"))
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, request: %s (decoded: %s, "
+                                   "escaped: %s), as JSON: %s"
+                                   % (self.path, unquote(self.path), quote(self.path, safe=""), asked)})
         bad_corp = not corpid.startswith("corp-") or not known(scen)
         n = 0 if bad_corp else STATE.incr("gettokens", scen)
         if scen == "slowfail" or (scen == "failrefresh" and n > 1):
@@ -875,6 +884,17 @@ class Handler(BaseHTTPRequestHandler):
                 plain = ""
             return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, tunnel: "
                                    "Proxy-Authorization: %s (%s)" % (auth, plain)})
+        if scen == "echoconncut":
+            # a proxy's error page quoting the connection's first request
+            # (gettoken's, when the client reuses the connection), padded so
+            # that the corp id starts just before byte 200 and an excerpt of
+            # the first 200 bytes cuts it
+            first = self.seen[0]
+            at = first.find("corpid=")
+            head = "<html><body>403 Forbidden: "
+            if at >= 0:
+                head += "x" * max(0, 194 - len(head) - at - len("corpid="))
+            return self.send(403, (head + first + "</body></html>").encode(), "text/html")
         if scen == "echoconn":
             # an errmsg that quotes every request of this connection, as a
             # gateway's diagnostics might: the gettoken URL's secret too
