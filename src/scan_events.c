@@ -265,13 +265,14 @@ scan_memory_gone(void *arg)
 	stats = *rep->stats;
 
 	/*
-	 * Its backend exits (pg_terminate_backend) while its request is out: a
-	 * FATAL runs none of the request's own code, and the release at exit
-	 * gave its slot back uncounted.  It counts here as a request that ran,
-	 * for the network time it had, with no bytes (what had come of the
-	 * body went with it).  An error or cancel never gets here with one
-	 * out: the request's own code counted it on the way out, or it never
-	 * began.
+	 * Its backend exits (pg_terminate_backend) while its request is out (or
+	 * answered and not yet read, an idle asynchronous cursor's): a FATAL
+	 * runs none of the request's own code, and the release at exit gave
+	 * its slot back uncounted.  It counts here as a request that ran, for
+	 * the network time it had, with no bytes (what had come of the body
+	 * went with it).  Only at exit: on an error or cancel a synchronous
+	 * request's own code counted it on the way out, and an asynchronous
+	 * one dropped with its scan's memory stays uncounted, as before.
 	 */
 	if (rep->request_out && proc_exit_inprogress && rep->opts)
 	{
