@@ -17,7 +17,9 @@
  * scan if its query, or the one it runs inside (a function's loop over a
  * query), was running then (an error or cancel anywhere in it), else as
  * stopped early or complete (an idle cursor's transaction or savepoint
- * rolled back).
+ * rolled back).  A request out when the backend exits (a FATAL: none of
+ * the request's own code runs again) is counted then too, in the server's
+ * counters and in the scan's end, the one place that sees both.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "stats.h"
 
 #include "access/xact.h"
+#include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -54,6 +57,9 @@ static int	max_running;
 
 /* every scan started whose memory has not gone yet */
 static dlist_head live_scans = DLIST_STATIC_INIT(live_scans);
+
+/* the scan whose synchronous request is out, or NULL */
+static ClfScanReport *sync_request_of = NULL;
 
 /*
  * The quoted schema-qualified name of relid, or NULL if it cannot be
@@ -194,6 +200,52 @@ clf_event_query_returned(const struct EState *query)
 	}
 }
 
+/* The live scan that counts in scan, or NULL (a request of no scan's). */
+static ClfScanReport *
+report_of(const ClfScanStats *scan)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &live_scans)
+	{
+		ClfScanReport *rep = dlist_container(ClfScanReport, live, iter.cur);
+
+		if (rep->stats == scan)
+			return rep;
+	}
+	return NULL;
+}
+
+/* scan's request (a gettoken or not) begins: returns its scan, or NULL. */
+static ClfScanReport *
+request_out(const ClfScanStats *scan, bool gettoken)
+{
+	ClfScanReport *rep = report_of(scan);
+
+	if (rep)
+	{
+		rep->request_out = true;
+		rep->request_gettoken = gettoken;
+		rep->request_since = GetCurrentTimestamp();
+	}
+	return rep;
+}
+
+/*
+ * rep's scan ends with outcome: its logs get stats as its counters (its
+ * own, or those with a request its exit cut short).
+ */
+static void
+scan_ended(ClfScanReport *rep, const ClfScanStats *stats,
+		   ClfScanOutcome outcome, const char *error)
+{
+	if (rep->opts == NULL || rep->finished)
+		return;					/* never started, or its end recorded */
+	rep->finished = true;
+	clf_scan_log_finish(&rep->log, stats, outcome, error);
+	clf_stats_scan_finished(rep->opts->serverid, outcome);
+}
+
 /*
  * The scan's memory goes with no end reported: the executor never ended
  * it.  If its query, or the query it started inside, was running, that
@@ -205,15 +257,39 @@ static void
 scan_memory_gone(void *arg)
 {
 	ClfScanReport *rep = (ClfScanReport *) arg;
+	ClfScanStats stats;
 
 	dlist_delete(&rep->live);
+	if (rep == sync_request_of)
+		sync_request_of = NULL;
+	stats = *rep->stats;
+
+	/*
+	 * Its backend exits (pg_terminate_backend) while its request is out (or
+	 * answered and not yet read, an idle asynchronous cursor's): a FATAL
+	 * runs none of the request's own code, and the release at exit gave
+	 * its slot back uncounted.  It counts here as a request that ran, for
+	 * the network time it had, with no bytes (what had come of the body
+	 * went with it).  Only at exit: on an error or cancel a synchronous
+	 * request's own code counted it on the way out, and an asynchronous
+	 * one dropped with its scan's memory stays uncounted, as before.
+	 */
+	if (rep->request_out && proc_exit_inprogress && rep->opts)
+	{
+		double		ms = (GetCurrentTimestamp() - rep->request_since) / 1000.0;
+
+		rep->request_out = false;
+		stats.requests++;
+		stats.network_ms += Max(ms, 0);
+		clf_request_counted(rep->opts, rep->request_gettoken, 0, Max(ms, 0));
+	}
 	if (rep->query == NULL || rep->failed_running || query_running(rep->query) ||
 		(rep->outer != NULL && query_running(rep->outer)))
-		clf_event_scan_finished(rep, CLF_SCAN_ERROR,
-								"the query failed or was cancelled while the scan was running; see the query's error");
+		scan_ended(rep, &stats, CLF_SCAN_ERROR,
+				   "the query failed or was cancelled while the scan was running; see the query's error");
 	else
-		clf_event_scan_finished(rep, rep->exhausted ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
-								NULL);
+		scan_ended(rep, &stats, rep->exhausted ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
+				   NULL);
 }
 
 /* rep stands for no scan yet: its events reach nobody's row or entry. */
@@ -269,11 +345,7 @@ void
 clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 						const char *error)
 {
-	if (rep->opts == NULL || rep->finished)
-		return;					/* never started, or its end recorded */
-	rep->finished = true;
-	clf_scan_log_finish(&rep->log, rep->stats, outcome, error);
-	clf_stats_scan_finished(rep->opts->serverid, outcome);
+	scan_ended(rep, rep->stats, outcome, error);
 }
 
 /*
@@ -303,13 +375,16 @@ clf_event_page_done(ClfScanReport *rep, int64 rows)
 }
 
 /*
- * A request to opts's server is about to be made: take one of the server's
- * request slots (max_concurrent_requests), waiting for it cancellably in
- * the order the waiters came.  clf_event_request_done gives it back; an
- * error or exit before that, stats.c's release.
+ * A request to opts's server is about to be made (a gettoken or not, for
+ * the scan counting in scan, if any): take one of the server's request
+ * slots (max_concurrent_requests), waiting for it cancellably in the order
+ * the waiters came.  clf_event_request_done gives it back; an error or exit
+ * before that, stats.c's release.  Until then the request is the scan's
+ * request out, counted if its backend exits meanwhile (scan_memory_gone).
  */
 void
-clf_event_request_begins(const ClfOptions *opts)
+clf_event_request_begins(const ClfOptions *opts, bool gettoken,
+						 const ClfScanStats *scan)
 {
 	bool		waited = false;
 
@@ -323,6 +398,10 @@ clf_event_request_begins(const ClfOptions *opts)
 		clf_request_slot_wait();
 	}
 	clf_event_wait_over();
+	/* one out before that never began (an error first): this one is out */
+	if (sync_request_of)
+		sync_request_of->request_out = false;
+	sync_request_of = request_out(scan, gettoken);
 }
 
 /*
@@ -335,6 +414,9 @@ void
 clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 					   double network_ms, const ClfScanStats *scan)
 {
+	if (sync_request_of != NULL)
+		sync_request_of->request_out = false;	/* counted below, not at exit */
+	sync_request_of = NULL;
 	clf_progress_publish(scan);
 	clf_request_done(opts, gettoken, bytes, network_ms);
 }
@@ -369,7 +451,8 @@ clf_event_slot_unclaim(ClfSlotClaim c)
  * own, as after a timeout).  The scan's progress row says which.
  */
 bool
-clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c)
+clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c, bool gettoken,
+					  const ClfScanStats *scan)
 {
 	if (!clf_request_slot_try_claim(c, opts))
 	{
@@ -377,6 +460,7 @@ clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c)
 		return false;
 	}
 	clf_event_wait_over();
+	request_out(scan, gettoken);
 	return true;
 }
 
@@ -386,6 +470,10 @@ clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,
 							 bool gettoken, size_t bytes, double network_ms,
 							 const ClfScanStats *scan)
 {
+	ClfScanReport *rep = report_of(scan);
+
+	if (rep != NULL)
+		rep->request_out = false;	/* counted below, not at exit */
 	clf_progress_publish(scan);
 	clf_request_done_claim(c, opts, gettoken, bytes, network_ms);
 }

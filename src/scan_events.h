@@ -48,6 +48,15 @@ typedef struct ClfScanReport
 	const struct EState *outer;
 	bool		exhausted;
 	bool		failed_running;
+
+	/*
+	 * Its request out now (one at a time), from taking the slot until the
+	 * request is counted: if its backend exits meanwhile (a FATAL runs no
+	 * code of the request's), its memory going counts the request.
+	 */
+	bool		request_out;
+	bool		request_gettoken;
+	TimestampTz request_since;
 	dlist_node	live;			/* in scan_events.c's list of live scans */
 } ClfScanReport;
 
@@ -80,7 +89,8 @@ extern void clf_event_page_begins(ClfScanReport *rep);
 extern void clf_event_page_done(ClfScanReport *rep, int64 rows);
 
 /* one HTTP request, from taking the server's request slot to giving it back */
-extern void clf_event_request_begins(const ClfOptions *opts);
+extern void clf_event_request_begins(const ClfOptions *opts, bool gettoken,
+									 const ClfScanStats *scan);
 extern void clf_event_request_done(const ClfOptions *opts, bool gettoken,
 								   size_t bytes, double network_ms,
 								   const ClfScanStats *scan);
@@ -94,7 +104,8 @@ extern ClfSlotClaim clf_event_slot_claim(const void *poller,
 										 const ClfOptions *opts,
 										 SubTransactionId subid);
 extern void clf_event_slot_unclaim(ClfSlotClaim c);
-extern bool clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c);
+extern bool clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c,
+								  bool gettoken, const ClfScanStats *scan);
 extern void clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,
 										 bool gettoken, size_t bytes,
 										 double network_ms,

@@ -910,6 +910,18 @@ clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes, double ms)
 	claim_done(&claims[SYNC_CLAIM], opts, gettoken, bytes, ms);
 }
 
+/*
+ * A request to opts's server that ended with no code of its own left to
+ * run, its slot given back already by the release at exit (its backend
+ * was terminated while it ran): count it, give back nothing.
+ */
+void
+clf_request_counted(const ClfOptions *opts, bool gettoken, size_t bytes,
+					double ms)
+{
+	claim_done(NULL, opts, gettoken, bytes, ms);
+}
+
 /* c's slot, or its ticket, goes back. */
 static void
 claim_give_back(SlotClaim *c)

@@ -22,6 +22,10 @@ extern void clf_request_slot_wait(void);
 extern void clf_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 							 double ms);
 
+/* a request whose slot went back without it (its backend exits): count it */
+extern void clf_request_counted(const ClfOptions *opts, bool gettoken,
+								size_t bytes, double ms);
+
 /*
  * The same for callers that must not wait (asynchronous scans): each owns
  * a claim, which holds a slot or a ticket of its own, so that one backend

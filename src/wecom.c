@@ -335,7 +335,7 @@ perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *o
 
 	empty_response(resp, hreq);
 	clf_http_prepare(hreq, out);
-	clf_event_request_begins(hreq->opts);
+	clf_event_request_begins(hreq->opts, hreq->token_request, stats);
 	PG_TRY();
 	{
 		clf_http_perform(hreq, out);
@@ -987,7 +987,7 @@ start_attempt(ClfPageFetcher *f)
 	/* with no cap, the claim counts the request in requests_in_flight */
 	if (f->claim == CLF_NO_SLOT_CLAIM)
 		f->claim = clf_event_slot_claim(f->poller, opts, f->subid);
-	if (!clf_event_request_try(opts, f->claim))
+	if (!clf_event_request_try(opts, f->claim, token, f->call.stats))
 	{
 		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_SLOT_POLL_MS));
 		return;

@@ -2523,6 +2523,94 @@ class Suite:
         except psycopg2.Error:
             pass
 
+    def terminate_counted(self, conn):
+        # a request out when its backend is terminated (a FATAL: none of the
+        # request's own code runs again) counts all the same, in the server's
+        # counters and in its scan's row of recent_scans, as the mock saw it:
+        # a page's (plain and async) and a gettoken's; a cancelled one once
+        self.shared_table(conn, "fs_tc", {"access_token": "fixed-hang"})
+        run(conn, "CREATE FOREIGN TABLE fs_tc_async (external_userid text) SERVER fs_tc_srv "
+                  "OPTIONS (page_size '5', async_capable 'on')")
+        # gettoken answers after 3 s, then the mock counts it
+        self.slow_token_server(conn, "fs_tct", 60000, 5)
+        # answered at once: an idle cursor's requests are over, none is out
+        self.shared_table(conn, "fs_tci", {"access_token": "fixed-basic"})
+        run(conn, "CREATE FOREIGN TABLE fs_tci_async (external_userid text) SERVER fs_tci_srv "
+                  "OPTIONS (page_size '5', async_capable 'on')")
+        two = ("SELECT count(*) FROM (SELECT external_userid FROM fs_tc_async "
+               "UNION ALL SELECT external_userid FROM fs_tc_async) u")
+
+        def one(how, server, sql, scans, gettoken, outcome="error", nrows=None):
+            reset()
+            run(conn, "SELECT contact_list_fdw_stats_reset()")
+            other = connect()
+            opid = run(other, "SELECT pg_backend_pid()")[0][0]
+            try:
+                if how.startswith("idle"):
+                    run(other, "BEGIN")
+                    run(other, "DECLARE c CURSOR FOR " + sql)
+                    # (an async one may hold a request answered and not yet read)
+                    check(len(run(other, "FETCH 1 FROM c")) == 1, "%s: no first row" % how)
+                    run(conn, "SELECT pg_terminate_backend(%s)", (opid,))
+                else:
+                    th, box = self.in_background(lambda: run(other, sql))
+                    self.wait_for("%s: %d request(s) out" % (how, scans),
+                                  lambda: len([r for r in self.progress_rows(conn, [opid])
+                                               if r[1] == "requesting"]) == scans
+                                  and (gettoken or stats()["contact_list"] == scans))
+                    if how == "cancel":
+                        run(conn, "SELECT pg_cancel_backend(%s)", (opid,))
+                    else:
+                        run(conn, "SELECT pg_terminate_backend(%s)", (opid,))
+                    th.join(20)
+                    check(not th.is_alive(), "%s: the scan is still running" % how)
+                    check("error" in box, "%s: the scan returned %s" % (how, box.get("result")))
+            finally:
+                try:
+                    other.close()
+                except psycopg2.Error:
+                    pass
+            # the backend gone (a cancelled one closed): nothing more to count
+            self.wait_for("%s: the backend to exit" % how,
+                          lambda: not run(conn, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (opid,)))
+            if gettoken:
+                self.wait_for("%s: the mock to count the gettoken" % how, lambda: stats()["gettoken"] == 1)
+            st = stats()
+            seen = st["contact_list"] + st["gettoken"]
+            check(seen >= scans if how.startswith("idle") else seen == scans,
+                  "%s: the mock saw %s" % (how, st))
+            got = run(conn, """SELECT requests, token_fetches, network_ms > 0, requests_in_flight
+                                 FROM contact_list_fdw_stats
+                                WHERE server = %s AND datname = current_database()""", (server,))
+            want = (seen, st["gettoken"], True, 0)
+            check(got == [want], "%s: contact_list_fdw_stats %s, expected %s (the mock saw %s)"
+                  % (how, got, [want], st))
+            rows = self.wait_for("%s: the scans' recent_scans rows" % how,
+                                 lambda: run(conn, """SELECT requests, token_fetches, network_ms > 0, outcome
+                                                        FROM contact_list_fdw_recent_scans
+                                                       WHERE pid = %s AND server = %s""", (opid, server)))
+            nrows = nrows or scans
+            check(len(rows) == nrows, "%s: recent_scans rows %s, expected %d" % (how, rows, nrows))
+            check(sum(r[0] for r in rows) == seen and sum(r[1] for r in rows) == st["gettoken"]
+                  and all((r[2] or not r[0]) and r[3] == outcome for r in rows),
+                  "%s: recent_scans rows %s, the mock saw %s" % (how, rows, st))
+        try:
+            one("terminate", "fs_tc_srv", "SELECT count(*) FROM fs_tc", 1, False)
+            one("terminate async", "fs_tc_srv", two, 2, False)
+            one("terminate gettoken", "fs_tct_srv", "SELECT count(*) FROM fs_tct", 1, True)
+            # one child fetches the token, the other waits for it: one request
+            one("terminate async gettoken", "fs_tct_srv", "SELECT count(*) FROM (SELECT external_userid "
+                "FROM fs_tct UNION ALL SELECT external_userid FROM fs_tct) u", 1, True, nrows=2)
+            one("cancel", "fs_tc_srv", "SELECT count(*) FROM fs_tc", 1, False)
+            # counted once: requests that ended are not counted again at exit
+            one("idle cursor", "fs_tci_srv", "SELECT external_userid FROM fs_tci", 1, False,
+                "stopped early")
+            one("idle async cursor", "fs_tci_srv", "SELECT external_userid FROM fs_tci_async "
+                "UNION ALL SELECT external_userid FROM fs_tci_async", 2, False, "stopped early")
+        finally:
+            for srv in ("fs_tc_srv", "fs_tct_srv", "fs_tci_srv"):
+                run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
+
     def shared_cancel(self, conn):
         reset()
         holder, hpid, hth, hbox, waiter, wpid, wth, wbox = self.slot_holders(conn, "fs_one")
@@ -5488,6 +5576,9 @@ class Suite:
                     needs_views)
         self.shared("pg_terminate_backend mid-request: slot and progress row given back",
                     lambda: self.shared_terminate(conn), needs_views)
+        self.shared("pg_terminate_backend mid-request counts the request: contact_list_fdw_stats and "
+                    "recent_scans against the mock's count, a page and a gettoken, plain and async",
+                    lambda: self.terminate_counted(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                     lambda: self.shared_cancel(conn), needs_views)
         self.shared("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn), needs_views)
