@@ -218,7 +218,7 @@ report_of(const ClfScanStats *scan)
 
 /* scan's request (a gettoken or not) begins: returns its scan, or NULL. */
 static ClfScanReport *
-request_out(const ClfScanStats *scan, bool gettoken)
+request_out(const ClfScanStats *scan, bool gettoken, bool async)
 {
 	ClfScanReport *rep = report_of(scan);
 
@@ -226,6 +226,7 @@ request_out(const ClfScanStats *scan, bool gettoken)
 	{
 		rep->request_out = true;
 		rep->request_gettoken = gettoken;
+		rep->request_async = async;
 		rep->request_since = GetCurrentTimestamp();
 	}
 	return rep;
@@ -265,16 +266,17 @@ scan_memory_gone(void *arg)
 	stats = *rep->stats;
 
 	/*
-	 * Its backend exits (pg_terminate_backend) while its request is out (or
-	 * answered and not yet read, an idle asynchronous cursor's): a FATAL
-	 * runs none of the request's own code, and the release at exit gave
-	 * its slot back uncounted.  It counts here as a request that ran, for
-	 * the network time it had, with no bytes (what had come of the body
-	 * went with it).  Only at exit: on an error or cancel a synchronous
-	 * request's own code counted it on the way out, and an asynchronous
-	 * one dropped with its scan's memory stays uncounted, as before.
+	 * Its request is out (or answered and not yet read, an idle
+	 * asynchronous cursor's) while its backend exits (pg_terminate_backend:
+	 * a FATAL runs none of the request's own code, and the release at exit
+	 * gave its slot back uncounted), or while an asynchronous scan is
+	 * dropped by an error or cancel (its transfer goes with its memory).  It
+	 * counts here as a request that ran, for the network time it had, with
+	 * no bytes (what had come of the body went with it).  A synchronous
+	 * request cut short by an error or cancel is not counted here: its own
+	 * code counted it on the way out, if it had begun.
 	 */
-	if (rep->request_out && proc_exit_inprogress && rep->opts)
+	if (rep->request_out && (proc_exit_inprogress || rep->request_async) && rep->opts)
 	{
 		double		ms = (GetCurrentTimestamp() - rep->request_since) / 1000.0;
 
@@ -401,7 +403,7 @@ clf_event_request_begins(const ClfOptions *opts, bool gettoken,
 	/* one out before that never began (an error first): this one is out */
 	if (sync_request_of)
 		sync_request_of->request_out = false;
-	sync_request_of = request_out(scan, gettoken);
+	sync_request_of = request_out(scan, gettoken, false);
 }
 
 /*
@@ -460,7 +462,7 @@ clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c, bool gettoken,
 		return false;
 	}
 	clf_event_wait_over();
-	request_out(scan, gettoken);
+	request_out(scan, gettoken, true);
 	return true;
 }
 

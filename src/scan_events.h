@@ -52,10 +52,14 @@ typedef struct ClfScanReport
 	/*
 	 * Its request out now (one at a time), from taking the slot until the
 	 * request is counted: if its backend exits meanwhile (a FATAL runs no
-	 * code of the request's), its memory going counts the request.
+	 * code of the request's), or an asynchronous scan's memory goes with
+	 * its transfer (an error or cancel), its memory going counts the
+	 * request.
 	 */
 	bool		request_out;
 	bool		request_gettoken;
+	bool		request_async;	/* out through a claim: no code of its own
+								 * counts it if the scan is dropped */
 	TimestampTz request_since;
 	dlist_node	live;			/* in scan_events.c's list of live scans */
 } ClfScanReport;

@@ -2527,7 +2527,8 @@ class Suite:
         # a request out when its backend is terminated (a FATAL: none of the
         # request's own code runs again) counts all the same, in the server's
         # counters and in its scan's row of recent_scans, as the mock saw it:
-        # a page's (plain and async) and a gettoken's; a cancelled one once
+        # a page's (plain and async) and a gettoken's; a cancelled one once,
+        # an async one too (its transfer goes with its scan's memory)
         self.shared_table(conn, "fs_tc", {"access_token": "fixed-hang"})
         run(conn, "CREATE FOREIGN TABLE fs_tc_async (external_userid text) SERVER fs_tc_srv "
                   "OPTIONS (page_size '5', async_capable 'on')")
@@ -2558,7 +2559,7 @@ class Suite:
                                   lambda: len([r for r in self.progress_rows(conn, [opid])
                                                if r[1] == "requesting"]) == scans
                                   and (gettoken or stats()["contact_list"] == scans))
-                    if how == "cancel":
+                    if how.startswith("cancel"):
                         run(conn, "SELECT pg_cancel_backend(%s)", (opid,))
                     else:
                         run(conn, "SELECT pg_terminate_backend(%s)", (opid,))
@@ -2602,6 +2603,8 @@ class Suite:
             one("terminate async gettoken", "fs_tct_srv", "SELECT count(*) FROM (SELECT external_userid "
                 "FROM fs_tct UNION ALL SELECT external_userid FROM fs_tct) u", 1, True, nrows=2)
             one("cancel", "fs_tc_srv", "SELECT count(*) FROM fs_tc", 1, False)
+            # the transfers go with the scans' memory, counted there
+            one("cancel async", "fs_tc_srv", two, 2, False)
             # counted once: requests that ended are not counted again at exit
             one("idle cursor", "fs_tci_srv", "SELECT external_userid FROM fs_tci", 1, False,
                 "stopped early")
