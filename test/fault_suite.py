@@ -80,6 +80,14 @@ def stats():
     return mock_get("/_stats")
 
 
+def fresh_role(conn, role, options=""):
+    """A role of a case's own; one a killed run left behind goes first."""
+    if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)):
+        run(conn, "DROP OWNED BY " + role)
+        run(conn, "DROP ROLE " + role)
+    run(conn, "CREATE ROLE %s %s" % (role, options))
+
+
 def connect(dbname=DB):
     conn = psycopg2.connect(dbname=dbname)
     conn.autocommit = True
@@ -1414,6 +1422,17 @@ class Suite:
                      SERVER fs_h2 OPTIONS (page_size '%d')""" % PAGE)
         run(conn, "CREATE USER MAPPING FOR postgres SERVER fs_h2 OPTIONS (access_token 'fixed-basic')")
         fronts = []
+
+        def gave_up(port, logf, reason):
+            # every attempt failed the same way: HV00N, in our words
+            e = scan_error(conn, "SELECT count(*) FROM fs_h2_contacts")
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "%s: SQLSTATE %s: %s" % (reason, e.pgcode, msg))
+            check(e.diag.message_primary == "could not fetch page 1 of https://127.0.0.1:%d/cgi-bin/"
+                  "externalcontact/contact_list: %s" % (port, reason), "message: %s" % msg)
+            check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
+            check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
+            return e
         try:
             for mode, what in (("none", "a clean scan"), ("2", "page 2 reset once"), ("all", "every page reset")):
                 front, port, logf = start_h2_front(cert, key, mode)
@@ -1434,13 +1453,7 @@ class Suite:
                     check(stats()["contact_list"] == 5, "%s: the mock answered %d pages"
                           % (what, stats()["contact_list"]))
                     continue
-                e = scan_error(conn, "SELECT count(*) FROM fs_h2_contacts")
-                msg = error_text(e)
-                check(e.pgcode == "HV00N", "SQLSTATE %s: %s" % (e.pgcode, msg))
-                check(e.diag.message_primary == "could not fetch page 1 of https://127.0.0.1:%d/cgi-bin/"
-                      "externalcontact/contact_list: the HTTP/2 stream was reset" % port, "message: %s" % msg)
-                check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
-                check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
+                gave_up(port, logf, "the HTTP/2 stream was reset")
             # the HTTP/2 session broken off (libcurl's CURLE_HTTP2, "Error
             # in the HTTP2 framing layer") is retried as a reset stream is,
             # and then the same failure of the path to the API, HV00N
@@ -1448,14 +1461,8 @@ class Suite:
             fronts.append(front)
             run(conn, "ALTER SERVER fs_h2 OPTIONS (SET api_url %s)", ("https://127.0.0.1:%d/cgi-bin" % port,))
             reset()
-            e = scan_error(conn, "SELECT count(*) FROM fs_h2_contacts")
-            msg = error_text(e)
-            check(e.pgcode == "HV00N", "HTTP/2 session broken off: SQLSTATE %s: %s" % (e.pgcode, msg))
-            check(e.diag.message_primary == "could not fetch page 1 of https://127.0.0.1:%d/cgi-bin/"
-                  "externalcontact/contact_list: the HTTP/2 connection failed" % port, "message: %s" % msg)
-            check((e.diag.message_detail or "").startswith("3 attempts were made."), "detail: %s" % msg)
-            check("HTTP2 framing layer" in (e.diag.message_detail or ""), "libcurl's report: %s" % msg)
-            check(len(h2_requests(logf)) == 3, "requests: %s" % h2_requests(logf))
+            e = gave_up(port, logf, "the HTTP/2 connection failed")
+            check("HTTP2 framing layer" in (e.diag.message_detail or ""), "libcurl's report: %s" % error_text(e))
         finally:
             for front in fronts:
                 stop(front)
@@ -2410,10 +2417,7 @@ class Suite:
         run(conn, """CREATE FOREIGN TABLE fs_ix2 (tmp_openid text) SERVER fs_ix1_srv""")
         # the other session reads fs_ix1's server as a role of its own, whose
         # mapping answers at once: its scan's own time is not the case's
-        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_slotpeer'"):
-            run(conn, "DROP OWNED BY clf_slotpeer")
-            run(conn, "DROP ROLE clf_slotpeer")
-        run(conn, "CREATE ROLE clf_slotpeer")
+        fresh_role(conn, "clf_slotpeer")
         run(conn, "GRANT SELECT ON fs_ix2 TO clf_slotpeer")
         run(conn, "CREATE USER MAPPING FOR clf_slotpeer SERVER fs_ix1_srv OPTIONS (access_token 'fixed-basic')")
         reset()
@@ -2457,10 +2461,7 @@ class Suite:
         # behind the hanging request
         self.shared_table(conn, "fs_capalt", {"access_token": "fixed-basic"},
                           server_options="max_concurrent_requests '1', timeout_ms '60000'")
-        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_caphang'"):
-            run(conn, "DROP OWNED BY clf_caphang")
-            run(conn, "DROP ROLE clf_caphang")
-        run(conn, "CREATE ROLE clf_caphang")
+        fresh_role(conn, "clf_caphang")
         run(conn, "GRANT SELECT ON fs_capalt TO clf_caphang")
         run(conn, "CREATE USER MAPPING FOR clf_caphang SERVER fs_capalt_srv OPTIONS (access_token 'fixed-hang')")
         reset()
@@ -3097,10 +3098,7 @@ class Suite:
     def token_eviction(self, conn):
         # another role's 200 wrong secrets leave the owner's valid token cached
         self.shared_table(conn, "fs_own", {"corp_id": "corp-shared", "corp_secret": "secret-ok"})
-        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_mallory'"):
-            run(conn, "DROP OWNED BY clf_mallory")      # left by a run that was killed
-            run(conn, "DROP ROLE clf_mallory")
-        run(conn, "CREATE ROLE clf_mallory LOGIN")
+        fresh_role(conn, "clf_mallory", "LOGIN")
         try:
             run(conn, "GRANT USAGE ON FOREIGN SERVER fs_own_srv TO clf_mallory")
             run(conn, "GRANT SELECT ON fs_own TO clf_mallory")
@@ -3147,10 +3145,7 @@ class Suite:
 
         def each(c, stmt):
             run(c, ";\n".join(stmt % {"i": i} for i in range(1, n + 1)))
-        if run(conn, "SELECT 1 FROM pg_roles WHERE rolname = 'clf_mallory'"):
-            run(conn, "DROP OWNED BY clf_mallory")      # left by a run that was killed
-            run(conn, "DROP ROLE clf_mallory")
-        run(conn, "CREATE ROLE clf_mallory LOGIN")
+        fresh_role(conn, "clf_mallory", "LOGIN")
         try:
             each(conn, "DROP SERVER IF EXISTS fs_ev%(i)d_srv CASCADE;"
                        "CREATE SERVER fs_ev%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw "
