@@ -137,7 +137,24 @@ SELECT pg_sleep(1.2);
 SELECT count(*) FROM tok_short;
 SELECT s -> 'gettoken' AS gettoken, s -> 'tokens' AS tokens FROM mock_stats() s;
 
+-- token_fetches counts gettoken requests, a retry too (as requests does),
+-- the same in every view: "token502once" answers the first gettoken with a
+-- 502, so the scan asks twice for its token, then once for its page
+SELECT clf_scenario_table('tok_retry', 'token502once', '', 'corp');
+SELECT mock_reset();
+SELECT contact_list_fdw_stats_reset();
+SET contact_list_fdw.retry_delay_ms = 1;
+SELECT btrim(line) AS line
+  FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                   'SELECT * FROM tok_retry') line
+ WHERE line ~ 'API Requests|Retries|Token Fetches';
+RESET contact_list_fdw.retry_delay_ms;
+SELECT s -> 'gettoken' AS gettoken, s -> 'contact_list' AS contact_list FROM mock_stats() s;
+SELECT requests, token_fetches FROM contact_list_fdw_stats WHERE server = 'tok_retry_srv';
+SELECT requests, retries, token_fetches, outcome FROM contact_list_fdw_recent_scans
+ WHERE foreign_table_oid = 'tok_retry'::regclass AND pid = pg_backend_pid();
+
 SELECT count(clf_drop_scenario_table(t)::text) AS dropped
   FROM unnest(ARRAY['tok_same', 'tok_other', 'tok_expire', 'tok_invalid', 'tok_fixed_invalid', 'tok_fixed_expire',
-                    'tok_fixed', 'tok_badsecret', 'tok_alter', 'tok_short']) t;
+                    'tok_fixed', 'tok_badsecret', 'tok_alter', 'tok_short', 'tok_retry']) t;
 SELECT count(*) AS left_over FROM pg_foreign_server WHERE srvname LIKE 'tok\_%';

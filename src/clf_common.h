@@ -105,7 +105,8 @@ typedef struct ClfScanStats
 	int64		pages;
 	int64		requests;		/* every HTTP request: pages, retries, tokens */
 	int64		retries;
-	int64		token_fetches;
+	int64		token_fetches;	/* gettoken requests, retries too: as
+								 * requests counts them */
 	int64		rows;			/* of the pages received, whether returned or not */
 	int64		bytes;
 	double		network_ms;		/* wall time spent inside HTTP requests */

@@ -1022,7 +1022,9 @@ begin_transfer(ClfTransfer *transfer, CURL *easy, const ClfHttpRequest *hreq,
 
 /*
  * The handle is done with one exchange (finished or abandoned), started at
- * start: count it in the scan's counters.
+ * start: count it in the scan's counters.  A token request counts in
+ * token_fetches here too, each attempt as the server's counters count it,
+ * so that the scan's views and contact_list_fdw_stats agree.
  */
 static void
 count_exchange(const ClfHttpRequest *hreq, ClfHttpOutcome *out, instr_time start)
@@ -1034,6 +1036,8 @@ count_exchange(const ClfHttpRequest *hreq, ClfHttpOutcome *out, instr_time start
 	out->ms = INSTR_TIME_GET_MILLISEC(duration);
 	hreq->stats->network_ms += out->ms;
 	hreq->stats->requests++;
+	if (hreq->token_request)
+		hreq->stats->token_fetches++;
 }
 
 /* Whether requests go through an https:// proxy (TLS to the proxy itself). */

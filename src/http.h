@@ -39,8 +39,9 @@ typedef struct ClfHttpRequest
 	ClfBodyConsumer consume;	/* a 200 body goes there */
 	void	   *consume_arg;
 	bool		token_request;	/* a gettoken: the caller's report counts it
-								 * apart */
-	ClfScanStats *stats;		/* requests, bytes and network time added */
+								 * apart, and stats its token_fetches */
+	ClfScanStats *stats;		/* requests (token_fetches), bytes and
+								 * network time added */
 } ClfHttpRequest;
 
 /* The start of a body kept for messages, in bytes. */

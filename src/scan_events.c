@@ -282,6 +282,8 @@ scan_memory_gone(void *arg)
 
 		rep->request_out = false;
 		stats.requests++;
+		if (rep->request_gettoken)
+			stats.token_fetches++;
 		stats.network_ms += Max(ms, 0);
 		clf_request_counted(rep->opts, rep->request_gettoken, 0, Max(ms, 0));
 	}

@@ -688,7 +688,6 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	clf_response_init(&resp, CLF_TOKEN_RESPONSE_MAX);
 	PG_TRY();
 	{
-		stats->token_fetches++;
 		call_with_retries(&call, &resp);
 		token = accept_token(&call, &resp);
 	}
@@ -1072,7 +1071,6 @@ look_for_token(ClfPageFetcher *f)
 	MemoryContextSwitchTo(oldcxt);
 	f->attempt = 0;
 	f->waited_ms = 0;
-	f->call.stats->token_fetches++;
 	start_attempt(f);
 }
 

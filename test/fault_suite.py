@@ -5084,6 +5084,46 @@ class Suite:
         finally:
             run(conn, "RESET contact_list_fdw.rate_limit_delay_ms")
 
+    def async_token_fetches(self, conn):
+        # a gettoken retried (token502once: HTTP 502, then a token) by one of
+        # two asynchronous children with the same credentials: its two
+        # requests are two token fetches in every view, as the mock counted
+        # them; a child that waited for that token made none (per backend,
+        # the other child may have fetched its own: it counts what it made).
+        # secret-ok2: a token key nothing else fetches, tokens.sql's included
+        corp = {"corp_id": "corp-token502once", "corp_secret": "secret-ok2"}
+        children = ("fs_atf1", "fs_atf2", "fs_atf3")
+        sql = self.async_children(conn, [("fs_atf1", corp), ("fs_atf2", corp),
+                                         ("fs_atf3", {"access_token": "fixed-basic"})])
+        if not self.per_backend:
+            run(conn, "SELECT contact_list_fdw_stats_reset()")
+        reset()
+        counters = self.async_counters(conn, sql)
+        gettoken = stats()["gettoken"]
+        explain = {c: counters.get(c, {}).get("Token Fetches") for c in children}
+        check(gettoken >= 2 and sum(v or 0 for v in explain.values()) == gettoken
+              and max(v or 0 for v in explain.values()) == 2 and explain["fs_atf3"] == 0,
+              "EXPLAIN ANALYZE's Token Fetches per child %s, the mock's gettoken requests %d: "
+              "the child whose gettoken was retried should show 2, the children's sum the mock's count"
+              % (explain, gettoken))
+        scans = dict(run(conn, """SELECT foreign_table::text, token_fetches
+                                    FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 3"""))
+        check(scans == explain, "contact_list_fdw_scans()'s token_fetches %s, EXPLAIN ANALYZE's %s"
+              % (scans, explain))
+        if self.per_backend:
+            return
+        oids = [run(conn, "SELECT %s::regclass::oid", (c,))[0][0] for c in children]
+        recent = dict(run(conn, """SELECT foreign_table_oid::regclass::text, token_fetches
+                                     FROM contact_list_fdw_recent_scans
+                                    WHERE pid = pg_backend_pid() AND foreign_table_oid = ANY(%s)""",
+                          (oids,)))
+        check(recent == explain, "contact_list_fdw_recent_scans's token_fetches %s, EXPLAIN ANALYZE's %s"
+              % (recent, explain))
+        server = dict(run(conn, """SELECT server, token_fetches FROM contact_list_fdw_stats
+                                    WHERE server = ANY(%s)""", ([c + "_srv" for c in children],)))
+        check(server == {c + "_srv": explain[c] for c in children},
+              "contact_list_fdw_stats's token_fetches %s, EXPLAIN ANALYZE's %s" % (server, explain))
+
     def async_error(self, conn):
         # an error in one child fails the query with that child's error; the
         # others (mid-request on a slow page) are dropped, nothing is left
@@ -5649,6 +5689,10 @@ class Suite:
                     lambda: self.progress_fair(conn), needs_views)
         self.case("async_transient: a retried fault in one child of three, every child's rows once, "
                   "the retry on that child's counters", lambda: self.async_transient(conn))
+        self.case("async_token_fetches: a gettoken retried by one of two children with the same "
+                  "credentials counts each request, alike in EXPLAIN ANALYZE, contact_list_fdw_scans(), "
+                  "recent_scans, contact_list_fdw_stats and the mock",
+                  lambda: self.async_token_fetches(conn))
         self.case("async_error: one child's error fails the query, the others dropped, nothing left, "
                   "the next query works", lambda: self.async_error(conn))
         self.case("async_cancel: statement_timeout and pg_cancel_backend while every child waits",

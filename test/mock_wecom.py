@@ -211,7 +211,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
-              "badgzip2", "badgzip", "nullerrcode", "noerrcode"}
+              "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoconncut", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -786,6 +786,10 @@ class Handler(BaseHTTPRequestHandler):
             # a gateway's error page, larger than any gettoken answer may be
             STATE.bump("gettoken")
             return self.send_big_error(502, scen == "token502bigchunked")
+        if scen == "token502once" and n == 1:
+            # a gateway error on the scenario's first gettoken: retried
+            STATE.bump("gettoken")
+            return self.send_html(502)
         if scen == "notoken":
             STATE.bump("gettoken")
             return self.send_json({"errcode": 0, "errmsg": "ok"})
