@@ -38,8 +38,10 @@
 #include "utils/timestamp.h"
 
 /*
- * The queries running now, innermost last: each ExecutorRun and
- * ExecutorFinish under way, with the subtransaction it began in.  An error
+ * The queries running now, innermost last: each ExecutorRun, ExecutorFinish
+ * and ExecutorEnd under way (a node's end failing before a scan's
+ * EndForeignScan fails the query as an AFTER trigger's error does), with
+ * the subtransaction it began in.  An error
  * leaves its query here until its (sub)transaction's rollback, which tells
  * the live scans of the queries it ends that they failed while running (a
  * scan's memory may go after that: a cursor declared before the savepoint,
