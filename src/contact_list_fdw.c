@@ -618,6 +618,9 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	if (state->replay)
 		tuplestore_puttupleslot(state->replay, slot);
+	/* its last row: an idle cursor needs no empty fetch to be complete */
+	if (clf_traversal_complete(state->trav))
+		clf_event_scan_exhausted(&state->trav->report, true);
 	return slot;
 }
 

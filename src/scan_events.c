@@ -353,13 +353,17 @@ clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 }
 
 /*
- * Whether rep's scan has returned every row of its traversal: if its end
- * is not reported, this says complete or stopped early.
+ * Whether rep's scan has returned every row of its traversal (the last row
+ * of its last page handed out, or a rescan starting again): if its end is
+ * not reported, this says complete or stopped early, and its progress row
+ * says it requests nothing more.
  */
 void
 clf_event_scan_exhausted(ClfScanReport *rep, bool exhausted)
 {
 	rep->exhausted = exhausted;
+	if (exhausted)
+		clf_progress_all_returned(&rep->progress);
 }
 
 /* rep's scan is about to fetch a page: what is reported now concerns it. */
