@@ -69,6 +69,8 @@ BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 2 c; ROLLBACK;
 BEGIN; SAVEPOINT s; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 2 c;
 ROLLBACK TO s; COMMIT;
 BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE ALL c; ROLLBACK;
+-- complete once it has handed out the last row, before an empty FETCH
+BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 25 c; ROLLBACK;
 BEGIN; DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_rb; MOVE 2 c;
 SELECT 1 / 0; ROLLBACK;
 SELECT n / (n - 7) FROM (SELECT row_number() OVER () AS n FROM sl_rb) s;

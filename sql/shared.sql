@@ -58,6 +58,18 @@ DECLARE sh_c CURSOR FOR SELECT external_userid FROM sh_t;
 FETCH 1 FROM sh_c;
 SELECT pages, rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
 ROLLBACK;
+-- a cursor that has fetched its last page is returning rows while some
+-- are left; once it has handed out its last row it requests nothing more,
+-- and says so until it is closed
+BEGIN;
+DECLARE sh_c CURSOR FOR SELECT external_userid FROM sh_t;
+MOVE 21 FROM sh_c;
+SELECT state, pages, rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+MOVE 4 FROM sh_c;
+SELECT state, pages, rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+FETCH ALL FROM sh_c;
+SELECT state, pages, rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
+ROLLBACK;
 -- and is gone when it ends
 SELECT count(*) AS my_rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid();
 

@@ -106,6 +106,7 @@ PG_FUNCTION_INFO_V1(contact_list_fdw_handler);
 
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 
 /*
  * Every query's run is told to scan_events.c, which so knows, when a
@@ -151,6 +152,26 @@ clfExecutorFinish(QueryDesc *queryDesc)
 	clf_event_query_returned(queryDesc->estate);
 }
 
+/*
+ * The nodes' ends run here, a scan's EndForeignScan among them: an error
+ * in a node ended before it (another FDW's end: postgres_fdw closing its
+ * remote cursor, file_fdw's program exiting with an error) fails the query
+ * before the scan's end was reported, as an AFTER trigger's error does.
+ * The executor state is gone by the return: its address is kept.
+ */
+static void
+clfExecutorEnd(QueryDesc *queryDesc)
+{
+	const EState *query = queryDesc->estate;
+
+	clf_event_query_runs(query);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+	clf_event_query_returned(query);
+}
+
 void
 _PG_init(void)
 {
@@ -165,6 +186,8 @@ _PG_init(void)
 	ExecutorRun_hook = clfExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = clfExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = clfExecutorEnd;
 }
 
 /*
@@ -595,6 +618,9 @@ contactListIterateForeignScan(ForeignScanState *node)
 
 	if (state->replay)
 		tuplestore_puttupleslot(state->replay, slot);
+	/* its last row: an idle cursor needs no empty fetch to be complete */
+	if (clf_traversal_complete(state->trav))
+		clf_event_scan_exhausted(&state->trav->report, true);
 	return slot;
 }
 
@@ -638,6 +664,8 @@ contactListEndForeignScan(ForeignScanState *node)
 		return;
 	if (state->trav)
 	{
+		/* a node's end that fails, as another FDW's may (ExecutorEnd) */
+		FAULT_ERROR("end_foreign_scan");
 		clf_event_scan_finished(&state->trav->report,
 								clf_traversal_complete(state->trav) ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
 								NULL);

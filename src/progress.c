@@ -281,6 +281,25 @@ clf_progress_page_done(const ClfProgressRow *row, const ClfScanStats *stats)
 }
 
 /*
+ * row's scan has handed out the last row of its last page: it requests
+ * nothing more (a rescan that starts again fetches, and says so), however
+ * long its cursor stays open.
+ */
+void
+clf_progress_all_returned(const ClfProgressRow *row)
+{
+	ClfProgressSlot *slot = my_slot(row->slot, row->serial);
+
+	if (slot == NULL)
+		return;
+	begin_write(slot);
+	slot->state = CLF_STATE_ALL_ROWS_RETURNED;
+	slot->until = 0;
+	slot->reason[0] = '\0';
+	end_write(slot);
+}
+
+/*
  * The scan fetching now is in state; reason says why it waits, error is a
  * failure it got past (both already free of credentials).  NULL leaves
  * last_error as it was.
@@ -380,6 +399,8 @@ state_name(int state)
 			return "waiting for token";
 		case CLF_STATE_RETURNING_ROWS:
 			return "returning rows";
+		case CLF_STATE_ALL_ROWS_RETURNED:
+			return "all rows returned";
 	}
 	return "unknown";
 }

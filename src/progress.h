@@ -24,7 +24,8 @@ typedef enum ClfProgressState
 	CLF_STATE_WAITING_TO_RETRY,
 	CLF_STATE_WAITING_FOR_SLOT,
 	CLF_STATE_WAITING_FOR_TOKEN,
-	CLF_STATE_RETURNING_ROWS
+	CLF_STATE_RETURNING_ROWS,
+	CLF_STATE_ALL_ROWS_RETURNED
 } ClfProgressState;
 
 /* A scan's row, as the scan holds it. */
@@ -40,6 +41,7 @@ extern void clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 extern void clf_progress_enter(const ClfProgressRow *row);
 extern void clf_progress_page_done(const ClfProgressRow *row,
 								   const ClfScanStats *stats);
+extern void clf_progress_all_returned(const ClfProgressRow *row);
 extern void clf_progress_set_state(ClfProgressState state, TimestampTz until,
 								   const char *reason, const char *error);
 extern void clf_progress_publish(const ClfScanStats *stats);

@@ -38,8 +38,10 @@
 #include "utils/timestamp.h"
 
 /*
- * The queries running now, innermost last: each ExecutorRun and
- * ExecutorFinish under way, with the subtransaction it began in.  An error
+ * The queries running now, innermost last: each ExecutorRun, ExecutorFinish
+ * and ExecutorEnd under way (a node's end failing before a scan's
+ * EndForeignScan fails the query as an AFTER trigger's error does), with
+ * the subtransaction it began in.  An error
  * leaves its query here until its (sub)transaction's rollback, which tells
  * the live scans of the queries it ends that they failed while running (a
  * scan's memory may go after that: a cursor declared before the savepoint,
@@ -353,13 +355,17 @@ clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 }
 
 /*
- * Whether rep's scan has returned every row of its traversal: if its end
- * is not reported, this says complete or stopped early.
+ * Whether rep's scan has returned every row of its traversal (the last row
+ * of its last page handed out, or a rescan starting again): if its end is
+ * not reported, this says complete or stopped early, and its progress row
+ * says it requests nothing more.
  */
 void
 clf_event_scan_exhausted(ClfScanReport *rep, bool exhausted)
 {
 	rep->exhausted = exhausted;
+	if (exhausted)
+		clf_progress_all_returned(&rep->progress);
 }
 
 /* rep's scan is about to fetch a page: what is reported now concerns it. */

@@ -3798,6 +3798,44 @@ class Suite:
         finally:
             mc.stop()
 
+    def end_fails(self, conn):
+        # a node's end failing in ExecutorEnd (another FDW's end: here this
+        # one's, by a fault point) before the scan's EndForeignScan fails the
+        # query: the scan is an error, as with an AFTER trigger's error, not
+        # complete (every row read) nor stopped early (a LIMIT, a cursor)
+        mc, c = fault_injection_cluster("endfail")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE t (tmp_openid text, external_userid text) "
+                   "SERVER s OPTIONS (page_size '10')")
+            last = "SELECT outcome, error FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT %d"
+            reset()
+            # without the fault: what each would be
+            run(c, "SELECT count(*) FROM t")
+            run(c, "SELECT * FROM t LIMIT 1")
+            got = run(c, last % 2)
+            check([r[0] for r in got] == ["stopped early", "complete"], "without the fault: %s" % (got,))
+            run(c, "SET clf_fault.point = 'end_foreign_scan'")
+            try:
+                for sql in ("SELECT count(*) FROM t", "SELECT * FROM t LIMIT 1",
+                            "SELECT count(*) FROM (SELECT * FROM t UNION ALL SELECT * FROM t) u"):
+                    e = scan_error(c, sql)
+                    check("end_foreign_scan" in (e.diag.message_detail or ""), "%s: %s" % (sql, error_text(e)))
+                # a cursor whose CLOSE fails
+                run(c, "BEGIN")
+                run(c, "DECLARE cur CURSOR FOR SELECT * FROM t")
+                run(c, "FETCH 2 FROM cur")
+                e = scan_error(c, "CLOSE cur")
+                run(c, "ROLLBACK")
+            finally:
+                run(c, "RESET clf_fault.point")
+            got = run(c, last % 5)
+            check(all(r[0] == "error" and "the query failed" in (r[1] or "") for r in got),
+                  "with a node's end failing: %s" % (got,))
+        finally:
+            mc.stop()
+
     def redaction_forms_wiped(self, conn):
         # an error while a message is being redacted (out of memory) leaves
         # no copy of a credential's forms, here corp_secret as a query
@@ -5723,6 +5761,8 @@ class Suite:
                   lambda: self.async_gettoken_url_wiped(conn))
         self.case("rescan_unforeseen: a rescan no plan announced starts one new traversal and replays from then on",
                   lambda: self.rescan_unforeseen(conn))
+        self.case("end_fails: a node's end failing in ExecutorEnd makes the scans not yet ended errors "
+                  "(every row read, a LIMIT, a cursor's CLOSE)", lambda: self.end_fails(conn))
         self.shared("async_cap_self: a plain scan in the query never waits for a slot its own async children hold",
                     lambda: self.async_cap_self(conn), needs_views)
         self.shared("async_two_pollers: a join of two async Appends over one capped server never waits for itself",
