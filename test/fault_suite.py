@@ -88,6 +88,14 @@ def fresh_role(conn, role, options=""):
     run(conn, "CREATE ROLE %s %s" % (role, options))
 
 
+
+def ten_a_page_table(c):
+    """A fault-injection cluster's table t: 25 contacts, 10 a page, 3 pages."""
+    run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+    run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+    run(c, "CREATE FOREIGN TABLE t (tmp_openid text, external_userid text) "
+           "SERVER s OPTIONS (page_size '10')")
+
 def connect(dbname=DB):
     conn = psycopg2.connect(dbname=dbname)
     conn.autocommit = True
@@ -3775,10 +3783,7 @@ class Suite:
         # every row: three loops cost two traversals, not three
         mc, c = fault_injection_cluster("rescan")
         try:
-            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
-            run(c, "CREATE FOREIGN TABLE t (tmp_openid text, external_userid text) "
-                   "SERVER s OPTIONS (page_size '10')")
+            ten_a_page_table(c)
             loops = ("SELECT g, count(*), count(DISTINCT external_userid) FROM generate_series(1, 3) g, "
                      "LATERAL (SELECT * FROM t LIMIT 100 + g) u GROUP BY g ORDER BY g")
             reset()
@@ -3805,10 +3810,7 @@ class Suite:
         # complete (every row read) nor stopped early (a LIMIT, a cursor)
         mc, c = fault_injection_cluster("endfail")
         try:
-            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
-            run(c, "CREATE FOREIGN TABLE t (tmp_openid text, external_userid text) "
-                   "SERVER s OPTIONS (page_size '10')")
+            ten_a_page_table(c)
             last = "SELECT outcome, error FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT %d"
             reset()
             # without the fault: what each would be
