@@ -666,9 +666,6 @@ contactListEndForeignScan(ForeignScanState *node)
 	{
 		/* a node's end that fails, as another FDW's may (ExecutorEnd) */
 		FAULT_ERROR("end_foreign_scan");
-		clf_event_scan_finished(&state->trav->report,
-								clf_traversal_complete(state->trav) ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
-								NULL);
 		/* EXPLAIN ANALYZE has printed the counters by now */
 		clf_traversal_end(state->trav);
 		state->trav = NULL;

@@ -268,11 +268,21 @@ clf_traversal_restart(ClfTraversal *trav)
 	clf_response_reset(&trav->resp);
 }
 
+/*
+ * The scan ends: complete if it returned every row, else stopped early
+ * (an end reported before stays).  A request still in flight (an
+ * asynchronous scan's next page, which a LIMIT made unneeded) is dropped
+ * and counted before the end is reported, so that the scan's row counts
+ * it as the server's counters do.
+ */
 void
 clf_traversal_end(ClfTraversal *trav)
 {
 	/* a token fetch this scan claimed is given back for the others */
 	if (trav->fetcher && clf_fetcher_busy(trav->fetcher))
 		clf_fetcher_abandon(trav->fetcher);
+	clf_event_scan_finished(&trav->report,
+							clf_traversal_complete(trav) ? CLF_SCAN_COMPLETE : CLF_SCAN_STOPPED_EARLY,
+							NULL);
 	MemoryContextDelete(trav->scan_cxt);
 }

@@ -2623,6 +2623,34 @@ class Suite:
             for srv in ("fs_tc_srv", "fs_tct_srv", "fs_tci_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
 
+    def dropped_at_end_counted(self, conn):
+        # a LIMIT ends an async Append while its slow child's request is in
+        # flight: the request is dropped at the scan's end, and the scan's
+        # row of recent_scans counts it as contact_list_fdw_stats does
+        self.shared_table(conn, "fs_ldf", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_lds", {"access_token": "fixed-slow"},
+                          table_options="page_size '5', async_capable 'on'")
+        reset()
+        run(conn, "SELECT contact_list_fdw_stats_reset()")
+        other = connect()
+        try:
+            opid = run(other, "SELECT pg_backend_pid()")[0][0]
+            got = run(other, "SELECT * FROM (SELECT external_userid FROM fs_ldf UNION ALL "
+                             "SELECT external_userid FROM fs_lds) u LIMIT 1")
+            check(len(got) == 1, "LIMIT 1: %s" % (got,))
+            server = run(conn, """SELECT requests, requests_in_flight FROM contact_list_fdw_stats
+                                   WHERE server = 'fs_lds_srv' AND datname = current_database()""")
+            check(server == [(1, 0)], "the slow server's counters: %s" % (server,))
+            rows = self.wait_for("the slow scan's recent_scans row",
+                                 lambda: run(conn, """SELECT requests, outcome FROM contact_list_fdw_recent_scans
+                                                       WHERE pid = %s AND server = 'fs_lds_srv'""", (opid,)))
+            check(rows == [(1, "stopped early")], "the slow scan's row: %s, its server counted 1" % (rows,))
+        finally:
+            other.close()
+            for srv in ("fs_ldf_srv", "fs_lds_srv"):
+                run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
+
     def shared_cancel(self, conn):
         reset()
         holder, hpid, hth, hbox, waiter, wpid, wth, wbox = self.slot_holders(conn, "fs_one")
@@ -5657,6 +5685,8 @@ class Suite:
         self.shared("pg_terminate_backend mid-request counts the request: contact_list_fdw_stats and "
                     "recent_scans against the mock's count, a page and a gettoken, plain and async",
                     lambda: self.terminate_counted(conn), needs_views)
+        self.shared("an async request a LIMIT left in flight counts in its scan's recent_scans row "
+                    "as in contact_list_fdw_stats", lambda: self.dropped_at_end_counted(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                     lambda: self.shared_cancel(conn), needs_views)
         self.shared("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn), needs_views)
