@@ -181,13 +181,16 @@ SELECT line, line ~ 'secret-ok|redacted\]25' AS secret_part_shown
   FROM clf_error_of('SELECT * FROM err_echopct') line;
 -- ... and a one-letter corp_id is hidden where it stands alone, as a
 -- gateway quoting gettoken's request shows it (in the URL, decoded, escaped
--- as a URL in a URL, and as JSON), not taken out of every word around it
--- (the mock quotes the request of the secret 'secret-echo', whatever the
--- corp_id)
+-- as a URL in a URL, in lowercase hex, escaped twice, and as JSON), not
+-- taken out of every word around it; and a secret with characters a query
+-- string escapes is hidden in each of those forms, JSON's "\/" for "/"
+-- too (the mock quotes the request of a secret beginning 'secret-echo',
+-- whatever the corp_id)
 SELECT clf_scenario_table('err_echoid', 'echoconn', '', 'corp');
 ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoid_srv
-  OPTIONS (SET corp_id 'e', SET corp_secret 'secret-echo');
-SELECT line, line ~ 'corpid=e&|"e"|%3De%26' AS corp_id_shown,
+  OPTIONS (SET corp_id 'e', SET corp_secret 'secret-echo/+=3');
+SELECT line, line ~ 'corpid=e&|"e"|%(25)?3[Dd]e%(25)?26' AS corp_id_shown,
+       line ~ 'secret-echo|%(25)?3[Dd]3|=3' AS secret_shown,
        line ~ 'rejected the request for http.* as invalid: errcode 40058: invalid parameter, request' AS words_intact
   FROM clf_error_of('SELECT * FROM err_echoid') line;
 -- ... and an excerpt of a page cut short inside the corp_id loses that

@@ -49,28 +49,29 @@ clf_wipe(char *copy)
  * before the copy does, so that clf_redact's cleanup finds and wipes it
  * whatever fails after.
  */
-static void
-add_secret_forms(List **forms, const char *secret, const char *fault_point)
+
+/*
+ * Append libcurl's percent-encoding of form (uppercase hex, as it writes a
+ * query string) if it differs from form; return it, or NULL if it does not.
+ */
+static char *
+add_escaped_form(List **forms, const char *form, const char *fault_point)
 {
 	char	   *escaped;
 	size_t		len;
 	bool		differs;
 
-	if (secret == NULL || secret[0] == '\0')
-		return;
-	*forms = lappend(*forms, NULL);
-	llast(*forms) = pstrdup(secret);
-
-	/* the form it takes in a query string */
+	if (form == NULL)
+		return NULL;
 	*forms = lappend(*forms, NULL);
 	FAULT_ERROR(fault_point);
-	escaped = curl_easy_escape(NULL, secret, 0);
+	escaped = curl_easy_escape(NULL, form, 0);
 	if (escaped == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
 	len = strlen(escaped);
-	differs = strcmp(escaped, secret) != 0;
+	differs = strcmp(escaped, form) != 0;
 	/* libcurl's copy is wiped and freed before anything can fail */
 	if (differs)
 	{
@@ -83,11 +84,109 @@ add_secret_forms(List **forms, const char *secret, const char *fault_point)
 	explicit_bzero(escaped, len);
 	curl_free(escaped);
 	if (!differs)
+	{
 		*forms = list_delete_last(*forms);
-	else if (llast(*forms) == NULL)
+		return NULL;
+	}
+	if (llast(*forms) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory")));
+	return llast(*forms);
+}
+
+/*
+ * An escaped form with the hex digits of its escapes in lowercase, if that
+ * differs: percent-encoding is case-insensitive, and a server or proxy
+ * quoting the URL back may write it so (Python's and Go's quoting differ).
+ */
+static void
+add_lowercase_form(List **forms, const char *escaped)
+{
+	char	   *copy;
+	bool		changed = false;
+
+	if (escaped == NULL)
+		return;
+	*forms = lappend(*forms, NULL);
+	copy = pstrdup(escaped);
+	llast(*forms) = copy;
+	/*
+	 * A '%' in an escaped form always begins an escape; in one escaped
+	 * twice, "%25" is the '%' of an inner escape, whose digits follow it.
+	 */
+	for (char *c = copy; *c; c++)
+	{
+		int			ndigits;
+
+		if (*c != '%')
+			continue;
+		ndigits = strncmp(c, "%25", 3) == 0 ? 4 : 2;
+		for (int i = 1; i <= ndigits && isxdigit((unsigned char) c[i]); i++)
+		{
+			char		lower = pg_ascii_tolower((unsigned char) c[i]);
+
+			changed |= lower != c[i];
+			c[i] = lower;
+		}
+	}
+	if (!changed)
+	{
+		*forms = list_delete_last(*forms);
+		clf_wipe(copy);
+	}
+}
+
+/*
+ * The form a JSON string gives form, if it differs: many encoders (PHP's)
+ * write "/" as "\/", and every one writes "\" and '"' escaped.  (An
+ * escaped form has none of them: libcurl leaves only letters, digits and
+ * "-._~" unescaped.)
+ */
+static void
+add_json_form(List **forms, const char *form)
+{
+	size_t		extra = 0;
+	char	   *copy;
+	char	   *out;
+
+	for (const char *c = form; *c; c++)
+		extra += (*c == '/' || *c == '\\' || *c == '"');
+	if (extra == 0)
+		return;
+	*forms = lappend(*forms, NULL);
+	copy = palloc0(strlen(form) + extra + 1);
+	llast(*forms) = copy;
+	out = copy;
+	for (const char *c = form; *c; c++)
+	{
+		if (*c == '/' || *c == '\\' || *c == '"')
+			*out++ = '\\';
+		*out++ = *c;
+	}
+}
+
+/*
+ * A credential's forms: as it is; escaped as libcurl sends it, and so in
+ * lowercase hex; escaped twice (a URL quoted in a URL: a redirect's
+ * parameter, a proxy's log), in either case; and as a JSON string.
+ */
+static void
+add_secret_forms(List **forms, const char *secret, const char *fault_point)
+{
+	char	   *escaped;
+	char	   *twice;
+
+	if (secret == NULL || secret[0] == '\0')
+		return;
+	*forms = lappend(*forms, NULL);
+	llast(*forms) = pstrdup(secret);
+
+	escaped = add_escaped_form(forms, secret, fault_point);
+	add_lowercase_form(forms, escaped);
+	twice = add_escaped_form(forms, escaped, fault_point);
+	add_lowercase_form(forms, twice);
+	add_json_form(forms, secret);
 }
 
 /*
@@ -169,7 +268,8 @@ follows_escape(const char *text, const char *p, const char *lead, int ndigits)
  * one-letter corp_id or proxy_user is then hidden in "corpid=w&", "\"w\""
  * or "w:" without its letter going out of every word around it.  An escape
  * just before it separates, rather than making a word of its hex digits:
- * "%3Dw" (a URL quoted in a URL), "\u003dw" (JSON that escapes "=").  A
+ * "%3Dw" or "%3dw" (a URL quoted in a URL), "%253Dw" (quoted twice),
+ * "\u003dw" (JSON that escapes "=").  A
  * form the text ends inside of is taken: what followed it is unknown.
  */
 static bool
@@ -178,6 +278,7 @@ stands_alone(const char *text, const char *p, const char *form, size_t left)
 	size_t		len = strlen(form);
 	bool		starts = p == text || !is_word_char(form[0]) ||
 		!is_word_char(p[-1]) || follows_escape(text, p, "%", 2) ||
+		follows_escape(text, p, "%25", 2) ||
 		follows_escape(text, p, "\\u", 4);
 	bool		ends = left < len || !is_word_char(form[len - 1]) ||
 		!is_word_char(p[len]);

@@ -12,7 +12,12 @@
 #                  secret-wrong (transport.sql), Wr0ng-S3cret-Value
 #                  (tokens.sql), Wr0ng-Secret (fault suite), s3cr3t
 #                  (options.sql), bench-wrong-secret (test/run.sh),
-#                  secret-echo (errors.sql: the mock quotes its request)
+#                  secret-echo (errors.sql: the mock quotes its request);
+#                  every form of them begins so: escaped, in lowercase hex,
+#                  escaped twice, as JSON ("\/" for "/"); and the end of
+#                  secret-ok/+=3 and secret-echo/+=3 in each form, should
+#                  the beginning alone be hidden: /+=3 %2F%2B%3D3 %2f%2b%3d3
+#                  %252F%252B%253D3 %252f%252b%253d3 \/+=3
 #   tokens         tok-... (issued by the mock), fixed-... (set in user
 #                  mappings), t0k3n (options.sql)
 #   proxy          pw-hunter2, pw-hunter2-wrong (security.sql, fault suite)
@@ -30,6 +35,7 @@ set -u
 [ $# -ge 1 ] || { echo "usage: check_secrets.sh SERVER_LOG..." >&2; exit 2; }
 PATTERN='secret-ok|secret-wrong|Wr0ng-S3cret-Value|Wr0ng-Secret|s3cr3t|bench-wrong-secret|secret-echo'
 PATTERN+='|tok-[A-Za-z0-9]+-[0-9]+|fixed-[A-Za-z0-9]+|t0k3n'
+PATTERN+='|/\+=3|%(25)?2[Ff]%(25)?2[Bb]%(25)?3[Dd]3'
 PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy'
 status=0
 for log in "$@"; do

@@ -284,6 +284,11 @@ def dumps(obj, **kw):
     return re.sub('"%s([^"]*)"' % RAW_MARK, lambda m: m.group(1), text)
 
 
+def lower_hex(text):
+    """text with the hex digits of its percent-escapes in lowercase."""
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
 def enc(obj):
     return dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
@@ -757,15 +762,23 @@ class Handler(BaseHTTPRequestHandler):
         scen = corpid[5:]
         if scen == "echourl":
             return self.echo_url(False)
-        if secret == "secret-echo":
+        if (secret or "").startswith("secret-echo"):
             # a gateway's diagnostics quoting the request, whatever the corp
-            # id: its URL as sent, decoded and escaped (as a login page's
-            # return_to would carry it), and its parameters as JSON
+            # id: its URL as sent, and in lowercase hex as another server
+            # writes it back; decoded; escaped (as a login page's return_to
+            # would carry it), and the lowercase URL escaped in lowercase;
+            # escaped twice (a URL in a URL in a URL); its parameters as
+            # JSON, and as JSON whose encoder escapes "/"
             STATE.bump("gettoken")
             asked = dumps({"corpid": corpid, "corpsecret": secret}, separators=(",", ":"))
-            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, request: %s (decoded: %s, "
-                                   "escaped: %s), as JSON: %s"
-                                   % (self.path, unquote(self.path), quote(self.path, safe=""), asked)})
+            escaped = quote(self.path, safe="")
+            escaped_lower = lower_hex(quote(lower_hex(self.path), safe=""))
+            twice = quote(quote(unquote(self.path), safe=""), safe="")
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, request: %s (lowercase: %s, "
+                                   "decoded: %s, escaped: %s, lowercase: %s, twice: %s), as JSON: %s (slashes "
+                                   "escaped: %s)"
+                                   % (self.path, lower_hex(self.path), unquote(self.path), escaped,
+                                      escaped_lower, twice, asked, asked.replace("/", "\\/"))})
         bad_corp = not corpid.startswith("corp-") or not known(scen)
         n = 0 if bad_corp else STATE.incr("gettokens", scen)
         if scen == "slowfail" or (scen == "failrefresh" and n > 1):
