@@ -189,7 +189,7 @@ SELECT line, line ~ 'secret-ok|redacted\]25' AS secret_part_shown
 SELECT clf_scenario_table('err_echoid', 'echoconn', '', 'corp');
 ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoid_srv
   OPTIONS (SET corp_id 'e', SET corp_secret 'secret-echo/+=3');
-SELECT line, line ~ 'corpid=e&|"e"|%(25)?3[Dd]e%(25)?26' AS corp_id_shown,
+SELECT line, line ~ 'corpid=e&|"e"|%(25)?3[Dd]e%(25)?26|\\ne"' AS corp_id_shown,
        line ~ 'secret-echo|%(25)?3[Dd]3|=3' AS secret_shown,
        line ~ 'rejected the request for http.* as invalid: errcode 40058: invalid parameter, request' AS words_intact
   FROM clf_error_of('SELECT * FROM err_echoid') line;

@@ -269,7 +269,8 @@ follows_escape(const char *text, const char *p, const char *lead, int ndigits)
  * or "w:" without its letter going out of every word around it.  An escape
  * just before it separates, rather than making a word of its hex digits:
  * "%3Dw" or "%3dw" (a URL quoted in a URL), "%253Dw" (quoted twice),
- * "\u003dw" (JSON that escapes "=").  A
+ * "\u003dw" (JSON that escapes "="), "\nw" (a JSON string's line break,
+ * quoted as it stands in a body or a JSON log line).  A
  * form the text ends inside of is taken: what followed it is unknown.
  */
 static bool
@@ -279,7 +280,8 @@ stands_alone(const char *text, const char *p, const char *form, size_t left)
 	bool		starts = p == text || !is_word_char(form[0]) ||
 		!is_word_char(p[-1]) || follows_escape(text, p, "%", 2) ||
 		follows_escape(text, p, "%25", 2) ||
-		follows_escape(text, p, "\\u", 4);
+		follows_escape(text, p, "\\u", 4) ||
+		(p - text >= 2 && p[-2] == '\\' && strchr("bfnrt", p[-1]) != NULL);
 	bool		ends = left < len || !is_word_char(form[len - 1]) ||
 		!is_word_char(p[len]);
 

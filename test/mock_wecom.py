@@ -768,17 +768,19 @@ class Handler(BaseHTTPRequestHandler):
             # writes it back; decoded; escaped (as a login page's return_to
             # would carry it), and the lowercase URL escaped in lowercase;
             # escaped twice (a URL in a URL in a URL); its parameters as
-            # JSON, and as JSON whose encoder escapes "/"
+            # JSON, and as JSON whose encoder escapes "/"; the corp id on a
+            # line of its own in a JSON log line (a "\n" just before it)
             STATE.bump("gettoken")
             asked = dumps({"corpid": corpid, "corpsecret": secret}, separators=(",", ":"))
+            logged = dumps({"line": "corp:\n" + corpid}, separators=(",", ":"))
             escaped = quote(self.path, safe="")
             escaped_lower = lower_hex(quote(lower_hex(self.path), safe=""))
             twice = quote(quote(unquote(self.path), safe=""), safe="")
             return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, request: %s (lowercase: %s, "
                                    "decoded: %s, escaped: %s, lowercase: %s, twice: %s), as JSON: %s (slashes "
-                                   "escaped: %s)"
+                                   "escaped: %s), logged: %s"
                                    % (self.path, lower_hex(self.path), unquote(self.path), escaped,
-                                      escaped_lower, twice, asked, asked.replace("/", "\\/"))})
+                                      escaped_lower, twice, asked, asked.replace("/", "\\/"), logged)})
         bad_corp = not corpid.startswith("corp-") or not known(scen)
         n = 0 if bad_corp else STATE.incr("gettokens", scen)
         if scen == "slowfail" or (scen == "failrefresh" and n > 1):
