@@ -12,8 +12,8 @@
 # (default /var/cache/contact_list_fdw-matrix) and reused; delete one to
 # build it again.  Each suite runs in a private network namespace, so it
 # cannot collide with anything on the host's loopback.  --readme writes the
-# table into README.md.  CLF_STEPS (see test/run.sh) passes through.  Needs
-# root (debootstrap, chroot, mount).
+# table into README.md.  CLF_STEPS and CLF_FAULT_CASES (see test/run.sh)
+# pass through.  Needs root (debootstrap, chroot, mount).
 set -uo pipefail
 # (one compound command: bash reads all of it before running any, so an edit
 # during a long run cannot change that run)
@@ -165,6 +165,7 @@ suite_command() {
   local target=$1 dir=$cache/$1
   local env=(CLF_BENCH=0 "CLF_FUZZ_SECONDS=$fuzz_seconds")
   [ -n "${CLF_STEPS:-}" ] && env+=("CLF_STEPS=$CLF_STEPS")
+  [ -n "${CLF_FAULT_CASES:-}" ] && env+=("CLF_FAULT_CASES=$CLF_FAULT_CASES")
   if [ "$target" = "$host_suite" ]; then
     echo env "${env[@]}" CLF_ISOLATE=1 test/run.sh
   else
