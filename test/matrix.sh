@@ -165,7 +165,8 @@ suite_command() {
   local target=$1 dir=$cache/$1
   local env=(CLF_BENCH=0 "CLF_FUZZ_SECONDS=$fuzz_seconds")
   [ -n "${CLF_STEPS:-}" ] && env+=("CLF_STEPS=$CLF_STEPS")
-  [ -n "${CLF_FAULT_CASES:-}" ] && env+=("CLF_FAULT_CASES=$CLF_FAULT_CASES")
+  # the command is a line the caller runs again through bash: quoted
+  [ -n "${CLF_FAULT_CASES:-}" ] && env+=("$(printf 'CLF_FAULT_CASES=%q' "$CLF_FAULT_CASES")")
   if [ "$target" = "$host_suite" ]; then
     echo env "${env[@]}" CLF_ISOLATE=1 test/run.sh
   else
