@@ -326,8 +326,9 @@ class State:
     def _clear(self):
         self.stats = {"gettoken": 0, "contact_list": 0, "bad_requests": 0, "connections": 0,
                       "evil": 0, "limits": [], "cursors": [], "tokens": [], "max_in_flight": 0,
-                      "gzip_accepted": 0, "gzipped": 0}
+                      "max_in_flight_by_token": {}, "gzip_accepted": 0, "gzipped": 0}
         self.in_flight = 0
+        self.in_flight_by_token = {}
         self.issued = set()  # tokens gettoken issued since the reset (for /_expire_tokens)
         self.expired = set()  # tokens /_expire_tokens made answer 42001
         self.serial = 0
@@ -390,14 +391,18 @@ class State:
         with self.lock:
             return token in self.expired
 
-    def enter(self):
+    def enter(self, token):
         with self.lock:
             self.in_flight += 1
             self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.in_flight)
+            n = self.in_flight_by_token[token] = self.in_flight_by_token.get(token, 0) + 1
+            by = self.stats["max_in_flight_by_token"]
+            by[token] = max(by.get(token, 0), n)
 
-    def leave(self):
+    def leave(self, token):
         with self.lock:
             self.in_flight -= 1
+            self.in_flight_by_token[token] -= 1
 
     def record_call(self, limit, cursor, token):
         with self.lock:
@@ -737,13 +742,16 @@ class Handler(BaseHTTPRequestHandler):
     counted = False
 
     def in_flight(self):
-        STATE.enter()
-        self.counted = True
+        # by token too (corpsecret for a gettoken): the requests of one
+        # mapping, while another's may still be in flight unnoticed (a hang
+        # whose client went away is seen leaving only on its next read)
+        self.counted = self.arg("access_token") or self.arg("corpsecret") or ""
+        STATE.enter(self.counted)
 
     def answered(self):
-        if self.counted:
+        if self.counted is not False:
+            STATE.leave(self.counted)
             self.counted = False
-            STATE.leave()
 
     def arg(self, name):
         v = self.query.get(name)
