@@ -1110,6 +1110,8 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 	easy = conn->easy;
 
 	begin_transfer(&transfer, easy, hreq, out);
+	/* out of memory before the transfer starts: the server never sees it */
+	FAULT_ERROR("transfer_begins");
 	headers = configure_easy(easy, hreq, &transfer);
 
 	INSTR_TIME_SET_CURRENT(start);

@@ -155,7 +155,7 @@ fetch_next_page(ClfTraversal *trav)
 	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
 	clf_event_page_begins(&trav->report);
 	clf_fetch_page(&trav->opts, trav->cursor, next_page_limit(trav), page_no,
-				   &trav->resp, &trav->stats);
+				   &trav->resp, &trav->stats, &trav->report);
 	clf_event_page_done(&trav->report, (int64) trav->resp.nitems);
 	MemoryContextSwitchTo(oldcxt);
 	take_page(trav, page_no);
@@ -201,7 +201,8 @@ clf_traversal_poll(ClfTraversal *trav, const void *poller, SubTransactionId subi
 		oldcxt = MemoryContextSwitchTo(trav->page_cxt);
 		clf_event_page_begins(&trav->report);
 		clf_fetcher_start(trav->fetcher, &trav->opts, trav->cursor,
-						  next_page_limit(trav), page_no, &trav->resp, &trav->stats);
+						  next_page_limit(trav), page_no, &trav->resp, &trav->stats,
+						  &trav->report);
 		MemoryContextSwitchTo(oldcxt);
 	}
 	oldcxt = MemoryContextSwitchTo(trav->page_cxt);

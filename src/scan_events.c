@@ -60,9 +60,6 @@ static int	max_running;
 /* every scan started whose memory has not gone yet */
 static dlist_head live_scans = DLIST_STATIC_INIT(live_scans);
 
-/* the scan whose synchronous request is out, or NULL */
-static ClfScanReport *sync_request_of = NULL;
-
 /*
  * The quoted schema-qualified name of relid, or NULL if it cannot be
  * found.  Taken when the scan starts: its end may come in an aborted
@@ -202,28 +199,10 @@ clf_event_query_returned(const struct EState *query)
 	}
 }
 
-/* The live scan that counts in scan, or NULL (a request of no scan's). */
-static ClfScanReport *
-report_of(const ClfScanStats *scan)
+/* rep's request (a gettoken or not) begins; rep NULL: a request of no scan's. */
+static void
+request_out(ClfScanReport *rep, bool gettoken, bool async)
 {
-	dlist_iter	iter;
-
-	dlist_foreach(iter, &live_scans)
-	{
-		ClfScanReport *rep = dlist_container(ClfScanReport, live, iter.cur);
-
-		if (rep->stats == scan)
-			return rep;
-	}
-	return NULL;
-}
-
-/* scan's request (a gettoken or not) begins: returns its scan, or NULL. */
-static ClfScanReport *
-request_out(const ClfScanStats *scan, bool gettoken, bool async)
-{
-	ClfScanReport *rep = report_of(scan);
-
 	if (rep)
 	{
 		rep->request_out = true;
@@ -231,7 +210,6 @@ request_out(const ClfScanStats *scan, bool gettoken, bool async)
 		rep->request_async = async;
 		rep->request_since = GetCurrentTimestamp();
 	}
-	return rep;
 }
 
 /*
@@ -263,8 +241,6 @@ scan_memory_gone(void *arg)
 	ClfScanStats stats;
 
 	dlist_delete(&rep->live);
-	if (rep == sync_request_of)
-		sync_request_of = NULL;
 	stats = *rep->stats;
 
 	/*
@@ -386,15 +362,16 @@ clf_event_page_done(ClfScanReport *rep, int64 rows)
 
 /*
  * A request to opts's server is about to be made (a gettoken or not, for
- * the scan counting in scan, if any): take one of the server's request
- * slots (max_concurrent_requests), waiting for it cancellably in the order
- * the waiters came.  clf_event_request_done gives it back; an error or exit
+ * rep's scan; NULL: of no scan): take one of the server's request slots
+ * (max_concurrent_requests), waiting for it cancellably in the order the
+ * waiters came.  clf_event_request_done gives it back; an error or exit
  * before that, stats.c's release.  Until then the request is the scan's
- * request out, counted if its backend exits meanwhile (scan_memory_gone).
+ * request out, counted if its backend exits meanwhile (scan_memory_gone),
+ * unless clf_event_request_not_made says an error came before it began.
  */
 void
 clf_event_request_begins(const ClfOptions *opts, bool gettoken,
-						 const ClfScanStats *scan)
+						 ClfScanReport *rep)
 {
 	bool		waited = false;
 
@@ -408,27 +385,37 @@ clf_event_request_begins(const ClfOptions *opts, bool gettoken,
 		clf_request_slot_wait();
 	}
 	clf_event_wait_over();
-	/* one out before that never began (an error first): this one is out */
-	if (sync_request_of)
-		sync_request_of->request_out = false;
-	sync_request_of = request_out(scan, gettoken, false);
+	request_out(rep, gettoken, false);
 }
 
 /*
- * The request ended, however: its connection was closed or given back to
+ * rep's request ended, however: its connection was closed or given back to
  * the handle's cache.  Its slot goes back, and it is counted: a token
  * fetch (gettoken) or a page, bytes of body, network_ms inside the
  * transport.  scan is the scan's counters with this request in them.
  */
 void
 clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
-					   double network_ms, const ClfScanStats *scan)
+					   double network_ms, ClfScanReport *rep,
+					   const ClfScanStats *scan)
 {
-	if (sync_request_of != NULL)
-		sync_request_of->request_out = false;	/* counted below, not at exit */
-	sync_request_of = NULL;
+	if (rep != NULL)
+		rep->request_out = false;	/* counted below, not at exit */
 	clf_progress_publish(scan);
 	clf_request_done(opts, gettoken, bytes, network_ms);
+}
+
+/*
+ * rep's request, begun with clf_event_request_begins, ended in an error
+ * before the transport started it: the server never saw it, and it is
+ * counted nowhere (its slot goes back with the abort), not even if the
+ * backend exits while the scan's memory is still there.
+ */
+void
+clf_event_request_not_made(ClfScanReport *rep)
+{
+	if (rep != NULL)
+		rep->request_out = false;
 }
 
 /*
@@ -462,7 +449,7 @@ clf_event_slot_unclaim(ClfSlotClaim c)
  */
 bool
 clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c, bool gettoken,
-					  const ClfScanStats *scan)
+					  ClfScanReport *rep)
 {
 	if (!clf_request_slot_try_claim(c, opts))
 	{
@@ -470,7 +457,7 @@ clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c, bool gettoken,
 		return false;
 	}
 	clf_event_wait_over();
-	request_out(scan, gettoken, true);
+	request_out(rep, gettoken, true);
 	return true;
 }
 
@@ -478,12 +465,10 @@ clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c, bool gettoken,
 void
 clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,
 							 bool gettoken, size_t bytes, double network_ms,
-							 const ClfScanStats *scan)
+							 ClfScanReport *rep, const ClfScanStats *scan)
 {
-	ClfScanReport *rep = report_of(scan);
-
 	if (rep != NULL)
-		rep->request_out = false;	/* counted below, not at exit */
+		rep->request_out = false;	/* counted below, not when its memory goes */
 	clf_progress_publish(scan);
 	clf_request_done_claim(c, opts, gettoken, bytes, network_ms);
 }

@@ -54,7 +54,8 @@ typedef struct ClfScanReport
 	 * request is counted: if its backend exits meanwhile (a FATAL runs no
 	 * code of the request's), or an asynchronous scan's memory goes with
 	 * its transfer (an error or cancel), its memory going counts the
-	 * request.
+	 * request.  Set and cleared by the request events, which wecom.c
+	 * hands this report (NULL for a request of no scan's).
 	 */
 	bool		request_out;
 	bool		request_gettoken;
@@ -92,12 +93,17 @@ extern void clf_event_scan_finished(ClfScanReport *rep, ClfScanOutcome outcome,
 extern void clf_event_page_begins(ClfScanReport *rep);
 extern void clf_event_page_done(ClfScanReport *rep, int64 rows);
 
-/* one HTTP request, from taking the server's request slot to giving it back */
+/*
+ * one HTTP request of rep's scan (NULL: of no scan), from taking the
+ * server's request slot to giving it back
+ */
 extern void clf_event_request_begins(const ClfOptions *opts, bool gettoken,
-									 const ClfScanStats *scan);
+									 ClfScanReport *rep);
 extern void clf_event_request_done(const ClfOptions *opts, bool gettoken,
 								   size_t bytes, double network_ms,
+								   ClfScanReport *rep,
 								   const ClfScanStats *scan);
+extern void clf_event_request_not_made(ClfScanReport *rep);
 
 /*
  * The same for a scan that must not wait (asynchronous): it owns a claim
@@ -109,10 +115,10 @@ extern ClfSlotClaim clf_event_slot_claim(const void *poller,
 										 SubTransactionId subid);
 extern void clf_event_slot_unclaim(ClfSlotClaim c);
 extern bool clf_event_request_try(const ClfOptions *opts, ClfSlotClaim c,
-								  bool gettoken, const ClfScanStats *scan);
+								  bool gettoken, ClfScanReport *rep);
 extern void clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,
 										 bool gettoken, size_t bytes,
-										 double network_ms,
+										 double network_ms, ClfScanReport *rep,
 										 const ClfScanStats *scan);
 
 /* why the scan is held up */

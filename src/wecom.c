@@ -103,6 +103,7 @@ typedef struct ClfCall
 	const char *token;			/* to redact from anything shown */
 	int64		page_no;		/* 0 for gettoken */
 	ClfScanStats *stats;
+	ClfScanReport *report;		/* the scan's, for its request events */
 	ClfHttpOutcome out;			/* of the last attempt; for gettoken, its head
 								 * holds the token: wiped */
 	bool		reporting;		/* the error raised is what came of the call */
@@ -319,23 +320,24 @@ limit_hint(int64 errcode)
 }
 
 /*
- * One request through the transport, holding one of the server's request
- * slots (max_concurrent_requests) from before it starts until
- * clf_http_perform has closed its connection or put it back in the handle's
- * cache, also when that raises (a cancel): the cap counts a request until
- * its connection is closed.  The transport counts a request in the scan's
- * stats once it ran; one that never started is not counted, and its slot
- * goes back with the abort.
+ * One request of report's scan through the transport, holding one of the
+ * server's request slots (max_concurrent_requests) from before it starts
+ * until clf_http_perform has closed its connection or put it back in the
+ * handle's cache, also when that raises (a cancel): the cap counts a
+ * request until its connection is closed.  The transport counts a request
+ * in the scan's stats once it ran; one that never started is not counted,
+ * and its slot goes back with the abort.
  */
 static void
-perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *out)
+perform_request(const ClfHttpRequest *hreq, ClfScanReport *report,
+				ClfResponse *resp, ClfHttpOutcome *out)
 {
 	ClfScanStats *stats = hreq->stats;
 	int64		requests = stats->requests;
 
 	empty_response(resp, hreq);
 	clf_http_prepare(hreq, out);
-	clf_event_request_begins(hreq->opts, hreq->token_request, stats);
+	clf_event_request_begins(hreq->opts, hreq->token_request, report);
 	PG_TRY();
 	{
 		clf_http_perform(hreq, out);
@@ -349,13 +351,15 @@ perform_request(const ClfHttpRequest *hreq, ClfResponse *resp, ClfHttpOutcome *o
 
 			now.bytes += out->bytes;
 			clf_event_request_done(hreq->opts, hreq->token_request, out->bytes,
-								   out->ms, &now);
+								   out->ms, report, &now);
 		}
+		else
+			clf_event_request_not_made(report);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	clf_event_request_done(hreq->opts, hreq->token_request, out->bytes,
-						   out->ms, stats);
+						   out->ms, report, stats);
 }
 
 /* What is to be done after an attempt. */
@@ -481,7 +485,7 @@ call_with_retries(ClfCall *call, ClfResponse *resp)
 	{
 		int			delay = 0;
 
-		perform_request(&hreq, resp, &call->out);
+		perform_request(&hreq, call->report, resp, &call->out);
 		switch (judge_attempt(call, &hreq, resp, attempt, &delay))
 		{
 			case CLF_STEP_DONE:
@@ -603,7 +607,8 @@ forget_token_call(ClfCall *call, ClfResponse *resp)
 
 /* The gettoken request for opts, with the secret in its URL. */
 static void
-token_call(ClfCall *call, const ClfOptions *opts, ClfScanStats *stats)
+token_call(ClfCall *call, const ClfOptions *opts, ClfScanStats *stats,
+		   ClfScanReport *report)
 {
 	const char *const names[] = {"corpid", "corpsecret"};
 	const char *const values[] = {opts->corp_id, opts->corp_secret};
@@ -614,6 +619,7 @@ token_call(ClfCall *call, const ClfOptions *opts, ClfScanStats *stats)
 	call->display_url = psprintf("%s/gettoken", opts->api_url);
 	call->url = clf_http_url(call->display_url, lengthof(names), names, values);
 	call->stats = stats;
+	call->report = report;
 }
 
 /*
@@ -673,7 +679,7 @@ token_call_failed(ClfCall *call, ClfResponse *resp, MemoryContext cxt)
  * wipe.
  */
 static char *
-get_token(const ClfOptions *opts, ClfScanStats *stats)
+get_token(const ClfOptions *opts, ClfScanStats *stats, ClfScanReport *report)
 {
 	ClfCall		call;
 	ClfResponse resp;
@@ -684,7 +690,7 @@ get_token(const ClfOptions *opts, ClfScanStats *stats)
 	if (token)
 		return token;
 
-	token_call(&call, opts, stats);
+	token_call(&call, opts, stats, report);
 	clf_response_init(&resp, CLF_TOKEN_RESPONSE_MAX);
 	PG_TRY();
 	{
@@ -755,7 +761,7 @@ accept_page(ClfCall *call, ClfResponse *resp, bool token_replaced)
 /* The request for one page, without its token. */
 static void
 page_call(ClfCall *call, const ClfOptions *opts, const char *cursor, int limit,
-		  int64 page_no, ClfScanStats *stats)
+		  int64 page_no, ClfScanStats *stats, ClfScanReport *report)
 {
 	StringInfoData body;
 
@@ -765,6 +771,7 @@ page_call(ClfCall *call, const ClfOptions *opts, const char *cursor, int limit,
 	call->display_url = clf_endpoint_for_display(opts);
 	call->page_no = page_no;
 	call->stats = stats;
+	call->report = report;
 
 	initStringInfo(&body);
 	appendStringInfoString(&body, "{\"cursor\":");
@@ -787,18 +794,20 @@ page_url(ClfCall *call, const char *token)
 /*
  * Fetch one contact_list page into resp, which on return holds a checked
  * page.  A token WeCom rejects is replaced once and the page asked again.
+ * Its requests count in stats and are reported as report's scan's.
  */
 void
 clf_fetch_page(const ClfOptions *opts, const char *cursor, int limit,
-			   int64 page_no, ClfResponse *resp, ClfScanStats *stats)
+			   int64 page_no, ClfResponse *resp, ClfScanStats *stats,
+			   ClfScanReport *report)
 {
 	ClfCall		call;
 	bool		token_replaced = false;
 
-	page_call(&call, opts, cursor, limit, page_no, stats);
+	page_call(&call, opts, cursor, limit, page_no, stats, report);
 	for (;;)
 	{
-		char	   *volatile token = get_token(opts, stats);
+		char	   *volatile token = get_token(opts, stats, report);
 		volatile bool done = false;
 
 		/* the token copy is wiped however the request ends */
@@ -986,7 +995,7 @@ start_attempt(ClfPageFetcher *f)
 	/* with no cap, the claim counts the request in requests_in_flight */
 	if (f->claim == CLF_NO_SLOT_CLAIM)
 		f->claim = clf_event_slot_claim(f->poller, opts, f->subid);
-	if (!clf_event_request_try(opts, f->claim, token, f->call.stats))
+	if (!clf_event_request_try(opts, f->claim, token, f->call.report))
 	{
 		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_SLOT_POLL_MS));
 		return;
@@ -1065,7 +1074,7 @@ look_for_token(ClfPageFetcher *f)
 	memset(&f->token_call, 0, sizeof(f->token_call));
 	clf_response_init(&f->token_resp, CLF_TOKEN_RESPONSE_MAX);
 	f->phase = CLF_PHASE_TOKEN;
-	token_call(&f->token_call, opts, f->call.stats);
+	token_call(&f->token_call, opts, f->call.stats, f->call.report);
 	FAULT_ERROR("gettoken_built");
 	http_request(&f->token_call, &f->token_resp, &f->token_hreq);
 	MemoryContextSwitchTo(oldcxt);
@@ -1074,17 +1083,21 @@ look_for_token(ClfPageFetcher *f)
 	start_attempt(f);
 }
 
-/* Start fetching page page_no (after cursor) into resp. */
+/*
+ * Start fetching page page_no (after cursor) into resp, counting in stats,
+ * for report's scan.
+ */
 void
 clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts, const char *cursor,
-				  int limit, int64 page_no, ClfResponse *resp, ClfScanStats *stats)
+				  int limit, int64 page_no, ClfResponse *resp, ClfScanStats *stats,
+				  ClfScanReport *report)
 {
 	MemoryContext oldcxt;
 
 	Assert(f->phase == CLF_PHASE_IDLE);
 	new_page_context(f);
 	oldcxt = MemoryContextSwitchTo(f->page_cxt);
-	page_call(&f->call, opts, cursor, limit, page_no, stats);
+	page_call(&f->call, opts, cursor, limit, page_no, stats, report);
 	MemoryContextSwitchTo(oldcxt);
 	f->resp = resp;
 	f->token_replaced = false;
@@ -1105,7 +1118,7 @@ request_answered(ClfPageFetcher *f)
 	int			delay = 0;
 
 	clf_event_request_done_claim(call->opts, f->claim, token, out->bytes, out->ms,
-								 call->stats);
+								 call->report, call->stats);
 	switch (judge_attempt(call, token ? &f->token_hreq : &f->hreq, resp,
 						  f->attempt, &delay))
 	{
@@ -1237,7 +1250,8 @@ clf_fetcher_abandon(ClfPageFetcher *f)
 
 		clf_http_async_drop(f->http);
 		clf_event_request_done_claim(call->opts, f->claim, f->phase == CLF_PHASE_TOKEN,
-									 call->out.bytes, call->out.ms, call->stats);
+									 call->out.bytes, call->out.ms, call->report,
+									 call->stats);
 	}
 	if (f->phase == CLF_PHASE_TOKEN)
 		clf_token_fetch_abandoned(f->call.opts);

@@ -12,10 +12,13 @@
 #include "clf_common.h"
 #include "page_parser.h"
 
+/* how scan_events.c knows the scan a page is for (scan_events.h) */
+struct ClfScanReport;
+
 extern void clf_wecom_init(void);
 extern void clf_fetch_page(const ClfOptions *opts, const char *cursor,
 						   int limit, int64 page_no, ClfResponse *resp,
-						   ClfScanStats *stats);
+						   ClfScanStats *stats, struct ClfScanReport *report);
 extern char *clf_endpoint_for_display(const ClfOptions *opts);
 
 /* one page at a time without waiting, for an asynchronous foreign scan */
@@ -25,7 +28,8 @@ extern ClfPageFetcher *clf_fetcher_create(MemoryContext parent, const void *poll
 										  SubTransactionId subid);
 extern void clf_fetcher_start(ClfPageFetcher *f, const ClfOptions *opts,
 							  const char *cursor, int limit, int64 page_no,
-							  ClfResponse *resp, ClfScanStats *stats);
+							  ClfResponse *resp, ClfScanStats *stats,
+							  struct ClfScanReport *report);
 extern bool clf_fetcher_continue(ClfPageFetcher *f);
 extern void clf_fetcher_wait(ClfPageFetcher *f);
 extern int	clf_fetcher_socket(const ClfPageFetcher *f);

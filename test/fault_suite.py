@@ -2630,6 +2630,47 @@ class Suite:
             for srv in ("fs_tc_srv", "fs_tct_srv", "fs_tci_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
 
+    def terminate_after_request_not_made(self, conn):
+        # a request that took its slot and failed before the transport
+        # started it (out of memory) was never seen by the server: it counts
+        # nowhere, also when the backend is terminated later with the scan's
+        # memory still there (a cursor declared before a savepoint the error
+        # rolled back keeps its executor state until the transaction ends)
+        mc, c = fault_injection_cluster("notmade")
+        other = None
+        try:
+            ten_a_page_table(c)
+            reset()
+            other = mc.connect()
+            opid = run(other, "SELECT pg_backend_pid()")[0][0]
+            run(other, "BEGIN")
+            run(other, "DECLARE c CURSOR FOR SELECT external_userid FROM t")
+            check(len(run(other, "FETCH 1 FROM c")) == 1, "no first row")
+            run(other, "SAVEPOINT s")
+            run(other, "SET clf_fault.point = 'transfer_begins'")
+            e = scan_error(other, "FETCH 10 FROM c")
+            check(e.pgcode == "53200" and "transfer_begins" in (e.diag.message_detail or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            run(other, "ROLLBACK TO SAVEPOINT s")
+            run(c, "SELECT pg_terminate_backend(%s)", (opid,))
+            self.wait_for("the backend to exit",
+                          lambda: not run(c, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (opid,)))
+            seen = stats()["contact_list"]
+            check(seen == 1, "the mock saw %d contact_list requests" % seen)
+            got = run(c, "SELECT requests, requests_in_flight FROM contact_list_fdw_stats WHERE server = 's'")
+            check(got == [(1, 0)], "contact_list_fdw_stats %s, the mock saw 1 request" % (got,))
+            rows = self.wait_for("the scan's recent_scans row",
+                                 lambda: run(c, "SELECT requests, outcome FROM contact_list_fdw_recent_scans "
+                                                "WHERE pid = %s", (opid,)))
+            check(rows == [(1, "error")], "recent_scans %s, the mock saw 1 request" % (rows,))
+        finally:
+            if other is not None:
+                try:
+                    other.close()
+                except psycopg2.Error:
+                    pass
+            mc.stop()
+
     def dropped_at_end_counted(self, conn):
         # a LIMIT ends an async Append while its slow child's request is in
         # flight: the request is dropped at the scan's end, and the scan's
@@ -5710,6 +5751,9 @@ class Suite:
         self.shared("pg_terminate_backend mid-request counts the request: contact_list_fdw_stats and "
                     "recent_scans against the mock's count, a page and a gettoken, plain and async",
                     lambda: self.terminate_counted(conn), needs_views)
+        self.shared("pg_terminate_backend after a request failed before it began counts nothing for it: "
+                    "a cursor kept past ROLLBACK TO SAVEPOINT, against the mock's count",
+                    lambda: self.terminate_after_request_not_made(conn), needs_views)
         self.shared("an async request a LIMIT left in flight counts in its scan's recent_scans row "
                     "as in contact_list_fdw_stats", lambda: self.dropped_at_end_counted(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
