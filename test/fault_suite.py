@@ -3876,9 +3876,10 @@ class Suite:
     def redaction_forms_wiped(self, conn):
         # an error while a message is being redacted (out of memory) leaves
         # no copy of a credential's forms, here corp_secret as a query
-        # string has it (and in lowercase hex, escaped twice, as JSON),
-        # which only the redaction makes on its own: the other copies (the
-        # errmsg quoting the URL, libcurl's) follow "="
+        # string has it (and in lowercase hex, escaped twice, as JSON), which
+        # the redaction must not leave behind (it reads escapes in the text
+        # and copies only the credential): the other copies (the errmsg
+        # quoting the URL, libcurl's) follow "="
         mc, c = fault_injection_cluster("redact")
         try:
             run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
