@@ -193,6 +193,21 @@ SELECT line, line ~ 'corpid=e&|"e"|%(25)?3[Dd]e%(25)?26|\\ne"' AS corp_id_shown,
        line ~ 'secret-echo|%(25)?3[Dd]3|=3' AS secret_shown,
        line ~ 'rejected the request for http.* as invalid: errcode 40058: invalid parameter, request' AS words_intact
   FROM clf_error_of('SELECT * FROM err_echoid') line;
+-- ... and a secret in what escaping further gives is hidden too: percent-
+-- encoded three and four times (escapes are undone as deep as they nest),
+-- with the hex digits of its escapes in mixed case, and as JSON whose
+-- encoder escapes ordinary characters as \uXXXX, some or all of them, in
+-- mixed case, non-ASCII ones too (a pair of surrogates beyond the BMP), and
+-- the escaped secret so, each "%" and hex digit of it (the mock quotes a
+-- secret beginning 'secret-echo-more' so)
+SELECT clf_scenario_table('err_echomore', 'echoconn', '', 'corp');
+ALTER USER MAPPING FOR CURRENT_USER SERVER err_echomore_srv
+  OPTIONS (SET corp_secret 'secret-echo-more/+=3é😀');
+SELECT line, line ~ 'secret|echo|more|=3|%(25)*3[Dd]|é|😀' AS secret_shown,
+       line ~ '%2525' AS escaped_thrice_shown,
+       line ~ '%(25)*2f' AS mixed_case_shown,
+       line ~ '\\u[0-9A-Fa-f]{4}' AS json_escape_shown
+  FROM clf_error_of('SELECT * FROM err_echomore') line;
 -- ... and an excerpt of a page cut short inside the corp_id loses that
 -- end too (the page quotes the connection's gettoken request)
 SELECT clf_scenario_table('err_echoidcut', 'echoconncut', '', 'corp');

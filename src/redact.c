@@ -23,8 +23,6 @@
  */
 #include "postgres.h"
 
-#include <curl/curl.h>
-
 #include "redact.h"
 
 #include "common/base64.h"
@@ -51,142 +49,17 @@ clf_wipe(char *copy)
  */
 
 /*
- * Append libcurl's percent-encoding of form (uppercase hex, as it writes a
- * query string) if it differs from form; return it, or NULL if it does not.
- */
-static char *
-add_escaped_form(List **forms, const char *form, const char *fault_point)
-{
-	char	   *escaped;
-	size_t		len;
-	bool		differs;
-
-	if (form == NULL)
-		return NULL;
-	*forms = lappend(*forms, NULL);
-	FAULT_ERROR(fault_point);
-	escaped = curl_easy_escape(NULL, form, 0);
-	if (escaped == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	len = strlen(escaped);
-	differs = strcmp(escaped, form) != 0;
-	/* libcurl's copy is wiped and freed before anything can fail */
-	if (differs)
-	{
-		char	   *copy = palloc_extended(len + 1, MCXT_ALLOC_NO_OOM);
-
-		if (copy)
-			memcpy(copy, escaped, len + 1);
-		llast(*forms) = copy;
-	}
-	explicit_bzero(escaped, len);
-	curl_free(escaped);
-	if (!differs)
-	{
-		*forms = list_delete_last(*forms);
-		return NULL;
-	}
-	if (llast(*forms) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	return llast(*forms);
-}
-
-/*
- * An escaped form with the hex digits of its escapes in lowercase, if that
- * differs: percent-encoding is case-insensitive, and a server or proxy
- * quoting the URL back may write it so (Python's and Go's quoting differ).
- */
-static void
-add_lowercase_form(List **forms, const char *escaped)
-{
-	char	   *copy;
-	bool		changed = false;
-
-	if (escaped == NULL)
-		return;
-	*forms = lappend(*forms, NULL);
-	copy = pstrdup(escaped);
-	llast(*forms) = copy;
-	/*
-	 * A '%' in an escaped form always begins an escape; in one escaped
-	 * twice, "%25" is the '%' of an inner escape, whose digits follow it.
-	 */
-	for (char *c = copy; *c; c++)
-	{
-		int			ndigits;
-
-		if (*c != '%')
-			continue;
-		ndigits = strncmp(c, "%25", 3) == 0 ? 4 : 2;
-		for (int i = 1; i <= ndigits && isxdigit((unsigned char) c[i]); i++)
-		{
-			char		lower = pg_ascii_tolower((unsigned char) c[i]);
-
-			changed |= lower != c[i];
-			c[i] = lower;
-		}
-	}
-	if (!changed)
-	{
-		*forms = list_delete_last(*forms);
-		clf_wipe(copy);
-	}
-}
-
-/*
- * The form a JSON string gives form, if it differs: many encoders (PHP's)
- * write "/" as "\/", and every one writes "\" and '"' escaped.  (An
- * escaped form has none of them: libcurl leaves only letters, digits and
- * "-._~" unescaped.)
- */
-static void
-add_json_form(List **forms, const char *form)
-{
-	size_t		extra = 0;
-	char	   *copy;
-	char	   *out;
-
-	for (const char *c = form; *c; c++)
-		extra += (*c == '/' || *c == '\\' || *c == '"');
-	if (extra == 0)
-		return;
-	*forms = lappend(*forms, NULL);
-	copy = palloc0(strlen(form) + extra + 1);
-	llast(*forms) = copy;
-	out = copy;
-	for (const char *c = form; *c; c++)
-	{
-		if (*c == '/' || *c == '\\' || *c == '"')
-			*out++ = '\\';
-		*out++ = *c;
-	}
-}
-
-/*
- * A credential's forms: as it is; escaped as libcurl sends it, and so in
- * lowercase hex; escaped twice (a URL quoted in a URL: a redirect's
- * parameter, a proxy's log), in either case; and as a JSON string.
+ * A copy of a credential, looked for in every form it takes (match_at):
+ * the forms are read in the text, never made.
  */
 static void
 add_secret_forms(List **forms, const char *secret, const char *fault_point)
 {
-	char	   *escaped;
-	char	   *twice;
-
 	if (secret == NULL || secret[0] == '\0')
 		return;
 	*forms = lappend(*forms, NULL);
+	FAULT_ERROR(fault_point);
 	llast(*forms) = pstrdup(secret);
-
-	escaped = add_escaped_form(forms, secret, fault_point);
-	add_lowercase_form(forms, escaped);
-	twice = add_escaped_form(forms, escaped, fault_point);
-	add_lowercase_form(forms, twice);
-	add_json_form(forms, secret);
 }
 
 /*
@@ -223,17 +96,238 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
 }
 
 /*
- * The longer of two forms first: where one credential's form begins another
- * (a secret ending in "%25" begins its own escaped form; one credential may
- * begin another), the shorter matching first would leave the rest shown.
+ * How a credential can be written.  A text from the network may quote it
+ * escaped any number of times, in ways that nest: percent-encoded (a URL
+ * quoted in a URL, in a URL: "%2F", "%252F", "%25252F", the hex digits in
+ * either case, each escape its own), and as a JSON string (a JSON encoder
+ * may escape any character, "\u0061" for "a", its hex digits in either
+ * case; "\/" for "/"; a JSON text quoted in JSON: "\\u0061"; a URL's
+ * escapes JSON-escaped: "\u0025\u0032\u0046").  Rather than list the forms
+ * (one more for each level and each case, and still never all of them),
+ * match_at undoes the escapes at one place of the text one at a time, as
+ * far as they nest: an escape that gives "%" or "\" begins another one
+ * with what follows it, the way decoding the text again would, until what
+ * follows makes no escape.  At most CLF_MAX_ESCAPES steps are taken at one
+ * place, so that a run of backslashes or of "%25" in a body of megabytes
+ * costs each place a bounded number of steps, not the run's length: that
+ * would be quadratic.  No encoder nests escapes 16 deep.
+ */
+#define CLF_MAX_ESCAPES 16
+
+/* One reading of the text at a place: the bytes it stands for, and where it ends. */
+typedef struct ClfChar
+{
+	unsigned char bytes[4];		/* one byte, or a character's UTF-8 (\u) */
+	int			nbytes;
+	size_t		end;
+} ClfChar;
+
+/*
+ * The value of a hex digit, -1 for another character.  Either case: each
+ * escape is read on its own, so one secret's escapes may differ in case.
  */
 static int
-longest_first(const ListCell *a, const ListCell *b)
+hex_value(char c)
 {
-	size_t		len_a = strlen((const char *) lfirst(a));
-	size_t		len_b = strlen((const char *) lfirst(b));
+	char		lower = pg_ascii_tolower((unsigned char) c);
 
-	return (len_a < len_b) - (len_a > len_b);
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (lower >= 'a' && lower <= 'f')
+		return lower - 'a' + 10;
+	return -1;
+}
+
+/*
+ * The value of the four hex digits at text + q, or -1; *cut set where the
+ * text ends before them.
+ */
+static int
+read_hex4(const char *text, size_t q, bool *cut)
+{
+	int			value = 0;
+
+	for (int i = 0; i < 4; i++)
+	{
+		int			digit = hex_value(text[q + i]);
+
+		if (text[q + i] == '\0')
+			*cut = true;
+		if (digit < 0)
+			return -1;
+		value = value * 16 + digit;
+	}
+	return value;
+}
+
+/*
+ * The hex digit at *q as it is or JSON-escaped ("\u0032"), advancing *q
+ * past it; -1 if there is none.
+ */
+static int
+read_hex_digit(const char *text, size_t *q, bool *cut)
+{
+	int			value;
+
+	if (text[*q] == '\0')
+		*cut = true;
+	value = hex_value(text[*q]);
+	if (value >= 0)
+	{
+		(*q)++;
+		return value;
+	}
+	if (text[*q] != '\\' || text[*q + 1] != 'u')
+		return -1;
+	value = read_hex4(text, *q + 2, cut);
+	if (value < 0 || value > 0x7f || hex_value((char) value) < 0)
+		return -1;
+	*q += 6;
+	return hex_value((char) value);
+}
+
+/*
+ * Undo the escape that ch, a "%" or a "\", begins with what follows it:
+ * ch becomes what the escape stands for.  False if what follows makes no
+ * escape; *cut set where the text ends inside one.
+ */
+static bool
+undo_escape(const char *text, ClfChar *ch, bool *cut)
+{
+	size_t		q = ch->end;
+
+	if (ch->bytes[0] == '%')
+	{
+		int			high = read_hex_digit(text, &q, cut);
+		int			low = high < 0 ? -1 : read_hex_digit(text, &q, cut);
+
+		if (low < 0)
+			return false;
+		ch->bytes[0] = (unsigned char) (high * 16 + low);
+		ch->end = q;
+		return true;
+	}
+	else
+	{
+		const char *shortcut = strchr("\"\\/bfnrt", text[q]);
+		int			code;
+
+		if (text[q] == '\0')
+		{
+			*cut = true;
+			return false;
+		}
+		if (shortcut != NULL)
+		{
+			ch->bytes[0] = "\"\\/\b\f\n\r\t"[shortcut - "\"\\/bfnrt"];
+			ch->end = q + 1;
+			return true;
+		}
+		if (text[q] != 'u' || (code = read_hex4(text, q + 1, cut)) < 0)
+			return false;
+		q += 5;
+		/* a character beyond the BMP: a pair of escaped surrogates */
+		if (is_utf16_surrogate_first(code) && text[q] == '\\' &&
+			text[q + 1] == 'u')
+		{
+			int			second = read_hex4(text, q + 2, cut);
+
+			if (second >= 0 && is_utf16_surrogate_second(second))
+			{
+				code = surrogate_pair_to_codepoint(code, second);
+				q += 6;
+			}
+		}
+		unicode_to_utf8(code, ch->bytes);
+		ch->nbytes = pg_utf_mblen(ch->bytes);
+		ch->end = q;
+		return true;
+	}
+}
+
+/*
+ * Where the longest reading of form that begins at text + p ends, or 0 if
+ * there is none; with cut_short, a reading the text ends inside of (also
+ * inside an escape) ends at the text's end, n.
+ *
+ * One place can be read in several ways (undo_escape's steps give a byte
+ * at each), and where the credential holds "%" or "\" more than one may go
+ * on: "%2525" is "%25" read once or "%" read twice.  So every way is
+ * followed at once, as the set of places in the text reached after i
+ * bytes of form (a UTF-8 character of a \u escape takes several at a
+ * time: hence a ring of buckets, one per byte ahead).  A set holds at most
+ * CLF_MAX_READINGS places; a text that needs more to hide a credential
+ * with many "%" can only have been made to (the server it was sent to).
+ */
+#define CLF_MAX_READINGS 16
+#define CLF_BUCKETS 5			/* a step takes 1 to 4 bytes of form */
+
+static size_t
+match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
+		 bool cut_short)
+{
+	size_t		places[CLF_BUCKETS][CLF_MAX_READINGS];
+	int			nplaces[CLF_BUCKETS] = {0};
+	int			pending = 1;
+	size_t		best = 0;
+
+	/* most places: neither the form's first byte nor an escape */
+	if (text[p] != form[0] && text[p] != '%' && text[p] != '\\')
+		return 0;
+	places[0][0] = p;
+	nplaces[0] = 1;
+	for (size_t i = 0; i < m && pending > 0; i++)
+	{
+		int			b = i % CLF_BUCKETS;
+
+		for (int k = 0; k < nplaces[b]; k++)
+		{
+			ClfChar		ch;
+			bool		cut = false;
+			size_t		q = places[b][k];
+
+			if (text[q] == '\0')
+			{
+				if (cut_short)
+					best = n;
+				continue;
+			}
+			ch.bytes[0] = (unsigned char) text[q];
+			ch.nbytes = 1;
+			ch.end = q + 1;
+			for (int step = 0;; step++)
+			{
+				if (ch.nbytes <= m - i &&
+					memcmp(ch.bytes, form + i, ch.nbytes) == 0)
+				{
+					int			nb = (i + ch.nbytes) % CLF_BUCKETS;
+					int			j = 0;
+
+					if (i + ch.nbytes == m)
+						best = Max(best, ch.end);
+					else
+					{
+						while (j < nplaces[nb] && places[nb][j] != ch.end)
+							j++;
+						if (j == nplaces[nb] && j < CLF_MAX_READINGS)
+						{
+							places[nb][nplaces[nb]++] = ch.end;
+							pending++;
+						}
+					}
+				}
+				if (step == CLF_MAX_ESCAPES || ch.nbytes != 1 ||
+					(ch.bytes[0] != '%' && ch.bytes[0] != '\\') ||
+					!undo_escape(text, &ch, &cut))
+					break;
+			}
+			if (cut && cut_short)
+				best = n;
+		}
+		pending -= nplaces[b];
+		nplaces[b] = 0;
+	}
+	return best;
 }
 
 /* ASCII letters, digits and underscore: what a word is made of */
@@ -262,19 +356,20 @@ follows_escape(const char *text, const char *p, const char *lead, int ndigits)
 }
 
 /*
- * Whether an identifier's form found at p in text (left bytes of it: fewer
- * than its length where a cut-short text ends inside it) stands as a token
+ * Whether an identifier found in text from p to end (in any of its forms;
+ * the text's end where a cut-short text ends inside it) stands as a token
  * of its own, no word character running into either end of it.  A
  * one-letter corp_id or proxy_user is then hidden in "corpid=w&", "\"w\""
  * or "w:" without its letter going out of every word around it.  An escape
  * just before it separates, rather than making a word of its hex digits:
  * "%3Dw" or "%3dw" (a URL quoted in a URL), "%253Dw" (quoted twice),
  * "\u003dw" (JSON that escapes "="), "\nw" (a JSON string's line break,
- * quoted as it stands in a body or a JSON log line).  A
- * form the text ends inside of is taken: what followed it is unknown.
+ * quoted as it stands in a body or a JSON log line).  A form the text ends
+ * inside of is taken: what followed it is unknown.
  */
 static bool
-stands_alone(const char *text, const char *p, const char *form, size_t left)
+stands_alone(const char *text, const char *p, const char *end,
+			 const char *form)
 {
 	size_t		len = strlen(form);
 	bool		starts = p == text || !is_word_char(form[0]) ||
@@ -282,55 +377,62 @@ stands_alone(const char *text, const char *p, const char *form, size_t left)
 		follows_escape(text, p, "%25", 2) ||
 		follows_escape(text, p, "\\u", 4) ||
 		(p - text >= 2 && p[-2] == '\\' && strchr("bfnrt", p[-1]) != NULL);
-	bool		ends = left < len || !is_word_char(form[len - 1]) ||
-		!is_word_char(p[len]);
+	bool		ends = !is_word_char(form[len - 1]) || !is_word_char(*end);
 
 	return starts && ends;
 }
 
 /*
- * Append text to out with every occurrence of forms (sorted longest first)
- * replaced; with cut_short, also a form the text ends inside of.  With
- * whole_tokens (identifiers), only where one stands alone; a secret goes
- * wherever it occurs, whatever surrounds it: showing a piece of a secret
- * is worse than hiding a piece of a word.
+ * Append text to out with every occurrence of forms, in any of their
+ * written forms (match_at), replaced, the longest where several begin at
+ * one place (one credential may begin another; "%2525" is a secret's "%25"
+ * escaped, or its "%" escaped twice); with cut_short, also a form the text
+ * ends inside of.  With whole_tokens (identifiers), only where one stands
+ * alone; a secret goes wherever it occurs, whatever surrounds it: showing
+ * a piece of a secret is worse than hiding a piece of a word.
  */
 static void
 replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 			  bool whole_tokens)
 {
-	const char *p = text;
+	size_t		n = strlen(text);
+	size_t		p = 0;
+	size_t	   *lengths = palloc(sizeof(size_t) * (list_length(forms) + 1));
 	ListCell   *lc;
 
-	while (*p)
+	foreach(lc, forms)
+		lengths[foreach_current_index(lc)] = strlen(lfirst(lc));
+	while (p < n)
 	{
-		bool		matched = false;
+		size_t		longest = 0;
 
 		foreach(lc, forms)
 		{
-			const char *secret = lfirst(lc);
-			size_t		len = strlen(secret);
-			size_t		left = strnlen(p, len);
+			const char *form = lfirst(lc);
+			size_t		end = match_at(text, n, p, form,
+									   lengths[foreach_current_index(lc)],
+									   cut_short);
 
-			if ((left == len || cut_short) && strncmp(p, secret, left) == 0 &&
-				(!whole_tokens || stands_alone(text, p, secret, left)))
-			{
-				appendStringInfoString(out, "[redacted]");
-				p += left;
-				matched = true;
-				break;
-			}
+			if (end > longest &&
+				(!whole_tokens || stands_alone(text, text + p, text + end, form)))
+				longest = end;
 		}
-		if (!matched)
-			appendStringInfoChar(out, *p++);
+		if (longest > 0)
+		{
+			appendStringInfoString(out, "[redacted]");
+			p = longest;
+		}
+		else
+			appendStringInfoChar(out, text[p++]);
 	}
+	pfree(lengths);
 }
 
 /*
  * text with every occurrence of the credentials replaced, as they are and
- * as they appear in a URL or a header.  A text that was cut short (an
- * excerpt of a body) and ends inside a credential loses that end too.  The
- * result is palloc'd.
+ * as they appear in a URL, in JSON or in a header.  A text that was cut
+ * short (an excerpt of a body) and ends inside a credential loses that end
+ * too.  The result is palloc'd.
  *
  * The user mapping's corp_id and proxy_user go as well: the corp_id is not
  * a credential and the proxy_user is half of one, but both are kept from
@@ -342,6 +444,12 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
  * can never take that start and leave the rest shown; and only where they
  * stand as tokens of their own (stands_alone), so that a corp_id "e" does
  * not take the e out of every word of the message.
+ *
+ * The cost is that of looking for each credential at each byte of text:
+ * a byte that is not "%" or "\" is read one way, an escape in at most
+ * CLF_MAX_ESCAPES steps, and only a credential's beginning found there is
+ * followed further; texts redacted are messages and a response's errmsg,
+ * which may be as long as a response.
  */
 char *
 clf_redact(const char *text, const ClfOptions *opts, const char *token,
@@ -366,8 +474,6 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 		add_secret_forms(id_forms, opts->corp_id, "redact_corp_id_form");
 		add_secret_forms(id_forms, opts->proxy_user, "redact_proxy_user_form");
 		FAULT_ERROR("redact_forms");
-		list_sort(*forms, longest_first);
-		list_sort(*id_forms, longest_first);
 
 		replace_forms(&scrubbed, text, *forms, cut_short, false);
 		replace_forms(&out, scrubbed.data, *id_forms, cut_short, true);

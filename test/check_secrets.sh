@@ -14,10 +14,14 @@
 #                  (options.sql), bench-wrong-secret (test/run.sh),
 #                  secret-echo (errors.sql: the mock quotes its request);
 #                  every form of them begins so: escaped, in lowercase hex,
-#                  escaped twice, as JSON ("\/" for "/"); and the end of
+#                  escaped twice or more, as JSON ("\/" for "/"); and the end of
 #                  secret-ok/+=3 and secret-echo/+=3 in each form, should
 #                  the beginning alone be hidden: /+=3 %2F%2B%3D3 %2f%2b%3d3
-#                  %252F%252B%253D3 %252f%252b%253d3 \/+=3
+#                  %252F%252B%253D3 %252f%252b%253d3 \/+=3, in any case and
+#                  escaped any number of times; secret-echo-more/+=3... as
+#                  JSON escapes its letters (the mock's "\u0073e\u0063...",
+#                  "\u0073\u0065...") and its end so ("\u002F+\u003d3",
+#                  "\u002F\u002b\u003D", "\u0025\u0032\u0046")
 #   tokens         tok-... (issued by the mock), fixed-... (set in user
 #                  mappings), t0k3n (options.sql)
 #   proxy          pw-hunter2, pw-hunter2-wrong (security.sql, fault suite)
@@ -35,7 +39,8 @@ set -u
 [ $# -ge 1 ] || { echo "usage: check_secrets.sh SERVER_LOG..." >&2; exit 2; }
 PATTERN='secret-ok|secret-wrong|Wr0ng-S3cret-Value|Wr0ng-Secret|s3cr3t|bench-wrong-secret|secret-echo'
 PATTERN+='|tok-[A-Za-z0-9]+-[0-9]+|fixed-[A-Za-z0-9]+|t0k3n'
-PATTERN+='|/\+=3|%(25)?2[Ff]%(25)?2[Bb]%(25)?3[Dd]3'
+PATTERN+='|/\+=3|%(25)*2[Ff]%(25)*2[Bb]%(25)*3[Dd]3'
+PATTERN+='|\\u0073(e|\\u0065)|(/|\\u002[Ff])(\+|\\u002[Bb])(=|\\u003[Dd])|\\u0025\\u0032\\u0046'
 PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy'
 status=0
 for log in "$@"; do

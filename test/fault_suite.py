@@ -13,6 +13,7 @@ are already running.  Uses its own database, fault_suite.  Prints one line
 per case, "ok - NAME" or "not ok - NAME: WHY", then "N passed, M failed";
 exits 1 if any case failed.
 """
+import base64
 import collections
 import itertools
 import json
@@ -3916,15 +3917,18 @@ class Suite:
 
     def redaction_forms_wiped(self, conn):
         # an error while a message is being redacted (out of memory) leaves
-        # no copy of a credential's forms, here corp_secret as a query
-        # string has it (and in lowercase hex, escaped twice, as JSON),
-        # which only the redaction makes on its own: the other copies (the
-        # errmsg quoting the URL, libcurl's) follow "="
+        # no copy of a credential's forms: corp_secret as a query string has
+        # it (and in lowercase hex, escaped twice, as JSON), which the
+        # redaction must not make (it reads escapes in the text): the other
+        # copies (the errmsg quoting the URL, libcurl's) follow "="; and the
+        # proxy's Basic credentials, which only the redaction makes here (a
+        # server without a proxy: libcurl is never given them)
         mc, c = fault_injection_cluster("redact")
         try:
             run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
             run(c, "CREATE USER MAPPING FOR public SERVER s "
-                   "OPTIONS (corp_id 'corp-echoconn', corp_secret 'secret-ok/+=3')")
+                   "OPTIONS (corp_id 'corp-echoconn', corp_secret 'secret-ok/+=3', "
+                   "proxy_user 'squid', proxy_password %s)", (PROXY_PASSWORD,))
             run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
             e = scan_error(c, "SELECT count(*) FROM t")
             check("corpsecret=[redacted]" in error_text(e) and "secret-ok" not in error_text(e),
@@ -3941,11 +3945,13 @@ class Suite:
             # the user mapping's corp_secret, as read, proves the search sees
             seen = bare_copies(pid, b"secret-ok/+=3")[0]
             check(seen > 0, "corp_secret is nowhere in the session's memory: the search is broken")
-            # escaped, in lowercase hex, escaped twice in either case, as JSON
+            # escaped, in lowercase hex, escaped twice in either case, as
+            # JSON; the Basic credentials
             for form in (b"secret-ok%2F%2B%3D3", b"secret-ok%2f%2b%3d3", b"secret-ok%252F%252B%253D3",
-                         b"secret-ok%252f%252b%253d3", b"secret-ok\\/+=3"):
+                         b"secret-ok%252f%252b%253d3", b"secret-ok\\/+=3",
+                         base64.b64encode(b"squid:" + PROXY_PASSWORD.encode())):
                 bare = bare_copies(pid, form)[1]
-                check(not bare, "%d copies of the corp_secret's form %r left, e.g. %r"
+                check(not bare, "%d copies of the credentials' form %r left, e.g. %r"
                       % (len(bare), form, bare[:2]))
             # the corp_id's copies fail the same way: a clean error, the backend goes on
             run(c, "SET clf_fault.point = 'redact_corp_id_form'")

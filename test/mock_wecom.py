@@ -289,6 +289,33 @@ def lower_hex(text):
     return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
 
 
+def mixed_hex(text):
+    """text with the hex digits of every other percent-escape in lowercase:
+    one credential escaped in both cases at once."""
+    n = [0]
+
+    def one(m):
+        n[0] += 1
+        return m.group(0).lower() if n[0] % 2 else m.group(0)
+    return re.sub(r"%[0-9A-F]{2}", one, text)
+
+
+def json_u(text, every):
+    """text as a JSON encoder that escapes every EVERY-th character as \\uXXXX
+    writes it (ordinary letters too; one beyond the BMP as a surrogate
+    pair), the hex digits of one escape in lowercase and of the next in
+    uppercase."""
+    out = []
+    for i, ch in enumerate(text):
+        if i % every:
+            out.append(ch)
+            continue
+        units = ch.encode("utf-16-be")
+        for j in range(0, len(units), 2):
+            out.append(("\\u%04x" if (i // every) % 2 else "\\u%04X") % int.from_bytes(units[j:j + 2], "big"))
+    return "".join(out)
+
+
 def enc(obj):
     return dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
@@ -770,6 +797,20 @@ class Handler(BaseHTTPRequestHandler):
         scen = corpid[5:]
         if scen == "echourl":
             return self.echo_url(False)
+        if (secret or "").startswith("secret-echo-more"):
+            # a gateway quoting the secret in what escaping further gives:
+            # percent-encoded three and four times, in mixed-case hex (once
+            # and twice), and as JSON whose encoder escapes ordinary
+            # characters as \\uXXXX (every other one, and all), in mixed
+            # case, also the escaped secret so (its escapes' "%" and digits)
+            STATE.bump("gettoken")
+            thrice = quote(quote(quote(secret, safe=""), safe=""), safe="")
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, escaped thrice: %s, four times: "
+                                   "%s, mixed case: %s, mixed case twice: %s, JSON: %s, JSON all: %s, JSON all, "
+                                   "escaped: %s"
+                                   % (thrice, quote(thrice, safe=""), mixed_hex(quote(secret, safe="")),
+                                      quote(mixed_hex(quote(secret, safe="")), safe=""),
+                                      json_u(secret, 2), json_u(secret, 1), json_u(quote(secret, safe=""), 1))})
         if (secret or "").startswith("secret-echo"):
             # a gateway's diagnostics quoting the request, whatever the corp
             # id: its URL as sent, and in lowercase hex as another server
