@@ -125,6 +125,13 @@ GRANT USAGE ON FOREIGN SERVER tr_plain TO regress_clf_tr_other;
 GRANT SELECT ON tr_plain_contacts TO regress_clf_tr_other;
 CREATE USER MAPPING FOR regress_clf_tr_other SERVER tr_plain
   OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok2');
+-- each secret's token in the cluster's cache first (earlier test files may
+-- have fetched them already: this file does not count on it)
+SET ROLE regress_clf_tr_plain;
+SELECT count(*) FROM tr_plain_contacts;
+SET ROLE regress_clf_tr_other;
+SELECT count(*) FROM tr_plain_contacts;
+RESET ROLE;
 SELECT mock_reset();
 SET ROLE regress_clf_tr_plain;
 SELECT count(*) FROM tr_plain_contacts;
@@ -135,10 +142,13 @@ SELECT count(*) FROM tr_plain_contacts;
 SET ROLE regress_clf_tr_other;
 SELECT count(*) FROM tr_plain_contacts;
 RESET ROLE;
--- no gettoken: the cluster's cache holds a token for each secret already
--- (earlier test files fetched them); each user's token is found by its own
--- secret, 25 rows at page_size 100 is one page per query
-SELECT s -> 'gettoken' AS gettoken, s -> 'contact_list' AS contact_list, s -> 'tokens' AS tokens
+-- no gettoken: the cluster's cache holds a token for each secret already;
+-- each user's token is found by its own secret (the mock's tokens end in a
+-- digest of the secret they were issued for), 25 rows at page_size 100 is
+-- one page per query
+SELECT s -> 'gettoken' AS gettoken, s -> 'contact_list' AS contact_list,
+       ARRAY(SELECT regexp_replace(t, '^tok-basic-[0-9]+-', '')
+               FROM jsonb_array_elements_text(s -> 'tokens') t) AS secret_of_token
   FROM mock_stats() s;
 
 -- a user whose secret is wrong gets an error, not the other user's token

@@ -5049,7 +5049,7 @@ class Suite:
                   "the third server's scans: %s" % [b for t, b in boxes[2:]])
             # the third server's own: the mock may see a cancelled hang's
             # request leave only after the third's first request arrived
-            third = st["max_in_flight_by_token"].get("fixed-delay")
+            third = mock_get("/_in_flight_by_token").get("fixed-delay")
             check(third == 1, "the mock saw %s of the third server's requests at once: "
                               "they went unlimited" % third)
             check(st["contact_list"] == 2 + 3 * 5, "%d requests" % st["contact_list"])

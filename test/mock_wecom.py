@@ -353,9 +353,10 @@ class State:
     def _clear(self):
         self.stats = {"gettoken": 0, "contact_list": 0, "bad_requests": 0, "connections": 0,
                       "evil": 0, "limits": [], "cursors": [], "tokens": [], "max_in_flight": 0,
-                      "max_in_flight_by_token": {}, "gzip_accepted": 0, "gzipped": 0}
+                      "gzip_accepted": 0, "gzipped": 0}
         self.in_flight = 0
         self.in_flight_by_token = {}
+        self.max_in_flight_by_token = {}  # apart from stats: it names secrets
         self.issued = set()  # tokens gettoken issued since the reset (for /_expire_tokens)
         self.expired = set()  # tokens /_expire_tokens made answer 42001
         self.serial = 0
@@ -423,7 +424,7 @@ class State:
             self.in_flight += 1
             self.stats["max_in_flight"] = max(self.stats["max_in_flight"], self.in_flight)
             n = self.in_flight_by_token[token] = self.in_flight_by_token.get(token, 0) + 1
-            by = self.stats["max_in_flight_by_token"]
+            by = self.max_in_flight_by_token
             by[token] = max(by.get(token, 0), n)
 
     def leave(self, token):
@@ -457,6 +458,10 @@ class State:
     def snapshot(self):
         with self.lock:
             return enc(self.stats)
+
+    def in_flight_snapshot(self):
+        with self.lock:
+            return enc(self.max_in_flight_by_token)
 
 
 # A per-process nonce in every token: a restarted mock never issues a
@@ -751,6 +756,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json({"ok": True, "expired": STATE.expire_all()})
         elif url.path == "/_stats":
             self.send(200, STATE.snapshot())
+        elif url.path == "/_in_flight_by_token":
+            self.send(200, STATE.in_flight_snapshot())
         elif url.path == "/_reset":
             STATE.reset()
             self.send_json({"ok": True})
