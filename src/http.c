@@ -1431,6 +1431,8 @@ struct ClfHttpAsync
 	int			epoll_fd;
 	int			timer_fd;
 	bool		in_flight;
+	bool		started;		/* the last start handed its transfer to
+								 * libcurl: the server may have seen it */
 	CURLMcode	remove_rc;		/* of the last curl_multi_remove_handle */
 	TimestampTz wake_at;		/* the caller's own deadline, or 0 */
 	TimestampTz curl_deadline;	/* when libcurl wants its timeout action, or 0 */
@@ -1634,6 +1636,9 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
  * out say what came of it, as with clf_http_perform.
  * hreq, what its consumer writes to and out must stay where they are until
  * the transfer is done or dropped.
+ * Raises for out-of-memory and libcurl failing to take or run it; whether
+ * that came before the transfer was handed to libcurl (the server never saw
+ * it) clf_http_async_started says.
  */
 void
 clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
@@ -1644,10 +1649,13 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 	int			running;
 
 	Assert(!a->in_flight);
+	a->started = false;
 	memset(out, 0, sizeof(*out));
 	a->hreq = hreq;
 	a->wake_at = 0;
 	begin_transfer(&a->transfer, a->easy, hreq, out);
+	/* out of memory before the transfer starts: the server never sees it */
+	FAULT_ERROR("async_transfer_begins");
 	a->headers = configure_easy(a->easy, hreq, &a->transfer);
 	INSTR_TIME_SET_CURRENT(a->start);
 	block_signals(&saved);
@@ -1660,7 +1668,7 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 		a->headers = NULL;
 		report_multi_error(hreq->what, "curl_multi_add_handle", rc);
 	}
-	a->in_flight = true;
+	a->in_flight = a->started = true;
 	async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
@@ -1741,6 +1749,16 @@ bool
 clf_http_async_in_flight(const ClfHttpAsync *a)
 {
 	return a->in_flight;
+}
+
+/*
+ * Whether the last clf_http_async_start handed its transfer to libcurl
+ * (which may have sent the request at once), even if it raised after.
+ */
+bool
+clf_http_async_started(const ClfHttpAsync *a)
+{
+	return a->started;
 }
 
 /* Make the descriptor readable at when (the caller's backoff), or never (0). */

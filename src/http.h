@@ -101,6 +101,7 @@ extern void clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 extern bool clf_http_async_step(ClfHttpAsync *a);
 extern void clf_http_async_drop(ClfHttpAsync *a);
 extern bool clf_http_async_in_flight(const ClfHttpAsync *a);
+extern bool clf_http_async_started(const ClfHttpAsync *a);
 extern int	clf_http_async_socket(const ClfHttpAsync *a);
 extern void clf_http_async_wake_at(ClfHttpAsync *a, TimestampTz when);
 extern void clf_http_async_wait(ClfHttpAsync *a, long timeout_ms);

@@ -1000,16 +1000,30 @@ start_attempt(ClfPageFetcher *f)
 		wait_until(f, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), CLF_SLOT_POLL_MS));
 		return;
 	}
+	/*
+	 * The request is out from here: if the scan's memory goes before it is
+	 * counted (an error's abort), it counts then.  One the transport raised
+	 * for before starting it was never seen by the server: it counts
+	 * nowhere.
+	 */
 	if (token)
-	{
 		empty_response(&f->token_resp, &f->token_hreq);
-		clf_http_async_start(f->http, &f->token_hreq, &f->token_call.out);
-	}
 	else
-	{
 		empty_response(f->resp, &f->hreq);
-		clf_http_async_start(f->http, &f->hreq, &f->call.out);
+	PG_TRY();
+	{
+		if (token)
+			clf_http_async_start(f->http, &f->token_hreq, &f->token_call.out);
+		else
+			clf_http_async_start(f->http, &f->hreq, &f->call.out);
 	}
+	PG_CATCH();
+	{
+		if (!clf_http_async_started(f->http))
+			clf_event_request_not_made(f->call.report);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /* The page's request, with token (a palloc'd copy the fetcher now owns). */
