@@ -2672,6 +2672,49 @@ class Suite:
                     pass
             mc.stop()
 
+    def async_request_not_made(self, conn):
+        # an async scan's request that took its slot and failed before the
+        # transport started it (out of memory) was never seen by the server:
+        # the error's abort, which counts a request the scan's memory takes
+        # with it, counts nothing for it
+        mc, c = fault_injection_cluster("asyncnotmade")
+        other = None
+        two = "SELECT count(*) FROM (SELECT external_userid FROM ta UNION ALL SELECT external_userid FROM ta) u"
+        try:
+            ten_a_page_table(c)
+            run(c, "CREATE FOREIGN TABLE ta (external_userid text) "
+                   "SERVER s OPTIONS (page_size '10', async_capable 'on')")
+            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + two))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            reset()
+            other = mc.connect()
+            opid = run(other, "SELECT pg_backend_pid()")[0][0]
+            # 25 contacts, 3 pages, for each of the two scans
+            check(run(other, two) == [(50,)], "the first query's count")
+            run(other, "SET clf_fault.point = 'async_transfer_begins'")
+            e = scan_error(other, two)
+            check(e.pgcode == "53200" and "async_transfer_begins" in (e.diag.message_detail or ""),
+                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            seen = stats()["contact_list"]
+            check(seen == 6, "the mock saw %d contact_list requests" % seen)
+            got = run(c, "SELECT requests, requests_in_flight FROM contact_list_fdw_stats WHERE server = 's'")
+            check(got == [(seen, 0)], "contact_list_fdw_stats %s, the mock saw %d requests" % (got, seen))
+            rows = self.wait_for("the failed scan's recent_scans row",
+                                 lambda: run(c, "SELECT requests, outcome FROM contact_list_fdw_recent_scans "
+                                                "WHERE pid = %s AND outcome = 'error'", (opid,)))
+            check(rows and all(r[0] == 0 for r in rows),
+                  "the failed query's recent_scans rows %s, the mock saw none of its requests" % (rows,))
+            done = run(c, "SELECT requests FROM contact_list_fdw_recent_scans "
+                          "WHERE pid = %s AND outcome = 'complete'", (opid,))
+            check(done == [(3,), (3,)], "the first query's recent_scans rows %s" % (done,))
+        finally:
+            if other is not None:
+                try:
+                    other.close()
+                except psycopg2.Error:
+                    pass
+            mc.stop()
+
     def dropped_at_end_counted(self, conn):
         # a LIMIT ends an async Append while its slow child's request is in
         # flight: the request is dropped at the scan's end, and the scan's
@@ -5760,6 +5803,9 @@ class Suite:
         self.shared("pg_terminate_backend after a request failed before it began counts nothing for it: "
                     "a cursor kept past ROLLBACK TO SAVEPOINT, against the mock's count",
                     lambda: self.terminate_after_request_not_made(conn), needs_views)
+        self.shared("an async request that failed before it began counts nothing for it: "
+                    "an Append's scan out of memory before its transfer, against the mock's count",
+                    lambda: self.async_request_not_made(conn), needs_views)
         self.shared("an async request a LIMIT left in flight counts in its scan's recent_scans row "
                     "as in contact_list_fdw_stats", lambda: self.dropped_at_end_counted(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
