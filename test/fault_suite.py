@@ -133,6 +133,30 @@ def error_text(e):
     return "\n".join(x for x in (d.message_primary, d.message_detail, d.message_hint) if x)
 
 
+def fault_error(conn, sql, point, what="SQLSTATE"):
+    """Run sql with the fault point armed (a fault injection build): it must
+    fail out of memory there.  The point is disarmed again, or, in a failed
+    transaction block, by the rollback that ends it."""
+    run(conn, "SET clf_fault.point = %s", (point,))
+    try:
+        e = scan_error(conn, sql)
+    finally:
+        if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_INERROR:
+            run(conn, "RESET clf_fault.point")
+    check(e.pgcode == "53200" and point in (e.diag.message_detail or ""),
+          "%s %s: %s" % (what, e.pgcode, error_text(e)))
+    return e
+
+
+def close_quietly(conn):
+    """Close conn, which may be None or a connection the server ended."""
+    if conn is not None:
+        try:
+            conn.close()
+        except psycopg2.Error:
+            pass
+
+
 def set_mapping(conn, server="fs", **options):
     """Replace postgres's user mapping for server with these options."""
     run(conn, "DROP USER MAPPING IF EXISTS FOR postgres SERVER %s" % server)
@@ -2648,10 +2672,7 @@ class Suite:
             run(other, "DECLARE c CURSOR FOR SELECT external_userid FROM t")
             check(len(run(other, "FETCH 1 FROM c")) == 1, "no first row")
             run(other, "SAVEPOINT s")
-            run(other, "SET clf_fault.point = 'transfer_begins'")
-            e = scan_error(other, "FETCH 10 FROM c")
-            check(e.pgcode == "53200" and "transfer_begins" in (e.diag.message_detail or ""),
-                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            fault_error(other, "FETCH 10 FROM c", "transfer_begins")
             run(other, "ROLLBACK TO SAVEPOINT s")
             run(c, "SELECT pg_terminate_backend(%s)", (opid,))
             self.wait_for("the backend to exit",
@@ -2665,11 +2686,7 @@ class Suite:
                                                 "WHERE pid = %s", (opid,)))
             check(rows == [(1, "error")], "recent_scans %s, the mock saw 1 request" % (rows,))
         finally:
-            if other is not None:
-                try:
-                    other.close()
-                except psycopg2.Error:
-                    pass
+            close_quietly(other)
             mc.stop()
 
     def async_request_not_made(self, conn):
@@ -2691,10 +2708,7 @@ class Suite:
             opid = run(other, "SELECT pg_backend_pid()")[0][0]
             # 25 contacts, 3 pages, for each of the two scans
             check(run(other, two) == [(50,)], "the first query's count")
-            run(other, "SET clf_fault.point = 'async_transfer_begins'")
-            e = scan_error(other, two)
-            check(e.pgcode == "53200" and "async_transfer_begins" in (e.diag.message_detail or ""),
-                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            fault_error(other, two, "async_transfer_begins")
             seen = stats()["contact_list"]
             check(seen == 6, "the mock saw %d contact_list requests" % seen)
             got = run(c, "SELECT requests, requests_in_flight FROM contact_list_fdw_stats WHERE server = 's'")
@@ -2708,11 +2722,7 @@ class Suite:
                           "WHERE pid = %s AND outcome = 'complete'", (opid,))
             check(done == [(3,), (3,)], "the first query's recent_scans rows %s" % (done,))
         finally:
-            if other is not None:
-                try:
-                    other.close()
-                except psycopg2.Error:
-                    pass
+            close_quietly(other)
             mc.stop()
 
     def dropped_at_end_counted(self, conn):
@@ -3883,11 +3893,7 @@ class Suite:
             run(c, "CREATE FOREIGN TABLE b (external_userid text) SERVER s OPTIONS (page_size '5')")
             both = "SELECT count(*) FROM (SELECT * FROM a UNION ALL SELECT * FROM b) u"
             pid = run(c, "SELECT pg_backend_pid()")[0][0]
-            run(c, "SET clf_fault.point = 'gettoken_built'")
-            e = scan_error(c, both)
-            run(c, "RESET clf_fault.point")
-            check(e.pgcode == "53200" and "gettoken_built" in (e.diag.message_detail or ""),
-                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            fault_error(c, both, "gettoken_built")
             secret = bare_copies(pid, b"secret-ok2")[0]
             url = bare_copies(pid, b"corpsecret=secret-ok2")[0]
             check(secret > 0, "corp_secret is nowhere in the session's memory: the search is broken")
@@ -3980,11 +3986,7 @@ class Suite:
             c.close()
             c = mc.connect()
             pid = run(c, "SELECT pg_backend_pid()")[0][0]
-            run(c, "SET clf_fault.point = 'redact_forms'")
-            e = scan_error(c, "SELECT count(*) FROM t")
-            run(c, "RESET clf_fault.point")
-            check(e.pgcode == "53200" and "redact_forms" in (e.diag.message_detail or ""),
-                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            fault_error(c, "SELECT count(*) FROM t", "redact_forms")
             # the user mapping's corp_secret, as read, proves the search sees
             seen = bare_copies(pid, b"secret-ok/+=3")[0]
             check(seen > 0, "corp_secret is nowhere in the session's memory: the search is broken")
@@ -3997,11 +3999,7 @@ class Suite:
                 check(not bare, "%d copies of the credentials' form %r left, e.g. %r"
                       % (len(bare), form, bare[:2]))
             # the corp_id's copies fail the same way: a clean error, the backend goes on
-            run(c, "SET clf_fault.point = 'redact_corp_id_form'")
-            e = scan_error(c, "SELECT count(*) FROM t")
-            check(e.pgcode == "53200" and "redact_corp_id_form" in (e.diag.message_detail or ""),
-                  "corp_id's forms: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
-            run(c, "RESET clf_fault.point")
+            fault_error(c, "SELECT count(*) FROM t", "redact_corp_id_form", "corp_id's forms: SQLSTATE")
             check(run(c, "SELECT 1")[0][0] == 1, "the backend did not go on")
         finally:
             mc.stop()
@@ -4794,11 +4792,7 @@ class Suite:
 
             # out of memory while the scan's row is made: the error is the
             # scan's, and nothing is left behind for readers to wait on
-            run(c, "SET clf_fault.point = 'progress_begin'")
-            e = scan_error(c, "SELECT count(*) FROM plain")
-            run(c, "RESET clf_fault.point")
-            check(e.pgcode == "53200" and "progress_begin" in (e.diag.message_detail or ""),
-                  "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            fault_error(c, "SELECT count(*) FROM plain", "progress_begin")
             rows, took = timed_progress()
             check(rows == [], "rows after the failed scan: %s" % rows)
             check(took < 5, "reading the view took %.1f s after the failed write" % took)
