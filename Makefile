@@ -10,6 +10,7 @@
 #                          the suite on every Debian release we support, in chroots
 # make parser-cases        the page parser's verdicts on fixed bodies (no PostgreSQL)
 # make sabotage            break src/ one line at a time (test/sabotages.txt): the tests must notice
+# make sanitize            regress and fault steps with the library under ASan and UBSan: no report may appear
 # make check-layers        every include and call in src/ runs down the floors of CONTRIBUTING.md
 # make deb                 build postgresql-NN-contact-list-fdw packages into deb/
 # make dist                the PGXN zip contact_list_fdw-X.Y.Z.zip, from git archive
@@ -91,7 +92,7 @@ endif
 # (in the source tree, which is not this directory in a VPATH build)
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
 
-.PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage check-layers deps deb dist
+.PHONY: test test-matrix demo mock bench fuzz parser-cases sabotage sanitize check-layers deps deb dist
 deps:
 	test/deps.sh
 test:
@@ -110,6 +111,8 @@ parser-cases:
 	test/fuzz/cases.sh
 sabotage:
 	test/sabotage.sh
+sanitize:
+	test/sanitize.sh
 
 check-layers:
 	/usr/bin/python3 test/check_layers.py --selftest
