@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The README stands alone and says what the code does (make test).
 
-1. Every link in README.md, CONTRIBUTING.md and docs/*.md points inside the
+1. Every link in README.md, NEWS.md, CONTRIBUTING.md and docs/*.md points inside the
    repository, at a file that exists, and at a heading that exists when it
    names one (#anchor): a clone has everything the manual refers to.
 2. Every row of the README's table "Errors and what to do" is what the code
@@ -48,7 +48,7 @@ def anchors(path):
 
 
 def check_links(problems):
-    files = ["README.md", "CONTRIBUTING.md"] + sorted(
+    files = ["README.md", "NEWS.md", "CONTRIBUTING.md"] + sorted(
         os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
     for name in files:
         path = os.path.join(ROOT, name)
