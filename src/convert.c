@@ -163,6 +163,15 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		col->typid = getBaseTypeAndTypmod(attr->atttypid, &col->typmod);
 		col->domain_typid = (col->typid != attr->atttypid) ? attr->atttypid : InvalidOid;
 		col->kind = column_kind(col->typid, col->json_key, explicit_field);
+
+		/*
+		 * field '*' is the whole item whatever the column's type: WeCom has
+		 * no key "*", and a column of one would only ever be NULL.  A text
+		 * column gets the item's JSON text; other types convert it as they
+		 * convert any object (most refuse it, saying so).
+		 */
+		col->whole_item = col->kind == CLF_COL_JSON_ITEM ||
+			strcmp(col->json_key, "*") == 0;
 		getTypeInputInfo(col->typid, &infunc, &col->typioparam);
 		fmgr_info_cxt(infunc, &col->input_fn, conv->cxt);
 		if (from_source)
@@ -201,7 +210,7 @@ conversion_error_context(void *arg)
 	if (value != NULL)
 		json = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
 											  JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (col->kind == CLF_COL_JSON_ITEM)
+	if (col->whole_item)
 		errcontext("column \"%s\" of foreign table \"%s\" (the whole item), page " INT64_FORMAT ", item " INT64_FORMAT,
 				   col->attname, conv->relname, conv->page_no, conv->item_no);
 	else if (value == NULL && conv->current_absent)
@@ -661,7 +670,7 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 		}
 		conv->current_column = i;
 		conv->current_absent = false;
-		if (col->kind == CLF_COL_JSON_ITEM)
+		if (col->whole_item)
 			value = item;
 		else if (!json_object_object_get_ex(item, col->lookup_key, &value))
 		{

@@ -37,6 +37,7 @@ typedef struct ClfColumn
 	char	   *attname;
 	char	   *json_key;		/* in the server encoding, for messages */
 	char	   *lookup_key;		/* the same in UTF-8, as json-c's keys are */
+	bool		whole_item;		/* reads the item itself, not one key's value */
 	Oid			typid;			/* the base type when the column's is a domain */
 	int32		typmod;
 	Oid			domain_typid;	/* the column's domain, or InvalidOid */
