@@ -135,13 +135,15 @@ def error_text(e):
 
 def fault_error(conn, sql, point, what="SQLSTATE"):
     """Run sql with the fault point armed (a fault injection build): it must
-    fail out of memory there.  The point is disarmed again, or, in a failed
-    transaction block, by the rollback that ends it."""
+    fail out of memory there.  The point is disarmed again; in a failed
+    transaction block the caller's rollback (to a savepoint made before
+    this) disarms it, and a connection gone has nothing to disarm."""
+    ext = psycopg2.extensions
     run(conn, "SET clf_fault.point = %s", (point,))
     try:
         e = scan_error(conn, sql)
     finally:
-        if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_INERROR:
+        if conn.get_transaction_status() in (ext.TRANSACTION_STATUS_IDLE, ext.TRANSACTION_STATUS_INTRANS):
             run(conn, "RESET clf_fault.point")
     check(e.pgcode == "53200" and point in (e.diag.message_detail or ""),
           "%s %s: %s" % (what, e.pgcode, error_text(e)))

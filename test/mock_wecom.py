@@ -430,7 +430,9 @@ class State:
     def leave(self, token):
         with self.lock:
             self.in_flight -= 1
-            self.in_flight_by_token[token] -= 1
+            # a request that spans a /_reset finds its token's count gone
+            if self.in_flight_by_token.get(token, 0) > 0:
+                self.in_flight_by_token[token] -= 1
 
     def record_call(self, limit, cursor, token):
         with self.lock:
