@@ -2629,11 +2629,15 @@ class Suite:
             want = (seen, st["gettoken"], True, 0)
             check(got == [want], "%s: contact_list_fdw_stats %s, expected %s (the mock saw %s)"
                   % (how, got, [want], st))
-            rows = self.wait_for("%s: the scans' recent_scans rows" % how,
-                                 lambda: run(conn, """SELECT requests, token_fetches, network_ms > 0, outcome
-                                                        FROM contact_list_fdw_recent_scans
-                                                       WHERE pid = %s AND server = %s""", (opid, server)))
             nrows = nrows or scans
+
+            def logged():
+                # an exiting backend logs its scans one by one: wait for all
+                got = run(conn, """SELECT requests, token_fetches, network_ms > 0, outcome
+                                     FROM contact_list_fdw_recent_scans
+                                    WHERE pid = %s AND server = %s""", (opid, server))
+                return got if len(got) >= nrows else None
+            rows = self.wait_for("%s: the scans' %d recent_scans rows" % (how, nrows), logged)
             check(len(rows) == nrows, "%s: recent_scans rows %s, expected %d" % (how, rows, nrows))
             check(sum(r[0] for r in rows) == seen and sum(r[1] for r in rows) == st["gettoken"]
                   and all((r[2] or not r[0]) and r[3] == outcome for r in rows),
