@@ -102,15 +102,31 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * either case, each escape its own), and as a JSON string (a JSON encoder
  * may escape any character, "\u0061" for "a", its hex digits in either
  * case; "\/" for "/"; a JSON text quoted in JSON: "\\u0061"; a URL's
- * escapes JSON-escaped: "\u0025\u0032\u0046").  Rather than list the forms
- * (one more for each level and each case, and still never all of them),
- * match_at undoes the escapes at one place of the text one at a time, as
- * far as they nest: an escape that gives "%" or "\" begins another one
- * with what follows it, the way decoding the text again would, until what
- * follows makes no escape.  At most CLF_MAX_ESCAPES steps are taken at one
- * place, so that a run of backslashes or of "%25" in a body of megabytes
- * costs each place a bounded number of steps, not the run's length: that
- * would be quadratic.  No encoder nests escapes 16 deep.
+ * escapes JSON-escaped: "\u0025\u0032\u0046"; a JSON text quoted in a URL:
+ * "%5C%2F" for "\/").  Rather than list the forms (one more for each level
+ * and each case, and still never all of them), match_at undoes the
+ * escapes at one place of the text one at a time, as far as they nest: an
+ * escape that gives "%" or "\" begins another one with what follows it,
+ * the way decoding the text again would, until what follows makes no
+ * escape.  The parts of an escape are read so too (read_part): the hex
+ * digits of a "%" or "\u" escape and the character after a "\" may be
+ * escaped themselves ("%\u0032F", "%25%32%46", "%5C%2F", "%5C%75%30%30%36%31").
+ *
+ * Every escape undone at one place, of the character or of one of its
+ * parts at any depth, spends one step of a budget of CLF_MAX_ESCAPES
+ * (read_further), and an escape reads at most 12 bytes of its own besides
+ * its parts (a surrogate pair): so one place costs at most about 16 * 12
+ * bytes read however the text is made, and a run of megabytes of "%25",
+ * "\\" or "%5C" costs each place that, not the run's length (which would
+ * be quadratic).  What the 16 steps reach: a percent-escape 16 levels deep
+ * ("%25" 15 times, then the hex digits: one step a level); a JSON text quoted in JSON 4
+ * levels deep, not 16, since each level doubles the backslashes before an
+ * escaped character and each backslash is a step (2^k - 1 of them: 15 at
+ * k = 4); a JSON text quoted into a URL 8 times ("\/" as "%5C%2F": two
+ * steps a level); a mix, the sum of its steps.  A text nested deeper is
+ * not read through: none of the encoders a server quotes its requests with
+ * nests so, and a text made to is made by the server the credential was
+ * sent to, which has it anyway.
  */
 #define CLF_MAX_ESCAPES 16
 
@@ -121,6 +137,8 @@ typedef struct ClfChar
 	int			nbytes;
 	size_t		end;
 } ClfChar;
+
+static bool undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget);
 
 /*
  * The value of a hex digit, -1 for another character.  Either case: each
@@ -139,20 +157,71 @@ hex_value(char c)
 }
 
 /*
- * The value of the four hex digits at text + q, or -1; *cut set where the
- * text ends before them.
+ * ch, a reading of the text, read one escape further: false if it is not
+ * a "%" or a "\", if what follows makes no escape, or if the place's
+ * budget of steps is spent.
+ */
+static bool
+read_further(const char *text, ClfChar *ch, bool *cut, int *budget)
+{
+	if (ch->nbytes != 1 || (ch->bytes[0] != '%' && ch->bytes[0] != '\\') ||
+		*budget <= 0)
+		return false;
+	(*budget)--;
+	return undo_escape(text, ch, cut, budget);
+}
+
+/*
+ * A part of an escape at *q (a hex digit, the character after a "\"): the
+ * first reading of the text there, as it is or with escapes undone one at
+ * a time as in match_at, that is one of accept's characters; *q advanced
+ * past it.  -1 if no reading is.
  */
 static int
-read_hex4(const char *text, size_t q, bool *cut)
+read_part(const char *text, size_t *q, const char *accept, bool *cut,
+		  int *budget)
+{
+	ClfChar		ch;
+
+	if (text[*q] == '\0')
+	{
+		*cut = true;
+		return -1;
+	}
+	ch.bytes[0] = (unsigned char) text[*q];
+	ch.nbytes = 1;
+	ch.end = *q + 1;
+	do
+	{
+		if (ch.nbytes == 1 && ch.bytes[0] != '\0' &&
+			strchr(accept, ch.bytes[0]) != NULL)
+		{
+			*q = ch.end;
+			return ch.bytes[0];
+		}
+	} while (read_further(text, &ch, cut, budget));
+	return -1;
+}
+
+/* The hex digit at *q, read as read_part does, or -1 */
+static int
+read_hex_digit(const char *text, size_t *q, bool *cut, int *budget)
+{
+	int			c = read_part(text, q, "0123456789abcdefABCDEF", cut, budget);
+
+	return c < 0 ? -1 : hex_value((char) c);
+}
+
+/* The value of the four hex digits at *q, advancing *q past them, or -1 */
+static int
+read_hex4(const char *text, size_t *q, bool *cut, int *budget)
 {
 	int			value = 0;
 
 	for (int i = 0; i < 4; i++)
 	{
-		int			digit = hex_value(text[q + i]);
+		int			digit = read_hex_digit(text, q, cut, budget);
 
-		if (text[q + i] == '\0')
-			*cut = true;
 		if (digit < 0)
 			return -1;
 		value = value * 16 + digit;
@@ -161,45 +230,20 @@ read_hex4(const char *text, size_t q, bool *cut)
 }
 
 /*
- * The hex digit at *q as it is or JSON-escaped ("\u0032"), advancing *q
- * past it; -1 if there is none.
- */
-static int
-read_hex_digit(const char *text, size_t *q, bool *cut)
-{
-	int			value;
-
-	if (text[*q] == '\0')
-		*cut = true;
-	value = hex_value(text[*q]);
-	if (value >= 0)
-	{
-		(*q)++;
-		return value;
-	}
-	if (text[*q] != '\\' || text[*q + 1] != 'u')
-		return -1;
-	value = read_hex4(text, *q + 2, cut);
-	if (value < 0 || value > 0x7f || hex_value((char) value) < 0)
-		return -1;
-	*q += 6;
-	return hex_value((char) value);
-}
-
-/*
  * Undo the escape that ch, a "%" or a "\", begins with what follows it:
  * ch becomes what the escape stands for.  False if what follows makes no
- * escape; *cut set where the text ends inside one.
+ * escape; *cut set where the text ends inside one.  Only read_further
+ * calls it, charging the step.
  */
 static bool
-undo_escape(const char *text, ClfChar *ch, bool *cut)
+undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget)
 {
 	size_t		q = ch->end;
 
 	if (ch->bytes[0] == '%')
 	{
-		int			high = read_hex_digit(text, &q, cut);
-		int			low = high < 0 ? -1 : read_hex_digit(text, &q, cut);
+		int			high = read_hex_digit(text, &q, cut, budget);
+		int			low = high < 0 ? -1 : read_hex_digit(text, &q, cut, budget);
 
 		if (low < 0)
 			return false;
@@ -209,33 +253,31 @@ undo_escape(const char *text, ClfChar *ch, bool *cut)
 	}
 	else
 	{
-		const char *shortcut = strchr("\"\\/bfnrt", text[q]);
+		int			c = read_part(text, &q, "\"\\/bfnrtu", cut, budget);
+		const char *shortcut = c > 0 ? strchr("\"\\/bfnrt", c) : NULL;
 		int			code;
 
-		if (text[q] == '\0')
-		{
-			*cut = true;
-			return false;
-		}
 		if (shortcut != NULL)
 		{
 			ch->bytes[0] = "\"\\/\b\f\n\r\t"[shortcut - "\"\\/bfnrt"];
-			ch->end = q + 1;
+			ch->end = q;
 			return true;
 		}
-		if (text[q] != 'u' || (code = read_hex4(text, q + 1, cut)) < 0)
+		if (c != 'u' || (code = read_hex4(text, &q, cut, budget)) < 0)
 			return false;
-		q += 5;
 		/* a character beyond the BMP: a pair of escaped surrogates */
-		if (is_utf16_surrogate_first(code) && text[q] == '\\' &&
-			text[q + 1] == 'u')
+		if (is_utf16_surrogate_first(code))
 		{
-			int			second = read_hex4(text, q + 2, cut);
+			size_t		r = q;
+			int			second;
 
-			if (second >= 0 && is_utf16_surrogate_second(second))
+			if (read_part(text, &r, "\\", cut, budget) == '\\' &&
+				read_part(text, &r, "u", cut, budget) == 'u' &&
+				(second = read_hex4(text, &r, cut, budget)) >= 0 &&
+				is_utf16_surrogate_second(second))
 			{
 				code = surrogate_pair_to_codepoint(code, second);
-				q += 6;
+				q = r;
 			}
 		}
 		unicode_to_utf8(code, ch->bytes);
@@ -285,6 +327,7 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 			ClfChar		ch;
 			bool		cut = false;
 			size_t		q = places[b][k];
+			int			budget = CLF_MAX_ESCAPES;
 
 			if (text[q] == '\0')
 			{
@@ -295,7 +338,7 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 			ch.bytes[0] = (unsigned char) text[q];
 			ch.nbytes = 1;
 			ch.end = q + 1;
-			for (int step = 0;; step++)
+			for (;;)
 			{
 				if (ch.nbytes <= m - i &&
 					memcmp(ch.bytes, form + i, ch.nbytes) == 0)
@@ -316,9 +359,7 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 						}
 					}
 				}
-				if (step == CLF_MAX_ESCAPES || ch.nbytes != 1 ||
-					(ch.bytes[0] != '%' && ch.bytes[0] != '\\') ||
-					!undo_escape(text, &ch, &cut))
+				if (!read_further(text, &ch, &cut, &budget))
 					break;
 			}
 			if (cut && cut_short)
