@@ -379,21 +379,40 @@ is_word_char(char c)
 		(c >= '0' && c <= '9') || c == '_';
 }
 
-/* Whether the text before p ends in lead and ndigits hex digits */
-static bool
-follows_escape(const char *text, const char *p, const char *lead, int ndigits)
+/*
+ * For each place of text, whether an escape that ends there reads as a
+ * character no word is made of: the identifier that begins there stands
+ * alone on that side, in the text decoded as often as it takes.  The
+ * escape is read as match_at reads one, each reading of its chain looked
+ * at: "%3D", "%253D", "%25253D", "\u003d", "\n", "%5Cn", "%5Cu003D".  An
+ * escape that reads as a word character ("%41") separates nothing, as an
+ * "A" would not.  Each place where an escape begins costs at most the
+ * CLF_MAX_ESCAPES steps of match_at's reading of it.
+ */
+static bool *
+escaped_separators(const char *text, size_t n)
 {
-	size_t		lead_len = strlen(lead);
+	bool	   *separated = palloc0(n + 1);
+	int			budget;
 
-	if ((size_t) (p - text) < lead_len + ndigits ||
-		strncmp(p - ndigits - lead_len, lead, lead_len) != 0)
-		return false;
-	for (int i = 1; i <= ndigits; i++)
+	for (size_t s = 0; s < n; s++)
 	{
-		if (!isxdigit((unsigned char) p[-i]))
-			return false;
+		ClfChar		ch;
+		bool		cut = false;
+
+		if (text[s] != '%' && text[s] != '\\')
+			continue;
+		ch.bytes[0] = (unsigned char) text[s];
+		ch.nbytes = 1;
+		ch.end = s + 1;
+		budget = CLF_MAX_ESCAPES;	/* as match_at reads it */
+		while (read_further(text, &ch, &cut, &budget))
+		{
+			if (ch.nbytes > 1 || !is_word_char((char) ch.bytes[0]))
+				separated[ch.end] = true;
+		}
 	}
-	return true;
+	return separated;
 }
 
 /*
@@ -401,23 +420,23 @@ follows_escape(const char *text, const char *p, const char *lead, int ndigits)
  * the text's end where a cut-short text ends inside it) stands as a token
  * of its own, no word character running into either end of it.  A
  * one-letter corp_id or proxy_user is then hidden in "corpid=w&", "\"w\""
- * or "w:" without its letter going out of every word around it.  An escape
- * just before it separates, rather than making a word of its hex digits:
- * "%3Dw" or "%3dw" (a URL quoted in a URL), "%253Dw" (quoted twice),
- * "\u003dw" (JSON that escapes "="), "\nw" (a JSON string's line break,
- * quoted as it stands in a body or a JSON log line).  A form the text ends
- * inside of is taken: what followed it is unknown.
+ * or "w:" without its letter going out of every word around it.  Before
+ * it, what counts is the character the text decodes to (separated, from
+ * escaped_separators), not the escape's last hex digit or letter:
+ * "%3Dw" or "%3dw" (a URL quoted in a URL), "%25253Dw" (quoted three
+ * times), "\u003dw" (JSON that escapes "="), "\nw" (a JSON string's line
+ * break, quoted as it stands in a body or a JSON log line), "%5Cnw" (that
+ * put into a URL).  After it, an escape begins with "%" or "\", neither a
+ * word character.  A form the text ends inside of is taken: what
+ * followed it is unknown.
  */
 static bool
 stands_alone(const char *text, const char *p, const char *end,
-			 const char *form)
+			 const char *form, const bool *separated)
 {
 	size_t		len = strlen(form);
 	bool		starts = p == text || !is_word_char(form[0]) ||
-		!is_word_char(p[-1]) || follows_escape(text, p, "%", 2) ||
-		follows_escape(text, p, "%25", 2) ||
-		follows_escape(text, p, "\\u", 4) ||
-		(p - text >= 2 && p[-2] == '\\' && strchr("bfnrt", p[-1]) != NULL);
+		!is_word_char(p[-1]) || separated[p - text];
 	bool		ends = !is_word_char(form[len - 1]) || !is_word_char(*end);
 
 	return starts && ends;
@@ -439,6 +458,7 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 	size_t		n = strlen(text);
 	size_t		p = 0;
 	size_t	   *lengths = palloc(sizeof(size_t) * (list_length(forms) + 1));
+	bool	   *separated = whole_tokens ? escaped_separators(text, n) : NULL;
 	ListCell   *lc;
 
 	foreach(lc, forms)
@@ -455,7 +475,8 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 									   cut_short);
 
 			if (end > longest &&
-				(!whole_tokens || stands_alone(text, text + p, text + end, form)))
+				(!whole_tokens ||
+				 stands_alone(text, text + p, text + end, form, separated)))
 				longest = end;
 		}
 		if (longest > 0)
@@ -467,6 +488,8 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 			appendStringInfoChar(out, text[p++]);
 	}
 	pfree(lengths);
+	if (separated != NULL)
+		pfree(separated);
 }
 
 /*
@@ -489,7 +512,8 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
  * The cost is that of looking for each credential at each byte of text:
  * a byte that is not "%" or "\" is read one way, an escape in at most
  * CLF_MAX_ESCAPES steps, and only a credential's beginning found there is
- * followed further; texts redacted are messages and a response's errmsg,
+ * followed further (the identifiers' pass also reads each escape once more,
+ * for the separators before them: escaped_separators); texts redacted are messages and a response's errmsg,
  * which may be as long as a response.
  */
 char *
