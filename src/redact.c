@@ -110,23 +110,24 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * the way decoding the text again would, until what follows makes no
  * escape.  The parts of an escape are read so too (read_part): the hex
  * digits of a "%" or "\u" escape and the character after a "\" may be
- * escaped themselves ("%\u0032F", "%25%32%46", "%5C%2F", "%5C%75%30%30%36%31").
+ * escaped themselves ("%\u0032F", "%25%32%46", "%5C%2F",
+ * "%5C%75%30%30%36%31").
  *
- * Every escape undone at one place, of the character or of one of its
- * parts at any depth, spends one step of a budget of CLF_MAX_ESCAPES
- * (read_further), and an escape reads at most 12 bytes of its own besides
- * its parts (a surrogate pair): so one place costs at most about 16 * 12
- * bytes read however the text is made, and a run of megabytes of "%25",
- * "\\" or "%5C" costs each place that, not the run's length (which would
- * be quadratic).  What the 16 steps reach: a percent-escape 16 levels deep
- * ("%25" 15 times, then the hex digits: one step a level); a JSON text quoted in JSON 4
- * levels deep, not 16, since each level doubles the backslashes before an
- * escaped character and each backslash is a step (2^k - 1 of them: 15 at
- * k = 4); a JSON text quoted into a URL 8 times ("\/" as "%5C%2F": two
- * steps a level); a mix, the sum of its steps.  A text nested deeper is
- * not read through: none of the encoders a server quotes its requests with
- * nests so, and a text made to is made by the server the credential was
- * sent to, which has it anyway.
+ * Every escape undone in reading one character at one place, of the
+ * character or of one of its parts at any depth, spends one step of a
+ * budget of CLF_MAX_ESCAPES (read_further), and an escape reads at most 12
+ * bytes of its own besides its parts (a surrogate pair): so a reading
+ * costs at most about 16 * 12 bytes read however the text is made, and a
+ * run of megabytes of "%25", "\\" or "%5C" costs each place that, not the
+ * run's length (which would be quadratic).  What the 16 steps reach: a
+ * percent-escape 16 levels deep ("%25" 15 times, then the hex digits: a
+ * step a level); JSON in JSON only 4 levels deep, since each level doubles
+ * the backslashes before an escaped character and each backslash is a
+ * step (2^k - 1 of them, 15 at k = 4); a JSON text quoted into a URL 8
+ * times ("\/" as "%5C%2F", "%255C%252F": two steps a level); a mix, the
+ * sum of its steps.  A text nested deeper is not read through: it is not
+ * what quoting a request back makes, but what a server makes to get a
+ * credential past us, and the server has it already.
  */
 #define CLF_MAX_ESCAPES 16
 
