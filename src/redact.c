@@ -433,13 +433,20 @@ escaped_separators(const char *text, size_t n)
  */
 static bool
 stands_alone(const char *text, const char *p, const char *end,
-			 const char *form, const bool *separated)
+			 const char *form, bool **separated)
 {
 	size_t		len = strlen(form);
 	bool		starts = p == text || !is_word_char(form[0]) ||
-		!is_word_char(p[-1]) || separated[p - text];
+		!is_word_char(p[-1]);
 	bool		ends = !is_word_char(form[len - 1]) || !is_word_char(*end);
 
+	if (!starts && ends)
+	{
+		/* read the text's escapes once, when first needed */
+		if (*separated == NULL)
+			*separated = escaped_separators(text, strlen(text));
+		starts = (*separated)[p - text];
+	}
 	return starts && ends;
 }
 
@@ -459,7 +466,7 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 	size_t		n = strlen(text);
 	size_t		p = 0;
 	size_t	   *lengths = palloc(sizeof(size_t) * (list_length(forms) + 1));
-	bool	   *separated = whole_tokens ? escaped_separators(text, n) : NULL;
+	bool	   *separated = NULL;
 	ListCell   *lc;
 
 	foreach(lc, forms)
@@ -477,7 +484,7 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 
 			if (end > longest &&
 				(!whole_tokens ||
-				 stands_alone(text, text + p, text + end, form, separated)))
+				 stands_alone(text, text + p, text + end, form, &separated)))
 				longest = end;
 		}
 		if (longest > 0)
@@ -513,8 +520,9 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
  * The cost is that of looking for each credential at each byte of text:
  * a byte that is not "%" or "\" is read one way, an escape in at most
  * CLF_MAX_ESCAPES steps, and only a credential's beginning found there is
- * followed further (the identifiers' pass also reads each escape once more,
- * for the separators before them: escaped_separators); texts redacted are messages and a response's errmsg,
+ * followed further (the identifiers' pass reads each escape once more, for
+ * the separators before them, if an identifier follows a word character:
+ * escaped_separators); texts redacted are messages and a response's errmsg,
  * which may be as long as a response.
  */
 char *
