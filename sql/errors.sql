@@ -208,6 +208,19 @@ SELECT line, line ~ 'secret|echo|more|=3|%(25)*3[Dd]|é|😀' AS secret_shown,
        line ~ '%(25)*2f' AS mixed_case_shown,
        line ~ '\\u[0-9A-Fa-f]{4}' AS json_escape_shown
   FROM clf_error_of('SELECT * FROM err_echomore') line;
+-- ... and a JSON text put into a URL: its escapes percent-encoded, the
+-- character after a "\\" too ("%5C%2F" for "\\/", once, twice, as JSON in
+-- JSON; "%5C%75%30%30%37%33" for "\\u0073"), and the hex digits of a
+-- percent-escape percent-encoded ("%25%32%46"); and the corp_id after a
+-- separator escaped three times ("%25253D") or after a JSON escape put into
+-- a URL ("%5Cn", "%5Cu003D") stands alone (the mock quotes the request of a
+-- secret beginning 'secret-echo-json' so)
+SELECT clf_scenario_table('err_echojson', 'echoconn', '', 'corp');
+ALTER USER MAPPING FOR CURRENT_USER SERVER err_echojson_srv
+  OPTIONS (SET corp_id 'ww123', SET corp_secret 'secret-echo-json/+=3');
+SELECT line, line ~ 'echo|%5C%75|%73%65' AS secret_shown,
+       line ~ 'ww123' AS corp_id_shown
+  FROM clf_error_of('SELECT * FROM err_echojson') line;
 -- ... and an excerpt of a page cut short inside the corp_id loses that
 -- end too (the page quotes the connection's gettoken request)
 SELECT clf_scenario_table('err_echoidcut', 'echoconncut', '', 'corp');

@@ -102,15 +102,32 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * either case, each escape its own), and as a JSON string (a JSON encoder
  * may escape any character, "\u0061" for "a", its hex digits in either
  * case; "\/" for "/"; a JSON text quoted in JSON: "\\u0061"; a URL's
- * escapes JSON-escaped: "\u0025\u0032\u0046").  Rather than list the forms
- * (one more for each level and each case, and still never all of them),
- * match_at undoes the escapes at one place of the text one at a time, as
- * far as they nest: an escape that gives "%" or "\" begins another one
- * with what follows it, the way decoding the text again would, until what
- * follows makes no escape.  At most CLF_MAX_ESCAPES steps are taken at one
- * place, so that a run of backslashes or of "%25" in a body of megabytes
- * costs each place a bounded number of steps, not the run's length: that
- * would be quadratic.  No encoder nests escapes 16 deep.
+ * escapes JSON-escaped: "\u0025\u0032\u0046"; a JSON text quoted in a URL:
+ * "%5C%2F" for "\/").  Rather than list the forms (one more for each level
+ * and each case, and still never all of them), match_at undoes the
+ * escapes at one place of the text one at a time, as far as they nest: an
+ * escape that gives "%" or "\" begins another one with what follows it,
+ * the way decoding the text again would, until what follows makes no
+ * escape.  The parts of an escape are read so too (read_part): the hex
+ * digits of a "%" or "\u" escape and the character after a "\" may be
+ * escaped themselves ("%\u0032F", "%25%32%46", "%5C%2F",
+ * "%5C%75%30%30%36%31").
+ *
+ * Every escape undone in reading one character at one place, of the
+ * character or of one of its parts at any depth, spends one step of a
+ * budget of CLF_MAX_ESCAPES (read_further), and an escape reads at most 12
+ * bytes of its own besides its parts (a surrogate pair): so a reading
+ * costs at most about 16 * 12 bytes read however the text is made, and a
+ * run of megabytes of "%25", "\\" or "%5C" costs each place that, not the
+ * run's length (which would be quadratic).  What the 16 steps reach: a
+ * percent-escape 16 levels deep ("%25" 15 times, then the hex digits: a
+ * step a level); JSON in JSON only 4 levels deep, since each level doubles
+ * the backslashes before an escaped character and each backslash is a
+ * step (2^k - 1 of them, 15 at k = 4); a JSON text quoted into a URL 8
+ * times ("\/" as "%5C%2F", "%255C%252F": two steps a level); a mix, the
+ * sum of its steps.  A text nested deeper is not read through: it is not
+ * what quoting a request back makes, but what a server makes to get a
+ * credential past us, and the server has it already.
  */
 #define CLF_MAX_ESCAPES 16
 
@@ -121,6 +138,8 @@ typedef struct ClfChar
 	int			nbytes;
 	size_t		end;
 } ClfChar;
+
+static bool undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget);
 
 /*
  * The value of a hex digit, -1 for another character.  Either case: each
@@ -139,20 +158,71 @@ hex_value(char c)
 }
 
 /*
- * The value of the four hex digits at text + q, or -1; *cut set where the
- * text ends before them.
+ * ch, a reading of the text, read one escape further: false if it is not
+ * a "%" or a "\", if what follows makes no escape, or if the place's
+ * budget of steps is spent.
+ */
+static bool
+read_further(const char *text, ClfChar *ch, bool *cut, int *budget)
+{
+	if (ch->nbytes != 1 || (ch->bytes[0] != '%' && ch->bytes[0] != '\\') ||
+		*budget <= 0)
+		return false;
+	(*budget)--;
+	return undo_escape(text, ch, cut, budget);
+}
+
+/*
+ * A part of an escape at *q (a hex digit, the character after a "\"): the
+ * first reading of the text there, as it is or with escapes undone one at
+ * a time as in match_at, that is one of accept's characters; *q advanced
+ * past it.  -1 if no reading is.
  */
 static int
-read_hex4(const char *text, size_t q, bool *cut)
+read_part(const char *text, size_t *q, const char *accept, bool *cut,
+		  int *budget)
+{
+	ClfChar		ch;
+
+	if (text[*q] == '\0')
+	{
+		*cut = true;
+		return -1;
+	}
+	ch.bytes[0] = (unsigned char) text[*q];
+	ch.nbytes = 1;
+	ch.end = *q + 1;
+	do
+	{
+		if (ch.nbytes == 1 && ch.bytes[0] != '\0' &&
+			strchr(accept, ch.bytes[0]) != NULL)
+		{
+			*q = ch.end;
+			return ch.bytes[0];
+		}
+	} while (read_further(text, &ch, cut, budget));
+	return -1;
+}
+
+/* The hex digit at *q, read as read_part does, or -1 */
+static int
+read_hex_digit(const char *text, size_t *q, bool *cut, int *budget)
+{
+	int			c = read_part(text, q, "0123456789abcdefABCDEF", cut, budget);
+
+	return c < 0 ? -1 : hex_value((char) c);
+}
+
+/* The value of the four hex digits at *q, advancing *q past them, or -1 */
+static int
+read_hex4(const char *text, size_t *q, bool *cut, int *budget)
 {
 	int			value = 0;
 
 	for (int i = 0; i < 4; i++)
 	{
-		int			digit = hex_value(text[q + i]);
+		int			digit = read_hex_digit(text, q, cut, budget);
 
-		if (text[q + i] == '\0')
-			*cut = true;
 		if (digit < 0)
 			return -1;
 		value = value * 16 + digit;
@@ -161,45 +231,20 @@ read_hex4(const char *text, size_t q, bool *cut)
 }
 
 /*
- * The hex digit at *q as it is or JSON-escaped ("\u0032"), advancing *q
- * past it; -1 if there is none.
- */
-static int
-read_hex_digit(const char *text, size_t *q, bool *cut)
-{
-	int			value;
-
-	if (text[*q] == '\0')
-		*cut = true;
-	value = hex_value(text[*q]);
-	if (value >= 0)
-	{
-		(*q)++;
-		return value;
-	}
-	if (text[*q] != '\\' || text[*q + 1] != 'u')
-		return -1;
-	value = read_hex4(text, *q + 2, cut);
-	if (value < 0 || value > 0x7f || hex_value((char) value) < 0)
-		return -1;
-	*q += 6;
-	return hex_value((char) value);
-}
-
-/*
  * Undo the escape that ch, a "%" or a "\", begins with what follows it:
  * ch becomes what the escape stands for.  False if what follows makes no
- * escape; *cut set where the text ends inside one.
+ * escape; *cut set where the text ends inside one.  Only read_further
+ * calls it, charging the step.
  */
 static bool
-undo_escape(const char *text, ClfChar *ch, bool *cut)
+undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget)
 {
 	size_t		q = ch->end;
 
 	if (ch->bytes[0] == '%')
 	{
-		int			high = read_hex_digit(text, &q, cut);
-		int			low = high < 0 ? -1 : read_hex_digit(text, &q, cut);
+		int			high = read_hex_digit(text, &q, cut, budget);
+		int			low = high < 0 ? -1 : read_hex_digit(text, &q, cut, budget);
 
 		if (low < 0)
 			return false;
@@ -209,33 +254,31 @@ undo_escape(const char *text, ClfChar *ch, bool *cut)
 	}
 	else
 	{
-		const char *shortcut = strchr("\"\\/bfnrt", text[q]);
+		int			c = read_part(text, &q, "\"\\/bfnrtu", cut, budget);
+		const char *shortcut = c > 0 ? strchr("\"\\/bfnrt", c) : NULL;
 		int			code;
 
-		if (text[q] == '\0')
-		{
-			*cut = true;
-			return false;
-		}
 		if (shortcut != NULL)
 		{
 			ch->bytes[0] = "\"\\/\b\f\n\r\t"[shortcut - "\"\\/bfnrt"];
-			ch->end = q + 1;
+			ch->end = q;
 			return true;
 		}
-		if (text[q] != 'u' || (code = read_hex4(text, q + 1, cut)) < 0)
+		if (c != 'u' || (code = read_hex4(text, &q, cut, budget)) < 0)
 			return false;
-		q += 5;
 		/* a character beyond the BMP: a pair of escaped surrogates */
-		if (is_utf16_surrogate_first(code) && text[q] == '\\' &&
-			text[q + 1] == 'u')
+		if (is_utf16_surrogate_first(code))
 		{
-			int			second = read_hex4(text, q + 2, cut);
+			size_t		r = q;
+			int			second;
 
-			if (second >= 0 && is_utf16_surrogate_second(second))
+			if (read_part(text, &r, "\\", cut, budget) == '\\' &&
+				read_part(text, &r, "u", cut, budget) == 'u' &&
+				(second = read_hex4(text, &r, cut, budget)) >= 0 &&
+				is_utf16_surrogate_second(second))
 			{
 				code = surrogate_pair_to_codepoint(code, second);
-				q += 6;
+				q = r;
 			}
 		}
 		unicode_to_utf8(code, ch->bytes);
@@ -285,6 +328,7 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 			ClfChar		ch;
 			bool		cut = false;
 			size_t		q = places[b][k];
+			int			budget = CLF_MAX_ESCAPES;
 
 			if (text[q] == '\0')
 			{
@@ -295,7 +339,7 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 			ch.bytes[0] = (unsigned char) text[q];
 			ch.nbytes = 1;
 			ch.end = q + 1;
-			for (int step = 0;; step++)
+			for (;;)
 			{
 				if (ch.nbytes <= m - i &&
 					memcmp(ch.bytes, form + i, ch.nbytes) == 0)
@@ -316,9 +360,7 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 						}
 					}
 				}
-				if (step == CLF_MAX_ESCAPES || ch.nbytes != 1 ||
-					(ch.bytes[0] != '%' && ch.bytes[0] != '\\') ||
-					!undo_escape(text, &ch, &cut))
+				if (!read_further(text, &ch, &cut, &budget))
 					break;
 			}
 			if (cut && cut_short)
@@ -338,21 +380,40 @@ is_word_char(char c)
 		(c >= '0' && c <= '9') || c == '_';
 }
 
-/* Whether the text before p ends in lead and ndigits hex digits */
-static bool
-follows_escape(const char *text, const char *p, const char *lead, int ndigits)
+/*
+ * For each place of text, whether an escape that ends there reads as a
+ * character no word is made of: the identifier that begins there stands
+ * alone on that side, in the text decoded as often as it takes.  The
+ * escape is read as match_at reads one, each reading of its chain looked
+ * at: "%3D", "%253D", "%25253D", "\u003d", "\n", "%5Cn", "%5Cu003D".  An
+ * escape that reads as a word character ("%41") separates nothing, as an
+ * "A" would not.  Each place where an escape begins costs at most the
+ * CLF_MAX_ESCAPES steps of match_at's reading of it.
+ */
+static bool *
+escaped_separators(const char *text, size_t n)
 {
-	size_t		lead_len = strlen(lead);
+	bool	   *separated = palloc0(n + 1);
+	int			budget;
 
-	if ((size_t) (p - text) < lead_len + ndigits ||
-		strncmp(p - ndigits - lead_len, lead, lead_len) != 0)
-		return false;
-	for (int i = 1; i <= ndigits; i++)
+	for (size_t s = 0; s < n; s++)
 	{
-		if (!isxdigit((unsigned char) p[-i]))
-			return false;
+		ClfChar		ch;
+		bool		cut = false;
+
+		if (text[s] != '%' && text[s] != '\\')
+			continue;
+		ch.bytes[0] = (unsigned char) text[s];
+		ch.nbytes = 1;
+		ch.end = s + 1;
+		budget = CLF_MAX_ESCAPES;	/* as match_at reads it */
+		while (read_further(text, &ch, &cut, &budget))
+		{
+			if (ch.nbytes > 1 || !is_word_char((char) ch.bytes[0]))
+				separated[ch.end] = true;
+		}
 	}
-	return true;
+	return separated;
 }
 
 /*
@@ -360,25 +421,32 @@ follows_escape(const char *text, const char *p, const char *lead, int ndigits)
  * the text's end where a cut-short text ends inside it) stands as a token
  * of its own, no word character running into either end of it.  A
  * one-letter corp_id or proxy_user is then hidden in "corpid=w&", "\"w\""
- * or "w:" without its letter going out of every word around it.  An escape
- * just before it separates, rather than making a word of its hex digits:
- * "%3Dw" or "%3dw" (a URL quoted in a URL), "%253Dw" (quoted twice),
- * "\u003dw" (JSON that escapes "="), "\nw" (a JSON string's line break,
- * quoted as it stands in a body or a JSON log line).  A form the text ends
- * inside of is taken: what followed it is unknown.
+ * or "w:" without its letter going out of every word around it.  Before
+ * it, what counts is the character the text decodes to (separated, from
+ * escaped_separators), not the escape's last hex digit or letter:
+ * "%3Dw" or "%3dw" (a URL quoted in a URL), "%25253Dw" (quoted three
+ * times), "\u003dw" (JSON that escapes "="), "\nw" (a JSON string's line
+ * break, quoted as it stands in a body or a JSON log line), "%5Cnw" (that
+ * put into a URL).  After it, an escape begins with "%" or "\", neither a
+ * word character.  A form the text ends inside of is taken: what
+ * followed it is unknown.
  */
 static bool
 stands_alone(const char *text, const char *p, const char *end,
-			 const char *form)
+			 const char *form, bool **separated)
 {
 	size_t		len = strlen(form);
 	bool		starts = p == text || !is_word_char(form[0]) ||
-		!is_word_char(p[-1]) || follows_escape(text, p, "%", 2) ||
-		follows_escape(text, p, "%25", 2) ||
-		follows_escape(text, p, "\\u", 4) ||
-		(p - text >= 2 && p[-2] == '\\' && strchr("bfnrt", p[-1]) != NULL);
+		!is_word_char(p[-1]);
 	bool		ends = !is_word_char(form[len - 1]) || !is_word_char(*end);
 
+	if (!starts && ends)
+	{
+		/* read the text's escapes once, when first needed */
+		if (*separated == NULL)
+			*separated = escaped_separators(text, strlen(text));
+		starts = (*separated)[p - text];
+	}
 	return starts && ends;
 }
 
@@ -398,6 +466,7 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 	size_t		n = strlen(text);
 	size_t		p = 0;
 	size_t	   *lengths = palloc(sizeof(size_t) * (list_length(forms) + 1));
+	bool	   *separated = NULL;
 	ListCell   *lc;
 
 	foreach(lc, forms)
@@ -414,7 +483,8 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 									   cut_short);
 
 			if (end > longest &&
-				(!whole_tokens || stands_alone(text, text + p, text + end, form)))
+				(!whole_tokens ||
+				 stands_alone(text, text + p, text + end, form, &separated)))
 				longest = end;
 		}
 		if (longest > 0)
@@ -426,6 +496,8 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
 			appendStringInfoChar(out, text[p++]);
 	}
 	pfree(lengths);
+	if (separated != NULL)
+		pfree(separated);
 }
 
 /*
@@ -448,7 +520,9 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
  * The cost is that of looking for each credential at each byte of text:
  * a byte that is not "%" or "\" is read one way, an escape in at most
  * CLF_MAX_ESCAPES steps, and only a credential's beginning found there is
- * followed further; texts redacted are messages and a response's errmsg,
+ * followed further (the identifiers' pass reads each escape once more, for
+ * the separators before them, if an identifier follows a word character:
+ * escaped_separators); texts redacted are messages and a response's errmsg,
  * which may be as long as a response.
  */
 char *

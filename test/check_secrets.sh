@@ -21,7 +21,10 @@
 #                  escaped any number of times; secret-echo-more/+=3... as
 #                  JSON escapes its letters (the mock's "\u0073e\u0063...",
 #                  "\u0073\u0065...") and its end so ("\u002F+\u003d3",
-#                  "\u002F\u002b\u003D", "\u0025\u0032\u0046")
+#                  "\u002F\u002b\u003D", "\u0025\u0032\u0046");
+#                  secret-echo-json/+=3 with every byte of its JSON
+#                  escapes or of its escaped form percent-encoded
+#                  ("%5C%75%30%30%37%33...", "%73%65%63%72%65%74...%25%32%46")
 #   tokens         tok-... (issued by the mock), fixed-... (set in user
 #                  mappings), t0k3n (options.sql)
 #   proxy          pw-hunter2, pw-hunter2-wrong (security.sql, fault suite)
@@ -41,6 +44,7 @@ PATTERN='secret-ok|secret-wrong|Wr0ng-S3cret-Value|Wr0ng-Secret|s3cr3t|bench-wro
 PATTERN+='|tok-[A-Za-z0-9]+-[0-9]+|fixed-[A-Za-z0-9]+|t0k3n'
 PATTERN+='|/\+=3|%(25)*2[Ff]%(25)*2[Bb]%(25)*3[Dd]3'
 PATTERN+='|\\u0073(e|\\u0065)|(/|\\u002[Ff])(\+|\\u002[Bb])(=|\\u003[Dd])|\\u0025\\u0032\\u0046'
+PATTERN+='|%5C%75%30%30|%73%65%63%72%65%74|%25%32%46'
 PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy'
 status=0
 for log in "$@"; do

@@ -300,6 +300,11 @@ def mixed_hex(text):
     return re.sub(r"%[0-9A-F]{2}", one, text)
 
 
+def quote_all(text):
+    """text percent-encoded every byte, letters and digits too."""
+    return "".join("%%%02X" % b for b in text.encode())
+
+
 def json_u(text, every):
     """text as a JSON encoder that escapes every EVERY-th character as \\uXXXX
     writes it (ordinary letters too; one beyond the BMP as a surrogate
@@ -820,6 +825,26 @@ class Handler(BaseHTTPRequestHandler):
                                    % (thrice, quote(thrice, safe=""), mixed_hex(quote(secret, safe="")),
                                       quote(mixed_hex(quote(secret, safe="")), safe=""),
                                       json_u(secret, 2), json_u(secret, 1), json_u(quote(secret, safe=""), 1))})
+        if (secret or "").startswith("secret-echo-json"):
+            # a gateway quoting the request as JSON (the PHP way, "/" as
+            # "\\/") put into a URL: once, twice, as JSON in JSON; a JSON
+            # text whose encoder escapes every character put into a URL
+            # that escapes every byte (the "u" and hex digits of its "\\u"
+            # escapes too); the secret percent-encoded, put so into a URL
+            # ("%25%32%46"); the request's URL escaped three times; the
+            # corp id after a JSON "\\n" and after "=" as "\\u003D", in a URL
+            STATE.bump("gettoken")
+            asked = dumps({"corpid": corpid, "corpsecret": secret}, separators=(",", ":")).replace("/", "\\/")
+            thrice = quote(quote(quote(self.path, safe=""), safe=""), safe="")
+            logged = dumps({"line": "corp:\n" + corpid}, separators=(",", ":"))
+            equals = dumps("corpid=" + corpid).replace("=", "\\u003D")
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, JSON in a URL: %s, twice: %s, in "
+                                   "JSON: %s, JSON all, every byte: %s, escaped, every byte: %s, request thrice: "
+                                   "%s, logged: %s, equals: %s"
+                                   % (quote(asked, safe=""), quote(quote(asked, safe=""), safe=""),
+                                      quote(dumps({"q": asked}), safe=""), quote_all(json_u(secret, 1)),
+                                      quote_all(quote(secret, safe="")), thrice, quote(logged, safe=""),
+                                      quote(equals, safe=""))})
         if (secret or "").startswith("secret-echo"):
             # a gateway's diagnostics quoting the request, whatever the corp
             # id: its URL as sent, and in lowercase hex as another server
