@@ -208,6 +208,17 @@ SELECT line, line ~ 'secret|echo|more|=3|%(25)*3[Dd]|é|😀' AS secret_shown,
        line ~ '%(25)*2f' AS mixed_case_shown,
        line ~ '\\u[0-9A-Fa-f]{4}' AS json_escape_shown
   FROM clf_error_of('SELECT * FROM err_echomore') line;
+-- an errmsg of 300 kB is shown by its first 2000 bytes, "..." after; the
+-- token the cut goes through is hidden, a character it goes through dropped
+SELECT clf_scenario_table('err_longmsg', 'longerrmsg');
+SELECT left(line, 40) AS starts, octet_length(line) AS bytes, right(line, 14) AS ends,
+       line ~ 'fixed|longerr' AS token_shown
+  FROM clf_error_of('SELECT * FROM err_longmsg') line;
+SELECT clf_drop_scenario_table('err_longmsg');
+SELECT clf_scenario_table('err_longcjk', 'longerrmsg~cjk');
+SELECT octet_length(line) AS bytes, right(line, 6) AS ends
+  FROM clf_error_of('SELECT * FROM err_longcjk') line WHERE line LIKE 'message:%';
+SELECT clf_drop_scenario_table('err_longcjk');
 -- ... and a JSON text put into a URL: its escapes percent-encoded, the
 -- character after a "\\" too ("%5C%2F" for "\\/", once, twice, as JSON in
 -- JSON; "%5C%75%30%30%37%33" for "\\u0073"), and the hex digits of a

@@ -126,11 +126,29 @@ clf_wecom_init(void)
 	MarkGUCPrefixReserved("contact_list_fdw");
 }
 
-/* Text from the network, redacted and made fit for a message. */
+/*
+ * WeCom's errmsg, redacted and made fit for a message: its first
+ * CLF_ERRMSG_SHOWN bytes at most.  A server may put megabytes there; a
+ * message and the server log need its beginning, and the redaction, which
+ * reads the escapes at every place of the text, then costs no more than
+ * that.  Redacted as an excerpt is: a credential the cut goes through is
+ * hidden too (and a character it goes through, dropped as printing drops
+ * one cut off).
+ */
+#define CLF_ERRMSG_SHOWN 2000
+
 static char *
 shown_text(const char *raw, const ClfCall *call)
 {
-	return clf_redact_printable(raw, call->opts, call->token, false);
+	char	   *head;
+	char	   *shown;
+
+	if (strlen(raw) <= CLF_ERRMSG_SHOWN)
+		return clf_redact_printable(raw, call->opts, call->token, false);
+	head = pnstrdup(raw, CLF_ERRMSG_SHOWN);
+	shown = psprintf("%s...", clf_redact_printable(head, call->opts, call->token, true));
+	clf_wipe(head);
+	return shown;
 }
 
 /*

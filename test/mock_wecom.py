@@ -217,7 +217,7 @@ ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404"
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
            "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked",
-           "bigtokenplain", "token502big", "token502bigchunked"}
+           "bigtokenplain", "token502big", "token502bigchunked", "longerrmsg"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -957,6 +957,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_err(int(scen[1:]))
         if scen == "ratelimitforever":
             return self.send_err(45009)
+        if scen == "longerrmsg" and token.endswith("~cjk"):
+            # 300 kB of CJK: byte 2000 is inside a character
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter " + "汉" * 100000})
+        if scen == "longerrmsg":
+            # an errmsg of 300 kB, with the request's token where the client
+            # cuts it (byte 2000 of the errmsg): 18 + 3 * 657 + 1 bytes before
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter " + "汉" * 657 + " " + token
+                                   + " " + "x" * 300000})
         if scen == "expire" and not STATE.first_time("used_tokens", token):
             return self.send_err(42001)
         if STATE.is_expired(token):
