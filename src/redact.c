@@ -653,14 +653,28 @@ clf_printable_text(const char *text, size_t maxbytes)
 }
 
 /*
- * Text from the network as a message shows it: redacted (clf_redact, with
- * cut_short as there), then made printable.
+ * Text from the network as a message shows it: redacted (clf_redact), made
+ * printable, and at most its first maxbytes bytes, "..." marking the cut.
+ * A server may send megabytes where a message needs a line; the redaction,
+ * which reads the escapes at every place of the text, then costs no more
+ * than what is shown.  The part shown is redacted as an excerpt: a
+ * credential the cut goes through is hidden too, as with cut_short, which
+ * says the text itself already stops short of what the server sent.
  */
 char *
-clf_redact_printable(const char *text, const ClfOptions *opts,
-					 const char *token, bool cut_short)
+clf_redact_printable(const char *text, size_t maxbytes, bool cut_short,
+					 const ClfOptions *opts, const char *token)
 {
-	return clf_printable_text(clf_redact(text, opts, token, cut_short), SIZE_MAX);
+	char	   *head;
+	char	   *shown;
+
+	if (strnlen(text, maxbytes + 1) <= maxbytes)
+		return clf_printable_text(clf_redact(text, opts, token, cut_short), SIZE_MAX);
+	head = pnstrdup(text, maxbytes);
+	shown = psprintf("%s...",
+					 clf_printable_text(clf_redact(head, opts, token, true), SIZE_MAX));
+	clf_wipe(head);
+	return shown;
 }
 
 /* Copy whole characters of src that fit in size bytes, terminated. */

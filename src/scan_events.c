@@ -213,6 +213,17 @@ request_out(ClfScanReport *rep, bool gettoken, bool async)
 }
 
 /*
+ * rep's request is settled: counted by its own code, or never made.  Its
+ * scan's memory going no longer counts it.
+ */
+static void
+request_settled(ClfScanReport *rep)
+{
+	if (rep)
+		rep->request_out = false;
+}
+
+/*
  * rep's scan ends with outcome: its logs get stats as its counters (its
  * own, or those with a request its exit cut short).
  */
@@ -399,8 +410,7 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 					   double network_ms, ClfScanReport *rep,
 					   const ClfScanStats *scan)
 {
-	if (rep != NULL)
-		rep->request_out = false;	/* counted below, not at exit */
+	request_settled(rep);		/* counted below, not at exit */
 	clf_progress_publish(scan);
 	clf_request_done(opts, gettoken, bytes, network_ms);
 }
@@ -415,8 +425,7 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 void
 clf_event_request_not_made(ClfScanReport *rep)
 {
-	if (rep != NULL)
-		rep->request_out = false;
+	request_settled(rep);
 }
 
 /*
@@ -468,8 +477,7 @@ clf_event_request_done_claim(const ClfOptions *opts, ClfSlotClaim c,
 							 bool gettoken, size_t bytes, double network_ms,
 							 ClfScanReport *rep, const ClfScanStats *scan)
 {
-	if (rep != NULL)
-		rep->request_out = false;	/* counted below, not when its memory goes */
+	request_settled(rep);		/* counted below, not when its memory goes */
 	clf_progress_publish(scan);
 	clf_request_done_claim(c, opts, gettoken, bytes, network_ms);
 }

@@ -127,28 +127,15 @@ clf_wecom_init(void)
 }
 
 /*
- * WeCom's errmsg, redacted and made fit for a message: its first
- * CLF_ERRMSG_SHOWN bytes at most.  A server may put megabytes there; a
- * message and the server log need its beginning, and the redaction, which
- * reads the escapes at every place of the text, then costs no more than
- * that.  Redacted as an excerpt is: a credential the cut goes through is
- * hidden too (and a character it goes through, dropped as printing drops
- * one cut off).
+ * WeCom's errmsg, redacted and made fit for a message: its beginning is
+ * what a message and the server log need.
  */
 #define CLF_ERRMSG_SHOWN 2000
 
 static char *
 shown_text(const char *raw, const ClfCall *call)
 {
-	char	   *head;
-	char	   *shown;
-
-	if (strlen(raw) <= CLF_ERRMSG_SHOWN)
-		return clf_redact_printable(raw, call->opts, call->token, false);
-	head = pnstrdup(raw, CLF_ERRMSG_SHOWN);
-	shown = psprintf("%s...", clf_redact_printable(head, call->opts, call->token, true));
-	clf_wipe(head);
-	return shown;
+	return clf_redact_printable(raw, CLF_ERRMSG_SHOWN, false, call->opts, call->token);
 }
 
 /*
@@ -160,8 +147,9 @@ body_excerpt(const ClfCall *call, const ClfHttpOutcome *out)
 {
 	if (call->page_no == 0 || out->head_len == 0)
 		return NULL;
-	return clf_redact_printable(out->head, call->opts, call->token,
-								out->head_len == CLF_BODY_HEAD_LEN);
+	return clf_redact_printable(out->head, CLF_BODY_HEAD_LEN,
+								out->head_len == CLF_BODY_HEAD_LEN,
+								call->opts, call->token);
 }
 
 /* "page 3 of contact_list" or "gettoken", for messages */

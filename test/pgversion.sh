@@ -35,3 +35,31 @@ clf_pg_config() {
   fi
   echo "/usr/lib/postgresql/$(clf_pg_major)/bin/pg_config"
 }
+
+# clf_copy_postgres PG_CONFIG DEST: a scratch copy of that PostgreSQL in
+# Debian's layout under DEST, whose pg_config follows the copy (it finds
+# its paths relative to itself), so that installing a broken or
+# instrumented contact_list_fdw there touches nobody else's.  Prints the
+# copy's pg_config; fails, saying why, if PG_CONFIG is not in Debian's
+# layout or the copy cannot be made.
+clf_copy_postgres() {
+  local pgc=$1 dest=$2 major bindir prefix copied
+  major=$("$pgc" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+  bindir=$("$pgc" --bindir)
+  prefix=${bindir%/usr/lib/postgresql/"$major"/bin}
+  if [ "$prefix" = "$bindir" ]; then
+    echo "$pgc is not in Debian's layout (PREFIX/usr/lib/postgresql/N/bin)" >&2
+    return 2
+  fi
+  mkdir -p "$dest/usr/lib/postgresql" "$dest/usr/share/postgresql" "$dest/usr/include" &&
+    cp -a "$prefix/usr/lib/postgresql/$major" "$dest/usr/lib/postgresql/" &&
+    cp -a "$prefix/usr/share/postgresql/$major" "$dest/usr/share/postgresql/" &&
+    cp -a "$prefix/usr/include/postgresql" "$dest/usr/include/" ||
+    { echo "could not copy PostgreSQL from $prefix" >&2; return 2; }
+  copied=$dest/usr/lib/postgresql/$major/bin/pg_config
+  case "$("$copied" --pkglibdir)" in
+    "$dest"/*) ;;
+    *) echo "the copied pg_config does not follow its copy: $("$copied" --pkglibdir)" >&2; return 2 ;;
+  esac
+  echo "$copied"
+}

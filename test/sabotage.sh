@@ -52,33 +52,18 @@ chmod 755 "$TMP"
 cleanup() { [ -n "${CLF_KEEP_WORK:-}" ] || rm -rf "$TMP"; }
 trap cleanup EXIT
 
-# A scratch PostgreSQL: Debian's layout under a prefix of our own, which
-# pg_config follows (it finds its paths relative to itself), so installing
-# a broken contact_list_fdw there touches nobody else's.
-bindir=$("$PG_CONFIG" --bindir)
-prefix=${bindir%/usr/lib/postgresql/$MAJOR/bin}
-[ "$prefix" != "$bindir" ] || { echo "sabotage: $PG_CONFIG is not in Debian's layout (PREFIX/usr/lib/postgresql/N/bin)" >&2; exit 2; }
 # Entries run JOBS at a time (CLF_SABOTAGE_JOBS, default: the number of
-# CPUs, at most 4), each worker with its own copy of PostgreSQL and of the
-# tree, and each run in a network namespace of its own so that the
-# clusters and mocks of two runs never meet on a port.  Without root (no
+# CPUs, at most 4), each worker with its own copy of PostgreSQL
+# (clf_copy_postgres: installing a broken contact_list_fdw there touches
+# nobody else's) and of the tree, and each run in a network namespace of
+# its own so that the clusters and mocks of two runs never meet on a port.  Without root (no
 # namespaces) one worker runs them all.
 JOBS=${CLF_SABOTAGE_JOBS:-$(nproc)}
 [ "$JOBS" -le 4 ] || JOBS=4
 [ "$(id -u)" -eq 0 ] || JOBS=1
 mkdir -p "$TMP/logs" "$TMP/results" "$TMP/claims"
 for ((w = 0; w < JOBS; w++)); do
-  pg=$TMP/pg.$w
-  mkdir -p "$pg/usr/lib/postgresql" "$pg/usr/share/postgresql" "$pg/usr/include"
-  cp -a "$prefix/usr/lib/postgresql/$MAJOR" "$pg/usr/lib/postgresql/" &&
-    cp -a "$prefix/usr/share/postgresql/$MAJOR" "$pg/usr/share/postgresql/" &&
-    cp -a "$prefix/usr/include/postgresql" "$pg/usr/include/" ||
-    { echo "sabotage: could not copy PostgreSQL from $prefix" >&2; exit 2; }
-  spg=$pg/usr/lib/postgresql/$MAJOR/bin/pg_config
-  case "$("$spg" --pkglibdir)" in
-    "$TMP"/*) ;;
-    *) echo "sabotage: the copied pg_config does not follow its copy: $("$spg" --pkglibdir)" >&2; exit 2 ;;
-  esac
+  spg=$(clf_copy_postgres "$PG_CONFIG" "$TMP/pg.$w") || { echo "sabotage: no scratch PostgreSQL" >&2; exit 2; }
   # The scratch tree: what git tracks, as it is in the work tree now.
   mkdir -p "$TMP/tree.$w"
   git ls-files -z | xargs -0 cp --parents -t "$TMP/tree.$w" ||

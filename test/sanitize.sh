@@ -46,18 +46,9 @@ found=
 cleanup() { [ -n "${CLF_KEEP_WORK:-}$found" ] || rm -rf "$TMP"; }
 trap cleanup EXIT
 
-# A scratch PostgreSQL in Debian's layout under a prefix of our own, as
-# test/sabotage.sh makes one (pg_config follows its copy)
-bindir=$("$PG_CONFIG" --bindir)
-prefix=${bindir%/usr/lib/postgresql/"$MAJOR"/bin}
-[ "$prefix" != "$bindir" ] || { echo "sanitize: $PG_CONFIG is not in Debian's layout (PREFIX/usr/lib/postgresql/N/bin)" >&2; exit 2; }
+# A scratch PostgreSQL, which the sanitizer build is installed into
 pg=$TMP/pg
-mkdir -p "$pg/usr/lib/postgresql" "$pg/usr/share/postgresql" "$pg/usr/include"
-cp -a "$prefix/usr/lib/postgresql/$MAJOR" "$pg/usr/lib/postgresql/" &&
-  cp -a "$prefix/usr/share/postgresql/$MAJOR" "$pg/usr/share/postgresql/" &&
-  cp -a "$prefix/usr/include/postgresql" "$pg/usr/include/" ||
-  { echo "sanitize: could not copy PostgreSQL from $prefix" >&2; exit 2; }
-spg=$pg/usr/lib/postgresql/$MAJOR/bin/pg_config
+spg=$(clf_copy_postgres "$PG_CONFIG" "$pg") || { echo "sanitize: no scratch PostgreSQL" >&2; exit 2; }
 
 # ASan starts up inside the first malloc, which in the server is
 # libgpg-error's constructor calling bindtextdomain() under glibc's
