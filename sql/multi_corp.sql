@@ -30,7 +30,7 @@ ALTER FOREIGN TABLE contacts_a ALTER COLUMN corp OPTIONS (ADD source 'server');
 ALTER FOREIGN TABLE contacts_b ALTER COLUMN corp OPTIONS (ADD source 'server');
 
 CREATE MATERIALIZED VIEW all_customers AS
-  SELECT corp, external_userid, coalesce(follow_userid, '') AS follow_userid,
+  SELECT DISTINCT corp, external_userid, coalesce(follow_userid, '') AS follow_userid,
          coalesce(chat_id, '') AS chat_id
     FROM contacts WHERE is_customer;
 CREATE UNIQUE INDEX ON all_customers (corp, external_userid, follow_userid, chat_id);

@@ -26,9 +26,10 @@ CREATE MATERIALIZED VIEW customer_relationships AS
   SELECT external_userid,
          coalesce(follow_userid, '') AS follow_userid,
          coalesce(chat_id, '') AS chat_id,
-         add_time
+         min(add_time) AS add_time
     FROM wecom_contacts
-   WHERE is_customer;
+   WHERE is_customer
+   GROUP BY 1, 2, 3;
 CREATE UNIQUE INDEX customer_relationships_key
   ON customer_relationships (external_userid, follow_userid, chat_id);
 SELECT count(*) FROM customer_relationships;
@@ -36,6 +37,35 @@ SELECT mock_reset();
 REFRESH MATERIALIZED VIEW CONCURRENTLY customer_relationships;
 SELECT mock_stats()->'contact_list' AS requests;
 SELECT count(*) FROM customer_relationships;
+
+-- The key repeats in WeCom's rows: a customer in non-customer group chats
+-- of the member who added them has rows with a chat_name and no chat_id
+-- (scenario customergroups).  The view's GROUP BY keeps it unique; without
+-- it the unique index cannot be made.
+SELECT clf_scenario_table('recipe_groups', 'customergroups');
+SELECT external_userid, follow_userid, chat_id, chat_name
+  FROM recipe_groups WHERE external_userid = 'wm_cust_001'
+ ORDER BY add_time;
+CREATE MATERIALIZED VIEW groups_ungrouped AS
+  SELECT external_userid, coalesce(follow_userid, '') AS follow_userid,
+         coalesce(chat_id, '') AS chat_id
+    FROM recipe_groups WHERE is_customer;
+CREATE UNIQUE INDEX ON groups_ungrouped (external_userid, follow_userid, chat_id);
+DROP MATERIALIZED VIEW groups_ungrouped;
+CREATE MATERIALIZED VIEW groups_relationships AS
+  SELECT external_userid,
+         coalesce(follow_userid, '') AS follow_userid,
+         coalesce(chat_id, '') AS chat_id,
+         min(add_time) AS add_time
+    FROM recipe_groups
+   WHERE is_customer
+   GROUP BY 1, 2, 3;
+CREATE UNIQUE INDEX ON groups_relationships (external_userid, follow_userid, chat_id);
+REFRESH MATERIALIZED VIEW CONCURRENTLY groups_relationships;
+SELECT * FROM groups_relationships WHERE external_userid = 'wm_cust_001'
+ ORDER BY add_time;
+DROP MATERIALIZED VIEW groups_relationships;
+SELECT clf_drop_scenario_table('recipe_groups');
 
 -- 3. De-duplicate contacts within one scan: tmp_openid identifies a contact
 --    within one traversal (one scan), so group on it in the same query.

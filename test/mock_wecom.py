@@ -112,6 +112,21 @@ def make_row(i, trav):
             "follow_userid": arg, "chat_name": chat[0], "add_time": at}
 
 
+# customergroups: the basic rows, then customer 1 in two non-customer group
+# chats that zhangwei, who added them, owns: a customer's row with a
+# chat_name (no chat_id), so (external_userid, follow_userid, chat_id)
+# repeats across rows, as WeCom's own data may.
+GROUP_CHATS = ["外联群3", "外联群4"]
+
+
+def grouped_row(i, trav):
+    if i < len(BASIC):
+        return make_row(i, trav)
+    return {"is_customer": True, "tmp_openid": "tmp-%d-1" % trav,
+            "external_userid": "wm_cust_001", "follow_userid": "zhangwei",
+            "chat_name": GROUP_CHATS[i - len(BASIC)], "add_time": BASE_TIME + i * HOUR}
+
+
 # One row per conversion case; "T" is replaced by tmp-<traversal>-<contact>.
 TYPES = [
     {"is_customer": True, "tmp_openid": "T", "external_userid": "wm_cust_001", "follow_userid": "zhangwei", "add_time": BASE_TIME},
@@ -227,6 +242,8 @@ def dataset(scen):
         return len(BASIC), make_row
     if scen in ("big", "bigplain"):
         return 2500, make_row
+    if scen == "customergroups":
+        return len(BASIC) + len(GROUP_CHATS), grouped_row
     if scen == "bench" or BENCH_DELAY.fullmatch(scen):
         return BENCH_ROWS, make_row
     if scen == "types":
@@ -266,7 +283,8 @@ GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "sec
 def known(scen):
     if RETRY_AFTER.fullmatch(scen) or BENCH_DELAY.fullmatch(scen):
         return True
-    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bigplain", "bench", "types", "numbers", "nul", "badutf8"):
+    if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bigplain", "bench", "types", "numbers", "nul",
+                                                           "badutf8", "customergroups"):
         return True
     m = re.fullmatch(r"types(\d+)", scen)
     if m:
@@ -1249,6 +1267,8 @@ SCENARIO_HELP = [
     ("types", "27 rows of awkward values, for column type conversions (rows 12 and 13"),
     ("", "hold integers beyond 64 bits, which refuse the page: typesN serves row N alone)"),
     ("numbers", "1 row of numbers beyond 2**53 and at the ends of bigint, for integer columns"),
+    ("customergroups", "the basic rows and 2 more: a customer in two non-customer groups of"),
+    ("", "the member who added them, so (external_userid, follow_userid, chat_id) repeats"),
 ]
 
 
