@@ -2760,6 +2760,8 @@ class Suite:
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
 
     def shared_cancel(self, conn):
+        self.shared_table(conn, "fs_one", {"access_token": "fixed-hangonce"},
+                          server_options="max_concurrent_requests '1'")
         reset()
         holder, hpid, hth, hbox, waiter, wpid, wth, wbox = self.slot_holders(conn, "fs_one")
         # a third, cancelled while it waits for the slot
