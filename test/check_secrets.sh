@@ -37,7 +37,8 @@
 #                  and their Basic-auth form: base64 of "squid:pw-hunter2..."
 #                  begins c3F1aWQ6cHctaHVudGVy whatever follows, and of
 #                  "a:pw-hunter2..." (the fault suite's one-letter proxy_user)
-#                  YTpwdy1odW50ZXIy
+#                  YTpwdy1odW50ZXIy, and of "a b:pw-hunter..." (its proxy_user
+#                  with a space) YSBiOnB3LWh1bnRl
 #
 # A failed statement is logged with its text (log_min_error_statement):
 # the STATEMENT entries quote what the test typed, e.g. CREATE SERVER ...
@@ -52,7 +53,7 @@ PATTERN+='|/\+=3|%(25)*2[Ff]%(25)*2[Bb]%(25)*3[Dd]3'
 PATTERN+='|\\u0073(e|\\u0065)|(/|\\u002[Ff])(\+|\\u002[Bb])(=|\\u003[Dd])|\\u0025\\u0032\\u0046'
 PATTERN+='|%5C%75%30%30|%73%65%63%72%65%74|%25%32%46'
 PATTERN+='|&#(0*115|[xX]0*73);|%26%23(115|[xX]73)%3B|\+a%2Bb|a\+b(&|&amp;)(<|&lt;)|a&#37;2Bb'
-PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy'
+PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy|YSBiOnB3LWh1bnRl'
 status=0
 for log in "$@"; do
   [ -s "$log" ] || { echo "no server log at $log" >&2; status=1; continue; }

@@ -1022,14 +1022,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.echo_url(scen == "echourlcut")
         if scen == "echoproxy":
             # a TLS-inspecting proxy's diagnostics, quoting the CONNECT's
-            # credentials as sent and decoded
+            # credentials as sent and decoded, and the decoded ones
+            # form-encoded ("+" for a space), as a login form would carry them
             auth = self.tunnel_auth or ""
             try:
                 plain = base64.b64decode(auth.split()[-1]).decode("utf-8", "replace") if auth else ""
             except ValueError:
                 plain = ""
             return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, tunnel: "
-                                   "Proxy-Authorization: %s (%s)" % (auth, plain)})
+                                   "Proxy-Authorization: %s (%s), form: %s" % (auth, plain, quote_plus(plain, safe=""))})
         if scen == "echoconncut":
             # a proxy's error page quoting the connection's first request
             # (gettoken's, when the client reuses the connection), padded so
