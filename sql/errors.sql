@@ -232,6 +232,26 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER err_echojson_srv
 SELECT line, line ~ 'echo|%5C%75|%73%65' AS secret_shown,
        line ~ 'ww123' AS corp_id_shown
   FROM clf_error_of('SELECT * FROM err_echojson') line;
+-- ... and a secret as an HTML error page (a proxy's, a gateway's) quotes
+-- it: form-encoded ("+" for its space, "%2B" for its "+"), once and twice;
+-- HTML-escaped with named references ("&amp;", "&apos;" or "&#39;"), and
+-- twice ("&amp;amp;"); every character a numeric reference (decimal, and
+-- hex in either case: "&#115;", "&#x65;", "&#X2f;"); percent-encoded with
+-- its "%" so ("&#37;2F"); the numeric references put into a URL
+-- ("%26%23115%3B"); and the corp_id after "&#37;3D" (the request's URL
+-- escaped, in a page) stands alone; its "+" as it stands is still hidden
+-- (the mock quotes a secret beginning 'secret-echo-html' so)
+SELECT clf_scenario_table('err_echohtml', 'echoconn', '', 'corp');
+ALTER USER MAPPING FOR CURRENT_USER SERVER err_echohtml_srv
+  OPTIONS (SET corp_id 'ww123', SET corp_secret 'secret-echo-html a+b&<>"''/é');
+SELECT line,
+       line !~ 'form: \[redacted\], form twice: \[redacted\],' AS form_shown,
+       line !~ 'decoded: \[redacted\],' AS literal_shown,
+       line !~ 'named: \[redacted\], named, #39: \[redacted\],' AS named_shown,
+       line !~ 'numeric: \[redacted\],' AS numeric_shown,
+       line !~ 'in a page: \[redacted\], named twice: \[redacted\], numeric in a URL: \[redacted\],' AS nested_shown,
+       line ~ 'ww123' AS corp_id_shown
+  FROM clf_error_of('SELECT * FROM err_echohtml') line WHERE line LIKE 'message:%';
 -- ... and an excerpt of a page cut short inside the corp_id loses that
 -- end too (the page quotes the connection's gettoken request)
 SELECT clf_scenario_table('err_echoidcut', 'echoconncut', '', 'corp');

@@ -99,34 +99,44 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * How a credential can be written.  A text from the network may quote it
  * escaped any number of times, in ways that nest: percent-encoded (a URL
  * quoted in a URL, in a URL: "%2F", "%252F", "%25252F", the hex digits in
- * either case, each escape its own), and as a JSON string (a JSON encoder
- * may escape any character, "\u0061" for "a", its hex digits in either
- * case; "\/" for "/"; a JSON text quoted in JSON: "\\u0061"; a URL's
- * escapes JSON-escaped: "\u0025\u0032\u0046"; a JSON text quoted in a URL:
- * "%5C%2F" for "\/").  Rather than list the forms (one more for each level
- * and each case, and still never all of them), match_at undoes the
- * escapes at one place of the text one at a time, as far as they nest: an
- * escape that gives "%" or "\" begins another one with what follows it,
- * the way decoding the text again would, until what follows makes no
- * escape.  The parts of an escape are read so too (read_part): the hex
- * digits of a "%" or "\u" escape and the character after a "\" may be
- * escaped themselves ("%\u0032F", "%25%32%46", "%5C%2F",
- * "%5C%75%30%30%36%31").
+ * either case, each escape its own), form-encoded ("+" for a space, "%2B"
+ * for a "+"), as a JSON string (a JSON encoder may escape any character,
+ * "\u0061" for "a", its hex digits in either case; "\/" for "/"; a JSON
+ * text quoted in JSON: "\\u0061"; a URL's escapes JSON-escaped:
+ * "\u0025\u0032\u0046"; a JSON text quoted in a URL: "%5C%2F" for "\/"),
+ * and as an HTML page quotes text (a proxy's or a gateway's error page):
+ * character references, "&#47;" or "&#x2F;" for "/", "&amp;" for "&"; a
+ * URL's escapes so, "&#37;2F"; a page's text HTML-escaped again,
+ * "&amp;#47;").  Rather than list the forms (one more for each level and
+ * each case, and still never all of them), match_at undoes the escapes at
+ * one place of the text one at a time, as far as they nest: an escape that
+ * gives "%", "\", "&" or "+" begins another one with what follows it, the
+ * way decoding the text again would, until what follows makes no escape.
+ * A "+" is read as it stands first and as a space after (a "+" of a
+ * credential is one, and a form encoder writes it "%2B"); each reading
+ * of the chain is tried.  The parts of an escape are read so too
+ * (read_part): the hex digits of a "%" or "\u" escape, the character
+ * after a "\" and each character of an HTML reference may be escaped
+ * themselves ("%\u0032F", "%25%32%46", "%5C%2F", "%5C%75%30%30%36%31",
+ * "%26%2347%3B").
  *
  * Every escape undone in reading one character at one place, of the
  * character or of one of its parts at any depth, spends one step of a
  * budget of CLF_MAX_ESCAPES (read_further), and an escape reads at most 12
- * bytes of its own besides its parts (a surrogate pair): so a reading
- * costs at most about 16 * 12 bytes read however the text is made, and a
- * run of megabytes of "%25", "\\" or "%5C" costs each place that, not the
- * run's length (which would be quadratic).  What the 16 steps reach: a
- * percent-escape 16 levels deep ("%25" 15 times, then the hex digits: a
- * step a level); JSON in JSON only 4 levels deep, since each level doubles
- * the backslashes before an escaped character and each backslash is a
- * step (2^k - 1 of them, 15 at k = 4); a JSON text quoted into a URL 8
- * times ("\/" as "%5C%2F", "%255C%252F": two steps a level); a mix, the
- * sum of its steps.  A text nested deeper is not read through: it is not
- * what quoting a request back makes, but what a server makes to get a
+ * bytes of its own besides its parts (a surrogate pair, "&#x0000002F;"):
+ * so a reading costs at most about 16 * 12 bytes read however the text is
+ * made, and a run of megabytes of "%25", "\\", "%5C" or "&#38;" costs
+ * each place that, not the run's length (which would be quadratic).  What
+ * the 16 steps reach: a percent-escape 16 levels deep ("%25" 15 times,
+ * then the hex digits: a step a level), an HTML reference so ("&#47;"
+ * escaped 15 times more, "&amp;amp;...#47;"); JSON in JSON only 4 levels
+ * deep, since each level doubles the backslashes before an escaped
+ * character and each backslash is a step (2^k - 1 of them, 15 at k = 4); a
+ * JSON text quoted into a URL 7 times ("\/" as "%5C%2F", "%255C%252F": two
+ * steps a level, and one for the "\"); an HTML page quoted into a URL 5
+ * times ("&#47;" as "%26%2347%3B", "%2526%252347%253B": three steps a
+ * level, and one for the reference); a mix, the sum of its steps.  A text nested deeper is not read through: it is not what
+ * quoting a request back makes, but what a server makes to get a
  * credential past us, and the server has it already.
  */
 #define CLF_MAX_ESCAPES 16
@@ -134,7 +144,7 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
 /* One reading of the text at a place: the bytes it stands for, and where it ends. */
 typedef struct ClfChar
 {
-	unsigned char bytes[4];		/* one byte, or a character's UTF-8 (\u) */
+	unsigned char bytes[4];		/* one byte, or a character's UTF-8 (\u, &#) */
 	int			nbytes;
 	size_t		end;
 } ClfChar;
@@ -158,14 +168,24 @@ hex_value(char c)
 }
 
 /*
+ * Whether c may begin an escape: "%", "\", "&" (an HTML character
+ * reference) or "+" (form encoding's space).
+ */
+static bool
+begins_escape(char c)
+{
+	return c == '%' || c == '\\' || c == '&' || c == '+';
+}
+
+/*
  * ch, a reading of the text, read one escape further: false if it is not
- * a "%" or a "\", if what follows makes no escape, or if the place's
- * budget of steps is spent.
+ * a character that begins one (begins_escape), if what follows makes no
+ * escape, or if the place's budget of steps is spent.
  */
 static bool
 read_further(const char *text, ClfChar *ch, bool *cut, int *budget)
 {
-	if (ch->nbytes != 1 || (ch->bytes[0] != '%' && ch->bytes[0] != '\\') ||
+	if (ch->nbytes != 1 || !begins_escape((char) ch->bytes[0]) ||
 		*budget <= 0)
 		return false;
 	(*budget)--;
@@ -231,16 +251,121 @@ read_hex4(const char *text, size_t *q, bool *cut, int *budget)
 }
 
 /*
- * Undo the escape that ch, a "%" or a "\", begins with what follows it:
- * ch becomes what the escape stands for.  False if what follows makes no
- * escape; *cut set where the text ends inside one.  Only read_further
- * calls it, charging the step.
+ * The names of the character references an HTML escaper writes for ASCII
+ * (Python's html.escape, PHP's htmlspecialchars, a template engine's), and
+ * the upper-case ones HTML reads the same.
+ */
+static const struct
+{
+	const char *name;
+	char		c;
+}			html_names[] = {
+	{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''},
+	{"AMP", '&'}, {"LT", '<'}, {"GT", '>'}, {"QUOT", '"'},
+};
+
+#define CLF_HTML_DIGITS 8		/* "&#x" 8 hex digits ";": 12 bytes */
+
+/*
+ * Undo the HTML character reference that ch, a "&", begins: "&#47;",
+ * "&#x2F;" or "&#X2f;" (decimal or hex, the "x" and the digits in either
+ * case, at most CLF_HTML_DIGITS digits, leading zeros included), or one of
+ * html_names ("&amp;"), always with its ";".  Each part is read as
+ * read_part reads one, through escapes: an HTML page put into a URL
+ * ("%26%2347%3B") is read too.  A reference to no character HTML would
+ * give as it stands (NUL, a surrogate, beyond U+10FFFF) is none.
+ */
+static bool
+undo_html_reference(const char *text, ClfChar *ch, bool *cut, int *budget)
+{
+	size_t		q = ch->end;
+	int			c = read_part(text, &q, "#alqgAQLG", cut, budget);
+
+	if (c == '#')
+	{
+		int			base = 10;
+		int			ndigits = 0;
+		int32		code = 0;
+
+		c = read_part(text, &q, "0123456789xX", cut, budget);
+		if (c == 'x' || c == 'X')
+		{
+			base = 16;
+			c = read_part(text, &q, "0123456789abcdefABCDEF", cut, budget);
+		}
+		while (c >= 0 && c != ';')
+		{
+			int			digit = hex_value((char) c);
+
+			if (digit < 0 || digit >= base || ++ndigits > CLF_HTML_DIGITS)
+				return false;
+			code = code * base + digit;
+			if (code > 0x10FFFF)
+				return false;
+			c = read_part(text, &q,
+						  base == 16 ? "0123456789abcdefABCDEF;" : "0123456789;",
+						  cut, budget);
+		}
+		if (c != ';' || ndigits == 0 || code == 0 ||
+			is_utf16_surrogate_first(code) || is_utf16_surrogate_second(code))
+			return false;
+		unicode_to_utf8(code, ch->bytes);
+		ch->nbytes = pg_utf_mblen(ch->bytes);
+		ch->end = q;
+		return true;
+	}
+	else if (c >= 0)
+	{
+		char		name[5];
+		int			len = 0;
+
+		/* the longest name has 4 letters */
+		while (c >= 0 && c != ';' && len < 4)
+		{
+			name[len++] = (char) c;
+			c = read_part(text, &q, "amplgtquosAMPLGTQUOS;", cut, budget);
+		}
+		if (c != ';')
+			return false;
+		name[len] = '\0';
+		for (int i = 0; i < lengthof(html_names); i++)
+		{
+			if (strcmp(name, html_names[i].name) == 0)
+			{
+				ch->bytes[0] = (unsigned char) html_names[i].c;
+				ch->nbytes = 1;
+				ch->end = q;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Undo the escape that ch, a character that begins one (begins_escape),
+ * begins with what follows it: ch becomes what the escape stands for.
+ * False if what follows makes no escape; *cut set where the text ends
+ * inside one.  Only read_further calls it, charging the step.
  */
 static bool
 undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget)
 {
 	size_t		q = ch->end;
 
+	/*
+	 * Form encoding's space: a reading of the "+" after the "+" itself,
+	 * which match_at tries first, so that a "+" of a credential is still
+	 * read as it stands (and "%2B" as "+", then as a space: a form encoded
+	 * twice).
+	 */
+	if (ch->bytes[0] == '+')
+	{
+		ch->bytes[0] = ' ';
+		return true;
+	}
+	if (ch->bytes[0] == '&')
+		return undo_html_reference(text, ch, cut, budget);
 	if (ch->bytes[0] == '%')
 	{
 		int			high = read_hex_digit(text, &q, cut, budget);
@@ -315,7 +440,7 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 	size_t		best = 0;
 
 	/* most places: neither the form's first byte nor an escape */
-	if (text[p] != form[0] && text[p] != '%' && text[p] != '\\')
+	if (text[p] != form[0] && !begins_escape(text[p]))
 		return 0;
 	places[0][0] = p;
 	nplaces[0] = 1;
@@ -385,10 +510,12 @@ is_word_char(char c)
  * character no word is made of: the identifier that begins there stands
  * alone on that side, in the text decoded as often as it takes.  The
  * escape is read as match_at reads one, each reading of its chain looked
- * at: "%3D", "%253D", "%25253D", "\u003d", "\n", "%5Cn", "%5Cu003D".  An
- * escape that reads as a word character ("%41") separates nothing, as an
- * "A" would not.  Each place where an escape begins costs at most the
- * CLF_MAX_ESCAPES steps of match_at's reading of it.
+ * at: "%3D", "%253D", "%25253D", "\u003d", "\n", "%5Cn", "%5Cu003D",
+ * "&#37;3D" (an HTML reference ends in ";", no word character, but one
+ * may begin an escape that ends in a hex digit).  An escape that reads as
+ * a word character ("%41") separates nothing, as an "A" would not.  Each
+ * place where an escape begins costs at most the CLF_MAX_ESCAPES steps of
+ * match_at's reading of it.
  */
 static bool *
 escaped_separators(const char *text, size_t n)
@@ -401,7 +528,7 @@ escaped_separators(const char *text, size_t n)
 		ClfChar		ch;
 		bool		cut = false;
 
-		if (text[s] != '%' && text[s] != '\\')
+		if (!begins_escape(text[s]))
 			continue;
 		ch.bytes[0] = (unsigned char) text[s];
 		ch.nbytes = 1;
@@ -427,9 +554,9 @@ escaped_separators(const char *text, size_t n)
  * "%3Dw" or "%3dw" (a URL quoted in a URL), "%25253Dw" (quoted three
  * times), "\u003dw" (JSON that escapes "="), "\nw" (a JSON string's line
  * break, quoted as it stands in a body or a JSON log line), "%5Cnw" (that
- * put into a URL).  After it, an escape begins with "%" or "\", neither a
- * word character.  A form the text ends inside of is taken: what
- * followed it is unknown.
+ * put into a URL), "&#37;3Dw" (a URL's escape in an HTML page).  After it,
+ * an escape begins with "%", "\", "&" or "+", none a word character.  A
+ * form the text ends inside of is taken: what followed it is unknown.
  */
 static bool
 stands_alone(const char *text, const char *p, const char *end,
@@ -518,11 +645,11 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
  * not take the e out of every word of the message.
  *
  * The cost is that of looking for each credential at each byte of text:
- * a byte that is not "%" or "\" is read one way, an escape in at most
- * CLF_MAX_ESCAPES steps, and only a credential's beginning found there is
- * followed further (the identifiers' pass reads each escape once more, for
- * the separators before them, if an identifier follows a word character:
- * escaped_separators); texts redacted are messages and a response's errmsg,
+ * a byte that begins no escape (begins_escape) is read one way, an escape
+ * in at most CLF_MAX_ESCAPES steps, and only a credential's beginning
+ * found there is followed further (the identifiers' pass reads each escape
+ * once more, for the separators before them, if an identifier follows a
+ * word character: escaped_separators); texts redacted are messages and a response's errmsg,
  * which may be as long as a response.
  */
 char *

@@ -24,14 +24,21 @@
 #                  "\u002F\u002b\u003D", "\u0025\u0032\u0046");
 #                  secret-echo-json/+=3 with every byte of its JSON
 #                  escapes or of its escaped form percent-encoded
-#                  ("%5C%75%30%30%37%33...", "%73%65%63%72%65%74...%25%32%46")
+#                  ("%5C%75%30%30%37%33...", "%73%65%63%72%65%74...%25%32%46");
+#                  secret-echo-html a+b&<>"'/é as HTML character references
+#                  (its "s" as "&#115;" or "&#x73;", leading zeros too, and
+#                  so put into a URL, "%26%23115%3B") and its end so, should
+#                  the beginning alone be hidden: form-encoded "+a%2Bb",
+#                  HTML-escaped "a+b&amp;&lt;", percent-encoded in a page
+#                  "a&#37;2Bb"
 #   tokens         tok-... (issued by the mock), fixed-... (set in user
 #                  mappings), t0k3n (options.sql)
 #   proxy          pw-hunter2, pw-hunter2-wrong (security.sql, fault suite)
 #                  and their Basic-auth form: base64 of "squid:pw-hunter2..."
 #                  begins c3F1aWQ6cHctaHVudGVy whatever follows, and of
 #                  "a:pw-hunter2..." (the fault suite's one-letter proxy_user)
-#                  YTpwdy1odW50ZXIy
+#                  YTpwdy1odW50ZXIy, and of "a b:pw-hunter..." (its proxy_user
+#                  with a space) YSBiOnB3LWh1bnRl
 #
 # A failed statement is logged with its text (log_min_error_statement):
 # the STATEMENT entries quote what the test typed, e.g. CREATE SERVER ...
@@ -45,7 +52,8 @@ PATTERN+='|tok-[A-Za-z0-9]+-[0-9]+|fixed-[A-Za-z0-9]+|t0k3n'
 PATTERN+='|/\+=3|%(25)*2[Ff]%(25)*2[Bb]%(25)*3[Dd]3'
 PATTERN+='|\\u0073(e|\\u0065)|(/|\\u002[Ff])(\+|\\u002[Bb])(=|\\u003[Dd])|\\u0025\\u0032\\u0046'
 PATTERN+='|%5C%75%30%30|%73%65%63%72%65%74|%25%32%46'
-PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy'
+PATTERN+='|&#(0*115|[xX]0*73);|%26%23(115|[xX]73)%3B|\+a%2Bb|a\+b(&|&amp;)(<|&lt;)|a&#37;2Bb'
+PATTERN+='|pw-hunter2|c3F1aWQ6cHctaHVudGVy|YTpwdy1odW50ZXIy|YSBiOnB3LWh1bnRl'
 status=0
 for log in "$@"; do
   [ -s "$log" ] || { echo "no server log at $log" >&2; status=1; continue; }

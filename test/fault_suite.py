@@ -1575,9 +1575,11 @@ class Suite:
     def proxy_credentials_redacted(self, conn):
         # a TLS-inspecting proxy (the mock with --mitm-cert) whose answer
         # inside the tunnel quotes the CONNECT's Proxy-Authorization, as
-        # sent (base64) and decoded: both are shown redacted, the proxy_user
-        # too; a one-letter proxy_user only where it stands alone, not in
-        # every word of the message
+        # sent (base64), decoded and that form-encoded: all are shown
+        # redacted, the proxy_user too; a one-letter proxy_user only where
+        # it stands alone, not in every word of the message; a proxy_user
+        # or proxy_password with a space also where form encoding wrote it
+        # "+" (and the password's own "+" as "%2B")
         cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
         mock = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "test", "mock_wecom.py"),
                                  "--host", "127.0.0.1", "--port", "0",
@@ -1591,15 +1593,17 @@ class Suite:
                       "OPTIONS (api_url %s, proxy %s, ca_file %s, max_retries '0')",
                 ("https://127.0.0.1:%d/cgi-bin" % port, "http://127.0.0.1:%d" % port, cert))
             run(conn, "CREATE FOREIGN TABLE fs_mitm_contacts (external_userid text) SERVER fs_mitm")
-            for user in ("squid", "a"):
+            for user, password in (("squid", PROXY_PASSWORD), ("a", PROXY_PASSWORD),
+                                   ("squid", PROXY_PASSWORD + " x+y"), ("a b", PROXY_PASSWORD)):
                 set_mapping(conn, server="fs_mitm", access_token="fixed-echoproxy",
-                            proxy_user=user, proxy_password=PROXY_PASSWORD)
+                            proxy_user=user, proxy_password=password)
                 e = scan_error(conn, "SELECT count(*) FROM fs_mitm_contacts")
                 msg = error_text(e)
-                check("invalid parameter, tunnel: Proxy-Authorization: Basic [redacted] ([redacted]:[redacted])"
-                      in msg, "proxy_user %r: message: %s" % (user, msg))
+                check("invalid parameter, tunnel: Proxy-Authorization: Basic [redacted] ([redacted]:[redacted]), "
+                      "form: [redacted]%3A[redacted]" in msg, "proxy_user %r: message: %s" % (user, msg))
                 check("hunter2" not in msg and "c3F1aWQ6" not in msg and "YTpw" not in msg
-                      and "squid" not in msg, "the proxy credentials are in: %s" % msg)
+                      and "YSBi" not in msg and "squid" not in msg and "x%2By" not in msg
+                      and "a+b%3A" not in msg, "the proxy credentials are in: %s" % msg)
         finally:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_mitm CASCADE")

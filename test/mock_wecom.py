@@ -61,7 +61,7 @@ import time
 import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
 BASE_TIME = 1694418699
 HOUR = 3600
@@ -337,6 +337,22 @@ def json_u(text, every):
         for j in range(0, len(units), 2):
             out.append(("\\u%04x" if (i // every) % 2 else "\\u%04X") % int.from_bytes(units[j:j + 2], "big"))
     return "".join(out)
+
+
+def html_named(text, apos):
+    """text as an HTML escaper writes it into a page: "&", "<", ">" and '"'
+    as named character references, "'" as APOS ("&apos;" or "&#39;")."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", apos))
+
+
+def html_numeric(text):
+    """text as an HTML escaper that writes every character as a numeric
+    character reference writes it: decimal, hex and hex by turns, the "x"
+    and the hex digits in either case ("&#115;", "&#x65;", "&#X63;", "&#x2F;",
+    "&#X2f;")."""
+    forms = ("&#%d;", "&#x%X;", "&#X%x;")
+    return "".join(forms[i % 3] % ord(ch) for i, ch in enumerate(text))
 
 
 def enc(obj):
@@ -843,6 +859,26 @@ class Handler(BaseHTTPRequestHandler):
                                    % (thrice, quote(thrice, safe=""), mixed_hex(quote(secret, safe="")),
                                       quote(mixed_hex(quote(secret, safe="")), safe=""),
                                       json_u(secret, 2), json_u(secret, 1), json_u(quote(secret, safe=""), 1))})
+        if (secret or "").startswith("secret-echo-html"):
+            # a proxy's or gateway's HTML error page, quoting the secret as
+            # form encoding writes it ("+" for a space, "%2B" for a "+"),
+            # once and twice; decoded (its "+" as it is); HTML-escaped with
+            # named references ("&apos;", or "&#39;"), and twice ("&amp;lt;");
+            # as numeric references; percent-encoded, its "%" as "&#37;";
+            # the numeric references put into a URL; the request's path and
+            # query percent-encoded, then its "%" so (the corp id after
+            # "&#37;3D")
+            STATE.bump("gettoken")
+            escaped = quote(secret, safe="")
+            return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, form: %s, form twice: %s, "
+                                   "decoded: %s, named: %s, named, #39: %s, numeric: %s, escaped, in a page: %s, "
+                                   "named twice: %s, numeric in a URL: %s, request in a page: %s"
+                                   % (quote_plus(secret, safe=""), quote_plus(quote_plus(secret, safe=""), safe=""),
+                                      secret, html_named(secret, "&apos;"), html_named(secret, "&#39;"),
+                                      html_numeric(secret), escaped.replace("%", "&#37;"),
+                                      html_named(html_named(secret, "&apos;"), "&apos;"),
+                                      quote(html_numeric(secret), safe=""),
+                                      quote(self.path, safe="").replace("%", "&#37;"))})
         if (secret or "").startswith("secret-echo-json"):
             # a gateway quoting the request as JSON (the PHP way, "/" as
             # "\\/") put into a URL: once, twice, as JSON in JSON; a JSON
@@ -1004,14 +1040,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.echo_url(scen == "echourlcut")
         if scen == "echoproxy":
             # a TLS-inspecting proxy's diagnostics, quoting the CONNECT's
-            # credentials as sent and decoded
+            # credentials as sent and decoded, and the decoded ones
+            # form-encoded ("+" for a space), as a login form would carry them
             auth = self.tunnel_auth or ""
             try:
                 plain = base64.b64decode(auth.split()[-1]).decode("utf-8", "replace") if auth else ""
             except ValueError:
                 plain = ""
             return self.send_json({"errcode": 40058, "errmsg": "invalid parameter, tunnel: "
-                                   "Proxy-Authorization: %s (%s)" % (auth, plain)})
+                                   "Proxy-Authorization: %s (%s), form: %s" % (auth, plain, quote_plus(plain, safe=""))})
         if scen == "echoconncut":
             # a proxy's error page quoting the connection's first request
             # (gettoken's, when the client reuses the connection), padded so
