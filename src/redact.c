@@ -135,9 +135,10 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * JSON text quoted into a URL 7 times ("\/" as "%5C%2F", "%255C%252F": two
  * steps a level, and one for the "\"); an HTML page quoted into a URL 5
  * times ("&#47;" as "%26%2347%3B", "%2526%252347%253B": three steps a
- * level, and one for the reference); a mix, the sum of its steps.  A text nested deeper is not read through: it is not what
- * quoting a request back makes, but what a server makes to get a
- * credential past us, and the server has it already.
+ * level, and one for the reference); a mix, the sum of its steps.  A
+ * text nested deeper is not read through: it is not what quoting a
+ * request back makes, but what a server makes to get a credential past
+ * us, and the server has it already.
  */
 #define CLF_MAX_ESCAPES 16
 
@@ -649,8 +650,8 @@ replace_forms(StringInfo out, const char *text, List *forms, bool cut_short,
  * in at most CLF_MAX_ESCAPES steps, and only a credential's beginning
  * found there is followed further (the identifiers' pass reads each escape
  * once more, for the separators before them, if an identifier follows a
- * word character: escaped_separators); texts redacted are messages and a response's errmsg,
- * which may be as long as a response.
+ * word character: escaped_separators); texts redacted are messages and
+ * a response's errmsg, which may be as long as a response.
  */
 char *
 clf_redact(const char *text, const ClfOptions *opts, const char *token,
