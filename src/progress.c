@@ -12,9 +12,10 @@
  * portal never runs again, but a cursor's keeps its memory until it is
  * closed or the transaction ends: a cursor declared before a savepoint
  * whose FETCH failed inside it would keep its row (and the slot of a later
- * scan) after ROLLBACK TO.  Each backend has its own CLF_PROGRESS_PER_BACKEND slots, by
- * its number among the backends: a session with many open scans (cursors)
- * runs the extra ones untracked, counted in contact_list_fdw_shared_info(),
+ * scan) after ROLLBACK TO.  Each backend has its own
+ * CLF_PROGRESS_PER_BACKEND slots, by its number among the backends: a
+ * session with many open scans (cursors) runs the extra ones untracked,
+ * counted in contact_list_fdw_shared_info(),
  * and never takes the slot another session's scan would need.
  *
  * Only the owner writes its slot, bracketed by changecount as

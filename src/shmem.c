@@ -180,8 +180,9 @@ static int	nreleases = 0;
  * A module that is about to take something of the shared state registers
  * how to give it back, once or each time (a second registration of the same
  * function only widens when).  It runs on backend exit, and as when asks
- * also on transaction and subtransaction abort, or at commit; it must cope with holding
- * nothing, and with running outside a transaction (clf_shared() is NULL
+ * also on transaction and subtransaction abort, or at commit; it must
+ * cope with holding nothing, and with running outside a transaction
+ * (clf_shared() is NULL
  * there before the first attach).  At a subtransaction's abort it gives
  * back only what belongs to that subtransaction or a later one, or to a
  * scan whose portal failed (ClfSharedRelease), so it records an owner
