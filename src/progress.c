@@ -15,8 +15,8 @@
  * scan) after ROLLBACK TO.  Each backend has its own
  * CLF_PROGRESS_PER_BACKEND slots, by its number among the backends: a
  * session with many open scans (cursors) runs the extra ones untracked,
- * counted in contact_list_fdw_shared_info(),
- * and never takes the slot another session's scan would need.
+ * counted in contact_list_fdw_shared_info(), and never takes the slot
+ * another session's scan would need.
  *
  * Only the owner writes its slot, bracketed by changecount as
  * PgBackendStatus is, so readers never block a scan and never see half a
