@@ -788,6 +788,38 @@ run_transfer(ClfConnection *conn, const char *what)
 	}
 }
 
+/*
+ * Whether any of easy's request has gone out: bytes of it were sent.  A
+ * transfer cut short while still connecting (a cancel, its backend's exit)
+ * sent none, and the server never saw it.
+ */
+static bool
+request_went_out(CURL *easy)
+{
+	long		request_bytes = 0;
+
+	return curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK &&
+		request_bytes > 0;
+}
+
+/*
+ * Whether any of the request running now on serverid's handle
+ * (clf_http_perform) went out, for a backend exiting in the middle of it:
+ * a FATAL runs none of clf_http_perform's own code again, and the handle
+ * is as the request left it.  False when none runs.
+ */
+bool
+clf_http_request_went_out(Oid serverid)
+{
+	ClfConnection *conn;
+
+	if (connections == NULL)
+		return false;
+	conn = hash_search(connections, &serverid, HASH_FIND, NULL);
+	return conn != NULL && conn->in_transfer && conn->easy != NULL &&
+		request_went_out(conn->easy);
+}
+
 /* What the handle knows about the finished transfer, before it is reset. */
 static void
 collect_info(CURL *easy, ClfHttpOutcome *out)
@@ -1098,6 +1130,8 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 	ClfTransfer transfer;
 	CURL	   *easy;
 	struct curl_slist *volatile headers = NULL;
+	volatile bool finished = false;
+	bool		went_out;
 	instr_time	start;
 	CURLMsg    *msg;
 	int			left;
@@ -1136,9 +1170,16 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 				out->result = msg->data.result;
 		}
 		collect_info(easy, out);
+		finished = true;
 	}
 	PG_FINALLY();
 	{
+		/*
+		 * An exchange that ended counts, connected or not; one cut short (a
+		 * cancel) only if some of its request went out: before that the
+		 * server saw nothing of it.
+		 */
+		went_out = finished || request_went_out(easy);
 		/* also on cancel: an unfinished transfer's connection is closed */
 		rc = curl_multi_remove_handle(conn->multi, easy);
 		conn->in_transfer = false;
@@ -1151,7 +1192,8 @@ clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 		 */
 		curl_easy_reset(easy);
 		curl_slist_free_all(headers);
-		count_exchange(hreq, out, start);
+		if (went_out)
+			count_exchange(hreq, out, start);
 		if (rc != CURLM_OK)
 			conn->invalidated = true;
 	}

@@ -86,6 +86,7 @@ extern void clf_http_init(void);
 extern void clf_http_prepare(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
 extern void clf_http_perform(const ClfHttpRequest *hreq, ClfHttpOutcome *out);
 extern bool clf_http_mark_cut_short(ClfHttpOutcome *out);
+extern bool clf_http_request_went_out(Oid serverid);
 extern char *clf_http_describe_failure(const ClfHttpRequest *hreq,
 									   const ClfHttpOutcome *out);
 extern void clf_http_report_failure(const ClfHttpRequest *hreq,

@@ -18,14 +18,16 @@
  * query), was running then (an error or cancel anywhere in it), else as
  * stopped early or complete (an idle cursor's transaction or savepoint
  * rolled back).  A request out when the backend exits (a FATAL: none of
- * the request's own code runs again) is counted then too, in the server's
- * counters and in the scan's end, the one place that sees both.
+ * the request's own code runs again) is counted then too, if any of it
+ * went out (the transport says), in the server's counters and in the
+ * scan's end, the one place that sees both.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "scan_events.h"
+#include "http.h"
 #include "progress.h"
 #include "scan_log.h"
 #include "stats.h"
@@ -263,9 +265,13 @@ scan_memory_gone(void *arg)
 	 * counts here as a request that ran, for the network time it had, with
 	 * no bytes (what had come of the body went with it).  A synchronous
 	 * request cut short by an error or cancel is not counted here: its own
-	 * code counted it on the way out, if it had begun.
+	 * code counted it on the way out, if any of it had gone out.  Nor is one
+	 * its backend's exit cut short before any of it went out (a slot or a
+	 * token fetch handed on to a waiter that was being ended, still
+	 * connecting): the server never saw it.
 	 */
-	if (rep->request_out && (proc_exit_inprogress || rep->request_async) && rep->opts)
+	if (rep->request_out && (proc_exit_inprogress || rep->request_async) && rep->opts &&
+		(rep->request_async || clf_http_request_went_out(rep->opts->serverid)))
 	{
 		double		ms = (GetCurrentTimestamp() - rep->request_since) / 1000.0;
 

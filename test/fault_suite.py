@@ -2666,6 +2666,175 @@ class Suite:
             for srv in ("fs_tc_srv", "fs_tct_srv", "fs_tci_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
 
+    def mass_kill(self, conn):
+        # many backends ended at once mid-scan (pg_terminate_backend on all,
+        # pg_cancel_backend on all, a mix, a cancel then a terminate), some
+        # of them waiting for another session's token fetch or for a request
+        # slot: every scan started is counted once by its outcome, and every
+        # request as the mock saw it.  The waiters are told first (none goes
+        # on), or last (the slot and the fetch are handed on to waiters
+        # about to be ended, whose requests may begin).  Two of them are
+        # still connecting, to a port that never accepts: nothing of their
+        # requests went out, and they count nowhere.  Shared: in
+        # contact_list_fdw_stats and recent_scans.  Per-backend (no views,
+        # no slots, no shared token): only a cancel leaves a session to ask,
+        # its contact_list_fdw_scans().  Rounds, not timings, shake out races.
+        shared = not self.per_backend
+        self.shared_table(conn, "fs_mk", {"access_token": "fixed-hang"})
+        run(conn, "CREATE FOREIGN TABLE fs_mk_async (external_userid text) SERVER fs_mk_srv "
+                  "OPTIONS (page_size '5', async_capable 'on')")
+        self.shared_table(conn, "fs_mkc", {"access_token": "fixed-hang~cap"},
+                          server_options="max_concurrent_requests '1'")
+        # a port whose connects never complete: it never accepts, and the
+        # one place of its queue is taken, so it drops every SYN
+        stalled = socket.socket()
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(0)
+        filler = socket.create_connection(stalled.getsockname())
+        run(conn, "DROP SERVER IF EXISTS fs_mkx_srv CASCADE")
+        run(conn, "CREATE SERVER fs_mkx_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, "
+                  "connect_timeout_ms '3600000', timeout_ms '3600000')",
+            ("http://127.0.0.1:%d/cgi-bin" % stalled.getsockname()[1],))
+        set_mapping(conn, server="fs_mkx_srv", access_token="fixed-hang~stalled")
+        run(conn, "CREATE FOREIGN TABLE fs_mkx (external_userid text) SERVER fs_mkx_srv OPTIONS (page_size '5')")
+        two = ("SELECT count(*) FROM (SELECT external_userid FROM fs_mk_async "
+               "UNION ALL SELECT external_userid FROM fs_mk_async) u")
+        servers = ("fs_mk_srv", "fs_mkc_srv", "fs_mkt_srv", "fs_mkx_srv")
+
+        def token_server():
+            # a token key of its own each round: no fetch of an earlier
+            # round's is remembered for it
+            run(conn, "DROP SERVER IF EXISTS fs_mkt_srv CASCADE")
+            run(conn, "CREATE SERVER fs_mkt_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                      "OPTIONS (api_url %s)", ("http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT),))
+            set_mapping(conn, server="fs_mkt_srv", corp_id="corp-hangtoken", corp_secret="secret-ok")
+            run(conn, "CREATE FOREIGN TABLE fs_mkt (external_userid text) SERVER fs_mkt_srv "
+                      "OPTIONS (page_size '5')")
+
+        def one(way, rnd):
+            how = "%s, round %d (%s told first)" % (way, rnd, "requesters" if rnd % 2 else "waiters")
+            token_server()
+            reset()
+            if shared:
+                run(conn, "SELECT contact_list_fdw_stats_reset()")
+            # (query, server, scans) of each backend
+            plan = ([("SELECT count(*) FROM fs_mk", "fs_mk_srv", 1)] * 3 +
+                    [(two, "fs_mk_srv", 2)] * 2 +
+                    [("SELECT count(*) FROM fs_mkc", "fs_mkc_srv", 1)] * 3 +
+                    [("SELECT count(*) FROM fs_mkt", "fs_mkt_srv", 1)] * 3 +
+                    [("SELECT count(*) FROM fs_mkx", "fs_mkx_srv", 1)] * 2)
+            nscans = sum(p[2] for p in plan)
+            sessions = []
+            try:
+                for sql, server, scans in plan:
+                    c = connect()
+                    pid = run(c, "SELECT pg_backend_pid()")[0][0]
+                    th, box = self.in_background(lambda c=c, sql=sql: run(c, sql))
+                    sessions.append((c, pid, th, box, server, scans))
+                pids = [s[1] for s in sessions]
+                if shared:
+                    # the capped server: one request out, two wait for the
+                    # slot; the token: one fetch out, two wait for it
+                    want = collections.Counter({"requesting": 11, "waiting for a slot": 2,
+                                                "waiting for token": 2})
+                    rows = self.wait_for("%s: every scan in flight or waiting" % how,
+                                         lambda: (lambda r: r if collections.Counter(x[1] for x in r) == want
+                                                  else None)(self.progress_rows(conn, pids)))
+                    waiting = {r[0] for r in rows if r[1] != "requesting"}
+                    self.wait_for("%s: the mock to see the requests out" % how,
+                                  lambda: stats()["contact_list"] == 8 and stats()["gettoken"] == 1)
+                else:
+                    # each session alone: no cap, a token of its own
+                    waiting = set()
+                    self.wait_for("%s: the mock to see every request" % how,
+                                  lambda: stats()["contact_list"] == 10 and stats()["gettoken"] == 3)
+                # and the stalled ones in their transfer, connecting
+                stalling = [s[1] for s in sessions if s[4] == "fs_mkx_srv"]
+                self.wait_for("%s: the stalled scans to connect" % how,
+                              lambda: run(conn, """SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)
+                                                      AND wait_event_type = 'Extension'""",
+                                          (stalling,))[0][0] == len(stalling))
+                order = sorted(pids, key=lambda p: (p not in waiting, p))
+                if rnd % 2:
+                    order.reverse()
+                if way == "terminate":
+                    run(conn, "SELECT pg_terminate_backend(p) FROM unnest(%s::int[]) AS p", (order,))
+                elif way == "cancel":
+                    run(conn, "SELECT pg_cancel_backend(p) FROM unnest(%s::int[]) AS p", (order,))
+                elif way == "both":
+                    run(conn, "SELECT pg_cancel_backend(p) FROM unnest(%s::int[]) AS p", (order,))
+                    run(conn, "SELECT pg_terminate_backend(p) FROM unnest(%s::int[]) AS p", (order,))
+                else:
+                    run(conn, """SELECT CASE WHEN (k + %s) %% 2 = 0 THEN pg_terminate_backend(p)
+                                             ELSE pg_cancel_backend(p) END
+                                   FROM unnest(%s::int[]) WITH ORDINALITY AS u(p, k)""", (rnd, order))
+                for c, pid, th, box, server, scans in sessions:
+                    th.join(30)
+                    check(not th.is_alive(), "%s: the scan of backend %d is still running" % (how, pid))
+                    check("error" in box, "%s: backend %d's scan returned %s" % (how, pid, box.get("result")))
+                if not shared:
+                    st = stats()
+                    seen = st["contact_list"] + st["gettoken"]
+                    # a cancelled session's own log: its scans, each an error
+                    got = []
+                    for c, pid, th, box, server, scans in sessions:
+                        got += run(c, "SELECT outcome, requests, token_fetches FROM contact_list_fdw_scans() "
+                                      "ORDER BY scan_id DESC LIMIT %s", (scans,))
+                    check(len(got) == nscans and all(g[0] == "error" for g in got),
+                          "%s: the sessions' scans %s, %d started" % (how, got, nscans))
+                    check(sum(g[1] for g in got) == seen and sum(g[2] for g in got) == st["gettoken"],
+                          "%s: the sessions' scans %s, the mock saw %s" % (how, got, st))
+                    return
+            finally:
+                for s in sessions:
+                    close_quietly(s[0])
+            # every backend gone (a cancelled one closed): its scans' ends counted
+            self.wait_for("%s: the backends to exit" % how,
+                          lambda: not run(conn, "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)))
+            got = dict((r[0], r[1:]) for r in run(conn, """
+                SELECT server, scans_complete, scans_stopped_early, scans_failed, requests, token_fetches,
+                       requests_in_flight
+                  FROM contact_list_fdw_stats WHERE server = ANY(%s) AND datname = current_database()""",
+                (list(servers),)))
+
+            def seen_by_server():
+                # what the mock saw of each server (its page requests by
+                # token), once it is what was counted: a request handed on
+                # to a waiter as it was ended may reach the mock after its
+                # backend is gone, and the mock's counts only grow
+                st = stats()
+                seen = {"fs_mk_srv": st["tokens"].count("fixed-hang"),
+                        "fs_mkc_srv": st["tokens"].count("fixed-hang~cap"), "fs_mkt_srv": st["gettoken"],
+                        "fs_mkx_srv": st["tokens"].count("fixed-hang~stalled")}
+                return (st, seen) if all(seen[s] == (got.get(s) or (0,) * 6)[3] for s in servers) else None
+            try:
+                st, seen_by = self.wait_for("%s: the mock to see the requests counted" % how, seen_by_server)
+            except Fail as e:
+                raise Fail("%s: counters %s, the mock saw %s" % (e, got, stats()))
+            seen = st["contact_list"] + st["gettoken"]
+            for server in servers:
+                scans = sum(s[5] for s in sessions if s[4] == server)
+                want = (0, 0, scans, seen_by[server], st["gettoken"] if server == "fs_mkt_srv" else 0, 0)
+                check(got.get(server) == want,
+                      "%s: %s's counters (complete, stopped early, failed, requests, token_fetches, "
+                      "in flight) %s, expected %s: %d scans started, the mock saw %s"
+                      % (how, server, got.get(server), want, scans, st))
+            check(sum(g[3] for g in got.values()) == seen, "%s: requests %s, the mock saw %s" % (how, got, st))
+            rows = run(conn, """SELECT outcome, requests, token_fetches FROM contact_list_fdw_recent_scans
+                                 WHERE pid = ANY(%s)""", (pids,))
+            check(len(rows) == nscans and all(r[0] == "error" for r in rows)
+                  and sum(r[1] for r in rows) == seen and sum(r[2] for r in rows) == st["gettoken"],
+                  "%s: recent_scans rows %s, %d scans started, the mock saw %s" % (how, rows, nscans, st))
+        try:
+            for rnd in range(4):
+                for how in (("cancel",) if not shared else ("terminate", "cancel", "mix", "both")):
+                    one(how, rnd)
+        finally:
+            for srv in servers:
+                run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
+            filler.close()
+            stalled.close()
+
     def terminate_after_request_not_made(self, conn):
         # a request that took its slot and failed before the transport
         # started it (out of memory) was never seen by the server: it counts
@@ -5807,6 +5976,10 @@ class Suite:
         self.shared("pg_terminate_backend mid-request counts the request: contact_list_fdw_stats and "
                     "recent_scans against the mock's count, a page and a gettoken, plain and async",
                     lambda: self.terminate_counted(conn), needs_views)
+        self.case("mass_kill: 13 backends mid-scan (requesting, still connecting, waiting for a slot, for a "
+                  "token; plain and async) terminated, cancelled, a mix, both, at once: every scan counted once by its outcome, every "
+                  "request as the mock saw it (per-backend: cancel, each session's contact_list_fdw_scans())",
+                  lambda: self.mass_kill(conn))
         self.shared("pg_terminate_backend after a request failed before it began counts nothing for it: "
                     "a cursor kept past ROLLBACK TO SAVEPOINT, against the mock's count",
                     lambda: self.terminate_after_request_not_made(conn), needs_views)

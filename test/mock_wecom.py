@@ -224,7 +224,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
-              "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken",
+              "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken", "hangtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
               "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
@@ -945,6 +945,10 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "notoken":
             STATE.bump("gettoken")
             return self.send_json({"errcode": 0, "errmsg": "ok"})
+        if scen == "hangtoken":
+            # counted when it arrives: a client killed while it waits asked it
+            STATE.bump("gettoken")
+            return self.hang()
         if scen == "slowtoken" or (scen == "slowrefresh" and n > 1):
             time.sleep(3)
         if BENCH_DELAY.fullmatch(scen):
