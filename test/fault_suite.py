@@ -2869,6 +2869,51 @@ class Suite:
             close_quietly(other)
             mc.stop()
 
+    def terminate_settled_beside_one_out(self, conn):
+        # a backend terminated while one scan's request is out and another
+        # scan of the same server sits in an open cursor, its last request
+        # settled (answered, or failed before the transport started it):
+        # only the request out counts at exit, though the transport says a
+        # request of that server is out (the settled scan's mark must be
+        # gone, or it would be counted as that one)
+        mc, c = fault_injection_cluster("settledbeside")
+        try:
+            ten_a_page_table(c)
+            run(c, "CREATE ROLE clf_hangs")
+            run(c, "GRANT SELECT ON t TO clf_hangs")
+            run(c, "CREATE USER MAPPING FOR clf_hangs SERVER s OPTIONS (access_token 'fixed-hangonce')")
+            for how in ("answered", "never made"):
+                reset()
+                run(c, "SELECT contact_list_fdw_stats_reset()")
+                other = mc.connect()
+                try:
+                    opid = run(other, "SELECT pg_backend_pid()")[0][0]
+                    run(other, "BEGIN")
+                    run(other, "DECLARE c CURSOR FOR SELECT external_userid FROM t")
+                    check(len(run(other, "FETCH 1 FROM c")) == 1, "%s: no first row" % how)
+                    if how == "never made":
+                        run(other, "SAVEPOINT s")
+                        fault_error(other, "FETCH 10 FROM c", "transfer_begins", how)
+                        run(other, "ROLLBACK TO SAVEPOINT s")
+                    # the same server, another mapping: its one request hangs
+                    run(other, "SET ROLE clf_hangs")
+                    th, box = self.in_background(lambda: run(other, "SELECT count(*) FROM t"))
+                    self.wait_for("%s: the second scan's request at the mock" % how,
+                                  lambda: stats()["contact_list"] == 2)
+                    run(c, "SELECT pg_terminate_backend(%s)", (opid,))
+                    th.join(20)
+                    check(not th.is_alive(), "%s: the hanging scan is still running" % how)
+                finally:
+                    close_quietly(other)
+                self.wait_for("%s: the backend to exit" % how,
+                              lambda: not run(c, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (opid,)))
+                seen = stats()["contact_list"]
+                check(seen == 2, "%s: the mock saw %d contact_list requests" % (how, seen))
+                got = run(c, "SELECT requests, requests_in_flight FROM contact_list_fdw_stats WHERE server = 's'")
+                check(got == [(2, 0)], "%s: contact_list_fdw_stats %s, the mock saw 2 requests" % (how, got))
+        finally:
+            mc.stop()
+
     def async_request_not_made(self, conn):
         # an async scan's request that took its slot and failed before the
         # transport started it (out of memory) was never seen by the server:
@@ -5983,6 +6028,9 @@ class Suite:
         self.shared("pg_terminate_backend after a request failed before it began counts nothing for it: "
                     "a cursor kept past ROLLBACK TO SAVEPOINT, against the mock's count",
                     lambda: self.terminate_after_request_not_made(conn), needs_views)
+        self.shared("pg_terminate_backend with one request out and an open cursor's request settled "
+                    "on the same server (answered, or never made): only the one out counts",
+                    lambda: self.terminate_settled_beside_one_out(conn), needs_views)
         self.shared("an async request that failed before it began counts nothing for it: "
                     "an Append's scan out of memory before its transfer, against the mock's count",
                     lambda: self.async_request_not_made(conn), needs_views)
