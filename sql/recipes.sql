@@ -40,32 +40,20 @@ SELECT count(*) FROM customer_relationships;
 
 -- The key repeats in WeCom's rows: a customer in non-customer group chats
 -- of the member who added them has rows with a chat_name and no chat_id
--- (scenario customergroups).  The view's GROUP BY keeps it unique; without
--- it the unique index cannot be made.
-SELECT clf_scenario_table('recipe_groups', 'customergroups');
-SELECT external_userid, follow_userid, chat_id, chat_name
-  FROM recipe_groups WHERE external_userid = 'wm_cust_001'
+-- (scenario customergroups).  The recipe's view, its GROUP BY, refreshes
+-- over such rows; a view without it would fail to.
+ALTER USER MAPPING FOR CURRENT_USER SERVER wecom
+  OPTIONS (SET corp_id 'corp-customergroups');
+SELECT external_userid, coalesce(follow_userid, '') AS follow_userid,
+       coalesce(chat_id, '') AS chat_id, count(*) AS rows
+  FROM wecom_contacts WHERE is_customer
+ GROUP BY 1, 2, 3 HAVING count(*) > 1;
+REFRESH MATERIALIZED VIEW CONCURRENTLY customer_relationships;
+SELECT * FROM customer_relationships WHERE external_userid = 'wm_cust_001'
  ORDER BY add_time;
-CREATE MATERIALIZED VIEW groups_ungrouped AS
-  SELECT external_userid, coalesce(follow_userid, '') AS follow_userid,
-         coalesce(chat_id, '') AS chat_id
-    FROM recipe_groups WHERE is_customer;
-CREATE UNIQUE INDEX ON groups_ungrouped (external_userid, follow_userid, chat_id);
-DROP MATERIALIZED VIEW groups_ungrouped;
-CREATE MATERIALIZED VIEW groups_relationships AS
-  SELECT external_userid,
-         coalesce(follow_userid, '') AS follow_userid,
-         coalesce(chat_id, '') AS chat_id,
-         min(add_time) AS add_time
-    FROM recipe_groups
-   WHERE is_customer
-   GROUP BY 1, 2, 3;
-CREATE UNIQUE INDEX ON groups_relationships (external_userid, follow_userid, chat_id);
-REFRESH MATERIALIZED VIEW CONCURRENTLY groups_relationships;
-SELECT * FROM groups_relationships WHERE external_userid = 'wm_cust_001'
- ORDER BY add_time;
-DROP MATERIALIZED VIEW groups_relationships;
-SELECT clf_drop_scenario_table('recipe_groups');
+ALTER USER MAPPING FOR CURRENT_USER SERVER wecom
+  OPTIONS (SET corp_id 'corp-basic');
+REFRESH MATERIALIZED VIEW CONCURRENTLY customer_relationships;
 
 -- 3. De-duplicate contacts within one scan: tmp_openid identifies a contact
 --    within one traversal (one scan), so group on it in the same query.
