@@ -793,16 +793,15 @@ char *
 clf_redact_printable(const char *text, size_t maxbytes, bool cut_short,
 					 const ClfOptions *opts, const char *token)
 {
-	char	   *head;
+	bool		cut = strnlen(text, maxbytes + 1) > maxbytes;
+	char	   *head = cut ? pnstrdup(text, maxbytes) : (char *) text;
 	char	   *shown;
 
-	if (strnlen(text, maxbytes + 1) <= maxbytes)
-		return clf_printable_text(clf_redact(text, opts, token, cut_short), SIZE_MAX);
-	head = pnstrdup(text, maxbytes);
-	shown = psprintf("%s...",
-					 clf_printable_text(clf_redact(head, opts, token, true), SIZE_MAX));
+	shown = clf_printable_text(clf_redact(head, opts, token, cut_short || cut), SIZE_MAX);
+	if (!cut)
+		return shown;
 	clf_wipe(head);
-	return shown;
+	return psprintf("%s...", shown);
 }
 
 /* Copy whole characters of src that fit in size bytes, terminated. */
