@@ -1776,15 +1776,31 @@ clf_http_async_step(ClfHttpAsync *a)
 
 /*
  * Drop the transfer in flight, if any (the scan ends early, or starts
- * again); it counts as a request that ran.
+ * again).  True if it counts as a request that ran: some of its request
+ * had gone out.  One still connecting was never seen by the server.
  */
-void
+bool
 clf_http_async_drop(ClfHttpAsync *a)
 {
+	bool		went_out;
+
 	if (!a->in_flight)
-		return;
+		return false;
+	went_out = request_went_out(a->easy);
 	async_drop_transfer(a);
-	count_exchange(a->hreq, a->transfer.out, a->start);
+	if (went_out)
+		count_exchange(a->hreq, a->transfer.out, a->start);
+	return went_out;
+}
+
+/*
+ * Whether some of the request in flight has gone out, for a caller about
+ * to lose it with its memory (an error's abort, its backend's exit).
+ */
+bool
+clf_http_async_went_out(const ClfHttpAsync *a)
+{
+	return a->in_flight && request_went_out(a->easy);
 }
 
 bool

@@ -266,9 +266,10 @@ scan_memory_gone(void *arg)
 	 * no bytes (what had come of the body went with it).  A synchronous
 	 * request cut short by an error or cancel is not counted here: its own
 	 * code counted it on the way out, if any of it had gone out.  Nor is one
-	 * its backend's exit cut short before any of it went out (a slot or a
-	 * token fetch handed on to a waiter that was being ended, still
-	 * connecting): the server never saw it.
+	 * cut short before any of it went out (still connecting; a slot or a
+	 * token fetch handed on to a waiter that was being ended): the server
+	 * never saw it.  An asynchronous one of those the fetcher settled as its
+	 * own memory went, before this.
 	 */
 	if (rep->request_out && (proc_exit_inprogress || rep->request_async) && rep->opts &&
 		(rep->request_async || clf_http_request_went_out(rep->opts->serverid)))

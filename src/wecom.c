@@ -947,6 +947,22 @@ give_back_claim(void *arg)
 }
 
 /*
+ * The fetcher's memory goes with a request in flight (an error's abort,
+ * its backend's exit): one of which nothing went out yet (still
+ * connecting) was never seen by the server, and the scan must not count
+ * it when its own memory goes.  Runs before the transport drops it, while
+ * the handle still knows.
+ */
+static void
+settle_unsent_request(void *arg)
+{
+	ClfPageFetcher *f = (ClfPageFetcher *) arg;
+
+	if (clf_http_async_in_flight(f->http) && !clf_http_async_went_out(f->http))
+		clf_event_request_not_made(f->call.report);
+}
+
+/*
  * A fetcher for a scan that poller (an Append) drives: the claims of one
  * poller's scans wait their turn for a capped server's slots among
  * themselves, but never for a slot a scan of another poller holds.  subid
@@ -972,6 +988,11 @@ clf_fetcher_create(MemoryContext parent, const void *poller, SubTransactionId su
 	f->page_cxt = AllocSetContextCreate(cxt, "contact_list_fdw fetcher page",
 										ALLOCSET_SMALL_SIZES);
 	f->http = clf_http_async_create(cxt);
+	/* registered after the transport's: reset callbacks run newest first */
+	callback = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	callback->func = settle_unsent_request;
+	callback->arg = f;
+	MemoryContextRegisterResetCallback(cxt, callback);
 	new_page_context(f);
 	return f;
 }
@@ -1008,9 +1029,9 @@ start_attempt(ClfPageFetcher *f)
 	}
 	/*
 	 * The request is out from here: if the scan's memory goes before it is
-	 * counted (an error's abort), it counts then.  One the transport raised
-	 * for before starting it was never seen by the server: it counts
-	 * nowhere.
+	 * counted (an error's abort), it counts then, if any of it went out.
+	 * One the transport raised for before starting it was never seen by the
+	 * server: it counts nowhere.
 	 */
 	if (token)
 		empty_response(&f->token_resp, &f->token_hreq);
@@ -1268,10 +1289,12 @@ clf_fetcher_abandon(ClfPageFetcher *f)
 	{
 		ClfCall    *call = f->phase == CLF_PHASE_TOKEN ? &f->token_call : &f->call;
 
-		clf_http_async_drop(f->http);
-		clf_event_request_done_claim(call->opts, f->claim, f->phase == CLF_PHASE_TOKEN,
-									 call->out.bytes, call->out.ms, call->report,
-									 call->stats);
+		if (clf_http_async_drop(f->http))
+			clf_event_request_done_claim(call->opts, f->claim, f->phase == CLF_PHASE_TOKEN,
+										 call->out.bytes, call->out.ms, call->report,
+										 call->stats);
+		else
+			clf_event_request_not_made(call->report);
 	}
 	if (f->phase == CLF_PHASE_TOKEN)
 		clf_token_fetch_abandoned(f->call.opts);

@@ -2666,6 +2666,100 @@ class Suite:
             for srv in ("fs_tc_srv", "fs_tct_srv", "fs_tci_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
 
+    def async_unsent(self, conn):
+        # an asynchronous scan's request dropped while still connecting
+        # sent nothing: the server never saw it, and it counts nowhere.
+        # Dropped by a LIMIT another child met (the scan ends), by a cancel
+        # and by pg_terminate_backend (the transfer goes with the scan's
+        # memory).  Its scan is counted all the same, by its outcome.
+        # Per-backend: the session's own contact_list_fdw_scans().
+        shared = not self.per_backend
+        self.shared_table(conn, "fs_au", {"access_token": "fixed-basic"})
+        run(conn, "CREATE FOREIGN TABLE fs_au_async (external_userid text) SERVER fs_au_srv "
+                  "OPTIONS (page_size '5', async_capable 'on')")
+        # a port whose connects never complete: it never accepts, and the
+        # one place of its queue is taken, so it drops every SYN
+        stalled = socket.socket()
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(0)
+        filler = socket.create_connection(stalled.getsockname())
+        run(conn, "DROP SERVER IF EXISTS fs_aux_srv CASCADE")
+        run(conn, "CREATE SERVER fs_aux_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, "
+                  "connect_timeout_ms '3600000', timeout_ms '3600000')",
+            ("http://127.0.0.1:%d/cgi-bin" % stalled.getsockname()[1],))
+        set_mapping(conn, server="fs_aux_srv", access_token="fixed-basic")
+        run(conn, "CREATE FOREIGN TABLE fs_aux_async (external_userid text) SERVER fs_aux_srv "
+                  "OPTIONS (page_size '5', async_capable 'on')")
+        two = ("SELECT count(*) FROM (SELECT external_userid FROM fs_aux_async "
+               "UNION ALL SELECT external_userid FROM fs_aux_async) u")
+
+        def server_counts():
+            return run(conn, """SELECT scans_complete, scans_stopped_early, scans_failed, requests,
+                                       requests_in_flight
+                                  FROM contact_list_fdw_stats
+                                 WHERE server = 'fs_aux_srv' AND datname = current_database()""")
+
+        def one(how):
+            if shared:
+                run(conn, "SELECT contact_list_fdw_stats_reset()")
+            other = connect()
+            opid = run(other, "SELECT pg_backend_pid()")[0][0]
+            try:
+                if how == "limit":
+                    # the other child's first row ends the query while the
+                    # stalled child's request is still connecting
+                    got = run(other, "SELECT external_userid FROM (SELECT external_userid FROM fs_au_async "
+                                     "UNION ALL SELECT external_userid FROM fs_aux_async) u LIMIT 1")
+                    check(len(got) == 1, "limit: %s" % got)
+                    scans = run(other, """SELECT outcome, requests FROM contact_list_fdw_scans()
+                                           WHERE foreign_table = 'fs_aux_async'::regclass""")
+                    check(scans == [("stopped early", 0)],
+                          "limit: the stalled scan's contact_list_fdw_scans() rows %s, expected "
+                          "stopped early with no request" % scans)
+                    want = [(0, 1, 0, 0, 0)]
+                else:
+                    th, box = self.in_background(lambda: run(other, two))
+                    # both children's requests begun, the Append waiting on them
+                    self.wait_for("%s: the stalled scans to connect" % how,
+                                  lambda: run(conn, """SELECT wait_event FROM pg_stat_activity
+                                                        WHERE pid = %s""", (opid,)) == [("AppendReady",)])
+                    run(conn, "SELECT pg_%s_backend(%s)" % ("cancel" if how == "cancel" else "terminate", opid))
+                    th.join(30)
+                    check(not th.is_alive(), "%s: the scan is still running" % how)
+                    check("error" in box, "%s: the scan returned %s" % (how, box.get("result")))
+                    if how == "cancel":
+                        scans = run(other, """SELECT outcome, requests FROM contact_list_fdw_scans()
+                                               WHERE foreign_table = 'fs_aux_async'::regclass""")
+                        check(scans == [("error", 0)] * 2,
+                              "cancel: the stalled scans' contact_list_fdw_scans() rows %s, expected "
+                              "two errors with no request" % scans)
+                    want = [(0, 0, 2, 0, 0)]
+            finally:
+                close_quietly(other)
+            if not shared:
+                return
+            self.wait_for("%s: the backend to exit" % how,
+                          lambda: not run(conn, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (opid,)))
+            got = self.wait_for("%s: the scans' ends counted" % how,
+                                lambda: (lambda r: r if r and sum(r[0][:3]) == sum(want[0][:3]) else None)
+                                (server_counts()))
+            check(got == want, "%s: contact_list_fdw_stats (complete, stopped early, failed, requests, "
+                               "in flight) %s, expected %s" % (how, got, want))
+            logged = run(conn, """SELECT outcome, requests FROM contact_list_fdw_recent_scans
+                                   WHERE pid = %s AND server = 'fs_aux_srv'""", (opid,))
+            check(sorted(logged) == sorted((("stopped early" if how == "limit" else "error"), 0)
+                                           for _ in range(want[0][1] + want[0][2])),
+                  "%s: recent_scans rows %s" % (how, logged))
+        try:
+            one("limit")
+            one("cancel")
+            if shared:
+                one("terminate")
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_aux_srv CASCADE")
+            filler.close()
+            stalled.close()
+
     def mass_kill(self, conn):
         # many backends ended at once mid-scan (pg_terminate_backend on all,
         # pg_cancel_backend on all, a mix, a cancel then a terminate), some
@@ -6025,6 +6119,10 @@ class Suite:
                   "token; plain and async) terminated, cancelled, a mix, both, at once: every scan counted once by its outcome, every "
                   "request as the mock saw it (per-backend: cancel, each session's contact_list_fdw_scans())",
                   lambda: self.mass_kill(conn))
+        self.case("async_unsent: an asynchronous scan's request dropped while still connecting (a LIMIT "
+                  "met by another child, a cancel, pg_terminate_backend) counts in no requests; its scan "
+                  "counts by its outcome",
+                  lambda: self.async_unsent(conn))
         self.shared("pg_terminate_backend after a request failed before it began counts nothing for it: "
                     "a cursor kept past ROLLBACK TO SAVEPOINT, against the mock's count",
                     lambda: self.terminate_after_request_not_made(conn), needs_views)
