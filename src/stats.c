@@ -15,8 +15,8 @@
  * finds no entry is not counted, so requests that keep failing cannot push
  * out the counters of servers that work (server_entry).  Its backend keeps
  * what it would have counted (PendingCounts) until the server has an entry:
- * a server that gets a page is counted from its first request, one that
- * gets none not at all.  A request never fails for want of room.
+ * a server that gets a page is counted from its first request and its first
+ * scan, one that gets none not at all.  A request never fails for want of room.
  *
  * The view shows the catalog's name of a server of the reader's database,
  * and the name last seen by a scan for the others.  A dropped server's
@@ -178,6 +178,9 @@ typedef struct PendingCounts
 	int64		retries[3];		/* by ClfRetryKind */
 	ClfRetryCause causes[CLF_RETRY_CAUSES];
 	int64		other_causes;
+	int64		scans_complete;
+	int64		scans_stopped_early;
+	int64		scans_failed;
 } PendingCounts;
 
 StaticAssertDecl(lengthof(((PendingCounts *) 0)->retries) ==
@@ -281,6 +284,9 @@ add_pending(ClfShared *s, ClfServerEntry *e)
 		add_retry_cause(e->causes, &e->other_causes, p->causes[i].kind,
 						p->causes[i].code, p->causes[i].count);
 	e->other_causes += p->other_causes;
+	e->scans_complete += p->scans_complete;
+	e->scans_stopped_early += p->scans_stopped_early;
+	e->scans_failed += p->scans_failed;
 	s->servers_untracked -= p->requests;
 	p->serverid = InvalidOid;
 }
@@ -1142,27 +1148,49 @@ clf_stats_page(const ClfOptions *opts, int64 rows)
 	LWLockRelease(&s->lock);
 }
 
+/* One more scan ended with outcome, in a server's three counters. */
+static void
+count_outcome(int64 *complete, int64 *stopped_early, int64 *failed,
+			  ClfScanOutcome outcome)
+{
+	if (outcome == CLF_SCAN_COMPLETE)
+		(*complete)++;
+	else if (outcome == CLF_SCAN_STOPPED_EARLY)
+		(*stopped_early)++;
+	else if (outcome == CLF_SCAN_ERROR)
+		(*failed)++;
+}
+
+/*
+ * A scan of serverid ended with outcome.  A scan makes no room (it ends
+ * after its pages did, or with none): a server without an entry has it
+ * kept with its requests, so that one that gets a page is counted from its
+ * first scan as from its first request.
+ */
 void
 clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome)
 {
 	ClfShared  *s = clf_shared();
+	ClfServerEntry *e = NULL;
 
 	if (s == NULL)
 		return;
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < CLF_SHARED_SERVERS; i++)
+	for (int i = 0; i < CLF_SHARED_SERVERS && e == NULL; i++)
 	{
-		ClfServerEntry *e = &s->servers[i];
+		if (s->servers[i].dbid == MyDatabaseId && s->servers[i].serverid == serverid)
+			e = &s->servers[i];
+	}
+	if (e)
+		count_outcome(&e->scans_complete, &e->scans_stopped_early, &e->scans_failed,
+					  outcome);
+	else
+	{
+		PendingCounts *p = pending_of(serverid, true);
 
-		if (e->dbid != MyDatabaseId || e->serverid != serverid)
-			continue;
-		if (outcome == CLF_SCAN_COMPLETE)
-			e->scans_complete++;
-		else if (outcome == CLF_SCAN_STOPPED_EARLY)
-			e->scans_stopped_early++;
-		else if (outcome == CLF_SCAN_ERROR)
-			e->scans_failed++;
-		break;
+		p->age = ++pending_clock;
+		count_outcome(&p->scans_complete, &p->scans_stopped_early, &p->scans_failed,
+					  outcome);
 	}
 	LWLockRelease(&s->lock);
 }

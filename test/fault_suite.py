@@ -3659,15 +3659,16 @@ class Suite:
 
     def stats_full_first_request(self, conn):
         # With every server entry taken, a server's first page makes room;
-        # the requests before it (the first page's own, its retry, a
-        # gettoken) count too: its counters start from its first request.
+        # the requests before it (a failed scan's gettoken, the first
+        # page's own, its retry, a gettoken) count too: its counters start
+        # from its first request, and from its first scan.
         n = 128
         api = psycopg2.extensions.QuotedString(API).getquoted().decode()
 
         def each(stmt):
             run(conn, ";\n".join(stmt % {"i": i} for i in range(1, n + 1)))
-        counters = ("SELECT pages, requests, retries_http, token_fetches FROM contact_list_fdw_stats "
-                    "WHERE server = 'fs_sfull_srv' AND datname = current_database()")
+        counters = ("SELECT pages, requests, retries_http, token_fetches, scans_complete, scans_failed "
+                    "FROM contact_list_fdw_stats WHERE server = 'fs_sfull_srv' AND datname = current_database()")
         try:
             each("DROP SERVER IF EXISTS fs_fill%(i)d_srv CASCADE;"
                  "CREATE SERVER fs_fill%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw "
@@ -3677,15 +3678,21 @@ class Suite:
             each("SELECT count(*) FROM fs_fill%(i)d")
             info = run(conn, "SELECT server_entries, servers_tracked FROM contact_list_fdw_shared_info()")[0]
             check(info[0] == info[1], "the server entries are not all taken: %s" % (info,))
-            self.shared_table(conn, "fs_sfull", {"corp_id": "corp-http502once", "corp_secret": "secret-ok2"})
+            self.shared_table(conn, "fs_sfull", {"corp_id": "corp-http502once", "corp_secret": "secret-wrong"})
             reset()
+            e = scan_error(conn, "SELECT count(*) FROM fs_sfull")
+            check("invalid secret" in error_text(e), "the wrong secret's scan: %s" % error_text(e))
+            check(run(conn, counters) == [], "a failed scan made room: %s" % run(conn, counters))
+            set_mapping(conn, server="fs_sfull_srv", corp_id="corp-http502once", corp_secret="secret-ok2")
             check(run(conn, "SELECT count(*) FROM fs_sfull") == [(25,)], "the scan")
             st = stats()
             got = run(conn, counters)
-            want = [(5, st["contact_list"] + st["gettoken"], 1, st["gettoken"])]
-            check(st["contact_list"] == 6, "%d contact_list requests, expected 6" % st["contact_list"])
-            check(got == want, "fs_sfull's (pages, requests, retries_http, token_fetches) %s, "
-                  "the mock saw %s" % (got, want))
+            want = [(5, st["contact_list"] + st["gettoken"], 1, st["gettoken"], 1, 1)]
+            check(st["contact_list"] == 6 and st["gettoken"] == 2,
+                  "%d contact_list and %d gettoken requests, expected 6 and 2"
+                  % (st["contact_list"], st["gettoken"]))
+            check(got == want, "fs_sfull's (pages, requests, retries_http, token_fetches, scans_complete, "
+                  "scans_failed) %s, the mock saw %s" % (got, want))
         finally:
             each("DROP SERVER IF EXISTS fs_fill%(i)d_srv CASCADE")
             run(conn, "DROP SERVER IF EXISTS fs_sfull_srv CASCADE")
@@ -6164,7 +6171,8 @@ class Suite:
                     lambda: self.token_eviction(conn), needs_tokens)
         self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
                     "keep the owner's server counters", lambda: self.stats_eviction(conn), needs_views)
-        self.shared("stats full: with every server entry taken, a new server is counted from its first request",
+        self.shared("stats full: with every server entry taken, a new server is counted from its first request "
+                    "and its first scan (a failed one before its first page)",
                     lambda: self.stats_full_first_request(conn), needs_views)
         self.shared("shared token copies: a session keeps none of its own after a scan",
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
