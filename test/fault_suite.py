@@ -2666,6 +2666,21 @@ class Suite:
             for srv in ("fs_tc_srv", "fs_tct_srv", "fs_tci_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
 
+    def stalled_server(self, conn, server, access_token):
+        """A server whose connects never complete: its port never accepts,
+        and the one place of its queue is taken, so it drops every SYN.
+        Returns the two sockets, for the caller to close."""
+        stalled = socket.socket()
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(0)
+        filler = socket.create_connection(stalled.getsockname())
+        run(conn, "DROP SERVER IF EXISTS %s CASCADE" % server)
+        run(conn, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s, "
+                  "connect_timeout_ms '3600000', timeout_ms '3600000')" % server,
+            ("http://127.0.0.1:%d/cgi-bin" % stalled.getsockname()[1],))
+        set_mapping(conn, server=server, access_token=access_token)
+        return stalled, filler
+
     def async_unsent(self, conn):
         # an asynchronous scan's request dropped while still connecting
         # sent nothing: the server never saw it, and it counts nowhere.
@@ -2677,17 +2692,7 @@ class Suite:
         self.shared_table(conn, "fs_au", {"access_token": "fixed-basic"})
         run(conn, "CREATE FOREIGN TABLE fs_au_async (external_userid text) SERVER fs_au_srv "
                   "OPTIONS (page_size '5', async_capable 'on')")
-        # a port whose connects never complete: it never accepts, and the
-        # one place of its queue is taken, so it drops every SYN
-        stalled = socket.socket()
-        stalled.bind(("127.0.0.1", 0))
-        stalled.listen(0)
-        filler = socket.create_connection(stalled.getsockname())
-        run(conn, "DROP SERVER IF EXISTS fs_aux_srv CASCADE")
-        run(conn, "CREATE SERVER fs_aux_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, "
-                  "connect_timeout_ms '3600000', timeout_ms '3600000')",
-            ("http://127.0.0.1:%d/cgi-bin" % stalled.getsockname()[1],))
-        set_mapping(conn, server="fs_aux_srv", access_token="fixed-basic")
+        stalled, filler = self.stalled_server(conn, "fs_aux_srv", "fixed-basic")
         run(conn, "CREATE FOREIGN TABLE fs_aux_async (external_userid text) SERVER fs_aux_srv "
                   "OPTIONS (page_size '5', async_capable 'on')")
         two = ("SELECT count(*) FROM (SELECT external_userid FROM fs_aux_async "
@@ -2779,17 +2784,7 @@ class Suite:
                   "OPTIONS (page_size '5', async_capable 'on')")
         self.shared_table(conn, "fs_mkc", {"access_token": "fixed-hang~cap"},
                           server_options="max_concurrent_requests '1'")
-        # a port whose connects never complete: it never accepts, and the
-        # one place of its queue is taken, so it drops every SYN
-        stalled = socket.socket()
-        stalled.bind(("127.0.0.1", 0))
-        stalled.listen(0)
-        filler = socket.create_connection(stalled.getsockname())
-        run(conn, "DROP SERVER IF EXISTS fs_mkx_srv CASCADE")
-        run(conn, "CREATE SERVER fs_mkx_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s, "
-                  "connect_timeout_ms '3600000', timeout_ms '3600000')",
-            ("http://127.0.0.1:%d/cgi-bin" % stalled.getsockname()[1],))
-        set_mapping(conn, server="fs_mkx_srv", access_token="fixed-hang~stalled")
+        stalled, filler = self.stalled_server(conn, "fs_mkx_srv", "fixed-hang~stalled")
         run(conn, "CREATE FOREIGN TABLE fs_mkx (external_userid text) SERVER fs_mkx_srv OPTIONS (page_size '5')")
         two = ("SELECT count(*) FROM (SELECT external_userid FROM fs_mk_async "
                "UNION ALL SELECT external_userid FROM fs_mk_async) u")
