@@ -1475,6 +1475,8 @@ struct ClfHttpAsync
 	bool		in_flight;
 	bool		started;		/* the last start handed its transfer to
 								 * libcurl: the server may have seen it */
+	bool		done;			/* libcurl finished the transfer in flight,
+								 * not yet collected */
 	CURLMcode	remove_rc;		/* of the last curl_multi_remove_handle */
 	TimestampTz wake_at;		/* the caller's own deadline, or 0 */
 	TimestampTz curl_deadline;	/* when libcurl wants its timeout action, or 0 */
@@ -1671,6 +1673,8 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 
 	if (rc != CURLM_OK)
 		async_failed(a, "curl_multi_socket_action", rc);
+	if (*running == 0)
+		a->done = true;
 }
 
 /*
@@ -1691,7 +1695,7 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 	int			running;
 
 	Assert(!a->in_flight);
-	a->started = false;
+	a->started = a->done = false;
 	memset(out, 0, sizeof(*out));
 	a->hreq = hreq;
 	a->wake_at = 0;
@@ -1775,32 +1779,34 @@ clf_http_async_step(ClfHttpAsync *a)
 }
 
 /*
+ * Whether the transfer in flight counts as a request that ran, as
+ * clf_http_perform counts one: libcurl finished it (a failed connect
+ * included) though nobody has collected it yet, or some of its request
+ * went out.  One cut short while still connecting was never seen by the
+ * server.  For a caller about to drop it, or to lose it with its memory (an
+ * error's abort, its backend's exit).
+ */
+bool
+clf_http_async_counts(const ClfHttpAsync *a)
+{
+	return a->in_flight && (a->done || request_went_out(a->easy));
+}
+
+/*
  * Drop the transfer in flight, if any (the scan ends early, or starts
- * again).  True if it counts as a request that ran: some of its request
- * had gone out.  One still connecting was never seen by the server.
+ * again).  True if it counts as a request that ran (clf_http_async_counts).
  */
 bool
 clf_http_async_drop(ClfHttpAsync *a)
 {
-	bool		went_out;
+	bool		counts = clf_http_async_counts(a);
 
 	if (!a->in_flight)
 		return false;
-	went_out = request_went_out(a->easy);
 	async_drop_transfer(a);
-	if (went_out)
+	if (counts)
 		count_exchange(a->hreq, a->transfer.out, a->start);
-	return went_out;
-}
-
-/*
- * Whether some of the request in flight has gone out, for a caller about
- * to lose it with its memory (an error's abort, its backend's exit).
- */
-bool
-clf_http_async_went_out(const ClfHttpAsync *a)
-{
-	return a->in_flight && request_went_out(a->easy);
+	return counts;
 }
 
 bool

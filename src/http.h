@@ -101,7 +101,7 @@ extern void clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 								 ClfHttpOutcome *out);
 extern bool clf_http_async_step(ClfHttpAsync *a);
 extern bool clf_http_async_drop(ClfHttpAsync *a);
-extern bool clf_http_async_went_out(const ClfHttpAsync *a);
+extern bool clf_http_async_counts(const ClfHttpAsync *a);
 extern bool clf_http_async_in_flight(const ClfHttpAsync *a);
 extern bool clf_http_async_started(const ClfHttpAsync *a);
 extern int	clf_http_async_socket(const ClfHttpAsync *a);

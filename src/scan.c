@@ -272,9 +272,9 @@ clf_traversal_restart(ClfTraversal *trav)
 /*
  * The scan ends: complete if it returned every row, else stopped early
  * (an end reported before stays).  A request still in flight (an
- * asynchronous scan's next page, which a LIMIT made unneeded) is dropped
- * and counted before the end is reported, so that the scan's row counts
- * it as the server's counters do.
+ * asynchronous scan's next page, which a LIMIT made unneeded) is dropped,
+ * and counted if the server may have seen it, before the end is reported,
+ * so that the scan's row counts it as the server's counters do.
  */
 void
 clf_traversal_end(ClfTraversal *trav)

@@ -425,9 +425,11 @@ clf_event_request_done(const ClfOptions *opts, bool gettoken, size_t bytes,
 /*
  * rep's request, begun with clf_event_request_begins or
  * clf_event_request_try, ended in an error before the transport started
- * it: the server never saw it, and it is counted nowhere (its slot goes
- * back with the abort), not even when the scan's memory goes later (an
- * asynchronous scan's, or any at the backend's exit).
+ * it, or was dropped before any of it went out (an asynchronous scan's,
+ * still connecting): the server never saw it, and it is counted nowhere
+ * (its slot goes back with the abort, or with the scan's claim), not even
+ * when the scan's memory goes later (an asynchronous scan's, or any at the
+ * backend's exit).
  */
 void
 clf_event_request_not_made(ClfScanReport *rep)

@@ -1182,8 +1182,11 @@ clf_stats_scan_finished(Oid serverid, ClfScanOutcome outcome)
 			e = &s->servers[i];
 	}
 	if (e)
+	{
+		add_pending(s, e);
 		count_outcome(&e->scans_complete, &e->scans_stopped_early, &e->scans_failed,
 					  outcome);
+	}
 	else
 	{
 		PendingCounts *p = pending_of(serverid, true);

@@ -958,7 +958,7 @@ settle_unsent_request(void *arg)
 {
 	ClfPageFetcher *f = (ClfPageFetcher *) arg;
 
-	if (clf_http_async_in_flight(f->http) && !clf_http_async_went_out(f->http))
+	if (clf_http_async_in_flight(f->http) && !clf_http_async_counts(f->http))
 		clf_event_request_not_made(f->call.report);
 }
 
