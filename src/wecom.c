@@ -977,6 +977,7 @@ clf_fetcher_create(MemoryContext parent, const void *poller, SubTransactionId su
 											  ALLOCSET_SMALL_SIZES);
 	ClfPageFetcher *f = MemoryContextAllocZero(cxt, sizeof(ClfPageFetcher));
 	MemoryContextCallback *callback;
+	MemoryContextCallback *settle;
 
 	f->claim = CLF_NO_SLOT_CLAIM;
 	f->poller = poller;
@@ -989,10 +990,10 @@ clf_fetcher_create(MemoryContext parent, const void *poller, SubTransactionId su
 										ALLOCSET_SMALL_SIZES);
 	f->http = clf_http_async_create(cxt);
 	/* registered after the transport's: reset callbacks run newest first */
-	callback = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
-	callback->func = settle_unsent_request;
-	callback->arg = f;
-	MemoryContextRegisterResetCallback(cxt, callback);
+	settle = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	settle->func = settle_unsent_request;
+	settle->arg = f;
+	MemoryContextRegisterResetCallback(cxt, settle);
 	new_page_context(f);
 	return f;
 }
