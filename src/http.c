@@ -1660,21 +1660,22 @@ clf_http_async_socket(const ClfHttpAsync *a)
 }
 
 static void
-async_failed(ClfHttpAsync *a, const char *call, CURLMcode rc)
-{
-	async_drop_transfer(a);
-	report_multi_error(a->hreq->what, call, rc);
-}
-
-static void
 async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 {
 	CURLMcode	rc = act_on_socket(a->multi, fd, flags, running);
 
+	/*
+	 * The transfer stays in flight: its owner drops it, counted if some of
+	 * it went out (clf_http_async_drop), or it goes with its memory.
+	 */
 	if (rc != CURLM_OK)
-		async_failed(a, "curl_multi_socket_action", rc);
+		report_multi_error(a->hreq->what, "curl_multi_socket_action", rc);
 	if (*running == 0)
+	{
 		a->done = true;
+		/* out of memory before anyone collects the finished transfer */
+		FAULT_ERROR("async_transfer_done");
+	}
 }
 
 /*
@@ -1684,7 +1685,8 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
  * the transfer is done or dropped.
  * Raises for out-of-memory and libcurl failing to take or run it; whether
  * that came before the transfer was handed to libcurl (the server never saw
- * it) clf_http_async_started says.
+ * it) clf_http_async_started says.  One raised after leaves the transfer in
+ * flight, as clf_http_async_step does, for the caller to drop and count.
  */
 void
 clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
@@ -1721,7 +1723,9 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 /*
  * Go on with the transfer as far as it can without waiting.  True once it
  * is done: out is complete and the request counted, as clf_http_perform
- * leaves them.
+ * leaves them.  An error while the transfer runs leaves it in flight: the
+ * caller drops it (clf_http_async_drop), counted if the server may have
+ * seen it.
  */
 bool
 clf_http_async_step(ClfHttpAsync *a)

@@ -998,6 +998,28 @@ clf_fetcher_create(MemoryContext parent, const void *poller, SubTransactionId su
 	return f;
 }
 
+/*
+ * Drop the transfer in flight, if any, and settle its request: counted as
+ * one that ran if the server may have seen it (clf_http_async_drop), else
+ * never made.  Also on the way out of an error raised while it was in
+ * flight, so that the scan's end, recorded before its memory goes, counts
+ * it as the server's counters do.
+ */
+static void
+drop_request(ClfPageFetcher *f)
+{
+	ClfCall    *call = f->phase == CLF_PHASE_TOKEN ? &f->token_call : &f->call;
+
+	if (!clf_http_async_in_flight(f->http))
+		return;
+	if (clf_http_async_drop(f->http))
+		clf_event_request_done_claim(call->opts, f->claim, f->phase == CLF_PHASE_TOKEN,
+									 call->out.bytes, call->out.ms, call->report,
+									 call->stats);
+	else
+		clf_event_request_not_made(call->report);
+}
+
 /* Wake, and look again, at when. */
 static void
 wait_until(ClfPageFetcher *f, TimestampTz when)
@@ -1049,6 +1071,8 @@ start_attempt(ClfPageFetcher *f)
 	{
 		if (!clf_http_async_started(f->http))
 			clf_event_request_not_made(f->call.report);
+		else
+			drop_request(f);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -1236,6 +1260,7 @@ clf_fetcher_continue(ClfPageFetcher *f)
 	}
 	PG_CATCH();
 	{
+		drop_request(f);		/* before the scan's end is recorded */
 		if (f->phase == CLF_PHASE_TOKEN)
 		{
 			token_call_failed(&f->token_call, &f->token_resp, cxt);
@@ -1286,17 +1311,7 @@ clf_fetcher_busy(const ClfPageFetcher *f)
 void
 clf_fetcher_abandon(ClfPageFetcher *f)
 {
-	if (clf_http_async_in_flight(f->http))
-	{
-		ClfCall    *call = f->phase == CLF_PHASE_TOKEN ? &f->token_call : &f->call;
-
-		if (clf_http_async_drop(f->http))
-			clf_event_request_done_claim(call->opts, f->claim, f->phase == CLF_PHASE_TOKEN,
-										 call->out.bytes, call->out.ms, call->report,
-										 call->stats);
-		else
-			clf_event_request_not_made(call->report);
-	}
+	drop_request(f);
 	if (f->phase == CLF_PHASE_TOKEN)
 		clf_token_fetch_abandoned(f->call.opts);
 	/* a ticket for a slot is given up with the claim */

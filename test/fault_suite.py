@@ -3039,6 +3039,44 @@ class Suite:
             close_quietly(other)
             mc.stop()
 
+    def async_done_uncollected(self, conn):
+        # an asynchronous scan's transfer that libcurl finished but nobody
+        # had collected when the scan's memory went (an error in between)
+        # counts as a synchronous scan counts it: a refused connect is one
+        # request either way, though none of it went out
+        mc, c = fault_injection_cluster("asyncdone", preload=False if self.per_backend else None)
+        refused = socket.socket()
+        refused.bind(("127.0.0.1", 0))
+        port = refused.getsockname()[1]
+        refused.close()     # nobody listens there: a connect is refused at once
+        try:
+            run(c, "CREATE SERVER r FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s, max_retries '0')", ("http://127.0.0.1:%d/cgi-bin" % port,))
+            run(c, "CREATE USER MAPPING FOR public SERVER r OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE rs (external_userid text) SERVER r")
+            run(c, "CREATE FOREIGN TABLE ra (external_userid text) SERVER r OPTIONS (async_capable 'on')")
+            scan_error(c, "SELECT count(*) FROM rs")
+            sync = run(c, "SELECT outcome, requests FROM contact_list_fdw_scans() "
+                          "WHERE foreign_table = 'rs'::regclass")
+            check(sync == [("error", 1)], "the synchronous scan's contact_list_fdw_scans() rows %s" % sync)
+            two = "SELECT count(*) FROM (SELECT external_userid FROM ra UNION ALL SELECT external_userid FROM ra) u"
+            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + two))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            # the first child whose connect is refused fails there; the
+            # other has not begun (no row), or is still connecting
+            fault_error(c, two, "async_transfer_done")
+            got = run(c, "SELECT outcome, requests FROM contact_list_fdw_scans() "
+                         "WHERE foreign_table = 'ra'::regclass ORDER BY requests")
+            check(got and got[-1] == ("error", 1) and all(r == ("error", 0) for r in got[:-1]),
+                  "the asynchronous scans' contact_list_fdw_scans() rows %s, expected one refused "
+                  "request between them" % got)
+            if not self.per_backend:
+                server = run(c, "SELECT requests, requests_in_flight FROM contact_list_fdw_stats "
+                                "WHERE server = 'r'")
+                check(server == [(2, 0)], "contact_list_fdw_stats %s, expected 2 refused requests" % server)
+        finally:
+            mc.stop()
+
     def dropped_at_end_counted(self, conn):
         # a LIMIT ends an async Append while its slow child's request is in
         # flight: the request is dropped at the scan's end, and the scan's
@@ -6141,6 +6179,9 @@ class Suite:
         self.shared("an async request that failed before it began counts nothing for it: "
                     "an Append's scan out of memory before its transfer, against the mock's count",
                     lambda: self.async_request_not_made(conn), needs_views)
+        self.case("async_done_uncollected: an async transfer libcurl finished (a refused connect) and "
+                  "an error dropped before it was collected counts one request, as a synchronous scan's",
+                  lambda: self.async_done_uncollected(conn))
         self.shared("an async request a LIMIT left in flight counts in its scan's recent_scans row "
                     "as in contact_list_fdw_stats", lambda: self.dropped_at_end_counted(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
