@@ -124,8 +124,8 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * character or of one of its parts at any depth, spends one step of a
  * budget of CLF_MAX_ESCAPES (read_further), and an escape reads at most 12
  * bytes of its own besides its parts (a surrogate pair, "&#x0000002F;"):
- * so a reading costs at most about 16 * 12 bytes read however the text is
- * made, and a run of megabytes of "%25", "\\", "%5C" or "&#38;" costs
+ * so the readings of a place (read_place: 16 steps, then 32) cost at most
+ * about 48 * 12 bytes read however the text is made, and a run of megabytes of "%25", "\\", "%5C" or "&#38;" costs
  * each place that, not the run's length (which would be quadratic).  What
  * the 16 steps reach: a percent-escape 16 levels deep ("%25" 15 times,
  * then the hex digits: a step a level), an HTML reference so ("&#47;"
@@ -135,7 +135,12 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * JSON text quoted into a URL 7 times ("\/" as "%5C%2F", "%255C%252F": two
  * steps a level, and one for the "\"); an HTML page quoted into a URL 5
  * times ("&#47;" as "%26%2347%3B", "%2526%252347%253B": three steps a
- * level, and one for the reference); a mix, the sum of its steps.  A
+ * level, and one for the reference); a mix, the sum of its steps.  Each
+ * place is also read a second time, with twice the steps, the part after
+ * each "\" read every way that makes an escape (ClfReading): so that a JSON
+ * text quoted into JSON by an encoder that escapes every character, the
+ * letters of its escapes too ("\\\u0075" for the "\u" of "\u0061"), is
+ * read as well, two levels deep.  A
  * text nested deeper is not read through: it is not what quoting a
  * request back makes, but what a server makes to get a credential past
  * us, and the server has it already.
@@ -150,7 +155,43 @@ typedef struct ClfChar
 	size_t		end;
 } ClfChar;
 
-static bool undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget);
+/*
+ * An escape undone reads as one character, but the part after a "\" may be
+ * read in more than one way that makes an escape (a "\" as it stands, the
+ * "\\" of JSON in JSON; or what an escape of it gives, the "u" of "\\\u0075"
+ * in JSON whose encoder escaped every character of a JSON text): at most
+ * this many readings are followed.
+ */
+#define CLF_MAX_BRANCHES 4
+
+/*
+ * The readings of one place followed at once: each escape undone spends a
+ * step and gives at most CLF_MAX_BRANCHES of them, so the steps of the
+ * reading that follows every way (read_place) make at most this many, and
+ * none is ever left out.
+ */
+#define CLF_MAX_PLACE_READINGS (1 + CLF_MAX_BRANCHES * 2 * CLF_MAX_ESCAPES)
+
+/*
+ * One reading of a place: the steps it has left, whether the text ended
+ * inside an escape, and whether the part after a "\" is read every way
+ * (CLF_MAX_BRANCHES) or only the first.  match_at reads each place both
+ * ways (read_place), each with steps of its own: following every way
+ * spends steps on ways that lead nowhere, and must not cost the first
+ * way, which is all most texts need, the steps its deepest escapes take.
+ * Within the part, its own escapes are read the first way only: ways
+ * within ways would spend every step before the one that matters.
+ */
+typedef struct ClfReading
+{
+	int			budget;
+	bool		cut;
+	bool		branch;
+	bool		forked;			/* a part read the first way was a "\\" */
+} ClfReading;
+
+static int	undo_escape(const char *text, const ClfChar *ch, ClfChar *next,
+						ClfReading *rd);
 
 /*
  * The value of a hex digit, -1 for another character.  Either case: each
@@ -179,70 +220,100 @@ begins_escape(char c)
 }
 
 /*
- * ch, a reading of the text, read one escape further: false if it is not
- * a character that begins one (begins_escape), if what follows makes no
+ * ch, a reading of the text, read one escape further, into next: how many
+ * readings that gives (at most CLF_MAX_BRANCHES), none if ch is not a
+ * character that begins one (begins_escape), if what follows makes no
  * escape, or if the place's budget of steps is spent.
  */
-static bool
-read_further(const char *text, ClfChar *ch, bool *cut, int *budget)
+static int
+read_further(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
 {
 	if (ch->nbytes != 1 || !begins_escape((char) ch->bytes[0]) ||
-		*budget <= 0)
-		return false;
-	(*budget)--;
-	return undo_escape(text, ch, cut, budget);
+		rd->budget <= 0)
+		return 0;
+	rd->budget--;
+	return undo_escape(text, ch, next, rd);
 }
 
 /*
- * A part of an escape at *q (a hex digit, the character after a "\"): the
- * first reading of the text there, as it is or with escapes undone one at
- * a time as in match_at, that is one of accept's characters; *q advanced
- * past it.  -1 if no reading is.
+ * The readings of the text at q, as it is and with escapes undone one at a
+ * time, each escape's readings followed before the next place's: into
+ * found, at most maxfound of them, only those that are one of accept's
+ * characters if accept is not NULL.  How many there are.  Where the text
+ * ends at q, none, and rd->cut set.
  */
 static int
-read_part(const char *text, size_t *q, const char *accept, bool *cut,
-		  int *budget)
+readings_at(const char *text, size_t q, const char *accept, ClfChar *found,
+			int maxfound, ClfReading *rd)
 {
-	ClfChar		ch;
+	ClfChar		stack[CLF_MAX_PLACE_READINGS];
+	int			nstack = 1;
+	int			nfound = 0;
 
-	if (text[*q] == '\0')
+	if (text[q] == '\0')
 	{
-		*cut = true;
-		return -1;
+		rd->cut = true;
+		return 0;
 	}
-	ch.bytes[0] = (unsigned char) text[*q];
-	ch.nbytes = 1;
-	ch.end = *q + 1;
-	do
+	stack[0].bytes[0] = (unsigned char) text[q];
+	stack[0].nbytes = 1;
+	stack[0].end = q + 1;
+	while (nstack > 0 && nfound < maxfound)
 	{
-		if (ch.nbytes == 1 && ch.bytes[0] != '\0' &&
-			strchr(accept, ch.bytes[0]) != NULL)
+		ClfChar		ch = stack[--nstack];
+		ClfChar		next[CLF_MAX_BRANCHES];
+		int			nnext;
+
+		if (accept == NULL ||
+			(ch.nbytes == 1 && ch.bytes[0] != '\0' &&
+			 strchr(accept, ch.bytes[0]) != NULL))
 		{
-			*q = ch.end;
-			return ch.bytes[0];
+			found[nfound++] = ch;
+			if (nfound == maxfound)
+				break;
 		}
-	} while (read_further(text, &ch, cut, budget));
-	return -1;
+		nnext = read_further(text, &ch, next, rd);
+		/* the first of them read first, as if it were the only one */
+		for (int i = nnext - 1; i >= 0 && nstack < lengthof(stack); i--)
+			stack[nstack++] = next[i];
+	}
+	return nfound;
+}
+
+/*
+ * A part of an escape at *q (a hex digit, a letter of an HTML reference):
+ * the first reading of the text there (readings_at) that is one of
+ * accept's characters; *q advanced past it.  -1 if no reading is.
+ */
+static int
+read_part(const char *text, size_t *q, const char *accept, ClfReading *rd)
+{
+	ClfChar		part;
+
+	if (readings_at(text, *q, accept, &part, 1, rd) == 0)
+		return -1;
+	*q = part.end;
+	return part.bytes[0];
 }
 
 /* The hex digit at *q, read as read_part does, or -1 */
 static int
-read_hex_digit(const char *text, size_t *q, bool *cut, int *budget)
+read_hex_digit(const char *text, size_t *q, ClfReading *rd)
 {
-	int			c = read_part(text, q, "0123456789abcdefABCDEF", cut, budget);
+	int			c = read_part(text, q, "0123456789abcdefABCDEF", rd);
 
 	return c < 0 ? -1 : hex_value((char) c);
 }
 
 /* The value of the four hex digits at *q, advancing *q past them, or -1 */
 static int
-read_hex4(const char *text, size_t *q, bool *cut, int *budget)
+read_hex4(const char *text, size_t *q, ClfReading *rd)
 {
 	int			value = 0;
 
 	for (int i = 0; i < 4; i++)
 	{
-		int			digit = read_hex_digit(text, q, cut, budget);
+		int			digit = read_hex_digit(text, q, rd);
 
 		if (digit < 0)
 			return -1;
@@ -277,10 +348,10 @@ static const struct
  * give as it stands (NUL, a surrogate, beyond U+10FFFF) is none.
  */
 static bool
-undo_html_reference(const char *text, ClfChar *ch, bool *cut, int *budget)
+undo_html_reference(const char *text, ClfChar *ch, ClfReading *rd)
 {
 	size_t		q = ch->end;
-	int			c = read_part(text, &q, "#alqgAQLG", cut, budget);
+	int			c = read_part(text, &q, "#alqgAQLG", rd);
 
 	if (c == '#')
 	{
@@ -288,11 +359,11 @@ undo_html_reference(const char *text, ClfChar *ch, bool *cut, int *budget)
 		int			ndigits = 0;
 		int32		code = 0;
 
-		c = read_part(text, &q, "0123456789xX", cut, budget);
+		c = read_part(text, &q, "0123456789xX", rd);
 		if (c == 'x' || c == 'X')
 		{
 			base = 16;
-			c = read_part(text, &q, "0123456789abcdefABCDEF", cut, budget);
+			c = read_part(text, &q, "0123456789abcdefABCDEF", rd);
 		}
 		while (c >= 0 && c != ';')
 		{
@@ -305,7 +376,7 @@ undo_html_reference(const char *text, ClfChar *ch, bool *cut, int *budget)
 				return false;
 			c = read_part(text, &q,
 						  base == 16 ? "0123456789abcdefABCDEF;" : "0123456789;",
-						  cut, budget);
+						  rd);
 		}
 		if (c != ';' || ndigits == 0 || code == 0 ||
 			is_utf16_surrogate_first(code) || is_utf16_surrogate_second(code))
@@ -324,7 +395,7 @@ undo_html_reference(const char *text, ClfChar *ch, bool *cut, int *budget)
 		while (c >= 0 && c != ';' && len < 4)
 		{
 			name[len++] = (char) c;
-			c = read_part(text, &q, "amplgtquosAMPLGTQUOS;", cut, budget);
+			c = read_part(text, &q, "amplgtquosAMPLGTQUOS;", rd);
 		}
 		if (c != ';')
 			return false;
@@ -345,14 +416,21 @@ undo_html_reference(const char *text, ClfChar *ch, bool *cut, int *budget)
 
 /*
  * Undo the escape that ch, a character that begins one (begins_escape),
- * begins with what follows it: ch becomes what the escape stands for.
- * False if what follows makes no escape; *cut set where the text ends
- * inside one.  Only read_further calls it, charging the step.
+ * begins with what follows it: into next, what the escape stands for, read
+ * every way it can be (at most CLF_MAX_BRANCHES); how many.  None if what
+ * follows makes no escape; rd->cut set where the text ends inside one.  Only
+ * read_further calls it, charging the step.
  */
-static bool
-undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget)
+static int
+undo_escape(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
 {
 	size_t		q = ch->end;
+	ClfChar		parts[CLF_MAX_BRANCHES];
+	int			nparts;
+	int			n = 0;
+	bool		branch;
+
+	next[0] = *ch;
 
 	/*
 	 * Form encoding's space: a reading of the "+" after the "+" itself,
@@ -362,56 +440,109 @@ undo_escape(const char *text, ClfChar *ch, bool *cut, int *budget)
 	 */
 	if (ch->bytes[0] == '+')
 	{
-		ch->bytes[0] = ' ';
-		return true;
+		next[0].bytes[0] = ' ';
+		return 1;
 	}
 	if (ch->bytes[0] == '&')
-		return undo_html_reference(text, ch, cut, budget);
+		return undo_html_reference(text, &next[0], rd) ? 1 : 0;
 	if (ch->bytes[0] == '%')
 	{
-		int			high = read_hex_digit(text, &q, cut, budget);
-		int			low = high < 0 ? -1 : read_hex_digit(text, &q, cut, budget);
+		int			high = read_hex_digit(text, &q, rd);
+		int			low = high < 0 ? -1 : read_hex_digit(text, &q, rd);
 
 		if (low < 0)
-			return false;
-		ch->bytes[0] = (unsigned char) (high * 16 + low);
-		ch->end = q;
-		return true;
+			return 0;
+		next[0].bytes[0] = (unsigned char) (high * 16 + low);
+		next[0].end = q;
+		return 1;
 	}
-	else
+
+	/*
+	 * A JSON escape.  What follows the "\" is read every way that makes one:
+	 * a "\" there is the "\\" of JSON in JSON as it stands, and may begin
+	 * the escape of a "u" or of another "\" as well.
+	 */
+	branch = rd->branch;
+	rd->branch = false;			/* a part's own escapes: the first way */
+	nparts = readings_at(text, q, "\"\\/bfnrtu", parts,
+						 branch ? lengthof(parts) : 1, rd);
+	/* only a "\" may be read further, to another part */
+	if (nparts > 0 && parts[0].bytes[0] == '\\')
+		rd->forked = true;
+	for (int i = 0; i < nparts; i++)
 	{
-		int			c = read_part(text, &q, "\"\\/bfnrtu", cut, budget);
-		const char *shortcut = c > 0 ? strchr("\"\\/bfnrt", c) : NULL;
+		int			c = parts[i].bytes[0];
+		const char *shortcut = strchr("\"\\/bfnrt", c);
 		int			code;
 
+		q = parts[i].end;
 		if (shortcut != NULL)
 		{
-			ch->bytes[0] = "\"\\/\b\f\n\r\t"[shortcut - "\"\\/bfnrt"];
-			ch->end = q;
-			return true;
+			next[n].bytes[0] = "\"\\/\b\f\n\r\t"[shortcut - "\"\\/bfnrt"];
+			next[n].nbytes = 1;
+			next[n].end = q;
+			n++;
+			continue;
 		}
-		if (c != 'u' || (code = read_hex4(text, &q, cut, budget)) < 0)
-			return false;
+		if ((code = read_hex4(text, &q, rd)) < 0)
+			continue;
 		/* a character beyond the BMP: a pair of escaped surrogates */
 		if (is_utf16_surrogate_first(code))
 		{
-			size_t		r = q;
-			int			second;
+			ClfChar		slashes[CLF_MAX_BRANCHES];
+			int			nslashes = readings_at(text, q, "\\", slashes,
+											   branch ? lengthof(slashes) : 1,
+											   rd);
 
-			if (read_part(text, &r, "\\", cut, budget) == '\\' &&
-				read_part(text, &r, "u", cut, budget) == 'u' &&
-				(second = read_hex4(text, &r, cut, budget)) >= 0 &&
-				is_utf16_surrogate_second(second))
+			rd->forked = true;
+
+			for (int j = 0; j < nslashes; j++)
 			{
-				code = surrogate_pair_to_codepoint(code, second);
-				q = r;
+				size_t		r = slashes[j].end;
+				int			second;
+
+				if (read_part(text, &r, "u", rd) == 'u' &&
+					(second = read_hex4(text, &r, rd)) >= 0 &&
+					is_utf16_surrogate_second(second))
+				{
+					code = surrogate_pair_to_codepoint(code, second);
+					q = r;
+					break;
+				}
 			}
 		}
-		unicode_to_utf8(code, ch->bytes);
-		ch->nbytes = pg_utf_mblen(ch->bytes);
-		ch->end = q;
-		return true;
+		unicode_to_utf8(code, next[n].bytes);
+		next[n].nbytes = pg_utf_mblen(next[n].bytes);
+		next[n].end = q;
+		n++;
 	}
+	rd->branch = branch;
+	return n;
+}
+
+/*
+ * Every reading of the text at q, into readings (2 *
+ * CLF_MAX_PLACE_READINGS): the first way, with CLF_MAX_ESCAPES steps, then
+ * every way (ClfReading), with twice as many, for the ways that lead
+ * nowhere spend steps too; the second only where the first read a part
+ * after a "\" that another way could read otherwise.  How many; *cut set if
+ * the text ends inside an escape of one of them.
+ */
+static int
+read_place(const char *text, size_t q, ClfChar *readings, bool *cut)
+{
+	ClfReading	first = {CLF_MAX_ESCAPES, false, false, false};
+	ClfReading	every = {2 * CLF_MAX_ESCAPES, false, true, false};
+	int			n;
+
+	n = readings_at(text, q, NULL, readings, CLF_MAX_PLACE_READINGS, &first);
+	*cut = first.cut;
+	/* no part could be read another way: every way is the first */
+	if (!first.forked)
+		return n;
+	n += readings_at(text, q, NULL, readings + n, CLF_MAX_PLACE_READINGS, &every);
+	*cut = first.cut || every.cut;
+	return n;
 }
 
 /*
@@ -451,43 +582,33 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 
 		for (int k = 0; k < nplaces[b]; k++)
 		{
-			ClfChar		ch;
+			ClfChar		readings[2 * CLF_MAX_PLACE_READINGS];
 			bool		cut = false;
-			size_t		q = places[b][k];
-			int			budget = CLF_MAX_ESCAPES;
+			int			nreadings = read_place(text, places[b][k], readings, &cut);
 
-			if (text[q] == '\0')
+			for (int r = 0; r < nreadings; r++)
 			{
-				if (cut_short)
-					best = n;
-				continue;
-			}
-			ch.bytes[0] = (unsigned char) text[q];
-			ch.nbytes = 1;
-			ch.end = q + 1;
-			for (;;)
-			{
-				if (ch.nbytes <= m - i &&
-					memcmp(ch.bytes, form + i, ch.nbytes) == 0)
+				ClfChar    *ch = &readings[r];
+
+				if (ch->nbytes <= m - i &&
+					memcmp(ch->bytes, form + i, ch->nbytes) == 0)
 				{
-					int			nb = (i + ch.nbytes) % CLF_BUCKETS;
+					int			nb = (i + ch->nbytes) % CLF_BUCKETS;
 					int			j = 0;
 
-					if (i + ch.nbytes == m)
-						best = Max(best, ch.end);
+					if (i + ch->nbytes == m)
+						best = Max(best, ch->end);
 					else
 					{
-						while (j < nplaces[nb] && places[nb][j] != ch.end)
+						while (j < nplaces[nb] && places[nb][j] != ch->end)
 							j++;
 						if (j == nplaces[nb] && j < CLF_MAX_READINGS)
 						{
-							places[nb][nplaces[nb]++] = ch.end;
+							places[nb][nplaces[nb]++] = ch->end;
 							pending++;
 						}
 					}
 				}
-				if (!read_further(text, &ch, &cut, &budget))
-					break;
 			}
 			if (cut && cut_short)
 				best = n;
@@ -522,23 +643,21 @@ static bool *
 escaped_separators(const char *text, size_t n)
 {
 	bool	   *separated = palloc0(n + 1);
-	int			budget;
 
 	for (size_t s = 0; s < n; s++)
 	{
-		ClfChar		ch;
+		ClfChar		readings[2 * CLF_MAX_PLACE_READINGS];
 		bool		cut = false;
+		int			nreadings;
 
 		if (!begins_escape(text[s]))
 			continue;
-		ch.bytes[0] = (unsigned char) text[s];
-		ch.nbytes = 1;
-		ch.end = s + 1;
-		budget = CLF_MAX_ESCAPES;	/* as match_at reads it */
-		while (read_further(text, &ch, &cut, &budget))
+		/* as match_at reads it; as it stands, it is no word character either */
+		nreadings = read_place(text, s, readings, &cut);
+		for (int r = 0; r < nreadings; r++)
 		{
-			if (ch.nbytes > 1 || !is_word_char((char) ch.bytes[0]))
-				separated[ch.end] = true;
+			if (readings[r].nbytes > 1 || !is_word_char((char) readings[r].bytes[0]))
+				separated[readings[r].end] = true;
 		}
 	}
 	return separated;

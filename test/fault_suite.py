@@ -18,10 +18,12 @@ import collections
 import itertools
 import json
 import os
+import random
 import re
 import shutil
 import socket
 import ssl
+import string
 import subprocess
 import sys
 import threading
@@ -148,6 +150,66 @@ def fault_error(conn, sql, point, what="SQLSTATE"):
     check(e.pgcode == "53200" and point in (e.diag.message_detail or ""),
           "%s %s: %s" % (what, e.pgcode, error_text(e)))
     return e
+
+
+def hex_case(digits, rnd):
+    """digits with each letter in either case, as an encoder may write them."""
+    return "".join(c.lower() if rnd.random() < 0.5 else c.upper() for c in digits)
+
+
+def percent_encode(text, rnd, p):
+    """A URL encoder: what is not unreserved always, the rest with chance p."""
+    out = []
+    for b in text.encode():
+        c = chr(b)
+        if not (c.isascii() and (c.isalnum() or c in "-._~")) or rnd.random() < p:
+            out.append("%" + hex_case("%02X" % b, rnd))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def json_encode(text, rnd, p):
+    """A JSON string encoder (inside the quotes): '"' and '\\' always, "/" as
+    it is or as "\\/", any character as \\uXXXX with chance p (beyond the
+    BMP, a surrogate pair)."""
+    out = []
+    for c in text:
+        if c in "\"\\":
+            out.append("\\" + c)
+        elif rnd.random() < p:
+            units = c.encode("utf-16-be")
+            out.append("".join("\\u" + hex_case(units[i:i + 2].hex(), rnd) for i in range(0, len(units), 2)))
+        elif c == "/" and rnd.random() < 0.5:
+            out.append("\\/")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def html_encode(text, rnd, p):
+    """An HTML escaper: the five characters HTML escapes always, by name or
+    number, any other with chance p, by number (decimal or hex, either case,
+    leading zeros up to 8 digits)."""
+    names = {"&": ["amp", "AMP"], "<": ["lt", "LT"], ">": ["gt", "GT"], '"': ["quot", "QUOT"], "'": ["apos"]}
+
+    def number(c):
+        hexa = rnd.random() < 0.5
+        digits = ("%X" % ord(c)) if hexa else str(ord(c))
+        digits = "0" * rnd.randint(0, 8 - len(digits)) + digits
+        return "&#" + (rnd.choice("xX") + hex_case(digits, rnd) if hexa else digits) + ";"
+    out = []
+    for c in text:
+        if c in names:
+            out.append("&%s;" % rnd.choice(names[c]) if rnd.random() < 0.5 else number(c))
+        elif rnd.random() < p:
+            out.append(number(c))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+ENCODERS = {"percent": percent_encode, "json": json_encode, "html": html_encode}
 
 
 def close_quietly(conn):
@@ -4332,6 +4394,53 @@ class Suite:
         finally:
             mc.stop()
 
+    def redaction_generated(self, conn):
+        # a server quoting a credential in any of its written forms: random
+        # credentials with the characters a URL, JSON and HTML escape (and
+        # non-ASCII, beyond the BMP), each written by a random chain of up
+        # to two encoders (URL, JSON, HTML), each escaping what it must and
+        # any other character by chance, or of three escaping only what they
+        # must, between random text.  The message
+        # never shows the credential, as written or as sent.  Seeded: a
+        # failure names its seed (CLF_REDACT_SEED=N reruns from it,
+        # CLF_REDACT_CASES=N runs more)
+        first = int(os.environ.get("CLF_REDACT_SEED", "1"))
+        cases = int(os.environ.get("CLF_REDACT_CASES", "2500"))
+        alphabet = string.ascii_letters + string.digits + "-_.~/+=%&#;'<>\"\\é汉😀"
+        self.shared_table(conn, "fs_gens", {"corp_id": "corp-basic", "corp_secret": "secret-gen"})
+        self.shared_table(conn, "fs_gent", {"access_token": "fixed-genecho"})
+        try:
+            for seed in range(first, first + cases):
+                rnd = random.Random(seed)
+                tail = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(4, 12)))
+                if seed % 2:
+                    server, credential, option = "fs_gens_srv", "secret-gen" + tail, "corp_secret"
+                else:
+                    server, credential, option = "fs_gent_srv", "fixed-genecho~" + tail, "access_token"
+                # up to two encoders, each escaping any character by chance;
+                # or three, each escaping only what it must
+                chain = [rnd.choice(sorted(ENCODERS)) for _ in range(rnd.randint(0, 3))]
+                written = credential
+                for name in chain:
+                    written = ENCODERS[name](written, rnd, rnd.choice((0, 0.3, 1)) if len(chain) < 3 else 0)
+                junk = "".join(rnd.choice(alphabet + " ") for _ in range(rnd.randint(0, 20)))
+                text = "invalid parameter %s%s %s" % (junk, written, junk[::-1])
+                req = urllib.request.Request("http://127.0.0.1:%d/_echo" % MOCK_PORT, data=text.encode())
+                urllib.request.urlopen(req, timeout=10).read()
+                run(conn, "ALTER USER MAPPING FOR postgres SERVER %s OPTIONS (SET %s %%s)" % (server, option),
+                    (credential,))
+                try:
+                    run(conn, "SELECT count(*) FROM " + server[:-4])
+                    shown = "no error"
+                except psycopg2.Error as e:
+                    shown = error_text(e)
+                check("[redacted]" in shown and credential not in shown and written not in shown,
+                      "seed %d (%s over %r): the message shows the credential %r:\n%s"
+                      % (seed, "+".join(chain) or "as it is", credential, written, shown))
+        finally:
+            for server in ("fs_gens_srv", "fs_gent_srv"):
+                run(conn, "DROP SERVER IF EXISTS %s CASCADE" % server)
+
     def redaction_forms_wiped(self, conn):
         # an error while a message is being redacted (out of memory) leaves
         # no copy of a credential's forms: corp_secret as a query string has
@@ -6221,6 +6330,8 @@ class Suite:
                     lambda: self.token_copies_wiped(conn), "the session keeps its own token cache")
         self.case("redaction: an error while a message is redacted leaves no copy of a credential's forms",
                   lambda: self.redaction_forms_wiped(conn))
+        self.case("redaction_generated: a corp_secret or access_token an API error quotes through a random "
+                  "chain of URL, JSON and HTML encoders is never shown", lambda: self.redaction_generated(conn))
         self.case("url check out of memory: 53200, and a settings' check hook refuses the value, no ERROR",
                   lambda: self.url_check_out_of_memory(conn))
         self.case("a token is refreshed 5 minutes before it expires, a short-lived one at half its life",

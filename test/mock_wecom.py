@@ -232,7 +232,7 @@ ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404"
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
            "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked",
-           "bigtokenplain", "token502big", "token502bigchunked", "longerrmsg"}
+           "bigtokenplain", "token502big", "token502bigchunked", "longerrmsg", "genecho"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -405,6 +405,7 @@ class State:
         self.closecut = set()
         self.used_tokens = set()
         self.gettokens = {}  # scenario -> gettoken calls with a known corp id
+        self.echo_text = ""  # the errmsg of secret-gen and genecho (/_echo)
         self.gen += 1        # connections accepted before a reset must not be uncounted after it
 
     def reset(self):
@@ -610,7 +611,7 @@ FIXED_BODIES = {"notobject": b"[1,2,3]", "noinfolist": b'{"errcode":0,"errmsg":"
                 "dupitemkey": raw_page(b'"name":"row1","n\\u0061me":"row2"'),
                 "nulkey": raw_page(b'"name\\u0000evil":"injected"'),
                 "nulcursor": raw_page(b'"name":"row1"', b"\\u0000")}
-CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens")
+CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens", "/_echo")
 JSON_TYPE = "application/json; charset=UTF-8"
 
 
@@ -799,6 +800,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, STATE.snapshot())
         elif url.path == "/_in_flight_by_token":
             self.send(200, STATE.in_flight_snapshot())
+        elif url.path == "/_echo":
+            STATE.echo_text = body.decode("utf-8")
+            self.send_json({"ok": True})
         elif url.path == "/_reset":
             STATE.reset()
             self.send_json({"ok": True})
@@ -845,6 +849,10 @@ class Handler(BaseHTTPRequestHandler):
         scen = corpid[5:]
         if scen == "echourl":
             return self.echo_url(False)
+        if (secret or "").startswith("secret-gen"):
+            # the text a test made of the secret (/_echo), whatever the corp id
+            STATE.bump("gettoken")
+            return self.send_json({"errcode": 40058, "errmsg": STATE.echo_text})
         if (secret or "").startswith("secret-echo-more"):
             # a gateway quoting the secret in what escaping further gives:
             # percent-encoded three and four times, in mixed-case hex (once
@@ -1015,6 +1023,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_err(int(scen[1:]))
         if scen == "ratelimitforever":
             return self.send_err(45009)
+        if scen == "genecho":
+            return self.send_json({"errcode": 40058, "errmsg": STATE.echo_text})
         if scen == "longerrmsg" and token.endswith("~cjk"):
             # 300 kB of CJK: byte 2000 is inside a character
             return self.send_json({"errcode": 40058, "errmsg": "invalid parameter " + "汉" * 100000})
