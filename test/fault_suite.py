@@ -4400,7 +4400,8 @@ class Suite:
         # non-ASCII, beyond the BMP), each written by a random chain of up
         # to two encoders (URL, JSON, HTML), each escaping what it must and
         # any other character by chance, or of three escaping only what they
-        # must, between random text.  The message
+        # must, between random text, or where the message's cut goes through
+        # it.  The message
         # never shows the credential, as written or as sent.  Seeded: a
         # failure names its seed (CLF_REDACT_SEED=N reruns from it,
         # CLF_REDACT_CASES=N runs more)
@@ -4425,6 +4426,13 @@ class Suite:
                     written = ENCODERS[name](written, rnd, rnd.choice((0, 0.3, 1)) if len(chain) < 3 else 0)
                 junk = "".join(rnd.choice(alphabet + " ") for _ in range(rnd.randint(0, 20)))
                 text = "invalid parameter %s%s %s" % (junk, written, junk[::-1])
+                # one in seven: the message's cut (byte CLF_ERRMSG_SHOWN)
+                # goes through it, which leaves a piece to hide
+                cut = seed % 7 == 3
+                if cut:
+                    shown_bytes = 2000
+                    at = rnd.randint(1, len(written.encode()) - 1)
+                    text = "invalid parameter ".ljust(shown_bytes - at, "x") + written + " " + junk
                 req = urllib.request.Request("http://127.0.0.1:%d/_echo" % MOCK_PORT, data=text.encode())
                 urllib.request.urlopen(req, timeout=10).read()
                 run(conn, "ALTER USER MAPPING FOR postgres SERVER %s OPTIONS (SET %s %%s)" % (server, option),
@@ -4434,9 +4442,11 @@ class Suite:
                     shown = "no error"
                 except psycopg2.Error as e:
                     shown = error_text(e)
-                check("[redacted]" in shown and credential not in shown and written not in shown,
-                      "seed %d (%s over %r): the message shows the credential %r:\n%s"
-                      % (seed, "+".join(chain) or "as it is", credential, written, shown))
+                check(("[redacted]..." if cut else "[redacted]") in shown and credential not in shown
+                      and written not in shown,
+                      "seed %d (%s over %r%s): the message shows the credential %r:\n%s"
+                      % (seed, "+".join(chain) or "as it is", credential, ", cut" if cut else "",
+                         written, shown))
         finally:
             for server in ("fs_gens_srv", "fs_gent_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % server)
