@@ -1775,9 +1775,10 @@ clf_http_async_step(ClfHttpAsync *a)
 	}
 	collect_info(a->easy, out);
 	async_drop_transfer(a);
+	/* counted before raising: the transfer is no longer in flight to drop */
+	count_exchange(a->hreq, out, a->start);
 	if (a->remove_rc != CURLM_OK)
 		report_multi_error(a->hreq->what, "curl_multi_remove_handle", a->remove_rc);
-	count_exchange(a->hreq, out, a->start);
 	judge_outcome(a->hreq, out);
 	return true;
 }

@@ -124,26 +124,28 @@ add_basic_auth_form(List **forms, const char *user, const char *password)
  * character or of one of its parts at any depth, spends one step of a
  * budget of CLF_MAX_ESCAPES (read_further), and an escape reads at most 12
  * bytes of its own besides its parts (a surrogate pair, "&#x0000002F;"):
- * so the readings of a place (read_place: 16 steps, then 32) cost at most
- * about 48 * 12 bytes read however the text is made, and a run of megabytes of "%25", "\\", "%5C" or "&#38;" costs
- * each place that, not the run's length (which would be quadratic).  What
- * the 16 steps reach: a percent-escape 16 levels deep ("%25" 15 times,
- * then the hex digits: a step a level), an HTML reference so ("&#47;"
+ * so a reading costs at most about 16 * 12 bytes read however the text is
+ * made (the second reading below, a few kB), and a run of megabytes of
+ * "%25", "\\", "%5C" or "&#38;" costs each place that, not the run's
+ * length (which would be quadratic).  What the 16 steps reach: a
+ * percent-escape 16 levels deep ("%25" 15 times, then the hex digits: a
+ * step a level), an HTML reference so ("&#47;"
  * escaped 15 times more, "&amp;amp;...#47;"); JSON in JSON only 4 levels
  * deep, since each level doubles the backslashes before an escaped
  * character and each backslash is a step (2^k - 1 of them, 15 at k = 4); a
  * JSON text quoted into a URL 7 times ("\/" as "%5C%2F", "%255C%252F": two
  * steps a level, and one for the "\"); an HTML page quoted into a URL 5
  * times ("&#47;" as "%26%2347%3B", "%2526%252347%253B": three steps a
- * level, and one for the reference); a mix, the sum of its steps.  Each
- * place is also read a second time, with twice the steps, the part after
- * each "\" read every way that makes an escape (ClfReading): so that a JSON
- * text quoted into JSON by an encoder that escapes every character, the
- * letters of its escapes too ("\\\u0075" for the "\u" of "\u0061"), is
- * read as well, two levels deep.  A
- * text nested deeper is not read through: it is not what quoting a
- * request back makes, but what a server makes to get a credential past
- * us, and the server has it already.
+ * level, and one for the reference); a mix, the sum of its steps.  Where
+ * a part after a "\" could also be read otherwise, the place is read a
+ * second time, with twice the steps, that part read every way that makes
+ * an escape (read_place): so that a JSON text quoted into JSON by an
+ * encoder that escapes every character, the letters of its escapes too
+ * ("\\\u0075" for the "\u" of "\u0061"), or a character beyond the BMP
+ * JSON-escaped twice, is read as well; there, escapes may be read a
+ * little deeper than above.  A text nested deeper is not read through: it
+ * is not what quoting a request back makes, but what a server makes to get
+ * a credential past us, and the server has it already.
  */
 #define CLF_MAX_ESCAPES 16
 
@@ -187,11 +189,12 @@ typedef struct ClfReading
 	int			budget;
 	bool		cut;
 	bool		branch;
-	bool		forked;			/* a part read the first way was a "\\" */
+	/* a part after a "\\" could be read otherwise: read every way too */
+	bool		forked;
 } ClfReading;
 
 static int	undo_escape(const char *text, const ClfChar *ch, ClfChar *next,
-						ClfReading *rd);
+						bool branch, ClfReading *rd);
 
 /*
  * The value of a hex digit, -1 for another character.  Either case: each
@@ -228,11 +231,18 @@ begins_escape(char c)
 static int
 read_further(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
 {
+	bool		branch = rd->branch;
+	int			n;
+
 	if (ch->nbytes != 1 || !begins_escape((char) ch->bytes[0]) ||
 		rd->budget <= 0)
 		return 0;
 	rd->budget--;
-	return undo_escape(text, ch, next, rd);
+	/* the escape's parts, and their own escapes, are read the first way */
+	rd->branch = false;
+	n = undo_escape(text, ch, next, branch, rd);
+	rd->branch = branch;
+	return n;
 }
 
 /*
@@ -244,9 +254,8 @@ read_further(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
  */
 static int
 readings_at(const char *text, size_t q, const char *accept, ClfChar *found,
-			int maxfound, ClfReading *rd)
+			int maxfound, ClfChar *stack, int stacksize, ClfReading *rd)
 {
-	ClfChar		stack[CLF_MAX_PLACE_READINGS];
 	int			nstack = 1;
 	int			nfound = 0;
 
@@ -274,7 +283,7 @@ readings_at(const char *text, size_t q, const char *accept, ClfChar *found,
 		}
 		nnext = read_further(text, &ch, next, rd);
 		/* the first of them read first, as if it were the only one */
-		for (int i = nnext - 1; i >= 0 && nstack < lengthof(stack); i--)
+		for (int i = nnext - 1; i >= 0 && nstack < stacksize; i--)
 			stack[nstack++] = next[i];
 	}
 	return nfound;
@@ -289,8 +298,10 @@ static int
 read_part(const char *text, size_t *q, const char *accept, ClfReading *rd)
 {
 	ClfChar		part;
+	ClfChar		stack[CLF_MAX_BRANCHES];
 
-	if (readings_at(text, *q, accept, &part, 1, rd) == 0)
+	if (readings_at(text, *q, accept, &part, 1,
+					stack, lengthof(stack), rd) == 0)
 		return -1;
 	*q = part.end;
 	return part.bytes[0];
@@ -422,13 +433,14 @@ undo_html_reference(const char *text, ClfChar *ch, ClfReading *rd)
  * read_further calls it, charging the step.
  */
 static int
-undo_escape(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
+undo_escape(const char *text, const ClfChar *ch, ClfChar *next, bool branch,
+			ClfReading *rd)
 {
 	size_t		q = ch->end;
 	ClfChar		parts[CLF_MAX_BRANCHES];
+	ClfChar		stack[CLF_MAX_BRANCHES];
 	int			nparts;
 	int			n = 0;
-	bool		branch;
 
 	next[0] = *ch;
 
@@ -462,10 +474,9 @@ undo_escape(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
 	 * a "\" there is the "\\" of JSON in JSON as it stands, and may begin
 	 * the escape of a "u" or of another "\" as well.
 	 */
-	branch = rd->branch;
-	rd->branch = false;			/* a part's own escapes: the first way */
-	nparts = readings_at(text, q, "\"\\/bfnrtu", parts,
-						 branch ? lengthof(parts) : 1, rd);
+	nparts = readings_at(text, q, "\"\\/bfnrtu",
+						 parts, branch ? lengthof(parts) : 1,
+						 stack, lengthof(stack), rd);
 	/* only a "\" may be read further, to another part */
 	if (nparts > 0 && parts[0].bytes[0] == '\\')
 		rd->forked = true;
@@ -492,10 +503,10 @@ undo_escape(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
 			ClfChar		slashes[CLF_MAX_BRANCHES];
 			int			nslashes = readings_at(text, q, "\\", slashes,
 											   branch ? lengthof(slashes) : 1,
-											   rd);
+											   stack, lengthof(stack), rd);
 
+			/* the second's "\" may be read otherwise too */
 			rd->forked = true;
-
 			for (int j = 0; j < nslashes; j++)
 			{
 				size_t		r = slashes[j].end;
@@ -516,7 +527,6 @@ undo_escape(const char *text, const ClfChar *ch, ClfChar *next, ClfReading *rd)
 		next[n].end = q;
 		n++;
 	}
-	rd->branch = branch;
 	return n;
 }
 
@@ -533,14 +543,17 @@ read_place(const char *text, size_t q, ClfChar *readings, bool *cut)
 {
 	ClfReading	first = {CLF_MAX_ESCAPES, false, false, false};
 	ClfReading	every = {2 * CLF_MAX_ESCAPES, false, true, false};
+	ClfChar		stack[CLF_MAX_PLACE_READINGS];
 	int			n;
 
-	n = readings_at(text, q, NULL, readings, CLF_MAX_PLACE_READINGS, &first);
+	n = readings_at(text, q, NULL, readings, CLF_MAX_PLACE_READINGS,
+					stack, lengthof(stack), &first);
 	*cut = first.cut;
 	/* no part could be read another way: every way is the first */
 	if (!first.forked)
 		return n;
-	n += readings_at(text, q, NULL, readings + n, CLF_MAX_PLACE_READINGS, &every);
+	n += readings_at(text, q, NULL, readings + n, CLF_MAX_PLACE_READINGS,
+					 stack, lengthof(stack), &every);
 	*cut = first.cut || every.cut;
 	return n;
 }
@@ -656,7 +669,8 @@ escaped_separators(const char *text, size_t n)
 		nreadings = read_place(text, s, readings, &cut);
 		for (int r = 0; r < nreadings; r++)
 		{
-			if (readings[r].nbytes > 1 || !is_word_char((char) readings[r].bytes[0]))
+			if (readings[r].nbytes > 1 ||
+				!is_word_char((char) readings[r].bytes[0]))
 				separated[readings[r].end] = true;
 		}
 	}

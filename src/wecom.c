@@ -1012,10 +1012,10 @@ drop_request(ClfPageFetcher *f)
 
 	if (!clf_http_async_in_flight(f->http))
 		return;
+	/* no bytes: what had come of the body goes with it, as at exit */
 	if (clf_http_async_drop(f->http))
 		clf_event_request_done_claim(call->opts, f->claim, f->phase == CLF_PHASE_TOKEN,
-									 call->out.bytes, call->out.ms, call->report,
-									 call->stats);
+									 0, call->out.ms, call->report, call->stats);
 	else
 		clf_event_request_not_made(call->report);
 }
@@ -1291,7 +1291,17 @@ clf_fetcher_wait(ClfPageFetcher *f)
 
 	if (f->waiting)
 		timeout = Max(0, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), f->retry_at));
-	clf_http_async_wait(f->http, timeout);
+	PG_TRY();
+	{
+		clf_http_async_wait(f->http, timeout);
+	}
+	PG_CATCH();
+	{
+		/* a cancel or timeout while waiting: as clf_fetcher_continue's */
+		drop_request(f);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /* What to wait on (readable) before clf_fetcher_continue has news. */
