@@ -3142,10 +3142,12 @@ class Suite:
     def dropped_at_end_counted(self, conn):
         # a LIMIT ends an async Append while its slow child's request is in
         # flight: the request is dropped at the scan's end, and the scan's
-        # row of recent_scans counts it as contact_list_fdw_stats does
-        self.shared_table(conn, "fs_ldf", {"access_token": "fixed-basic"},
+        # row of recent_scans counts it as contact_list_fdw_stats does, with
+        # no bytes, though half its body had come (the other child answers
+        # after 150 ms, the slow one's first half at once)
+        self.shared_table(conn, "fs_ldf", {"access_token": "fixed-slowbusy"},
                           table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_lds", {"access_token": "fixed-slow"},
+        self.shared_table(conn, "fs_lds", {"access_token": "fixed-slowtail"},
                           table_options="page_size '5', async_capable 'on'")
         reset()
         run(conn, "SELECT contact_list_fdw_stats_reset()")
@@ -3155,20 +3157,16 @@ class Suite:
             got = run(other, "SELECT * FROM (SELECT external_userid FROM fs_ldf UNION ALL "
                              "SELECT external_userid FROM fs_lds) u LIMIT 1")
             check(len(got) == 1, "LIMIT 1: %s" % (got,))
-            server = run(conn, """SELECT requests, requests_in_flight FROM contact_list_fdw_stats
+            server = run(conn, """SELECT requests, requests_in_flight, bytes FROM contact_list_fdw_stats
                                    WHERE server = 'fs_lds_srv' AND datname = current_database()""")
-            # dropped as the mock saw it: sent (loopback connects at once,
-            # and the request goes out as its transfer starts), or, were it
-            # still connecting, not counted
-            self.wait_for("the mock to see what was counted",
-                          lambda: stats()["tokens"].count("fixed-slow") >= server[0][0])
-            seen = stats()["tokens"].count("fixed-slow")
-            check(server == [(seen, 0)], "the slow server's counters: %s, the mock saw %d" % (server, seen))
+            seen = self.wait_for("the mock to see the slow child's request",
+                                 lambda: stats()["tokens"].count("fixed-slowtail"))
+            check(seen == 1, "the mock saw %d requests of the slow child, expected 1" % seen)
+            check(server == [(1, 0, 0)], "the slow server's requests, in flight, bytes: %s" % server)
             rows = self.wait_for("the slow scan's recent_scans row",
-                                 lambda: run(conn, """SELECT requests, outcome FROM contact_list_fdw_recent_scans
+                                 lambda: run(conn, """SELECT requests, bytes, outcome FROM contact_list_fdw_recent_scans
                                                        WHERE pid = %s AND server = 'fs_lds_srv'""", (opid,)))
-            check(rows == [(seen, "stopped early")],
-                  "the slow scan's row: %s, its server counted %d" % (rows, seen))
+            check(rows == [(1, 0, "stopped early")], "the slow scan's row: %s" % rows)
         finally:
             other.close()
             for srv in ("fs_ldf_srv", "fs_lds_srv"):
@@ -6305,7 +6303,7 @@ class Suite:
                   "an error dropped before it was collected counts one request, as a synchronous scan's",
                   lambda: self.async_done_uncollected(conn))
         self.shared("an async request a LIMIT left in flight counts in its scan's recent_scans row "
-                    "as in contact_list_fdw_stats", lambda: self.dropped_at_end_counted(conn), needs_views)
+                    "as in contact_list_fdw_stats, with none of its bytes", lambda: self.dropped_at_end_counted(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                     lambda: self.shared_cancel(conn), needs_views)
         self.shared("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn), needs_views)

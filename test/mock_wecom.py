@@ -221,7 +221,7 @@ def special_row(name):
 
 # Scenarios that serve the 25 basic rows (possibly with a twist).
 BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "busy2",
-              "concurrency1", "ratelimit", "http429once", "slow", "gzip", "delay",
+              "concurrency1", "ratelimit", "http429once", "slow", "slowtail", "gzip", "delay",
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken", "hangtoken",
@@ -729,8 +729,10 @@ class Handler(BaseHTTPRequestHandler):
             raise ValueError("body too large")
         return self.rfile.read(n) if n else b""
 
-    def send(self, status, body, ctype=JSON_TYPE, headers=(), gz=None, encoded=False, cut=False):
-        """Send a response; encoded: body is already gzip; cut: send only half of it."""
+    def send(self, status, body, ctype=JSON_TYPE, headers=(), gz=None, encoded=False, cut=False,
+             tail_after=None):
+        """Send a response; encoded: body is already gzip; cut: send only half of it;
+        tail_after: send its second half so many seconds after its first."""
         if gz is None:
             gz = self.gz
         if gz and not encoded:
@@ -746,6 +748,15 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
+        if tail_after is not None:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(tail_after)
+            try:
+                self.wfile.write(body[len(body) // 2:])
+            except OSError:  # the client went away meanwhile: it may
+                self.close_connection = True
+            return
         self.wfile.write(body[:len(body) // 2] if cut else body)
 
     api_request = False  # a gettoken or contact_list request (for the gzip counts)
@@ -1158,6 +1169,8 @@ class Handler(BaseHTTPRequestHandler):
         body = enc(obj)
         if scen == "truncated":
             body = body[:len(body) // 2]
+        if scen == "slowtail":
+            return self.send(200, body, tail_after=3)
         if scen == "drop3" and page == 3 and STATE.first_time("dropped", "drop3"):
             return self.drop(body)
         if scen == "closecut" or scen == "closecut2":
