@@ -64,10 +64,13 @@ CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'ht
 -- beyond 65535, an IPv6 address without its "]"
 SELECT clf_error_of($$CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1:99999/cgi-bin')$$);
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'https://[::1/cgi-bin');
+-- the request's path and query are appended: none of its own, no fragment
+CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'https://relay.example.com/cgi-bin?key=1');
 -- an api_url without WeCom's /cgi-bin is accepted, with a warning at once
 CREATE SERVER opt_nopath FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'https://qyapi.weixin.qq.com');
 ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin/');
 ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://relay.example.com/wecom/api');
+ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin#top');
 DROP SERVER opt_nopath;
 -- these are fine
 ALTER SERVER opt_hi OPTIONS (ADD api_url 'https://qyapi.weixin.qq.com/cgi-bin');
@@ -90,6 +93,7 @@ CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'ht
 CREATE SERVER opt_bad FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://[::1]evil.example/cgi-bin');
 SET contact_list_fdw.api_url = 'http://localhost.evil.example/cgi-bin';
 SET contact_list_fdw.api_url = 'http://127.1/cgi-bin';
+SET contact_list_fdw.api_url = 'http://127.0.0.1/cgi-bin?';
 RESET contact_list_fdw.api_url;
 -- proxy: a scheme and a host (and an https:// api_url: sql/security.sql)
 ALTER SERVER opt_hi OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin');

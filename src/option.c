@@ -330,6 +330,13 @@ url_host_is_loopback(CURLU *parsed, CURLUcode *rc)
 static const char *
 api_url_problem(const char *url)
 {
+	/*
+	 * A request's path and query are appended to api_url: after a "?" of
+	 * its own they would be a query's text, and libcurl drops a fragment,
+	 * the corpsecret with it, so every request would reach some other page.
+	 */
+	if (strpbrk(url, "?#") != NULL)
+		return "The URL must have no query (\"?\") and no fragment (\"#\"): the API's paths and parameters are appended to it.";
 	if (pg_strncasecmp(url, "https://", 8) == 0 && url[8] != '\0')
 		return url_syntax_problem(url);
 	if (pg_strncasecmp(url, "http://", 7) == 0)

@@ -108,6 +108,7 @@ typedef struct ClfServerEntry
 	char		server_name[NAMEDATALEN];
 	TimestampTz last_used;
 	int			in_flight;		/* requests holding a slot, or granted one */
+	int			uncapped;		/* of those, counted under no cap: held to none */
 	ConditionVariable cv;		/* broadcast when a slot is given back */
 
 	/*
@@ -217,9 +218,9 @@ typedef struct ClfRecentScan
  */
 #define CLF_SHARED_MAGIC			0x434C4653	/* "CLFS" */
 #ifdef CLF_SHARED_LAYOUT_VERSION_BUMP
-#define CLF_SHARED_LAYOUT_VERSION	8
+#define CLF_SHARED_LAYOUT_VERSION	9
 #else
-#define CLF_SHARED_LAYOUT_VERSION	7
+#define CLF_SHARED_LAYOUT_VERSION	8
 #endif
 
 typedef struct ClfShared

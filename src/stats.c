@@ -60,7 +60,10 @@
  * cap for each slot held past that, and only then: under normal load every
  * holder is within its deadline and the cap holds, however long the queue
  * is; a holder that does not run its request stalls the others for its
- * server's timeout_ms at most, never until its session goes on.
+ * server's timeout_ms at most, never until its session goes on.  The
+ * requests of a server without a cap take no slot and have no deadline,
+ * only a count (count_request): a cap set on it later leaves out the ones
+ * already out (cap_of), which an idle cursor's would otherwise fill.
  *
  * What a scan is doing meanwhile (waiting for a slot, requesting) is not
  * this file's to show: scan_events.c takes the slot through
@@ -335,11 +338,23 @@ grant_slots_up_to(ClfServerEntry *e, int limit)
 	return changed;
 }
 
+/*
+ * The cap of e's requests in flight, over those counted when it had none:
+ * a cap set later holds from the next request on, and would otherwise be
+ * filled, for as long as its cursor stays open, by a request that has no
+ * deadline (an idle cursor's, which only its session can end).
+ */
+static int
+cap_of(const ClfServerEntry *e)
+{
+	return e->max_in_flight + e->uncapped;
+}
+
 /* grant_slots_up_to the cap */
 static bool
 grant_slots(ClfServerEntry *e)
 {
-	return grant_slots_up_to(e, e->max_in_flight);
+	return grant_slots_up_to(e, cap_of(e));
 }
 
 /*
@@ -406,6 +421,7 @@ server_entry(ClfShared *s, Oid serverid, const char *name, bool may_evict)
 	clf_copy_text(victim->server_name, sizeof(victim->server_name), name);
 	victim->last_used = GetCurrentTimestamp();
 	victim->in_flight = 0;
+	victim->uncapped = 0;
 	victim->max_in_flight = 0;
 	victim->cap_read_at = 0;
 	victim->holds_fresh_until = 0;
@@ -498,7 +514,7 @@ slot_limit(ClfShared *s, ClfServerEntry *e)
 	ClfSlotHold *h = clf_slot_holds(s);
 	int			nholds = (s->nprogress / CLF_PROGRESS_PER_BACKEND) * CLF_SLOT_HOLDS_PER_BACKEND;
 	int			index = e - s->servers;
-	int			limit = e->max_in_flight;
+	int			limit = cap_of(e);
 	TimestampTz now;
 	TimestampTz next_deadline = DT_NOEND;
 	int			stale = 0;
@@ -622,6 +638,7 @@ count_request(ClfShared *s, SlotClaim *c, const ClfOptions *opts)
 	if (e != NULL)
 	{
 		e->in_flight++;
+		e->uncapped++;
 		c->counted_entry = e - s->servers;
 		c->counted_dbid = e->dbid;
 		c->counted_serverid = e->serverid;
@@ -814,26 +831,25 @@ give_back_slot(ClfShared *s, SlotClaim *c)
 }
 
 /*
- * The request c counted (count_request) is over: it leaves in_flight, which
- * may let a waiter of a cap set meanwhile go.  Caller holds the lock
- * exclusively; returns the cv to wake, or NULL.
+ * The request c counted (count_request) is over: it leaves in_flight, and
+ * no slot with it (cap_of), so no waiter is woken.  Caller holds the lock
+ * exclusively.
  */
-static ConditionVariable *
+static void
 give_back_count(ClfShared *s, SlotClaim *c)
 {
 	ClfServerEntry *e;
 
 	if (c->counted_entry < 0)
-		return NULL;
+		return;
 	e = &s->servers[c->counted_entry];
 	c->counted_entry = -1;
 	/* an entry with a request in flight is never reused, but be sure */
 	if (e->dbid != c->counted_dbid || e->serverid != c->counted_serverid ||
-		e->in_flight <= 0)
-		return NULL;
+		e->in_flight <= 0 || e->uncapped <= 0)
+		return;
 	e->in_flight--;
-	(void) grant_slots(e);
-	return &e->cv;
+	e->uncapped--;
 }
 
 /*
@@ -883,7 +899,7 @@ claim_done(SlotClaim *c, const ClfOptions *opts, bool gettoken, size_t bytes,
 	/* without a claim no slot was taken; the request counts all the same */
 	wake = c ? give_back_slot(s, c) : NULL;
 	if (c && wake == NULL)
-		wake = give_back_count(s, c);
+		give_back_count(s, c);
 	e = server_entry(s, opts->serverid, opts->server_name, false);
 	if (e)
 	{
@@ -935,7 +951,6 @@ claim_give_back(SlotClaim *c)
 	ClfShared  *s;
 	ConditionVariable *wake;
 	ConditionVariable *wake_waiters;
-	ConditionVariable *wake_counted;
 
 	forget_no_entry(c);
 	if (c->held_entry < 0 && c->waiting_entry < 0 && c->counted_entry < 0)
@@ -951,14 +966,12 @@ claim_give_back(SlotClaim *c)
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	wake = give_back_slot(s, c);
 	wake_waiters = give_up_ticket(s, c);
-	wake_counted = give_back_count(s, c);
+	give_back_count(s, c);		/* wakes nobody: it held no slot */
 	LWLockRelease(&s->lock);
 	if (wake)
 		ConditionVariableBroadcast(wake);
 	if (wake_waiters && wake_waiters != wake)
 		ConditionVariableBroadcast(wake_waiters);
-	if (wake_counted && wake_counted != wake && wake_counted != wake_waiters)
-		ConditionVariableBroadcast(wake_counted);
 }
 
 /*

@@ -3172,6 +3172,44 @@ class Suite:
             for srv in ("fs_ldf_srv", "fs_lds_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
 
+    def cap_added_behind_counted(self, conn):
+        # an open cursor's asynchronous request to a server without a cap is
+        # counted, took no slot, and is out until the cursor is read again:
+        # a cap of 1 added then holds from the next request on, so neither
+        # another session's scan nor a plain scan of the cursor's own
+        # session waits for it (statement_timeout ends what would)
+        self.shared_table(conn, "fs_caf", {"access_token": "fixed-basic"},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, "fs_cas", {"access_token": "fixed-slow"},
+                          table_options="page_size '25', async_capable 'on'")
+        reset()
+        holder, other = connect(), connect()
+        try:
+            run(holder, "BEGIN")
+            run(holder, "DECLARE c CURSOR FOR SELECT external_userid FROM fs_caf "
+                        "UNION ALL SELECT external_userid FROM fs_cas")
+            got = run(holder, "FETCH 1 FROM c")
+            check(len(got) == 1, "FETCH 1: %s" % (got,))
+            out = self.requests_in_flight(conn, "fs_cas_srv")
+            check(out == 1, "the cursor's request to the uncapped server: requests_in_flight %s" % out)
+            run(conn, "ALTER SERVER fs_cas_srv OPTIONS (ADD max_concurrent_requests '1')")
+            run(other, "SET statement_timeout = '10s'")
+            got = run(other, "SELECT count(*) FROM fs_cas")
+            check(got == [(25,)], "another session's scan under the new cap: %s" % got)
+            run(holder, "SET LOCAL statement_timeout = '10s'")
+            got = run(holder, "SELECT count(*) FROM fs_cas")
+            check(got == [(25,)], "the cursor's session's own scan under the new cap: %s" % got)
+            got = run(holder, "FETCH ALL FROM c")
+            check(len(got) == 49, "the cursor's other rows: %d" % len(got))
+            run(holder, "COMMIT")
+            out = self.requests_in_flight(conn, "fs_cas_srv")
+            check(out == 0, "requests_in_flight after: %s" % out)
+        finally:
+            holder.close()
+            other.close()
+            for srv in ("fs_caf_srv", "fs_cas_srv"):
+                run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
+
     def shared_cancel(self, conn):
         self.shared_table(conn, "fs_one", {"access_token": "fixed-hangonce"},
                           server_options="max_concurrent_requests '1'")
@@ -6304,6 +6342,9 @@ class Suite:
                   lambda: self.async_done_uncollected(conn))
         self.shared("an async request a LIMIT left in flight counts in its scan's recent_scans row "
                     "as in contact_list_fdw_stats, with none of its bytes", lambda: self.dropped_at_end_counted(conn), needs_views)
+        self.shared("a max_concurrent_requests added to a server leaves out an open cursor's request "
+                    "counted without it: other sessions' scans and the cursor's own do not wait for it",
+                    lambda: self.cap_added_behind_counted(conn), needs_views)
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                     lambda: self.shared_cancel(conn), needs_views)
         self.shared("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn), needs_views)
