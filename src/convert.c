@@ -196,6 +196,35 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 	return conv;
 }
 
+/*
+ * value's JSON text, kept by json-c with value, or NULL when json-c could
+ * not get the memory to print it.
+ */
+static const char *
+printed_json(json_object *value)
+{
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("json_print"))
+		return NULL;
+#endif
+	return json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+										  JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* printed_json, out of memory an error like palloc's */
+static const char *
+json_text(json_object *value)
+{
+	const char *json = printed_json(value);
+
+	if (json == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("json-c could not print a value of the page as JSON text.")));
+	return json;
+}
+
 static void
 conversion_error_context(void *arg)
 {
@@ -207,9 +236,9 @@ conversion_error_context(void *arg)
 	if (conv->current_column < 0)
 		return;
 	col = &conv->columns[conv->current_column];
-	if (value != NULL)
-		json = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-											  JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* no ERROR here, inside another's report: the value goes unquoted */
+	if (value != NULL && (json = printed_json(value)) == NULL)
+		json = "(not shown: out of memory)";
 	if (col->whole_item)
 		errcontext("column \"%s\" of foreign table \"%s\" (the whole item), page " INT64_FORMAT ", item " INT64_FORMAT,
 				   col->attname, conv->relname, conv->page_no, conv->item_no);
@@ -258,8 +287,7 @@ value_text(json_object *value, int *len)
 	}
 	else
 	{
-		text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-											  JSON_C_TO_STRING_NOSLASHESCAPE);
+		text = json_text(value);
 		textlen = strlen(text);
 	}
 
@@ -621,8 +649,7 @@ convert_value(ClfColumn *col, json_object *value)
 		case CLF_COL_JSON_VALUE:
 		case CLF_COL_JSON_ITEM:
 			{
-				const char *json = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-																  JSON_C_TO_STRING_NOSLASHESCAPE);
+				const char *json = json_text(value);
 
 				text = pg_any_to_server(json, strlen(json), PG_UTF8);
 				return call_input(col, text);

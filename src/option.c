@@ -79,13 +79,16 @@ typedef struct ClfOptionDef
 
 #define OPT(field) offsetof(ClfOptions, field)
 
+/* 4 GB, but never more than a size_t holds (4 GB - 1 on 32-bit builds) */
+#define CLF_MAX_RESPONSE_BYTES ((int64) Min(UINT64CONST(4294967296), (uint64) SIZE_MAX))
+
 static const ClfOptionDef option_defs[] = {
 	{"api_url", ForeignServerRelationId, CLF_OPT_URL, 0, 0, true, OPT(api_url)},
 	{"timeout_ms", ForeignServerRelationId, CLF_OPT_INT, 1, 3600000, false, OPT(timeout_ms)},
 	{"connect_timeout_ms", ForeignServerRelationId, CLF_OPT_INT, 1, 3600000, false, OPT(connect_timeout_ms)},
 	{"page_size", ForeignServerRelationId, CLF_OPT_INT, 1, CLF_MAX_PAGE_SIZE, false, OPT(page_size)},
 	{"max_retries", ForeignServerRelationId, CLF_OPT_INT, 0, 20, false, OPT(max_retries)},
-	{"max_response_bytes", ForeignServerRelationId, CLF_OPT_INT64, 1024, INT64CONST(4294967296), false, OPT(max_response_bytes)},
+	{"max_response_bytes", ForeignServerRelationId, CLF_OPT_INT64, 1024, CLF_MAX_RESPONSE_BYTES, false, OPT(max_response_bytes)},
 	{"proxy", ForeignServerRelationId, CLF_OPT_PROXY, 0, 0, true, OPT(proxy)},
 	{"ca_file", ForeignServerRelationId, CLF_OPT_STRING, 0, 0, true, OPT(ca_file)},
 	{"request_cost", ForeignServerRelationId, CLF_OPT_REAL, 0, 0, false, OPT(request_cost)},

@@ -4530,6 +4530,34 @@ class Suite:
         finally:
             mc.stop()
 
+    def json_print_out_of_memory(self, conn):
+        # json-c out of memory printing a value as JSON text (it gives NULL):
+        # a json or jsonb column, a text column holding an object, each a
+        # clean 53200; in the context of another error the value is left
+        # out; the backend goes on
+        mc, c = fault_injection_cluster("jsonprint")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE whole (item jsonb OPTIONS (field '*')) SERVER s")
+            run(c, "CREATE FOREIGN TABLE astext (item text OPTIONS (field '*')) SERVER s")
+            run(c, "CREATE FOREIGN TABLE wrong (follow_userid integer) SERVER s")
+            for table in ("whole", "astext"):
+                check(run(c, "SELECT count(item) FROM %s" % table)[0][0] > 0, "%s without the fault" % table)
+            run(c, "SET clf_fault.point = 'json_print'")
+            for table in ("whole", "astext"):
+                e = scan_error(c, "SELECT count(item) FROM %s" % table)
+                check(e.pgcode == "53200" and e.diag.message_primary == "out of memory"
+                      and "json-c" in (e.diag.message_detail or ""),
+                      "%s: SQLSTATE %s: %s" % (table, e.pgcode, error_text(e)))
+            e = scan_error(c, "SELECT count(follow_userid) FROM wrong")
+            check(e.pgcode == "22P02" and "(not shown: out of memory)" in (e.diag.context or ""),
+                  "a conversion error's context: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            run(c, "RESET clf_fault.point")
+            check(run(c, "SELECT count(item) FROM whole")[0][0] > 0, "the backend did not go on")
+        finally:
+            mc.stop()
+
     def url_check_out_of_memory(self, conn):
         # libcurl out of memory (curl_url() failing) while a URL is checked:
         # 53200 on SET and for an option, and in a settings' check hook a
@@ -6384,6 +6412,8 @@ class Suite:
                   lambda: self.redaction_forms_wiped(conn))
         self.case("redaction_generated: a corp_secret or access_token an API error quotes through a random "
                   "chain of URL, JSON and HTML encoders is never shown", lambda: self.redaction_generated(conn))
+        self.case("json-c out of memory printing a value: 53200 for a jsonb or text column, "
+                  "no value in another error's context, no crash", lambda: self.json_print_out_of_memory(conn))
         self.case("url check out of memory: 53200, and a settings' check hook refuses the value, no ERROR",
                   lambda: self.url_check_out_of_memory(conn))
         self.case("a token is refreshed 5 minutes before it expires, a short-lived one at half its life",
