@@ -92,10 +92,15 @@ def fresh_role(conn, role, options=""):
 
 
 
-def ten_a_page_table(c):
-    """A fault-injection cluster's table t: 25 contacts, 10 a page, 3 pages."""
+def basic_server(c):
+    """A fault-injection cluster's server s, on the mock's 25 basic contacts."""
     run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
     run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+
+
+def ten_a_page_table(c):
+    """A fault-injection cluster's table t: 25 contacts, 10 a page, 3 pages."""
+    basic_server(c)
     run(c, "CREATE FOREIGN TABLE t (tmp_openid text, external_userid text) "
            "SERVER s OPTIONS (page_size '10')")
 
@@ -3139,16 +3144,25 @@ class Suite:
         finally:
             mc.stop()
 
+    def async_pair(self, conn, fast, fast_token, slow, slow_token, slow_page_size):
+        """Two async-capable tables, each on a server of its own (NAME_srv):
+        fast pages of 5 rows, and slow ones of slow_page_size."""
+        self.shared_table(conn, fast, {"access_token": fast_token},
+                          table_options="page_size '5', async_capable 'on'")
+        self.shared_table(conn, slow, {"access_token": slow_token},
+                          table_options="page_size '%d', async_capable 'on'" % slow_page_size)
+
+    def drop_servers(self, conn, *tables):
+        for table in tables:
+            run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % table)
+
     def dropped_at_end_counted(self, conn):
         # a LIMIT ends an async Append while its slow child's request is in
         # flight: the request is dropped at the scan's end, and the scan's
         # row of recent_scans counts it as contact_list_fdw_stats does, with
         # no bytes, though half its body had come (the other child answers
         # after 150 ms, the slow one's first half at once)
-        self.shared_table(conn, "fs_ldf", {"access_token": "fixed-slowbusy"},
-                          table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_lds", {"access_token": "fixed-slowtail"},
-                          table_options="page_size '5', async_capable 'on'")
+        self.async_pair(conn, "fs_ldf", "fixed-slowbusy", "fs_lds", "fixed-slowtail", 5)
         reset()
         run(conn, "SELECT contact_list_fdw_stats_reset()")
         other = connect()
@@ -3169,8 +3183,7 @@ class Suite:
             check(rows == [(1, 0, "stopped early")], "the slow scan's row: %s" % rows)
         finally:
             other.close()
-            for srv in ("fs_ldf_srv", "fs_lds_srv"):
-                run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
+            self.drop_servers(conn, "fs_ldf", "fs_lds")
 
     def cap_added_behind_counted(self, conn):
         # an open cursor's asynchronous request to a server without a cap is
@@ -3178,10 +3191,7 @@ class Suite:
         # a cap of 1 added then holds from the next request on, so neither
         # another session's scan nor a plain scan of the cursor's own
         # session waits for it (statement_timeout ends what would)
-        self.shared_table(conn, "fs_caf", {"access_token": "fixed-basic"},
-                          table_options="page_size '5', async_capable 'on'")
-        self.shared_table(conn, "fs_cas", {"access_token": "fixed-slow"},
-                          table_options="page_size '25', async_capable 'on'")
+        self.async_pair(conn, "fs_caf", "fixed-basic", "fs_cas", "fixed-slow", 25)
         reset()
         holder, other = connect(), connect()
         try:
@@ -3207,8 +3217,7 @@ class Suite:
         finally:
             holder.close()
             other.close()
-            for srv in ("fs_caf_srv", "fs_cas_srv"):
-                run(conn, "DROP SERVER IF EXISTS %s CASCADE" % srv)
+            self.drop_servers(conn, "fs_caf", "fs_cas")
 
     def shared_cancel(self, conn):
         self.shared_table(conn, "fs_one", {"access_token": "fixed-hangonce"},
@@ -4537,8 +4546,7 @@ class Suite:
         # out; the backend goes on
         mc, c = fault_injection_cluster("jsonprint")
         try:
-            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            basic_server(c)
             run(c, "CREATE FOREIGN TABLE whole (item jsonb OPTIONS (field '*')) SERVER s")
             run(c, "CREATE FOREIGN TABLE astext (item text OPTIONS (field '*')) SERVER s")
             run(c, "CREATE FOREIGN TABLE wrong (follow_userid integer) SERVER s")
@@ -5329,8 +5337,7 @@ class Suite:
         # mid-write (its writer stalled in the bracket) cannot hold readers
         mc, c = fault_injection_cluster("progress")
         try:
-            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            basic_server(c)
             run(c, "CREATE FOREIGN TABLE plain (external_userid text) SERVER s OPTIONS (page_size '5')")
 
             reader = mc.connect()
