@@ -46,6 +46,13 @@ SELECT * FROM cancel_timed('SELECT * FROM cancel_ratelimit', 5);
 RESET statement_timeout;
 RESET contact_list_fdw.rate_limit_delay_ms;
 
+-- each of those scans was stopped by the cancel while it waited on WeCom,
+-- and its row in the session's scan log says so
+SELECT foreign_table, outcome, error FROM contact_list_fdw_scans()
+ WHERE foreign_table IN ('cancel_hang'::regclass, 'cancel_slow'::regclass,
+                         'cancel_ratelimit'::regclass)
+ ORDER BY scan_id;
+
 -- the same connection cache serves the next query of the cancelled server
 ALTER USER MAPPING FOR CURRENT_USER SERVER cancel_hang_srv OPTIONS (SET access_token 'fixed-basic');
 SELECT count(*) FROM cancel_hang;

@@ -214,6 +214,36 @@ SELECT count(*) FROM (SELECT name FROM pl_big OFFSET 0) s WHERE s.name <> 'x'$$)
 SELECT line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
 SELECT count(*) FROM (SELECT name FROM pl_big UNION ALL SELECT name FROM pl_big) u$$)
   AS line WHERE line ~ 'Append|Foreign Scan|Rows Kept';
+-- nor under a Merge Append, which reads each child once (a local index
+-- beside the foreign table makes merging cheaper than sorting the whole)
+CREATE TABLE pl_local AS SELECT g::text AS name FROM generate_series(1, 20000) g;
+CREATE INDEX ON pl_local (name);
+ANALYZE pl_local;
+SELECT line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT name FROM (SELECT name FROM pl_big UNION ALL SELECT name FROM pl_local) u
+ ORDER BY name LIMIT 3$$)
+  AS line WHERE line ~ 'Merge Append|Foreign Scan|Rows Kept';
+DROP TABLE pl_local;
+-- The recursive part of WITH RECURSIVE runs once per iteration: a CTE's
+-- scans keep their rows, and one traversal serves every iteration
+SET enable_nestloop = off;
+SET enable_mergejoin = off;
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+WITH RECURSIVE r(n, t) AS (
+  SELECT 1, min(add_time) FROM pl_big
+  UNION ALL
+  SELECT r.n + 1, b.add_time FROM pl_big b JOIN r ON b.add_time = r.t + interval '1 hour'
+   WHERE r.n < 3)
+SELECT count(*) FROM r$$)
+  AS line WHERE line ~ 'Foreign Scan|Rows Kept|Traversals';
+WITH RECURSIVE r(n, t) AS (
+  SELECT 1, min(add_time) FROM pl_big
+  UNION ALL
+  SELECT r.n + 1, b.add_time FROM pl_big b JOIN r ON b.add_time = r.t + interval '1 hour'
+   WHERE r.n < 3)
+SELECT n, t FROM r ORDER BY n;
+RESET enable_nestloop;
+RESET enable_mergejoin;
 -- Rescans replay those spilled rows intact: each replayed row is read back
 -- from the file, and stays valid until it is copied out (a nested loop with
 -- the scan inside, and a correlated subquery).  tmp_openid names the

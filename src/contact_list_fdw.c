@@ -343,20 +343,35 @@ scan_user(ForeignScanState *node, EState *estate)
 #endif
 }
 
+static bool find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun);
+
+/* find_in_plan over children that each run as often as their parent */
+static bool
+find_in_list(List *plans, Plan *target, bool rerun_here, bool *rerun)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+	{
+		if (find_in_plan((Plan *) lfirst(lc), target, rerun_here, rerun))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Is target in the plan tree under node, and if so, does a node above it run
  * it again while the statement runs (*rerun)?  rerun_here says whether node
  * itself may be.  A nested loop reruns its inner side for every outer row;
  * every other node of a plan's main tree reruns its children only when it
- * is rerun itself.  (A recursive union's recursive term is in a subplan.)
- * A node whose children hang elsewhere than the ones looked at here hides
- * target: the caller then assumes the worst.
+ * is rerun itself.  (A recursive union, which reruns its recursive term,
+ * is always a CTE's, in a subplan.)  A node whose children hang elsewhere
+ * than the ones looked at here (a custom scan's) hides target: the caller
+ * then assumes the worst.
  */
 static bool
 find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
 {
-	ListCell   *lc;
-
 	if (node == NULL)
 		return false;
 	if (node == target)
@@ -370,12 +385,11 @@ find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
 			return find_in_plan(node->lefttree, target, rerun_here, rerun) ||
 				find_in_plan(node->righttree, target, true, rerun);
 		case T_Append:
-			foreach(lc, ((Append *) node)->appendplans)
-			{
-				if (find_in_plan((Plan *) lfirst(lc), target, rerun_here, rerun))
-					return true;
-			}
-			return false;
+			return find_in_list(((Append *) node)->appendplans, target,
+								rerun_here, rerun);
+		case T_MergeAppend:
+			return find_in_list(((MergeAppend *) node)->mergeplans, target,
+								rerun_here, rerun);
 		case T_SubqueryScan:
 			return find_in_plan(((SubqueryScan *) node)->subplan, target,
 								rerun_here, rerun);
