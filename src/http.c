@@ -640,7 +640,9 @@ connection_wait_set(ClfConnection *conn)
 		set = CreateWaitEventSet(TopMemoryContext, conn->nsockets + 2);
 #endif
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		/* a single-user backend has no postmaster to watch (EBADF) */
+		if (IsUnderPostmaster)
+			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		for (int i = 0; i < conn->nsockets; i++)
 		{
 			uint32		events = 0;

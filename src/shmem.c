@@ -541,6 +541,11 @@ clf_shared_preloaded(void)
 void
 clf_shared_require(void)
 {
+	if (clf_shared() == NULL && !IsUnderPostmaster)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("contact_list_fdw's shared state is not available in single-user mode"),
+				 errdetail("A server started with --single has no other session to share state with: its scans work alone.")));
 	if (clf_shared() == NULL && degraded_reason != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -602,6 +607,8 @@ contact_list_fdw_shared_info(PG_FUNCTION_ARGS)
 
 	if (degraded_reason)
 		values[0] = CStringGetTextDatum(psprintf("per-backend (%s)", degraded_reason));
+	else if (!IsUnderPostmaster)
+		values[0] = CStringGetTextDatum("per-backend (single-user mode)");
 	else
 #if PG_VERSION_NUM >= 170000
 		values[0] = CStringGetTextDatum("named DSM segment");

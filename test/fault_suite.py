@@ -2029,6 +2029,36 @@ class Suite:
                 stop(p)
             run(conn, "DROP SERVER IF EXISTS fs_sx CASCADE")
 
+    def single_user_mode(self, conn):
+        # postgres --single has no other session: its scans work alone, and
+        # the views that only shared state can answer say so, not that the
+        # library wants preloading
+        mc = MiniCluster("single")
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            basic_server(c)
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            c.close()
+            mc.stop()
+            sql = ("SELECT count(*) AS contacts FROM t;\n"
+                   "SELECT mode FROM contact_list_fdw_shared_info();\n"
+                   "SELECT count(*) FROM contact_list_fdw_stats;\n"
+                   "SELECT count(*) AS after_error FROM t;\n")
+            out = subprocess.run(as_postgres() + [os.path.join(mc.pgbin, "postgres"), "--single",
+                                                  "-D", mc.data, "-c", "log_min_messages=warning", "postgres"],
+                                 input=sql, capture_output=True, text=True, timeout=120, cwd=mc.dir)
+            said = out.stdout + out.stderr
+            check(out.returncode == 0, "postgres --single exited %d: %s" % (out.returncode, said[-800:]))
+            check(said.count('contacts = "25"') == 1, "the scan's count is not 25: %s" % said)
+            check('mode = "per-backend (single-user mode)"' in said, "shared_info's mode: %s" % said[-800:])
+            check("shared state is not available in single-user mode" in said,
+                  "contact_list_fdw_stats did not say why: %s" % said[-800:])
+            check("shared_preload_libraries" not in said, "it asks for preloading: %s" % said[-800:])
+            check('after_error = "25"' in said, "no scan after the error: %s" % said[-800:])
+        finally:
+            mc.stop()
+
     def proxy_environment(self, conn):
         # a server started with http_proxy, https_proxy, HTTPS_PROXY and
         # ALL_PROXY pointing at a proxy: libcurl would honour them, the FDW
@@ -6326,6 +6356,8 @@ class Suite:
                   lambda: self.socks5_unreachable(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)
+        self.shared("postgres --single: scans work alone, and the shared views say single-user mode",
+                    lambda: self.single_user_mode(conn), own_cluster)
         self.shared("the server's SSLKEYLOGFILE environment: no TLS keys written",
                     lambda: self.key_log_environment(conn), own_cluster)
         self.shared("host names: resolved on a thread that takes no signal; a hanging resolver "
