@@ -701,7 +701,12 @@ contactListIsForeignPathAsyncCapable(ForeignPath *path)
 {
 	ClfPlanState *state = (ClfPlanState *) path->path.parent->fdw_private;
 
-	return state->opts.async_capable;
+	/*
+	 * PostgreSQL's asynchronous Append also waits for the postmaster's
+	 * death, which fails (EBADF) where there is none: a single-user backend
+	 * runs the scans one after another.
+	 */
+	return state->opts.async_capable && IsUnderPostmaster;
 }
 
 /*

@@ -2044,7 +2044,11 @@ class Suite:
             sql = ("SELECT count(*) AS contacts FROM t;\n"
                    "SELECT mode FROM contact_list_fdw_shared_info();\n"
                    "SELECT count(*) FROM contact_list_fdw_stats;\n"
-                   "SELECT count(*) AS after_error FROM t;\n")
+                   "SELECT count(*) AS after_error FROM t;\n"
+                   # an async_capable Append runs its scans one by one
+                   "ALTER SERVER s OPTIONS (ADD async_capable 'true');\n"
+                   "CREATE FOREIGN TABLE t2 (external_userid text) SERVER s;\n"
+                   "SELECT count(*) AS both FROM (SELECT * FROM t UNION ALL SELECT * FROM t2) u;\n")
             out = subprocess.run(as_postgres() + [os.path.join(mc.pgbin, "postgres"), "--single",
                                                   "-D", mc.data, "-c", "log_min_messages=warning", "postgres"],
                                  input=sql, capture_output=True, text=True, timeout=120, cwd=mc.dir)
@@ -2056,6 +2060,7 @@ class Suite:
                   "contact_list_fdw_stats did not say why: %s" % said[-800:])
             check("shared_preload_libraries" not in said, "it asks for preloading: %s" % said[-800:])
             check('after_error = "25"' in said, "no scan after the error: %s" % said[-800:])
+            check('both = "50"' in said, "the async_capable UNION ALL: %s" % said[-800:])
         finally:
             mc.stop()
 
@@ -6356,7 +6361,8 @@ class Suite:
                   lambda: self.socks5_unreachable(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)
-        self.shared("postgres --single: scans work alone, and the shared views say single-user mode",
+        self.shared("postgres --single: scans work alone (async_capable ones one by one), and the shared "
+                    "views say single-user mode",
                     lambda: self.single_user_mode(conn), own_cluster)
         self.shared("the server's SSLKEYLOGFILE environment: no TLS keys written",
                     lambda: self.key_log_environment(conn), own_cluster)
