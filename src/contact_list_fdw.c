@@ -702,9 +702,9 @@ contactListIsForeignPathAsyncCapable(ForeignPath *path)
 	ClfPlanState *state = (ClfPlanState *) path->path.parent->fdw_private;
 
 	/*
-	 * PostgreSQL's asynchronous Append also waits for the postmaster's
-	 * death, which fails (EBADF) where there is none: a single-user backend
-	 * runs the scans one after another.
+	 * PostgreSQL's asynchronous Append (up to 19 at least) also waits for
+	 * the postmaster's death, which fails (EBADF) where there is none: a
+	 * single-user backend runs the scans one after another.
 	 */
 	return state->opts.async_capable && IsUnderPostmaster;
 }

@@ -615,8 +615,8 @@ header_callback(char *data, size_t size, size_t nitems, void *userdata)
 }
 
 /*
- * The wait set of a connection: our latch, postmaster death and the sockets
- * libcurl asked for.  It is kept while libcurl's sockets stay the same (all
+ * The wait set of a connection: our latch, postmaster death (where there is
+ * a postmaster) and the sockets libcurl asked for.  It is kept while libcurl's sockets stay the same (all
  * of a page, usually), and built again when they change.  It lives in
  * TopMemoryContext with the connection, so an error raised while waiting
  * leaks nothing.

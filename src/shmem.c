@@ -541,11 +541,12 @@ clf_shared_preloaded(void)
 void
 clf_shared_require(void)
 {
-	if (clf_shared() == NULL && !IsUnderPostmaster)
+	if (!IsUnderPostmaster)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("contact_list_fdw's shared state is not available in single-user mode"),
-				 errdetail("A server started with --single has no other session to share state with: its scans work alone.")));
+				 errdetail("A server started with \"postgres --single\" has no other session to share state with: its scans work alone."),
+				 errhint("Try again once the server runs normally.")));
 	if (clf_shared() == NULL && degraded_reason != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
