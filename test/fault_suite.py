@@ -5963,6 +5963,12 @@ class Suite:
         check(e.pgcode == "57014" and "statement timeout" in e.diag.message_primary,
               "SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
         check(took < 2, "statement_timeout of 500 ms ended the query after %.1f s" % took)
+        # the cancel came while the Append waited, not in a scan: each
+        # child's row says the query failed around it
+        rows = run(conn, """SELECT outcome, error FROM contact_list_fdw_scans()
+                               WHERE foreign_table::text LIKE 'fs_ac_' ORDER BY scan_id DESC LIMIT 3""")
+        check(rows == [("error", "the query failed or was cancelled while the scan was running; "
+                                 "see the query's error")] * 3, "the children's rows: %s" % rows)
         self.async_left_nothing(conn, pid, servers)
         other = connect()
         try:
