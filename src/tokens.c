@@ -230,13 +230,17 @@ clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata)
 		clf_shared_token_failed(opts, edata);
 }
 
-/* WeCom rejected token: the next request fetches a new one. */
+/*
+ * WeCom rejected token: the next request fetches a new one.  Another scan
+ * of this backend (an asynchronous Append's) may have sent the same token,
+ * been refused first and fetched the next already: that one is kept.
+ */
 void
 clf_token_rejected(const ClfOptions *opts, const char *token)
 {
 	ClfTokenEntry *entry = find_token(opts);
 
-	if (entry)
+	if (entry && strcmp(entry->token, token) == 0)
 	{
 		/* never handed out again: due at once, and wiped now */
 		entry->refresh_at = 0;

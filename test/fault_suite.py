@@ -5950,6 +5950,36 @@ class Suite:
             run(conn, "SET statement_timeout = '60s'")
         self.async_left_nothing(conn, pid, ["fs_ae1_srv", "fs_ae2_srv", "fs_ae3_srv"])
 
+    def async_token_refused_twice(self, conn):
+        # two children of one corp send the same token, which WeCom has
+        # expired: the fast child (pages of 10, answered in 10 ms) is
+        # refused first and fetches the next token; the slow one's refusal
+        # (a page of 600, 600 ms) comes after, and must keep that new token
+        mapping = {"corp_id": "corp-limitwait", "corp_secret": "secret-ok"}
+        for name, size in (("fs_trf", 10), ("fs_trs", 600)):
+            self.shared_table(conn, name, mapping, table_options="page_size '%d', async_capable 'on'" % size)
+        sql = self.async_union(conn, ["fs_trf", "fs_trs"])
+        try:
+            reset()
+            check(run(conn, "SELECT count(*) FROM fs_trs") == [(25,)], "the slow table alone")
+            expired = mock_get("/_expire_tokens")["expired"]
+            check(expired == 1, "the mock expired %d tokens, expected 1" % expired)
+            before = stats()
+            old = before["tokens"][-1]
+            per = self.async_rows(conn, sql)
+            counts = {t: sum(per[t].values()) for t in ("fs_trf", "fs_trs")}
+            check(counts == {"fs_trf": 25, "fs_trs": 25}, "rows per child: %s" % counts)
+            after = stats()
+            sent = after["tokens"][len(before["tokens"]):]
+            check(sent[:2] == [old, old], "both children did not send the expired token first, "
+                                          "the case proves nothing: %s" % sent)
+            got = after["gettoken"] - before["gettoken"]
+            check(got == 1, "the expired token refused twice made %d gettoken calls, expected 1: "
+                            "the later refusal threw away the token the first one fetched" % got)
+            check(old not in sent[2:], "the expired token was sent again: %s" % sent)
+        finally:
+            self.drop_servers(conn, "fs_trf", "fs_trs")
+
     def async_cancel(self, conn):
         # three children, each waiting on a page that takes 3 s: cancel and
         # statement_timeout end the query within a second or so, and the
@@ -6513,6 +6543,9 @@ class Suite:
                   "the next query works", lambda: self.async_error(conn))
         self.case("async_cancel: statement_timeout and pg_cancel_backend while every child waits",
                   lambda: self.async_cancel(conn))
+        self.case("async_token_refused_twice: a token two children sent, refused for each, is replaced once: "
+                  "the later refusal keeps the token the first one fetched",
+                  lambda: self.async_token_refused_twice(conn))
         self.shared("async_max_concurrent: two children on a server capped at 1, one request at a time, "
                     "a third server's child goes on meanwhile",
                     lambda: self.async_max_concurrent(conn), needs_views)

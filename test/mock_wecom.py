@@ -226,7 +226,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken", "hangtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
-              "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once"}
+              "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once", "limitwait"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoconncut", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -1023,6 +1023,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_err(40058)
         limit, cursor = checked
         n = STATE.incr("calls", scen)
+        if scen == "limitwait":
+            # the answer, refusal or page, comes after as many ms as the
+            # limit: scans of one corp with different page sizes are
+            # answered in a known order
+            time.sleep(limit / 1000)
 
         ra = RETRY_AFTER.fullmatch(scen)
         if ra and n == 1:
