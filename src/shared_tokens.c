@@ -275,10 +275,11 @@ take_entry(ClfSharedToken *e, const uint8 *key)
 
 /*
  * An entry for a new key: a free one, else the least recently used of
- * those without a usable token and without a fetch under way (a failure
- * still in its backoff goes last), else, only if may_evict_valid (the
- * token is already fetched), the least recently used valid one.  NULL if
- * there is none.  Caller holds the lock exclusively.
+ * those without a usable token and without a fetch under way, this
+ * backend's own too (a failure still in its backoff goes last), else, only
+ * if may_evict_valid (the token is already fetched), the least recently
+ * used valid one.  NULL if there is none.  Caller holds the lock
+ * exclusively.
  */
 static ClfSharedToken *
 new_entry(ClfShared *s, const uint8 *key, bool may_evict_valid)
@@ -295,7 +296,14 @@ new_entry(ClfShared *s, const uint8 *key, bool may_evict_valid)
 
 		if (!e->in_use)
 			return take_entry(e, key);
-		if (being_fetched(e))
+
+		/*
+		 * Nor one this backend fetches for (being_fetched ignores it): an
+		 * idle cursor's asynchronous scan keeps its gettoken out while this
+		 * backend goes on with other keys, its claim still listed, and the
+		 * other sessions must go on waiting for that fetch.
+		 */
+		if (e->fetcher != 0 && !process_is_gone(e->fetcher))
 			continue;
 		if (usable(e, now))
 		{

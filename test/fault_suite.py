@@ -3775,6 +3775,63 @@ class Suite:
             run(conn, "DROP OWNED BY clf_mallory")
             run(conn, "DROP ROLE clf_mallory")
 
+    def token_claim_not_evicted(self, conn):
+        # a cursor's async scan claimed a gettoken and went idle; then, in
+        # savepoints of the same transaction, 70 wrong secrets (more than the
+        # 64 token entries) fail their fetches.  The entry the cursor's fetch
+        # claimed is not theirs to take (nor its claim lost with it): another
+        # session with the cursor's credentials still waits for that fetch
+        # (its budget, 30 s, beyond its statement_timeout) rather than make a
+        # gettoken of its own
+        n = 70
+        self.fresh_slow_token_tables(conn, "fs_ce", 30000, 0)
+        api = psycopg2.extensions.QuotedString(
+            "http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT)).getquoted().decode()
+        run(conn, ";\n".join(
+            "DROP SERVER IF EXISTS fs_cew%(i)d_srv CASCADE;"
+            "CREATE SERVER fs_cew%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %(api)s);"
+            "CREATE USER MAPPING FOR postgres SERVER fs_cew%(i)d_srv "
+            "OPTIONS (corp_id 'corp-basic', corp_secret 'wrong-ce-%(i)d');"
+            "CREATE FOREIGN TABLE fs_cew%(i)d (external_userid text) SERVER fs_cew%(i)d_srv"
+            % {"i": i, "api": api} for i in range(n)))
+        reset()
+        a = connect()
+        b = connect()
+        try:
+            run(a, "BEGIN")
+            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_ce1 UNION ALL SELECT tmp_openid FROM fs_ce2")
+            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+            # answered (the mock counts it then), never read by the idle cursor
+            self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
+            for i in range(n):
+                run(a, "SAVEPOINT s")
+                try:
+                    run(a, "SELECT count(*) FROM fs_cew%d" % i)
+                    raise Fail("wrong secret %d: no error" % i)
+                except psycopg2.Error as e:
+                    check("40001" in e.diag.message_primary, "wrong secret %d: %s" % (i, error_text(e)))
+                run(a, "ROLLBACK TO SAVEPOINT s")
+            check(stats()["gettoken"] == 1 + n, "%d gettoken calls for the cursor and %d wrong secrets"
+                  % (stats()["gettoken"], n))
+            run(b, "SET statement_timeout = '6s'")
+            try:
+                got = run(b, "SELECT count(*) FROM fs_ceb")
+                raise Fail("another session did not wait for the idle cursor's claimed fetch: it fetched "
+                           "its own token (%s, %d gettoken calls): a wrong secret's entry took the claim's"
+                           % (got, stats()["gettoken"] - 1 - n))
+            except psycopg2.Error as e:
+                check(e.pgcode == "57014", "the other session's scan: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            time.sleep(0.5)
+            check(stats()["gettoken"] == 1 + n, "another session made %d gettoken calls of its own beside the "
+                  "idle cursor's claimed fetch" % (stats()["gettoken"] - 1 - n))
+            run(a, "ROLLBACK")
+        finally:
+            a.close()
+            b.close()
+            run(conn, ";\n".join("DROP SERVER IF EXISTS fs_cew%d_srv CASCADE" % i for i in range(n)))
+            for name in ("fs_ce1", "fs_ce2", "fs_ceb"):
+                run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+
     def stats_eviction(self, conn):
         # the counters analogue of token_eviction: requests of another role
         # that all fail (wrong secrets) on 130 servers, more than the 128
@@ -6486,6 +6543,9 @@ class Suite:
                     lambda: self.token_claim_failed_cursor(conn), needs_tokens)
         self.shared("shared token eviction: 200 wrong secrets of another role keep the owner's token",
                     lambda: self.token_eviction(conn), needs_tokens)
+        self.shared("shared token claim eviction: 70 wrong secrets in savepoints beside an idle cursor's claimed "
+                    "fetch leave its claim, another session waits for it",
+                    lambda: self.token_claim_not_evicted(conn), needs_tokens)
         self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
                     "keep the owner's server counters", lambda: self.stats_eviction(conn), needs_views)
         self.shared("stats full: with every server entry taken, a new server is counted from its first request "
