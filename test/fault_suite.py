@@ -3592,11 +3592,7 @@ class Suite:
         a = connect()
         b = connect()
         try:
-            run(a, "BEGIN")
-            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_ic1 UNION ALL SELECT tmp_openid FROM fs_ic2")
-            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
-            # answered (the mock counts it then), never read by the idle cursor
-            self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
+            self.idle_cursor_claiming(a, "fs_ic")
             run(b, "SET statement_timeout = '15s'")
             t = time.monotonic()
             try:
@@ -3620,6 +3616,17 @@ class Suite:
         finally:
             a.close()
             b.close()
+
+    def idle_cursor_claiming(self, a, prefix):
+        """In session a, a transaction with cursor c over the async UNION
+        ALL of PREFIX1 and PREFIX2 (slow_token_tables), one row read: the
+        cursor's gettoken is claimed, answered (the mock counts it then)
+        and never read, the cursor idle."""
+        run(a, "BEGIN")
+        run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM %s1 UNION ALL SELECT tmp_openid FROM %s2"
+               % (prefix, prefix))
+        check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
+        self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
 
     def fresh_slow_token_tables(self, conn, prefix, timeout_ms, max_retries):
         """As slow_token_tables, at a spelling of the mock's host of its own
@@ -3688,11 +3695,7 @@ class Suite:
         reset()
         a = connect()
         try:
-            run(a, "BEGIN")
-            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_tw1 UNION ALL SELECT tmp_openid FROM fs_tw2")
-            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
-            # answered (the mock counts it then), never read by the idle cursor
-            self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
+            self.idle_cursor_claiming(a, "fs_tw")
             got = self.concurrent_scans(n, "SELECT count(*) FROM fs_twb",
                                         warm="EXPLAIN SELECT count(*) FROM fs_twb")
             check(all(r == [(25,)] for _, r in got), "results: %s" % [
@@ -3798,11 +3801,7 @@ class Suite:
         a = connect()
         b = connect()
         try:
-            run(a, "BEGIN")
-            run(a, "DECLARE c CURSOR FOR SELECT tmp_openid FROM fs_ce1 UNION ALL SELECT tmp_openid FROM fs_ce2")
-            check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
-            # answered (the mock counts it then), never read by the idle cursor
-            self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
+            self.idle_cursor_claiming(a, "fs_ce")
             for i in range(n):
                 run(a, "SAVEPOINT s")
                 try:
