@@ -44,10 +44,11 @@
  *	- A token due for refresh but not expired stays in use by everyone
  *	  while one backend fetches the next; only an expired or rejected token
  *	  makes anyone wait.
- *	- A new key only takes a free entry or one without a usable token: a
- *	  flood of fetches that fail (wrong secrets) cannot push out anybody's
- *	  valid token.  Only a fetch that succeeded may replace the least
- *	  recently used valid token.
+ *	- A new key only takes a free entry or one without a usable token and
+ *	  without a fetch under way (this backend's own too): a flood of
+ *	  fetches that fail (wrong secrets) cannot push out anybody's valid
+ *	  token, nor the fetch an idle cursor has out.  Only a fetch that
+ *	  succeeded may replace the least recently used valid token.
  *
  * tokens.c, the only caller for tokens, keeps its per-backend cache as the
  * fallback: in per-backend mode, for a token too long to keep here, and

@@ -3801,6 +3801,11 @@ class Suite:
         a = connect()
         b = connect()
         try:
+            # the cursor's fetch claims an entry only if one is to spare
+            # (the table outlives cases): else it fetches alone, and the
+            # case proves nothing
+            spare = run(a, "SELECT token_entries - tokens_cached FROM contact_list_fdw_shared_info()")[0][0]
+            check(spare > 0, "every token entry holds a valid token: the case proves nothing")
             self.idle_cursor_claiming(a, "fs_ce")
             for i in range(n):
                 run(a, "SAVEPOINT s")
@@ -6010,9 +6015,9 @@ class Suite:
         # two children of one corp send the same token, which WeCom has
         # expired: the fast child (pages of 10, answered in 10 ms) is
         # refused first and fetches the next token; the slow one's refusal
-        # (a page of 600, 600 ms) comes after, and must keep that new token
+        # (a page of 1000, 1 s) comes after, and must keep that new token
         mapping = {"corp_id": "corp-limitwait", "corp_secret": "secret-ok"}
-        for name, size in (("fs_trf", 10), ("fs_trs", 600)):
+        for name, size in (("fs_trf", 10), ("fs_trs", 1000)):
             self.shared_table(conn, name, mapping, table_options="page_size '%d', async_capable 'on'" % size)
         sql = self.async_union(conn, ["fs_trf", "fs_trs"])
         try:
@@ -6027,12 +6032,11 @@ class Suite:
             check(counts == {"fs_trf": 25, "fs_trs": 25}, "rows per child: %s" % counts)
             after = stats()
             sent = after["tokens"][len(before["tokens"]):]
-            check(sent[:2] == [old, old], "both children did not send the expired token first, "
-                                          "the case proves nothing: %s" % sent)
+            check(sent.count(old) == 2, "the expired token was sent %d times, expected once by each "
+                                        "child: %s" % (sent.count(old), sent))
             got = after["gettoken"] - before["gettoken"]
             check(got == 1, "the expired token refused twice made %d gettoken calls, expected 1: "
                             "the later refusal threw away the token the first one fetched" % got)
-            check(old not in sent[2:], "the expired token was sent again: %s" % sent)
         finally:
             self.drop_servers(conn, "fs_trf", "fs_trs")
 
