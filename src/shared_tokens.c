@@ -172,11 +172,18 @@ usable(const ClfSharedToken *e, TimestampTz now)
 	return e->valid && now < e->expires_at;
 }
 
+/* A live backend, this one included, is fetching this entry's next token. */
+static bool
+fetch_under_way(const ClfSharedToken *e)
+{
+	return e->fetcher != 0 && !process_is_gone(e->fetcher);
+}
+
 /* Another live backend is fetching this entry's next token. */
 static bool
 being_fetched(const ClfSharedToken *e)
 {
-	return e->fetcher != 0 && e->fetcher != MyProcPid && !process_is_gone(e->fetcher);
+	return e->fetcher != MyProcPid && fetch_under_way(e);
 }
 
 /*
@@ -299,12 +306,12 @@ new_entry(ClfShared *s, const uint8 *key, bool may_evict_valid)
 			return take_entry(e, key);
 
 		/*
-		 * Nor one this backend fetches for (being_fetched ignores it): an
-		 * idle cursor's asynchronous scan keeps its gettoken out while this
-		 * backend goes on with other keys, its claim still listed, and the
-		 * other sessions must go on waiting for that fetch.
+		 * This backend's own fetch too: an idle cursor's asynchronous scan
+		 * keeps its gettoken out while this backend goes on with other
+		 * keys, its claim still listed, and the other sessions must go on
+		 * waiting for that fetch.
 		 */
-		if (e->fetcher != 0 && !process_is_gone(e->fetcher))
+		if (fetch_under_way(e))
 			continue;
 		if (usable(e, now))
 		{
