@@ -950,6 +950,21 @@ clf_http_prepare(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 	(void) get_connection(hreq->opts);
 }
 
+#ifdef CLF_FAULT_INJECTION
+/*
+ * Test builds: the backend is descheduled after each part of a request
+ * goes out, so that the answer is there by the time libcurl looks for it.
+ */
+static int
+fault_descheduled_after_send(CURL *easy, curl_infotype type, char *data, size_t size,
+							 void *userp)
+{
+	if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT)
+		pg_usleep(20000L);
+	return 0;
+}
+#endif
+
 /*
  * Set easy up for hreq, its body going to transfer.  Returns the request's
  * header list, for the caller to free once the handle is reset.
@@ -1014,6 +1029,14 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "contact_list_fdw/1.0");
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("descheduled_after_send"))
+	{
+		/* only for the debug callback: nothing is printed */
+		curl_easy_setopt(easy, CURLOPT_DEBUGFUNCTION, fault_descheduled_after_send);
+		curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
+	}
+#endif
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->out->curl_error);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer);
@@ -1499,6 +1522,15 @@ arm_timer(ClfHttpAsync *a)
 		deadline = a->wake_at;
 
 	/*
+	 * libcurl can finish a transfer inside the action that starts it (a
+	 * reused connection whose answer is already there), and then wants no
+	 * socket and no timeout: the descriptor wakes its waiter at once, for
+	 * the transfer to be collected, not at the next ceiling.
+	 */
+	if (a->in_flight && a->done)
+		deadline = GetCurrentTimestamp();
+
+	/*
 	 * While anything is pending, wake at least every second: an Append of a
 	 * minor release older than the fix that added the latch to its wait
 	 * would otherwise not see a cancel until libcurl's own timeout.
@@ -1675,6 +1707,7 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 	if (*running == 0)
 	{
 		a->done = true;
+		arm_timer(a);
 		/* out of memory before anyone collects the finished transfer */
 		FAULT_ERROR("async_transfer_done");
 	}

@@ -6185,6 +6185,34 @@ class Suite:
         print("# async_overlap: 4 children of one 3 s page each in %.1f s, %d at once"
               % (took, st["max_in_flight"]), flush=True)
 
+    def async_quick_answers(self, conn):
+        # a backend descheduled between sending a request and reading its
+        # answer (a loaded machine) finds the answer there: libcurl then
+        # finishes the transfer inside the action that started it and asks
+        # to wait on nothing.  Each such page must be collected at once, not
+        # at the next one-second ceiling wake
+        mc, c = fault_injection_cluster("asyncquick", preload=False if self.per_backend else None)
+        try:
+            for name in ("fs_aq1", "fs_aq2"):
+                self.shared_table(c, name, {"access_token": "fixed-basic"},
+                                  table_options="page_size '1', async_capable 'on'")
+            sql = self.async_union(c, ["fs_aq1", "fs_aq2"])
+            run(c, "SET clf_fault.point = 'descheduled_after_send'")
+            reset()
+            t0 = time.monotonic()
+            per = self.async_rows(c, sql)
+            took = time.monotonic() - t0
+            st = stats()
+        finally:
+            mc.stop()
+        for child in ("fs_aq1", "fs_aq2"):
+            check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+        pages = st["contact_list"]
+        # 40 ms of being descheduled a page (headers, then body); up to a
+        # second more for each page that waited for the ceiling
+        check(took < 0.04 * pages + 5, "%d pages took %.1f s: finished pages waited for a wake" % (pages, took))
+        print("# async_quick_answers: %d pages in %.1f s" % (pages, took), flush=True)
+
     def async_backoff(self, conn):
         # one child waits 2 s (Retry-After) before asking its page again: the
         # other children's chains go on meanwhile, to their end
@@ -6612,6 +6640,8 @@ class Suite:
         self.case("async_limit: LIMIT over the Append asks only the pages it needs, nothing after",
                   lambda: self.async_limit(conn))
         self.case("async_overlap: four children's slow pages in flight at once, two on one server", lambda: self.async_overlap(conn))
+        self.case("async_quick_answers: a page libcurl finishes as it starts is collected at once",
+                  lambda: self.async_quick_answers(conn))
         self.case("async_backoff: one child's Retry-After wait does not hold the others",
                   lambda: self.async_backoff(conn))
         self.shared("async_progress: contact_list_fdw_progress shows a row for every running child",
