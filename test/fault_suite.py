@@ -6008,12 +6008,14 @@ class Suite:
             run(conn, "SET statement_timeout = '60s'")
         self.async_left_nothing(conn, pid, ["fs_ae1_srv", "fs_ae2_srv", "fs_ae3_srv"])
 
-    def async_token_refused_twice(self, conn):
+    def async_token_refused_twice(self, conn, scenario="limitwait"):
         # two children of one corp send the same token, which WeCom has
         # expired: the fast child (pages of 10, answered in 10 ms) is
         # refused first and fetches the next token; the slow one's refusal
-        # (a page of 1000, 1 s) comes after, and must keep that new token
-        mapping = {"corp_id": "corp-limitwait", "corp_secret": "secret-ok"}
+        # (a page of 1000, 1 s) comes after, and must keep that new token.
+        # limitwaitbig's tokens are too long for the shared table: the
+        # session's own cache keeps them, on 17+ too
+        mapping = {"corp_id": "corp-" + scenario, "corp_secret": "secret-ok"}
         for name, size in (("fs_trf", 10), ("fs_trs", 1000)):
             self.shared_table(conn, name, mapping, table_options="page_size '%d', async_capable 'on'" % size)
         sql = self.async_union(conn, ["fs_trf", "fs_trs"])
@@ -6634,6 +6636,8 @@ class Suite:
         self.case("async_token_refused_twice: a token two children sent, refused for each, is replaced once: "
                   "the later refusal keeps the token the first one fetched",
                   lambda: self.async_token_refused_twice(conn))
+        self.case("async_long_token_refused_twice: the same with a token too long for the shared table",
+                  lambda: self.async_token_refused_twice(conn, "limitwaitbig"))
         self.shared("async_max_concurrent: two children on a server capped at 1, one request at a time, "
                     "a third server's child goes on meanwhile",
                     lambda: self.async_max_concurrent(conn), needs_views)

@@ -226,7 +226,8 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "b
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken", "hangtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
-              "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once", "limitwait"}
+              "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once", "limitwait",
+              "limitwaitbig"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoconncut", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -440,7 +441,7 @@ class State:
             self.issues += 1
             token = "tok-%s-%d-%s-%s%s" % (scen, serial, secret_tag(secret), NONCE,
                                            base36(self.issues))
-            if scen == "bigtoken":
+            if scen in ("bigtoken", "limitwaitbig"):
                 token += "-" + "x" * BIG_TOKEN_PAD
             self.issued.add(token)
             self.ever_issued.add(token)
@@ -1023,7 +1024,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_err(40058)
         limit, cursor = checked
         n = STATE.incr("calls", scen)
-        if scen == "limitwait":
+        if scen in ("limitwait", "limitwaitbig"):
             # the answer, refusal or page, comes after as many ms as the
             # limit: scans of one corp with different page sizes are
             # answered in a known order
