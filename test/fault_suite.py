@@ -6210,9 +6210,10 @@ class Suite:
         for child in ("fs_aq1", "fs_aq2"):
             check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
         pages = st["contact_list"]
-        # 40 ms of being descheduled a page (headers, then body); up to a
-        # second more for each page that waited for the ceiling
-        check(took < 0.04 * pages + 5, "%d pages took %.1f s: finished pages waited for a wake" % (pages, took))
+        # 40 ms of being descheduled a page (headers, then body), with room
+        # for a loaded machine; each page that waited for the ceiling adds
+        # up to a second, and about every other one did (25 s for 50)
+        check(took < 0.04 * pages + 10, "%d pages took %.1f s: finished pages waited for a wake" % (pages, took))
         print("# async_quick_answers: %d pages in %.1f s" % (pages, took), flush=True)
 
     def async_backoff(self, conn):
