@@ -1523,9 +1523,10 @@ arm_timer(ClfHttpAsync *a)
 
 	/*
 	 * libcurl can finish a transfer inside the action that starts it (a
-	 * reused connection whose answer is already there), and then wants no
-	 * socket and no timeout: the descriptor wakes its waiter at once, for
-	 * the transfer to be collected, not at the next ceiling.
+	 * reused connection whose answer is already there); from 8.10 on it then
+	 * also cancels the timeout it had asked for, leaving nothing to wait
+	 * on.  The descriptor wakes its waiter at once, for the transfer to be
+	 * collected, not at the next ceiling.
 	 */
 	if (a->in_flight && a->done)
 		deadline = GetCurrentTimestamp();
