@@ -26,6 +26,10 @@
 #             and on PostgreSQL 15/16 the per-backend suite's too)
 #   pg:       optional, e.g. "<16" or ">=16": the entry only applies to
 #             those PostgreSQL majors (a line under #if PG_VERSION_NUM)
+#   libcurl:  optional, e.g. ">=8.10": the entry only applies where the
+#             libcurl we build against is that version (a defect only such
+#             a libcurl shows); make test-matrix runs these entries in each
+#             chroot they apply to
 #   why:      the promise it breaks (a comment for the reader)
 # Lines starting with # are comments.
 #
@@ -64,22 +68,25 @@ JOBS=${CLF_SABOTAGE_JOBS:-$(nproc)}
 mkdir -p "$TMP/logs" "$TMP/results" "$TMP/claims"
 for ((w = 0; w < JOBS; w++)); do
   spg=$(clf_copy_postgres "$PG_CONFIG" "$TMP/pg.$w") || { echo "sabotage: no scratch PostgreSQL" >&2; exit 2; }
-  # The scratch tree: what git tracks, as it is in the work tree now.
+  # The scratch tree: what git tracks, as it is in the work tree now (in a
+  # copy that is no git checkout, a matrix chroot's, all but build products).
   mkdir -p "$TMP/tree.$w"
-  git ls-files -z | xargs -0 cp --parents -t "$TMP/tree.$w" ||
+  { git ls-files -z 2>/dev/null ||
+    find . -path ./.git -prune -o -type f ! -name '*.o' ! -name '*.so' ! -name '*.bc' -print0; } |
+    xargs -0 cp --parents -t "$TMP/tree.$w" ||
     { echo "sabotage: could not copy the tree" >&2; exit 2; }
   make -C "$TMP/tree.$w" -s PG_CONFIG="$spg" >"$TMP/logs/build.$w.log" 2>&1 ||
     { cat "$TMP/logs/build.$w.log" >&2; echo "sabotage: the unbroken tree does not build" >&2; exit 2; }
 done
 
 # parse the list into parallel arrays
-ids=() files=() finds=() replaces=() tests=() pgs=()
+ids=() files=() finds=() replaces=() tests=() pgs=() curls=()
 flush() {
   if [ -n "${e_id:-}" ]; then
     ids+=("$e_id") files+=("$e_file") finds+=("$e_find") replaces+=("$e_replace")
-    tests+=("$e_tests") pgs+=("${e_pg:-}")
+    tests+=("$e_tests") pgs+=("${e_pg:-}") curls+=("${e_libcurl:-}")
   fi
-  e_id= e_file= e_find= e_replace= e_tests= e_pg=
+  e_id= e_file= e_find= e_replace= e_tests= e_pg= e_libcurl=
 }
 flush
 while IFS= read -r line || [ -n "$line" ]; do
@@ -93,6 +100,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     'replace: '*) e_replace=${line#replace: } ;;
     'tests: '*) e_tests=${line#tests: } ;;
     'pg: '*) e_pg=${line#pg: } ;;
+    'libcurl: '*) e_libcurl=${line#libcurl: } ;;
     'why: '*) ;;
     *) echo "sabotage: $LIST: cannot read: $line" >&2; exit 2 ;;
   esac
@@ -106,6 +114,17 @@ applies_to_major() {
     '<'[0-9]*) [ "$MAJOR" -lt "${cond#<}" ] ;;
     '>='[0-9]*) [ "$MAJOR" -ge "${cond#>=}" ] ;;
     *) echo "sabotage: bad pg condition: $cond" >&2; return 2 ;;
+  esac
+}
+
+LIBCURL=$(pkg-config --modversion libcurl)
+applies_to_libcurl() {
+  local cond=$1
+  case "$cond" in
+    '') return 0 ;;
+    '<'[0-9]*) dpkg --compare-versions "$LIBCURL" lt "${cond#<}" ;;
+    '>='[0-9]*) dpkg --compare-versions "$LIBCURL" ge "${cond#>=}" ;;
+    *) echo "sabotage: bad libcurl condition: $cond" >&2; return 2 ;;
   esac
 }
 
@@ -186,6 +205,10 @@ worker() {
     mkdir "$TMP/claims/$i" 2>/dev/null || continue
     if ! applies_to_major "${pgs[$i]}"; then
       echo "-- ${ids[$i]}: not for PostgreSQL $MAJOR (${pgs[$i]})"
+      continue
+    fi
+    if ! applies_to_libcurl "${curls[$i]}"; then
+      echo "-- ${ids[$i]}: not for libcurl $LIBCURL (${curls[$i]}): make test-matrix runs it"
       continue
     fi
     run_entry "$i" "$w"
