@@ -9,7 +9,9 @@
 # the file.  An entry whose tests all pass is a survivor: the
 # script prints the survivors and exits 1.  An entry whose string is not
 # found exactly once, or whose breakage does not build without warnings,
-# is an error of the list (it must stay in step with src/): exit 2.
+# is an error of the list (it must stay in step with src/): exit 2.  So
+# are, before anything is built, an id twice, a condition (pg:, libcurl:)
+# that cannot be read, and an ID asked for that the list lacks.
 #
 # test/sabotage.sh [ID...]      only these entries
 #
@@ -51,34 +53,6 @@ PG_CONFIG=$(clf_pg_config)
 MAJOR=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 T0=$(date +%s)
 
-TMP=$(mktemp -d /tmp/clf-sabotage.XXXXXX)
-chmod 755 "$TMP"
-cleanup() { [ -n "${CLF_KEEP_WORK:-}" ] || rm -rf "$TMP"; }
-trap cleanup EXIT
-
-# Entries run JOBS at a time (CLF_SABOTAGE_JOBS, default: the number of
-# CPUs, at most 4), each worker with its own copy of PostgreSQL
-# (clf_copy_postgres: installing a broken contact_list_fdw there touches
-# nobody else's) and of the tree, and each run in a network namespace of
-# its own so that the clusters and mocks of two runs never meet on a port.  Without root (no
-# namespaces) one worker runs them all.
-JOBS=${CLF_SABOTAGE_JOBS:-$(nproc)}
-[ "$JOBS" -le 4 ] || JOBS=4
-[ "$(id -u)" -eq 0 ] || JOBS=1
-mkdir -p "$TMP/logs" "$TMP/results" "$TMP/claims"
-for ((w = 0; w < JOBS; w++)); do
-  spg=$(clf_copy_postgres "$PG_CONFIG" "$TMP/pg.$w") || { echo "sabotage: no scratch PostgreSQL" >&2; exit 2; }
-  # The scratch tree: what git tracks, as it is in the work tree now (in a
-  # copy that is no git checkout, a matrix chroot's, all but build products).
-  mkdir -p "$TMP/tree.$w"
-  { git ls-files -z 2>/dev/null ||
-    find . -path ./.git -prune -o -type f ! -name '*.o' ! -name '*.so' ! -name '*.bc' -print0; } |
-    xargs -0 cp --parents -t "$TMP/tree.$w" ||
-    { echo "sabotage: could not copy the tree" >&2; exit 2; }
-  make -C "$TMP/tree.$w" -s PG_CONFIG="$spg" >"$TMP/logs/build.$w.log" 2>&1 ||
-    { cat "$TMP/logs/build.$w.log" >&2; echo "sabotage: the unbroken tree does not build" >&2; exit 2; }
-done
-
 # parse the list into parallel arrays
 ids=() files=() finds=() replaces=() tests=() pgs=() curls=()
 flush() {
@@ -107,13 +81,13 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$LIST"
 flush
 
+# a condition is "<N" or ">=N" (pg: a major; libcurl: a version such as 8.10)
 applies_to_major() {
   local cond=$1
   case "$cond" in
     '') return 0 ;;
-    '<'[0-9]*) [ "$MAJOR" -lt "${cond#<}" ] ;;
-    '>='[0-9]*) [ "$MAJOR" -ge "${cond#>=}" ] ;;
-    *) echo "sabotage: bad pg condition: $cond" >&2; return 2 ;;
+    '<'*) [ "$MAJOR" -lt "${cond#<}" ] ;;
+    *) [ "$MAJOR" -ge "${cond#>=}" ] ;;
   esac
 }
 
@@ -122,11 +96,57 @@ applies_to_libcurl() {
   local cond=$1
   case "$cond" in
     '') return 0 ;;
-    '<'[0-9]*) dpkg --compare-versions "$LIBCURL" lt "${cond#<}" ;;
-    '>='[0-9]*) dpkg --compare-versions "$LIBCURL" ge "${cond#>=}" ;;
-    *) echo "sabotage: bad libcurl condition: $cond" >&2; return 2 ;;
+    '<'*) dpkg --compare-versions "$LIBCURL" lt "${cond#<}" ;;
+    *) dpkg --compare-versions "$LIBCURL" ge "${cond#>=}" ;;
   esac
 }
+
+# The list is checked before anything is built: a condition that cannot be
+# read, an id twice, or an id asked for that the list lacks is its error
+# (exit 2), never an entry quietly skipped.
+list_ok=1
+declare -A seen_ids=()
+for i in "${!ids[@]}"; do
+  [ -z "${seen_ids[${ids[$i]}]:-}" ] || { echo "sabotage: $LIST: id ${ids[$i]} twice" >&2; list_ok=; }
+  seen_ids[${ids[$i]}]=1
+  [[ -z "${pgs[$i]}" || "${pgs[$i]}" =~ ^(<|>=)[0-9]+$ ]] ||
+    { echo "sabotage: $LIST: ${ids[$i]}: cannot read pg: ${pgs[$i]} (say <N or >=N)" >&2; list_ok=; }
+  [[ -z "${curls[$i]}" || "${curls[$i]}" =~ ^(<|>=)[0-9]+(\.[0-9]+)*$ ]] ||
+    { echo "sabotage: $LIST: ${ids[$i]}: cannot read libcurl: ${curls[$i]} (say <X.Y or >=X.Y)" >&2; list_ok=; }
+done
+for id in "$@"; do
+  [ -n "${seen_ids[$id]:-}" ] || { echo "sabotage: $LIST has no entry $id" >&2; list_ok=; }
+done
+[ -n "$list_ok" ] || exit 2
+
+
+TMP=$(mktemp -d /tmp/clf-sabotage.XXXXXX)
+chmod 755 "$TMP"
+cleanup() { [ -n "${CLF_KEEP_WORK:-}" ] || rm -rf "$TMP"; }
+trap cleanup EXIT
+
+# Entries run JOBS at a time (CLF_SABOTAGE_JOBS, default: the number of
+# CPUs, at most 4), each worker with its own copy of PostgreSQL
+# (clf_copy_postgres: installing a broken contact_list_fdw there touches
+# nobody else's) and of the tree, and each run in a network namespace of
+# its own so that the clusters and mocks of two runs never meet on a port.  Without root (no
+# namespaces) one worker runs them all.
+JOBS=${CLF_SABOTAGE_JOBS:-$(nproc)}
+[ "$JOBS" -le 4 ] || JOBS=4
+[ "$(id -u)" -eq 0 ] || JOBS=1
+mkdir -p "$TMP/logs" "$TMP/results" "$TMP/claims"
+for ((w = 0; w < JOBS; w++)); do
+  spg=$(clf_copy_postgres "$PG_CONFIG" "$TMP/pg.$w") || { echo "sabotage: no scratch PostgreSQL" >&2; exit 2; }
+  # The scratch tree: what git tracks, as it is in the work tree now (in a
+  # copy that is no git checkout, a matrix chroot's, all but build products).
+  mkdir -p "$TMP/tree.$w"
+  { git ls-files -z 2>/dev/null ||
+    find . -path ./.git -prune -o -type f ! -name '*.o' ! -name '*.so' ! -name '*.bc' -print0; } |
+    xargs -0 cp --parents -t "$TMP/tree.$w" ||
+    { echo "sabotage: could not copy the tree" >&2; exit 2; }
+  make -C "$TMP/tree.$w" -s PG_CONFIG="$spg" >"$TMP/logs/build.$w.log" 2>&1 ||
+    { cat "$TMP/logs/build.$w.log" >&2; echo "sabotage: the unbroken tree does not build" >&2; exit 2; }
+done
 
 # replace FILE FIND REPLACE: exactly one occurrence, or exit 3
 replace_once() {
