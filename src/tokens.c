@@ -219,15 +219,20 @@ clf_token_fetched(const ClfOptions *opts, const char *token, int expires_in)
 /*
  * The fetch clf_token_get left to this backend failed with edata (WeCom's
  * answer, or the transport's after its retries): every backend waiting for
- * it, and the next few seconds' callers, get the same error.  Not a
- * cancel: that says nothing of gettoken, the claim is given back at abort
- * and a waiter fetches.  Alone, there is nobody to tell.
+ * it, and the next few seconds' callers, get the same error.  Not an error
+ * of this backend's own, which says nothing of gettoken: a cancel, or
+ * memory or descriptors running out while the failure was being reported.
+ * Its claim is given back at abort, and a waiter fetches.  Alone, there is
+ * nobody to tell.
  */
 void
 clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata)
 {
-	if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
-		clf_shared_token_failed(opts, edata);
+	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		edata->sqlerrcode == ERRCODE_FDW_OUT_OF_MEMORY ||
+		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES)
+		return;
+	clf_shared_token_failed(opts, edata);
 }
 
 /*

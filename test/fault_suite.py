@@ -3446,6 +3446,34 @@ class Suite:
         check(stats()["gettoken"] == calls + 1, "after the backoff: %d gettoken calls, expected %d" % (
             stats()["gettoken"], calls + 1))
 
+    def token_own_failure_not_shared(self, conn):
+        # a gettoken that times out, and whose report then runs out of
+        # memory (redacting its message), failed for this backend's own
+        # reason: the next session, inside what a gettoken failure's backoff
+        # would be, is not handed "out of memory" as gettoken's answer; it
+        # asks gettoken itself and gets gettoken's own error
+        mc, c = fault_injection_cluster("ownfail")
+        other = None
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw "
+                   "OPTIONS (api_url %s, timeout_ms '300', max_retries '0')", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s "
+                   "OPTIONS (corp_id 'corp-hangtoken', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            other = mc.connect()
+            reset()
+            fault_error(c, "SELECT count(*) FROM t", "redact_forms")
+            check(stats()["gettoken"] == 1, "%d gettoken calls before the fault, expected 1" % stats()["gettoken"])
+            # at once: a shared failure is kept for 2 s
+            e = scan_error(other, "SELECT count(*) FROM t")
+            check(e.pgcode != "53200" and "timed out" in e.diag.message_primary,
+                  "the next session got SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            check(stats()["gettoken"] == 2, "the next session made %d gettoken calls, expected its own"
+                  % (stats()["gettoken"] - 1))
+        finally:
+            close_quietly(other)
+            mc.stop()
+
     def token_failure_own_server(self, conn):
         # two servers with the same api_url and credentials (a wrong
         # secret): the second server's scan, inside the first one's
@@ -6553,6 +6581,8 @@ class Suite:
         needs_tokens = "nothing is shared: each backend fetches its own token"
         self.shared("shared token failure: 10 sessions against a failing gettoken, one call per backoff",
                     lambda: self.token_failure_shared(conn), "the per-backend token failure case below")
+        self.shared("token_own_failure_not_shared: a gettoken whose report runs out of memory is not "
+                    "every session's answer", lambda: self.token_own_failure_not_shared(conn), needs_tokens)
         if self.per_backend:
             self.case("per-backend mode: shared token failure: each session fails alone, nobody queues",
                       lambda: self.token_failure_shared(conn, shared=False))
