@@ -173,7 +173,6 @@ clf_token_fetched(const ClfOptions *opts, const char *token, int expires_in)
 	int			refresh_in = expires_in - refresh_margin(expires_in);
 	TimestampTz refresh_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														 (int64) refresh_in * 1000);
-	char	   *copy;
 
 	if (clf_shared_remember_token(opts, token, expires_in, refresh_in))
 		return refresh_in;
@@ -186,28 +185,38 @@ clf_token_fetched(const ClfOptions *opts, const char *token, int expires_in)
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	if (entry == NULL)
 	{
-		ClfTokenEntry *new_entry = palloc0(sizeof(ClfTokenEntry));
+		ClfTokenEntry *volatile new_entry = palloc0(sizeof(ClfTokenEntry));
 
-		new_entry->api_url = pstrdup(opts->api_url);
-		new_entry->corp_id = pstrdup(opts->corp_id);
-		memcpy(new_entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
-		new_entry->refresh_at = refresh_at;
-		new_entry->token = copy = pstrdup(token);
-		/* lappend allocates before it links; if it fails, no copy is left */
+		/*
+		 * lappend allocates before it links: if anything fails, nothing of
+		 * the entry is left in TopMemoryContext, and no copy of the token
+		 */
 		PG_TRY();
 		{
+			new_entry->api_url = pstrdup(opts->api_url);
+			new_entry->corp_id = pstrdup(opts->corp_id);
+			memcpy(new_entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
+			new_entry->refresh_at = refresh_at;
+			new_entry->token = pstrdup(token);
+			FAULT_ERROR("token_cache_entry");
 			tokens = lappend(tokens, new_entry);
 		}
 		PG_CATCH();
 		{
-			clf_wipe(copy);
+			clf_wipe(new_entry->token);
+			if (new_entry->api_url)
+				pfree(new_entry->api_url);
+			if (new_entry->corp_id)
+				pfree(new_entry->corp_id);
+			pfree(new_entry);
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
 	}
 	else
 	{
-		copy = pstrdup(token);
+		char	   *copy = pstrdup(token);
+
 		clf_wipe(entry->token);
 		entry->token = copy;
 		entry->refresh_at = refresh_at;

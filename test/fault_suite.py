@@ -3474,6 +3474,30 @@ class Suite:
             close_quietly(other)
             mc.stop()
 
+    def token_cache_entry_fails(self, conn):
+        # a token too long to share goes to the session's own cache; an
+        # error while its entry is made (out of memory) leaves nothing of
+        # the entry behind: TopMemoryContext does not grow with each one
+        mc, c = fault_injection_cluster("cacheentry")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s "
+                   "OPTIONS (corp_id 'corp-bigtoken', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            top = ("SELECT sum(used_bytes) FROM pg_backend_memory_contexts "
+                   "WHERE name = 'TopMemoryContext'")
+            for _ in range(20):
+                fault_error(c, "SELECT count(*) FROM t", "token_cache_entry")
+            before = run(c, top)[0][0]
+            n = 300
+            for _ in range(n):
+                fault_error(c, "SELECT count(*) FROM t", "token_cache_entry")
+            grew = run(c, top)[0][0] - before
+            check(grew < 16 * n, "TopMemoryContext grew by %d bytes over %d failed cache entries" % (grew, n))
+            check(run(c, "SELECT count(*) FROM t") == [(25,)], "rows once the fault is gone")
+        finally:
+            mc.stop()
+
     def token_failure_own_server(self, conn):
         # two servers with the same api_url and credentials (a wrong
         # secret): the second server's scan, inside the first one's
@@ -6581,6 +6605,8 @@ class Suite:
         needs_tokens = "nothing is shared: each backend fetches its own token"
         self.shared("shared token failure: 10 sessions against a failing gettoken, one call per backoff",
                     lambda: self.token_failure_shared(conn), "the per-backend token failure case below")
+        self.case("token_cache_entry_fails: an error while the session's own token cache takes a token leaks nothing",
+                  lambda: self.token_cache_entry_fails(conn))
         self.shared("token_own_failure_not_shared: a gettoken whose report runs out of memory is not "
                     "every session's answer", lambda: self.token_own_failure_not_shared(conn), needs_tokens)
         if self.per_backend:
