@@ -470,11 +470,19 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 }
 
 /*
+ * What of an error's message is redacted for the scan's record: the scan
+ * logs keep its first 500 bytes, fewer than this once redaction has put
+ * "[redacted]" in.
+ */
+#define CLF_RECORDED_ERROR_MAX	2000
+
+/*
  * The error being raised ends trav's scan: recorded for
  * contact_list_fdw_scans() and contact_list_fdw_recent_scans, which other
  * roles may read.  A fetch's messages are redacted where they are raised; a
  * conversion's may quote a value from the network (an input function's
- * "invalid input syntax"), so the message is redacted here too.
+ * "invalid input syntax"), so the message is redacted here too, as much of
+ * it as is kept.
  */
 static void
 record_scan_error(ClfTraversal *trav, MemoryContext cxt)
@@ -484,7 +492,8 @@ record_scan_error(ClfTraversal *trav, MemoryContext cxt)
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
 	clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR,
-							edata->message ? clf_redact(edata->message, &trav->opts, NULL, false) : NULL);
+							edata->message ? clf_redact_head(edata->message, CLF_RECORDED_ERROR_MAX,
+															 &trav->opts, NULL) : NULL);
 	FreeErrorData(edata);
 }
 

@@ -336,7 +336,11 @@ read_hex4(const char *text, size_t *q, ClfReading *rd)
 /*
  * The names of the character references an HTML escaper writes for ASCII
  * (Python's html.escape, PHP's htmlspecialchars, a template engine's), and
- * the upper-case ones HTML reads the same.
+ * the upper-case ones HTML reads the same; then HTML5's names for the rest
+ * of ASCII's punctuation, which an escaper of every character that has a
+ * name writes (PHP's htmlentities with ENT_HTML5: "&lowbar;" for the "_"
+ * of a secret, "&sol;" and "&equals;" in a URL), but for two of more than
+ * CLF_HTML_NAME_MAX letters.
  */
 static const struct
 {
@@ -345,7 +349,19 @@ static const struct
 }			html_names[] = {
 	{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''},
 	{"AMP", '&'}, {"LT", '<'}, {"GT", '>'}, {"QUOT", '"'},
+	{"lowbar", '_'}, {"UnderBar", '_'},
+	{"sol", '/'}, {"bsol", '\\'}, {"percnt", '%'}, {"plus", '+'}, {"equals", '='},
+	{"excl", '!'}, {"num", '#'}, {"dollar", '$'}, {"lpar", '('}, {"rpar", ')'},
+	{"ast", '*'}, {"midast", '*'}, {"comma", ','}, {"period", '.'},
+	{"colon", ':'}, {"semi", ';'}, {"quest", '?'}, {"commat", '@'},
+	{"lsqb", '['}, {"lbrack", '['}, {"rsqb", ']'}, {"rbrack", ']'}, {"Hat", '^'},
+	{"grave", '`'}, {"lcub", '{'}, {"lbrace", '{'}, {"verbar", '|'}, {"vert", '|'},
+	{"rcub", '}'}, {"rbrace", '}'},
 };
+
+#define CLF_HTML_NAME_MAX 8		/* "UnderBar" */
+#define CLF_HTML_NAME_LETTERS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #define CLF_HTML_DIGITS 8		/* "&#x" 8 hex digits ";": 12 bytes */
 
@@ -353,7 +369,7 @@ static const struct
  * Undo the HTML character reference that ch, a "&", begins: "&#47;",
  * "&#x2F;" or "&#X2f;" (decimal or hex, the "x" and the digits in either
  * case, at most CLF_HTML_DIGITS digits, leading zeros included), or one of
- * html_names ("&amp;"), always with its ";".  Each part is read as
+ * html_names ("&amp;", "&sol;"), always with its ";".  Each part is read as
  * read_part reads one, through escapes: an HTML page put into a URL
  * ("%26%2347%3B") is read too.  A reference to no character HTML would
  * give as it stands (NUL, a surrogate, beyond U+10FFFF) is none.
@@ -362,7 +378,7 @@ static bool
 undo_html_reference(const char *text, ClfChar *ch, ClfReading *rd)
 {
 	size_t		q = ch->end;
-	int			c = read_part(text, &q, "#alqgAQLG", rd);
+	int			c = read_part(text, &q, "#" CLF_HTML_NAME_LETTERS, rd);
 
 	if (c == '#')
 	{
@@ -399,14 +415,13 @@ undo_html_reference(const char *text, ClfChar *ch, ClfReading *rd)
 	}
 	else if (c >= 0)
 	{
-		char		name[5];
+		char		name[CLF_HTML_NAME_MAX + 1];
 		int			len = 0;
 
-		/* the longest name has 4 letters */
-		while (c >= 0 && c != ';' && len < 4)
+		while (c >= 0 && c != ';' && len < CLF_HTML_NAME_MAX)
 		{
 			name[len++] = (char) c;
-			c = read_part(text, &q, "amplgtquosAMPLGTQUOS;", rd);
+			c = read_part(text, &q, CLF_HTML_NAME_LETTERS ";", rd);
 		}
 		if (c != ';')
 			return false;
@@ -935,6 +950,29 @@ clf_redact_printable(const char *text, size_t maxbytes, bool cut_short,
 		return shown;
 	clf_wipe(head);
 	return psprintf("%s...", shown);
+}
+
+/*
+ * clf_redact of text's start, at most maxbytes bytes of whole characters,
+ * for a caller that keeps no more: an error's message may quote a whole
+ * value from the network (an input function's "invalid input syntax"), and
+ * redacting megabytes costs seconds, which no cancel can cut short, for what
+ * is then thrown away.  A credential the cut goes through is hidden too.
+ */
+char *
+clf_redact_head(const char *text, size_t maxbytes, const ClfOptions *opts,
+				const char *token)
+{
+	size_t		len = strnlen(text, maxbytes + 1);
+	char	   *head;
+	char	   *redacted;
+
+	if (len <= maxbytes)
+		return clf_redact(text, opts, token, false);
+	head = pnstrdup(text, pg_mbcliplen(text, len, maxbytes));
+	redacted = clf_redact(head, opts, token, true);
+	clf_wipe(head);
+	return redacted;
 }
 
 /* Copy whole characters of src that fit in size bytes, terminated. */

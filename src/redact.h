@@ -25,5 +25,7 @@ extern void clf_copy_text(char *dst, size_t size, const char *src);
 extern char *clf_printable_text(const char *text, size_t maxbytes);
 extern char *clf_redact_printable(const char *text, size_t maxbytes, bool cut_short,
 								  const ClfOptions *opts, const char *token);
+extern char *clf_redact_head(const char *text, size_t maxbytes,
+							 const ClfOptions *opts, const char *token);
 
 #endif							/* CLF_REDACT_H */

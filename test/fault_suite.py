@@ -192,10 +192,20 @@ def json_encode(text, rnd, p):
     return "".join(out)
 
 
+# HTML5's names for ASCII punctuation, as an escaper of every character
+# that has a name writes them (PHP's htmlentities with ENT_HTML5)
+HTML5_NAMES = {"_": ["lowbar", "UnderBar"], "/": ["sol"], "\\": ["bsol"], "%": ["percnt"], "+": ["plus"],
+               "=": ["equals"], "!": ["excl"], "#": ["num"], "$": ["dollar"], "(": ["lpar"], ")": ["rpar"],
+               "*": ["ast", "midast"], ",": ["comma"], ".": ["period"], ":": ["colon"], ";": ["semi"],
+               "?": ["quest"], "@": ["commat"], "[": ["lsqb", "lbrack"], "]": ["rsqb", "rbrack"], "^": ["Hat"],
+               "`": ["grave"], "{": ["lcub", "lbrace"], "|": ["verbar", "vert"], "}": ["rcub", "rbrace"]}
+
+
 def html_encode(text, rnd, p):
     """An HTML escaper: the five characters HTML escapes always, by name or
     number, any other with chance p, by number (decimal or hex, either case,
-    leading zeros up to 8 digits)."""
+    leading zeros up to 8 digits) or, half the time, by its HTML5 name if it
+    has one."""
     names = {"&": ["amp", "AMP"], "<": ["lt", "LT"], ">": ["gt", "GT"], '"': ["quot", "QUOT"], "'": ["apos"]}
 
     def number(c):
@@ -208,7 +218,8 @@ def html_encode(text, rnd, p):
         if c in names:
             out.append("&%s;" % rnd.choice(names[c]) if rnd.random() < 0.5 else number(c))
         elif rnd.random() < p:
-            out.append(number(c))
+            named = c in HTML5_NAMES and rnd.random() < 0.5
+            out.append("&%s;" % rnd.choice(HTML5_NAMES[c]) if named else number(c))
         else:
             out.append(c)
     return "".join(out)
@@ -3498,6 +3509,33 @@ class Suite:
         finally:
             mc.stop()
 
+    def long_value_error(self, conn):
+        # a value of megabytes that does not fit its column: PostgreSQL's
+        # input function quotes it whole in its message; the scan's record
+        # keeps the message's start, redacted, and only that start is read.
+        # Redacting all of it (8,000,000 backslashes, each the start of an
+        # escape) took some 25 s, which no cancel could cut short.
+        run(conn, "DROP SERVER IF EXISTS fs_long_srv CASCADE")
+        run(conn, "CREATE SERVER fs_long_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+        set_mapping(conn, server="fs_long_srv", corp_id="corp-longvalue", corp_secret="secret-ok")
+        run(conn, "CREATE FOREIGN TABLE fs_long (name boolean) SERVER fs_long_srv")
+        try:
+            t = time.monotonic()
+            e = scan_error(conn, "SELECT name FROM fs_long")
+            took = time.monotonic() - t
+            quoted = 'invalid input syntax for type boolean: "' + "\\" * 10
+            check(e.pgcode == "22P02" and e.diag.message_primary.startswith(quoted)
+                  and len(e.diag.message_primary) > 8000000,
+                  "SQLSTATE %s: %.200s" % (e.pgcode, e.diag.message_primary))
+            got = run(conn, "SELECT outcome, error FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1")
+            check(got[0][0] == "error" and got[0][1].startswith(quoted) and len(got[0][1].encode()) < 500,
+                  "the scan's record: %.200s" % (got,))
+            # the page's 16 MB take well under a second: the bound leaves a loaded machine room
+            check(took < 5, "the scan took %.1f s to fail on a value of 8 MB" % took)
+            print("# an 8 MB value quoted in a conversion error: %.1f s" % took, flush=True)
+        finally:
+            run(conn, "DROP SERVER fs_long_srv CASCADE")
+
     def token_failure_own_server(self, conn):
         # two servers with the same api_url and credentials (a wrong
         # secret): the second server's scan, inside the first one's
@@ -6605,6 +6643,8 @@ class Suite:
         needs_tokens = "nothing is shared: each backend fetches its own token"
         self.shared("shared token failure: 10 sessions against a failing gettoken, one call per backoff",
                     lambda: self.token_failure_shared(conn), "the per-backend token failure case below")
+        self.case("long_value_error: a conversion error quoting megabytes is recorded from its start, at once",
+                  lambda: self.long_value_error(conn))
         self.case("token_cache_entry_fails: an error while the session's own token cache takes a token leaks nothing",
                   lambda: self.token_cache_entry_fails(conn))
         self.shared("token_own_failure_not_shared: a gettoken whose report runs out of memory is not "

@@ -257,6 +257,8 @@ def dataset(scen):
         return 1, lambda i, trav: types_row(n, trav)
     if scen == "nul":
         return 1, special_row("nul\u0000byte")
+    if scen == "longvalue":
+        return 1, special_row("\\" * LONG_VALUE)
     if scen == "badutf8":
         # Lone surrogates become the raw bytes \xff\xfe under surrogateescape.
         return 1, special_row("bad\udcff\udcfebytes")
@@ -277,6 +279,7 @@ def cursor_family(scen):
 BIG_TOKEN_PAD = 20000
 BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's (and bigtokenplain's) gettoken answer
 BIG_ERROR_PAGE = 100000  # bytes of padding in http502big's error page
+LONG_VALUE = 8000000  # backslashes in longvalue's name
 # the good corp secrets; the third has characters a query string escapes
 GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "secret-ok%26")
 
@@ -285,7 +288,7 @@ def known(scen):
     if RETRY_AFTER.fullmatch(scen) or BENCH_DELAY.fullmatch(scen):
         return True
     if scen in BASIC_LIKE or scen in ROWLESS or scen in ("big", "bigplain", "bench", "types", "numbers", "nul",
-                                                           "badutf8", "customergroups"):
+                                                           "badutf8", "customergroups", "longvalue"):
         return True
     m = re.fullmatch(r"types(\d+)", scen)
     if m:
