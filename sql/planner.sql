@@ -224,8 +224,23 @@ SELECT name FROM (SELECT name FROM pl_big UNION ALL SELECT name FROM pl_local) u
  ORDER BY name LIMIT 3$$)
   AS line WHERE line ~ 'Merge Append|Foreign Scan|Rows Kept';
 DROP TABLE pl_local;
--- The recursive part of WITH RECURSIVE runs once per iteration: a CTE's
--- scans keep their rows, and one traversal serves every iteration
+-- A subplan that takes no parameter from outside runs once: a CTE of the
+-- statement's own level (read twice here) and an initPlan stream
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+WITH c AS MATERIALIZED (SELECT name FROM pl_big)
+SELECT count(*) FROM c JOIN c AS d USING (name)$$)
+  AS line WHERE line ~ 'Foreign Scan|Rows Kept|Traversals';
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT count(*) FROM generate_series(1, 3) g WHERE g < (SELECT count(*) FROM pl_big)$$)
+  AS line WHERE line ~ 'Foreign Scan|Rows Kept|Traversals';
+-- a correlated subquery runs once per outer row: its scan keeps its rows,
+-- and one traversal serves both
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT g, (SELECT count(*) FROM pl_big b WHERE length(b.name) > g) FROM generate_series(1, 2) g$$)
+  AS line WHERE line ~ 'Foreign Scan|Rows Kept|Traversals';
+-- The recursive part of WITH RECURSIVE runs once per iteration: its scan
+-- keeps its rows, and one traversal serves every iteration; the scan of
+-- the part that runs once streams
 SET enable_nestloop = off;
 SET enable_mergejoin = off;
 SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$

@@ -362,12 +362,11 @@ find_in_list(List *plans, Plan *target, bool rerun_here, bool *rerun)
 /*
  * Is target in the plan tree under node, and if so, does a node above it run
  * it again while the statement runs (*rerun)?  rerun_here says whether node
- * itself may be.  A nested loop reruns its inner side for every outer row;
- * every other node of a plan's main tree reruns its children only when it
- * is rerun itself.  (A recursive union, which reruns its recursive term,
- * is always a CTE's, in a subplan.)  A node whose children hang elsewhere
- * than the ones looked at here (a custom scan's) hides target: the caller
- * then assumes the worst.
+ * itself may be.  A nested loop reruns its inner side for every outer row,
+ * a recursive union its recursive term for every iteration; every other
+ * node reruns its children only when it is rerun itself.  A node whose
+ * children hang elsewhere than the ones looked at here (a custom scan's)
+ * hides target: the caller then assumes the worst.
  */
 static bool
 find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
@@ -382,6 +381,7 @@ find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
 	switch (nodeTag(node))
 	{
 		case T_NestLoop:
+		case T_RecursiveUnion:
 			return find_in_plan(node->lefttree, target, rerun_here, rerun) ||
 				find_in_plan(node->righttree, target, true, rerun);
 		case T_Append:
@@ -406,9 +406,16 @@ find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
  * join) streams without keeping any.  The executor says REWIND only where
  * the rescan needs no new parameter, and never under a nested loop with
  * parameters, nor where a LATERAL subquery's LIMIT or filter above the scan
- * takes the outer row: so the scan's place in the plan decides.  Any
- * subplan may be run once per outer row.  ReScan copes with a rescan this
- * did not foresee.
+ * takes the outer row: so the scan's place in the plan decides.
+ *
+ * A subplan that takes a parameter from outside it (a correlated subquery,
+ * or a CTE inside one) may run once per outer row.  One that takes none
+ * (an initPlan, a CTE of the statement's own level, an uncorrelated
+ * subquery under the Material the planner gives it) runs once: the
+ * executor reruns a subplan only when its parameters change, or asks for
+ * REWIND (a subquery it rescans as it is).  Within it, again, the scan's
+ * place decides.  ReScan copes with a rescan this did not foresee, with a
+ * new traversal.
  */
 static bool
 rescan_foreseen(PlannedStmt *stmt, Plan *scan, int eflags)
@@ -422,7 +429,10 @@ rescan_foreseen(PlannedStmt *stmt, Plan *scan, int eflags)
 		return rerun;
 	foreach(lc, stmt->subplans)
 	{
-		if (find_in_plan((Plan *) lfirst(lc), scan, true, &rerun))
+		Plan	   *subplan = (Plan *) lfirst(lc);
+
+		if (subplan != NULL &&
+			find_in_plan(subplan, scan, !bms_is_empty(subplan->extParam), &rerun))
 			return rerun;
 	}
 	/* found nowhere: a plan shape this does not know */
@@ -488,12 +498,13 @@ static void
 record_scan_error(ClfTraversal *trav, MemoryContext cxt)
 {
 	ErrorData  *edata;
+	char	   *recorded = NULL;
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
-	clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR,
-							edata->message ? clf_redact_head(edata->message, CLF_RECORDED_ERROR_MAX,
-															 &trav->opts, NULL) : NULL);
+	if (edata->message)
+		recorded = clf_redact_head(edata->message, CLF_RECORDED_ERROR_MAX, &trav->opts, NULL);
+	clf_event_scan_finished(&trav->report, CLF_SCAN_ERROR, recorded);
 	FreeErrorData(edata);
 }
 
