@@ -11,7 +11,8 @@
 # found exactly once, or whose breakage does not build without warnings,
 # is an error of the list (it must stay in step with src/): exit 2.  So
 # are, before anything is built, an id twice, a condition (pg:, libcurl:)
-# that cannot be read, and an ID asked for that the list lacks.
+# that cannot be read, an ID asked for that the list lacks, and a find
+# string not exactly once in its file (in every entry).
 #
 # test/sabotage.sh [ID...]      only these entries
 #
@@ -117,6 +118,22 @@ done
 for id in "$@"; do
   [ -n "${seen_ids[$id]:-}" ] || { echo "sabotage: $LIST has no entry $id" >&2; list_ok=; }
 done
+# each find string exactly once in its file, for every entry (also those
+# this PostgreSQL or libcurl skips: they run elsewhere)
+for i in "${!ids[@]}"; do printf '%s\0%s\0%s\0' "${ids[$i]}" "${files[$i]}" "${finds[$i]}"; done |
+  /usr/bin/python3 -c '
+import sys
+fields = sys.stdin.buffer.read().decode("utf-8").split("\0")[:-1]
+ok = True
+for id_, path, find in zip(fields[0::3], fields[1::3], fields[2::3]):
+    try:
+        n = open(path, encoding="utf-8").read().count(find) if find else 0
+    except OSError as e:
+        n, find = 0, "%s (%s)" % (find, e.strerror)
+    if n != 1:
+        print("sabotage: %s: %s: found %d times in %s: %r" % (sys.argv[1], id_, n, path, find), file=sys.stderr)
+        ok = False
+sys.exit(0 if ok else 1)' "$LIST" || list_ok=
 [ -n "$list_ok" ] || exit 2
 
 
