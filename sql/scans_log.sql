@@ -188,3 +188,15 @@ DROP USER MAPPING FOR clf_sl_watcher SERVER wecom;
 DROP FUNCTION sl_definer();
 DROP FOREIGN TABLE sl_quote;
 DROP ROLE clf_sl_watcher;
+
+-- a running scan shows its counters as of its last page, not zeros until
+-- it ends
+SELECT clf_scenario_table('sl_live', 'basic', 'page_size ''5''');
+BEGIN;
+DECLARE c CURSOR FOR SELECT tmp_openid FROM sl_live;
+MOVE 7 c;
+SELECT outcome, pages, requests, rows FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1;
+MOVE ALL c;
+SELECT outcome, pages, requests, rows FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1;
+ROLLBACK;
+DROP SERVER sl_live_srv CASCADE;

@@ -376,6 +376,7 @@ clf_event_page_done(ClfScanReport *rep, int64 rows)
 	if (rep->opts)
 		clf_stats_page(rep->opts, rows);
 	clf_progress_page_done(&rep->progress, rep->stats);
+	clf_scan_log_progress(&rep->log, rep->stats);
 }
 
 /*

@@ -134,6 +134,22 @@ add_recent_scan(const ClfScanLogStart *start, TimestampTz ended,
 }
 
 /*
+ * start's scan, still running, got a page: its session entry shows the
+ * scan's counters as they are now, not zeros until its end.
+ */
+void
+clf_scan_log_progress(const ClfScanLogStart *start, const ClfScanStats *stats)
+{
+	ClfScanLogEntry *entry;
+
+	if (start->id <= 0 || scan_log == NULL)
+		return;
+	entry = &scan_log[start->id % CLF_SCAN_LOG_SIZE];
+	if (entry->serial == start->id && entry->outcome == CLF_SCAN_RUNNING)
+		entry->stats = *stats;
+}
+
+/*
  * Record how start's scan ended, once (scan_events.c sees to that): in the
  * cluster's ring always, in the session's if its entry is still the
  * scan's.
