@@ -481,8 +481,8 @@ contactListBeginForeignScan(ForeignScanState *node, int eflags)
 
 /*
  * What of an error's message is redacted for the scan's record: the scan
- * logs keep its first 500 bytes, fewer than this once redaction has put
- * "[redacted]" in.
+ * logs keep at most its first 499 bytes, and the first 2000 leave room for
+ * what redaction takes out.
  */
 #define CLF_RECORDED_ERROR_MAX	2000
 

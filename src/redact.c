@@ -339,8 +339,9 @@ read_hex4(const char *text, size_t *q, ClfReading *rd)
  * the upper-case ones HTML reads the same; then HTML5's names for the rest
  * of ASCII's punctuation, which an escaper of every character that has a
  * name writes (PHP's htmlentities with ENT_HTML5: "&lowbar;" for the "_"
- * of a secret, "&sol;" and "&equals;" in a URL), but for two of more than
- * CLF_HTML_NAME_MAX letters.
+ * of a secret, "&sol;" and "&equals;" in a URL): all of them but the two
+ * longer than CLF_HTML_NAME_MAX letters ("&VerticalLine;",
+ * "&DiacriticalGrave;"), which have shorter twins.
  */
 static const struct
 {
