@@ -326,7 +326,7 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 			break;
 		}
 	}
-	clf_scan_log_start(&rep->log, opts, relid, table_name);
+	clf_scan_log_start(&rep->log, opts, relid, table_name, stats);
 	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	callback->func = scan_memory_gone;
 	callback->arg = rep;
@@ -376,7 +376,6 @@ clf_event_page_done(ClfScanReport *rep, int64 rows)
 	if (rep->opts)
 		clf_stats_page(rep->opts, rows);
 	clf_progress_page_done(&rep->progress, rep->stats);
-	clf_scan_log_progress(&rep->log, rep->stats);
 }
 
 /*

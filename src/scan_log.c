@@ -47,7 +47,10 @@ typedef struct ClfScanLogEntry
 	Oid			reader;			/* the current user when it started */
 	TimestampTz started;
 	TimestampTz ended;			/* 0 while running */
-	ClfScanStats stats;
+	ClfScanStats stats;			/* once it ended */
+	const ClfScanStats *live;	/* while it runs: its own counters, in its
+								 * memory, which reports its end before it
+								 * goes */
 	ClfScanOutcome outcome;
 	char		error[CLF_SCAN_LOG_ERROR_LEN];
 } ClfScanLogEntry;
@@ -57,14 +60,15 @@ static int64 next_serial = 1;
 
 /*
  * Record a new scan of relid by opts's server, shown as table_name (quoted,
- * or NULL), in start, which the scan keeps until it ends.  The ring holds
+ * or NULL), in start, which the scan keeps until it ends; until then its
+ * entry shows stats, the scan's own counters as they grow.  The ring holds
  * the last CLF_SCAN_LOG_SIZE scans to start: a scan still running when
  * that many more have started loses its entry, not its end's record in the
  * cluster's ring (clf_scan_log_finish).
  */
 void
 clf_scan_log_start(ClfScanLogStart *start, const ClfOptions *opts, Oid relid,
-				   const char *table_name)
+				   const char *table_name, const ClfScanStats *stats)
 {
 	ClfScanLogEntry *entry;
 
@@ -88,6 +92,7 @@ clf_scan_log_start(ClfScanLogStart *start, const ClfOptions *opts, Oid relid,
 	entry->session_user = start->session_user;
 	entry->reader = start->reader;
 	entry->started = start->started;
+	entry->live = stats;
 	entry->outcome = CLF_SCAN_RUNNING;
 }
 
@@ -134,22 +139,6 @@ add_recent_scan(const ClfScanLogStart *start, TimestampTz ended,
 }
 
 /*
- * start's scan, still running, got a page: its session entry shows the
- * scan's counters as they are now, not zeros until its end.
- */
-void
-clf_scan_log_progress(const ClfScanLogStart *start, const ClfScanStats *stats)
-{
-	ClfScanLogEntry *entry;
-
-	if (start->id <= 0 || scan_log == NULL)
-		return;
-	entry = &scan_log[start->id % CLF_SCAN_LOG_SIZE];
-	if (entry->serial == start->id && entry->outcome == CLF_SCAN_RUNNING)
-		entry->stats = *stats;
-}
-
-/*
  * Record how start's scan ended, once (scan_events.c sees to that): in the
  * cluster's ring always, in the session's if its entry is still the
  * scan's.
@@ -172,6 +161,7 @@ clf_scan_log_finish(const ClfScanLogStart *start, const ClfScanStats *stats,
 		{
 			entry->ended = ended;
 			entry->stats = *stats;
+			entry->live = NULL;
 			entry->outcome = outcome;
 			clf_copy_text(entry->error, sizeof(entry->error), error);
 		}
@@ -244,6 +234,7 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 		Datum		values[13];
 		bool		nulls[13] = {0};
 		TimestampTz end = entry->ended ? entry->ended : GetCurrentTimestamp();
+		const ClfScanStats *stats = entry->live ? entry->live : &entry->stats;
 
 		if (entry->serial != serial)
 			continue;
@@ -253,13 +244,13 @@ contact_list_fdw_scans(PG_FUNCTION_ARGS)
 		values[0] = ObjectIdGetDatum(entry->relid);
 		values[1] = TimestampTzGetDatum(entry->started);
 		values[2] = Float8GetDatum((double) (end - entry->started) / 1000.0);
-		values[3] = Int64GetDatum(entry->stats.pages);
-		values[4] = Int64GetDatum(entry->stats.requests);
-		values[5] = Int64GetDatum(entry->stats.retries);
-		values[6] = Int64GetDatum(entry->stats.token_fetches);
-		values[7] = Int64GetDatum(entry->stats.rows);
-		values[8] = Int64GetDatum(entry->stats.bytes);
-		values[9] = Float8GetDatum(entry->stats.network_ms);
+		values[3] = Int64GetDatum(stats->pages);
+		values[4] = Int64GetDatum(stats->requests);
+		values[5] = Int64GetDatum(stats->retries);
+		values[6] = Int64GetDatum(stats->token_fetches);
+		values[7] = Int64GetDatum(stats->rows);
+		values[8] = Int64GetDatum(stats->bytes);
+		values[9] = Float8GetDatum(stats->network_ms);
 		values[10] = CStringGetTextDatum(outcome_name(entry->outcome));
 		if (entry->error[0] && may_read_error(entry->reader, MyDatabaseId, entry->relid))
 			values[11] = CStringGetTextDatum(entry->error);

@@ -33,9 +33,8 @@ typedef struct ClfScanLogStart
 } ClfScanLogStart;
 
 extern void clf_scan_log_start(ClfScanLogStart *start, const ClfOptions *opts,
-							   Oid relid, const char *table_name);
-extern void clf_scan_log_progress(const ClfScanLogStart *start,
-								  const ClfScanStats *stats);
+							   Oid relid, const char *table_name,
+							   const ClfScanStats *stats);
 extern void clf_scan_log_finish(const ClfScanLogStart *start,
 								const ClfScanStats *stats,
 								ClfScanOutcome outcome, const char *error);
