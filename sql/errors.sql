@@ -171,6 +171,22 @@ ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoconn_srv
 SELECT line, line ~ 'secret-ok|ok%2F' AS secret_shown,
        line LIKE '%corp-echoconn%' AS corp_id_shown
   FROM clf_error_of('SELECT * FROM err_echoconn') line;
+-- ... and a role that reads the server right after another role's
+-- requests went out on it (the other's view) starts a connection of its
+-- own: the quote of the connection's requests holds none of the other's
+-- token, which its redaction does not know (clf_error_of says LEAK)
+SELECT clf_scenario_table('err_echoroles', 'echoconn', '', 'corp');
+ALTER USER MAPPING FOR CURRENT_USER SERVER err_echoroles_srv
+  OPTIONS (SET corp_secret 'secret-ok/+=3');
+CREATE USER MAPPING FOR regress_clf_err_user SERVER err_echoroles_srv
+  OPTIONS (corp_id 'corp-echoconn', corp_secret 'secret-ok2');
+CREATE VIEW err_echoroles_view AS SELECT * FROM err_echoroles;
+GRANT SELECT ON err_echoroles, err_echoroles_view TO regress_clf_err_user;
+SET ROLE regress_clf_err_user;
+SELECT line FROM clf_error_of('SELECT * FROM err_echoroles_view') line
+ WHERE line LIKE 'sqlstate%' OR line = 'LEAK';
+SELECT line FROM clf_error_of('SELECT * FROM err_echoroles') line;
+RESET ROLE;
 -- ... and no end of one is left shown where a shorter form matched first:
 -- a secret ending in %25 begins its own percent-encoded form (a server of
 -- its own: the connection's earlier requests carried the other secret)

@@ -107,8 +107,8 @@ typedef struct ClfConnection
 								 * none */
 	struct WaitEventSet *wait_set;	/* the latch and the sockets above */
 	bool		sockets_changed;	/* wait_set must be built again */
-	/* digest of the proxy credentials (or none) its connections were made with */
-	uint8		proxy_credentials[PG_SHA256_DIGEST_LENGTH];
+	/* digest of the credentials (the mapping's, its proxy's) its requests carried */
+	uint8		credentials[PG_SHA256_DIGEST_LENGTH];
 } ClfConnection;
 
 static HTAB *connections = NULL;
@@ -298,28 +298,34 @@ server_row_uncommitted(Oid serverid)
 }
 
 /*
- * The digest of the credentials a request gives its proxy: proxy_user and
- * proxy_password, or none (no proxy, or no proxy_user).  Never the
- * credentials themselves: the handle outlives the request.
+ * The digest of every credential a request of opts can carry: the user
+ * mapping's corp_id, corp_secret and access_token, and what it gives its
+ * proxy (proxy_user and proxy_password, or none: no proxy, or no
+ * proxy_user).  Never the credentials themselves: the handle outlives the
+ * request.
  */
 static void
-proxy_credentials_digest(const ClfOptions *opts, uint8 *digest)
+credentials_digest(const ClfOptions *opts, uint8 *digest)
 {
 	bool		given = opts->proxy != NULL && opts->proxy_user != NULL;
 	const char *user = given ? opts->proxy_user : "";
 	const char *password = given && opts->proxy_password ? opts->proxy_password : "";
-	const void *parts[] = {&given, user, password};
+	const char *corp_id = opts->corp_id ? opts->corp_id : "";
+	const char *corp_secret = opts->corp_secret ? opts->corp_secret : "";
+	const char *access_token = opts->access_token ? opts->access_token : "";
+	const void *parts[] = {&given, user, password, corp_id, corp_secret, access_token};
 
-	/* the user name's terminator too: "ab" + "c" is not "a" + "bc" */
-	size_t		lengths[] = {sizeof(given), strlen(user) + 1, strlen(password)};
+	/* each terminator too: "ab" + "c" is not "a" + "bc" */
+	size_t		lengths[] = {sizeof(given), strlen(user) + 1, strlen(password) + 1,
+		strlen(corp_id) + 1, strlen(corp_secret) + 1, strlen(access_token)};
 
 	clf_sha256(lengthof(parts), parts, lengths, digest);
 }
 
 /*
  * The handle kept for opts's server, made (again) if there is none, the
- * server's options changed since, or its connections were made with other
- * proxy credentials.
+ * server's options changed since, or its requests carried other
+ * credentials.
  */
 static ClfConnection *
 get_connection(const ClfOptions *opts)
@@ -362,11 +368,14 @@ get_connection(const ClfOptions *opts)
 	 * the other's proxy account, its own wrong password never tried.  So all
 	 * the handle keeps was made with one set of proxy credentials, whatever
 	 * libcurl's matching: a request with another set closes it, and with it
-	 * every connection it kept, first.
+	 * every connection it kept, first.  The same goes for the mapping's own
+	 * credentials: a gateway that quotes a connection's earlier requests in
+	 * its answer (its diagnostics, say) would show one role the corp_secret
+	 * or token of another, and a role's redaction knows only its own.
 	 */
-	proxy_credentials_digest(opts, credentials);
+	credentials_digest(opts, credentials);
 	if (conn->easy != NULL &&
-		memcmp(conn->proxy_credentials, credentials, sizeof(credentials)) != 0)
+		memcmp(conn->credentials, credentials, sizeof(credentials)) != 0)
 		close_connection(conn);
 	if (conn->easy == NULL)
 	{
@@ -381,7 +390,7 @@ get_connection(const ClfOptions *opts)
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
-		memcpy(conn->proxy_credentials, credentials, sizeof(credentials));
+		memcpy(conn->credentials, credentials, sizeof(credentials));
 	}
 	return conn;
 }
@@ -1609,7 +1618,6 @@ async_drop_transfer(ClfHttpAsync *a)
 	restore_signals(&saved);
 	curl_slist_free_all(a->headers);
 	a->headers = NULL;
-	a->curl_deadline = 0;
 }
 
 /*
@@ -1692,6 +1700,15 @@ int
 clf_http_async_socket(const ClfHttpAsync *a)
 {
 	return a->epoll_fd;
+}
+
+/* What epoll says of a socket, as curl_multi_socket_action's flags. */
+static int
+socket_flags(uint32 events)
+{
+	return ((events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+		((events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+		((events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
 }
 
 static void
@@ -1784,11 +1801,7 @@ clf_http_async_step(ClfHttpAsync *a)
 			timer_fired = true;
 		}
 		else
-			async_socket_action(a, events[i].data.fd,
-								((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
-								((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-								((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0),
-								&running);
+			async_socket_action(a, events[i].data.fd, socket_flags(events[i].events), &running);
 	}
 	if (timer_fired ||
 		(a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline))
@@ -1864,6 +1877,40 @@ bool
 clf_http_async_started(const ClfHttpAsync *a)
 {
 	return a->started;
+}
+
+/*
+ * Nothing in flight (the caller waits out a backoff): let libcurl act on
+ * its sockets and its timeout all the same.  From 8.9 on it keeps a
+ * connection the server would not keep (Connection: close after an error
+ * page) to shut TLS down properly, its socket still watched; once the
+ * server has gone that socket stays readable, and every wait on the
+ * descriptor would end at once until libcurl reads it.  What libcurl says
+ * of a connection no transfer needs is nobody's error: the next transfer
+ * meets anything that matters.
+ */
+void
+clf_http_async_idle(ClfHttpAsync *a)
+{
+	struct epoll_event events[CLF_MAX_WATCHED_SOCKETS + 1];
+	int			nevents;
+	int			running;
+
+	Assert(!a->in_flight);
+	nevents = epoll_wait(a->epoll_fd, events, lengthof(events), 0);
+	for (int i = 0; i < nevents; i++)
+	{
+		if (events[i].data.fd == a->timer_fd)
+			drain_timer(a);
+		else
+			(void) act_on_socket(a->multi, events[i].data.fd, socket_flags(events[i].events),
+								 &running);
+	}
+	if (a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline)
+	{
+		a->curl_deadline = 0;
+		(void) act_on_socket(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
 }
 
 /* Make the descriptor readable at when (the caller's backoff), or never (0). */

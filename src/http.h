@@ -105,6 +105,7 @@ extern bool clf_http_async_counts(const ClfHttpAsync *a);
 extern bool clf_http_async_in_flight(const ClfHttpAsync *a);
 extern bool clf_http_async_started(const ClfHttpAsync *a);
 extern int	clf_http_async_socket(const ClfHttpAsync *a);
+extern void clf_http_async_idle(ClfHttpAsync *a);
 extern void clf_http_async_wake_at(ClfHttpAsync *a, TimestampTz when);
 extern void clf_http_async_wait(ClfHttpAsync *a, long timeout_ms);
 extern char *clf_http_url(const char *base, int nparams,

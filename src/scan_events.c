@@ -326,10 +326,16 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 			break;
 		}
 	}
-	clf_scan_log_start(&rep->log, opts, relid, table_name, stats);
+	/*
+	 * Made before the log's entry starts: from then on the entry points into
+	 * scan_cxt (a running scan's counters), so nothing may fail until the
+	 * callback that ends the entry with scan_cxt is in place.
+	 */
+	FAULT_ERROR("scan_callback");
 	callback = MemoryContextAlloc(scan_cxt, sizeof(MemoryContextCallback));
 	callback->func = scan_memory_gone;
 	callback->arg = rep;
+	clf_scan_log_start(&rep->log, opts, relid, table_name, stats);
 	MemoryContextRegisterResetCallback(scan_cxt, callback);
 	dlist_push_head(&live_scans, &rep->live);
 	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name);

@@ -1227,6 +1227,7 @@ go_on(ClfPageFetcher *f)
 	{
 		if (GetCurrentTimestamp() < f->retry_at)
 		{
+			clf_http_async_idle(f->http);
 			clf_http_async_wake_at(f->http, f->retry_at);	/* quiet until then */
 			return false;
 		}

@@ -286,6 +286,13 @@ def proc_status_kb(pid, field):
     raise Fail("no %s for pid %d" % (field, pid))
 
 
+def cpu_seconds(pid):
+    """The CPU time a process has used so far (user and system), in s."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def vm_rss_kb(pid):
     return proc_status_kb(pid, "VmRSS")
 
@@ -3526,6 +3533,25 @@ class Suite:
         finally:
             mc.stop()
 
+    def scan_callback_fails(self, conn):
+        # a scan's start that fails before the callback ending its entry
+        # with its memory is in place leaves no entry behind: one left
+        # "running" would read its counters from the freed memory
+        mc, c = fault_injection_cluster("scancallback")
+        try:
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            for _ in range(3):
+                fault_error(c, "SELECT count(*) FROM t", "scan_callback")
+            outcomes = [r[0] for r in run(c, "SELECT outcome FROM contact_list_fdw_scans() ORDER BY scan_id")]
+            check("running" not in outcomes, "entries of the failed starts: %s" % outcomes)
+            check(run(c, "SELECT count(*) FROM t") == [(25,)], "rows once the fault is gone")
+            outcomes = [r[0] for r in run(c, "SELECT outcome FROM contact_list_fdw_scans() ORDER BY scan_id")]
+            check(outcomes[-1:] == ["complete"] and "running" not in outcomes, "entries: %s" % outcomes)
+        finally:
+            mc.stop()
+
     def long_value_error(self, conn):
         # a value of megabytes that does not fit its column: PostgreSQL's
         # input function quotes it whole in its message; the scan's record
@@ -6346,6 +6372,48 @@ class Suite:
         check(others_done < retry_at,
               "the other children waited for one child's backoff: requests in order %s" % order)
 
+    def async_backoff_quiet(self, conn):
+        # a child waits out its backoff after an error page whose server
+        # closes the connection (nginx's "Connection: close" after a 502):
+        # libcurl 8.9 and later keep such a TLS connection to close it
+        # properly, its socket still watched, readable once the server has
+        # gone.  The wait must stay a wait: not the Append woken over and
+        # over for the whole backoff, a core at 100 %
+        cert, key = make_cert("tls-quiet", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        names = ("fs_aw1", "fs_aw2")
+        run(conn, "SET contact_list_fdw.retry_delay_ms = 4000")
+        try:
+            for name, token in zip(names, ("fixed-http502close", "fixed-basic")):
+                run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+                run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                          "OPTIONS (api_url %%s, ca_file %%s)" % name,
+                    ("https://127.0.0.1:%d/cgi-bin" % port, cert))
+                set_mapping(conn, server=name + "_srv", access_token=token)
+                run(conn, """CREATE FOREIGN TABLE %s (
+                               is_customer boolean, tmp_openid text, external_userid text, name text,
+                               follow_userid text, chat_id text, chat_name text, add_time timestamptz)
+                             SERVER %s_srv OPTIONS (page_size '%d', async_capable 'on')""" % (name, name, PAGE))
+            sql = self.async_union(conn, list(names))
+            pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+            used = cpu_seconds(pid)
+            t0 = time.monotonic()
+            per = self.async_rows(conn, sql)
+            took = time.monotonic() - t0
+            used = cpu_seconds(pid) - used
+        finally:
+            run(conn, "RESET contact_list_fdw.retry_delay_ms")
+            stop(mock)
+            for name in names:
+                run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+        for child in names:
+            check(per[child] == self.clean, "%s's rows differ from a clean run" % child)
+        # the backoff is 2 to 4 s (jitter); the rows themselves take a few
+        # ms of CPU
+        check(took >= 1.9, "the scan took %.1f s: no backoff was waited" % took)
+        check(used < 0.5, "the backend used %.2f s of CPU in a scan of %.1f s, most of it a wait" % (used, took))
+        print("# async_backoff_quiet: %.2f s of CPU in %.1f s" % (used, took), flush=True)
+
     def async_progress(self, conn):
         # contact_list_fdw_progress: a row for each running child of an
         # Append, all at once, none of them untracked
@@ -6664,6 +6732,8 @@ class Suite:
                   lambda: self.long_value_error(conn))
         self.case("token_cache_entry_fails: an error while the session's own token cache takes a token leaks nothing",
                   lambda: self.token_cache_entry_fails(conn))
+        self.case("scan_callback_fails: a scan whose start fails leaves no entry running in contact_list_fdw_scans()",
+                  lambda: self.scan_callback_fails(conn))
         self.shared("token_own_failure_not_shared: a gettoken whose report runs out of memory is not "
                     "every session's answer", lambda: self.token_own_failure_not_shared(conn), needs_tokens)
         if self.per_backend:
@@ -6763,6 +6833,8 @@ class Suite:
                   lambda: self.async_quick_answers(conn))
         self.case("async_backoff: one child's Retry-After wait does not hold the others",
                   lambda: self.async_backoff(conn))
+        self.case("async_backoff_quiet: a child's backoff after a closed connection is a wait, not a busy loop",
+                  lambda: self.async_backoff_quiet(conn))
         self.shared("async_progress: contact_list_fdw_progress shows a row for every running child",
                     lambda: self.async_progress(conn), needs_views)
         self.case("async_cold_tokens: four children without a token fetch theirs at once",

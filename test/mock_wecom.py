@@ -220,7 +220,7 @@ def special_row(name):
 
 
 # Scenarios that serve the 25 basic rows (possibly with a twist).
-BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "busy2",
+BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "http502close", "busy2",
               "concurrency1", "ratelimit", "http429once", "slow", "slowtail", "gzip", "delay",
               "slowbusy", "hangonce", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
@@ -1036,6 +1036,14 @@ class Handler(BaseHTTPRequestHandler):
         ra = RETRY_AFTER.fullmatch(scen)
         if ra and n == 1:
             return self.send(429, html_page(429), "text/html", [("Retry-After", ra.group(1))])
+        if scen == "http502close" and n == 1:
+            # as nginx closes after an error page: told, then done a moment
+            # later, while the client already waits to retry
+            self.close_connection = True
+            self.send(502, html_page(502), "text/html", [("Connection", "close")])
+            self.wfile.flush()
+            time.sleep(0.1)
+            return None
         if scen in ONCE and n <= ONCE[scen][0]:
             _, kind, code = ONCE[scen]
             return self.send_err(code) if kind == "err" else self.send_html(code)
