@@ -1438,18 +1438,28 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 		const char *reason = redact(out->curl_error[0] ? out->curl_error :
 									curl_easy_strerror(out->result), hreq);
 
-		/* before a connection was made, connect_timeout_ms was the limit */
+		/*
+		 * Before a connection was made, connect_timeout_ms was the limit, or
+		 * timeout_ms where it is the shorter: libcurl's limit on the whole
+		 * request bounds its connecting too.
+		 */
 		if (out->result == CURLE_OPERATION_TIMEDOUT && !out->connected)
+		{
+			bool		whole = opts->timeout_ms < opts->connect_timeout_ms;
+			const char *limit = whole ? "timeout_ms" : "connect_timeout_ms";
+
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
 					 errmsg("could not fetch %s: %s timed out", what,
 							out->resolved ? "connecting" : "resolving the host name"),
-					 errdetail_plural("%d attempt was made, limited by connect_timeout_ms (%d ms). libcurl reported: %s.",
-									  "%d attempts were made, each limited by connect_timeout_ms (%d ms). libcurl reported: %s.",
-									  attempts, attempts, opts->connect_timeout_ms, reason),
+					 errdetail_plural("%d attempt was made, limited by %s (%d ms). libcurl reported: %s.",
+									  "%d attempts were made, each limited by %s (%d ms). libcurl reported: %s.",
+									  attempts, attempts, limit,
+									  whole ? opts->timeout_ms : opts->connect_timeout_ms, reason),
 					 out->resolved
-					 ? errhint("Check the network path to the API (or to the proxy), or raise the server option connect_timeout_ms.")
-					 : errhint("Check the database host's DNS resolver (/etc/resolv.conf), or raise the server option connect_timeout_ms.")));
+					 ? errhint("Check the network path to the API (or to the proxy), or raise the server option %s.", limit)
+					 : errhint("Check the database host's DNS resolver (/etc/resolv.conf), or raise the server option %s.", limit)));
+		}
 		if (out->result == CURLE_OPERATION_TIMEDOUT)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),

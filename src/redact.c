@@ -591,6 +591,35 @@ read_place(const char *text, size_t q, ClfChar *readings, bool *cut)
 #define CLF_MAX_READINGS 16
 #define CLF_BUCKETS 5			/* a step takes 1 to 4 bytes of form */
 
+/*
+ * A space or a control character: what a message shows as one space
+ * (clf_printable_text), a run of them as one.  A credential with a space
+ * quoted with a line break or a tab there, or with two spaces for one
+ * (a page wrapped or laid out), would otherwise pass the redaction and
+ * then read, in the message, exactly as the credential.
+ */
+static bool
+is_blank(unsigned char c)
+{
+	return c == ' ' || c < 0x20 || c == 0x7f;
+}
+
+/* Add place to bucket b (unless there), as one more pending place. */
+static void
+add_place(size_t places[CLF_BUCKETS][CLF_MAX_READINGS], int *nplaces, int b,
+		  size_t place, int *pending)
+{
+	int			j = 0;
+
+	while (j < nplaces[b] && places[b][j] != place)
+		j++;
+	if (j == nplaces[b] && j < CLF_MAX_READINGS)
+	{
+		places[b][nplaces[b]++] = place;
+		(*pending)++;
+	}
+}
+
 static size_t
 match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 		 bool cut_short)
@@ -601,13 +630,15 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 	size_t		best = 0;
 
 	/* most places: neither the form's first byte nor an escape */
-	if (text[p] != form[0] && !begins_escape(text[p]))
+	if (text[p] != form[0] && !begins_escape(text[p]) &&
+		!(is_blank(text[p]) && is_blank(form[0])))
 		return 0;
 	places[0][0] = p;
 	nplaces[0] = 1;
 	for (size_t i = 0; i < m && pending > 0; i++)
 	{
 		int			b = i % CLF_BUCKETS;
+		bool		blank = is_blank(form[i]);
 
 		for (int k = 0; k < nplaces[b]; k++)
 		{
@@ -615,28 +646,25 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 			bool		cut = false;
 			int			nreadings = read_place(text, places[b][k], readings, &cut);
 
+			/* a run of blanks in the form: one in the text will do */
+			if (blank && i + 1 < m && is_blank(form[i + 1]))
+				add_place(places, nplaces, (i + 1) % CLF_BUCKETS, places[b][k], &pending);
 			for (int r = 0; r < nreadings; r++)
 			{
 				ClfChar    *ch = &readings[r];
+				bool		blanks = blank && ch->nbytes == 1 && is_blank(ch->bytes[0]);
 
-				if (ch->nbytes <= m - i &&
-					memcmp(ch->bytes, form + i, ch->nbytes) == 0)
+				if (blanks ||
+					(ch->nbytes <= m - i &&
+					 memcmp(ch->bytes, form + i, ch->nbytes) == 0))
 				{
-					int			nb = (i + ch->nbytes) % CLF_BUCKETS;
-					int			j = 0;
-
 					if (i + ch->nbytes == m)
 						best = Max(best, ch->end);
 					else
-					{
-						while (j < nplaces[nb] && places[nb][j] != ch->end)
-							j++;
-						if (j == nplaces[nb] && j < CLF_MAX_READINGS)
-						{
-							places[nb][nplaces[nb]++] = ch->end;
-							pending++;
-						}
-					}
+						add_place(places, nplaces, (i + ch->nbytes) % CLF_BUCKETS, ch->end, &pending);
+					/* and a run of them in the text: one in the form */
+					if (blanks)
+						add_place(places, nplaces, b, ch->end, &pending);
 				}
 			}
 			if (cut && cut_short)

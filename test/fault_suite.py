@@ -1244,17 +1244,17 @@ class Suite:
         # A request on a connection kept alive from the one before: libcurl
         # reports no connect time for it, yet what timed out is the request
         # (timeout_ms), not connecting.  max_retries 0, as a retry goes out
-        # on a new connection.
+        # on a new connection.  The query before uses the same credentials:
+        # a connection serves one user mapping's.
         set_server_option(conn, "timeout_ms", 300)
         set_server_option(conn, "max_retries", 0)
         try:
-            for scen, first, page in (("hangpage2", None, 2), ("hang", "basic", 1)):
+            for scen, first, page in (("hangpage2", False, 2), ("hangafter5", True, 1)):
                 reset()
+                set_mapping(conn, access_token="fixed-" + scen)
                 if first:
                     # the query before keeps the connection the next one uses
-                    set_mapping(conn, access_token="fixed-" + first)
                     check(len(scan(conn)) == 25, "the query before this one failed")
-                set_mapping(conn, access_token="fixed-" + scen)
                 e = scan_error(conn)
                 msg = error_text(e)
                 st = stats()
@@ -1271,6 +1271,42 @@ class Suite:
         finally:
             set_server_option(conn, "timeout_ms", None)
             set_server_option(conn, "max_retries", None)
+
+    def handshake_stalls(self, conn):
+        # A server that takes the TCP connection and never answers its TLS
+        # handshake (a listener nobody accepts from): still connecting (for
+        # libcurl too, which gives no connect time before the handshake
+        # ends), so connect_timeout_ms is the limit and is named; where
+        # timeout_ms is the shorter, it is the one that ends the connecting
+        # and is named
+        stall = socket.socket()
+        stall.bind(("127.0.0.1", 0))
+        stall.listen(16)
+        url = "https://127.0.0.1:%d/cgi-bin" % stall.getsockname()[1]
+        run(conn, "CREATE SERVER fs_stall FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s, max_retries '0')", (url,))
+        run(conn, "CREATE FOREIGN TABLE fs_stall_contacts (external_userid text) SERVER fs_stall")
+        run(conn, "CREATE USER MAPPING FOR postgres SERVER fs_stall OPTIONS (access_token 'fixed-basic')")
+        try:
+            for limits, named in ((("connect_timeout_ms", 300), ("timeout_ms", 5000)), "connect_timeout_ms"), \
+                                 ((("connect_timeout_ms", 5000), ("timeout_ms", 300)), "timeout_ms"):
+                for option, value in limits:
+                    set_server_option(conn, option, value, server="fs_stall")
+                t0 = time.monotonic()
+                e = scan_error(conn, "SELECT count(*) FROM fs_stall_contacts")
+                took = time.monotonic() - t0
+                msg = error_text(e)
+                check(e.pgcode == "HV00N", "%s: SQLSTATE %s: %s" % (named, e.pgcode, msg))
+                check(e.diag.message_primary == "could not fetch page 1 of %s/externalcontact/contact_list: "
+                      "connecting timed out" % url, "%s: message: %s" % (named, msg))
+                check("1 attempt was made, limited by %s (300 ms)" % named in (e.diag.message_detail or ""),
+                      "%s: detail: %s" % (named, msg))
+                check("raise the server option %s." % named in (e.diag.message_hint or ""),
+                      "%s: hint: %s" % (named, msg))
+                check(took < 3, "%s of 300 ms: failed after %.1f s" % (named, took))
+        finally:
+            run(conn, "DROP SERVER fs_stall CASCADE")
+            stall.close()
 
     def statement_timeout(self, conn):
         set_mapping(conn, access_token="fixed-slow")
@@ -4729,6 +4765,33 @@ class Suite:
             for server in ("fs_gens_srv", "fs_gent_srv"):
                 run(conn, "DROP SERVER IF EXISTS %s CASCADE" % server)
 
+    def redaction_whitespace(self, conn):
+        # a credential with a space, quoted with other blanks there (a line
+        # break or a tab where a page wraps, two spaces, or one for two):
+        # a message shows a run of blanks as one space, and so would show
+        # the credential as it is, unless the redaction reads blanks as the
+        # message will
+        self.shared_table(conn, "fs_blank", {"access_token": "fixed-genecho"})
+        try:
+            for token, written in (("fixed-genecho~pass word", "fixed-genecho~pass\nword"),
+                                   ("fixed-genecho~pass word", "fixed-genecho~pass\r\n\tword"),
+                                   ("fixed-genecho~pass word", "fixed-genecho~pass   word"),
+                                   ("fixed-genecho~pass  word", "fixed-genecho~pass word"),
+                                   ("fixed-genecho~pass  word", "fixed-genecho~pass\nword"),
+                                   ("fixed-genecho~pass word", "fixed-genecho~pass%0Aword"),
+                                   ("fixed-genecho~pass word", "fixed-genecho~pass+%09word")):
+                text = "invalid parameter %s, see the log" % written
+                req = urllib.request.Request("http://127.0.0.1:%d/_echo" % MOCK_PORT, data=text.encode())
+                urllib.request.urlopen(req, timeout=10).read()
+                run(conn, "ALTER USER MAPPING FOR postgres SERVER fs_blank_srv OPTIONS (SET access_token %s)",
+                    (token,))
+                e = scan_error(conn, "SELECT count(*) FROM fs_blank")
+                shown = error_text(e)
+                check("invalid parameter [redacted], see the log" in shown and "pass" not in shown,
+                      "%r quoted as %r: %s" % (token, written, shown))
+        finally:
+            run(conn, "DROP SERVER IF EXISTS fs_blank_srv CASCADE")
+
     def redaction_forms_wiped(self, conn):
         # an error while a message is being redacted (out of memory) leaves
         # no copy of a credential's forms: corp_secret as a query string has
@@ -6633,6 +6696,8 @@ class Suite:
         self.case("a server that never answers: timeout_ms", lambda: self.hang(conn))
         self.case("a request on a kept-alive connection that never answers: timeout_ms, not connecting",
                   lambda: self.hang_kept_alive(conn))
+        self.case("a TLS handshake that never ends: connecting timed out, named by the limit that ended it",
+                  lambda: self.handshake_stalls(conn))
         self.case("a slow server cancelled by statement_timeout, backend usable", lambda: self.statement_timeout(conn))
         self.case("pg_cancel_backend during a request", lambda: self.cancel(conn))
         self.case("200 MB body refused by max_response_bytes, memory flat", lambda: self.huge(conn))
@@ -6772,6 +6837,8 @@ class Suite:
                   lambda: self.redaction_forms_wiped(conn))
         self.case("redaction_generated: a corp_secret or access_token an API error quotes through a random "
                   "chain of URL, JSON and HTML encoders is never shown", lambda: self.redaction_generated(conn))
+        self.case("redaction_whitespace: a credential with a space, quoted with other blanks there, is never shown",
+                  lambda: self.redaction_whitespace(conn))
         self.case("json-c out of memory printing a value: 53200 for a jsonb or text column, "
                   "no value in another error's context, no crash", lambda: self.json_print_out_of_memory(conn))
         self.case("url check out of memory: 53200, and a settings' check hook refuses the value, no ERROR",

@@ -222,7 +222,7 @@ def special_row(name):
 # Scenarios that serve the 25 basic rows (possibly with a twist).
 BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "http502close", "busy2",
               "concurrency1", "ratelimit", "http429once", "slow", "slowtail", "gzip", "delay",
-              "slowbusy", "hangonce", "shared",
+              "slowbusy", "hangonce", "hangafter5", "shared",
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken", "hangtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
@@ -1070,6 +1070,8 @@ class Handler(BaseHTTPRequestHandler):
             if n == 4:
                 return self.send_err(-1)
         if scen == "hangonce" and n == 1:
+            return self.hang()
+        if scen == "hangafter5" and n > 5:
             return self.hang()
         if scen in ("http500", "http404"):
             return self.send_html(int(scen[4:]))
