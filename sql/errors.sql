@@ -189,7 +189,7 @@ SELECT line FROM clf_error_of('SELECT * FROM err_echoroles') line;
 RESET ROLE;
 -- ... and no end of one is left shown where a shorter form matched first:
 -- a secret ending in %25 begins its own percent-encoded form (a server of
--- its own: the connection's earlier requests carried the other secret)
+-- its own: the requests its connection quotes are this secret's alone)
 SELECT clf_scenario_table('err_echopct', 'echoconn', '', 'corp');
 ALTER USER MAPPING FOR CURRENT_USER SERVER err_echopct_srv
   OPTIONS (SET corp_secret 'secret-ok%25');

@@ -1905,18 +1905,24 @@ clf_http_async_idle(ClfHttpAsync *a)
 	struct epoll_event events[CLF_MAX_WATCHED_SOCKETS + 1];
 	int			nevents;
 	int			running;
+	bool		timer_fired = false;
 
 	Assert(!a->in_flight);
 	nevents = epoll_wait(a->epoll_fd, events, lengthof(events), 0);
 	for (int i = 0; i < nevents; i++)
 	{
 		if (events[i].data.fd == a->timer_fd)
+		{
 			drain_timer(a);
+			timer_fired = true;
+		}
 		else
 			(void) act_on_socket(a->multi, events[i].data.fd, socket_flags(events[i].events),
 								 &running);
 	}
-	if (a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline)
+	/* the timer's clock is not the deadline's: it may fire a moment early */
+	if (a->curl_deadline != 0 &&
+		(timer_fired || GetCurrentTimestamp() >= a->curl_deadline))
 	{
 		a->curl_deadline = 0;
 		(void) act_on_socket(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);

@@ -658,13 +658,23 @@ match_at(const char *text, size_t n, size_t p, const char *form, size_t m,
 					(ch->nbytes <= m - i &&
 					 memcmp(ch->bytes, form + i, ch->nbytes) == 0))
 				{
+					size_t		end = ch->end;
+
+					/*
+					 * A run of blanks as written, all of it in one step: a place
+					 * for each would fill the bucket (a page's indentation).  No
+					 * escape begins inside it, so nothing else goes on from there.
+					 */
+					if (blanks && is_blank((unsigned char) text[places[b][k]]))
+						while (end < n && is_blank((unsigned char) text[end]))
+							end++;
 					if (i + ch->nbytes == m)
-						best = Max(best, ch->end);
+						best = Max(best, end);
 					else
-						add_place(places, nplaces, (i + ch->nbytes) % CLF_BUCKETS, ch->end, &pending);
-					/* and a run of them in the text: one in the form */
+						add_place(places, nplaces, (i + ch->nbytes) % CLF_BUCKETS, end, &pending);
+					/* and a run of them in the text, escaped too: one in the form */
 					if (blanks)
-						add_place(places, nplaces, b, ch->end, &pending);
+						add_place(places, nplaces, b, end, &pending);
 				}
 			}
 			if (cut && cut_short)

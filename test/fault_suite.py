@@ -4774,6 +4774,8 @@ class Suite:
         self.shared_table(conn, "fs_blank", {"access_token": "fixed-genecho"})
         try:
             for token, written in (("fixed-genecho~pass word", "fixed-genecho~pass\nword"),
+                                   ("fixed-genecho~pass word", "fixed-genecho~pass\n" + " " * 40 + "word"),
+                                   ("fixed-genecho~pass word", "fixed-genecho~pass" + " " * 40 + "+%20word"),
                                    ("fixed-genecho~pass word", "fixed-genecho~pass\r\n\tword"),
                                    ("fixed-genecho~pass word", "fixed-genecho~pass   word"),
                                    ("fixed-genecho~pass  word", "fixed-genecho~pass word"),
