@@ -1727,6 +1727,13 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 	CURLMcode	rc = act_on_socket(a->multi, fd, flags, running);
 
 	/*
+	 * With nothing in flight, what libcurl says of a connection no transfer
+	 * needs is nobody's error: the next transfer meets anything that matters.
+	 */
+	if (!a->in_flight)
+		return;
+
+	/*
 	 * The transfer stays in flight: its owner drops it, counted if some of
 	 * it went out (clf_http_async_drop), or it goes with its memory.
 	 */
@@ -1784,24 +1791,16 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 }
 
 /*
- * Go on with the transfer as far as it can without waiting.  True once it
- * is done: out is complete and the request counted, as clf_http_perform
- * leaves them.  An error while the transfer runs leaves it in flight: the
- * caller drops it (clf_http_async_drop), counted if the server may have
- * seen it.
+ * Act on what the descriptor says: each socket that is ready, and libcurl's
+ * timeout once the timer fired or its deadline passed.
  */
-bool
-clf_http_async_step(ClfHttpAsync *a)
+static void
+serve_events(ClfHttpAsync *a, int *running)
 {
 	struct epoll_event events[CLF_MAX_WATCHED_SOCKETS + 1];
 	int			nevents;
-	int			running = 1;
 	bool		timer_fired = false;
-	CURLMsg    *msg;
-	int			left;
-	ClfHttpOutcome *out = a->transfer.out;
 
-	Assert(a->in_flight);
 	nevents = epoll_wait(a->epoll_fd, events, lengthof(events), 0);
 	for (int i = 0; i < nevents; i++)
 	{
@@ -1811,7 +1810,7 @@ clf_http_async_step(ClfHttpAsync *a)
 			timer_fired = true;
 		}
 		else
-			async_socket_action(a, events[i].data.fd, socket_flags(events[i].events), &running);
+			async_socket_action(a, events[i].data.fd, socket_flags(events[i].events), running);
 	}
 	if (timer_fired ||
 		(a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline))
@@ -1819,8 +1818,27 @@ clf_http_async_step(ClfHttpAsync *a)
 		/* libcurl sets its next deadline, if it has one, from this action */
 		if (a->curl_deadline != 0 && GetCurrentTimestamp() >= a->curl_deadline)
 			a->curl_deadline = 0;
-		async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, &running);
+		async_socket_action(a, CURL_SOCKET_TIMEOUT, 0, running);
 	}
+}
+
+/*
+ * Go on with the transfer as far as it can without waiting.  True once it
+ * is done: out is complete and the request counted, as clf_http_perform
+ * leaves them.  An error while the transfer runs leaves it in flight: the
+ * caller drops it (clf_http_async_drop), counted if the server may have
+ * seen it.
+ */
+bool
+clf_http_async_step(ClfHttpAsync *a)
+{
+	int			running = 1;
+	CURLMsg    *msg;
+	int			left;
+	ClfHttpOutcome *out = a->transfer.out;
+
+	Assert(a->in_flight);
+	serve_events(a, &running);
 	if (running > 0)
 	{
 		arm_timer(a);			/* the timer is one-shot */
@@ -1895,38 +1913,15 @@ clf_http_async_started(const ClfHttpAsync *a)
  * connection the server would not keep (Connection: close after an error
  * page) to shut TLS down properly, its socket still watched; once the
  * server has gone that socket stays readable, and every wait on the
- * descriptor would end at once until libcurl reads it.  What libcurl says
- * of a connection no transfer needs is nobody's error: the next transfer
- * meets anything that matters.
+ * descriptor would end at once until libcurl reads it.
  */
 void
 clf_http_async_idle(ClfHttpAsync *a)
 {
-	struct epoll_event events[CLF_MAX_WATCHED_SOCKETS + 1];
-	int			nevents;
 	int			running;
-	bool		timer_fired = false;
 
 	Assert(!a->in_flight);
-	nevents = epoll_wait(a->epoll_fd, events, lengthof(events), 0);
-	for (int i = 0; i < nevents; i++)
-	{
-		if (events[i].data.fd == a->timer_fd)
-		{
-			drain_timer(a);
-			timer_fired = true;
-		}
-		else
-			(void) act_on_socket(a->multi, events[i].data.fd, socket_flags(events[i].events),
-								 &running);
-	}
-	/* the timer's clock is not the deadline's: it may fire a moment early */
-	if (a->curl_deadline != 0 &&
-		(timer_fired || GetCurrentTimestamp() >= a->curl_deadline))
-	{
-		a->curl_deadline = 0;
-		(void) act_on_socket(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	}
+	serve_events(a, &running);
 }
 
 /* Make the descriptor readable at when (the caller's backoff), or never (0). */
