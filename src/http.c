@@ -848,6 +848,23 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 		out->connected = usecs > 0;
 
 	/*
+	 * Over https a connection is made once its TLS handshake is:
+	 * connect_timeout_ms covers the handshake, and one that stalls is still
+	 * connecting.  libcurl 8.23 gives the connect time as soon as TCP
+	 * connects (7.88 and 8.14 only once the handshake is done).
+	 */
+	{
+		char	   *scheme = NULL;
+
+		usecs = 0;
+		if (out->connected &&
+			curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme) == CURLE_OK &&
+			scheme != NULL && pg_strcasecmp(scheme, "https") == 0)
+			out->connected = curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &usecs) == CURLE_OK &&
+				usecs > 0;
+	}
+
+	/*
 	 * A connection kept alive from an earlier request has no connect time
 	 * (none was made), yet the request went out on it: the bytes sent say
 	 * so.  Not the pretransfer time: libcurl 8.21 sets that for a transfer

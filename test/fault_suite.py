@@ -1274,9 +1274,9 @@ class Suite:
 
     def handshake_stalls(self, conn):
         # A server that takes the TCP connection and never answers its TLS
-        # handshake (a listener nobody accepts from): still connecting (for
-        # libcurl too, which gives no connect time before the handshake
-        # ends), so connect_timeout_ms is the limit and is named; where
+        # handshake (a listener nobody accepts from): still connecting (also
+        # on libcurl 8.23, which gives a connect time once TCP connects),
+        # so connect_timeout_ms is the limit and is named; where
         # timeout_ms is the shorter, it is the one that ends the connecting
         # and is named
         stall = socket.socket()
