@@ -1464,6 +1464,7 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 		{
 			bool		whole = opts->timeout_ms < opts->connect_timeout_ms;
 			const char *limit = whole ? "timeout_ms" : "connect_timeout_ms";
+			int			limit_ms = whole ? opts->timeout_ms : opts->connect_timeout_ms;
 
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
@@ -1471,8 +1472,7 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 							out->resolved ? "connecting" : "resolving the host name"),
 					 errdetail_plural("%d attempt was made, limited by %s (%d ms). libcurl reported: %s.",
 									  "%d attempts were made, each limited by %s (%d ms). libcurl reported: %s.",
-									  attempts, attempts, limit,
-									  whole ? opts->timeout_ms : opts->connect_timeout_ms, reason),
+									  attempts, attempts, limit, limit_ms, reason),
 					 out->resolved
 					 ? errhint("Check the network path to the API (or to the proxy), or raise the server option %s.", limit)
 					 : errhint("Check the database host's DNS resolver (/etc/resolv.conf), or raise the server option %s.", limit)));

@@ -940,7 +940,7 @@ clf_printable_text(const char *text, size_t maxbytes)
 	{
 		if (*p < 0x80)
 		{
-			char		c = (*p < 0x20 || *p == 0x7f) ? ' ' : (char) *p;
+			char		c = is_blank(*p) ? ' ' : (char) *p;
 
 			/* an HTML page's line breaks and indentation: one space */
 			if (c != ' ' || (out.len > 0 && out.data[out.len - 1] != ' '))
