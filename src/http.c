@@ -837,6 +837,7 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 {
 	curl_off_t	usecs = 0;
 	long		request_bytes = 0;
+	long		new_connections = 0;
 	long		http_version = 0;
 
 	if (out->http_status == 0)
@@ -867,11 +868,15 @@ collect_info(CURL *easy, ClfHttpOutcome *out)
 	/*
 	 * A connection kept alive from an earlier request has no connect time
 	 * (none was made), yet the request went out on it: the bytes sent say
-	 * so.  Not the pretransfer time: libcurl 8.21 sets that for a transfer
-	 * that failed while connecting too.
+	 * so.  Only on such a connection: libcurl 7.88 counts a proxy's CONNECT
+	 * among the bytes sent, and a tunnel the proxy never opened is still
+	 * connecting.  Not the pretransfer time: libcurl 8.21 sets that for a
+	 * transfer that failed while connecting too.
 	 */
 	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK &&
-		request_bytes > 0)
+		request_bytes > 0 &&
+		curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK &&
+		new_connections == 0)
 		out->connected = true;
 	/* HTTP/2 and later frame every body */
 	if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &http_version) == CURLE_OK &&

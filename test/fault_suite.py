@@ -1304,6 +1304,22 @@ class Suite:
                 check("raise the server option %s." % named in (e.diag.message_hint or ""),
                       "%s: hint: %s" % (named, msg))
                 check(took < 3, "%s of 300 ms: failed after %.1f s" % (named, took))
+            # a proxy that takes the connection and never answers its
+            # CONNECT: the tunnel is part of connecting (README's options
+            # table), so connect_timeout_ms ends it and is named
+            run(conn, "ALTER SERVER fs_stall OPTIONS (SET api_url 'https://127.0.0.1:9/cgi-bin', "
+                      "ADD proxy %s)", ("http://127.0.0.1:%d" % stall.getsockname()[1],))
+            set_server_option(conn, "connect_timeout_ms", 300, server="fs_stall")
+            set_server_option(conn, "timeout_ms", 5000, server="fs_stall")
+            t0 = time.monotonic()
+            e = scan_error(conn, "SELECT count(*) FROM fs_stall_contacts")
+            took = time.monotonic() - t0
+            msg = error_text(e)
+            check(e.pgcode == "HV00N", "proxy: SQLSTATE %s: %s" % (e.pgcode, msg))
+            check(e.diag.message_primary.endswith(": connecting timed out"), "proxy: message: %s" % msg)
+            check("1 attempt was made, limited by connect_timeout_ms (300 ms)" in (e.diag.message_detail or ""),
+                  "proxy: detail: %s" % msg)
+            check(took < 3, "proxy, connect_timeout_ms of 300 ms: failed after %.1f s" % took)
         finally:
             run(conn, "DROP SERVER fs_stall CASCADE")
             stall.close()
