@@ -54,6 +54,21 @@ SELECT mock_stats()->'limits' AS limits;
 SELECT mock_reset();
 SELECT count(*) FROM (SELECT * FROM wecom_contacts LIMIT 3 OFFSET 4) s;
 SELECT mock_stats()->'limits' AS limits;
+-- A count a stable function gives is not pushed down: a plan used again
+-- would keep the count it had when planned (a first page of 3 for the
+-- second EXECUTE's 20 rows, and EXPLAIN would show a limit of 3)
+SET clf.planner_limit = '3';
+PREPARE pl_limit AS SELECT external_userid FROM wecom_contacts LIMIT current_setting('clf.planner_limit')::int;
+SELECT count(*) FROM (SELECT 1 FROM wecom_contacts LIMIT current_setting('clf.planner_limit')::int) s;
+EXECUTE pl_limit;
+SET clf.planner_limit = '20';
+SELECT mock_reset();
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF',
+                                        'EXECUTE pl_limit') AS line
+ WHERE line ~ 'Pushed-down Limit|Pages Fetched|Rows Fetched';
+SELECT mock_stats()->'limits' AS limits;
+DEALLOCATE pl_limit;
+RESET clf.planner_limit;
 
 -- ... and not when a filter, a sort, an aggregate or a join is in the way:
 -- the plan stays correct and every page is full size.

@@ -211,6 +211,15 @@ pushable_limit(PlannerInfo *root, RelOptInfo *baserel)
 		return -1;
 	if (root->parse->sortClause != NIL || root->parse->setOperations != NULL)
 		return -1;
+
+	/*
+	 * The planner reads a count a stable function gives (current_setting(),
+	 * now()) as it is when planning, and a plan used again (a prepared
+	 * statement, PL/pgSQL's SQL) would keep asking for pages of that size.
+	 */
+	if (contain_mutable_functions(root->parse->limitCount) ||
+		contain_mutable_functions(root->parse->limitOffset))
+		return -1;
 	return root->limit_tuples;
 }
 
