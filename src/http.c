@@ -31,10 +31,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include "http.h"
 #include "redact.h"
 
@@ -50,19 +46,6 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-/*
- * How often (in body bytes) to look at how much memory the parse holds.
- * mallinfo2() walks the allocator's free lists, which are long right after
- * a page's tree is freed, so ordinary pages (a few hundred kB) never ask:
- * the first reading, the baseline, is taken after 1 MB of body.  What the
- * first MB's tree holds (some 10 MB) is thus not counted against the cap.
- */
-#define CLF_HEAP_CHECK_INTERVAL		(1024 * 1024)
-
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#define CLF_HAVE_MALLINFO2 1
-#endif
-
 static uint32 clf_wait_event = PG_WAIT_EXTENSION;
 
 /* One HTTP exchange, as seen by the libcurl callbacks. */
@@ -72,8 +55,6 @@ typedef struct ClfTransfer
 	ClfBodyConsumer consume;
 	void	   *consume_arg;
 	size_t		max_bytes;
-	size_t		heap_base;		/* heap in use after the first MB, or 0 */
-	size_t		next_heap_check;	/* body bytes at which to look again */
 	ClfHttpOutcome *out;		/* what the callbacks saw */
 } ClfTransfer;
 
@@ -448,26 +429,6 @@ wait_event_info(void)
 	return clf_wait_event;
 }
 
-/*
- * Bytes of malloc'd memory in use.  json-c builds the parsed tree with
- * malloc, about ten times the size of the JSON text, so a cap on the body
- * alone would let a 64 MB body take some 700 MB; max_response_bytes bounds
- * the tree too.  A backend is single-threaded, so what grows during a
- * transfer is that tree (and libcurl's small buffers).  0 where the C
- * library cannot tell.
- */
-static size_t
-heap_in_use(void)
-{
-#ifdef CLF_HAVE_MALLINFO2
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-#else
-	return 0;
-#endif
-}
-
 static char *
 redact(const char *text, const ClfHttpRequest *hreq)
 {
@@ -517,20 +478,6 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 	{
 		out->parse_failed = true;
 		return 0;
-	}
-	if (out->bytes >= t->next_heap_check)
-	{
-		size_t		heap = heap_in_use();
-
-		t->next_heap_check = out->bytes + CLF_HEAP_CHECK_INTERVAL;
-		if (t->heap_base == 0)
-			t->heap_base = heap;
-		else if (heap > t->heap_base && heap - t->heap_base > t->max_bytes)
-		{
-			out->too_large = true;
-			out->too_much_memory = true;
-			return 0;
-		}
 	}
 	return len;
 }
@@ -1100,8 +1047,6 @@ begin_transfer(ClfTransfer *transfer, CURL *easy, const ClfHttpRequest *hreq,
 	transfer->consume = hreq->consume;
 	transfer->consume_arg = hreq->consume_arg;
 	transfer->max_bytes = hreq->max_bytes;
-	transfer->heap_base = 0;
-	transfer->next_heap_check = CLF_HEAP_CHECK_INTERVAL;
 	transfer->out = out;
 	out->result = CURLE_OK;
 	out->proxy_error = 0;

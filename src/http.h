@@ -69,7 +69,6 @@ typedef struct ClfHttpOutcome
 	bool		too_large;		/* a 200 body passed max_bytes: stopped */
 	bool		body_dropped;	/* another status's body passed max_bytes:
 								 * not read on, the status stands */
-	bool		too_much_memory;	/* too_large, by the parsed tree's size */
 	bool		parse_failed;	/* a 200 body the consumer refused: stopped */
 	/* libcurl's own failures (clf_http_report_failure reports them) */
 	bool		proxy_refused;	/* the proxy (HTTP or SOCKS5) refused

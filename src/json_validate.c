@@ -259,14 +259,17 @@ step_value(ClfJsonValidator *v, const unsigned char *p, const unsigned char *end
 		return invalid(v, p, "JSON nested deeper than %d levels", CLF_JSON_MAX_DEPTH);
 	if (v->depth == 0)
 		v->top = *p;
+	v->nvalues++;
 	switch (*p)
 	{
 		case '{':
+			v->nobjects++;
 			v->objects |= (uint32_t) 1 << v->depth;
 			v->depth++;
 			v->state = JV_KEY_OR_END;
 			break;
 		case '[':
+			v->narrays++;
 			v->objects &= ~((uint32_t) 1 << v->depth);
 			v->depth++;
 			v->state = JV_VALUE_OR_END;
@@ -849,6 +852,20 @@ uint64_t
 clf_json_validator_members(const ClfJsonValidator *v)
 {
 	return v->members;
+}
+
+/*
+ * How many values (containers included), objects and arrays the text has
+ * begun so far, one that is invalid included: what a parser's tree of it
+ * would hold, known before the parser sees the bytes.
+ */
+void
+clf_json_validator_counts(const ClfJsonValidator *v, uint64_t *values,
+						  uint64_t *objects, uint64_t *arrays)
+{
+	*values = v->nvalues;
+	*objects = v->nobjects;
+	*arrays = v->narrays;
 }
 
 /* Why the last feed or finish returned false. */

@@ -52,6 +52,9 @@ typedef struct ClfJsonValidator
 	uint64_t	int_value;		/* its integer part, while it fits */
 	size_t		number_start;	/* bytes before its first byte */
 	uint64_t	members;		/* object members so far, in every object */
+	uint64_t	nvalues;		/* values begun so far, containers included */
+	uint64_t	nobjects;		/* objects begun so far */
+	uint64_t	narrays;		/* arrays begun so far */
 	size_t		bytes;			/* bytes fed before the current piece */
 	size_t		value_end;		/* bytes up to the end of the top-level value,
 								 * once it has ended */
@@ -67,5 +70,7 @@ extern bool clf_json_validator_complete(const ClfJsonValidator *v);
 extern char clf_json_validator_top(const ClfJsonValidator *v);
 extern const char *clf_json_validator_message(const ClfJsonValidator *v);
 extern uint64_t clf_json_validator_members(const ClfJsonValidator *v);
+extern void clf_json_validator_counts(const ClfJsonValidator *v, uint64_t *values,
+									  uint64_t *objects, uint64_t *arrays);
 
 #endif							/* CLF_JSON_VALIDATE_H */

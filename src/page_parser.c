@@ -154,6 +154,34 @@ parse_bytes(ClfResponse *resp, const char *data, size_t len, bool value_ends)
 }
 
 /*
+ * What json-c's tree of a text takes, as an upper bound from what the check
+ * counted (measured with json-c 0.16 and 0.19, 64-bit): each value about
+ * 100 bytes (a double keeps its text: 104), an object 700 more for its
+ * table of 16 members, an array 60 more, a member up to 128 (its key's
+ * copy, and its share of the tables an object of more than 10 members
+ * grows into), and the text itself, whose strings and keys are copied.
+ * An object is 264 times its 2 bytes of JSON, a page of contacts about 8
+ * times: the body's size alone does not bound the memory.
+ */
+#define CLF_TREE_VALUE_BYTES	104
+#define CLF_TREE_OBJECT_BYTES	700
+#define CLF_TREE_ARRAY_BYTES	60
+#define CLF_TREE_MEMBER_BYTES	128
+
+static uint64_t
+tree_bytes(const ClfResponse *resp)
+{
+	uint64_t	values;
+	uint64_t	objects;
+	uint64_t	arrays;
+
+	clf_json_validator_counts(&resp->check, &values, &objects, &arrays);
+	return (uint64_t) resp->bytes + values * CLF_TREE_VALUE_BYTES +
+		objects * CLF_TREE_OBJECT_BYTES + arrays * CLF_TREE_ARRAY_BYTES +
+		clf_json_validator_members(&resp->check) * CLF_TREE_MEMBER_BYTES;
+}
+
+/*
  * Feed the next piece of the body.  Returns false once the body cannot be a
  * valid response; the caller should then stop the transfer.
  *
@@ -190,6 +218,10 @@ clf_response_feed(ClfResponse *resp, const char *data, size_t len)
 	 */
 	if (was_done || clf_json_validator_top(&resp->check) != '{')
 		return true;
+	/* refused before json-c builds it: a page of empty objects is a bomb */
+	if (tree_bytes(resp) > resp->max_bytes)
+		return fail(resp, CLF_RESP_TOO_MUCH_MEMORY,
+					"the parsed response would take more than max_response_bytes");
 	return parse_bytes(resp, data, value_len, clf_json_validator_complete(&resp->check));
 }
 

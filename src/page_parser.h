@@ -29,6 +29,7 @@ typedef enum ClfResponseError
 	CLF_RESP_TRUNCATED,			/* the body ended inside the JSON value, or
 								 * before it (empty) */
 	CLF_RESP_TOO_LARGE,			/* more than max_bytes */
+	CLF_RESP_TOO_MUCH_MEMORY,	/* its tree would take more than max_bytes */
 	CLF_RESP_NOT_OBJECT,		/* valid JSON, but not an object */
 	CLF_RESP_BAD_SHAPE			/* an object, but a key has the wrong type */
 } ClfResponseError;

@@ -224,19 +224,19 @@ report_transport_error(ClfCall *call, const ClfHttpRequest *hreq,
 
 	call->reporting = true;
 
-	if (out->too_large && call->page_no == 0)
+	if ((out->too_large || resp->error == CLF_RESP_TOO_MUCH_MEMORY) && call->page_no == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response for %s is larger than %d bytes", what, CLF_TOKEN_RESPONSE_MAX),
 				 errdetail("A gettoken response is a few hundred bytes."),
 				 errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
-	if (out->too_large)
+	if (out->too_large || resp->error == CLF_RESP_TOO_MUCH_MEMORY)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response for %s is larger than max_response_bytes (" INT64_FORMAT " bytes)",
 						what, call->opts->max_response_bytes),
-				 out->too_much_memory
-				 ? errdetail("After %zu bytes of the body, the parsed response took more memory than that.",
+				 resp->error == CLF_RESP_TOO_MUCH_MEMORY
+				 ? errdetail("After %zu bytes of the body, the parsed response would take more memory than that.",
 							 out->bytes)
 				 : 0,
 				 errhint("Raise the server option max_response_bytes, or lower page_size.")));

@@ -233,7 +233,7 @@ ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404"
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
            "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked",
-           "bigtokenplain", "token502big", "token502bigchunked", "longerrmsg", "genecho"}
+           "bigtokenplain", "token502big", "token502bigchunked", "longerrmsg", "genecho", "emptyobjects"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
 
 
@@ -614,7 +614,10 @@ FIXED_BODIES = {"notobject": b"[1,2,3]", "noinfolist": b'{"errcode":0,"errmsg":"
                            b'"errcode":0,"info_list":[]}',
                 "dupitemkey": raw_page(b'"name":"row1","n\\u0061me":"row2"'),
                 "nulkey": raw_page(b'"name\\u0000evil":"injected"'),
-                "nulcursor": raw_page(b'"name":"row1"', b"\\u0000")}
+                "nulcursor": raw_page(b'"name":"row1"', b"\\u0000"),
+                # 3 MB of JSON that a parser builds into some 800 MB
+                "emptyobjects": b'{"errcode":0,"errmsg":"ok","info_list":[' + b",".join([b"{}"] * 1000000) +
+                                b'],"next_cursor":""}'}
 CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens", "/_echo")
 JSON_TYPE = "application/json; charset=UTF-8"
 
@@ -1342,6 +1345,7 @@ SCENARIO_HELP = [
     ("expire", "each token works for one page, then 42001: the wrapper fetches another"),
     ("shortlived", "gettoken says the token lives 1 s: refreshed on every scan"),
     ("nonjson", "an HTML page instead of JSON (SQLSTATE HV00A)"),
+    ("emptyobjects", "one page of a million empty objects, 3 MB (SQLSTATE 54000)"),
     ("truncated", "a body cut in half (SQLSTATE HV00A)"),
     ("closecut2", "page 2 cut short once on a response without a length: retried"),
     ("badgzip2", "page 2 once said to be gzip but plain JSON: retried"),

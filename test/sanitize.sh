@@ -8,9 +8,6 @@
 #
 # run.sh's own verdict is shown but does not count: under ASan some fault
 # cases cannot pass, and fail whatever the code does:
-#  - 200 MB body refused ... memory flat, max_response_bytes lowered: json-c
-#    allocates from ASan's allocator, which glibc's mallinfo2() does not
-#    count, so the parse's memory check never fires;
 #  - errors mid-scan leave no memory behind: freed memory waits in ASan's
 #    quarantine (CLF_ASAN_OPTIONS=quarantine_size_mb=0 lets it pass);
 #  - shared token copies, redaction ..., async scans ... no copy of its URL:
