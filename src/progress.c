@@ -475,9 +475,9 @@ contact_list_fdw_get_progress(PG_FUNCTION_ARGS)
 			values[2] = DirectFunctionCall1(namein, CStringGetDatum(name));
 		else
 			nulls[2] = true;
-		values[3] = CStringGetTextDatum(copy.table_name);
+		values[3] = CStringGetTextDatum(clf_text_of_database(copy.table_name, copy.dbid));
 		values[4] = ObjectIdGetDatum(copy.relid);
-		values[5] = CStringGetTextDatum(copy.server_name);
+		values[5] = CStringGetTextDatum(clf_text_of_database(copy.server_name, copy.dbid));
 		values[6] = TimestampTzGetDatum(copy.started);
 		values[7] = CStringGetTextDatum(state_name(copy.state));
 		if (copy.state == CLF_STATE_WAITING_TO_RETRY && copy.until != 0)
@@ -485,7 +485,7 @@ contact_list_fdw_get_progress(PG_FUNCTION_ARGS)
 		else
 			nulls[8] = true;
 		if (copy.reason[0])
-			values[9] = CStringGetTextDatum(copy.reason);
+			values[9] = CStringGetTextDatum(clf_text_of_database(copy.reason, copy.dbid));
 		else
 			nulls[9] = true;
 		values[10] = Int64GetDatum(copy.stats.pages);
@@ -495,7 +495,7 @@ contact_list_fdw_get_progress(PG_FUNCTION_ARGS)
 		values[14] = Int64GetDatum(copy.stats.retries);
 		values[15] = Int64GetDatum(copy.stats.token_fetches);
 		if (copy.last_error[0])
-			values[16] = CStringGetTextDatum(copy.last_error);
+			values[16] = CStringGetTextDatum(clf_text_of_database(copy.last_error, copy.dbid));
 		else
 			nulls[16] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -9,8 +9,9 @@
  *		  our own copies of credentials are wiped before they are freed.
  *		  Also what a message or a cache key needs besides: text from the
  *		  network made printable, a name clipped to whole characters for a
- *		  fixed-size shared slot, and the SHA-256 digest that keys the token
- *		  caches by a secret without keeping the secret.
+ *		  fixed-size shared slot and read back in another database's
+ *		  encoding, and the SHA-256 digest that keys the token caches by a
+ *		  secret without keeping the secret.
  *
  * libcurl's and json-c's own copies (the request line libcurl builds, the
  * parsed gettoken response) are outside our reach: they are freed, not
@@ -25,12 +26,18 @@
 
 #include "redact.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
 #include "common/base64.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "common/string.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "utils/syscache.h"
 
 /* Wipe a palloc'd copy of a credential and free it. */
 void
@@ -1012,6 +1019,77 @@ clf_redact_head(const char *text, size_t maxbytes, const ClfOptions *opts,
 	redacted = clf_redact(head, opts, token, true);
 	clf_wipe(head);
 	return redacted;
+}
+
+/* The encoding of database dbid's text, or -1 if it is gone. */
+static int
+database_encoding(Oid dbid)
+{
+	HeapTuple	tuple;
+	int			encoding;
+
+	if (dbid == MyDatabaseId)
+		return GetDatabaseEncoding();
+	tuple = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dbid));
+	if (!HeapTupleIsValid(tuple))
+		return -1;
+	encoding = ((Form_pg_database) GETSTRUCT(tuple))->encoding;
+	ReleaseSysCache(tuple);
+	return encoding;
+}
+
+/*
+ * Text that a session of database dbid wrote into shared memory (a table's
+ * or server's name, an error), in this database's encoding: a text value
+ * must be valid in it, or every function that reads the value fails.  A
+ * character this encoding cannot hold, or one of a database that is gone
+ * or of SQL_ASCII, whose bytes are of no known encoding, is shown as its
+ * bytes, \xNN each, as clf_printable_text shows such bytes.
+ */
+char *
+clf_text_of_database(const char *text, Oid dbid)
+{
+	int			from = database_encoding(dbid);
+	int			to = GetDatabaseEncoding();
+	Oid			proc = InvalidOid;
+	const unsigned char *p = (const unsigned char *) text;
+	const unsigned char *end = p + strlen(text);
+	StringInfoData out;
+
+	if (from == to || to == PG_SQL_ASCII || pg_is_ascii(text))
+		return pstrdup(text);
+	if (from >= 0 && from != PG_SQL_ASCII)
+		proc = FindDefaultConversionProc(from, to);
+
+	initStringInfo(&out);
+	while (p < end)
+	{
+		int			len;
+
+		if (OidIsValid(proc))
+		{
+			int			room = (int) (end - p) * MAX_CONVERSION_GROWTH + 1;
+			unsigned char *converted = palloc(room);
+
+			p += pg_do_encoding_conversion_buf(proc, from, to, (unsigned char *) p,
+											   (int) (end - p), converted, room, true);
+			appendStringInfoString(&out, (char *) converted);
+			pfree(converted);
+			if (p >= end)
+				break;
+		}
+		/* a character the conversion stopped at, or a byte of no encoding */
+		len = *p < 0x80 ? 1 :
+			(from >= 0 && from != PG_SQL_ASCII) ? pg_encoding_mblen(from, (const char *) p) : 1;
+		for (len = Min(len, (int) (end - p)); len > 0; len--, p++)
+		{
+			if (*p < 0x80)
+				appendStringInfoChar(&out, (char) *p);
+			else
+				appendStringInfo(&out, "\\x%02x", *p);
+		}
+	}
+	return out.data;
 }
 
 /* Copy whole characters of src that fit in size bytes, terminated. */

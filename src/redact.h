@@ -22,6 +22,7 @@ extern void clf_sha256(int nparts, const void *const *parts, const size_t *lengt
 					   uint8 *digest);
 extern void clf_digest_secret(const char *secret, uint8 *digest);
 extern void clf_copy_text(char *dst, size_t size, const char *src);
+extern char *clf_text_of_database(const char *text, Oid dbid);
 extern char *clf_printable_text(const char *text, size_t maxbytes);
 extern char *clf_redact_printable(const char *text, size_t maxbytes, bool cut_short,
 								  const ClfOptions *opts, const char *token);

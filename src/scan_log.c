@@ -316,9 +316,9 @@ contact_list_fdw_get_recent_scans(PG_FUNCTION_ARGS)
 			values[3] = DirectFunctionCall1(namein, CStringGetDatum(name));
 		else
 			nulls[3] = true;
-		values[4] = CStringGetTextDatum(r->table_name);
+		values[4] = CStringGetTextDatum(clf_text_of_database(r->table_name, r->dbid));
 		values[5] = ObjectIdGetDatum(r->relid);
-		values[6] = CStringGetTextDatum(r->server_name);
+		values[6] = CStringGetTextDatum(clf_text_of_database(r->server_name, r->dbid));
 		values[7] = TimestampTzGetDatum(r->started);
 		values[8] = TimestampTzGetDatum(r->ended);
 		values[9] = CStringGetTextDatum(outcome_name((ClfScanOutcome) r->outcome));
@@ -330,7 +330,7 @@ contact_list_fdw_get_recent_scans(PG_FUNCTION_ARGS)
 		values[15] = Int64GetDatum(r->stats.bytes);
 		values[16] = Float8GetDatum(r->stats.network_ms);
 		if (r->error[0] && may_read_error(r->reader, r->dbid, r->relid))
-			values[17] = CStringGetTextDatum(r->error);
+			values[17] = CStringGetTextDatum(clf_text_of_database(r->error, r->dbid));
 		else
 			nulls[17] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

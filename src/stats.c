@@ -1431,7 +1431,7 @@ contact_list_fdw_get_stats(PG_FUNCTION_ARGS)
 			ReleaseSysCache(tuple);
 		}
 		else
-			values[1] = CStringGetTextDatum(e->server_name);
+			values[1] = CStringGetTextDatum(clf_text_of_database(e->server_name, e->dbid));
 		values[2] = ObjectIdGetDatum(e->serverid);
 		values[3] = Int64GetDatum(e->scans_complete);
 		values[4] = Int64GetDatum(e->scans_stopped_early);

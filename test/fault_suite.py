@@ -4271,6 +4271,45 @@ class Suite:
         self.in_latin1_database("types20", "external_userid text, "
                                 "first_name text OPTIONS (field 'pr\u00e9nom'), \"pr\u00e9nom\" text", body)
 
+    def latin1_shared_views(self, conn):
+        # The shared views hold names and errors as the scanning session's
+        # database wrote them; another database's session reads them in its
+        # own encoding: a LATIN1 database's "naïve" is "naïve" in a UTF8
+        # one (not bytes invalid there, which every function reading the
+        # value refused), and a UTF8 database's "客户", which LATIN1 cannot
+        # hold, is its bytes in a LATIN1 one
+        set_mapping(conn, access_token="fixed-basic")
+        run(conn, 'CREATE FOREIGN TABLE "客户" (external_userid text) SERVER fs')
+        relid = run(conn, """SELECT '"客户"'::regclass::oid""")[0][0]
+
+        def body(c):
+            run(c, 'CREATE SERVER "sè" FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)', (API,))
+            run(c, 'CREATE USER MAPPING FOR postgres SERVER "sè" OPTIONS (access_token \'fixed-basic\')')
+            run(c, 'CREATE FOREIGN TABLE "naïve" (external_userid text) SERVER "sè"')
+            want = ('public."naïve"', "sè")
+            run(c, "BEGIN")
+            run(c, 'DECLARE k CURSOR FOR SELECT * FROM "naïve"')
+            run(c, "FETCH 1 FROM k")
+            got = run(conn, "SELECT foreign_table, server FROM contact_list_fdw_progress "
+                            "WHERE datname = 'fault_latin1'")
+            check(got == [want], "progress: %r" % got)
+            run(c, "COMMIT")
+            got = run(conn, "SELECT foreign_table, server, upper(foreign_table) FROM contact_list_fdw_recent_scans "
+                            "WHERE datname = 'fault_latin1' ORDER BY ended_at DESC LIMIT 1")
+            check(got == [want + ('PUBLIC."NAÏVE"',)] or got == [want + ('PUBLIC."NAïVE"',)],
+                  "recent scans: %r" % got)
+            got = run(conn, "SELECT server FROM contact_list_fdw_stats WHERE datname = 'fault_latin1'")
+            check(("sè",) in got, "stats: %r" % got)
+            # the other way round
+            check(len(run(conn, 'SELECT * FROM "客户"')) == 25, "rows of the UTF8 table")
+            got = run(c, "SELECT foreign_table FROM contact_list_fdw_recent_scans WHERE foreign_table_oid = %s "
+                         "AND datname <> current_database() ORDER BY ended_at DESC LIMIT 1", (relid,))
+            check(got == [('public."\\xe5\\xae\\xa2\\xe6\\x88\\xb7"',)], "from the LATIN1 database: %r" % got)
+        try:
+            self.in_latin1_database("basic", "external_userid text", body)
+        finally:
+            run(conn, 'DROP FOREIGN TABLE "客户"')
+
     # -- the shared layout's version (issue 14, point 6)
 
     def pg_major(self, conn):
@@ -6897,6 +6936,8 @@ class Suite:
                   lambda: self.latin1_database(conn))
         self.case("a LATIN1 database: a key beyond ASCII in field or a column's name finds its value",
                   lambda: self.latin1_key(conn))
+        self.shared("a LATIN1 database's names in the shared views of a UTF8 one, and the other way round",
+                    lambda: self.latin1_shared_views(conn), needs_views)
         self.shared("shared layout: an upgraded library in a running server, then restarts",
                     lambda: self.shared_layout_upgrade(conn), needs_shared)
         self.shared("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",
