@@ -319,6 +319,12 @@ clf_response_check_status(ClfResponse *resp)
 	if (value == NULL || !json_object_is_type(value, json_type_int))
 		return fail(resp, CLF_RESP_BAD_SHAPE, "\"errcode\" is not an integer");
 	resp->errcode = json_object_get_int64(value);
+	/* json-c keeps 2^63 .. 2^64-1 unsigned, and gives them as 2^63-1 */
+	if (resp->errcode == INT64_MAX && json_object_get_uint64(value) != (uint64_t) INT64_MAX)
+	{
+		resp->errcode = 0;
+		return fail(resp, CLF_RESP_BAD_SHAPE, "\"errcode\" is out of range");
+	}
 	if (json_object_object_get_ex(resp->root, "errmsg", &value) && value != NULL &&
 		json_object_is_type(value, json_type_string))
 		resp->errmsg = json_object_get_string(value);

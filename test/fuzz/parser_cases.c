@@ -497,6 +497,44 @@ check_page_cases(ClfResponse *resp)
 	}
 }
 
+/*
+ * errcode at the ends of a 64-bit integer: read as sent, or refused, never
+ * read as another number (json-c gives 2^63 and above as 2^63-1).
+ */
+static void
+check_status_cases(ClfResponse *resp)
+{
+	static const struct
+	{
+		const char *body;
+		bool		ok;
+		int64_t		errcode;
+	}			status_cases[] = {
+		{"{\"errcode\":9223372036854775807,\"errmsg\":\"x\"}", true, INT64_MAX},
+		{"{\"errcode\":-9223372036854775808,\"errmsg\":\"x\"}", true, INT64_MIN},
+		{"{\"errcode\":9223372036854775808,\"errmsg\":\"x\"}", false, 0},
+		{"{\"errcode\":18446744073709551615,\"errmsg\":\"x\"}", false, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(status_cases) / sizeof(status_cases[0]); i++)
+	{
+		bool		ok;
+
+		clf_response_reset(resp);
+		ncases_run++;
+		checks++;
+		ok = clf_response_feed(resp, status_cases[i].body, strlen(status_cases[i].body)) &&
+			clf_response_finish(resp) && clf_response_check_status(resp);
+		if (ok != status_cases[i].ok || (ok && resp->errcode != status_cases[i].errcode) ||
+			(!ok && strcmp(resp->message, "\"errcode\" is out of range") != 0))
+		{
+			printf("FAIL status %s: %s, errcode %lld: %s\n", status_cases[i].body,
+				   ok ? "accepted" : "refused", (long long) resp->errcode, resp->message);
+			failures++;
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -509,6 +547,7 @@ main(int argc, char **argv)
 				   cases[i].expect);
 	check_no_carry_over(&resp);
 	check_page_cases(&resp);
+	check_status_cases(&resp);
 	if (argc > 1)
 		check_regressions(&resp, argv[1]);
 	clf_response_release(&resp);
