@@ -7,8 +7,9 @@
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
  * (end, error or cancel: a memory context callback), when the portal that
- * ran it failed (at the abort of the subtransaction it failed in), or when
- * its backend exits (both: the release registered with shmem.c).  A failed
+ * ran it failed or the subtransaction it began in is rolled back (at that
+ * abort), or when its backend exits (both: the release registered with
+ * shmem.c).  A failed
  * portal never runs again, but a cursor's keeps its memory until it is
  * closed or the transaction ends: a cursor declared before a savepoint
  * whose FETCH failed inside it would keep its row (and the slot of a later
@@ -49,7 +50,6 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/portal.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -178,7 +178,8 @@ static void progress_release(SubTransactionId from);
  */
 void
 clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
-				   const ClfOptions *opts, Oid relid, const char *table_name_in)
+				   const ClfOptions *opts, Oid relid, const char *table_name_in,
+				   SubTransactionId subid)
 {
 	ClfShared  *s = clf_shared();
 	ClfProgressSlot *slot = NULL;
@@ -197,12 +198,13 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	clf_shmem_on_release(progress_release, CLF_RELEASE_AT_ABORT);
 
 	/*
-	 * The scan lives as long as the portal running it (a cursor's, for a
-	 * FETCH), made in createSubid; the abort of that subtransaction drops
-	 * the portal, and the scan's memory with it.
+	 * The scan can return rows until the abort of subid, the subtransaction
+	 * its executor started in (a cursor's is where it was declared, which
+	 * a FETCH in a later savepoint does not change), or a failure of its
+	 * portal.  Its memory may last longer: a SQL function's query whose
+	 * error PL/pgSQL caught lives as long as the transaction.
 	 */
-	clf_shmem_claim_owner(&owner, ActivePortal ? ActivePortal->createSubid :
-						  GetCurrentSubTransactionId());
+	clf_shmem_claim_owner(&owner, subid);
 
 	/* whatever can fail, before the lock and the write bracket */
 	FAULT_ERROR("progress_begin");

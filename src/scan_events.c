@@ -303,13 +303,14 @@ clf_event_scan_init(ClfScanReport *rep)
 /*
  * A scan of relid by opts's server starts, counting in stats, in the query
  * whose executor state is query (NULL: no executor, as in ANALYZE; its end
- * unreported is always an error).  rep, opts and stats live in scan_cxt,
- * whose end is the scan's end.
+ * unreported is always an error), begun in subtransaction subid.  rep,
+ * opts and stats live in scan_cxt, whose end is the scan's end.
  */
 void
 clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 					   const ClfScanStats *stats, MemoryContext scan_cxt,
-					   Oid relid, const struct EState *query)
+					   Oid relid, const struct EState *query,
+					   SubTransactionId subid)
 {
 	char	   *table_name = table_name_of(relid);
 	MemoryContextCallback *callback;
@@ -338,7 +339,7 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 	clf_scan_log_start(&rep->log, opts, relid, table_name, stats);
 	MemoryContextRegisterResetCallback(scan_cxt, callback);
 	dlist_push_head(&live_scans, &rep->live);
-	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name);
+	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name, subid);
 }
 
 /*
