@@ -1080,7 +1080,8 @@ class Suite:
                 check(stats()["gettoken"] == 1, "%s: %d gettoken requests: a too large 200 was retried"
                       % (scen, stats()["gettoken"]))
                 got = run(conn, "SELECT bytes FROM contact_list_fdw_scans() ORDER BY scan_id DESC LIMIT 1")[0][0]
-                check((got > 65536) == body_read, "%s: %d bytes of the body read" % (scen, got))
+                # read until it would take more than 64 kB, or not at all
+                check((got > 0) == body_read, "%s: %d bytes of the body read" % (scen, got))
         finally:
             set_server_option(conn, "max_retries", None)
             run(conn, "DROP SERVER IF EXISTS fs_tkf_srv CASCADE")
