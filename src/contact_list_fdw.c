@@ -609,7 +609,7 @@ ensure_traversal(ForeignScanState *node)
 	clf_event_scan_started(&state->trav->report, &state->trav->opts,
 						   &state->trav->stats, state->trav->scan_cxt,
 						   RelationGetRelid(node->ss.ss_currentRelation),
-						   node->ss.ps.state, state->subid);
+						   node->ss.ps.state);
 	state->traversals++;
 }
 
@@ -887,8 +887,7 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	conv = clf_converter_create(relation, NULL, true, opts.server_name);
 	trav = clf_traversal_begin(&opts, CurrentMemoryContext, -1);
 	clf_event_scan_started(&trav->report, &trav->opts, &trav->stats,
-						   trav->scan_cxt, RelationGetRelid(relation), NULL,
-						   GetCurrentSubTransactionId());
+						   trav->scan_cxt, RelationGetRelid(relation), NULL);
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "contact_list_fdw analyze row",
 									ALLOCSET_DEFAULT_SIZES);
 	reservoir_init_selection_state(&rstate, targrows);

@@ -747,17 +747,50 @@ run_transfer(ClfConnection *conn, const char *what)
 }
 
 /*
- * Whether any of easy's request has gone out: bytes of it were sent.  A
- * transfer cut short while still connecting (a cancel, its backend's exit)
- * sent none, and the server never saw it.
+ * Whether easy made a new connection and set it up.  Over https that is
+ * once its TLS handshake is done: connect_timeout_ms covers the handshake,
+ * and one that stalls is still connecting.  libcurl 8.23 gives the connect
+ * time as soon as TCP connects (7.88 and 8.14 only once the handshake is
+ * done).
+ */
+static bool
+new_connection_made(CURL *easy)
+{
+	curl_off_t	usecs = 0;
+	char	   *scheme = NULL;
+
+	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) != CURLE_OK || usecs <= 0)
+		return false;
+	if (curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme) != CURLE_OK || scheme == NULL ||
+		pg_strcasecmp(scheme, "https") != 0)
+		return true;
+	usecs = 0;
+	return curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &usecs) == CURLE_OK && usecs > 0;
+}
+
+/*
+ * Whether any of easy's request has gone out.  A transfer cut short while
+ * still connecting (a cancel, a timeout, its backend's exit) did not send
+ * it, and the server never saw it.  Bytes sent say it went out on a
+ * connection kept alive from an earlier request, which has no connect time
+ * (none was made); on a new connection only once it is made: libcurl 7.88
+ * counts a proxy's CONNECT among the bytes sent, and a tunnel the proxy
+ * never opened is still connecting.  Not the pretransfer time: libcurl 8.21
+ * sets that for a transfer that failed while connecting too.
  */
 static bool
 request_went_out(CURL *easy)
 {
 	long		request_bytes = 0;
+	long		new_connections = 0;
 
-	return curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK &&
-		request_bytes > 0;
+	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) != CURLE_OK ||
+		request_bytes <= 0)
+		return false;
+	if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK &&
+		new_connections == 0)
+		return true;
+	return new_connection_made(easy);
 }
 
 /*
@@ -783,48 +816,13 @@ static void
 collect_info(CURL *easy, ClfHttpOutcome *out)
 {
 	curl_off_t	usecs = 0;
-	long		request_bytes = 0;
-	long		new_connections = 0;
 	long		http_version = 0;
 
 	if (out->http_status == 0)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &out->http_status);
 	if (curl_easy_getinfo(easy, CURLINFO_NAMELOOKUP_TIME_T, &usecs) == CURLE_OK)
 		out->resolved = usecs > 0;
-	usecs = 0;
-	if (curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &usecs) == CURLE_OK)
-		out->connected = usecs > 0;
-
-	/*
-	 * Over https a connection is made once its TLS handshake is:
-	 * connect_timeout_ms covers the handshake, and one that stalls is still
-	 * connecting.  libcurl 8.23 gives the connect time as soon as TCP
-	 * connects (7.88 and 8.14 only once the handshake is done).
-	 */
-	{
-		char	   *scheme = NULL;
-
-		usecs = 0;
-		if (out->connected &&
-			curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme) == CURLE_OK &&
-			scheme != NULL && pg_strcasecmp(scheme, "https") == 0)
-			out->connected = curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &usecs) == CURLE_OK &&
-				usecs > 0;
-	}
-
-	/*
-	 * A connection kept alive from an earlier request has no connect time
-	 * (none was made), yet the request went out on it: the bytes sent say
-	 * so.  Only on such a connection: libcurl 7.88 counts a proxy's CONNECT
-	 * among the bytes sent, and a tunnel the proxy never opened is still
-	 * connecting.  Not the pretransfer time: libcurl 8.21 sets that for a
-	 * transfer that failed while connecting too.
-	 */
-	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK &&
-		request_bytes > 0 &&
-		curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections) == CURLE_OK &&
-		new_connections == 0)
-		out->connected = true;
+	out->connected = new_connection_made(easy) || request_went_out(easy);
 	/* HTTP/2 and later frame every body */
 	if (curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &http_version) == CURLE_OK &&
 		http_version >= CURL_HTTP_VERSION_2_0)

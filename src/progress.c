@@ -7,13 +7,15 @@
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
  * (end, error or cancel: a memory context callback), when the portal that
- * ran it failed or the subtransaction it began in is rolled back (at that
- * abort), or when its backend exits (both: the release registered with
- * shmem.c).  A failed
+ * ran it failed (at the abort of the subtransaction it failed in), or when
+ * its backend exits (both: the release registered with shmem.c).  A failed
  * portal never runs again, but a cursor's keeps its memory until it is
  * closed or the transaction ends: a cursor declared before a savepoint
  * whose FETCH failed inside it would keep its row (and the slot of a later
- * scan) after ROLLBACK TO.  Each backend has its own
+ * scan) after ROLLBACK TO.  So would a scan whose query failed in a
+ * SQL function whose error an exception block caught, whose memory lives
+ * as long as the transaction: scan_events.c ends its row when the rollback
+ * sees the failure (clf_progress_end).  Each backend has its own
  * CLF_PROGRESS_PER_BACKEND slots, by its number among the backends: a
  * session with many open scans (cursors) runs the extra ones untracked,
  * counted in contact_list_fdw_shared_info(), and never takes the slot
@@ -50,6 +52,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -164,8 +167,17 @@ release_slot(int index, uint64 serial)
 static void
 scan_memory_gone(void *arg)
 {
-	ClfProgressRow *row = (ClfProgressRow *) arg;
+	clf_progress_end((ClfProgressRow *) arg);
+}
 
+/*
+ * row's scan is over: its memory is going, or a rollback saw its query fail
+ * while it ran (it can never return another row, though its memory may
+ * stay until the transaction ends).
+ */
+void
+clf_progress_end(ClfProgressRow *row)
+{
 	release_slot(row->slot, row->serial);
 	row->slot = -1;
 }
@@ -178,8 +190,7 @@ static void progress_release(SubTransactionId from);
  */
 void
 clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
-				   const ClfOptions *opts, Oid relid, const char *table_name_in,
-				   SubTransactionId subid)
+				   const ClfOptions *opts, Oid relid, const char *table_name_in)
 {
 	ClfShared  *s = clf_shared();
 	ClfProgressSlot *slot = NULL;
@@ -198,13 +209,12 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	clf_shmem_on_release(progress_release, CLF_RELEASE_AT_ABORT);
 
 	/*
-	 * The scan can return rows until the abort of subid, the subtransaction
-	 * its executor started in (a cursor's is where it was declared, which
-	 * a FETCH in a later savepoint does not change), or a failure of its
-	 * portal.  Its memory may last longer: a SQL function's query whose
-	 * error PL/pgSQL caught lives as long as the transaction.
+	 * The scan lives as long as the portal running it (a cursor's, for a
+	 * FETCH), made in createSubid; the abort of that subtransaction drops
+	 * the portal, and the scan's memory with it.
 	 */
-	clf_shmem_claim_owner(&owner, subid);
+	clf_shmem_claim_owner(&owner, ActivePortal ? ActivePortal->createSubid :
+						  GetCurrentSubTransactionId());
 
 	/* whatever can fail, before the lock and the write bracket */
 	FAULT_ERROR("progress_begin");

@@ -90,8 +90,11 @@ query_running(const struct EState *query)
 
 /*
  * The queries from running[first] on ended in an error: live scans of
- * theirs are marked failed, and they are forgotten (their executor states
- * may go, and others come at the same addresses).
+ * theirs are marked failed, their progress rows go (a scan's memory may
+ * outlive its failed query by far: a SQL function's query whose error a
+ * PL/pgSQL exception block caught lives as long as the transaction), and
+ * the queries are forgotten (their executor states may go, and others come
+ * at the same addresses).
  */
 static void
 queries_failed(int first)
@@ -108,7 +111,10 @@ queries_failed(int first)
 		{
 			if (rep->query != NULL &&
 				(rep->query == running[i].query || rep->outer == running[i].query))
+			{
 				rep->failed_running = true;
+				clf_progress_end(&rep->progress);
+			}
 		}
 	}
 	n_running = first;
@@ -303,14 +309,13 @@ clf_event_scan_init(ClfScanReport *rep)
 /*
  * A scan of relid by opts's server starts, counting in stats, in the query
  * whose executor state is query (NULL: no executor, as in ANALYZE; its end
- * unreported is always an error), begun in subtransaction subid.  rep,
- * opts and stats live in scan_cxt, whose end is the scan's end.
+ * unreported is always an error).  rep, opts and stats live in scan_cxt,
+ * whose end is the scan's end.
  */
 void
 clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 					   const ClfScanStats *stats, MemoryContext scan_cxt,
-					   Oid relid, const struct EState *query,
-					   SubTransactionId subid)
+					   Oid relid, const struct EState *query)
 {
 	char	   *table_name = table_name_of(relid);
 	MemoryContextCallback *callback;
@@ -339,7 +344,7 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 	clf_scan_log_start(&rep->log, opts, relid, table_name, stats);
 	MemoryContextRegisterResetCallback(scan_cxt, callback);
 	dlist_push_head(&live_scans, &rep->live);
-	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name, subid);
+	clf_progress_begin(&rep->progress, scan_cxt, opts, relid, table_name);
 }
 
 /*

@@ -80,8 +80,7 @@ extern void clf_event_scan_init(ClfScanReport *rep);
 extern void clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 								   const ClfScanStats *stats,
 								   MemoryContext scan_cxt, Oid relid,
-								   const struct EState *query,
-								   SubTransactionId subid);
+								   const struct EState *query);
 extern void clf_event_scan_exhausted(ClfScanReport *rep, bool exhausted);
 
 /* a query runs (ExecutorRun, ExecutorFinish), and returned without error */

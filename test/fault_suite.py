@@ -1324,6 +1324,18 @@ class Suite:
             check("1 attempt was made, limited by connect_timeout_ms (300 ms)" in (e.diag.message_detail or ""),
                   "proxy: detail: %s" % msg)
             check(took < 3, "proxy, connect_timeout_ms of 300 ms: failed after %.1f s" % took)
+            # cancelled while the tunnel is not open: no request went out,
+            # and none is counted
+            set_server_option(conn, "connect_timeout_ms", 20000, server="fs_stall")
+            run(conn, "SET statement_timeout = '1s'")
+            try:
+                e = scan_error(conn, "SELECT count(*) FROM fs_stall_contacts")
+            finally:
+                run(conn, "SET statement_timeout = '60s'")
+            check(e.pgcode == "57014", "proxy, cancelled: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            got = run(conn, "SELECT requests, network_ms FROM contact_list_fdw_scans() "
+                            "ORDER BY scan_id DESC LIMIT 1")
+            check(got == [(0, 0.0)], "proxy, cancelled: requests and network_ms %r" % got)
         finally:
             run(conn, "DROP SERVER fs_stall CASCADE")
             stall.close()
@@ -4299,6 +4311,32 @@ class Suite:
                 run(conn, "ROLLBACK")
             run(conn, "DROP FUNCTION fs_caught_catch(), fs_caught_count()")
             run(conn, "DROP FOREIGN TABLE fs_caught")
+        # ... while a scan a savepoint started without error runs on after
+        # ROLLBACK TO, with its row: a set-returning SQL function a cursor
+        # calls once per outer row starts its second scan in the savepoint
+        run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
+        run(conn, "CREATE FUNCTION fs_caught_ids(int) RETURNS SETOF text LANGUAGE sql "
+                  "AS 'SELECT external_userid FROM fs_caught'")
+        progress = "SELECT rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid()"
+        try:
+            run(conn, "BEGIN")
+            run(conn, "DECLARE fs_caught_c CURSOR FOR SELECT fs_caught_ids(x) FROM generate_series(1, 2) x")
+            first = len(run(conn, "FETCH 25 FROM fs_caught_c"))
+            run(conn, "SAVEPOINT s")
+            run(conn, "FETCH 1 FROM fs_caught_c")
+            run(conn, "ROLLBACK TO s")
+            before = run(conn, progress)
+            more = len(run(conn, "FETCH 12 FROM fs_caught_c"))
+            after = run(conn, progress)
+            run(conn, "COMMIT")
+            check(first == 25 and more == 12, "rows fetched: %d, then %d" % (first, more))
+            check(before == [(5,)] and after == [(15,)],
+                  "the second scan's row after ROLLBACK TO: %r, then %r" % (before, after))
+        finally:
+            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                run(conn, "ROLLBACK")
+            run(conn, "DROP FUNCTION fs_caught_ids(int)")
+            run(conn, "DROP FOREIGN TABLE fs_caught")
 
     def latin1_shared_views(self, conn):
         # The shared views hold names and errors as the scanning session's
@@ -6965,7 +7003,8 @@ class Suite:
                   lambda: self.latin1_database(conn))
         self.case("a LATIN1 database: a key beyond ASCII in field or a column's name finds its value",
                   lambda: self.latin1_key(conn))
-        self.shared("a scan in a SQL function whose error PL/pgSQL caught: its progress row goes at the rollback",
+        self.shared("a scan in a SQL function whose error PL/pgSQL caught: its progress row goes at the rollback; "
+                    "one a savepoint started that runs on after ROLLBACK TO keeps it",
                     lambda: self.caught_in_function_progress(conn), needs_views)
         self.shared("a LATIN1 database's names in the shared views of a UTF8 one, and the other way round",
                     lambda: self.latin1_shared_views(conn), needs_views)
