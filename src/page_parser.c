@@ -159,9 +159,11 @@ parse_bytes(ClfResponse *resp, const char *data, size_t len, bool value_ends)
  * 100 bytes (a double keeps its text: 104), an object 700 more for its
  * table of 16 members, an array 60 more, a member up to 128 (its key's
  * copy, and its share of the tables an object of more than 10 members
- * grows into), and the text itself, whose strings and keys are copied.
- * An object is 264 times its 2 bytes of JSON, a page of contacts about 8
- * times: the body's size alone does not bound the memory.
+ * grows into), and the text itself twice: the tree copies its strings and
+ * keys, and the tokener's buffer keeps the longest string as long as the
+ * tokener.  An empty object in a list, 3 bytes of JSON, takes some 800, a
+ * page of contacts about 8 times its JSON: the body's size alone does not
+ * bound the memory.
  */
 #define CLF_TREE_VALUE_BYTES	104
 #define CLF_TREE_OBJECT_BYTES	700
@@ -176,7 +178,7 @@ tree_bytes(const ClfResponse *resp)
 	uint64_t	arrays;
 
 	clf_json_validator_counts(&resp->check, &values, &objects, &arrays);
-	return (uint64_t) resp->bytes + values * CLF_TREE_VALUE_BYTES +
+	return 2 * (uint64_t) resp->bytes + values * CLF_TREE_VALUE_BYTES +
 		objects * CLF_TREE_OBJECT_BYTES + arrays * CLF_TREE_ARRAY_BYTES +
 		clf_json_validator_members(&resp->check) * CLF_TREE_MEMBER_BYTES;
 }
@@ -189,6 +191,9 @@ tree_bytes(const ClfResponse *resp)
  * character or an emoji; neither the check nor json-c (for valid JSON)
  * depends on where, so an unsplit body and the same body in any pieces give
  * the same result.  The fuzz target and test/fuzz/parser_cases.c check that.
+ * Only which of two refusals comes first may depend on it: a body past
+ * max_bytes (or whose tree would be), invalid after that point, is too
+ * large when cut there and invalid when whole.
  */
 bool
 clf_response_feed(ClfResponse *resp, const char *data, size_t len)

@@ -228,7 +228,10 @@ report_transport_error(ClfCall *call, const ClfHttpRequest *hreq,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response for %s is larger than %d bytes", what, CLF_TOKEN_RESPONSE_MAX),
-				 errdetail("A gettoken response is a few hundred bytes."),
+				 resp->error == CLF_RESP_TOO_MUCH_MEMORY
+				 ? errdetail("After %zu bytes of the body, the parsed response would take more memory than that. A gettoken response is a few hundred bytes.",
+							 out->bytes)
+				 : errdetail("A gettoken response is a few hundred bytes."),
 				 errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
 	if (out->too_large || resp->error == CLF_RESP_TOO_MUCH_MEMORY)
 		ereport(ERROR,
