@@ -88,6 +88,7 @@
 typedef struct TokenClaim
 {
 	int			index;			/* in the shared token table */
+	uint8		key[PG_SHA256_DIGEST_LENGTH];	/* the entry's key when claimed */
 	ClfClaimOwner owner;
 	const void *poller;			/* who drives the claiming scan, or NULL */
 } TokenClaim;
@@ -160,6 +161,20 @@ find_entry(ClfShared *s, const uint8 *key)
 	return NULL;
 }
 
+/*
+ * The claim still stands for its entry: the entry still holds the key it
+ * was claimed for.  Another backend may have taken the fetch over, and the
+ * entry then gone to another key, while this backend's claim stayed listed
+ * (an idle cursor's).  Caller holds the lock.
+ */
+static bool
+claim_holds(ClfShared *s, const TokenClaim *c)
+{
+	const ClfSharedToken *e = &s->tokens[c->index];
+
+	return e->in_use && memcmp(e->key, c->key, PG_SHA256_DIGEST_LENGTH) == 0;
+}
+
 static bool
 process_is_gone(int pid)
 {
@@ -205,7 +220,8 @@ being_fetched_for(ClfShared *s, const ClfSharedToken *e, const void *poller)
 		return false;
 	for (int i = 0; i < nclaims; i++)
 	{
-		if (&s->tokens[claims[i].index] == e && claims[i].poller == poller)
+		if (&s->tokens[claims[i].index] == e && claims[i].poller == poller &&
+			claim_holds(s, &claims[i]))
 			return true;
 	}
 	return false;
@@ -228,27 +244,34 @@ static int
 unclaim(ClfShared *s, const uint8 *key)
 {
 	int			found = -1;
+	int			best = -1;
 	int			index;
+	bool		holds;
 
 	for (int i = 0; i < nclaims; i++)
 	{
-		ClfSharedToken *e = &s->tokens[claims[i].index];
+		int			rank;
 
-		if (!e->in_use || memcmp(e->key, key, PG_SHA256_DIGEST_LENGTH) != 0)
+		if (memcmp(claims[i].key, key, PG_SHA256_DIGEST_LENGTH) != 0)
 			continue;
-		if (found < 0)
-			found = i;
-		if (clf_shmem_claim_is_current(&claims[i].owner))
+		/* the ending scan's; else one that still holds its entry */
+		rank = (clf_shmem_claim_is_current(&claims[i].owner) ? 2 : 0) +
+			(claim_holds(s, &claims[i]) ? 1 : 0);
+		if (rank > best)
 		{
 			found = i;
-			break;
+			best = rank;
 		}
+		if (rank == 3)
+			break;
 	}
 	if (found < 0)
 		return -1;
 	index = claims[found].index;
+	holds = claim_holds(s, &claims[found]);
 	claims[found] = claims[--nclaims];
-	return index;
+	/* a claim on an entry gone to another key gives nothing back */
+	return holds ? index : -1;
 }
 
 /* Give the claim on e back and wake its waiters.  Caller holds the lock. */
@@ -492,6 +515,7 @@ clf_shared_token(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 			e->fetcher = MyProcPid;
 			e->claimed_at = now;
 			claims[nclaims].index = e - s->tokens;
+			memcpy(claims[nclaims].key, key, PG_SHA256_DIGEST_LENGTH);
 			claims[nclaims].poller = poller;
 			clf_shmem_claim_owner(&claims[nclaims++].owner, subid);
 			LWLockRelease(&s->lock);
@@ -713,7 +737,7 @@ void
 clf_shared_tokens_cleanup(SubTransactionId from)
 {
 	ClfShared  *s = clf_shared();
-	int			gone[CLF_SHARED_TOKENS];
+	TokenClaim	gone[CLF_SHARED_TOKENS];
 	int			ngone = 0;
 	int			kept = 0;
 
@@ -725,7 +749,7 @@ clf_shared_tokens_cleanup(SubTransactionId from)
 	for (int i = 0; i < nclaims; i++)
 	{
 		if (clf_shmem_claim_goes(&claims[i].owner, from))
-			gone[ngone++] = claims[i].index;
+			gone[ngone++] = claims[i];
 		else
 			claims[kept++] = claims[i];
 	}
@@ -737,12 +761,14 @@ clf_shared_tokens_cleanup(SubTransactionId from)
 	{
 		bool		still_claimed = false;
 
+		if (!claim_holds(s, &gone[i]))
+			continue;
 		for (int j = 0; j < nclaims; j++)
-			still_claimed |= claims[j].index == gone[i];
+			still_claimed |= claims[j].index == gone[i].index && claim_holds(s, &claims[j]);
 		if (!still_claimed)
-			give_up_claim(&s->tokens[gone[i]]);
+			give_up_claim(&s->tokens[gone[i].index]);
 	}
 	LWLockRelease(&s->lock);
 	for (int i = 0; i < ngone; i++)
-		ConditionVariableBroadcast(&s->tokens[gone[i]].cv);
+		ConditionVariableBroadcast(&s->tokens[gone[i].index].cv);
 }

@@ -4061,6 +4061,74 @@ class Suite:
             for name in ("fs_ce1", "fs_ce2", "fs_ceb"):
                 run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
 
+    def token_claim_reused_entry(self, conn):
+        # a cursor's async scan claimed a gettoken (key K1) and went idle;
+        # another session took that fetch over and failed, and, every token
+        # entry taken, the entry went to another key (K2): to a fetch of the
+        # cursor's own session, by a cursor declared in a savepoint that is
+        # rolled back.  The rollback gives that fetch back (as it would in
+        # any other entry): another session needing K2 makes its own
+        # gettoken at once, rather than wait its budget (8 s) for a fetch
+        # nobody makes.  The idle cursor's claim on the entry, listed still
+        # under the entry's index, must not keep it claimed
+        n = 70
+        self.fresh_slow_token_tables(conn, "fs_ru", 1000, 0)     # K1
+        self.fresh_slow_token_tables(conn, "fs_rv", 8000, 0)     # K2
+        api = psycopg2.extensions.QuotedString(
+            "http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT)).getquoted().decode()
+        run(conn, ";\n".join(
+            "DROP SERVER IF EXISTS fs_rw%(i)d_srv CASCADE;"
+            "CREATE SERVER fs_rw%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %(api)s);"
+            "CREATE USER MAPPING FOR postgres SERVER fs_rw%(i)d_srv "
+            "OPTIONS (corp_id 'corp-basic', corp_secret 'wrong-rw-%(i)d');"
+            "CREATE FOREIGN TABLE fs_rw%(i)d (external_userid text) SERVER fs_rw%(i)d_srv"
+            % {"i": i, "api": api} for i in range(n)))
+        reset()
+        a = connect()
+        b = connect()
+        try:
+            spare = run(a, "SELECT token_entries - tokens_cached FROM contact_list_fdw_shared_info()")[0][0]
+            check(spare > 0, "every token entry holds a valid token: the case proves nothing")
+            self.idle_cursor_claiming(a, "fs_ru")
+            # wrong secrets, more than the 64 entries: every entry is taken,
+            # and each without a valid token, but the cursor's, was used
+            # after the cursor's claim
+            for i in range(n):
+                try:
+                    run(conn, "SELECT count(*) FROM fs_rw%d" % i)
+                    raise Fail("no error from wrong secret %d" % i)
+                except psycopg2.Error as e:
+                    check("40001" in (e.diag.message_primary or ""), "wrong secret %d: %s" % (i, error_text(e)))
+            # another session takes the cursor's fetch over (after its 1 s
+            # budget), and its own gettoken times out (1 s): the entry holds
+            # no token, nobody fetches for it, and it is the least recently
+            # used such entry
+            e = scan_error(b, "SELECT count(*) FROM fs_rub")
+            check(e.pgcode == "HV00N", "the taker's scan: SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
+            time.sleep(2.5)     # every backoff over
+            # the cursor's session, in a savepoint: a cursor whose async scan
+            # claims K2's fetch (in the entry the cursor's fetch had), then
+            # the rollback
+            run(a, "SAVEPOINT s")
+            run(a, "DECLARE c2 CURSOR FOR SELECT tmp_openid FROM fs_rv1 UNION ALL SELECT tmp_openid FROM fs_rv2")
+            check(len(run(a, "FETCH 1 FROM c2")) == 1, "no first row from c2")
+            run(a, "ROLLBACK TO SAVEPOINT s")
+            run(b, "SET statement_timeout = '30s'")
+            t = time.monotonic()
+            check(run(b, "SELECT count(*) FROM fs_rvb") == [(25,)], "the other session's scan of K2")
+            took = time.monotonic() - t
+            # its own gettoken (3 s at the mock), not its 8 s budget first
+            check(took < 7, "the other session's scan took %.1f s: it waited for the fetch of a cursor "
+                            "rolled back with its savepoint, kept claimed by the idle cursor's claim "
+                            "of the entry's former key" % took)
+            run(a, "ROLLBACK")
+        finally:
+            a.close()
+            b.close()
+            run(conn, ";\n".join("DROP SERVER IF EXISTS fs_rw%d_srv CASCADE" % i for i in range(n)))
+            for name in ("fs_ru1", "fs_ru2", "fs_rub", "fs_rv1", "fs_rv2", "fs_rvb"):
+                run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
+
     def stats_eviction(self, conn):
         # the counters analogue of token_eviction: requests of another role
         # that all fail (wrong secrets) on 130 servers, more than the 128
@@ -6982,6 +7050,9 @@ class Suite:
         self.shared("shared token claim eviction: 70 wrong secrets in savepoints beside an idle cursor's claimed "
                     "fetch leave its claim, another session waits for it",
                     lambda: self.token_claim_not_evicted(conn), needs_tokens)
+        self.shared("shared token claim reused: an idle cursor's claim on an entry taken over and reused for "
+                    "another key does not keep that key's fetch claimed past a savepoint's rollback",
+                    lambda: self.token_claim_reused_entry(conn), needs_tokens)
         self.shared("stats eviction: 130 servers of another role failing with wrong secrets "
                     "keep the owner's server counters", lambda: self.stats_eviction(conn), needs_views)
         self.shared("stats full: with every server entry taken, a new server is counted from its first request "
