@@ -1383,21 +1383,26 @@ class Suite:
             other.close()
         check(run(conn, "SELECT 1") == [(1,)], "SELECT 1 failed")
 
-    def huge(self, conn):
-        # A fresh backend, so VmHWM is its own; warm it with a normal scan.
+    def refused_in_fresh_backend(self, scenario, sql):
+        """sql, reading the mock's scenario in a fresh backend (so VmHWM is
+        its own; warmed by a normal scan), must fail as larger than the
+        default max_response_bytes, after one request, the backend's peak
+        memory growing by less than 100 MB and the backend usable after.
+        Returns the error."""
         c = connect()
         try:
             set_mapping(c, access_token="fixed-basic")
             scan(c)
             pid = run(c, "SELECT pg_backend_pid()")[0][0]
             before = vm_hwm_kb(pid)
-            set_mapping(c, access_token="fixed-huge")
+            set_mapping(c, access_token="fixed-" + scenario)
             reset()
             t0 = time.monotonic()
-            e = scan_error(c, "SELECT count(*) FROM fs_big")
+            e = scan_error(c, sql)
             took = time.monotonic() - t0
             after = vm_hwm_kb(pid)
             msg = error_text(e)
+            check(e.pgcode == "54000", "SQLSTATE %s: %s" % (e.pgcode, msg))
             check("larger than max_response_bytes (67108864 bytes)" in e.diag.message_primary,
                   "message: %s" % msg)
             check("page 1 of " in msg, "message: %s" % msg)
@@ -1405,44 +1410,26 @@ class Suite:
                   stats()["contact_list"])
             growth_mb = (after - before) / 1024.0
             check(growth_mb < 100, "the backend's peak memory grew by %.0f MB" % growth_mb)
-            print("# huge: refused after %.1f s, peak memory +%.0f MB" % (took, growth_mb), flush=True)
-            # and the backend still works
+            print("# %s: refused after %.1f s, peak memory +%.0f MB" % (scenario, took, growth_mb), flush=True)
             set_mapping(c, access_token="fixed-basic")
             check(collections.Counter(scan(c)) == self.clean, "the next scan's rows differ")
+            return e
         finally:
             c.close()
+
+    def huge(self, conn):
+        self.refused_in_fresh_backend("huge", "SELECT count(*) FROM fs_big")
 
     def empty_objects(self, conn):
         # 3 MB of "{}" is some 800 MB of json-c's tree: the page is refused
         # by what it would take once built, reckoned before json-c sees the
         # bytes, within its first 300 kB (64 MB at some 800 bytes an object;
         # the body's size would have stopped it at 64 MB, a memory check of
-        # the whole heap after 2 MB).  A fresh backend, so VmHWM is its own.
-        c = connect()
-        try:
-            set_mapping(c, access_token="fixed-basic")
-            scan(c)
-            pid = run(c, "SELECT pg_backend_pid()")[0][0]
-            before = vm_hwm_kb(pid)
-            set_mapping(c, access_token="fixed-emptyobjects")
-            reset()
-            e = scan_error(c)
-            after = vm_hwm_kb(pid)
-            msg = error_text(e)
-            check(e.pgcode == "54000", "SQLSTATE %s: %s" % (e.pgcode, msg))
-            check("larger than max_response_bytes (67108864 bytes)" in e.diag.message_primary, "message: %s" % msg)
-            seen = re.search(r"After (\d+) bytes of the body, the parsed response would take more memory",
-                             e.diag.message_detail or "")
-            check(seen and int(seen.group(1)) < 400000, "detail: %s" % e.diag.message_detail)
-            check(stats()["contact_list"] == 1, "%d requests: a too large body was retried" %
-                  stats()["contact_list"])
-            growth_mb = (after - before) / 1024.0
-            check(growth_mb < 100, "the backend's peak memory grew by %.0f MB" % growth_mb)
-            print("# empty objects: peak memory +%.0f MB" % growth_mb, flush=True)
-            set_mapping(c, access_token="fixed-basic")
-            check(collections.Counter(scan(c)) == self.clean, "the next scan's rows differ")
-        finally:
-            c.close()
+        # the whole heap after 2 MB)
+        e = self.refused_in_fresh_backend("emptyobjects", "SELECT count(*) FROM fs_contacts")
+        seen = re.search(r"After (\d+) bytes of the body, the parsed response would take more memory",
+                         e.diag.message_detail or "")
+        check(seen and int(seen.group(1)) < 400000, "detail: %s" % e.diag.message_detail)
 
     def huge_small_cap(self, conn):
         set_server_option(conn, "max_response_bytes", 3000000)
@@ -3856,6 +3843,41 @@ class Suite:
         check(len(run(a, "FETCH 1 FROM c")) == 1, "no first row")
         self.wait_for("the cursor's gettoken", lambda: stats()["gettoken"] == 1, seconds=5)
 
+    def sessions_with_idle_claim(self, prefix):
+        """Two new sessions, (a, b): a with an idle cursor whose async scan
+        of PREFIX1 and PREFIX2 (fresh_slow_token_tables) claimed a gettoken.
+        The fetch claims an entry only if one is to spare (the table
+        outlives cases): else it fetches alone, and the case proves
+        nothing."""
+        a = connect()
+        b = connect()
+        try:
+            spare = run(a, "SELECT token_entries - tokens_cached FROM contact_list_fdw_shared_info()")[0][0]
+            check(spare > 0, "every token entry holds a valid token: the case proves nothing")
+            self.idle_cursor_claiming(a, prefix)
+        except BaseException:
+            a.close()
+            b.close()
+            raise
+        return a, b
+
+    def wrong_secret_tables(self, conn, prefix, n, drop=False):
+        """Tables PREFIX0 .. PREFIX(n-1), each of a server of its own with a
+        corp_secret gettoken refuses, at a spelling of the mock's host of
+        their own (token keys no case has used); drop: drop them."""
+        if drop:
+            run(conn, ";\n".join("DROP SERVER IF EXISTS %s%d_srv CASCADE" % (prefix, i) for i in range(n)))
+            return
+        api = psycopg2.extensions.QuotedString(
+            "http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT)).getquoted().decode()
+        run(conn, ";\n".join(
+            "DROP SERVER IF EXISTS %(p)s%(i)d_srv CASCADE;"
+            "CREATE SERVER %(p)s%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %(api)s);"
+            "CREATE USER MAPPING FOR postgres SERVER %(p)s%(i)d_srv "
+            "OPTIONS (corp_id 'corp-basic', corp_secret 'wrong-%(p)s-%(i)d');"
+            "CREATE FOREIGN TABLE %(p)s%(i)d (external_userid text) SERVER %(p)s%(i)d_srv"
+            % {"p": prefix, "i": i, "api": api} for i in range(n)))
+
     def fresh_slow_token_tables(self, conn, prefix, timeout_ms, max_retries):
         """As slow_token_tables, at a spelling of the mock's host of its own
         (a token key no case has fetched or failed): PREFIX1, async on a
@@ -4016,25 +4038,10 @@ class Suite:
         # gettoken of its own
         n = 70
         self.fresh_slow_token_tables(conn, "fs_ce", 30000, 0)
-        api = psycopg2.extensions.QuotedString(
-            "http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT)).getquoted().decode()
-        run(conn, ";\n".join(
-            "DROP SERVER IF EXISTS fs_cew%(i)d_srv CASCADE;"
-            "CREATE SERVER fs_cew%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %(api)s);"
-            "CREATE USER MAPPING FOR postgres SERVER fs_cew%(i)d_srv "
-            "OPTIONS (corp_id 'corp-basic', corp_secret 'wrong-ce-%(i)d');"
-            "CREATE FOREIGN TABLE fs_cew%(i)d (external_userid text) SERVER fs_cew%(i)d_srv"
-            % {"i": i, "api": api} for i in range(n)))
+        self.wrong_secret_tables(conn, "fs_cew", n)
         reset()
-        a = connect()
-        b = connect()
+        a, b = self.sessions_with_idle_claim("fs_ce")
         try:
-            # the cursor's fetch claims an entry only if one is to spare
-            # (the table outlives cases): else it fetches alone, and the
-            # case proves nothing
-            spare = run(a, "SELECT token_entries - tokens_cached FROM contact_list_fdw_shared_info()")[0][0]
-            check(spare > 0, "every token entry holds a valid token: the case proves nothing")
-            self.idle_cursor_claiming(a, "fs_ce")
             for i in range(n):
                 run(a, "SAVEPOINT s")
                 e = scan_error(a, "SELECT count(*) FROM fs_cew%d" % i)
@@ -4057,7 +4064,7 @@ class Suite:
         finally:
             a.close()
             b.close()
-            run(conn, ";\n".join("DROP SERVER IF EXISTS fs_cew%d_srv CASCADE" % i for i in range(n)))
+            self.wrong_secret_tables(conn, "fs_cew", n, drop=True)
             for name in ("fs_ce1", "fs_ce2", "fs_ceb"):
                 run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
 
@@ -4074,22 +4081,10 @@ class Suite:
         n = 70
         self.fresh_slow_token_tables(conn, "fs_ru", 1000, 0)     # K1
         self.fresh_slow_token_tables(conn, "fs_rv", 8000, 0)     # K2
-        api = psycopg2.extensions.QuotedString(
-            "http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT)).getquoted().decode()
-        run(conn, ";\n".join(
-            "DROP SERVER IF EXISTS fs_rw%(i)d_srv CASCADE;"
-            "CREATE SERVER fs_rw%(i)d_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %(api)s);"
-            "CREATE USER MAPPING FOR postgres SERVER fs_rw%(i)d_srv "
-            "OPTIONS (corp_id 'corp-basic', corp_secret 'wrong-rw-%(i)d');"
-            "CREATE FOREIGN TABLE fs_rw%(i)d (external_userid text) SERVER fs_rw%(i)d_srv"
-            % {"i": i, "api": api} for i in range(n)))
+        self.wrong_secret_tables(conn, "fs_rw", n)
         reset()
-        a = connect()
-        b = connect()
+        a, b = self.sessions_with_idle_claim("fs_ru")
         try:
-            spare = run(a, "SELECT token_entries - tokens_cached FROM contact_list_fdw_shared_info()")[0][0]
-            check(spare > 0, "every token entry holds a valid token: the case proves nothing")
-            self.idle_cursor_claiming(a, "fs_ru")
             # wrong secrets, more than the 64 entries: every entry is taken,
             # and each without a valid token, but the cursor's, was used
             # after the cursor's claim
@@ -4125,7 +4120,7 @@ class Suite:
         finally:
             a.close()
             b.close()
-            run(conn, ";\n".join("DROP SERVER IF EXISTS fs_rw%d_srv CASCADE" % i for i in range(n)))
+            self.wrong_secret_tables(conn, "fs_rw", n, drop=True)
             for name in ("fs_ru1", "fs_ru2", "fs_rub", "fs_rv1", "fs_rv2", "fs_rvb"):
                 run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
 
