@@ -77,7 +77,9 @@ ALTER SERVER et_big_srv OPTIONS (ADD max_response_bytes '1024');
 SELECT clf_error_of('SELECT * FROM et_big');
 -- a gettoken answer is a few hundred bytes: 70 kB is something else's
 SELECT clf_scenario_table('et_bigtokenbody', 'bigtokenbody', '', 'corp');
-SELECT clf_error_of('SELECT * FROM et_bigtokenbody');
+-- (refused for the memory it would take: after how many bytes is libcurl's
+-- to say, as it hands over the body in pieces of its choosing)
+SELECT regexp_replace(clf_error_of('SELECT * FROM et_bigtokenbody'), 'After \d+ bytes', 'After N bytes') AS clf_error_of;
 -- gettoken says ok without a token: an invalid response, worded as a page's
 SELECT clf_scenario_table('et_notoken', 'notoken', '', 'corp');
 SELECT clf_error_of('SELECT * FROM et_notoken');
