@@ -113,7 +113,13 @@ queries_failed(int first)
 				(rep->query == running[i].query || rep->outer == running[i].query))
 			{
 				rep->failed_running = true;
-				clf_progress_end(&rep->progress);
+				/*
+				 * Its own query failed: it can never return another row.
+				 * Not so a cursor whose FETCH ran inside the failed query
+				 * and returned: it goes on after the rollback.
+				 */
+				if (rep->query == running[i].query)
+					clf_progress_end(&rep->progress);
 			}
 		}
 	}

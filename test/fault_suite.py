@@ -4402,6 +4402,31 @@ class Suite:
                 run(conn, "ROLLBACK")
             run(conn, "DROP FUNCTION fs_caught_ids(int)")
             run(conn, "DROP FOREIGN TABLE fs_caught")
+        # ... and so does a cursor declared before the savepoint that a
+        # function FETCHed from (its scan started there) before failing
+        run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
+        run(conn, "CREATE FUNCTION fs_caught_fetch() RETURNS int LANGUAGE plpgsql AS $$ "
+                  "DECLARE c refcursor := 'fs_caught_c'; r record; BEGIN FETCH c INTO r; "
+                  "RAISE EXCEPTION 'after the FETCH'; END $$")
+        try:
+            run(conn, "BEGIN")
+            run(conn, "DECLARE fs_caught_c CURSOR FOR SELECT external_userid FROM fs_caught")
+            run(conn, "SAVEPOINT s")
+            e = scan_error(conn, "SELECT fs_caught_fetch()")
+            run(conn, "ROLLBACK TO s")
+            before = run(conn, progress)
+            more = len(run(conn, "FETCH 12 FROM fs_caught_c"))
+            after = run(conn, progress)
+            run(conn, "COMMIT")
+            check("after the FETCH" in e.diag.message_primary, "the function's error: %s" % error_text(e))
+            check(more == 12, "rows fetched after ROLLBACK TO: %d" % more)
+            check(before == [(5,)] and after == [(15,)],
+                  "the cursor's row after ROLLBACK TO: %r, then %r" % (before, after))
+        finally:
+            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                run(conn, "ROLLBACK")
+            run(conn, "DROP FUNCTION fs_caught_fetch()")
+            run(conn, "DROP FOREIGN TABLE fs_caught")
 
     def latin1_shared_views(self, conn):
         # The shared views hold names and errors as the scanning session's
@@ -7072,7 +7097,8 @@ class Suite:
         self.case("a LATIN1 database: a key beyond ASCII in field or a column's name finds its value",
                   lambda: self.latin1_key(conn))
         self.shared("a scan in a SQL function whose error PL/pgSQL caught: its progress row goes at the rollback; "
-                    "one a savepoint started that runs on after ROLLBACK TO keeps it",
+                    "one a savepoint started that runs on after ROLLBACK TO keeps it, and a cursor a failed "
+                    "function FETCHed from",
                     lambda: self.caught_in_function_progress(conn), needs_views)
         self.shared("a LATIN1 database's names in the shared views of a UTF8 one, and the other way round",
                     lambda: self.latin1_shared_views(conn), needs_views)
