@@ -12,10 +12,7 @@
  * portal never runs again, but a cursor's keeps its memory until it is
  * closed or the transaction ends: a cursor declared before a savepoint
  * whose FETCH failed inside it would keep its row (and the slot of a later
- * scan) after ROLLBACK TO.  So would a scan whose query failed in a
- * SQL function whose error an exception block caught, whose memory lives
- * as long as the transaction: scan_events.c ends its row when the rollback
- * sees the failure (clf_progress_end).  Each backend has its own
+ * scan) after ROLLBACK TO.  Each backend has its own
  * CLF_PROGRESS_PER_BACKEND slots, by its number among the backends: a
  * session with many open scans (cursors) runs the extra ones untracked,
  * counted in contact_list_fdw_shared_info(), and never takes the slot
@@ -167,17 +164,8 @@ release_slot(int index, uint64 serial)
 static void
 scan_memory_gone(void *arg)
 {
-	clf_progress_end((ClfProgressRow *) arg);
-}
+	ClfProgressRow *row = (ClfProgressRow *) arg;
 
-/*
- * row's scan is over: its memory is going, or a rollback saw its query fail
- * while it ran (it can never return another row, though its memory may
- * stay until the transaction ends).
- */
-void
-clf_progress_end(ClfProgressRow *row)
-{
 	release_slot(row->slot, row->serial);
 	row->slot = -1;
 }

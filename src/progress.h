@@ -38,7 +38,6 @@ typedef struct ClfProgressRow
 extern void clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 							   const ClfOptions *opts, Oid relid,
 							   const char *table_name);
-extern void clf_progress_end(ClfProgressRow *row);
 extern void clf_progress_enter(const ClfProgressRow *row);
 extern void clf_progress_page_done(const ClfProgressRow *row,
 								   const ClfScanStats *stats);

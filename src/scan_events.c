@@ -90,11 +90,8 @@ query_running(const struct EState *query)
 
 /*
  * The queries from running[first] on ended in an error: live scans of
- * theirs are marked failed, their progress rows go (a scan's memory may
- * outlive its failed query by far: a SQL function's query whose error a
- * PL/pgSQL exception block caught lives as long as the transaction), and
- * the queries are forgotten (their executor states may go, and others come
- * at the same addresses).
+ * theirs are marked failed, and they are forgotten (their executor states
+ * may go, and others come at the same addresses).
  */
 static void
 queries_failed(int first)
@@ -111,16 +108,7 @@ queries_failed(int first)
 		{
 			if (rep->query != NULL &&
 				(rep->query == running[i].query || rep->outer == running[i].query))
-			{
 				rep->failed_running = true;
-				/*
-				 * Its own query failed: it can never return another row.
-				 * Not so a cursor whose FETCH ran inside the failed query
-				 * and returned: it goes on after the rollback.
-				 */
-				if (rep->query == running[i].query)
-					clf_progress_end(&rep->progress);
-			}
 		}
 	}
 	n_running = first;
