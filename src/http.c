@@ -474,12 +474,19 @@ write_callback(char *data, size_t size, size_t nmemb, void *userdata)
 		out->too_large = true;
 		return 0;				/* stops the transfer */
 	}
-	if (!t->consume(t->consume_arg, data, len))
+	switch (t->consume(t->consume_arg, data, len))
 	{
-		out->parse_failed = true;
-		return 0;
+		case CLF_BODY_TAKEN:
+			return len;
+		case CLF_BODY_REFUSED:
+			out->parse_failed = true;
+			return 0;
+		case CLF_BODY_TOO_LARGE:
+			out->too_large = true;
+			out->parse_too_large = true;
+			return 0;
 	}
-	return len;
+	pg_unreachable();
 }
 
 /*

@@ -22,10 +22,20 @@
 
 /*
  * Takes a 200 response's body a piece at a time, as it arrives, so that it
- * can be parsed while the rest is on the wire; false refuses the body and
- * stops the transfer (parse_failed).
+ * can be parsed while the rest is on the wire.  Only the consumer can tell
+ * what its parse of the body would take: a body may pass max_bytes that
+ * way long before its size does, and the caller hears of it as of a body
+ * too large.
  */
-typedef bool (*ClfBodyConsumer) (void *arg, const char *data, size_t len);
+typedef enum ClfBodyVerdict
+{
+	CLF_BODY_TAKEN,				/* go on */
+	CLF_BODY_REFUSED,			/* not what was asked for: stops (parse_failed) */
+	CLF_BODY_TOO_LARGE			/* its parse would take more than max_bytes:
+								 * stops (too_large, parse_too_large) */
+} ClfBodyVerdict;
+
+typedef ClfBodyVerdict (*ClfBodyConsumer) (void *arg, const char *data, size_t len);
 
 /* What to send, where its answer goes, and how to speak of it. */
 typedef struct ClfHttpRequest
@@ -67,6 +77,8 @@ typedef struct ClfHttpOutcome
 	bool		length_given;	/* the response said where its body ends
 								 * (Content-Length, chunked, HTTP/2 or later) */
 	bool		too_large;		/* a 200 body passed max_bytes: stopped */
+	bool		parse_too_large;	/* too_large: by what its parse would
+									 * take, before its size did */
 	bool		body_dropped;	/* another status's body passed max_bytes:
 								 * not read on, the status stands */
 	bool		parse_failed;	/* a 200 body the consumer refused: stopped */

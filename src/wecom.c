@@ -165,10 +165,16 @@ what_was_fetched(const ClfCall *call)
  * The transport hands a 200 body over as it arrives, and the page parser
  * takes it in at once: a page is parsed while the rest is on the wire.
  */
-static bool
-feed_response(void *resp, const char *data, size_t len)
+static ClfBodyVerdict
+feed_response(void *arg, const char *data, size_t len)
 {
-	return clf_response_feed((ClfResponse *) resp, data, len);
+	ClfResponse *resp = (ClfResponse *) arg;
+
+	if (clf_response_feed(resp, data, len))
+		return CLF_BODY_TAKEN;
+	if (resp->error == CLF_RESP_TOO_MUCH_MEMORY)
+		return CLF_BODY_TOO_LARGE;
+	return CLF_BODY_REFUSED;
 }
 
 /* Let the last attempt's body go before the next one comes into resp. */
@@ -224,21 +230,21 @@ report_transport_error(ClfCall *call, const ClfHttpRequest *hreq,
 
 	call->reporting = true;
 
-	if ((out->too_large || resp->error == CLF_RESP_TOO_MUCH_MEMORY) && call->page_no == 0)
+	if (out->too_large && call->page_no == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response for %s is larger than %d bytes", what, CLF_TOKEN_RESPONSE_MAX),
-				 resp->error == CLF_RESP_TOO_MUCH_MEMORY
+				 out->parse_too_large
 				 ? errdetail("After %zu bytes of the body, the parsed response would take more memory than that. A gettoken response is a few hundred bytes.",
 							 out->bytes)
 				 : errdetail("A gettoken response is a few hundred bytes."),
 				 errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
-	if (out->too_large || resp->error == CLF_RESP_TOO_MUCH_MEMORY)
+	if (out->too_large)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("response for %s is larger than max_response_bytes (" INT64_FORMAT " bytes)",
 						what, call->opts->max_response_bytes),
-				 resp->error == CLF_RESP_TOO_MUCH_MEMORY
+				 out->parse_too_large
 				 ? errdetail("After %zu bytes of the body, the parsed response would take more memory than that.",
 							 out->bytes)
 				 : 0,
