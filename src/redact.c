@@ -1049,14 +1049,18 @@ database_encoding(Oid dbid)
 char *
 clf_text_of_database(const char *text, Oid dbid)
 {
-	int			from = database_encoding(dbid);
+	int			from;
 	int			to = GetDatabaseEncoding();
 	Oid			proc = InvalidOid;
 	const unsigned char *p = (const unsigned char *) text;
 	const unsigned char *end = p + strlen(text);
 	StringInfoData out;
 
-	if (from == to || to == PG_SQL_ASCII || pg_is_ascii(text))
+	/* most names are ASCII: no catalog lookup for them, a view reads many */
+	if (to == PG_SQL_ASCII || pg_is_ascii(text))
+		return pstrdup(text);
+	from = database_encoding(dbid);
+	if (from == to)
 		return pstrdup(text);
 	if (from >= 0 && from != PG_SQL_ASCII)
 		proc = FindDefaultConversionProc(from, to);

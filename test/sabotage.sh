@@ -245,7 +245,7 @@ worker() {
       continue
     fi
     if ! applies_to_libcurl "${curls[$i]}"; then
-      echo "-- ${ids[$i]}: not for libcurl $LIBCURL (${curls[$i]}): make test-matrix runs it"
+      echo "-- ${ids[$i]}: not for libcurl $LIBCURL: runs where libcurl is ${curls[$i]} (the host's, or a make test-matrix target's)"
       continue
     fi
     run_entry "$i" "$w"
