@@ -4309,13 +4309,22 @@ class Suite:
     def in_latin1_database(self, scenario, columns, body):
         """body(c) on a connection to a new LATIN1 database whose foreign
         table t (columns) reads the mock's scenario; dropped after."""
+        self.in_database("LATIN1", scenario, columns, body)
+
+    def in_database(self, encoding, scenario, columns, body):
+        """As in_latin1_database, in a new database fault_<encoding> (in
+        lower case) of that encoding; the client speaks UTF8 to a SQL_ASCII
+        one, which stores the bytes as they come."""
+        name = "fault_" + encoding.lower()
         admin = connect("postgres")
-        run(admin, "DROP DATABASE IF EXISTS fault_latin1")
-        run(admin, "CREATE DATABASE fault_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
-                   "TEMPLATE template0")
+        run(admin, "DROP DATABASE IF EXISTS " + name)
+        run(admin, "CREATE DATABASE %s ENCODING '%s' LC_COLLATE 'C' LC_CTYPE 'C' "
+                   "TEMPLATE template0" % (name, encoding))
         c = None
         try:
-            c = connect("fault_latin1")
+            c = connect(name)
+            if encoding == "SQL_ASCII":
+                c.set_client_encoding("UTF8")
             run(c, "CREATE EXTENSION contact_list_fdw")
             run(c, "CREATE SERVER fs FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
             run(c, "CREATE USER MAPPING FOR postgres SERVER fs OPTIONS (access_token %s)",
@@ -4327,7 +4336,7 @@ class Suite:
             # "being accessed by other users" instead of its own message
             if c is not None:
                 c.close()
-            run(admin, "DROP DATABASE IF EXISTS fault_latin1")
+            run(admin, "DROP DATABASE IF EXISTS " + name)
             admin.close()
 
     def latin1_database(self, conn):
@@ -4403,6 +4412,22 @@ class Suite:
             run(conn, "DROP FUNCTION fs_caught_fetch()")
             run(conn, "DROP FOREIGN TABLE fs_caught")
 
+    def naive_progress(self, conn, c, datname):
+        """On c, connected to database datname: server "sè", its mapping and
+        table "naïve", a cursor's first row; what conn's session reads of
+        it in contact_list_fdw_progress (foreign_table, server) meanwhile,
+        the cursor committed after."""
+        run(c, 'CREATE SERVER "sè" FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)', (API,))
+        run(c, 'CREATE USER MAPPING FOR postgres SERVER "sè" OPTIONS (access_token \'fixed-basic\')')
+        run(c, 'CREATE FOREIGN TABLE "naïve" (external_userid text) SERVER "sè"')
+        run(c, "BEGIN")
+        run(c, 'DECLARE k CURSOR FOR SELECT * FROM "naïve"')
+        run(c, "FETCH 1 FROM k")
+        got = run(conn, "SELECT foreign_table, server FROM contact_list_fdw_progress WHERE datname = %s",
+                  (datname,))
+        run(c, "COMMIT")
+        return got
+
     def latin1_shared_views(self, conn):
         # The shared views hold names and errors as the scanning session's
         # database wrote them; another database's session reads them in its
@@ -4415,17 +4440,9 @@ class Suite:
         relid = run(conn, """SELECT '"客户"'::regclass::oid""")[0][0]
 
         def body(c):
-            run(c, 'CREATE SERVER "sè" FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)', (API,))
-            run(c, 'CREATE USER MAPPING FOR postgres SERVER "sè" OPTIONS (access_token \'fixed-basic\')')
-            run(c, 'CREATE FOREIGN TABLE "naïve" (external_userid text) SERVER "sè"')
             want = ('public."naïve"', "sè")
-            run(c, "BEGIN")
-            run(c, 'DECLARE k CURSOR FOR SELECT * FROM "naïve"')
-            run(c, "FETCH 1 FROM k")
-            got = run(conn, "SELECT foreign_table, server FROM contact_list_fdw_progress "
-                            "WHERE datname = 'fault_latin1'")
+            got = self.naive_progress(conn, c, "fault_latin1")
             check(got == [want], "progress: %r" % got)
-            run(c, "COMMIT")
             got = run(conn, "SELECT foreign_table, server, upper(foreign_table) FROM contact_list_fdw_recent_scans "
                             "WHERE datname = 'fault_latin1' ORDER BY ended_at DESC LIMIT 1")
             check(got == [want + ('PUBLIC."NAÏVE"',)] or got == [want + ('PUBLIC."NAïVE"',)],
@@ -4437,10 +4454,39 @@ class Suite:
             got = run(c, "SELECT foreign_table FROM contact_list_fdw_recent_scans WHERE foreign_table_oid = %s "
                          "AND datname <> current_database() ORDER BY ended_at DESC LIMIT 1", (relid,))
             check(got == [('public."\\xe5\\xae\\xa2\\xe6\\x88\\xb7"',)], "from the LATIN1 database: %r" % got)
+            pid.append(c.get_backend_pid())
+        pid = []
         try:
             self.in_latin1_database("basic", "external_userid text", body)
         finally:
             run(conn, 'DROP FOREIGN TABLE "客户"')
+        # the LATIN1 database dropped, its scan stays in the ring with no
+        # encoding to read it in: its bytes, not bytes invalid in UTF8
+        got = run(conn, "SELECT datname, foreign_table, server FROM contact_list_fdw_recent_scans "
+                        "WHERE pid = %s AND foreign_table LIKE 'public.\"na%%'", (pid[0],))
+        check(got == [(None, 'public."na\\xefve"', "s\\xe8")], "once the LATIN1 database is dropped: %r" % got)
+
+    def sql_ascii_shared_views(self, conn):
+        # A SQL_ASCII database's names are bytes of no known encoding: a
+        # UTF8 database's session reads them in the shared views as their
+        # bytes, \xNN each, also where they happen to be valid UTF-8 (its
+        # client sent "naïve" in UTF-8); and a dropped database's (its scans
+        # outlive it in contact_list_fdw_recent_scans) alike
+        def body(c):
+            got = self.naive_progress(conn, c, "fault_sql_ascii")
+            check(got == [want], "progress: %r" % got)
+            got = run(conn, "SELECT foreign_table, server FROM contact_list_fdw_recent_scans "
+                            "WHERE datname = 'fault_sql_ascii'")
+            check(got == [want], "recent scans: %r" % got)
+            got = run(conn, "SELECT server FROM contact_list_fdw_stats WHERE datname = 'fault_sql_ascii'")
+            check(got == [want[1:]], "stats: %r" % got)
+            pid.append(c.get_backend_pid())
+        want = ('public."na\\xc3\\xafve"', "s\\xc3\\xa8")
+        pid = []
+        self.in_database("SQL_ASCII", "basic", "external_userid text", body)
+        got = run(conn, "SELECT datname, foreign_table, server FROM contact_list_fdw_recent_scans "
+                        "WHERE pid = %s AND foreign_table LIKE 'public.\"na%%'", (pid[0],))
+        check(got == [(None,) + want], "once the SQL_ASCII database is dropped: %r" % got)
 
     # -- the shared layout's version (issue 14, point 6)
 
@@ -7074,8 +7120,10 @@ class Suite:
         self.shared("scans that run on after ROLLBACK TO keep their progress rows: one a savepoint started "
                     "(a set-returning SQL function), a cursor a failed function FETCHed from",
                     lambda: self.savepoint_scans_keep_progress(conn), needs_views)
-        self.shared("a LATIN1 database's names in the shared views of a UTF8 one, and the other way round",
-                    lambda: self.latin1_shared_views(conn), needs_views)
+        self.shared("a LATIN1 database's names in the shared views of a UTF8 one, and the other way round, "
+                    "also once it is dropped", lambda: self.latin1_shared_views(conn), needs_views)
+        self.shared("a SQL_ASCII database's names in a UTF8 one's shared views are their bytes, \\xNN, "
+                    "also once it is dropped", lambda: self.sql_ascii_shared_views(conn), needs_views)
         self.shared("shared layout: an upgraded library in a running server, then restarts",
                     lambda: self.shared_layout_upgrade(conn), needs_shared)
         self.shared("shared layout: another layout or a failure to attach gives one WARNING, rows, per-backend mode",
