@@ -4358,59 +4358,69 @@ class Suite:
         self.in_latin1_database("types20", "external_userid text, "
                                 "first_name text OPTIONS (field 'pr\u00e9nom'), \"pr\u00e9nom\" text", body)
 
+    def caught_cursor_runs_on(self, conn, function, create, steps):
+        """Make fs_caught (5 rows a page) and, by the statement create, the
+        function (its signature); in a transaction, steps() declares cursor
+        fs_caught_c and ends with a ROLLBACK TO; then the session's progress
+        row, FETCH 12 FROM fs_caught_c, the row again, COMMIT.  Returns
+        (what steps returned, the rows fetched, the row before, after); a
+        failure rolls back, and the function and fs_caught are dropped
+        after, either way."""
+        progress = "SELECT rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid()"
+        run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
+        run(conn, create)
+        try:
+            run(conn, "BEGIN")
+            got = steps()
+            before = run(conn, progress)
+            more = len(run(conn, "FETCH 12 FROM fs_caught_c"))
+            after = run(conn, progress)
+            run(conn, "COMMIT")
+            return got, more, before, after
+        finally:
+            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                run(conn, "ROLLBACK")
+            run(conn, "DROP FUNCTION " + function)
+            run(conn, "DROP FOREIGN TABLE fs_caught")
+
     def savepoint_scans_keep_progress(self, conn):
         # Scans that run on after ROLLBACK TO keep their progress rows: a
         # set-returning SQL function a cursor calls once per outer row
         # starts its second scan in the savepoint
         set_mapping(conn, access_token="fixed-basic")
-        run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
-        run(conn, "CREATE FUNCTION fs_caught_ids(int) RETURNS SETOF text LANGUAGE sql "
-                  "AS 'SELECT external_userid FROM fs_caught'")
-        progress = "SELECT rows FROM contact_list_fdw_progress WHERE pid = pg_backend_pid()"
-        try:
-            run(conn, "BEGIN")
+
+        def second_scan_in_savepoint():
             run(conn, "DECLARE fs_caught_c CURSOR FOR SELECT fs_caught_ids(x) FROM generate_series(1, 2) x")
             first = len(run(conn, "FETCH 25 FROM fs_caught_c"))
             run(conn, "SAVEPOINT s")
             run(conn, "FETCH 1 FROM fs_caught_c")
             run(conn, "ROLLBACK TO s")
-            before = run(conn, progress)
-            more = len(run(conn, "FETCH 12 FROM fs_caught_c"))
-            after = run(conn, progress)
-            run(conn, "COMMIT")
-            check(first == 25 and more == 12, "rows fetched: %d, then %d" % (first, more))
-            check(before == [(5,)] and after == [(15,)],
-                  "the second scan's row after ROLLBACK TO: %r, then %r" % (before, after))
-        finally:
-            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                run(conn, "ROLLBACK")
-            run(conn, "DROP FUNCTION fs_caught_ids(int)")
-            run(conn, "DROP FOREIGN TABLE fs_caught")
+            return first
+        first, more, before, after = self.caught_cursor_runs_on(
+            conn, "fs_caught_ids(int)",
+            "CREATE FUNCTION fs_caught_ids(int) RETURNS SETOF text LANGUAGE sql "
+            "AS 'SELECT external_userid FROM fs_caught'", second_scan_in_savepoint)
+        check(first == 25 and more == 12, "rows fetched: %d, then %d" % (first, more))
+        check(before == [(5,)] and after == [(15,)],
+              "the second scan's row after ROLLBACK TO: %r, then %r" % (before, after))
+
         # ... and so does a cursor declared before the savepoint that a
         # function FETCHed from (its scan started there) before failing
-        run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
-        run(conn, "CREATE FUNCTION fs_caught_fetch() RETURNS int LANGUAGE plpgsql AS $$ "
-                  "DECLARE c refcursor := 'fs_caught_c'; r record; BEGIN FETCH c INTO r; "
-                  "RAISE EXCEPTION 'after the FETCH'; END $$")
-        try:
-            run(conn, "BEGIN")
+        def fetched_by_failed_function():
             run(conn, "DECLARE fs_caught_c CURSOR FOR SELECT external_userid FROM fs_caught")
             run(conn, "SAVEPOINT s")
             e = scan_error(conn, "SELECT fs_caught_fetch()")
             run(conn, "ROLLBACK TO s")
-            before = run(conn, progress)
-            more = len(run(conn, "FETCH 12 FROM fs_caught_c"))
-            after = run(conn, progress)
-            run(conn, "COMMIT")
-            check("after the FETCH" in e.diag.message_primary, "the function's error: %s" % error_text(e))
-            check(more == 12, "rows fetched after ROLLBACK TO: %d" % more)
-            check(before == [(5,)] and after == [(15,)],
-                  "the cursor's row after ROLLBACK TO: %r, then %r" % (before, after))
-        finally:
-            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                run(conn, "ROLLBACK")
-            run(conn, "DROP FUNCTION fs_caught_fetch()")
-            run(conn, "DROP FOREIGN TABLE fs_caught")
+            return e
+        e, more, before, after = self.caught_cursor_runs_on(
+            conn, "fs_caught_fetch()",
+            "CREATE FUNCTION fs_caught_fetch() RETURNS int LANGUAGE plpgsql AS $$ "
+            "DECLARE c refcursor := 'fs_caught_c'; r record; BEGIN FETCH c INTO r; "
+            "RAISE EXCEPTION 'after the FETCH'; END $$", fetched_by_failed_function)
+        check("after the FETCH" in e.diag.message_primary, "the function's error: %s" % error_text(e))
+        check(more == 12, "rows fetched after ROLLBACK TO: %d" % more)
+        check(before == [(5,)] and after == [(15,)],
+              "the cursor's row after ROLLBACK TO: %r, then %r" % (before, after))
 
     def naive_progress(self, conn, c, datname):
         """On c, connected to database datname: server "sè", its mapping and
