@@ -71,6 +71,10 @@ CREATE SERVER opt_nopath FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 
 ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin/');
 ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://relay.example.com/wecom/api');
 ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin#top');
+-- the path libcurl reads: here the host is "cgi-bin", and "/.." leaves it
+ALTER SERVER opt_nopath OPTIONS (SET api_url 'https:///cgi-bin');
+ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/cgi-bin/..');
+ALTER SERVER opt_nopath OPTIONS (SET api_url 'https://qyapi.weixin.qq.com/wecom/../cgi-bin');
 DROP SERVER opt_nopath;
 -- these are fine
 ALTER SERVER opt_hi OPTIONS (ADD api_url 'https://qyapi.weixin.qq.com/cgi-bin');

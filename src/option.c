@@ -389,22 +389,6 @@ report_userinfo(const char *name)
 			 : errhint("The WeCom API needs no user name or password in its URL.")));
 }
 
-/* Does the URL's path end in /cgi-bin (trailing slashes aside)? */
-static bool
-url_path_is_cgi_bin(const char *url)
-{
-	const char *authority = strstr(url, "://");
-	const char *path;
-	size_t		len;
-
-	authority = authority ? authority + 3 : url;
-	path = authority + strcspn(authority, "/?#");
-	len = strcspn(path, "?#");
-	while (len > 0 && path[len - 1] == '/')
-		len--;
-	return len >= 8 && strncmp(path + len - 8, "/cgi-bin", 8) == 0;
-}
-
 /* A validator's error for url_out_of_memory (a check hook's is guc_url_problem's). */
 #if PG_VERSION_NUM >= 180000
 pg_noreturn static void report_url_out_of_memory(void);
@@ -418,6 +402,38 @@ report_url_out_of_memory(void)
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
 			 errmsg("out of memory")));
+}
+
+/*
+ * Does the URL's path end in /cgi-bin (trailing slashes aside)?  The path
+ * is libcurl's, as for the host: "https:///cgi-bin" is the host "cgi-bin"
+ * and the path "/" to it, and "/wecom/../cgi-bin" is "/cgi-bin".  A URL
+ * libcurl cannot parse was refused before; none is no path.
+ */
+static bool
+url_path_is_cgi_bin(const char *url)
+{
+	CURLUcode	rc;
+	CURLU	   *parsed = url_parse(url, &rc);
+	char	   *path = NULL;
+	size_t		len;
+	bool		is_cgi_bin;
+
+	if (parsed != NULL)
+	{
+		rc = curl_url_get(parsed, CURLUPART_PATH, &path, 0);
+		curl_url_cleanup(parsed);
+	}
+	if (rc == CURLUE_OUT_OF_MEMORY)
+		report_url_out_of_memory();
+	if (path == NULL)
+		return false;
+	len = strlen(path);
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	is_cgi_bin = len >= 8 && strncmp(path + len - 8, "/cgi-bin", 8) == 0;
+	curl_free(path);
+	return is_cgi_bin;
 }
 
 static void
