@@ -54,7 +54,7 @@ SHLIB_LINK = $(CURL_JSON_LIBS)
 # make CLF_FAULT_INJECT=1: a test build with fault injection points
 # (test/fault_suite.py builds one in a directory of its own); never shipped
 ifdef CLF_FAULT_INJECT
-PG_CPPFLAGS += -DCLF_FAULT_INJECTION
+PG_CPPFLAGS += -DCLF_FAULT_INJECTION -DCLF_JSON_TOKENER_NEW=clf_fault_json_tokener_new
 endif
 
 PG_CONFIG ?= pg_config

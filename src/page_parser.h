@@ -30,6 +30,8 @@ typedef enum ClfResponseError
 								 * before it (empty) */
 	CLF_RESP_TOO_LARGE,			/* more than max_bytes */
 	CLF_RESP_TOO_MUCH_MEMORY,	/* its tree would take more than max_bytes */
+	CLF_RESP_OUT_OF_MEMORY,		/* json-c could not get the memory to parse
+								 * it */
 	CLF_RESP_NOT_OBJECT,		/* valid JSON, but not an object */
 	CLF_RESP_BAD_SHAPE			/* an object, but a key has the wrong type */
 } ClfResponseError;
@@ -74,5 +76,13 @@ extern bool clf_response_check_status(ClfResponse *resp);
 extern bool clf_response_check_page(ClfResponse *resp);
 extern bool clf_response_check_token(ClfResponse *resp);
 extern struct json_object *clf_response_item(const ClfResponse *resp, size_t index);
+
+/*
+ * A test build may name its own maker of json-c tokeners, one that fails as
+ * an allocation would: nothing else can make json-c run out of memory.
+ */
+#ifdef CLF_JSON_TOKENER_NEW
+extern struct json_tokener *CLF_JSON_TOKENER_NEW(int depth);
+#endif
 
 #endif							/* CLF_PAGE_PARSER_H */

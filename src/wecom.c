@@ -29,6 +29,10 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#ifdef CLF_FAULT_INJECTION
+#include <json-c/json_tokener.h>
+#endif
+
 int			clf_retry_delay_ms = 500;
 int			clf_rate_limit_delay_ms = 15000;
 
@@ -177,6 +181,17 @@ feed_response(void *arg, const char *data, size_t len)
 	return CLF_BODY_REFUSED;
 }
 
+#ifdef CLF_FAULT_INJECTION
+/* the page parser's json-c tokener, out of memory at fault point json_tokener */
+struct json_tokener *
+clf_fault_json_tokener_new(int depth)
+{
+	if (fault_at("json_tokener"))
+		return NULL;
+	return json_tokener_new_ex(depth);
+}
+#endif
+
 /* Let the last attempt's body go before the next one comes into resp. */
 static void
 empty_response(ClfResponse *resp, const ClfHttpRequest *hreq)
@@ -286,6 +301,11 @@ report_transport_error(ClfCall *call, const ClfHttpRequest *hreq,
 				 : errhint("Check api_url and the proxy option: something other than the WeCom API may be answering.")));
 	}
 
+	if (resp->error == CLF_RESP_OUT_OF_MEMORY)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("The response for %s could not be parsed: %s.", what, resp->message)));
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 			 errmsg("invalid response for %s: %s", what, resp->message),

@@ -5132,6 +5132,32 @@ class Suite:
         finally:
             mc.stop()
 
+    def json_parser_out_of_memory(self, conn):
+        # json-c without the memory for its parser (its tokener not made),
+        # for a page and for gettoken: 53200 that says what was being
+        # parsed, not an invalid response that blames a proxy; the backend
+        # goes on
+        mc, c = fault_injection_cluster("jsonparser")
+        try:
+            basic_server(c)
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            run(c, "CREATE SERVER g FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER g "
+                   "OPTIONS (corp_id 'corp-shared', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE tg (external_userid text) SERVER g")
+            run(c, "SET clf_fault.point = 'json_tokener'")
+            for table, parsed in (("t", "page 1 of "), ("tg", "/gettoken")):
+                e = scan_error(c, "SELECT count(*) FROM %s" % table)
+                detail = e.diag.message_detail or ""
+                check(e.pgcode == "53200" and e.diag.message_primary == "out of memory"
+                      and "json-c could not get the memory" in detail and parsed in detail,
+                      "%s: SQLSTATE %s: %s" % (table, e.pgcode, error_text(e)))
+            run(c, "RESET clf_fault.point")
+            for table in ("t", "tg"):
+                check(run(c, "SELECT count(*) FROM %s" % table) == [(25,)], "%s: the backend did not go on" % table)
+        finally:
+            mc.stop()
+
     def url_check_out_of_memory(self, conn):
         # libcurl out of memory (curl_url() failing) while a URL is checked:
         # 53200 on SET and for an option, and in a settings' check hook a
@@ -7119,6 +7145,8 @@ class Suite:
                   lambda: self.redaction_whitespace(conn))
         self.case("json-c out of memory printing a value: 53200 for a jsonb or text column, "
                   "no value in another error's context, no crash", lambda: self.json_print_out_of_memory(conn))
+        self.case("json-c out of memory for its parser: 53200 for a page and for gettoken, the backend goes on",
+                  lambda: self.json_parser_out_of_memory(conn))
         self.case("url check out of memory: 53200, and a settings' check hook refuses the value, no ERROR",
                   lambda: self.url_check_out_of_memory(conn))
         self.case("a token is refreshed 5 minutes before it expires, a short-lived one at half its life",
