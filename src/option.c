@@ -177,7 +177,7 @@ report_unknown_option(const char *name, Oid context)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 				 errmsg("option \"%s\" is only allowed in a user mapping", name),
-				 errdetail("Credentials set on a server or a foreign table are visible to every user who can read the catalogs."),
+				 errdetail("Options of a foreign data wrapper, a server, a foreign table or a column are visible to every user who can read the catalogs."),
 				 errhint("Put it in CREATE USER MAPPING ... OPTIONS (%s '...') instead.", name)));
 
 	initStringInfo(&valid);
@@ -383,7 +383,7 @@ report_userinfo(const char *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 			 errmsg("option \"%s\" must not contain a user name or password", name),
-			 errdetail("Server options can be read by every user, so no \"@\" is accepted in it."),
+			 errdetail("Options of a foreign data wrapper or a server can be read by every user, so no \"@\" is accepted in it."),
 			 strcmp(name, "proxy") == 0
 			 ? errhint("Put the proxy's credentials in the user mapping options proxy_user and proxy_password.")
 			 : errhint("The WeCom API needs no user name or password in its URL.")));
