@@ -239,6 +239,23 @@ SELECT name FROM (SELECT name FROM pl_big UNION ALL SELECT name FROM pl_local) u
  ORDER BY name LIMIT 3$$)
   AS line WHERE line ~ 'Merge Append|Foreign Scan|Rows Kept';
 DROP TABLE pl_local;
+-- nor under a Materialize that a nested loop without parameters rewinds:
+-- it keeps the rows itself, and its rescans read them there
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT count(b.name) FROM generate_series(1, 3) g LEFT JOIN pl_big b ON length(b.name) > g$$)
+  AS line WHERE line ~ 'Nested Loop|Materialize|Foreign Scan|Rows Kept|Traversals';
+-- unless the scan under it takes a parameter from above: the Materialize
+-- then runs it again when that changes, and the scan keeps its rows for
+-- that, one traversal serving every run
+SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$
+SELECT g, (SELECT count(b.name) FROM generate_series(1, 2) h
+             LEFT JOIN pl_big b ON length(b.name) > h AND length(b.name) > g)
+  FROM generate_series(1, 2) g$$)
+  AS line WHERE line ~ 'Nested Loop|Materialize|Foreign Scan|Rows Kept|Traversals';
+RESET enable_hashjoin;
+RESET enable_mergejoin;
 -- A subplan that takes no parameter from outside runs once: a CTE of the
 -- statement's own level (read twice here) and an initPlan stream
 SELECT btrim(line) AS line FROM clf_explain('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF', $$

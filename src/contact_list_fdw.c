@@ -352,7 +352,8 @@ scan_user(ForeignScanState *node, EState *estate)
 #endif
 }
 
-static bool find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun);
+static bool find_in_plan(Plan *node, Plan *target, bool rerun_here, bool rewind,
+						 bool *rerun);
 
 /* find_in_plan over children that each run as often as their parent */
 static bool
@@ -362,7 +363,7 @@ find_in_list(List *plans, Plan *target, bool rerun_here, bool *rerun)
 
 	foreach(lc, plans)
 	{
-		if (find_in_plan((Plan *) lfirst(lc), target, rerun_here, rerun))
+		if (find_in_plan((Plan *) lfirst(lc), target, rerun_here, false, rerun))
 			return true;
 	}
 	return false;
@@ -376,9 +377,19 @@ find_in_list(List *plans, Plan *target, bool rerun_here, bool *rerun)
  * node reruns its children only when it is rerun itself.  A node whose
  * children hang elsewhere than the ones looked at here (a custom scan's)
  * hides target: the caller then assumes the worst.
+ *
+ * rewind says that the executor starts node with EXEC_FLAG_REWIND, as a
+ * nested loop without parameters starts its inner side.  A Material so
+ * started keeps every row its child gives and reads its own store again on
+ * a rescan, the child rerun only when a parameter it takes changes: a scan
+ * under it that kept its rows too would write them a second time (to a
+ * temporary file past work_mem) for nothing.  Other nodes' rules are not
+ * read here: below them rewind is not passed on, and the worst is assumed.
+ * A Sort, which keeps its rows too, also reruns its child when the bound a
+ * Limit above it sets changes.
  */
 static bool
-find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
+find_in_plan(Plan *node, Plan *target, bool rerun_here, bool rewind, bool *rerun)
 {
 	if (node == NULL)
 		return false;
@@ -390,9 +401,20 @@ find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
 	switch (nodeTag(node))
 	{
 		case T_NestLoop:
+			{
+				/* its inner side is started with REWIND if it takes no parameter */
+				bool		inner_rewind = ((NestLoop *) node)->nestParams == NIL;
+
+				return find_in_plan(node->lefttree, target, rerun_here, false, rerun) ||
+					find_in_plan(node->righttree, target, true, inner_rewind, rerun);
+			}
 		case T_RecursiveUnion:
-			return find_in_plan(node->lefttree, target, rerun_here, rerun) ||
-				find_in_plan(node->righttree, target, true, rerun);
+			return find_in_plan(node->lefttree, target, rerun_here, false, rerun) ||
+				find_in_plan(node->righttree, target, true, false, rerun);
+		case T_Material:
+			return find_in_plan(node->lefttree, target,
+								rerun_here && (!rewind || !bms_is_empty(node->lefttree->extParam)),
+								false, rerun);
 		case T_Append:
 			return find_in_list(((Append *) node)->appendplans, target,
 								rerun_here, rerun);
@@ -401,10 +423,10 @@ find_in_plan(Plan *node, Plan *target, bool rerun_here, bool *rerun)
 								rerun_here, rerun);
 		case T_SubqueryScan:
 			return find_in_plan(((SubqueryScan *) node)->subplan, target,
-								rerun_here, rerun);
+								rerun_here, false, rerun);
 		default:
-			return find_in_plan(node->lefttree, target, rerun_here, rerun) ||
-				find_in_plan(node->righttree, target, rerun_here, rerun);
+			return find_in_plan(node->lefttree, target, rerun_here, false, rerun) ||
+				find_in_plan(node->righttree, target, rerun_here, false, rerun);
 	}
 }
 
@@ -434,14 +456,14 @@ rescan_foreseen(PlannedStmt *stmt, Plan *scan, int eflags)
 
 	if (eflags & EXEC_FLAG_REWIND)
 		return true;
-	if (find_in_plan(stmt->planTree, scan, false, &rerun))
+	if (find_in_plan(stmt->planTree, scan, false, false, &rerun))
 		return rerun;
 	foreach(lc, stmt->subplans)
 	{
 		Plan	   *subplan = (Plan *) lfirst(lc);
 
 		if (subplan != NULL &&
-			find_in_plan(subplan, scan, !bms_is_empty(subplan->extParam), &rerun))
+			find_in_plan(subplan, scan, !bms_is_empty(subplan->extParam), false, &rerun))
 			return rerun;
 	}
 	/* found nowhere: a plan shape this does not know */
