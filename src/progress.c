@@ -6,13 +6,16 @@
  *		  last went wrong.
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
- * (end, error or cancel: a memory context callback), when the portal that
- * ran it failed (at the abort of the subtransaction it failed in), or when
- * its backend exits (both: the release registered with shmem.c).  A failed
- * portal never runs again, but a cursor's keeps its memory until it is
- * closed or the transaction ends: a cursor declared before a savepoint
- * whose FETCH failed inside it would keep its row (and the slot of a later
- * scan) after ROLLBACK TO.  Each backend has its own
+ * (end, error or cancel: a memory context callback), when scan_events.c
+ * sees a rollback end its own query in an error (clf_progress_end), at the
+ * abort of the subtransaction its portal was made in, or when its backend
+ * exits (both: the release registered with shmem.c).  A query that failed
+ * never returns another row, but its scan's memory may stay far longer: a
+ * cursor's until it is closed or the transaction ends (a cursor declared
+ * before a savepoint whose FETCH failed inside it), a SQL function's whose
+ * error a PL/pgSQL exception block caught as long as the transaction.
+ * Without the first, such a scan would keep its row (and the slot of a
+ * later scan) after the rollback.  Each backend has its own
  * CLF_PROGRESS_PER_BACKEND slots, by its number among the backends: a
  * session with many open scans (cursors) runs the extra ones untracked,
  * counted in contact_list_fdw_shared_info(), and never takes the slot
@@ -83,12 +86,14 @@ static uint64 current_serial = 0;
 /*
  * Whose each of this backend's rows is, by its place among the backend's
  * own slots, for the release at a subtransaction's abort: kept here, by
- * value, since the scan's memory may be gone by then.
+ * value, since the scan's memory may be gone by then.  A failed query is
+ * not looked for here: scan_events.c, which knows the queries running,
+ * ends its scans' rows.
  */
 typedef struct RowOwner
 {
 	uint64		serial;
-	ClfClaimOwner owner;
+	SubTransactionId subid;		/* its portal was made in this one */
 } RowOwner;
 
 static RowOwner row_owners[CLF_PROGRESS_PER_BACKEND];
@@ -160,14 +165,24 @@ release_slot(int index, uint64 serial)
 	LWLockRelease(&s->lock);
 }
 
+/*
+ * row's scan is over: its memory is going, or a rollback saw its own query
+ * fail while it ran (it can never return another row, though its memory
+ * may stay until its cursor is closed or the transaction ends).  Ending a
+ * row twice is harmless: the second finds no slot.
+ */
+void
+clf_progress_end(ClfProgressRow *row)
+{
+	release_slot(row->slot, row->serial);
+	row->slot = -1;
+}
+
 /* the scan's memory is going: it ended, failed or was cancelled */
 static void
 scan_memory_gone(void *arg)
 {
-	ClfProgressRow *row = (ClfProgressRow *) arg;
-
-	release_slot(row->slot, row->serial);
-	row->slot = -1;
+	clf_progress_end((ClfProgressRow *) arg);
 }
 
 static void progress_release(SubTransactionId from);
@@ -188,7 +203,7 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	Oid			userid = GetSessionUserId();
 	TimestampTz started = GetCurrentTimestamp();
 	int			first;
-	ClfClaimOwner owner;
+	SubTransactionId subid;
 
 	row->slot = -1;
 	if (s == NULL)
@@ -197,12 +212,13 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	clf_shmem_on_release(progress_release, CLF_RELEASE_AT_ABORT);
 
 	/*
-	 * The scan lives as long as the portal running it (a cursor's, for a
-	 * FETCH), made in createSubid; the abort of that subtransaction drops
-	 * the portal, and the scan's memory with it.
+	 * The scan lives at most as long as the portal running it (a cursor's,
+	 * for a FETCH), made in createSubid; the abort of that subtransaction
+	 * drops the portal, and the scan's memory with it.  A later savepoint's
+	 * rollback does not end it: a cursor whose first FETCH ran in the
+	 * savepoint goes on after ROLLBACK TO.
 	 */
-	clf_shmem_claim_owner(&owner, ActivePortal ? ActivePortal->createSubid :
-						  GetCurrentSubTransactionId());
+	subid = ActivePortal ? ActivePortal->createSubid : GetCurrentSubTransactionId();
 
 	/* whatever can fail, before the lock and the write bracket */
 	FAULT_ERROR("progress_begin");
@@ -220,7 +236,7 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 			row->slot = i;
 			row->serial = s->next_serial++;
 			row_owners[i - first].serial = row->serial;
-			row_owners[i - first].owner = owner;
+			row_owners[i - first].subid = subid;
 			break;
 		}
 	}
@@ -343,9 +359,9 @@ clf_progress_publish(const ClfScanStats *stats)
 /*
  * The backend exits (no memory callback runs on FATAL) or its transaction
  * aborts: its scans' rows go.  At the abort of subtransaction from, the
- * rows of the scans whose portal failed go (clf_shmem_claim_goes): such a
- * scan can never return another row, but its memory stays as long as its
- * cursor.  A scan of a portal that was dropped has gone with its memory.
+ * rows of the scans whose portal was made in it or later go; the scans of
+ * the portals that live on (an open cursor's) keep theirs, unless their own
+ * query failed, which scan_events.c has seen to.
  */
 static void
 progress_release(SubTransactionId from)
@@ -360,7 +376,7 @@ progress_release(SubTransactionId from)
 		{
 			ClfProgressSlot *slot = my_slot(first + k, row_owners[k].serial);
 
-			if (slot && clf_shmem_claim_goes(&row_owners[k].owner, from))
+			if (slot && row_owners[k].subid >= from)
 				release_slot(first + k, row_owners[k].serial);
 		}
 		return;

@@ -5,9 +5,10 @@
  *
  * Only scan_events.c reports to these.  A row is taken when the scan
  * starts and goes with the scan's memory (the ClfProgressRow lives there),
- * the failure of the portal running it (a cursor's, which keeps that
- * memory until it is closed) or its backend; the states land on the row
- * of the scan that said it is fetching (clf_progress_enter).
+ * when scan_events.c says its query failed (clf_progress_end: a cursor's,
+ * or a SQL function's that PL/pgSQL calls, keeps that memory long after),
+ * or with its backend; the states land on the row of the scan that said
+ * it is fetching (clf_progress_enter).
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +39,7 @@ typedef struct ClfProgressRow
 extern void clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 							   const ClfOptions *opts, Oid relid,
 							   const char *table_name);
+extern void clf_progress_end(ClfProgressRow *row);
 extern void clf_progress_enter(const ClfProgressRow *row);
 extern void clf_progress_page_done(const ClfProgressRow *row,
 								   const ClfScanStats *stats);

@@ -90,8 +90,13 @@ query_running(const struct EState *query)
 
 /*
  * The queries from running[first] on ended in an error: live scans of
- * theirs are marked failed, and they are forgotten (their executor states
- * may go, and others come at the same addresses).
+ * theirs are marked failed, the progress rows of those whose own query it
+ * was go, and the queries are forgotten (their executor states may go, and
+ * others come at the same addresses).  This is the one place a failed
+ * query ends its scans' rows: a scan's memory may outlive its failed query
+ * by far (a cursor declared before the savepoint its FETCH failed in, until
+ * it is closed; a SQL function's query whose error a PL/pgSQL exception
+ * block caught, as long as the transaction).
  */
 static void
 queries_failed(int first)
@@ -108,7 +113,17 @@ queries_failed(int first)
 		{
 			if (rep->query != NULL &&
 				(rep->query == running[i].query || rep->outer == running[i].query))
+			{
 				rep->failed_running = true;
+
+				/*
+				 * Its own query failed: it can never return another row.
+				 * Not so a cursor whose FETCH ran inside the failed query
+				 * and returned: it goes on after the rollback.
+				 */
+				if (rep->query == running[i].query)
+					clf_progress_end(&rep->progress);
+			}
 		}
 	}
 	n_running = first;

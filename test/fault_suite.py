@@ -4383,6 +4383,35 @@ class Suite:
             run(conn, "DROP FUNCTION " + function)
             run(conn, "DROP FOREIGN TABLE fs_caught")
 
+    def caught_in_function_progress(self, conn):
+        # A scan in a SQL function that PL/pgSQL calls in an EXCEPTION block:
+        # the conversion error is caught, and the block's subtransaction
+        # rolled back, but the function's executor state lives on (in the
+        # transaction's memory for PL/pgSQL's expressions), and the portal
+        # running the statement did not fail.  The scan can never return
+        # another row: its progress row goes at the block's rollback, not
+        # when the transaction ends.
+        set_mapping(conn, access_token="fixed-basic")
+        run(conn, "CREATE FOREIGN TABLE fs_caught (is_customer integer) SERVER fs")
+        run(conn, "CREATE FUNCTION fs_caught_count() RETURNS bigint LANGUAGE sql "
+                  "AS 'SELECT count(is_customer) FROM fs_caught'")
+        run(conn, "CREATE FUNCTION fs_caught_catch() RETURNS int LANGUAGE plpgsql AS $$ "
+                  "DECLARE n bigint; BEGIN n := fs_caught_count(); RETURN 0; "
+                  "EXCEPTION WHEN others THEN RETURN 1; END $$")
+        try:
+            run(conn, "BEGIN")
+            caught = run(conn, "SELECT fs_caught_catch()")
+            rows = run(conn, "SELECT foreign_table, state FROM contact_list_fdw_progress "
+                             "WHERE pid = pg_backend_pid()")
+            run(conn, "COMMIT")
+            check(caught == [(1,)], "the conversion error was not caught: %r" % caught)
+            check(rows == [], "rows after the block's rollback, the transaction open: %r" % rows)
+        finally:
+            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                run(conn, "ROLLBACK")
+            run(conn, "DROP FUNCTION fs_caught_catch(), fs_caught_count()")
+            run(conn, "DROP FOREIGN TABLE fs_caught")
+
     def savepoint_scans_keep_progress(self, conn):
         # Scans that run on after ROLLBACK TO keep their progress rows: a
         # set-returning SQL function a cursor calls once per outer row
@@ -7155,6 +7184,9 @@ class Suite:
                   lambda: self.latin1_database(conn))
         self.case("a LATIN1 database: a key beyond ASCII in field or a column's name finds its value",
                   lambda: self.latin1_key(conn))
+        self.shared("a scan in a SQL function whose error a PL/pgSQL EXCEPTION block caught: its progress row "
+                    "goes at the block's rollback, the transaction still open",
+                    lambda: self.caught_in_function_progress(conn), needs_views)
         self.shared("scans that run on after ROLLBACK TO keep their progress rows: one a savepoint started "
                     "(a set-returning SQL function), a cursor a failed function FETCHed from",
                     lambda: self.savepoint_scans_keep_progress(conn), needs_views)
