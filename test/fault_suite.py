@@ -4389,23 +4389,28 @@ class Suite:
         # rolled back, but the function's executor state lives on (in the
         # transaction's memory for PL/pgSQL's expressions), and the portal
         # running the statement did not fail.  The scan can never return
-        # another row: its progress row goes at the block's rollback, not
-        # when the transaction ends.
+        # another row: its progress row goes at the block's rollback (the
+        # function looks right after the block, its statement still
+        # running), not when the transaction ends.
         set_mapping(conn, access_token="fixed-basic")
         run(conn, "CREATE FOREIGN TABLE fs_caught (is_customer integer) SERVER fs")
         run(conn, "CREATE FUNCTION fs_caught_count() RETURNS bigint LANGUAGE sql "
                   "AS 'SELECT count(is_customer) FROM fs_caught'")
-        run(conn, "CREATE FUNCTION fs_caught_catch() RETURNS int LANGUAGE plpgsql AS $$ "
-                  "DECLARE n bigint; BEGIN n := fs_caught_count(); RETURN 0; "
-                  "EXCEPTION WHEN others THEN RETURN 1; END $$")
+        run(conn, "CREATE FUNCTION fs_caught_catch() RETURNS text LANGUAGE plpgsql AS $$ "
+                  "DECLARE n bigint; caught text := 'not caught'; rows text; BEGIN "
+                  "BEGIN n := fs_caught_count(); EXCEPTION WHEN others THEN caught := 'caught'; END; "
+                  "SELECT string_agg(foreign_table || ' ' || state, ', ') INTO rows "
+                  "FROM contact_list_fdw_progress WHERE pid = pg_backend_pid(); "
+                  "RETURN caught || ': ' || coalesce(rows, 'no rows'); END $$")
         try:
             run(conn, "BEGIN")
             caught = run(conn, "SELECT fs_caught_catch()")
             rows = run(conn, "SELECT foreign_table, state FROM contact_list_fdw_progress "
                              "WHERE pid = pg_backend_pid()")
             run(conn, "COMMIT")
-            check(caught == [(1,)], "the conversion error was not caught: %r" % caught)
-            check(rows == [], "rows after the block's rollback, the transaction open: %r" % rows)
+            check(caught == [("caught: no rows",)],
+                  "right after the block (caught, then the rows): %r" % caught)
+            check(rows == [], "rows after the statement, the transaction open: %r" % rows)
         finally:
             if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
                 run(conn, "ROLLBACK")
