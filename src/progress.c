@@ -7,7 +7,8 @@
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
  * (end, error or cancel: a memory context callback), when scan_events.c
- * sees a rollback end its own query in an error (clf_progress_end), at the
+ * sees a rollback end a query that holds its memory in an error (its own,
+ * or the one calling the SQL function it runs in: clf_progress_end), at the
  * abort of the subtransaction its portal was made in, or when its backend
  * exits (both: the release registered with shmem.c).  A query that failed
  * never returns another row, but its scan's memory may stay far longer: a
@@ -166,8 +167,8 @@ release_slot(int index, uint64 serial)
 }
 
 /*
- * row's scan is over: its memory is going, or a rollback saw its own query
- * fail while it ran (it can never return another row, though its memory
+ * row's scan is over: its memory is going, or a rollback saw a query that
+ * holds that memory fail (it can never return another row, though its memory
  * may stay until its cursor is closed or the transaction ends).  Ending a
  * row twice is harmless: the second finds no slot.
  */
@@ -360,8 +361,8 @@ clf_progress_publish(const ClfScanStats *stats)
  * The backend exits (no memory callback runs on FATAL) or its transaction
  * aborts: its scans' rows go.  At the abort of subtransaction from, the
  * rows of the scans whose portal was made in it or later go; the scans of
- * the portals that live on (an open cursor's) keep theirs, unless their own
- * query failed, which scan_events.c has seen to.
+ * the portals that live on (an open cursor's) keep theirs, unless a query
+ * holding their memory failed, which scan_events.c has seen to.
  */
 static void
 progress_release(SubTransactionId from)

@@ -4417,6 +4417,46 @@ class Suite:
             run(conn, "DROP FUNCTION fs_caught_catch(), fs_caught_count()")
             run(conn, "DROP FOREIGN TABLE fs_caught")
 
+    def failed_cursor_function_progress(self, conn):
+        # A cursor over a set-returning SQL function whose FETCH failed in a
+        # savepoint above the function (in the cursor's own query, between
+        # two of the function's rows), on its first FETCH or a later one:
+        # the function's query did not fail, but its memory is the
+        # cursor's, which can never run again.  The scan's progress row
+        # goes at ROLLBACK TO, the cursor still open.
+        set_mapping(conn, access_token="fixed-basic")
+        run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
+        run(conn, "CREATE FUNCTION fs_caught_ids() RETURNS SETOF text LANGUAGE sql "
+                  "AS 'SELECT external_userid FROM fs_caught'")
+        progress = "SELECT rows, state FROM contact_list_fdw_progress WHERE pid = pg_backend_pid()"
+        try:
+            for fetched in (0, 2):
+                run(conn, "BEGIN")
+                run(conn, "CREATE TEMP SEQUENCE fs_caught_n")
+                # the 4th row fails, on the function's first page
+                run(conn, "DECLARE fs_caught_c CURSOR FOR "
+                          "SELECT 1 / (CASE WHEN nextval('fs_caught_n') = 4 THEN 0 ELSE 1 END) "
+                          "FROM (SELECT fs_caught_ids() AS id OFFSET 0) s")
+                before = []
+                if fetched:
+                    run(conn, "FETCH %d FROM fs_caught_c" % fetched)
+                    before = run(conn, progress)
+                run(conn, "SAVEPOINT s")
+                e = scan_error(conn, "FETCH 10 FROM fs_caught_c")
+                run(conn, "ROLLBACK TO s")
+                after = run(conn, progress)
+                run(conn, "ROLLBACK")
+                check(e.pgcode == "22012", "the cursor's error: %s" % error_text(e))
+                check(before == ([(5, "returning rows")] if fetched else []),
+                      "the function's row before the savepoint: %r" % before)
+                check(after == [], "rows after ROLLBACK TO (%d rows fetched before the savepoint): %r"
+                      % (fetched, after))
+        finally:
+            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                run(conn, "ROLLBACK")
+            run(conn, "DROP FUNCTION fs_caught_ids()")
+            run(conn, "DROP FOREIGN TABLE fs_caught")
+
     def savepoint_scans_keep_progress(self, conn):
         # Scans that run on after ROLLBACK TO keep their progress rows: a
         # set-returning SQL function a cursor calls once per outer row
@@ -7192,6 +7232,9 @@ class Suite:
         self.shared("a scan in a SQL function whose error a PL/pgSQL EXCEPTION block caught: its progress row "
                     "goes at the block's rollback, the transaction still open",
                     lambda: self.caught_in_function_progress(conn), needs_views)
+        self.shared("a cursor over a set-returning SQL function whose FETCH failed above the function in a "
+                    "savepoint: the function's progress row goes at ROLLBACK TO",
+                    lambda: self.failed_cursor_function_progress(conn), needs_views)
         self.shared("scans that run on after ROLLBACK TO keep their progress rows: one a savepoint started "
                     "(a set-returning SQL function), a cursor a failed function FETCHed from",
                     lambda: self.savepoint_scans_keep_progress(conn), needs_views)
