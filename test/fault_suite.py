@@ -4358,6 +4358,15 @@ class Suite:
         self.in_latin1_database("types20", "external_userid text, "
                                 "first_name text OPTIONS (field 'pr\u00e9nom'), \"pr\u00e9nom\" text", body)
 
+    def rolled_back_and_dropped(self, conn, function):
+        """The end of a case over fs_caught and a function of it: its
+        transaction rolled back if still open, the function and the table
+        dropped."""
+        if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            run(conn, "ROLLBACK")
+        run(conn, "DROP FUNCTION " + function)
+        run(conn, "DROP FOREIGN TABLE fs_caught")
+
     def caught_cursor_runs_on(self, conn, function, create, steps):
         """Make fs_caught (5 rows a page) and, by the statement create, the
         function (its signature); in a transaction, steps() declares cursor
@@ -4378,10 +4387,7 @@ class Suite:
             run(conn, "COMMIT")
             return got, more, before, after
         finally:
-            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                run(conn, "ROLLBACK")
-            run(conn, "DROP FUNCTION " + function)
-            run(conn, "DROP FOREIGN TABLE fs_caught")
+            self.rolled_back_and_dropped(conn, function)
 
     def caught_in_function_progress(self, conn):
         # A scan in a SQL function that PL/pgSQL calls in an EXCEPTION block:
@@ -4412,10 +4418,7 @@ class Suite:
                   "right after the block (caught, then the rows): %r" % caught)
             check(rows == [], "rows after the statement, the transaction open: %r" % rows)
         finally:
-            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                run(conn, "ROLLBACK")
-            run(conn, "DROP FUNCTION fs_caught_catch(), fs_caught_count()")
-            run(conn, "DROP FOREIGN TABLE fs_caught")
+            self.rolled_back_and_dropped(conn, "fs_caught_catch(), fs_caught_count()")
 
     def failed_cursor_function_progress(self, conn):
         # A cursor over a set-returning SQL function whose FETCH failed in a
@@ -4452,10 +4455,7 @@ class Suite:
                 check(after == [], "rows after ROLLBACK TO (%d rows fetched before the savepoint): %r"
                       % (fetched, after))
         finally:
-            if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                run(conn, "ROLLBACK")
-            run(conn, "DROP FUNCTION fs_caught_ids()")
-            run(conn, "DROP FOREIGN TABLE fs_caught")
+            self.rolled_back_and_dropped(conn, "fs_caught_ids()")
 
     def savepoint_scans_keep_progress(self, conn):
         # Scans that run on after ROLLBACK TO keep their progress rows: a
