@@ -6,9 +6,11 @@
  *		  check that the chain does not loop, and the memory of a page.
  *		  Each page is asked of wecom.c (clf_fetch_page).
  *
- * Memory stays flat however long the chain: what a page needs lives in a
- * context reset before the next page, and the page's json-c objects are
- * freed when the next response arrives.  If an error ends the query, the
+ * Memory grows with the chain only by the cursors kept for the loop check
+ * (some 200 bytes a page with WeCom's cursors: 2 MB for 10,000 pages of
+ * 1000 contacts): what a page needs lives in a context reset before the
+ * next page, and the page's json-c objects are freed when the next
+ * response arrives.  If an error ends the query, the
  * scan context is deleted with the executor's and its reset callback frees
  * whatever json-c still holds.
  *
