@@ -7,16 +7,16 @@
  *
  * A scan takes a slot when it starts and gives it back when its memory goes
  * (end, error or cancel: a memory context callback), when scan_events.c
- * sees a rollback end a query that holds its memory in an error (its own,
- * or the one calling the SQL function it runs in: clf_progress_end), at the
- * abort of the subtransaction its portal was made in, or when its backend
- * exits (both: the release registered with shmem.c).  A query that failed
- * never returns another row, but its scan's memory may stay far longer: a
- * cursor's until it is closed or the transaction ends (a cursor declared
- * before a savepoint whose FETCH failed inside it), a SQL function's whose
- * error a PL/pgSQL exception block caught as long as the transaction.
- * Without the first, such a scan would keep its row (and the slot of a
- * later scan) after the rollback.  Each backend has its own
+ * sees a rollback end its own query in an error (clf_progress_end), when
+ * the portal that ran it failed (at the abort of the subtransaction it
+ * failed in), or when its backend exits (both: the release registered with
+ * shmem.c).  A failed query or portal never returns another row, but its
+ * scan's memory may stay far longer: a cursor's until it is closed or the
+ * transaction ends, a SQL function's whose error a PL/pgSQL exception
+ * block caught as long as the transaction.  The two rules see different
+ * failures: a query fails in the executor, and a portal also outside it (a
+ * NO SCROLL cursor's FETCH BACKWARD, a rewind); a SQL function's query
+ * fails without its portal.  Each backend has its own
  * CLF_PROGRESS_PER_BACKEND slots, by its number among the backends: a
  * session with many open scans (cursors) runs the extra ones untracked,
  * counted in contact_list_fdw_shared_info(), and never takes the slot
@@ -94,7 +94,7 @@ static uint64 current_serial = 0;
 typedef struct RowOwner
 {
 	uint64		serial;
-	SubTransactionId subid;		/* its portal was made in this one */
+	ClfClaimOwner owner;
 } RowOwner;
 
 static RowOwner row_owners[CLF_PROGRESS_PER_BACKEND];
@@ -167,8 +167,8 @@ release_slot(int index, uint64 serial)
 }
 
 /*
- * row's scan is over: its memory is going, or a rollback saw a query that
- * holds that memory fail (it can never return another row, though its memory
+ * row's scan is over: its memory is going, or a rollback saw its own query
+ * fail while it ran (it can never return another row, though its memory
  * may stay until its cursor is closed or the transaction ends).  Ending a
  * row twice is harmless: the second finds no slot.
  */
@@ -204,7 +204,7 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	Oid			userid = GetSessionUserId();
 	TimestampTz started = GetCurrentTimestamp();
 	int			first;
-	SubTransactionId subid;
+	ClfClaimOwner owner;
 
 	row->slot = -1;
 	if (s == NULL)
@@ -219,7 +219,8 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 	 * rollback does not end it: a cursor whose first FETCH ran in the
 	 * savepoint goes on after ROLLBACK TO.
 	 */
-	subid = ActivePortal ? ActivePortal->createSubid : GetCurrentSubTransactionId();
+	clf_shmem_claim_owner(&owner, ActivePortal ? ActivePortal->createSubid :
+						  GetCurrentSubTransactionId());
 
 	/* whatever can fail, before the lock and the write bracket */
 	FAULT_ERROR("progress_begin");
@@ -237,7 +238,7 @@ clf_progress_begin(ClfProgressRow *row, MemoryContext scan_cxt,
 			row->slot = i;
 			row->serial = s->next_serial++;
 			row_owners[i - first].serial = row->serial;
-			row_owners[i - first].subid = subid;
+			row_owners[i - first].owner = owner;
 			break;
 		}
 	}
@@ -360,9 +361,10 @@ clf_progress_publish(const ClfScanStats *stats)
 /*
  * The backend exits (no memory callback runs on FATAL) or its transaction
  * aborts: its scans' rows go.  At the abort of subtransaction from, the
- * rows of the scans whose portal was made in it or later go; the scans of
- * the portals that live on (an open cursor's) keep theirs, unless a query
- * holding their memory failed, which scan_events.c has seen to.
+ * rows of the scans whose portal was made in it or later, or failed in it,
+ * go (clf_shmem_claim_goes); the scans of the portals that live on (an
+ * open cursor's) keep theirs, unless their own query failed, which
+ * scan_events.c has seen to.
  */
 static void
 progress_release(SubTransactionId from)
@@ -377,7 +379,7 @@ progress_release(SubTransactionId from)
 		{
 			ClfProgressSlot *slot = my_slot(first + k, row_owners[k].serial);
 
-			if (slot && row_owners[k].subid >= from)
+			if (slot && clf_shmem_claim_goes(&row_owners[k].owner, from))
 				release_slot(first + k, row_owners[k].serial);
 		}
 		return;

@@ -33,7 +33,6 @@
 #include "stats.h"
 
 #include "access/xact.h"
-#include "nodes/execnodes.h"
 #include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -53,7 +52,6 @@
 typedef struct RunningQuery
 {
 	const struct EState *query;
-	MemoryContext cxt;			/* its es_query_cxt, taken while it ran */
 	SubTransactionId subid;
 } RunningQuery;
 
@@ -90,27 +88,18 @@ query_running(const struct EState *query)
 	return false;
 }
 
-/* Does cxt lie within ancestor, or is it ancestor?  Only cxt is followed. */
-static bool
-memory_within(MemoryContext cxt, MemoryContext ancestor)
-{
-	for (; cxt != NULL; cxt = MemoryContextGetParent(cxt))
-	{
-		if (cxt == ancestor)
-			return true;
-	}
-	return false;
-}
-
 /*
  * The queries from running[first] on ended in an error: live scans of
- * theirs are marked failed, the progress rows of the scans whose memory a
- * failed query holds go, and the queries are forgotten (their executor
- * states may go, and others come at the same addresses).  This is the one
- * place a failed query ends its scans' rows: a scan's memory may outlive
- * its failed query by far (a cursor declared before the savepoint its
- * FETCH failed in, until it is closed; a SQL function's query whose error a
- * PL/pgSQL exception block caught, as long as the transaction).
+ * theirs are marked failed, the progress rows of those whose own query it
+ * was go, and the queries are forgotten (their executor states may go, and
+ * others come at the same addresses).  This is the one place a failed
+ * query ends its scans' rows: a scan's memory may outlive its failed query
+ * by far (a cursor declared before the savepoint its FETCH failed in, until
+ * it is closed; a SQL function's query whose error a PL/pgSQL exception
+ * block caught, as long as the transaction).  A portal that fails outside
+ * its query (a NO SCROLL cursor's FETCH BACKWARD), and the scans it runs
+ * (a set-returning SQL function's under a failed cursor), progress.c sees
+ * to at the rollback.
  */
 static void
 queries_failed(int first)
@@ -127,20 +116,17 @@ queries_failed(int first)
 		{
 			if (rep->query != NULL &&
 				(rep->query == running[i].query || rep->outer == running[i].query))
+			{
 				rep->failed_running = true;
 
-			/*
-			 * The scan's memory lies within the failed query's: its own
-			 * query, or the one calling the SQL function it runs in (a
-			 * cursor's FETCH that failed between two of the function's
-			 * rows).  It can never return another row.  Not so a cursor
-			 * whose FETCH ran inside the failed query and returned: its
-			 * memory is its portal's, and it goes on after the rollback.
-			 * The scan's memory is live, and so is all it lies within;
-			 * the failed query's is only compared.
-			 */
-			if (rep->query != NULL && memory_within(rep->memory, running[i].cxt))
-				clf_progress_end(&rep->progress);
+				/*
+				 * Its own query failed: it can never return another row.
+				 * Not so a cursor whose FETCH ran inside the failed query
+				 * and returned: it goes on after the rollback.
+				 */
+				if (rep->query == running[i].query)
+					clf_progress_end(&rep->progress);
+			}
 		}
 	}
 	n_running = first;
@@ -200,7 +186,6 @@ clf_event_query_runs(const struct EState *query)
 		max_running = newmax;
 	}
 	running[n_running].query = query;
-	running[n_running].cxt = query->es_query_cxt;
 	running[n_running].subid = GetCurrentSubTransactionId();
 	n_running++;
 }
@@ -349,7 +334,6 @@ clf_event_scan_started(ClfScanReport *rep, const ClfOptions *opts,
 
 	rep->opts = opts;
 	rep->stats = stats;
-	rep->memory = scan_cxt;
 	rep->query = query;
 	rep->outer = NULL;
 	for (int i = n_running - 1; query != NULL && i > 0; i--)

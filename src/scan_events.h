@@ -50,13 +50,6 @@ typedef struct ClfScanReport
 	bool		failed_running;
 
 	/*
-	 * The scan's memory: a rollback that ends a failed query whose memory
-	 * holds it (its own, or one calling the SQL function it runs in) ends
-	 * its progress row.
-	 */
-	MemoryContext memory;
-
-	/*
 	 * Its request out now (one at a time), from taking the slot until the
 	 * request is counted: if its backend exits meanwhile (a FATAL runs no
 	 * code of the request's), or an asynchronous scan's memory goes with

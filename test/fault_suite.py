@@ -4457,6 +4457,43 @@ class Suite:
         finally:
             self.rolled_back_and_dropped(conn, "fs_caught_ids()")
 
+    def failed_portal_progress(self, conn):
+        # A cursor whose FETCH fails outside the executor, where no query
+        # is seen to fail (FETCH BACKWARD or PRIOR of a NO SCROLL cursor,
+        # in PortalRunSelect), can never run again, though it stays open:
+        # its scan's progress row goes at the rollback of the savepoint, or
+        # of the PL/pgSQL exception block, the FETCH failed in
+        set_mapping(conn, access_token="fixed-basic")
+        run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
+        run(conn, "CREATE FUNCTION fs_caught_prior() RETURNS text LANGUAGE plpgsql AS $$ "
+                  "DECLARE c refcursor := 'fs_caught_c'; r record; caught text := 'not caught'; BEGIN "
+                  "BEGIN FETCH PRIOR FROM c INTO r; EXCEPTION WHEN others THEN caught := SQLSTATE; END; "
+                  "RETURN caught; END $$")
+        progress = "SELECT rows, state FROM contact_list_fdw_progress WHERE pid = pg_backend_pid()"
+        try:
+            for caught_in in ("savepoint", "plpgsql"):
+                run(conn, "BEGIN")
+                run(conn, "DECLARE fs_caught_c CURSOR FOR SELECT external_userid FROM fs_caught")
+                run(conn, "FETCH 2 FROM fs_caught_c")
+                before = run(conn, progress)
+                if caught_in == "savepoint":
+                    run(conn, "SAVEPOINT s")
+                    e = scan_error(conn, "FETCH BACKWARD 1 FROM fs_caught_c")
+                    caught = e.pgcode
+                    run(conn, "ROLLBACK TO s")
+                else:
+                    caught = run(conn, "SELECT fs_caught_prior()")[0][0]
+                after = run(conn, progress)
+                e = scan_error(conn, "FETCH 1 FROM fs_caught_c")
+                run(conn, "ROLLBACK")
+                check(caught == "55000", "%s: the FETCH's error: %r" % (caught_in, caught))
+                check(before == [(5, "returning rows")], "%s: the row before: %r" % (caught_in, before))
+                check(after == [], "%s: the failed cursor's row after the rollback: %r" % (caught_in, after))
+                check("cannot be run" in (e.diag.message_primary or ""),
+                      "%s: the cursor ran again: %s" % (caught_in, error_text(e)))
+        finally:
+            self.rolled_back_and_dropped(conn, "fs_caught_prior()")
+
     def savepoint_scans_keep_progress(self, conn):
         # Scans that run on after ROLLBACK TO keep their progress rows: a
         # set-returning SQL function a cursor calls once per outer row
@@ -7235,6 +7272,9 @@ class Suite:
         self.shared("a cursor over a set-returning SQL function whose FETCH failed above the function in a "
                     "savepoint: the function's progress row goes at ROLLBACK TO",
                     lambda: self.failed_cursor_function_progress(conn), needs_views)
+        self.shared("a cursor whose FETCH BACKWARD failed outside the executor, in a savepoint or a PL/pgSQL "
+                    "exception block: its progress row goes at the rollback",
+                    lambda: self.failed_portal_progress(conn), needs_views)
         self.shared("scans that run on after ROLLBACK TO keep their progress rows: one a savepoint started "
                     "(a set-returning SQL function), a cursor a failed function FETCHed from",
                     lambda: self.savepoint_scans_keep_progress(conn), needs_views)
