@@ -30,7 +30,8 @@
 typedef enum ClfBodyVerdict
 {
 	CLF_BODY_TAKEN,				/* go on */
-	CLF_BODY_REFUSED,			/* not what was asked for: stops (parse_failed) */
+	CLF_BODY_REFUSED,			/* refused, the consumer says why: stops
+								 * (parse_failed) */
 	CLF_BODY_TOO_LARGE			/* its parse would take more than max_bytes:
 								 * stops (too_large, parse_too_large) */
 } ClfBodyVerdict;
