@@ -4424,9 +4424,9 @@ class Suite:
         # A cursor over a set-returning SQL function whose FETCH failed in a
         # savepoint above the function (in the cursor's own query, between
         # two of the function's rows), on its first FETCH or a later one:
-        # the function's query did not fail, but its memory is the
-        # cursor's, which can never run again.  The scan's progress row
-        # goes at ROLLBACK TO, the cursor still open.
+        # the function's query did not fail, but it runs in the cursor's
+        # portal, which failed and can never run again.  The scan's
+        # progress row goes at ROLLBACK TO, the cursor still open.
         set_mapping(conn, access_token="fixed-basic")
         run(conn, "CREATE FOREIGN TABLE fs_caught (external_userid text) SERVER fs OPTIONS (page_size '5')")
         run(conn, "CREATE FUNCTION fs_caught_ids() RETURNS SETOF text LANGUAGE sql "
