@@ -7,8 +7,9 @@
  * starts and goes with the scan's memory (the ClfProgressRow lives there),
  * when scan_events.c says its query failed (clf_progress_end: a cursor's,
  * or a SQL function's that PL/pgSQL calls, keeps that memory long after),
- * with the failure of the portal running it, or with its backend; the states land on the row of the scan that said
- * it is fetching (clf_progress_enter).
+ * with the failure of the portal running it, or with its backend; the
+ * states land on the row of the scan that said it is fetching
+ * (clf_progress_enter).
  *
  *-------------------------------------------------------------------------
  */
