@@ -152,11 +152,12 @@ fetch_next_page(ClfTraversal *trav)
 {
 	MemoryContext oldcxt;
 	int64		page_no = trav->pages_in_traversal + 1;
+	int			limit = next_page_limit(trav);
 
 	MemoryContextReset(trav->page_cxt);
 	oldcxt = MemoryContextSwitchTo(trav->page_cxt);
 	clf_event_page_begins(&trav->report);
-	clf_fetch_page(&trav->opts, trav->cursor, next_page_limit(trav), page_no,
+	clf_fetch_page(&trav->opts, trav->cursor, limit, page_no,
 				   &trav->resp, &trav->stats, &trav->report);
 	clf_event_page_done(&trav->report, (int64) trav->resp.nitems);
 	MemoryContextSwitchTo(oldcxt);
@@ -199,11 +200,13 @@ clf_traversal_poll(ClfTraversal *trav, const void *poller, SubTransactionId subi
 		trav->fetcher = clf_fetcher_create(trav->scan_cxt, poller, subid);
 	if (!clf_fetcher_busy(trav->fetcher))
 	{
+		int			limit = next_page_limit(trav);
+
 		MemoryContextReset(trav->page_cxt);
 		oldcxt = MemoryContextSwitchTo(trav->page_cxt);
 		clf_event_page_begins(&trav->report);
 		clf_fetcher_start(trav->fetcher, &trav->opts, trav->cursor,
-						  next_page_limit(trav), page_no, &trav->resp, &trav->stats,
+						  limit, page_no, &trav->resp, &trav->stats,
 						  &trav->report);
 		MemoryContextSwitchTo(oldcxt);
 	}

@@ -417,6 +417,7 @@ judge_attempt(ClfCall *call, const ClfHttpRequest *hreq, ClfResponse *resp,
 	ClfHttpOutcome *out = &call->out;
 	ClfAttemptKind kind;
 	bool		rate_limited = false;
+	char	   *failure;
 
 	if (out->too_large)
 		kind = CLF_ATTEMPT_FATAL;
@@ -467,15 +468,15 @@ judge_attempt(ClfCall *call, const ClfHttpRequest *hreq, ClfResponse *resp,
 	*delay = backoff_ms(attempt, rate_limited);
 	if (out->retry_after_s > 0 && (out->http_status == 429 || out->http_status == 503))
 		*delay = retry_after_ms(attempt, out->retry_after_s, *delay);
+	failure = describe_attempt(call, hreq, out, resp);
 	ereport(DEBUG1,
 			(errmsg_internal("contact_list_fdw: %s failed with %s; retry %d of %d in %d ms",
-							 what_was_fetched(call), describe_attempt(call, hreq, out, resp),
+							 what_was_fetched(call), failure,
 							 attempt + 1, call->opts->max_retries, *delay)));
 	call->stats->retries++;
 	clf_event_retry(call->opts, call->stats,
 					out->failed ? (int) out->result : 0,
-					out->http_status, resp->errcode, *delay,
-					describe_attempt(call, hreq, out, resp));
+					out->http_status, resp->errcode, *delay, failure);
 	return CLF_STEP_RETRY;
 }
 
