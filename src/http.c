@@ -62,6 +62,13 @@ typedef struct ClfTransfer
 #define CLF_MAX_WATCHED_SOCKETS 4
 
 /*
+ * Names the release (META.json's version), so that the owner of a proxy or
+ * of the API's logs can tell which build called.  test/check_meta.py fails
+ * when the two differ.
+ */
+#define CLF_USER_AGENT "contact_list_fdw/1.4.0"
+
+/*
  * A libcurl handle kept per foreign server, in TopMemoryContext: one
  * keep-alive connection and TLS session serve every page and query.
  *
@@ -1011,7 +1018,7 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(easy, CURLOPT_USERAGENT, "contact_list_fdw/1.0");
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, CLF_USER_AGENT);
 #ifdef CLF_FAULT_INJECTION
 	if (fault_at("descheduled_after_send"))
 	{

@@ -67,6 +67,13 @@ else:
     if upstream != version:
         fail(f"debian/changelog is at {upstream}, META.json at {version}")
 
+# the User-Agent every request sends names the release
+agent = re.search(r'^#define CLF_USER_AGENT "contact_list_fdw/([^"]*)"', open("src/http.c", encoding="utf-8").read(), re.M)
+if not agent:
+    fail("src/http.c: no CLF_USER_AGENT \"contact_list_fdw/X.Y.Z\"")
+elif agent.group(1) != version:
+    fail(f"src/http.c: CLF_USER_AGENT names release {agent.group(1)}, META.json {version}")
+
 # the control file's SQL version
 control = open("contact_list_fdw.control", encoding="utf-8").read()
 m = re.search(r"^default_version\s*=\s*'([^']+)'", control, re.M)
@@ -111,4 +118,4 @@ for e in errors:
     print(e)
 if errors:
     sys.exit(1)
-print(f"release {version}, SQL version {m.group(1) if m else '?'}: META.json, debian/changelog and the control file agree")
+print(f"release {version}, SQL version {m.group(1) if m else '?'}: META.json, debian/changelog, the control file and the User-Agent agree")

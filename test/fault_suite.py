@@ -913,6 +913,21 @@ class Suite:
         got = sorted((r[0] or "", r[1] or "") for r in rows)
         check(names == got, "rows differ from mock_wecom.py --dump basic")
 
+    def user_agent(self, conn):
+        # secret-ok-agent: a token key no other case fetches, so gettoken is made
+        set_mapping(conn, corp_id="corp-basic", corp_secret="secret-ok-agent")
+        reset()
+        try:
+            rows = scan(conn)
+        finally:
+            set_mapping(conn, access_token="fixed-basic")
+        check(len(rows) == 25, "%d rows, expected 25" % len(rows))
+        check(stats()["gettoken"] == 1, "no gettoken: %s" % stats())
+        with open(os.path.join(ROOT, "META.json"), encoding="utf-8") as f:
+            release = json.load(f)["version"]
+        agents = mock_get("/_user_agents")
+        check(agents == ["contact_list_fdw/" + release], "User-Agent sent: %s" % agents)
+
     def page_retried_once(self, conn, scenario, page, said=""):
         """scenario breaks page (1-based) once: 6 requests, that page asked
         again with its own cursor, every row once, one DEBUG1 retry line
@@ -7064,6 +7079,8 @@ class Suite:
         self.per_backend = "--per-backend" in sys.argv
         conn = self.setup()
         self.case("clean run: 25 rows in 5 pages, as the mock lists them", lambda: self.clean_run(conn))
+        self.case("gettoken and every page name the release (META.json's) in their User-Agent",
+                  lambda: self.user_agent(conn))
         if self.clean is None:
             print("cannot go on without a clean run")
             return 1

@@ -281,7 +281,7 @@ BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's (and bigtokenplain'
 BIG_ERROR_PAGE = 100000  # bytes of padding in http502big's error page
 LONG_VALUE = 8000000  # backslashes in longvalue's name
 # the good corp secrets; the third has characters a query string escapes
-GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "secret-ok%26")
+GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "secret-ok%26", "secret-ok-agent")
 
 
 def known(scen):
@@ -410,6 +410,7 @@ class State:
         self.used_tokens = set()
         self.gettokens = {}  # scenario -> gettoken calls with a known corp id
         self.echo_text = ""  # the errmsg of secret-gen and genecho (/_echo)
+        self.user_agents = set()  # of gettoken and contact_list requests (/_user_agents)
         self.gen += 1        # connections accepted before a reset must not be uncounted after it
 
     def reset(self):
@@ -618,7 +619,7 @@ FIXED_BODIES = {"notobject": b"[1,2,3]", "noinfolist": b'{"errcode":0,"errmsg":"
                 # 3 MB of JSON that a parser builds into some 800 MB
                 "emptyobjects": b'{"errcode":0,"errmsg":"ok","info_list":[' + b",".join([b"{}"] * 1000000) +
                                 b'],"next_cursor":""}'}
-CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens", "/_echo")
+CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens", "/_echo", "/_user_agents")
 JSON_TYPE = "application/json; charset=UTF-8"
 
 
@@ -797,6 +798,9 @@ class Handler(BaseHTTPRequestHandler):
         self.api_gen = STATE.gen
         if self.api_request and self.gz:
             STATE.bump("gzip_accepted")
+        if self.api_request:
+            with STATE.lock:
+                STATE.user_agents.add(self.headers.get("User-Agent"))
         # what this connection asked, for the echoconn scenario
         self.seen = getattr(self, "seen", []) + ["%s %s (decoded: %s)" % (self.command, self.path,
                                                                            unquote(self.path))]
@@ -816,6 +820,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json({"ok": True, "expired": STATE.expire_all()})
         elif url.path == "/_stats":
             self.send(200, STATE.snapshot())
+        elif url.path == "/_user_agents":
+            with STATE.lock:
+                agents = sorted(STATE.user_agents, key=lambda a: (a is None, a or ""))
+            self.send_json(agents)
         elif url.path == "/_in_flight_by_token":
             self.send(200, STATE.in_flight_snapshot())
         elif url.path == "/_echo":
