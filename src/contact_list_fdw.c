@@ -172,11 +172,17 @@ clfExecutorEnd(QueryDesc *queryDesc)
 	clf_event_query_returned(query);
 }
 
+/*
+ * libcurl starts first, before anything is defined or hooked: it can fail
+ * (memory, the TLS library), and PostgreSQL runs _PG_init again at the
+ * session's next LOAD or call, which must not find the settings of the
+ * failed attempt already defined.
+ */
 void
 _PG_init(void)
 {
-	clf_options_init();
 	clf_http_init();
+	clf_options_init();
 	clf_wecom_init();
 	clf_tokens_init();
 	clf_shmem_init();

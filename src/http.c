@@ -410,6 +410,10 @@ clf_http_init(void)
 		unsetenv("SSLKEYLOGFILE");
 	}
 	rc = curl_global_init(CURL_GLOBAL_ALL);
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("curl_global_init"))
+		rc = CURLE_FAILED_INIT;
+#endif
 	if (keylog)
 	{
 		setenv("SSLKEYLOGFILE", keylog, 1);

@@ -3315,6 +3315,29 @@ class Suite:
         finally:
             mc.stop()
 
+    def curl_init_failed(self, conn):
+        # libcurl failing to start fails the library's load; the session's
+        # next LOAD or query runs _PG_init again, which must start from
+        # nothing: not find its settings defined by the failed attempt
+        mc, c = fault_injection_cluster("curlinit", preload=False)
+        try:
+            basic_server(c)
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            fresh = mc.connect()
+            run(fresh, "SET clf_fault.point = 'curl_global_init'")
+            for attempt in (1, 2):
+                e = scan_error(fresh, "LOAD 'contact_list_fdw'")
+                check(e.pgcode == "HV000" and (e.diag.message_primary or "").startswith("could not initialize libcurl"),
+                      "load %d failed with %s: %s" % (attempt, e.pgcode, error_text(e)))
+            run(fresh, "RESET clf_fault.point")
+            rows = run(fresh, "SELECT count(*) FROM t")
+            check(rows == [(25,)], "after the failed loads: %s" % rows)
+            setting = run(fresh, "SHOW contact_list_fdw.retry_delay_ms")
+            check(setting and setting[0][0], "the settings are not defined: %s" % setting)
+            fresh.close()
+        finally:
+            mc.stop()
+
     def async_pair(self, conn, fast, fast_token, slow, slow_token, slow_page_size):
         """Two async-capable tables, each on a server of its own (NAME_srv):
         fast pages of 5 rows, and slow ones of slow_page_size."""
@@ -7208,6 +7231,8 @@ class Suite:
         self.shared("an async request that failed before it began counts nothing for it: "
                     "an Append's scan out of memory before its transfer, against the mock's count",
                     lambda: self.async_request_not_made(conn), needs_views)
+        self.case("libcurl failing to start fails the library's load, which the next query tries again from the start",
+                  lambda: self.curl_init_failed(conn))
         self.case("async_done_uncollected: an async transfer libcurl finished (a refused connect) and "
                   "an error dropped before it was collected counts one request, as a synchronous scan's",
                   lambda: self.async_done_uncollected(conn))
