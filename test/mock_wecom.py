@@ -226,7 +226,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "h
               "drop3", "loopcursor", "extrakeys", "itemnotobject", "truncated",
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken", "hangtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
-              "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once", "limitwait",
+              "closehold", "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once", "limitwait",
               "limitwaitbig"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoconncut", "echoproxy",
@@ -235,6 +235,7 @@ ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404"
            "nothttp", "badstatus", "badheader", "http502big", "http502bigchunked",
            "bigtokenplain", "token502big", "token502bigchunked", "longerrmsg", "genecho", "emptyobjects"}
 BENCH_ROWS = 1000000  # replaced by --bench-rows
+CLOSE_HOLD = 10  # seconds closehold keeps an answered connection open
 
 
 def dataset(scen):
@@ -1209,6 +1210,8 @@ class Handler(BaseHTTPRequestHandler):
         if scen == "closeempty" or scen == "closeempty2":
             empty = scen == "closeempty" or (page == 2 and STATE.first_time("closecut", "closeempty2"))
             return self.send_unframed(b"" if empty else body, False)
+        if scen == "closehold":
+            return self.send_and_hold(body)
         if scen == "badgzip" or (scen == "badgzip2" and page == 2 and STATE.first_time("closecut", "badgzip2")):
             # said to be gzip-encoded, but plain JSON: it cannot be decoded
             return self.send(200, body, gz=True, encoded=True)
@@ -1257,6 +1260,16 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+    def send_and_hold(self, body):
+        """A whole answer that says Connection: close, then the connection
+        left open, TLS and TCP alike (no close_notify, no FIN), for
+        CLOSE_HOLD seconds, as a gateway slow to let go; then closed, TCP
+        only."""
+        self.close_connection = True
+        self.send(200, body, headers=[("Connection", "close")])
+        self.wfile.flush()
+        time.sleep(CLOSE_HOLD)
 
     def send_big_error(self, status, chunked):
         """A gateway's error page of BIG_ERROR_PAGE bytes and more, never gzip:
