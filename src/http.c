@@ -58,8 +58,29 @@ typedef struct ClfTransfer
 	ClfHttpOutcome *out;		/* what the callbacks saw */
 } ClfTransfer;
 
-/* The sockets libcurl asked us to watch for one transfer (happy eyeballs may use two). */
-#define CLF_MAX_WATCHED_SOCKETS 4
+/*
+ * The sockets libcurl asks us to watch have no fixed number.  Besides the
+ * transfer's own (happy eyeballs may use two, and libcurl 8.23 adds one of
+ * its own handle's), libcurl 8.9 and later hand us those of the
+ * connections they are closing: a TLS connection the server closed is shut
+ * down properly (close_notify), its socket watched until the server's side
+ * ends or about 2 s have passed, and let go only when libcurl next runs
+ * (8.23 sometimes later still).  A server that answers every page with
+ * "Connection: close" and is slow to let go so leaves one socket for each
+ * page of those seconds, however many: a fixed number failed the page after
+ * them.  So the list grows as needed, from room for this many.
+ */
+#define CLF_FIRST_WATCHED_SOCKETS 4
+
+/* At most this many events one wait returns; the others wait for the next. */
+#define CLF_EVENTS_PER_WAIT 8
+
+/* A socket libcurl asked us to watch, and for what (CURL_POLL_*). */
+typedef struct ClfWatchedSocket
+{
+	curl_socket_t sock;
+	int			what;
+} ClfWatchedSocket;
 
 /*
  * Names the release (META.json's version), so that the owner of a proxy or
@@ -89,8 +110,8 @@ typedef struct ClfConnection
 	CURL	   *easy;
 	CURLM	   *multi;
 	int			nsockets;
-	curl_socket_t sockets[CLF_MAX_WATCHED_SOCKETS];
-	int			socket_what[CLF_MAX_WATCHED_SOCKETS];	/* CURL_POLL_* */
+	int			max_sockets;	/* room in sockets */
+	ClfWatchedSocket *sockets;	/* in TopMemoryContext, or NULL */
 	TimestampTz timer_deadline; /* when libcurl wants its timeout action; 0:
 								 * none */
 	struct WaitEventSet *wait_set;	/* the latch and the sockets above */
@@ -123,6 +144,31 @@ curl_deadline(long timeout_ms)
 		: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 }
 
+/*
+ * Room for twice as many sockets as conn has room for (or the first few).
+ * It runs inside libcurl, so it raises no error: false when there is no
+ * memory for it.
+ */
+static bool
+grow_sockets(ClfConnection *conn)
+{
+	int			n = conn->max_sockets > 0 ? conn->max_sockets * 2 : CLF_FIRST_WATCHED_SOCKETS;
+	ClfWatchedSocket *sockets;
+
+	sockets = MemoryContextAllocExtended(TopMemoryContext, n * sizeof(ClfWatchedSocket),
+										 MCXT_ALLOC_NO_OOM);
+	if (sockets == NULL)
+		return false;
+	if (conn->sockets)
+	{
+		memcpy(sockets, conn->sockets, conn->nsockets * sizeof(ClfWatchedSocket));
+		pfree(conn->sockets);
+	}
+	conn->sockets = sockets;
+	conn->max_sockets = n;
+	return true;
+}
+
 static int
 socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, void *socketp)
 {
@@ -130,28 +176,25 @@ socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, void *soc
 	int			i;
 
 	for (i = 0; i < conn->nsockets; i++)
-		if (conn->sockets[i] == sock)
+		if (conn->sockets[i].sock == sock)
 			break;
 
 	conn->sockets_changed = true;
 	if (what == CURL_POLL_REMOVE)
 	{
 		if (i < conn->nsockets)
-		{
-			conn->nsockets--;
-			conn->sockets[i] = conn->sockets[conn->nsockets];
-			conn->socket_what[i] = conn->socket_what[conn->nsockets];
-		}
+			conn->sockets[i] = conn->sockets[--conn->nsockets];
 		return 0;
 	}
 	if (i == conn->nsockets)
 	{
-		if (conn->nsockets == CLF_MAX_WATCHED_SOCKETS)
-			return -1;			/* makes libcurl fail the transfer cleanly */
+		/* out of memory: libcurl aborts, and socket_action has the handle made again */
+		if (conn->nsockets == conn->max_sockets && !grow_sockets(conn))
+			return -1;
 		conn->nsockets++;
-		conn->sockets[i] = sock;
+		conn->sockets[i].sock = sock;
 	}
-	conn->socket_what[i] = what;
+	conn->sockets[i].what = what;
 	return 0;
 }
 
@@ -174,6 +217,11 @@ close_connection(ClfConnection *conn)
 		curl_multi_cleanup(conn->multi);
 	if (conn->easy)
 		curl_easy_cleanup(conn->easy);
+	/* after libcurl's cleanup, which may still tell us of sockets it closes */
+	if (conn->sockets)
+		pfree(conn->sockets);
+	conn->sockets = NULL;
+	conn->max_sockets = 0;
 	conn->multi = NULL;
 	conn->easy = NULL;
 	conn->nsockets = 0;
@@ -339,6 +387,9 @@ get_connection(const ClfOptions *opts)
 		conn->easy = NULL;
 		conn->multi = NULL;
 		conn->wait_set = NULL;
+		conn->sockets = NULL;
+		conn->max_sockets = 0;
+		conn->nsockets = 0;
 		conn->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
 												  ObjectIdGetDatum(opts->serverid));
 		conn->invalidated = false;
@@ -621,12 +672,12 @@ connection_wait_set(ClfConnection *conn)
 		{
 			uint32		events = 0;
 
-			if (conn->socket_what[i] & CURL_POLL_IN)
+			if (conn->sockets[i].what & CURL_POLL_IN)
 				events |= WL_SOCKET_READABLE;
-			if (conn->socket_what[i] & CURL_POLL_OUT)
+			if (conn->sockets[i].what & CURL_POLL_OUT)
 				events |= WL_SOCKET_WRITEABLE;
 			if (events)
-				AddWaitEventToSet(set, events, conn->sockets[i], NULL, NULL);
+				AddWaitEventToSet(set, events, conn->sockets[i].sock, NULL, NULL);
 		}
 	}
 	PG_CATCH();
@@ -721,9 +772,9 @@ run_transfer(ClfConnection *conn, const char *what)
 	socket_action(conn, what, CURL_SOCKET_TIMEOUT, 0, &running);
 	while (running > 0)
 	{
-		WaitEvent	occurred[CLF_MAX_WATCHED_SOCKETS + 2];
-		curl_socket_t ready_fd[CLF_MAX_WATCHED_SOCKETS + 2];
-		int			ready_flags[CLF_MAX_WATCHED_SOCKETS + 2];
+		WaitEvent	occurred[CLF_EVENTS_PER_WAIT];
+		curl_socket_t ready_fd[CLF_EVENTS_PER_WAIT];
+		int			ready_flags[CLF_EVENTS_PER_WAIT];
 		int			nready = 0;
 		bool		latch_set = false;
 		long		timeout = 1000;
@@ -1780,7 +1831,7 @@ clf_http_async_start(ClfHttpAsync *a, const ClfHttpRequest *hreq,
 static void
 serve_events(ClfHttpAsync *a, int *running)
 {
-	struct epoll_event events[CLF_MAX_WATCHED_SOCKETS + 1];
+	struct epoll_event events[CLF_EVENTS_PER_WAIT];
 	int			nevents;
 	bool		timer_fired = false;
 
