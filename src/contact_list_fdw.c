@@ -173,10 +173,12 @@ clfExecutorEnd(QueryDesc *queryDesc)
 }
 
 /*
- * libcurl starts first, before anything is defined or hooked: it can fail
- * (memory, the TLS library), and PostgreSQL runs _PG_init again at the
- * session's next LOAD or call, which must not find the settings of the
- * failed attempt already defined.
+ * libcurl starts first, before anything is defined or hooked: its start
+ * can fail for the machine's reasons (memory, the TLS library), and
+ * PostgreSQL runs _PG_init again at the session's next LOAD or call, which
+ * must not find the settings of the failed attempt already defined.  The
+ * steps after it fail only out of memory, and such a load is not retried
+ * cleanly.
  */
 void
 _PG_init(void)

@@ -62,17 +62,20 @@ typedef struct ClfTransfer
  * The sockets libcurl asks us to watch have no fixed number.  Besides the
  * transfer's own (happy eyeballs may use two, and libcurl 8.23 adds one of
  * its own handle's), libcurl 8.9 and later hand us those of the
- * connections they are closing: a TLS connection the server closed is shut
- * down properly (close_notify), its socket watched until the server's side
- * ends or about 2 s have passed, and let go only when libcurl next runs
- * (8.23 sometimes later still).  A server that answers every page with
+ * connections they are closing: a TLS connection the server said it would
+ * close (Connection: close) is shut down properly (close_notify), its
+ * socket watched until the server's side ends or about 2 s have passed,
+ * and let go only when libcurl next runs (8.23 sometimes later still).  A server that answers every page with
  * "Connection: close" and is slow to let go so leaves one socket for each
  * page of those seconds, however many: a fixed number failed the page after
  * them.  So the list grows as needed, from room for this many.
  */
 #define CLF_FIRST_WATCHED_SOCKETS 4
 
-/* At most this many events one wait returns; the others wait for the next. */
+/*
+ * At most this many events one wait returns: the wait sets are
+ * level-triggered, so what is still ready comes with the next wait.
+ */
 #define CLF_EVENTS_PER_WAIT 8
 
 /* A socket libcurl asked us to watch, and for what (CURL_POLL_*). */
@@ -460,11 +463,12 @@ clf_http_init(void)
 		keylog = pstrdup(keylog);
 		unsetenv("SSLKEYLOGFILE");
 	}
-	rc = curl_global_init(CURL_GLOBAL_ALL);
 #ifdef CLF_FAULT_INJECTION
 	if (fault_at("curl_global_init"))
 		rc = CURLE_FAILED_INIT;
+	else
 #endif
+		rc = curl_global_init(CURL_GLOBAL_ALL);
 	if (keylog)
 	{
 		setenv("SSLKEYLOGFILE", keylog, 1);

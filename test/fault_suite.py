@@ -136,6 +136,13 @@ def scan_error(conn, sql="SELECT count(*) FROM fs_contacts"):
     raise Fail("no error from: %s" % sql)
 
 
+def libcurl_version():
+    """The libcurl the library is built against, as (major, minor, patch)."""
+    out = subprocess.run(["pkg-config", "--modversion", "libcurl"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    return tuple(int(x) for x in re.findall(r"\d+", out)[:3])
+
+
 def error_text(e):
     d = e.diag
     return "\n".join(x for x in (d.message_primary, d.message_detail, d.message_hint) if x)
@@ -1619,7 +1626,9 @@ class Suite:
                            follow_userid text, chat_id text, chat_name text, add_time timestamptz)
                          SERVER fs_hold OPTIONS (page_size '2')""")
             pid = run(conn, "SELECT pg_backend_pid()")[0][0]
+            started = time.monotonic()
             rows = scan(conn, "fs_hold_contacts")
+            took = time.monotonic() - started
             # the closing connections libcurl still holds (the mock keeps
             # its end open for 10 s; libcurl lets go only when it next runs)
             held = len(sockets_to(pid, port))
@@ -1630,12 +1639,18 @@ class Suite:
         finally:
             stop(mock)
             run(conn, "DROP SERVER IF EXISTS fs_hold CASCADE")
-        print("# shutdown_sockets: %d closing connections held after the scan" % held, flush=True)
-        if held == 0:
+        print("# shutdown_sockets: %d closing connections held after the scan of %.1f s" % (held, took),
+              flush=True)
+        if libcurl_version() < (8, 9):
             # libcurl before 8.9 closes a connection at once when the server
             # says so: nothing to watch, nothing this case can show
-            raise Skip("this libcurl closed every connection at once (before 8.9 it does not shut "
-                       "them down gracefully): the scan's rows are right, but no closing socket was held")
+            raise Skip("libcurl before 8.9 closes every connection at once: the scan's rows are right, "
+                       "but no closing socket is held")
+        if held <= 4 and took > 2:
+            # each closing connection is let go after about 2 s: a machine
+            # too busy for 5 pages in that time cannot show more than 4
+            raise Skip("the scan's rows are right, but its 13 pages took %.1f s: too slow to hold more "
+                       "than 4 closing connections at once" % took)
         check(held > 4, "only %d closing connections held: the case no longer shows more sockets "
                         "than the old cap of 4" % held)
 
@@ -7277,8 +7292,8 @@ class Suite:
         self.shared("an async request that failed before it began counts nothing for it: "
                     "an Append's scan out of memory before its transfer, against the mock's count",
                     lambda: self.async_request_not_made(conn), needs_views)
-        self.case("libcurl failing to start fails the library's load, which the next query tries again from the start",
-                  lambda: self.curl_init_failed(conn))
+        self.shared("libcurl failing to start fails the library's load, which the next query tries again from the start",
+                    lambda: self.curl_init_failed(conn), own_cluster)
         self.case("async_done_uncollected: an async transfer libcurl finished (a refused connect) and "
                   "an error dropped before it was collected counts one request, as a synchronous scan's",
                   lambda: self.async_done_uncollected(conn))
