@@ -65,10 +65,11 @@ typedef struct ClfTransfer
  * connections they are closing: a TLS connection the server said it would
  * close (Connection: close) is shut down properly (close_notify), its
  * socket watched until the server's side ends or about 2 s have passed,
- * and let go only when libcurl next runs (8.23 sometimes later still).  A server that answers every page with
- * "Connection: close" and is slow to let go so leaves one socket for each
- * page of those seconds, however many: a fixed number failed the page after
- * them.  So the list grows as needed, from room for this many.
+ * and let go only when libcurl next runs (8.23 sometimes later still).  A
+ * server that answers every page with "Connection: close" and is slow to
+ * let go so leaves one socket for each page of those seconds, however
+ * many: a fixed number failed the page after them.  So the list grows as
+ * needed, from room for this many.
  */
 #define CLF_FIRST_WATCHED_SOCKETS 4
 
