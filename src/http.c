@@ -120,6 +120,7 @@ typedef struct ClfConnection
 								 * none */
 	struct WaitEventSet *wait_set;	/* the latch and the sockets above */
 	bool		sockets_changed;	/* wait_set must be built again */
+	bool		sockets_out_of_memory;	/* why socket_callback failed libcurl */
 	/* digest of the credentials (the mapping's, its proxy's) its requests carried */
 	uint8		credentials[PG_SHA256_DIGEST_LENGTH];
 } ClfConnection;
@@ -159,6 +160,10 @@ grow_sockets(ClfConnection *conn)
 	int			n = conn->max_sockets > 0 ? conn->max_sockets * 2 : CLF_FIRST_WATCHED_SOCKETS;
 	ClfWatchedSocket *sockets;
 
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("watch_socket"))
+		return false;
+#endif
 	sockets = MemoryContextAllocExtended(TopMemoryContext, n * sizeof(ClfWatchedSocket),
 										 MCXT_ALLOC_NO_OOM);
 	if (sockets == NULL)
@@ -192,9 +197,12 @@ socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, void *soc
 	}
 	if (i == conn->nsockets)
 	{
-		/* out of memory: libcurl aborts, and socket_action has the handle made again */
+		/* libcurl aborts, and socket_action reports why */
 		if (conn->nsockets == conn->max_sockets && !grow_sockets(conn))
+		{
+			conn->sockets_out_of_memory = true;
 			return -1;
+		}
 		conn->nsockets++;
 		conn->sockets[i].sock = sock;
 	}
@@ -754,11 +762,20 @@ static void
 socket_action(ClfConnection *conn, const char *what, curl_socket_t fd,
 			  int flags, int *running)
 {
-	CURLMcode	rc = act_on_socket(conn->multi, fd, flags, running);
+	CURLMcode	rc;
 
+	conn->sockets_out_of_memory = false;
+	rc = act_on_socket(conn->multi, fd, flags, running);
 	if (rc != CURLM_OK)
 	{
 		conn->invalidated = true;
+		/* libcurl's own word for it would be "aborted by an application callback" */
+		if (conn->sockets_out_of_memory)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("The request for %s could not get the memory to wait on another of libcurl's sockets.",
+							   what)));
 		report_multi_error(what, "curl_multi_socket_action", rc);
 	}
 }
@@ -1561,6 +1578,7 @@ struct ClfHttpAsync
 	bool		done;			/* libcurl finished the transfer in flight,
 								 * not yet collected */
 	CURLMcode	remove_rc;		/* of the last curl_multi_remove_handle */
+	int			watch_errno;	/* why async_socket_callback failed libcurl */
 	TimestampTz wake_at;		/* the caller's own deadline, or 0 */
 	TimestampTz curl_deadline;	/* when libcurl wants its timeout action, or 0 */
 	ClfTransfer transfer;
@@ -1627,6 +1645,7 @@ async_socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, voi
 {
 	ClfHttpAsync *a = (ClfHttpAsync *) userp;
 	struct epoll_event ev;
+	bool		failed;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.data.fd = sock;
@@ -1636,9 +1655,22 @@ async_socket_callback(CURL *easy, curl_socket_t sock, int what, void *userp, voi
 		return 0;
 	}
 	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
-	if (epoll_ctl(a->epoll_fd, EPOLL_CTL_MOD, sock, &ev) != 0 &&
-		(errno != ENOENT || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, sock, &ev) != 0))
-		return -1;				/* makes libcurl fail the transfer cleanly */
+#ifdef CLF_FAULT_INJECTION
+	if (fault_at("watch_socket"))
+	{
+		errno = ENOMEM;
+		failed = true;
+	}
+	else
+#endif
+		failed = epoll_ctl(a->epoll_fd, EPOLL_CTL_MOD, sock, &ev) != 0 &&
+			(errno != ENOENT || epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, sock, &ev) != 0);
+	if (failed)
+	{
+		/* libcurl fails the transfer cleanly, and async_socket_action reports why */
+		a->watch_errno = errno;
+		return -1;
+	}
 	return 0;
 }
 
@@ -1763,7 +1795,10 @@ socket_flags(uint32 events)
 static void
 async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 {
-	CURLMcode	rc = act_on_socket(a->multi, fd, flags, running);
+	CURLMcode	rc;
+
+	a->watch_errno = 0;
+	rc = act_on_socket(a->multi, fd, flags, running);
 
 	/*
 	 * With nothing in flight, what libcurl says of a connection no transfer
@@ -1776,6 +1811,15 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 	 * The transfer stays in flight: its owner drops it, counted if some of
 	 * it went out (clf_http_async_drop), or it goes with its memory.
 	 */
+	if (rc != CURLM_OK && a->watch_errno != 0)
+	{
+		int			sqlstate = a->watch_errno == ENOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_FDW_ERROR;
+
+		errno = a->watch_errno;
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("could not wait on a socket of the request for %s: %m", a->hreq->what)));
+	}
 	if (rc != CURLM_OK)
 		report_multi_error(a->hreq->what, "curl_multi_socket_action", rc);
 	if (*running == 0)

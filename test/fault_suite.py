@@ -3396,6 +3396,35 @@ class Suite:
         finally:
             mc.stop()
 
+    def watch_socket_out_of_memory(self, conn):
+        # no memory to wait on one more of libcurl's sockets fails the scan
+        # as what it is, not as libcurl's "aborted by an application
+        # callback", and the connection made afresh serves the next query
+        mc, c = fault_injection_cluster("watchsock")
+        try:
+            basic_server(c)
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            run(c, "CREATE FOREIGN TABLE ta (external_userid text) SERVER s OPTIONS (async_capable 'on')")
+            plain = "SELECT count(*) FROM t"
+            both = "SELECT count(*) FROM (SELECT external_userid FROM ta UNION ALL SELECT external_userid FROM ta) u"
+            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + both))
+            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            for sql, message in ((plain, "out of memory"), (both, "could not wait on a socket of the request for ")):
+                run(c, "SET clf_fault.point = 'watch_socket'")
+                e = scan_error(c, sql)
+                run(c, "RESET clf_fault.point")
+                text = error_text(e)
+                check(e.pgcode == "53200" and (e.diag.message_primary or "").startswith(message)
+                      and "page 1 of " in text and "callback" not in text,
+                      "%s: %s %s" % (sql, e.pgcode, text))
+                if message == "out of memory":
+                    check("could not get the memory to wait on another of libcurl's sockets" in text,
+                          "the detail does not say what needed the memory: %s" % text)
+                got = run(c, sql)
+                check(got == [(25 if sql == plain else 50,)], "%s after the failure: %s" % (sql, got))
+        finally:
+            mc.stop()
+
     def async_pair(self, conn, fast, fast_token, slow, slow_token, slow_page_size):
         """Two async-capable tables, each on a server of its own (NAME_srv):
         fast pages of 5 rows, and slow ones of slow_page_size."""
@@ -7294,6 +7323,9 @@ class Suite:
                     lambda: self.async_request_not_made(conn), needs_views)
         self.shared("libcurl failing to start fails the library's load, which the next query tries again from the start",
                     lambda: self.curl_init_failed(conn), own_cluster)
+        self.shared("watch_socket: no memory to wait on another of libcurl's sockets fails a scan, plain "
+                    "or asynchronous, with out of memory, and the next query gets every row",
+                    lambda: self.watch_socket_out_of_memory(conn), own_cluster)
         self.case("async_done_uncollected: an async transfer libcurl finished (a refused connect) and "
                   "an error dropped before it was collected counts one request, as a synchronous scan's",
                   lambda: self.async_done_uncollected(conn))
