@@ -148,6 +148,13 @@ def error_text(e):
     return "\n".join(x for x in (d.message_primary, d.message_detail, d.message_hint) if x)
 
 
+def check_async_children(conn, sql, n=2):
+    """The plan of sql runs n foreign scans as an Append's asynchronous
+    children (else a case about async scans would test plain ones)."""
+    plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
+    check(plan.count("Async Foreign Scan") == n, "not every child is async:\n" + plan)
+
+
 def fault_error(conn, sql, point, what="SQLSTATE"):
     """Run sql with the fault point armed (a fault injection build): it must
     fail out of memory there.  The point is disarmed again; in a failed
@@ -1084,8 +1091,7 @@ class Suite:
             run(conn, "CREATE FOREIGN TABLE fs_tkb (external_userid text) "
                       "SERVER fs_tkb_srv OPTIONS (page_size '5', async_capable 'on')")
             sql = "SELECT external_userid FROM fs_tkf UNION ALL SELECT external_userid FROM fs_tkb"
-            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
-            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            check_async_children(conn, sql)
             for scen in ("token502big", "token502bigchunked"):
                 set_mapping(conn, server="fs_tkb_srv", corp_id="corp-" + scen, corp_secret="secret-ok")
                 reset()
@@ -1969,8 +1975,7 @@ class Suite:
                                follow_userid text, chat_id text, chat_name text, add_time timestamptz)
                              SERVER fs_sa OPTIONS (page_size '%d', async_capable 'on')""" % (t, PAGE))
             sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in ("fs_sa1", "fs_sa2"))
-            plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
-            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            check_async_children(conn, sql)
             pid = run(conn, "SELECT pg_backend_pid()")[0][0]
             tls_mock_get(port, cert, "/_reset")
             per = self.async_rows(conn, sql)
@@ -3311,8 +3316,7 @@ class Suite:
             ten_a_page_table(c)
             run(c, "CREATE FOREIGN TABLE ta (external_userid text) "
                    "SERVER s OPTIONS (page_size '10', async_capable 'on')")
-            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + two))
-            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            check_async_children(c, two)
             reset()
             other = mc.connect()
             opid = run(other, "SELECT pg_backend_pid()")[0][0]
@@ -3356,8 +3360,7 @@ class Suite:
                           "WHERE foreign_table = 'rs'::regclass")
             check(sync == [("error", 1)], "the synchronous scan's contact_list_fdw_scans() rows %s" % sync)
             two = "SELECT count(*) FROM (SELECT external_userid FROM ra UNION ALL SELECT external_userid FROM ra) u"
-            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + two))
-            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            check_async_children(c, two)
             # the first child whose connect is refused fails there; the
             # other has not begun (no row), or is still connecting
             fault_error(c, two, "async_transfer_done")
@@ -3407,8 +3410,7 @@ class Suite:
             run(c, "CREATE FOREIGN TABLE ta (external_userid text) SERVER s OPTIONS (async_capable 'on')")
             plain = "SELECT count(*) FROM t"
             both = "SELECT count(*) FROM (SELECT external_userid FROM ta UNION ALL SELECT external_userid FROM ta) u"
-            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + both))
-            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            check_async_children(c, both)
             for sql, message in ((plain, "out of memory"), (both, "could not wait on a socket of the request for ")):
                 run(c, "SET clf_fault.point = 'watch_socket'")
                 e = scan_error(c, sql)
@@ -5568,8 +5570,7 @@ class Suite:
             pid = run(c, "SELECT pg_backend_pid()")[0][0]
             # about a second; without a claim the last children poll for ever
             run(c, "SET statement_timeout = '10s'")
-            plan = "\n".join(r[0] for r in run(c, "EXPLAIN (COSTS OFF) " + sql))
-            check(plan.count("Async Foreign Scan") == n, "not every child is async:\n" + plan)
+            check_async_children(c, sql, n)
             t0 = time.monotonic()
             try:
                 per = self.async_rows(c, sql)
@@ -6518,8 +6519,7 @@ class Suite:
                        "OPTIONS (page_size '5')" % (i, i))
             run(a, "CREATE TABLE loc (external_userid text); INSERT INTO loc VALUES ('local')")
             union = "SELECT * FROM loc UNION ALL SELECT * FROM a1_t UNION ALL SELECT * FROM a2_t"
-            plan = "\n".join(r[0] for r in run(a, "EXPLAIN (COSTS OFF) " + union))
-            check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+            check_async_children(a, union)
             run(b, "CREATE SERVER b FOREIGN DATA WRAPPER contact_list_fdw OPTIONS "
                    "(max_concurrent_requests '5', timeout_ms '30000')")
             run(b, "CREATE USER MAPPING FOR clf_bob SERVER b OPTIONS (access_token 'fixed-basic')")
@@ -6574,8 +6574,7 @@ class Suite:
         it came from; checks that its plan runs each as an Async Foreign
         Scan."""
         sql = " UNION ALL ".join("SELECT '%s' AS t, %s FROM %s" % (n, COLUMNS, n) for n in names)
-        plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
-        check(plan.count("Async Foreign Scan") == len(names), "not every child is async:\n" + plan)
+        check_async_children(conn, sql, len(names))
         return sql
 
     def async_rows(self, conn, sql):
@@ -6831,8 +6830,7 @@ class Suite:
         # holding up the Append would wait for ever
         run(conn, "SET statement_timeout = '20s'")
         sql = capped("delay", 5)
-        plan = "\n".join(r[0] for r in run(conn, "EXPLAIN (COSTS OFF) " + sql))
-        check(plan.count("Async Foreign Scan") == 2, "not every child is async:\n" + plan)
+        check_async_children(conn, sql)
         pid = run(conn, "SELECT pg_backend_pid()")[0][0]
         reset()
         per = self.async_rows(conn, sql)
