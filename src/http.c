@@ -981,6 +981,29 @@ socks_failure(long proxy_error)
 	}
 }
 
+/*
+ * An HTTP proxy answered our CONNECT with an error of its own, other than
+ * asking for credentials (proxy_refused): libcurl reports only that the
+ * response failed, so its status says what went wrong beyond it.  A 5xx
+ * (squid's 503 and 504, tinyproxy's 500) is the path to the API failing,
+ * as a connection that fails; anything else (403 for a port its rules do
+ * not allow) is its ruleset's answer, which asking again does not change.
+ */
+static bool
+tunnel_refused(const ClfHttpOutcome *out)
+{
+	return out->result != CURLE_OK && out->proxy_status >= 300 && !out->proxy_refused;
+}
+
+/* The proxy (HTTP or SOCKS5) is not allowed to connect us to the API. */
+static bool
+proxy_rules_refused(const ClfHttpOutcome *out)
+{
+	if (tunnel_refused(out))
+		return out->proxy_status < 500;
+	return out->result == CURLE_PROXY && out->proxy_error == CURLPX_REPLY_NOT_ALLOWED;
+}
+
 static bool
 is_transient_curl_error(CURLcode rc, long proxy_error)
 {
@@ -1192,7 +1215,9 @@ judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 		 (out->result == CURLE_PROXY &&
 		  socks_failure(out->proxy_error) == CLF_SOCKS_CREDENTIALS));
 	out->failed = out->result != CURLE_OK && !out->too_large && !out->parse_failed;
-	out->transient = out->failed && is_transient_curl_error(out->result, out->proxy_error);
+	out->transient = out->failed &&
+		(tunnel_refused(out) ? out->proxy_status >= 500
+		 : is_transient_curl_error(out->result, out->proxy_error));
 
 	/*
 	 * libcurl refuses an https:// proxy's certificate with the same result
@@ -1355,6 +1380,11 @@ transport_sqlstate(CURLcode rc)
 static const char *
 transport_failure(const ClfHttpOutcome *out)
 {
+	if (tunnel_refused(out))
+		return psprintf("%s (HTTP status %ld)",
+						proxy_rules_refused(out) ? "the proxy does not allow connecting to the API"
+						: "the proxy could not reach the API",
+						out->proxy_status);
 	switch (out->result)
 	{
 		case CURLE_PROXY:
@@ -1551,6 +1581,10 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 				 ? (opts->proxy
 					? errhint("Check api_url and proxy (of the server, the wrapper or the settings contact_list_fdw.api_url and contact_list_fdw.proxy): what one of them names does not speak HTTP. The WeCom API is at %s.", CLF_DEFAULT_API_URL)
 					: errhint("Check api_url (of the server, the wrapper or the setting contact_list_fdw.api_url): what answers there does not speak HTTP. The WeCom API is at %s.", CLF_DEFAULT_API_URL))
+				 : proxy_rules_refused(out)
+				 ? errhint("The proxy's rules refuse a connection to the API's host and port: ask its administrator to allow it.")
+				 : tunnel_refused(out)
+				 ? errhint("The proxy runs, but could not connect to the API: check the proxy's network path to the API, and its log.")
 				 : opts->proxy
 				 ? errhint("Requests go through the proxy (the option proxy of the server or of the wrapper, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));

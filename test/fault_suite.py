@@ -2224,6 +2224,44 @@ class Suite:
                 stop(p)
             run(conn, "DROP SERVER IF EXISTS fs_sx CASCADE")
 
+    def http_proxy_tunnel_refused(self, conn):
+        # an HTTP proxy that answers our CONNECT with an error of its own:
+        # its rules refusing the API's port (tinyproxy's 403) is said so and
+        # not retried; it failing to reach the API (tinyproxy's 500) is
+        # retried, as a connection that fails; both are HV00N, and say the
+        # proxy's status, not that a response failed to arrive
+        cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
+        mock, port = start_tls_mock(cert, key)
+        procs = [mock]
+        nobody = free_port()
+        try:
+            for allowed, api_port, attempts, words, hint in (
+                    (port + 1 if port < 65535 else port - 1, port, 1,
+                     "the proxy does not allow connecting to the API (HTTP status 403)", "rules"),
+                    (nobody, nobody, 3, "the proxy could not reach the API (HTTP status 500)", "network path")):
+                proxy, pxport, pxlog = start_tinyproxy("tinyproxy-tunnel-%d" % attempts, allowed)
+                procs.append(proxy)
+                self.proxy_server(conn, "fs_tn", "https://127.0.0.1:%d/cgi-bin" % api_port,
+                                  "http://127.0.0.1:%d" % pxport, cert, 2)
+                set_mapping(conn, server="fs_tn", access_token="fixed-basic")
+                e = scan_error(conn, "SELECT count(*) FROM fs_tn_contacts")
+                msg = error_text(e)
+                check(e.pgcode == "HV00N" and words in e.diag.message_primary,
+                      "%s: %s %s" % (words, e.pgcode, msg))
+                check(hint in (e.diag.message_hint or ""), "%s: hint: %s" % (words, e.diag.message_hint))
+                check(("%d attempt" % attempts) in (e.diag.message_detail or ""),
+                      "%s: detail: %s" % (words, e.diag.message_detail))
+                time.sleep(0.2)     # tinyproxy writes its log line
+                with open(pxlog, errors="replace") as f:
+                    connects = f.read().count("CONNECT 127.0.0.1:%d" % api_port)
+                check(connects == attempts, "%s: the proxy saw %d CONNECTs, expected %d (max_retries 2)"
+                      % (words, connects, attempts))
+                stop(proxy)
+        finally:
+            for p in procs:
+                stop(p)
+            run(conn, "DROP SERVER IF EXISTS fs_tn CASCADE")
+
     def single_user_mode(self, conn):
         # postgres --single has no other session: its scans work alone, and
         # the views that only shared state can answer say so, not that the
@@ -7268,6 +7306,9 @@ class Suite:
                   lambda: self.https_proxy(conn))
         self.case("a SOCKS5 proxy that cannot reach the API: retried, HV00N after max_retries + 1 attempts",
                   lambda: self.socks5_unreachable(conn))
+        self.case("an HTTP proxy refusing the CONNECT: its rules (403) said so and not retried, "
+                  "the API out of its reach (500) retried; HV00N with the proxy's status",
+                  lambda: self.http_proxy_tunnel_refused(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)
         self.shared("postgres --single: scans work alone (async_capable ones one by one), and the shared "
