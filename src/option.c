@@ -218,6 +218,24 @@ url_has_userinfo(const char *url)
 static const char url_out_of_memory[] = "out of memory";
 
 /*
+ * libcurl takes port 0 ("https://host:0/"), which nothing can connect to:
+ * every request would fail as a connection refused, so it is refused here.
+ */
+static CURLUcode
+port_problem(CURLU *parsed)
+{
+	char	   *port = NULL;
+	CURLUcode	rc = curl_url_get(parsed, CURLUPART_PORT, &port, 0);
+
+	if (rc == CURLUE_NO_PORT)
+		return CURLUE_OK;
+	if (rc == CURLUE_OK && strtol(port, NULL, 10) == 0)
+		rc = CURLUE_BAD_PORT_NUMBER;
+	curl_free(port);
+	return rc;
+}
+
+/*
  * libcurl's parse of url, as it parses a request's URL and a proxy's when
  * a request starts (the same flags), or NULL with *rc saying why
  * (CURLUE_OUT_OF_MEMORY when curl_url() failed).  The caller frees it with
@@ -243,6 +261,8 @@ url_parse(const char *url, CURLUcode *rc)
 	}
 	*rc = curl_url_set(parsed, CURLUPART_URL, url,
 					   CURLU_NON_SUPPORT_SCHEME | CURLU_GUESS_SCHEME);
+	if (*rc == CURLUE_OK)
+		*rc = port_problem(parsed);
 	if (*rc != CURLUE_OK)
 	{
 		curl_url_cleanup(parsed);
@@ -263,7 +283,7 @@ url_parse_problem(CURLUcode rc)
 		case CURLUE_OUT_OF_MEMORY:
 			return url_out_of_memory;
 		case CURLUE_BAD_PORT_NUMBER:
-			return "The port must be a number from 0 to 65535.";
+			return "The port must be a number from 1 to 65535.";
 		case CURLUE_BAD_IPV6:
 			return "The host is not valid: an IPv6 address goes between \"[\" and \"]\", as in [::1]:8443.";
 		default:
