@@ -660,10 +660,17 @@ contact_list_fdw_validator(PG_FUNCTION_ARGS)
 
 		if (optdef == NULL)
 			report_unknown_option(def->defname, catalog);
+		/*
+		 * The options given are the object's whole new list: an option kept
+		 * from before is among them, so the message fits a change of
+		 * another option too.  (Only superusers may create or alter a
+		 * wrapper: whoever gets here is setting a server's.)
+		 */
 		if (optdef->superuser_only && !superuser())
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to set option \"%s\"", def->defname),
+					 errmsg("permission denied to set the options of a server with option \"%s\"",
+							def->defname),
 					 errdetail("Option \"%s\" decides where the database server connects to, so only superusers may set it, or change a server that has it.",
 							   def->defname)));
 		value = defGetString(def);

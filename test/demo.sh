@@ -42,7 +42,7 @@ CREATE SERVER wecom FOREIGN DATA WRAPPER contact_list_fdw $server_options;
 \set ECHO none
 CREATE USER MAPPING FOR CURRENT_USER SERVER wecom
   OPTIONS (corp_id :'corp_id', corp_secret :'corp_secret');
-\echo CREATE USER MAPPING FOR CURRENT_USER SERVER wecom OPTIONS (corp_id '$shown_corp_id', corp_secret '(not shown)');
+\echo 'CREATE USER MAPPING FOR CURRENT_USER SERVER wecom OPTIONS (corp_id ''$shown_corp_id'', corp_secret ''(not shown)'');'
 \set ECHO queries
 -- the table with WeCom's columns (is_customer, tmp_openid, external_userid,
 -- name, follow_userid, chat_id, chat_name, add_time)
