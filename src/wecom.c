@@ -603,6 +603,8 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 							what, errmsg_text),
 					 call->page_no > 1
 					 ? errhint("The cursor may have expired; run the query again.")
+					 : call->page_no == 1
+					 ? errhint("Page 1 carries no cursor, only the page size (limit, from page_size): WeCom's message after the errcode says what it refused. If api_url names a relay or gateway, check that it passes the request body on unchanged.")
 					 : 0));
 			break;
 		default:
