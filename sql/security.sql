@@ -209,6 +209,15 @@ ALTER FOREIGN DATA WRAPPER contact_list_fdw
 SELECT mock_reset();
 SELECT clf_error_of('SELECT count(*) FROM sec_plain_contacts');
 SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
+-- unless the server goes direct: its proxy '' (a superuser's, as any proxy)
+SET ROLE regress_clf_sec_alice;
+CREATE SERVER sec_direct FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (proxy '');
+RESET ROLE;
+ALTER SERVER sec_plain OPTIONS (ADD proxy '');
+SET contact_list_fdw.proxy = 'http://127.0.0.1:1';
+SELECT count(*) FROM sec_plain_contacts;
+RESET contact_list_fdw.proxy;
+ALTER SERVER sec_plain OPTIONS (DROP proxy);
 ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP proxy);
 SELECT count(*) FROM sec_plain_contacts;
 SELECT fdwoptions FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw';

@@ -520,7 +520,7 @@ check_plain_http_proxy(const char *api_url, const char *proxy, bool from_setting
 			 errmsg("a plain http:// api_url cannot be used with a proxy"),
 			 errdetail("The proxy would receive the corp_secret and the access tokens in clear text."),
 			 from_settings
-			 ? errhint("Use an https:// api_url, or ask a superuser to change the options of the server or of the wrapper, or the settings contact_list_fdw.api_url and contact_list_fdw.proxy.")
+			 ? errhint("Use an https:// api_url, or ask a superuser to give the server the option proxy '' (none), or to change the options of the server or of the wrapper, or the settings contact_list_fdw.api_url and contact_list_fdw.proxy.")
 			 : errhint("Use an https:// api_url, or remove the proxy.")));
 }
 
@@ -533,7 +533,9 @@ validate_value(const ClfOptionDef *def, const char *value)
 			validate_url(def->name, value);
 			break;
 		case CLF_OPT_PROXY:
-			validate_proxy(value);
+			/* "": no proxy, whatever the wrapper or the setting says */
+			if (value[0] != '\0')
+				validate_proxy(value);
 			break;
 		case CLF_OPT_STRING:
 			if (value[0] == '\0')
@@ -736,6 +738,8 @@ apply_options(ClfOptions *opts, List *options, Oid context)
 				*(char **) field = url_without_trailing_slash(value);
 				break;
 			case CLF_OPT_PROXY:
+				*(char **) field = value[0] != '\0' ? pstrdup(value) : NULL;
+				break;
 			case CLF_OPT_STRING:
 				*(char **) field = pstrdup(value);
 				break;
