@@ -105,8 +105,9 @@ ALTER SERVER opt_hi OPTIONS (ADD proxy '127.0.0.1:3128');
 ALTER SERVER opt_hi OPTIONS (ADD proxy 'http://');
 SELECT clf_error_of($$ALTER SERVER opt_hi OPTIONS (ADD proxy 'http://[bad')$$);
 ALTER SERVER opt_hi OPTIONS (ADD proxy 'socks5://127.0.0.1:65536');
--- port 0 too: nothing can be connected to there
+-- port 0 too: nothing can be connected to there (the settings' too)
 ALTER SERVER opt_hi OPTIONS (ADD proxy 'http://127.0.0.1:0');
+SET contact_list_fdw.proxy = 'socks5h://[::1]:0';
 ALTER SERVER opt_hi OPTIONS (SET api_url 'https://qyapi.weixin.qq.com:00/cgi-bin');
 -- the settings are held to the same rules
 SET contact_list_fdw.api_url = 'https://127.0.0.1:99999/cgi-bin';

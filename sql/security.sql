@@ -218,6 +218,11 @@ SET contact_list_fdw.proxy = 'http://127.0.0.1:1';
 SELECT count(*) FROM sec_plain_contacts;
 RESET contact_list_fdw.proxy;
 ALTER SERVER sec_plain OPTIONS (DROP proxy);
+-- and the wrapper's proxy '' is none, whatever the setting says
+ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (SET proxy '');
+SET contact_list_fdw.proxy = 'http://127.0.0.1:1';
+SELECT count(*) FROM sec_plain_contacts;
+RESET contact_list_fdw.proxy;
 ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP proxy);
 SELECT count(*) FROM sec_plain_contacts;
 SELECT fdwoptions FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw';

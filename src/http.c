@@ -983,11 +983,9 @@ socks_failure(long proxy_error)
 
 /*
  * An HTTP proxy answered our CONNECT with an error of its own, other than
- * asking for credentials (proxy_refused): libcurl reports only that the
- * response failed, so its status says what went wrong beyond it.  A 5xx
- * (squid's 503 and 504, tinyproxy's 500) is the path to the API failing,
- * as a connection that fails; anything else (403 for a port its rules do
- * not allow) is its ruleset's answer, which asking again does not change.
+ * asking for credentials (proxy_refused).  libcurl reports only that the
+ * tunnel failed (a failed receive before 8.20, a failed connect since), so
+ * the proxy's status says what went wrong.
  */
 static bool
 tunnel_refused(const ClfHttpOutcome *out)
@@ -995,13 +993,37 @@ tunnel_refused(const ClfHttpOutcome *out)
 	return out->result != CURLE_OK && out->proxy_status >= 300 && !out->proxy_refused;
 }
 
-/* The proxy (HTTP or SOCKS5) is not allowed to connect us to the API. */
+/*
+ * A refused tunnel that may open at the next attempt: the path beyond the
+ * proxy failing (squid's 503 and 504, tinyproxy's 500), or the proxy busy
+ * (408, 429).  Not 501 or 505: a proxy that cannot tunnel at all.
+ */
+static bool
+tunnel_may_open_later(long status)
+{
+	return status == 408 || status == 429 ||
+		(status >= 500 && status != 501 && status != 505);
+}
+
+/*
+ * The proxy (HTTP or SOCKS5) is not allowed to connect us to the API: its
+ * ruleset's answer (403 for a port squid's SSL_ports or tinyproxy's
+ * ConnectPort leave out), which asking again does not change.
+ */
 static bool
 proxy_rules_refused(const ClfHttpOutcome *out)
 {
 	if (tunnel_refused(out))
-		return out->proxy_status < 500;
+		return out->proxy_status == 403;
 	return out->result == CURLE_PROXY && out->proxy_error == CURLPX_REPLY_NOT_ALLOWED;
+}
+
+/* The HTTP proxy's own connection to the API failed (a 5xx worth retrying). */
+static bool
+proxy_could_not_reach(const ClfHttpOutcome *out)
+{
+	return tunnel_refused(out) && out->proxy_status >= 500 &&
+		tunnel_may_open_later(out->proxy_status);
 }
 
 static bool
@@ -1216,7 +1238,7 @@ judge_outcome(const ClfHttpRequest *hreq, ClfHttpOutcome *out)
 		  socks_failure(out->proxy_error) == CLF_SOCKS_CREDENTIALS));
 	out->failed = out->result != CURLE_OK && !out->too_large && !out->parse_failed;
 	out->transient = out->failed &&
-		(tunnel_refused(out) ? out->proxy_status >= 500
+		(tunnel_refused(out) ? tunnel_may_open_later(out->proxy_status)
 		 : is_transient_curl_error(out->result, out->proxy_error));
 
 	/*
@@ -1383,7 +1405,8 @@ transport_failure(const ClfHttpOutcome *out)
 	if (tunnel_refused(out))
 		return psprintf("%s (HTTP status %ld)",
 						proxy_rules_refused(out) ? "the proxy does not allow connecting to the API"
-						: "the proxy could not reach the API",
+						: proxy_could_not_reach(out) ? "the proxy could not reach the API"
+						: "the proxy refused the tunnel to the API",
 						out->proxy_status);
 	switch (out->result)
 	{
@@ -1583,8 +1606,10 @@ clf_http_report_failure(const ClfHttpRequest *hreq, const ClfHttpOutcome *out,
 					: errhint("Check api_url (of the server, the wrapper or the setting contact_list_fdw.api_url): what answers there does not speak HTTP. The WeCom API is at %s.", CLF_DEFAULT_API_URL))
 				 : proxy_rules_refused(out)
 				 ? errhint("The proxy's rules refuse a connection to the API's host and port: ask its administrator to allow it.")
-				 : tunnel_refused(out)
+				 : proxy_could_not_reach(out)
 				 ? errhint("The proxy runs, but could not connect to the API: check the proxy's network path to the API, and its log.")
+				 : tunnel_refused(out)
+				 ? errhint("Check that the proxy option names an HTTP proxy that tunnels (CONNECT) to the API's host and port; its log says why it refused.")
 				 : opts->proxy
 				 ? errhint("Requests go through the proxy (the option proxy of the server or of the wrapper, or the setting contact_list_fdw.proxy): check that it runs, and that it can reach the API.")
 				 : errhint("Check that the database host can reach the API (or the proxy option's proxy).")));
@@ -1847,7 +1872,9 @@ async_socket_action(ClfHttpAsync *a, curl_socket_t fd, int flags, int *running)
 	 */
 	if (rc != CURLM_OK && a->watch_errno != 0)
 	{
-		int			sqlstate = a->watch_errno == ENOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_FDW_ERROR;
+		int			sqlstate = a->watch_errno == ENOMEM ? ERRCODE_OUT_OF_MEMORY
+			: a->watch_errno == ENOSPC ? ERRCODE_INSUFFICIENT_RESOURCES	/* max_user_watches */
+			: ERRCODE_FDW_ERROR;
 
 		errno = a->watch_errno;
 		ereport(ERROR,

@@ -604,7 +604,7 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 					 call->page_no > 1
 					 ? errhint("The cursor may have expired; run the query again.")
 					 : call->page_no == 1
-					 ? errhint("Page 1 carries no cursor, only the page size (limit, from page_size): WeCom's message after the errcode says what it refused. If api_url names a relay or gateway, check that it passes the request body on unchanged.")
+					 ? errhint("Page 1 carries an empty cursor and the page size (limit: page_size, or fewer under a LIMIT): WeCom's message after the errcode says what it refused. If api_url names a relay or gateway, check that it forwards the request body unchanged.")
 					 : 0));
 			break;
 		default:

@@ -2226,37 +2226,60 @@ class Suite:
 
     def http_proxy_tunnel_refused(self, conn):
         # an HTTP proxy that answers our CONNECT with an error of its own:
-        # its rules refusing the API's port (tinyproxy's 403) is said so and
-        # not retried; it failing to reach the API (tinyproxy's 500) is
-        # retried, as a connection that fails; both are HV00N, and say the
-        # proxy's status, not that a response failed to arrive
+        # its rules refusing the API's port (403) are said so and not
+        # retried; its own connection to the API failing (5xx but 501 and
+        # 505) and a busy proxy (408, 429) are retried, as a connection that
+        # fails; anything else is a refused tunnel, not retried.  All HV00N,
+        # with the proxy's status, not a response that failed to arrive.
+        # tinyproxy refuses for real (its ConnectPort: 403; nobody at the
+        # API's port: 500); the mock answers CONNECT statusNNN.invalid with NNN
         cert, key = make_cert("tls", "IP:127.0.0.1,DNS:localhost")
         mock, port = start_tls_mock(cert, key)
         procs = [mock]
         nobody = free_port()
+        rules = "the proxy does not allow connecting to the API"
+        unreachable = "the proxy could not reach the API"
+        refused = "the proxy refused the tunnel to the API"
         try:
-            for allowed, api_port, attempts, words, hint in (
-                    (port + 1 if port < 65535 else port - 1, port, 1,
-                     "the proxy does not allow connecting to the API (HTTP status 403)", "rules"),
-                    (nobody, nobody, 3, "the proxy could not reach the API (HTTP status 500)", "network path")):
-                proxy, pxport, pxlog = start_tinyproxy("tinyproxy-tunnel-%d" % attempts, allowed)
-                procs.append(proxy)
-                self.proxy_server(conn, "fs_tn", "https://127.0.0.1:%d/cgi-bin" % api_port,
+            cases = [("tinyproxy", port + 1 if port < 65535 else port - 1, "127.0.0.1:%d" % port, 403, 1, rules, "rules"),
+                     ("tinyproxy", nobody, "127.0.0.1:%d" % nobody, 500, 3, unreachable, "network path")]
+            cases += [("mock", None, "status%d.invalid:443" % status, status, attempts, words, hint)
+                      for status, attempts, words, hint in ((503, 3, unreachable, "network path"),
+                                                            (429, 3, refused, "tunnels (CONNECT)"),
+                                                            (405, 1, refused, "tunnels (CONNECT)"),
+                                                            (501, 1, refused, "tunnels (CONNECT)"))]
+            for proxy_kind, allowed, target, status, attempts, words, hint in cases:
+                if proxy_kind == "tinyproxy":
+                    proxy, pxport, pxlog = start_tinyproxy("tinyproxy-tunnel-%d" % status, allowed)
+                    procs.append(proxy)
+                else:
+                    reset()
+                    pxport = MOCK_PORT
+                self.proxy_server(conn, "fs_tn", "https://%s/cgi-bin" % target,
                                   "http://127.0.0.1:%d" % pxport, cert, 2)
                 set_mapping(conn, server="fs_tn", access_token="fixed-basic")
                 e = scan_error(conn, "SELECT count(*) FROM fs_tn_contacts")
                 msg = error_text(e)
+                words = "%s (HTTP status %d)" % (words, status)
                 check(e.pgcode == "HV00N" and words in e.diag.message_primary,
                       "%s: %s %s" % (words, e.pgcode, msg))
                 check(hint in (e.diag.message_hint or ""), "%s: hint: %s" % (words, e.diag.message_hint))
                 check(("%d attempt" % attempts) in (e.diag.message_detail or ""),
                       "%s: detail: %s" % (words, e.diag.message_detail))
-                time.sleep(0.2)     # tinyproxy writes its log line
-                with open(pxlog, errors="replace") as f:
-                    connects = f.read().count("CONNECT 127.0.0.1:%d" % api_port)
+                if proxy_kind == "tinyproxy":
+                    # tinyproxy writes its log line after it answers
+                    deadline = time.monotonic() + 5
+                    while True:
+                        with open(pxlog, errors="replace") as f:
+                            connects = f.read().count("CONNECT " + target)
+                        if connects >= attempts or time.monotonic() > deadline:
+                            break
+                        time.sleep(0.05)
+                    stop(proxy)
+                else:
+                    connects = mock_get("/_connects").get(target, 0)
                 check(connects == attempts, "%s: the proxy saw %d CONNECTs, expected %d (max_retries 2)"
                       % (words, connects, attempts))
-                stop(proxy)
         finally:
             for p in procs:
                 stop(p)
@@ -7306,8 +7329,9 @@ class Suite:
                   lambda: self.https_proxy(conn))
         self.case("a SOCKS5 proxy that cannot reach the API: retried, HV00N after max_retries + 1 attempts",
                   lambda: self.socks5_unreachable(conn))
-        self.case("an HTTP proxy refusing the CONNECT: its rules (403) said so and not retried, "
-                  "the API out of its reach (500) retried; HV00N with the proxy's status",
+        self.case("an HTTP proxy refusing the CONNECT: its rules (403), or a tunnel it cannot open (405, 501), "
+                  "not retried; the API out of its reach (500, 503) or a busy proxy (429) retried; "
+                  "HV00N with the proxy's status",
                   lambda: self.http_proxy_tunnel_refused(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)

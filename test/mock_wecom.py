@@ -412,6 +412,7 @@ class State:
         self.gettokens = {}  # scenario -> gettoken calls with a known corp id
         self.echo_text = ""  # the errmsg of secret-gen and genecho (/_echo)
         self.user_agents = set()  # of gettoken and contact_list requests (/_user_agents)
+        self.connects = {}   # CONNECT target -> CONNECTs refused (/_connects)
         self.gen += 1        # connections accepted before a reset must not be uncounted after it
 
     def reset(self):
@@ -620,7 +621,7 @@ FIXED_BODIES = {"notobject": b"[1,2,3]", "noinfolist": b'{"errcode":0,"errmsg":"
                 # 3 MB of JSON that a parser builds into some 800 MB
                 "emptyobjects": b'{"errcode":0,"errmsg":"ok","info_list":[' + b",".join([b"{}"] * 1000000) +
                                 b'],"next_cursor":""}'}
-CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens", "/_echo", "/_user_agents")
+CONTROL = ("/_stats", "/_reset", "/_warm", "/_expire_tokens", "/_echo", "/_user_agents", "/_connects")
 JSON_TYPE = "application/json; charset=UTF-8"
 
 
@@ -707,7 +708,12 @@ class Handler(BaseHTTPRequestHandler):
         ctx = self.server.mitm_ctx
         self.close_connection = True
         if ctx is None:
-            return self.send_html(405)
+            # a proxy refusing the tunnel: to statusNNN.invalid with NNN
+            with STATE.lock:
+                STATE.connects[self.path] = STATE.connects.get(self.path, 0) + 1
+            m = re.match(r"status([1-5][0-9][0-9])\.invalid:[0-9]+$", self.path)
+            status = int(m.group(1)) if m else 405
+            return self.send(status, html_page(status), "text/html", gz=False)
         auth = self.headers.get("Proxy-Authorization", "")
         self.send_response(200, "Connection established")
         self.end_headers()
@@ -821,6 +827,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json({"ok": True, "expired": STATE.expire_all()})
         elif url.path == "/_stats":
             self.send(200, STATE.snapshot())
+        elif url.path == "/_connects":
+            with STATE.lock:
+                connects = dict(STATE.connects)
+            self.send_json(connects)
         elif url.path == "/_user_agents":
             with STATE.lock:
                 agents = sorted(STATE.user_agents, key=lambda a: (a is None, a or ""))
