@@ -51,6 +51,32 @@ for v in $versions; do
   snapshot "$db" >"$work/before-$v"
   # an older version is a different set of objects, or it should not exist
   cmp -s "$work/before-$v" "$work/fresh" && fail "$v installs exactly what $default does"
+  # before the update, as the README says: the new library scans, and what
+  # the newer SQL adds is missing with PostgreSQL's own error
+  rows=$(psql_ -d "$db" <<'SQL'
+SET log_min_messages = warning;
+CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
+CREATE USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (access_token 'fixed-basic');
+CREATE FOREIGN TABLE t (external_userid text) SERVER s;
+SELECT count(*) FROM t;
+DROP SERVER s CASCADE;
+SQL
+)
+  [ "$rows" = 25 ] || fail "the library does not scan under SQL version $v: '$rows'"
+  for object in "relation contact_list_fdw_stats" "relation contact_list_fdw_recent_scans" \
+                "function contact_list_fdw_shared_info"; do
+    name=${object#* }
+    grep -q "$name" "contact_list_fdw--$v.sql" && continue
+    case $object in
+      relation*) sql="SELECT * FROM $name" want="relation \"$name\" does not exist" ;;
+      function*) sql="SELECT * FROM $name()" want="function $name() does not exist" ;;
+    esac
+    err=$(psql_ -d "$db" -c "$sql" 2>&1)
+    case $err in
+      *"$want"*) echo "under $v: $want" ;;
+      *) fail "$sql under SQL version $v: $err" ;;
+    esac
+  done
   psql_ -d "$db" -c "ALTER EXTENSION contact_list_fdw UPDATE" || { fail "no update from $v to $default"; continue; }
   snapshot "$db" >"$work/after-$v"
   if diff -u --label "fresh $default" --label "$v updated" "$work/fresh" "$work/after-$v"; then
