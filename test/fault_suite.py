@@ -2285,6 +2285,55 @@ class Suite:
                 stop(p)
             run(conn, "DROP SERVER IF EXISTS fs_tn CASCADE")
 
+    def hot_standby(self, conn):
+        # a streaming replica of a database that has the wrapper: its scans
+        # work (nothing of the wrapper writes), and its shared state is its
+        # own: the standby's requests count in its contact_list_fdw_stats,
+        # not the primary's, and its reset empties its own
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        primary = MiniCluster("primary", conf=conf)
+        standby_dir = os.path.join(WORK, "mini-standby")
+        standby_data = os.path.join(standby_dir, "data")
+        shutil.rmtree(standby_dir, ignore_errors=True)
+        os.makedirs(standby_dir)
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "postgres", standby_dir], check=True)
+        pg_ctl = as_postgres() + [os.path.join(primary.pgbin, "pg_ctl"), "-D", standby_data]
+        try:
+            c = primary.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            basic_server(c)
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s OPTIONS (page_size '10')")
+            check(run(c, "SELECT count(*) FROM t") == [(25,)], "the primary's scan")
+            subprocess.run(as_postgres() + [os.path.join(primary.pgbin, "pg_basebackup"), "-D", standby_data,
+                                            "-R", "-h", primary.dir, "-U", "postgres", "-c", "fast"],
+                           check=True, capture_output=True, timeout=120)
+            with open(os.path.join(standby_data, "postgresql.conf"), "a") as f:
+                f.write("unix_socket_directories = '%s'\nhot_standby = on\n" % standby_dir)
+            subprocess.run(pg_ctl + ["-l", os.path.join(standby_dir, "postgres.log"), "-w", "start"],
+                           check=True, capture_output=True, timeout=120)
+            s = psycopg2.connect(dbname="postgres", host=standby_dir, user="postgres")
+            s.autocommit = True
+            check(run(s, "SELECT pg_is_in_recovery()") == [(True,)], "the standby is not in recovery")
+            got = run(s, "SELECT count(*) FROM t")
+            check(got == [(25,)], "the standby's scan: %s" % got)
+            mine = run(s, "SELECT requests FROM contact_list_fdw_stats WHERE server = 's'")
+            theirs = run(c, "SELECT requests FROM contact_list_fdw_stats WHERE server = 's'")
+            check(mine == [(3,)] and theirs == [(3,)],
+                  "requests of 3 pages on each node, counted apart: standby %s, primary %s" % (mine, theirs))
+            run(s, "SELECT contact_list_fdw_stats_reset()")
+            mine = run(s, "SELECT requests FROM contact_list_fdw_stats WHERE server = 's'")
+            theirs = run(c, "SELECT requests FROM contact_list_fdw_stats WHERE server = 's'")
+            check(mine in ([], [(0,)]) and theirs == [(3,)],
+                  "after the standby's reset: standby %s, primary %s" % (mine, theirs))
+            scans = run(s, "SELECT outcome, pages FROM contact_list_fdw_recent_scans")
+            check(scans == [("complete", 3)], "the standby's recent_scans: %s" % scans)
+            s.close()
+        finally:
+            if os.path.exists(os.path.join(standby_data, "postmaster.pid")):
+                subprocess.run(pg_ctl + ["-m", "immediate", "stop"], capture_output=True)
+            primary.stop()
+
     def single_user_mode(self, conn):
         # postgres --single has no other session: its scans work alone, and
         # the views that only shared state can answer say so, not that the
@@ -7335,6 +7384,8 @@ class Suite:
                   lambda: self.http_proxy_tunnel_refused(conn))
         self.shared("the server's http_proxy/HTTPS_PROXY/ALL_PROXY/no_proxy environment is ignored",
                     lambda: self.proxy_environment(conn), own_cluster)
+        self.shared("a hot standby: its scans work, with its own counters, apart from the primary's",
+                    lambda: self.hot_standby(conn), own_cluster)
         self.shared("postgres --single: scans work alone (async_capable ones one by one), and the shared "
                     "views say single-user mode",
                     lambda: self.single_user_mode(conn), own_cluster)
