@@ -1156,13 +1156,18 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer);
 	if (hreq->body)
 	{
-		headers = curl_slist_append(NULL, "Content-Type: application/json");
+#ifdef CLF_FAULT_INJECTION
+		if (!fault_at("request_headers"))
+#endif
+			headers = curl_slist_append(NULL, "Content-Type: application/json");
 		if (headers == NULL)
 		{
 			curl_easy_reset(easy);
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
+					 errmsg("out of memory"),
+					 errdetail("libcurl could not get the memory for the headers of the request for %s.",
+							   hreq->what)));
 		}
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, hreq->body);
@@ -2133,11 +2138,15 @@ clf_http_url(const char *base, int nparams, const char *const *names,
 
 		for (int i = 0; i < nparams; i++)
 		{
-			escaped[i] = curl_easy_escape(NULL, values[i], 0);
+#ifdef CLF_FAULT_INJECTION
+			if (!fault_at("url_escape"))
+#endif
+				escaped[i] = curl_easy_escape(NULL, values[i], 0);
 			if (escaped[i] == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_OUT_OF_MEMORY),
-						 errmsg("out of memory")));
+						 errmsg("out of memory"),
+						 errdetail("libcurl could not get the memory to escape the parameters of a request's URL.")));
 			len += 2 + strlen(names[i]) + strlen(escaped[i]);
 		}
 		url = palloc(len);

@@ -403,7 +403,7 @@ attach(void)
 														   version, CLF_SHARED_LAYOUT_VERSION));
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("contact_list_fdw cannot use the shared state, this session works alone"),
+				 errmsg("contact_list_fdw cannot use the shared state: this session works alone"),
 				 errdetail("%s", degraded_detail),
 				 errhint("Restart the server to share state again. Until then this session fetches its own tokens, and its requests are not counted in max_concurrent_requests, progress or statistics.")));
 		return NULL;
@@ -483,7 +483,7 @@ attach_or_degrade(void)
 		MemoryContextSwitchTo(oldcxt);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
-				 errmsg("contact_list_fdw cannot use the shared state, this session works alone"),
+				 errmsg("contact_list_fdw cannot use the shared state: this session works alone"),
 				 errdetail("%s", degraded_detail),
 				 errhint("If the package was upgraded while the server runs, restart the server. Until then this session fetches its own tokens, and its requests are not counted in max_concurrent_requests, progress or statistics.")));
 		FreeErrorData(edata);

@@ -3509,6 +3509,36 @@ class Suite:
         finally:
             mc.stop()
 
+    def request_out_of_memory(self, conn):
+        # out of memory while a request is made (libcurl's copy of a header,
+        # its escaped parameters; the digest of a corp_secret) fails the
+        # scan with 53200 and a detail that says what needed it; the next
+        # query gets every row
+        mc, c = fault_injection_cluster("requestoom")
+        try:
+            basic_server(c)
+            run(c, "CREATE SERVER sc FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER sc OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            run(c, "CREATE FOREIGN TABLE tc (external_userid text) SERVER sc")
+            for point, table, primary, detail in (
+                    ("request_headers", "t", "out of memory",
+                     "libcurl could not get the memory for the headers of the request for page 1 of "),
+                    ("url_escape", "t", "out of memory",
+                     "libcurl could not get the memory to escape the parameters of a request's URL."),
+                    ("sha256", "tc", "could not compute a SHA-256 digest: out of memory", "")):
+                sql = "SELECT count(*) FROM %s" % table
+                run(c, "SET clf_fault.point = %s", (point,))
+                e = scan_error(c, sql)
+                run(c, "RESET clf_fault.point")
+                check(e.pgcode == "53200" and e.diag.message_primary == primary
+                      and detail in (e.diag.message_detail or ""),
+                      "%s: %s %s" % (point, e.pgcode, error_text(e)))
+                got = run(c, sql)
+                check(got == [(25,)], "%s: after the failure: %s" % (point, got))
+        finally:
+            mc.stop()
+
     def watch_socket_out_of_memory(self, conn):
         # no memory to wait on one more of libcurl's sockets fails the scan
         # as what it is, not as libcurl's "aborted by an application
@@ -7437,6 +7467,9 @@ class Suite:
                     lambda: self.async_request_not_made(conn), needs_views)
         self.shared("libcurl failing to start fails the library's load, which the next query tries again from the start",
                     lambda: self.curl_init_failed(conn), own_cluster)
+        self.shared("request_out_of_memory: no memory for a request's header, its escaped parameters or a "
+                    "secret's digest fails the scan with 53200 saying what needed it; the next query gets every row",
+                    lambda: self.request_out_of_memory(conn), own_cluster)
         self.shared("watch_socket: no memory to wait on another of libcurl's sockets fails a scan, plain "
                     "or asynchronous, with out of memory, and the next query gets every row",
                     lambda: self.watch_socket_out_of_memory(conn), own_cluster)
