@@ -1166,7 +1166,7 @@ configure_easy(CURL *easy, const ClfHttpRequest *hreq, ClfTransfer *transfer)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory"),
-					 errdetail("libcurl could not get the memory for the headers of the request for %s.",
+					 errdetail("The request for %s could not be set up: libcurl ran out of memory for its headers.",
 							   hreq->what)));
 		}
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
@@ -2146,7 +2146,7 @@ clf_http_url(const char *base, int nparams, const char *const *names,
 				ereport(ERROR,
 						(errcode(ERRCODE_OUT_OF_MEMORY),
 						 errmsg("out of memory"),
-						 errdetail("libcurl could not get the memory to escape the parameters of a request's URL.")));
+						 errdetail("The parameters of a request's URL could not be escaped: libcurl ran out of memory.")));
 			len += 2 + strlen(names[i]) + strlen(escaped[i]);
 		}
 		url = palloc(len);

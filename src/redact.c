@@ -901,23 +901,18 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 void
 clf_sha256(int nparts, const void *const *parts, const size_t *lengths, uint8 *digest)
 {
-	pg_cryptohash_ctx *ctx = NULL;
-	bool		ok;
-
-#ifdef CLF_FAULT_INJECTION
-	if (!fault_at("sha256"))
-#endif
-		ctx = pg_cryptohash_create(PG_SHA256);
-	ok = ctx != NULL && pg_cryptohash_init(ctx) == 0;
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	bool		ok = ctx != NULL && pg_cryptohash_init(ctx) == 0;
 
 	for (int i = 0; ok && i < nparts; i++)
 		ok = pg_cryptohash_update(ctx, (const uint8 *) parts[i], lengths[i]) == 0;
 	if (!ok || pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
 	{
+		/* (in a backend, pg_cryptohash_create raises out of memory itself) */
 		const char *reason = ctx ? pg_cryptohash_error(ctx) : "out of memory";
 
 		ereport(ERROR,
-				(errcode(ctx ? ERRCODE_INTERNAL_ERROR : ERRCODE_OUT_OF_MEMORY),
+				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute a SHA-256 digest: %s", reason)));
 	}
 	pg_cryptohash_free(ctx);

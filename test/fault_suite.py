@@ -21,6 +21,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import ssl
 import string
@@ -250,6 +251,14 @@ def close_quietly(conn):
             conn.close()
         except psycopg2.Error:
             pass
+
+
+def connect_quietly(cluster):
+    """A connection to a MiniCluster, or None while it does not take one."""
+    try:
+        return cluster.connect()
+    except psycopg2.OperationalError:
+        return None
 
 
 def set_mapping(conn, server="fs", **options):
@@ -2305,15 +2314,21 @@ class Suite:
             basic_server(c)
             run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s OPTIONS (page_size '10')")
             check(run(c, "SELECT count(*) FROM t") == [(25,)], "the primary's scan")
-            subprocess.run(as_postgres() + [os.path.join(primary.pgbin, "pg_basebackup"), "-D", standby_data,
-                                            "-R", "-h", primary.dir, "-U", "postgres", "-c", "fast"],
-                           check=True, capture_output=True, timeout=120)
+            done = subprocess.run(as_postgres() + [os.path.join(primary.pgbin, "pg_basebackup"), "-D", standby_data,
+                                                   "-R", "-h", primary.dir, "-U", "postgres", "-c", "fast"],
+                                  capture_output=True, text=True, timeout=120)
+            check(done.returncode == 0, "pg_basebackup failed: %s" % done.stderr)
             with open(os.path.join(standby_data, "postgresql.conf"), "a") as f:
                 f.write("unix_socket_directories = '%s'\nhot_standby = on\n" % standby_dir)
-            subprocess.run(pg_ctl + ["-l", os.path.join(standby_dir, "postgres.log"), "-w", "start"],
-                           check=True, capture_output=True, timeout=120)
+            standby_log = os.path.join(standby_dir, "postgres.log")
+            done = subprocess.run(pg_ctl + ["-l", standby_log, "-w", "start"],
+                                  capture_output=True, text=True, timeout=120)
+            if done.returncode != 0:
+                with open(standby_log, errors="replace") as f:
+                    raise Fail("the standby did not start: %s%s" % (done.stderr, f.read()[-2000:]))
             s = psycopg2.connect(dbname="postgres", host=standby_dir, user="postgres")
             s.autocommit = True
+            run(s, "SET statement_timeout = '60s'")
             check(run(s, "SELECT pg_is_in_recovery()") == [(True,)], "the standby is not in recovery")
             got = run(s, "SELECT count(*) FROM t")
             check(got == [(25,)], "the standby's scan: %s" % got)
@@ -2328,11 +2343,68 @@ class Suite:
                   "after the standby's reset: standby %s, primary %s" % (mine, theirs))
             scans = run(s, "SELECT outcome, pages FROM contact_list_fdw_recent_scans")
             check(scans == [("complete", 3)], "the standby's recent_scans: %s" % scans)
+            e = scan_error(s, "ANALYZE t")
+            check("cannot execute ANALYZE during recovery" in (e.diag.message_primary or ""),
+                  "ANALYZE on the standby: %s %s" % (e.pgcode, error_text(e)))
             s.close()
         finally:
             if os.path.exists(os.path.join(standby_data, "postmaster.pid")):
                 subprocess.run(pg_ctl + ["-m", "immediate", "stop"], capture_output=True)
             primary.stop()
+
+    def crash_restart(self, conn):
+        # a backend killed (the postmaster then restarts every process)
+        # empties the shared state, as a restart does: no counters, no
+        # recent scans, and the next scan fetches a token again
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+        mc = MiniCluster("crash", conf=conf)
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            reset()
+            check(run(c, "SELECT count(*) FROM t") == [(25,)], "the first scan")
+            check(run(c, "SELECT count(*) FROM t") == [(25,)], "the second scan")
+            check(stats()["gettoken"] == 1, "one token for both scans: %s" % stats())
+            check(run(c, "SELECT count(*) FROM contact_list_fdw_recent_scans") == [(2,)], "recent_scans")
+            victim = mc.connect()
+            os.kill(run(victim, "SELECT pg_backend_pid()")[0][0], signal.SIGKILL)
+            close_quietly(victim)
+            close_quietly(c)
+            c = self.wait_for("the server back after the crash", lambda: connect_quietly(mc), 60)
+            got = (run(c, "SELECT count(*) FROM contact_list_fdw_recent_scans"),
+                   run(c, "SELECT coalesce(sum(requests), 0) FROM contact_list_fdw_stats"))
+            check(got == ([(0,)], [(0,)]), "after the crash: recent_scans and requests %s" % (got,))
+            check(run(c, "SELECT count(*) FROM t") == [(25,)], "the scan after the crash")
+            check(stats()["gettoken"] == 2, "after the crash, a token fetched again: %s" % stats())
+            c.close()
+        finally:
+            mc.stop()
+
+    def settings_before_load(self, conn):
+        # before the library loads, PostgreSQL keeps a setting's value
+        # unchecked (SHOW shows it); the load refuses a wrong one with a
+        # WARNING, and the default holds
+        mc = MiniCluster("placeholders")
+        try:
+            c = mc.connect()
+            run(c, "SET contact_list_fdw.retry_delay_ms = '-5'")
+            run(c, "SET contact_list_fdw.rate_limit_delay_ms = 'soon'")
+            shown = (run(c, "SHOW contact_list_fdw.retry_delay_ms"), run(c, "SHOW contact_list_fdw.rate_limit_delay_ms"))
+            check(shown == ([("-5",)], [("soon",)]), "before the load: %s" % (shown,))
+            del c.notices[:]
+            run(c, "LOAD 'contact_list_fdw'")
+            said = " ".join(c.notices)
+            check("-5 ms is outside the valid range for parameter \"contact_list_fdw.retry_delay_ms\"" in said
+                  and "invalid value for parameter \"contact_list_fdw.rate_limit_delay_ms\": \"soon\"" in said,
+                  "the load's WARNINGs: %s" % said)
+            shown = (run(c, "SHOW contact_list_fdw.retry_delay_ms"), run(c, "SHOW contact_list_fdw.rate_limit_delay_ms"))
+            check(shown == ([("500ms",)], [("15s",)]), "after the load: %s" % (shown,))
+            c.close()
+        finally:
+            mc.stop()
 
     def single_user_mode(self, conn):
         # postgres --single has no other session: its scans work alone, and
@@ -3511,28 +3583,22 @@ class Suite:
 
     def request_out_of_memory(self, conn):
         # out of memory while a request is made (libcurl's copy of a header,
-        # its escaped parameters; the digest of a corp_secret) fails the
-        # scan with 53200 and a detail that says what needed it; the next
-        # query gets every row
+        # its escaped parameters) fails the scan with 53200 and a detail
+        # that says what needed it; the next query gets every row
         mc, c = fault_injection_cluster("requestoom")
         try:
             basic_server(c)
-            run(c, "CREATE SERVER sc FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER sc OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
             run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
-            run(c, "CREATE FOREIGN TABLE tc (external_userid text) SERVER sc")
-            for point, table, primary, detail in (
-                    ("request_headers", "t", "out of memory",
-                     "libcurl could not get the memory for the headers of the request for page 1 of "),
-                    ("url_escape", "t", "out of memory",
-                     "libcurl could not get the memory to escape the parameters of a request's URL."),
-                    ("sha256", "tc", "could not compute a SHA-256 digest: out of memory", "")):
-                sql = "SELECT count(*) FROM %s" % table
+            for point, detail in (
+                    ("request_headers", "The request for page 1 of %s/externalcontact/contact_list could not "
+                                        "be set up: libcurl ran out of memory for its headers." % API),
+                    ("url_escape", "The parameters of a request's URL could not be escaped: libcurl ran out of memory.")):
+                sql = "SELECT count(*) FROM t"
                 run(c, "SET clf_fault.point = %s", (point,))
                 e = scan_error(c, sql)
                 run(c, "RESET clf_fault.point")
-                check(e.pgcode == "53200" and e.diag.message_primary == primary
-                      and detail in (e.diag.message_detail or ""),
+                check(e.pgcode == "53200" and e.diag.message_primary == "out of memory"
+                      and e.diag.message_detail == detail,
                       "%s: %s %s" % (point, e.pgcode, error_text(e)))
                 got = run(c, sql)
                 check(got == [(25,)], "%s: after the failure: %s" % (point, got))
@@ -7416,6 +7482,10 @@ class Suite:
                     lambda: self.proxy_environment(conn), own_cluster)
         self.shared("a hot standby: its scans work, with its own counters, apart from the primary's",
                     lambda: self.hot_standby(conn), own_cluster)
+        self.shared("a crashed backend empties the shared state, as a restart does; the next scan fetches a token",
+                    lambda: self.crash_restart(conn), own_cluster)
+        self.shared("settings before the library loads: shown unchecked, then a wrong one refused with a WARNING "
+                    "at the load, the default kept", lambda: self.settings_before_load(conn), own_cluster)
         self.shared("postgres --single: scans work alone (async_capable ones one by one), and the shared "
                     "views say single-user mode",
                     lambda: self.single_user_mode(conn), own_cluster)
@@ -7467,8 +7537,8 @@ class Suite:
                     lambda: self.async_request_not_made(conn), needs_views)
         self.shared("libcurl failing to start fails the library's load, which the next query tries again from the start",
                     lambda: self.curl_init_failed(conn), own_cluster)
-        self.shared("request_out_of_memory: no memory for a request's header, its escaped parameters or a "
-                    "secret's digest fails the scan with 53200 saying what needed it; the next query gets every row",
+        self.shared("request_out_of_memory: no memory for a request's header or its escaped parameters "
+                    "fails the scan with 53200 saying what needed it; the next query gets every row",
                     lambda: self.request_out_of_memory(conn), own_cluster)
         self.shared("watch_socket: no memory to wait on another of libcurl's sockets fails a scan, plain "
                     "or asynchronous, with out of memory, and the next query gets every row",

@@ -36,7 +36,8 @@ as_pg() {
 clf_cleanup() {
   local pid data
   for pid in "${CLF_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for data in "$CLF_WORK"/pgdata*; do
+  # the suite's clusters, and the fault suite's own (a standby among them)
+  for data in "$CLF_WORK"/pgdata* "$CLF_WORK"/mini-*/data; do
     if [ -f "$data/postmaster.pid" ]; then
       as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
     fi

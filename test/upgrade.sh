@@ -66,12 +66,14 @@ SQL
   for object in "relation contact_list_fdw_stats" "relation contact_list_fdw_recent_scans" \
                 "function contact_list_fdw_shared_info"; do
     name=${object#* }
-    grep -q "$name" "contact_list_fdw--$v.sql" && continue
     case $object in
-      relation*) sql="SELECT * FROM $name" want="relation \"$name\" does not exist" ;;
-      function*) sql="SELECT * FROM $name()" want="function $name() does not exist" ;;
+      relation*) there="SELECT to_regclass('$name') IS NOT NULL" sql="SELECT * FROM $name"
+                 want="42P01: relation \"$name\" does not exist" ;;
+      function*) there="SELECT to_regprocedure('$name()') IS NOT NULL" sql="SELECT * FROM $name()"
+                 want="42883: function $name() does not exist" ;;
     esac
-    err=$(psql_ -d "$db" -c "$sql" 2>&1)
+    [ "$(psql_ -d "$db" -c "$there")" = f ] || continue
+    err=$(psql_ -d "$db" -v VERBOSITY=verbose -c "$sql" 2>&1)
     case $err in
       *"$want"*) echo "under $v: $want" ;;
       *) fail "$sql under SQL version $v: $err" ;;
