@@ -2373,7 +2373,21 @@ class Suite:
             os.kill(run(victim, "SELECT pg_backend_pid()")[0][0], signal.SIGKILL)
             close_quietly(victim)
             close_quietly(c)
-            c = self.wait_for("the server back after the crash", lambda: connect_quietly(mc), 60)
+            # a connection made before the postmaster saw the crash goes
+            # with the others: wait for its restart, then for a session
+            self.wait_for("the postmaster's restart after the crash",
+                          lambda: "all server processes terminated; reinitializing" in mc.log(), 60)
+
+            def session():
+                s = connect_quietly(mc)
+                try:
+                    if s is not None:
+                        run(s, "SELECT 1")
+                    return s
+                except psycopg2.Error:
+                    close_quietly(s)
+                    return None
+            c = self.wait_for("a session after the crash", session, 60)
             got = (run(c, "SELECT count(*) FROM contact_list_fdw_recent_scans"),
                    run(c, "SELECT coalesce(sum(requests), 0) FROM contact_list_fdw_stats"))
             check(got == ([(0,)], [(0,)]), "after the crash: recent_scans and requests %s" % (got,))
