@@ -30,7 +30,6 @@ OBJS = \
 	src/scan_log.o \
 	src/scan_events.o \
 	src/shmem.o \
-	src/shared_tokens.o \
 	src/progress.o \
 	src/stats.o
 

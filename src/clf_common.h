@@ -39,7 +39,7 @@
 /*
  * The waits between a request's attempts (wecom.c's settings): the
  * ordinary backoff, retry_delay_ms, and a rate limit's, rate_limit_delay_ms,
- * each doubled per retry up to its cap.  Here because shared_tokens.c
+ * each doubled per retry up to its cap.  Here because tokens.c
  * bounds a wait for another session's gettoken by them too.
  */
 #define CLF_MAX_RETRY_DELAY_MS		30000

@@ -60,6 +60,7 @@ clf_traversal_begin(const ClfOptions *opts, MemoryContext parent, int64 rows_wan
 	MemoryContext scan_cxt;
 	ClfTraversal *trav;
 	MemoryContextCallback *cleanup;
+	MemoryContext oldcxt;
 
 	scan_cxt = AllocSetContextCreate(parent, "contact_list_fdw scan",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -78,6 +79,10 @@ clf_traversal_begin(const ClfOptions *opts, MemoryContext parent, int64 rows_wan
 	cleanup->func = release_json;
 	cleanup->arg = &trav->resp;
 	MemoryContextRegisterResetCallback(scan_cxt, cleanup);
+
+	oldcxt = MemoryContextSwitchTo(scan_cxt);
+	trav->endpoint = clf_endpoint_for_display(opts);
+	MemoryContextSwitchTo(oldcxt);
 
 	forget_cursors(trav);
 	return trav;
@@ -102,7 +107,7 @@ check_cursor_is_new(ClfTraversal *trav, const char *cursor, int64 page_no)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
 					 errmsg("invalid response for page " INT64_FORMAT " of %s: next_cursor repeats a cursor already seen in this scan",
-							page_no, clf_endpoint_for_display(&trav->opts)),
+							page_no, trav->endpoint),
 					 errdetail("Following it would loop forever."),
 					 errhint("Run the query again; if it keeps happening, the API or a proxy in between is misbehaving.")));
 	}

@@ -17,6 +17,7 @@
 typedef struct ClfTraversal
 {
 	ClfOptions	opts;
+	char	   *endpoint;		/* the API as messages show it */
 	MemoryContext scan_cxt;		/* lives as long as the traversal */
 	MemoryContext page_cxt;		/* reset for every page */
 	MemoryContext cursor_cxt;	/* the cursors of the current traversal */

@@ -13,8 +13,8 @@
  *					what to give back on error and backend exit,
  *					contact_list_fdw_shared_info(); its API is at the end
  *					of this file (it hands out nothing but this layout).
- *	shared_tokens.c	one access token per (api_url, corp_id, secret digest);
- *					its functions are in shared_tokens.h, for tokens.c.
+ *	tokens.c		one access token per (api_url, corp_id, secret digest),
+ *					behind the token API of tokens.h.
  *	progress.c		a row per running scan: contact_list_fdw_progress
  *					(progress.h).
  *	stats.c			per-server counters and request slots:

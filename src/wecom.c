@@ -562,7 +562,7 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 			 * Not the value: whoever sees this message (and the scan logs
 			 * that keep it) may be scanning with a mapping that is not
 			 * theirs to read, PUBLIC's or a view owner's.  Nor the role's
-			 * name: a failure shared from another session (shared_tokens.c)
+			 * name: a failure shared from another session (tokens.c)
 			 * may have come through another role's mapping.
 			 */
 			ereport(ERROR,
