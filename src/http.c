@@ -2118,7 +2118,8 @@ clf_http_sleep(int ms)
 }
 
 /*
- * base with a query string of nparams names and values, palloc'd.  A value
+ * base with a query string of nparams names and values, palloc'd.  base
+ * is the URL as messages show it, with no secret in it.  A value
  * may be a secret or a token: the URL is the caller's to wipe, and libcurl's
  * escaped copies are wiped here, however this ends.  The URL is written
  * once into a buffer of its final size, so no grown-out-of copy of it is
@@ -2146,7 +2147,8 @@ clf_http_url(const char *base, int nparams, const char *const *names,
 				ereport(ERROR,
 						(errcode(ERRCODE_OUT_OF_MEMORY),
 						 errmsg("out of memory"),
-						 errdetail("The parameters of a request's URL could not be escaped: libcurl ran out of memory.")));
+						 errdetail("The URL for %s could not be built: libcurl ran out of memory escaping its parameters.",
+								   base)));
 			len += 2 + strlen(names[i]) + strlen(escaped[i]);
 		}
 		url = palloc(len);

@@ -341,6 +341,12 @@ def fresh_localhost():
             return host
 
 
+def shared_state_conf():
+    """The postgresql.conf lines of a MiniCluster whose sessions share state:
+    the library preloaded on 15 and 16 (17 and later need nothing)."""
+    return ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
+
+
 def fault_injection_cluster(name, preload=None):
     """A MiniCluster running the fault injection build
     (fault_injection_install), the library preloaded where 15 and 16 need it
@@ -350,8 +356,9 @@ def fault_injection_cluster(name, preload=None):
     if os.geteuid() != 0:
         raise Skip("needs root")
     if preload is None:
-        preload = pg_major() < 17
-    conf = ["shared_preload_libraries = 'contact_list_fdw'"] if preload else []
+        conf = shared_state_conf()
+    else:
+        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if preload else []
     mc = MiniCluster(name, conf=conf, pg_config=fault_injection_install())
     try:
         c = mc.connect()
@@ -2226,6 +2233,9 @@ class Suite:
                       % (rep, len(connects), attempts, connects))
                 check(("%d attempt" % attempts) in (e.diag.message_detail or ""),
                       "REP %02x: detail: %s" % (rep, e.diag.message_detail))
+                # only the ruleset's refusal sends the user to the proxy's administrator
+                check(("ask its administrator" in (e.diag.message_hint or "")) == (rep == 0x02),
+                      "REP %02x: hint: %s" % (rep, e.diag.message_hint))
                 check("hunter2" not in msg, "the password is in the message: %s" % msg)
                 stop(sx)
         finally:
@@ -2299,8 +2309,7 @@ class Suite:
         # work (nothing of the wrapper writes), and its shared state is its
         # own: the standby's requests count in its contact_list_fdw_stats,
         # not the primary's, and its reset empties its own
-        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
-        primary = MiniCluster("primary", conf=conf)
+        primary = MiniCluster("primary", conf=shared_state_conf())
         standby_dir = os.path.join(WORK, "mini-standby")
         standby_data = os.path.join(standby_dir, "data")
         shutil.rmtree(standby_dir, ignore_errors=True)
@@ -2356,8 +2365,7 @@ class Suite:
         # a backend killed (the postmaster then restarts every process)
         # empties the shared state, as a restart does: no counters, no
         # recent scans, and the next scan fetches a token again
-        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if pg_major() < 17 else []
-        mc = MiniCluster("crash", conf=conf)
+        mc = MiniCluster("crash", conf=shared_state_conf())
         try:
             c = mc.connect()
             run(c, "CREATE EXTENSION contact_list_fdw")
@@ -3606,7 +3614,8 @@ class Suite:
             for point, detail in (
                     ("request_headers", "The request for page 1 of %s/externalcontact/contact_list could not "
                                         "be set up: libcurl ran out of memory for its headers." % API),
-                    ("url_escape", "The parameters of a request's URL could not be escaped: libcurl ran out of memory.")):
+                    ("url_escape", "The URL for %s/externalcontact/contact_list could not be built: libcurl ran "
+                                   "out of memory escaping its parameters." % API)):
                 sql = "SELECT count(*) FROM t"
                 run(c, "SET clf_fault.point = %s", (point,))
                 e = scan_error(c, sql)
@@ -4991,8 +5000,7 @@ class Suite:
     def layout_cluster(self, conn):
         """A cluster of the case's own (the library preloaded below 17) with
         a table on the mock; returns (cluster, session maker)."""
-        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if self.pg_major(conn) < 17 else []
-        m = MiniCluster("layout", conf=conf)
+        m = MiniCluster("layout", conf=shared_state_conf())
         try:
             c = m.connect()
             run(c, "CREATE EXTENSION contact_list_fdw")
