@@ -9,21 +9,22 @@
  *
  * Tokens are keyed by (api_url, corp_id, SHA-256 of corp_secret): each WeCom
  * app has its own secret, and one user must never be handed a token fetched
- * with another user's secret.  The secret itself is not kept.
+ * with another user's secret.  The secret itself is not kept.  A shared
+ * entry is found by a SHA-256 of the three, so a backend can only reach a
+ * token fetched with the very secret its own user mapping holds.
  *
- * The shared table answers first: it hands out the cluster's token, makes
- * this backend wait while another fetches one, or raises the error of a
- * fetch that just failed.  This backend's own cache is the fallback: in
- * per-backend mode (no shared state), for a token too long to share, and
- * when every entry of the table is being fetched or holds a valid token of
- * its own.  Its entries go on ALTER USER MAPPING.
+ * The shared table answers first: one token per key for the whole
+ * cluster, used by every backend and background worker, one backend
+ * fetching a new one while the others wait for it.  WeCom throttles
+ * gettoken, and a pooled application or a pg_cron job starts new backends
+ * all the time: without sharing each would fetch its own.  The table hands
+ * out the cluster's token, makes this backend wait while another fetches
+ * one, or raises the error of a fetch that just failed.
  *
- * One table for the whole cluster: every backend and background worker
- * uses its token, and one backend fetches a new one while the others wait
- * for it.  An entry is found by a SHA-256 of the three, so a backend can only reach
- * a token fetched with the very secret its own user mapping holds.  WeCom
- * throttles gettoken, and a pooled application or a pg_cron job starts new
- * backends all the time: without sharing each would fetch its own.
+ * This backend's own cache is the fallback: in per-backend mode (no shared
+ * state), for a token too long to share, and when every entry of the table
+ * is being fetched or holds a valid token of its own.  Its entries go on
+ * ALTER USER MAPPING.
  *
  * A token WeCom rejects is dropped only if it is still the one the entry
  * holds (the same text), so twenty backends rejecting the same token
@@ -65,9 +66,9 @@
  *	  token, nor the fetch an idle cursor has out.  Only a fetch that
  *	  succeeded may replace the least recently used valid token.
  *
- * This file calls nothing above it but scan_events.c, to say that the scan
- * waits for another's fetch: the digest is redact.c's, the area and its
- * lock shmem.c's.
+ * Besides the area and its lock (shmem.c) and the digest (redact.c), this
+ * file calls only scan_events.c, to say that the scan waits for another's
+ * fetch: all three are on floors below this one.
  *
  *-------------------------------------------------------------------------
  */
@@ -87,8 +88,6 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
-
-static void give_back_claims(SubTransactionId from);
 
 /* ----------------------------------------------------------------
  *		The cluster's shared table
@@ -120,6 +119,7 @@ typedef struct TokenClaim
 static TokenClaim claims[CLF_SHARED_TOKENS];
 static int	nclaims = 0;
 
+static void give_back_claims(SubTransactionId from);
 
 /* A shared failure is given out this long, doubled per failure in a row. */
 #define CLF_TOKEN_BACKOFF_MS		2000
@@ -430,19 +430,20 @@ wait_budget_ms(const ClfOptions *opts)
 /*
  * The cluster's token for opts, as a palloc'd copy; or NULL, and then this
  * backend has claimed the fetch (or cannot share: per-backend mode, no
- * entry to spare) and must fetch one and hand it to
- * shared_token_keep, or its error to shared_token_failed (or
- * give the claim up with shared_token_abandoned).  Waits, cancellably,
- * while another backend fetches it, and once wait_budget_ms has gone by
- * since that claim began, or since waiting_since (0: since this call began
- * to wait) if later, takes that claim over; raises the error of a fetch
- * that failed in its backoff.  With wait
- * false, returns NULL and sets *pending instead of waiting: ask again
- * later, with the same waiting_since.  A claim is given back by the abort
- * of subtransaction subid (or of one it began in): the caller's scan's;
- * or by the abort after an error escaped the portal running the scan now.
- * poller is who drives the caller's scan, NULL for a plain scan: a fetch
- * another scan of it has out is waited for (being_fetched_for).
+ * entry to spare) and must fetch one and hand it to shared_token_keep, or
+ * its error to shared_token_failed (or give the claim up with
+ * shared_token_abandoned), as clf_token_fetched, clf_token_fetch_failed
+ * and clf_token_fetch_abandoned do for wecom.c.  Waits, cancellably, while
+ * another backend fetches it, and once wait_budget_ms has gone by since
+ * that claim began, or since waiting_since (0: since this call began to
+ * wait) if later, takes that claim over; raises the error of a fetch that
+ * failed in its backoff.  With wait false, returns NULL and sets *pending
+ * instead of waiting: ask again later, with the same waiting_since.  A
+ * claim is given back by the abort of subtransaction subid (or of one it
+ * began in): the caller's scan's; or by the abort after an error escaped
+ * the portal running the scan now.  poller is who drives the caller's
+ * scan, NULL for a plain scan: a fetch another scan of it has out is
+ * waited for (being_fetched_for).
  */
 static char *
 shared_token_get(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
@@ -599,7 +600,8 @@ shared_token_get(const ClfOptions *opts, bool wait, TimestampTz waiting_since,
 /*
  * Keep a new token for everyone, valid expires_in seconds and due for
  * refresh after refresh_in, and wake the waiters.  False if it cannot be
- * shared (per-backend mode, too long, no entry): the caller keeps it.
+ * shared (per-backend mode, too long, no entry): clf_token_fetched keeps it
+ * in this backend's cache.
  */
 static bool
 shared_token_keep(const ClfOptions *opts, const char *token,
@@ -954,7 +956,7 @@ clf_token_fetched(const ClfOptions *opts, const char *token, int expires_in)
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	if (entry == NULL)
 	{
-		ClfTokenEntry *volatile new_entry = palloc0(sizeof(ClfTokenEntry));
+		ClfTokenEntry *volatile added = palloc0(sizeof(ClfTokenEntry));
 
 		/*
 		 * lappend allocates before it links: if anything fails, nothing of
@@ -962,22 +964,22 @@ clf_token_fetched(const ClfOptions *opts, const char *token, int expires_in)
 		 */
 		PG_TRY();
 		{
-			new_entry->api_url = pstrdup(opts->api_url);
-			new_entry->corp_id = pstrdup(opts->corp_id);
-			memcpy(new_entry->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
-			new_entry->refresh_at = refresh_at;
-			new_entry->token = pstrdup(token);
+			added->api_url = pstrdup(opts->api_url);
+			added->corp_id = pstrdup(opts->corp_id);
+			memcpy(added->secret_digest, opts->secret_digest, PG_SHA256_DIGEST_LENGTH);
+			added->refresh_at = refresh_at;
+			added->token = pstrdup(token);
 			FAULT_ERROR("token_cache_entry");
-			tokens = lappend(tokens, new_entry);
+			tokens = lappend(tokens, added);
 		}
 		PG_CATCH();
 		{
-			clf_wipe(new_entry->token);
-			if (new_entry->api_url)
-				pfree(new_entry->api_url);
-			if (new_entry->corp_id)
-				pfree(new_entry->corp_id);
-			pfree(new_entry);
+			clf_wipe(added->token);
+			if (added->api_url)
+				pfree(added->api_url);
+			if (added->corp_id)
+				pfree(added->corp_id);
+			pfree(added);
 			PG_RE_THROW();
 		}
 		PG_END_TRY();

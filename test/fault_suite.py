@@ -355,10 +355,8 @@ def fault_injection_cluster(name, preload=None):
     root."""
     if os.geteuid() != 0:
         raise Skip("needs root")
-    if preload is None:
-        conf = shared_state_conf()
-    else:
-        conf = ["shared_preload_libraries = 'contact_list_fdw'"] if preload else []
+    conf = shared_state_conf() if preload is None else (
+        ["shared_preload_libraries = 'contact_list_fdw'"] if preload else [])
     mc = MiniCluster(name, conf=conf, pg_config=fault_injection_install())
     try:
         c = mc.connect()
