@@ -913,7 +913,8 @@ clf_sha256(int nparts, const void *const *parts, const size_t *lengths, uint8 *d
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute a SHA-256 digest: %s", reason)));
+				 errmsg("could not compute a SHA-256 digest: %s", reason),
+				 errhint("The database server's OpenSSL could not give SHA-256: check its configuration (openssl.cnf, or the file OPENSSL_CONF names in the server's environment) and that its default provider is available.")));
 	}
 	pg_cryptohash_free(ctx);
 }

@@ -3601,6 +3601,38 @@ class Suite:
         finally:
             mc.stop()
 
+    def digest_unavailable(self, conn):
+        # the server's OpenSSL unable to give SHA-256 (here a configuration
+        # whose default properties no algorithm of its default provider
+        # meets; its random numbers still work, so sessions start): the scan,
+        # which keys the token caches by a digest of the secret, fails with
+        # XX000 saying so and where to look, shows nothing of the secret,
+        # and the session goes on
+        cnf = os.path.join(WORK, "openssl-without-sha256.cnf")
+        with open(cnf, "w") as f:
+            f.write("openssl_conf = openssl_init\n[openssl_init]\nalg_section = evp_properties\n"
+                    "random = random_sect\n[evp_properties]\ndefault_properties = \"fips=yes\"\n"
+                    "[random_sect]\nproperties = \"fips=no\"\n")
+        os.chmod(cnf, 0o644)
+        mc = MiniCluster("nodigest", env={"OPENSSL_CONF": cnf})
+        try:
+            c = mc.connect()
+            run(c, "CREATE EXTENSION contact_list_fdw")
+            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            e = scan_error(c, "SELECT count(*) FROM t")
+            check(e.pgcode == "XX000"
+                  and (e.diag.message_primary or "").startswith("could not compute a SHA-256 digest: "),
+                  "the scan: %s %s" % (e.pgcode, error_text(e)))
+            check("OPENSSL_CONF" in (e.diag.message_hint or ""), "hint: %s" % e.diag.message_hint)
+            check("secret-ok" not in error_text(e), "the secret is in the error: %s" % error_text(e))
+            check(run(c, "SELECT 1") == [(1,)], "the session after the error")
+            leaked = [l for l in mc.log().splitlines() if "still referenced" in l or "was not closed" in l]
+            check(not leaked, "the digest's context was not given back: %s" % leaked)
+        finally:
+            mc.stop()
+
     def request_out_of_memory(self, conn):
         # out of memory while a request is made (libcurl's copy of a header,
         # its escaped parameters) fails the scan with 53200 and a detail
@@ -7557,6 +7589,9 @@ class Suite:
                     lambda: self.async_request_not_made(conn), needs_views)
         self.shared("libcurl failing to start fails the library's load, which the next query tries again from the start",
                     lambda: self.curl_init_failed(conn), own_cluster)
+        self.shared("an OpenSSL that cannot compute SHA-256: the scan fails with XX000 and a hint, "
+                    "nothing of the secret shown, the session goes on",
+                    lambda: self.digest_unavailable(conn), own_cluster)
         self.shared("request_out_of_memory: no memory for a request's header or its escaped parameters "
                     "fails the scan with 53200 saying what needed it; the next query gets every row",
                     lambda: self.request_out_of_memory(conn), own_cluster)
