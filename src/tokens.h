@@ -5,7 +5,8 @@
  *		  what came of using or fetching one.
  *
  * Behind it: the cluster's shared table when there is shared state, this
- * backend's own cache otherwise or when the table cannot hold a token.  The caller never knows which answered.
+ * backend's own cache otherwise or when the table cannot hold a token.
+ * The caller never knows which answered.
  *
  * Every token handed out is a palloc'd copy for the caller to wipe
  * (clf_wipe).  A NULL from clf_token_get means the caller fetches one
