@@ -1060,11 +1060,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(429, html_page(429), "text/html", [("Retry-After", ra.group(1))])
         if scen == "http502close" and n == 1:
             # as nginx closes after an error page: told, then done a moment
-            # later, while the client already waits to retry
+            # later, while the client already waits to retry (half a
+            # second: a loaded machine may take a tenth of one before the
+            # client even begins to close its side)
             self.close_connection = True
             self.send(502, html_page(502), "text/html", [("Connection", "close")])
             self.wfile.flush()
-            time.sleep(0.1)
+            time.sleep(0.5)
             return None
         if scen in ONCE and n <= ONCE[scen][0]:
             _, kind, code = ONCE[scen]
