@@ -99,6 +99,14 @@ def basic_server(c):
     run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
 
 
+def secret_table(c):
+    """A fault-injection cluster's table t on server s: the mock's 25 basic
+    contacts, read with a token fetched by corp-basic's secret."""
+    run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+    run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+    run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+
+
 def ten_a_page_table(c):
     """A fault-injection cluster's table t: 25 contacts, 10 a page, 3 pages."""
     basic_server(c)
@@ -2367,9 +2375,7 @@ class Suite:
         try:
             c = mc.connect()
             run(c, "CREATE EXTENSION contact_list_fdw")
-            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
-            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            secret_table(c)
             reset()
             check(run(c, "SELECT count(*) FROM t") == [(25,)], "the first scan")
             check(run(c, "SELECT count(*) FROM t") == [(25,)], "the second scan")
@@ -3618,9 +3624,7 @@ class Suite:
         try:
             c = mc.connect()
             run(c, "CREATE EXTENSION contact_list_fdw")
-            run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
-            run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+            secret_table(c)
             e = scan_error(c, "SELECT count(*) FROM t")
             check(e.pgcode == "XX000"
                   and (e.diag.message_primary or "").startswith("could not compute a SHA-256 digest: "),
