@@ -3659,6 +3659,20 @@ class Suite:
                       "%s: %s %s" % (point, e.pgcode, error_text(e)))
                 got = run(c, sql)
                 check(got == [(25,)], "%s: after the failure: %s" % (point, got))
+            # the gettoken URL carries the secret: the detail names the
+            # URL without its parameters
+            run(c, "CREATE SERVER s2 FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
+            run(c, "CREATE USER MAPPING FOR public SERVER s2 OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
+            run(c, "CREATE FOREIGN TABLE t2 (external_userid text) SERVER s2")
+            run(c, "SET clf_fault.point = 'url_escape'")
+            e = scan_error(c, "SELECT count(*) FROM t2")
+            run(c, "RESET clf_fault.point")
+            check(e.pgcode == "53200" and e.diag.message_detail ==
+                  "The URL for %s/gettoken could not be built: libcurl ran out of memory escaping its "
+                  "parameters." % API and "secret-ok" not in error_text(e),
+                  "gettoken: %s %s" % (e.pgcode, error_text(e)))
+            got = run(c, "SELECT count(*) FROM t2")
+            check(got == [(25,)], "gettoken: after the failure: %s" % got)
         finally:
             mc.stop()
 
