@@ -6,10 +6,11 @@
  *		  check that the chain does not loop, and the memory of a page.
  *		  Each page is asked of wecom.c (clf_fetch_page).
  *
- * Memory grows with the chain only by the cursors kept for the loop check
- * (some 200 bytes a page with WeCom's cursors: 2 MB for 10,000 pages of
- * 1000 contacts): what a page needs lives in a context reset before the
- * next page, and the page's json-c objects are freed when the next
+ * Memory grows with the chain only by the loop check's digest of each
+ * cursor (some 50 bytes a page, however long the API makes its cursors: a
+ * chain of ever longer ones must not pile up in the backend, as a page's
+ * size is bounded and their number is not): what a page needs lives in a
+ * context reset before the next page, and the page's json-c objects are freed when the next
  * response arrives.  If an error ends the query, the
  * scan context is deleted with the executor's and its reset callback frees
  * whatever json-c still holds.
@@ -21,16 +22,16 @@
 #include "scan.h"
 #include "wecom.h"
 #include "scan_events.h"
+#include "redact.h"
 
-#include "common/hashfn.h"
-#include "nodes/pg_list.h"
+#include "common/sha2.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+/* a cursor this traversal was given, known by its SHA-256 */
 typedef struct SeenCursor
 {
-	uint32		hash;			/* key */
-	List	   *cursors;		/* the cursors with this hash */
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];	/* key */
 } SeenCursor;
 
 static void
@@ -46,7 +47,7 @@ forget_cursors(ClfTraversal *trav)
 	HASHCTL		ctl;
 
 	MemoryContextReset(trav->cursor_cxt);
-	ctl.keysize = sizeof(uint32);
+	ctl.keysize = PG_SHA256_DIGEST_LENGTH;
 	ctl.entrysize = sizeof(SeenCursor);
 	ctl.hcxt = trav->cursor_cxt;
 	trav->seen_cursors = hash_create("contact_list_fdw cursors", 64, &ctl,
@@ -88,32 +89,27 @@ clf_traversal_begin(const ClfOptions *opts, MemoryContext parent, int64 rows_wan
 	return trav;
 }
 
-/* Remember cursor; error if this traversal has seen it before. */
+/*
+ * Remember cursor; error if this traversal has seen it before.  Two
+ * cursors are taken for one only when their SHA-256 digests are equal.
+ */
 static void
 check_cursor_is_new(ClfTraversal *trav, const char *cursor, int64 page_no)
 {
-	uint32		hash = hash_bytes((const unsigned char *) cursor, strlen(cursor));
-	SeenCursor *entry;
+	const void *parts[] = {cursor};
+	size_t		lengths[] = {strlen(cursor)};
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	bool		found;
-	ListCell   *lc;
-	MemoryContext oldcxt;
 
-	entry = hash_search(trav->seen_cursors, &hash, HASH_ENTER, &found);
-	if (!found)
-		entry->cursors = NIL;
-	foreach(lc, entry->cursors)
-	{
-		if (strcmp((char *) lfirst(lc), cursor) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
-					 errmsg("invalid response for page " INT64_FORMAT " of %s: next_cursor repeats a cursor already seen in this scan",
-							page_no, trav->endpoint),
-					 errdetail("Following it would loop forever."),
-					 errhint("Run the query again; if it keeps happening, the API or a proxy in between is misbehaving.")));
-	}
-	oldcxt = MemoryContextSwitchTo(trav->cursor_cxt);
-	entry->cursors = lappend(entry->cursors, pstrdup(cursor));
-	MemoryContextSwitchTo(oldcxt);
+	clf_sha256(lengthof(parts), parts, lengths, digest);
+	(void) hash_search(trav->seen_cursors, digest, HASH_ENTER, &found);
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_STRING_FORMAT),
+				 errmsg("invalid response for page " INT64_FORMAT " of %s: next_cursor repeats a cursor already seen in this scan",
+						page_no, trav->endpoint),
+				 errdetail("Following it would loop forever."),
+				 errhint("Run the query again; if it keeps happening, the API or a proxy in between is misbehaving.")));
 }
 
 /* How many rows to ask for in the next page. */

@@ -982,6 +982,34 @@ class Suite:
     def drop3(self, conn):
         self.page_retried_once(conn, "drop3", 3)
 
+    def long_cursors(self, conn):
+        # cursors of 1 MB each, a page of one row each: the chain is followed
+        # to its end, and the loop check keeps a digest of each cursor, not
+        # the cursor (a cursor open after 24 pages held them all, 24 MB)
+        set_mapping(conn, access_token="fixed-longcursor")
+        run(conn, "CREATE FOREIGN TABLE fs_one (external_userid text) SERVER fs OPTIONS (page_size '1')")
+        reset()
+        try:
+            run(conn, "BEGIN")
+            run(conn, "DECLARE lc CURSOR FOR SELECT external_userid FROM fs_one")
+            rows = run(conn, "FETCH 24 FROM lc")
+            held = run(conn, "SELECT sum(total_bytes) FROM pg_backend_memory_contexts "
+                             "WHERE 'contact_list_fdw cursors' IN (name, ident)")[0][0]
+            rows += run(conn, "FETCH ALL FROM lc")
+            run(conn, "COMMIT")
+            st = stats()
+            check(st["contact_list"] == 25 and all(len(c) > 1000000 for c in st["cursors"][1:]),
+                  "%d requests, expected 25 with long cursors" % st["contact_list"])
+            check(collections.Counter(r[0] for r in rows) == collections.Counter(r[0] for r in self.clean.elements()),
+                  "rows differ from a clean run: %d rows" % len(rows))
+            check(held is not None and held < 3 * 1024 * 1024,
+                  "after 24 pages the scan keeps %s bytes of cursors" % held)
+        finally:
+            run(conn, "ROLLBACK")
+            run(conn, "DROP FOREIGN TABLE fs_one")
+            set_mapping(conn, access_token="fixed-basic")
+            reset()
+
     def closecut2(self, conn):
         # A 200 without Content-Length or chunks ends where the connection
         # closes: cut after half its JSON, libcurl sees no error, yet it is
@@ -7477,6 +7505,8 @@ class Suite:
             self.case("per-backend mode: every new backend fetches its own token",
                       lambda: self.per_backend_tokens(conn))
         self.case("connection dropped mid-body on page 3 of 5: page 3 again, same cursor", lambda: self.drop3(conn))
+        self.case("cursors of 1 MB each: every row once, and the scan keeps a digest of each, not the cursors",
+                  lambda: self.long_cursors(conn))
         self.case("a body cut short without a length on page 2 of 5: page 2 again, same cursor",
                   lambda: self.closecut2(conn))
         self.case("a body always cut short without a length: the error after max_retries + 1 attempts",

@@ -227,7 +227,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "h
               "nocursorkey", "nullcursor", "bigtoken", "slowrefresh", "slowtoken", "hangtoken",
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
               "closehold", "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once", "limitwait",
-              "limitwaitbig"}
+              "limitwaitbig", "longcursor"}
 ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoconncut", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
@@ -281,6 +281,7 @@ BIG_TOKEN_PAD = 20000
 BIG_TOKEN_BODY = 70000  # bytes of padding in bigtokenbody's (and bigtokenplain's) gettoken answer
 BIG_ERROR_PAGE = 100000  # bytes of padding in http502big's error page
 LONG_VALUE = 8000000  # backslashes in longvalue's name
+LONG_CURSOR = 1000000  # bytes of padding after "~" in each of longcursor's cursors
 # the good corp secrets; the third has characters a query string escapes
 GOOD_SECRETS = ("secret-ok", "secret-ok2", "secret-ok/+=3", "secret-ok%25", "secret-ok%26", "secret-ok-agent")
 
@@ -371,10 +372,14 @@ CURSOR_SALT = b"contact_list_fdw mock cursor v1"
 
 def make_cursor(scen, trav, offset, page):
     p = "%s.%d.%d.%d" % (scen, trav, offset, page)
-    return "c1.%s.%s" % (p, hashlib.sha256(CURSOR_SALT + p.encode()).hexdigest()[:8])
+    c = "c1.%s.%s" % (p, hashlib.sha256(CURSOR_SALT + p.encode()).hexdigest()[:8])
+    return c + "~" + "z" * LONG_CURSOR if scen == "longcursor" else c
 
 
 def parse_cursor(s):
+    s, tilde, pad = s.partition("~")
+    if tilde and (pad != "z" * LONG_CURSOR or not s.startswith("c1.longcursor.")):
+        return None
     parts = s.split(".")
     if len(parts) != 6 or parts[0] != "c1":
         return None
