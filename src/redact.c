@@ -896,7 +896,8 @@ clf_redact(const char *text, const ClfOptions *opts, const char *token,
 
 /*
  * SHA-256 of the concatenation of nparts pieces: the token caches' keys,
- * which must never hold a secret itself.
+ * which must never hold a secret itself, and the cursors a scan keeps
+ * only to know them again.
  */
 void
 clf_sha256(int nparts, const void *const *parts, const size_t *lengths, uint8 *digest)

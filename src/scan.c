@@ -10,8 +10,8 @@
  * cursor (some 50 bytes a page, however long the API makes its cursors: a
  * chain of ever longer ones must not pile up in the backend, as a page's
  * size is bounded and their number is not): what a page needs lives in a
- * context reset before the next page, and the page's json-c objects are freed when the next
- * response arrives.  If an error ends the query, the
+ * context reset before the next page, and the page's json-c objects are
+ * freed when the next response arrives.  If an error ends the query, the
  * scan context is deleted with the executor's and its reset callback frees
  * whatever json-c still holds.
  *
