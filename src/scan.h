@@ -20,7 +20,8 @@ typedef struct ClfTraversal
 	char	   *endpoint;		/* the API as messages show it */
 	MemoryContext scan_cxt;		/* lives as long as the traversal */
 	MemoryContext page_cxt;		/* reset for every page */
-	MemoryContext cursor_cxt;	/* the cursors of the current traversal */
+	MemoryContext cursor_cxt;	/* the traversal's cursor, digests of the
+								 * earlier ones */
 	ClfResponse resp;			/* the current page (json-c, malloc'd) */
 	char	   *cursor;			/* for the next request; NULL before the first */
 	struct HTAB *seen_cursors;	/* detects a cursor chain that loops */

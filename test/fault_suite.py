@@ -99,12 +99,13 @@ def basic_server(c):
     run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (access_token 'fixed-basic')")
 
 
-def secret_table(c):
-    """A fault-injection cluster's table t on server s: the mock's 25 basic
-    contacts, read with a token fetched by corp-basic's secret."""
-    run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-    run(c, "CREATE USER MAPPING FOR public SERVER s OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
-    run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
+def secret_table(c, server="s", table="t"):
+    """A fault-injection cluster's table on a server of its own: the mock's
+    25 basic contacts, read with a token fetched by corp-basic's secret."""
+    run(c, "CREATE SERVER %s FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %%s)" % server, (API,))
+    run(c, "CREATE USER MAPPING FOR public SERVER %s OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')"
+        % server)
+    run(c, "CREATE FOREIGN TABLE %s (external_userid text) SERVER %s" % (table, server))
 
 
 def ten_a_page_table(c):
@@ -3689,9 +3690,7 @@ class Suite:
                 check(got == [(25,)], "%s: after the failure: %s" % (point, got))
             # the gettoken URL carries the secret: the detail names the
             # URL without its parameters
-            run(c, "CREATE SERVER s2 FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (api_url %s)", (API,))
-            run(c, "CREATE USER MAPPING FOR public SERVER s2 OPTIONS (corp_id 'corp-basic', corp_secret 'secret-ok')")
-            run(c, "CREATE FOREIGN TABLE t2 (external_userid text) SERVER s2")
+            secret_table(c, server="s2", table="t2")
             run(c, "SET clf_fault.point = 'url_escape'")
             e = scan_error(c, "SELECT count(*) FROM t2")
             run(c, "RESET clf_fault.point")
