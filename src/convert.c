@@ -95,6 +95,23 @@ check_domain(ClfRowConverter *conv, ClfColumn *col, Datum value, bool isnull)
 		domain_check(value, isnull, col->domain_typid, &col->domain_extra, conv->cxt);
 }
 
+/*
+ * PostgreSQL checks no foreign table's NOT NULL, yet the planner trusts it:
+ * it prunes a partition or, from 17 on, folds "col IS NULL" to false.  A
+ * NULL let through would make one query see rows another cannot find, so a
+ * declared NOT NULL that WeCom's item does not honour fails the scan.
+ */
+static void
+report_not_null_violation(const ClfRowConverter *conv, const ClfColumn *col)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+					col->attname, conv->relname),
+			 errdetail("WeCom's item has no value for the column, and PostgreSQL's planner relies on a foreign table's NOT NULL without checking it."),
+			 errhint("Drop the NOT NULL (ALTER FOREIGN TABLE ... ALTER COLUMN ... DROP NOT NULL), or filter the NULLs out in a view.")));
+}
+
 /* The server's name did not fit the column its source option fills. */
 static void
 source_error_context(void *arg)
@@ -163,6 +180,7 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		col->typid = getBaseTypeAndTypmod(attr->atttypid, &col->typmod);
 		col->domain_typid = (col->typid != attr->atttypid) ? attr->atttypid : InvalidOid;
 		col->kind = column_kind(col->typid, col->json_key, explicit_field);
+		col->not_null = attr->attnotnull;
 
 		/*
 		 * field '*' is the whole item whatever the column's type: WeCom has
@@ -667,8 +685,8 @@ convert_value(ClfColumn *col, json_object *value)
 
 /*
  * Fill values/isnull (natts entries) from one item.  A missing key or JSON
- * null is NULL (a domain's NOT NULL or CHECK may refuse it); columns the
- * query does not use are NULL, unchecked.
+ * null is NULL (the column's or its domain's NOT NULL, or a domain's CHECK,
+ * may refuse it); columns the query does not use are NULL, unchecked.
  */
 void
 clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isnull)
@@ -712,6 +730,8 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 			isnull[i] = false;
 		}
 		check_domain(conv, col, values[i], isnull[i]);
+		if (isnull[i] && col->not_null)
+			report_not_null_violation(conv, col);
 	}
 	conv->current_column = -1;
 	conv->current_value = NULL;

@@ -41,6 +41,7 @@ typedef struct ClfColumn
 	Oid			typid;			/* the base type when the column's is a domain */
 	int32		typmod;
 	Oid			domain_typid;	/* the column's domain, or InvalidOid */
+	bool		not_null;		/* declared NOT NULL on the foreign table */
 	void	   *domain_extra;	/* domain_check()'s cache, in the converter's context */
 	FmgrInfo	input_fn;
 	Oid			typioparam;
