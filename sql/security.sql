@@ -226,6 +226,22 @@ RESET contact_list_fdw.proxy;
 ALTER FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (DROP proxy);
 SELECT count(*) FROM sec_plain_contacts;
 SELECT fdwoptions FROM pg_foreign_data_wrapper WHERE fdwname = 'contact_list_fdw';
+-- a wrapper with our handler but not our validator checks nobody's options:
+-- a scan through it is refused before any request
+CREATE FOREIGN DATA WRAPPER sec_novalid HANDLER contact_list_fdw_handler;
+GRANT USAGE ON FOREIGN DATA WRAPPER sec_novalid TO regress_clf_sec_alice;
+SELECT mock_reset();
+SET ROLE regress_clf_sec_alice;
+CREATE SERVER sec_unchecked FOREIGN DATA WRAPPER sec_novalid
+  OPTIONS (api_url 'http://127.0.0.1:18642/cgi-bin');
+CREATE USER MAPPING FOR regress_clf_sec_alice SERVER sec_unchecked
+  OPTIONS (access_token 'fixed-basic');
+CREATE FOREIGN TABLE sec_alice.unchecked_contacts (external_userid text)
+  SERVER sec_unchecked;
+SELECT clf_error_of('SELECT count(*) FROM sec_alice.unchecked_contacts');
+RESET ROLE;
+SELECT s -> 'contact_list' AS contact_list FROM mock_stats() s;
+DROP FOREIGN DATA WRAPPER sec_novalid CASCADE;
 
 --
 -- 7. A view reads with its owner's user mapping (as PostgreSQL checks the

@@ -790,11 +790,38 @@ check_discarded_settings(List *fdw_options, List *server_options)
 	}
 }
 
+/*
+ * Does fdw check its options with contact_list_fdw_validator?  A wrapper
+ * made with our handler alone does not.
+ */
+static bool
+wrapper_validates_options(ForeignDataWrapper *fdw)
+{
+	FmgrInfo	finfo;
+
+	if (!OidIsValid(fdw->fdwvalidator))
+		return false;
+	fmgr_info(fdw->fdwvalidator, &finfo);
+	return finfo.fn_addr == contact_list_fdw_validator;
+}
+
 void
 clf_options_for_server(Oid serverid, ClfOptions *opts)
 {
 	ForeignServer *server = GetForeignServer(serverid);
 	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+
+	/*
+	 * Without our validator in the wrapper, nobody checked who set api_url,
+	 * proxy or ca_file, nor that a secret sits only in a user mapping.
+	 */
+	if (!wrapper_validates_options(fdw))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("foreign-data wrapper \"%s\" of server \"%s\" does not validate contact_list_fdw's options",
+						fdw->fdwname, server->servername),
+				 errdetail("The server's options were never checked, so they may say where to connect without a superuser's consent."),
+				 errhint("Use the wrapper contact_list_fdw, or create the wrapper with VALIDATOR contact_list_fdw_validator.")));
 
 	memset(opts, 0, sizeof(*opts));
 	opts->serverid = serverid;
@@ -958,13 +985,7 @@ check_default_proxy(char **newval, void **extra, GucSource source)
 static bool
 is_our_server(Form_pg_foreign_server form)
 {
-	ForeignDataWrapper *fdw = GetForeignDataWrapper(form->srvfdw);
-	FmgrInfo	finfo;
-
-	if (!OidIsValid(fdw->fdwvalidator))
-		return false;
-	fmgr_info(fdw->fdwvalidator, &finfo);
-	return finfo.fn_addr == contact_list_fdw_validator;
+	return wrapper_validates_options(GetForeignDataWrapper(form->srvfdw));
 }
 
 static char *
