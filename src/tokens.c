@@ -998,19 +998,23 @@ clf_token_fetched(const ClfOptions *opts, const char *token, int expires_in)
 
 /*
  * The fetch clf_token_get left to this backend failed with edata (WeCom's
- * answer, or the transport's after its retries): every backend waiting for
- * it, and the next few seconds' callers, get the same error.  Not an error
- * of this backend's own, which says nothing of gettoken: a cancel, or
- * memory or descriptors running out while the failure was being reported.
- * Its claim is given back at abort, and a waiter fetches.  Alone, there is
- * nobody to tell.
+ * answer, wecom_answered, or the transport's after its retries): every
+ * backend waiting for it, and the next few seconds' callers, get the same
+ * error.  Not an error of this backend's own, which says nothing of
+ * gettoken: a cancel, or memory or descriptors running out while the
+ * failure was being reported.  Its claim is given back at abort, and a
+ * waiter fetches.  Alone, there is nobody to tell.  WeCom's rate limits
+ * share class 53 with running out of resources, yet are the API's answer:
+ * the likeliest to come again at once.
  */
 void
-clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata)
+clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata,
+					   bool wecom_answered)
 {
-	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-		edata->sqlerrcode == ERRCODE_FDW_OUT_OF_MEMORY ||
-		ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES)
+	if (!wecom_answered &&
+		(edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		 edata->sqlerrcode == ERRCODE_FDW_OUT_OF_MEMORY ||
+		 ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES))
 		return;
 	shared_token_failed(opts, edata);
 }

@@ -31,7 +31,8 @@ extern char *clf_token_try_get(const ClfOptions *opts, TimestampTz waiting_since
 extern void clf_token_fetch_abandoned(const ClfOptions *opts);
 extern int	clf_token_fetched(const ClfOptions *opts, const char *token,
 							  int expires_in);
-extern void clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata);
+extern void clf_token_fetch_failed(const ClfOptions *opts, const ErrorData *edata,
+								   bool wecom_answered);
 extern void clf_token_rejected(const ClfOptions *opts, const char *token);
 
 #endif							/* CLF_TOKENS_H */

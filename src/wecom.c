@@ -111,6 +111,7 @@ typedef struct ClfCall
 	ClfHttpOutcome out;			/* of the last attempt; for gettoken, its head
 								 * holds the token: wiped */
 	bool		reporting;		/* the error raised is what came of the call */
+	int			wecom_sqlstate; /* raised for WeCom's errcode, or 0 */
 } ClfCall;
 
 void
@@ -486,6 +487,7 @@ report_retries_exhausted(ClfCall *call, const ClfResponse *resp, int attempts,
 						 int64 waited_ms)
 {
 	call->reporting = true;
+	call->wecom_sqlstate = sqlstate_of_errcode(resp->errcode);
 	if (attempts == 1)
 		ereport(ERROR,
 				(errcode(sqlstate_of_errcode(resp->errcode)),
@@ -545,6 +547,7 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 	const char *server = call->opts->server_name;
 
 	call->reporting = true;
+	call->wecom_sqlstate = sqlstate_of_errcode(resp->errcode);
 
 	switch (resp->errcode)
 	{
@@ -694,7 +697,9 @@ accept_token(ClfCall *call, ClfResponse *resp)
  * waiter's answer too: kept for them (and the next few seconds' callers).
  * An error of this backend's own is not: the claim is given back at abort,
  * and a waiter fetches.  (A cancel is this backend's own too: tokens.c
- * knows.)  cxt is the caller's context, outside the error's.
+ * knows.  WeCom's rate limits raise class 53, as running out of memory
+ * does: only the SQLSTATE tells which was raised.)  cxt is the caller's
+ * context, outside the error's.
  */
 static void
 token_call_failed(ClfCall *call, ClfResponse *resp, MemoryContext cxt)
@@ -705,7 +710,8 @@ token_call_failed(ClfCall *call, ClfResponse *resp, MemoryContext cxt)
 		MemoryContext errcxt = MemoryContextSwitchTo(cxt);
 		ErrorData  *edata = CopyErrorData();
 
-		clf_token_fetch_failed(call->opts, edata);
+		clf_token_fetch_failed(call->opts, edata,
+							   edata->sqlerrcode == call->wecom_sqlstate);
 		FreeErrorData(edata);
 		MemoryContextSwitchTo(errcxt);
 	}

@@ -3946,18 +3946,20 @@ class Suite:
             c.close()
         return out
 
-    def token_failure_shared(self, conn, shared=True):
-        # gettoken answers 40001 after 1 s: in series that is 10 s for 10 sessions
+    def token_failure_shared(self, conn, shared=True, scenario="slowfail", errcode="40001", table="fs_fail",
+                             server_options=""):
+        # gettoken answers errcode after 1 s: in series that is 10 s for 10 sessions
         n = 10
-        self.shared_table(conn, "fs_fail", {"corp_id": "corp-slowfail", "corp_secret": "secret-ok"})
+        self.shared_table(conn, table, {"corp_id": "corp-" + scenario, "corp_secret": "secret-ok"},
+                          server_options=server_options)
         reset()
-        got = self.concurrent_scans(n, "SELECT count(*) FROM fs_fail",
-                                    warm="EXPLAIN SELECT count(*) FROM fs_fail")
+        got = self.concurrent_scans(n, "SELECT count(*) FROM " + table,
+                                    warm="EXPLAIN SELECT count(*) FROM " + table)
         took = max(t for t, _ in got)
         errors = [r for _, r in got if isinstance(r, psycopg2.Error)]
         check(len(errors) == n, "%d of %d sessions failed: %s" % (len(errors), n, got))
-        check(all("40001" in e.diag.message_primary for e in errors),
-              "errors: %s" % [error_text(e) for e in errors if "40001" not in e.diag.message_primary][:1])
+        check(all(errcode in e.diag.message_primary for e in errors),
+              "errors: %s" % [error_text(e) for e in errors if errcode not in e.diag.message_primary][:1])
         calls = stats()["gettoken"]
         # one after another they would take 10 s at least (the mock sleeps 1 s each time)
         check(took < 0.6 * n * 1.0, "%d sessions took %.1f s against one failing gettoken of 1 s" % (n, took))
@@ -3983,14 +3985,14 @@ class Suite:
                   told[0].pgcode, error_text(told[0]), own[0].pgcode, error_text(own[0])))
         # a caller inside the backoff gets it too, at once, without a gettoken
         t = time.monotonic()
-        e = scan_error(conn, "SELECT count(*) FROM fs_fail")
+        e = scan_error(conn, "SELECT count(*) FROM " + table)
         check(time.monotonic() - t < 0.5, "a caller in the backoff waited %.1f s" % (time.monotonic() - t))
-        check("40001" in e.diag.message_primary and "shared" in (e.diag.message_detail or ""),
+        check(errcode in e.diag.message_primary and "shared" in (e.diag.message_detail or ""),
               "a caller in the backoff: %s" % error_text(e))
         check(stats()["gettoken"] == calls, "a caller in the backoff called gettoken")
         # and the backoff ends: one caller asks gettoken again
         self.wait_for("the backoff to end", lambda: "shared" not in (
-            scan_error(conn, "SELECT count(*) FROM fs_fail").diag.message_detail or ""), seconds=40)
+            scan_error(conn, "SELECT count(*) FROM " + table).diag.message_detail or ""), seconds=40)
         check(stats()["gettoken"] == calls + 1, "after the backoff: %d gettoken calls, expected %d" % (
             stats()["gettoken"], calls + 1))
 
@@ -7656,9 +7658,15 @@ class Suite:
         self.shared("pg_cancel_backend mid-request and while waiting: slot and progress rows given back",
                     lambda: self.shared_cancel(conn), needs_views)
         self.shared("contact_list_fdw_stats matches the mock's counts", lambda: self.shared_stats(conn), needs_views)
-        needs_tokens = "nothing is shared: each backend fetches its own token"
         self.shared("shared token failure: 10 sessions against a failing gettoken, one call per backoff",
                     lambda: self.token_failure_shared(conn), "the per-backend token failure case below")
+        # WeCom's rate limit is SQLSTATE class 53, as a session's own lack of
+        # memory is: yet it is gettoken's answer, and shared like 40001
+        needs_tokens = "nothing is shared: each backend fetches its own token"
+        self.shared("shared token failure: a gettoken rate-limited (45009, class 53) is shared too",
+                    lambda: self.token_failure_shared(conn, scenario="slowratelimit", errcode="45009",
+                                                      table="fs_ratelimit", server_options="max_retries '0'"),
+                    needs_tokens)
         self.case("long_value_error: a conversion error quoting megabytes is recorded from its start, at once",
                   lambda: self.long_value_error(conn))
         self.case("token_cache_entry_fails: an error while the session's own token cache takes a token leaks nothing",

@@ -228,7 +228,7 @@ BASIC_LIKE = {"basic", "shortlived", "expire", "invalidtoken", "http502once", "h
               "failrefresh", "hangpage2", "closecut2", "closecut", "closeempty2", "closeempty",
               "closehold", "badgzip2", "badgzip", "nullerrcode", "noerrcode", "token502once", "limitwait",
               "limitwaitbig", "longcursor"}
-ROWLESS = {"slowfail", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
+ROWLESS = {"slowfail", "slowratelimit", "empty", "hang", "huge", "redirect", "http500", "http404", "http404gz", "nonjson", "echourl", "echourlcut",
            "echoconn", "echoconncut", "echoproxy",
            "notobject", "noinfolist", "infolistnotarray", "ratelimitforever",
            "dupkeys", "dupitemkey", "nulkey", "nulcursor", "bigtokenbody", "notoken",
@@ -975,6 +975,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(1)
             STATE.bump("gettoken")
             return self.send_err(40001)
+        if scen == "slowratelimit":
+            time.sleep(1)
+            STATE.bump("gettoken")
+            return self.send_err(45009)
         if bad_corp or secret not in GOOD_SECRETS:
             STATE.bump("gettoken")
             return self.send_err(40013 if bad_corp else 40001)
