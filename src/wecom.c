@@ -1164,6 +1164,7 @@ look_for_token(ClfPageFetcher *f)
 	if (pending)
 	{
 		MemoryContextSwitchTo(oldcxt);
+		clf_event_waiting(CLF_WAIT_TOKEN, 0, NULL);
 		if (f->phase != CLF_PHASE_TOKEN_WAIT)
 			f->token_wait_since = GetCurrentTimestamp();
 		f->phase = CLF_PHASE_TOKEN_WAIT;

@@ -5959,6 +5959,40 @@ class Suite:
         return self.wait_for("the scan of %d to get going" % pid, lambda: [
             r[1] for r in self.progress_rows(conn, [pid]) if r[1] != "starting"], seconds=5)[0]
 
+    def async_token_wait_state(self, conn):
+        # an Append's scans waiting for another session's gettoken (3 s) say
+        # so in their progress rows, as a plain scan's wait does
+        run(conn, "DROP SERVER IF EXISTS fs_atw_srv CASCADE")
+        run(conn, "CREATE SERVER fs_atw_srv FOREIGN DATA WRAPPER contact_list_fdw "
+                  "OPTIONS (api_url %s, async_capable 'on')", ("http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT),))
+        set_mapping(conn, server="fs_atw_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
+        run(conn, "CREATE FOREIGN TABLE fs_atw (external_userid text) "
+                  "SERVER fs_atw_srv OPTIONS (page_size '25')")
+        reset()
+        a, b = connect(), connect()
+        try:
+            apid = run(a, "SELECT pg_backend_pid()")[0][0]
+            bpid = run(b, "SELECT pg_backend_pid()")[0][0]
+            ta, boxa = self.in_background(lambda: run(a, "SELECT count(*) FROM fs_atw"))
+            state = self.state_of(conn, apid)
+            check(state == "requesting", "the fetching session's scan is %s" % state)
+            tb, boxb = self.in_background(lambda: run(b, "SELECT count(*) FROM (SELECT * FROM fs_atw "
+                                                         "UNION ALL SELECT * FROM fs_atw) u"))
+            rows = self.wait_for("the Append's two scans in their progress rows", lambda: (
+                lambda r: r if len(r) == 2 and all(x[1] != "starting" for x in r) else None)(
+                    self.progress_rows(conn, [bpid])), seconds=5)
+            check(all(x[1] == "waiting for token" for x in rows),
+                  "the Append's scans, while another session fetches the token: %s" % [x[1] for x in rows])
+            ta.join(20)
+            tb.join(20)
+            check(boxa.get("result") == [(25,)], "the fetching scan: %s" % boxa)
+            check(boxb.get("result") == [(50,)], "the Append: %s" % boxb)
+            check(stats()["gettoken"] == 1, "%d gettoken calls for one key" % stats()["gettoken"])
+        finally:
+            a.close()
+            b.close()
+        run(conn, "DROP SERVER fs_atw_srv CASCADE")
+
     def async_subxact_slot(self, conn, fetch_in_savepoint=False):
         # ROLLBACK TO SAVEPOINT gives back only what the subtransaction's
         # scans took: an open cursor's async request to a server capped at
@@ -7829,6 +7863,8 @@ class Suite:
                     "in ticket order, all given back on error", lambda: self.slot_claims(conn), needs_views)
         self.shared("async_subxact_slot: ROLLBACK TO SAVEPOINT leaves an open cursor's async request its slot",
                     lambda: self.async_subxact_slot(conn), needs_views)
+        self.shared("async_token_wait_state: an Append's scans waiting for another session's gettoken say so",
+                    lambda: self.async_token_wait_state(conn), needs_tokens)
         self.shared("async_subxact_token: ROLLBACK TO SAVEPOINT leaves an open cursor's async gettoken its claim",
                     lambda: self.async_subxact_token(conn), needs_tokens)
         self.shared("async_subxact_fetched_slot: a request an outer cursor's FETCH started inside the "
