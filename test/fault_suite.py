@@ -2722,10 +2722,14 @@ class Suite:
 
     # -- shared state (issue 11): tokens, progress, stats, request slots
 
-    def shared_table(self, conn, name, mapping, server_options="", table_options="page_size '5'"):
-        """A server NAME_srv on the mock with its own user mapping and table NAME."""
+    def shared_table(self, conn, name, mapping, server_options="", table_options="page_size '5'",
+                     fresh_key=False):
+        """A server NAME_srv on the mock with its own user mapping and table NAME;
+        fresh_key: through a spelling of the mock's host no case used, so
+        no token is cached for it yet."""
         run(conn, "DROP SERVER IF EXISTS %s_srv CASCADE" % name)
-        opts = "api_url %s" % psycopg2.extensions.QuotedString(API).getquoted().decode()
+        api = "http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT) if fresh_key else API
+        opts = "api_url %s" % psycopg2.extensions.QuotedString(api).getquoted().decode()
         if server_options:
             opts += ", " + server_options
         run(conn, "CREATE SERVER %s_srv FOREIGN DATA WRAPPER contact_list_fdw OPTIONS (%s)" % (name, opts))
@@ -3331,12 +3335,8 @@ class Suite:
         def token_server():
             # a token key of its own each round: no fetch of an earlier
             # round's is remembered for it
-            run(conn, "DROP SERVER IF EXISTS fs_mkt_srv CASCADE")
-            run(conn, "CREATE SERVER fs_mkt_srv FOREIGN DATA WRAPPER contact_list_fdw "
-                      "OPTIONS (api_url %s)", ("http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT),))
-            set_mapping(conn, server="fs_mkt_srv", corp_id="corp-hangtoken", corp_secret="secret-ok")
-            run(conn, "CREATE FOREIGN TABLE fs_mkt (external_userid text) SERVER fs_mkt_srv "
-                      "OPTIONS (page_size '5')")
+            self.shared_table(conn, "fs_mkt", {"corp_id": "corp-hangtoken", "corp_secret": "secret-ok"},
+                              fresh_key=True)
 
         def one(way, rnd):
             how = "%s, round %d (%s told first)" % (way, rnd, "requesters" if rnd % 2 else "waiters")
@@ -5962,12 +5962,8 @@ class Suite:
     def async_token_wait_state(self, conn):
         # an Append's scans waiting for another session's gettoken (3 s) say
         # so in their progress rows, as a plain scan's wait does
-        run(conn, "DROP SERVER IF EXISTS fs_atw_srv CASCADE")
-        run(conn, "CREATE SERVER fs_atw_srv FOREIGN DATA WRAPPER contact_list_fdw "
-                  "OPTIONS (api_url %s, async_capable 'on')", ("http://%s:%d/cgi-bin" % (fresh_localhost(), MOCK_PORT),))
-        set_mapping(conn, server="fs_atw_srv", corp_id="corp-slowtoken", corp_secret="secret-ok")
-        run(conn, "CREATE FOREIGN TABLE fs_atw (external_userid text) "
-                  "SERVER fs_atw_srv OPTIONS (page_size '25')")
+        self.shared_table(conn, "fs_atw", {"corp_id": "corp-slowtoken", "corp_secret": "secret-ok"},
+                          server_options="async_capable 'on'", table_options="page_size '25'", fresh_key=True)
         reset()
         a, b = connect(), connect()
         try:
