@@ -1372,7 +1372,8 @@ SCENARIO_HELP = [
     ("basic", "25 rows (12 contacts, customers and not), paged by the request's limit"),
     ("empty", "no rows at all"),
     ("big", "2,500 rows: a longer cursor chain"),
-    ("slow", "every page answers after 3 s: watch contact_list_fdw_progress, or cancel"),
+    ("slow", "every page answers after 3 s: cancel it, or watch contact_list_fdw_progress (PostgreSQL 17+, or "
+              "15/16 with shared_preload_libraries)"),
     ("delay", "every page waits --delay-ms (20 ms when not given)"),
     ("hang", "never answers: timeout_ms, statement_timeout and cancel"),
     ("busy2", "WeCom busy (errcode -1) twice, then the rows: retries"),
