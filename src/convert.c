@@ -109,7 +109,7 @@ report_not_null_violation(const ClfRowConverter *conv, const ClfColumn *col)
 			 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
 					col->attname, conv->relname),
 			 errdetail("WeCom's item has no value for the column, and PostgreSQL's planner relies on a foreign table's NOT NULL without checking it."),
-			 errhint("Drop the NOT NULL (ALTER FOREIGN TABLE ... ALTER COLUMN ... DROP NOT NULL), or filter the NULLs out in a view.")));
+			 errhint("Drop the NOT NULL (ALTER ... ALTER COLUMN ... DROP NOT NULL) where it is declared, on the partitioned table for a partition; a view can then filter the NULLs out.")));
 }
 
 /* The server's name did not fit the column its source option fills. */
@@ -123,9 +123,26 @@ source_error_context(void *arg)
 }
 
 /*
+ * Does the planner take column i of tupdesc to be never NULL?  From 18 on a
+ * NOT NULL may be NOT VALID: still attnotnull, but not trusted.
+ */
+static bool
+planner_trusts_not_null(TupleDesc tupdesc, int i)
+{
+#if PG_VERSION_NUM >= 180000
+	return TupleDescCompactAttr(tupdesc, i)->attnullability == ATTNULLABLE_VALID;
+#else
+	return TupleDescAttr(tupdesc, i)->attnotnull;
+#endif
+}
+
+/*
  * attrs_used holds the attribute numbers (1-based) the query needs; with
- * all_columns every column is converted (ANALYZE).  The converter lives in
- * the current memory context.
+ * all_columns every column is converted (ANALYZE).  A column declared NOT
+ * NULL is checked in every row even when the query does not read it: the
+ * planner may have dropped the query's "col IS NOT NULL" (17 on) or read
+ * count(col) as count(*) (19 on), trusting it.  The converter lives in the
+ * current memory context.
  */
 ClfRowConverter *
 clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
@@ -148,12 +165,15 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		ClfColumn  *col = &conv->columns[i];
 		bool		explicit_field;
 		bool		from_source;
+		bool		read;
 		Oid			infunc;
 
 		col->kind = CLF_COL_SKIP;
 		if (attr->attisdropped)
 			continue;
-		if (!all_columns && !bms_is_member(attr->attnum, attrs_used))
+		read = all_columns || bms_is_member(attr->attnum, attrs_used);
+		col->not_null = planner_trusts_not_null(tupdesc, i);
+		if (!read && !col->not_null)
 			continue;
 
 		col->attname = pstrdup(NameStr(attr->attname));
@@ -180,7 +200,6 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		col->typid = getBaseTypeAndTypmod(attr->atttypid, &col->typmod);
 		col->domain_typid = (col->typid != attr->atttypid) ? attr->atttypid : InvalidOid;
 		col->kind = column_kind(col->typid, col->json_key, explicit_field);
-		col->not_null = attr->attnotnull;
 
 		/*
 		 * field '*' is the whole item whatever the column's type: WeCom has
@@ -190,6 +209,14 @@ clf_converter_create(Relation rel, Bitmapset *attrs_used, bool all_columns,
 		 */
 		col->whole_item = col->kind == CLF_COL_JSON_ITEM ||
 			strcmp(col->json_key, "*") == 0;
+		if (!read)
+		{
+			/* the server's name and the item itself are never NULL */
+			col->kind = (from_source || col->whole_item) ? CLF_COL_SKIP : CLF_COL_NOT_NULL_ONLY;
+			if (col->kind == CLF_COL_NOT_NULL_ONLY)
+				conv->needed[conv->nneeded++] = i;
+			continue;
+		}
 		getTypeInputInfo(col->typid, &infunc, &col->typioparam);
 		fmgr_info_cxt(infunc, &col->input_fn, conv->cxt);
 		if (from_source)
@@ -678,6 +705,7 @@ convert_value(ClfColumn *col, json_object *value)
 
 		case CLF_COL_SKIP:
 		case CLF_COL_SOURCE:	/* filled without a value */
+		case CLF_COL_NOT_NULL_ONLY:
 			break;
 	}
 	return (Datum) 0;
@@ -686,7 +714,8 @@ convert_value(ClfColumn *col, json_object *value)
 /*
  * Fill values/isnull (natts entries) from one item.  A missing key or JSON
  * null is NULL (the column's or its domain's NOT NULL, or a domain's CHECK,
- * may refuse it); columns the query does not use are NULL, unchecked.
+ * may refuse it); columns the query does not use are NULL, unchecked but
+ * for the column's own NOT NULL.
  */
 void
 clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isnull)
@@ -723,6 +752,12 @@ clf_convert_item(ClfRowConverter *conv, void *item_ptr, Datum *values, bool *isn
 			conv->current_absent = true;
 		}
 		conv->current_value = value;
+		if (col->kind == CLF_COL_NOT_NULL_ONLY)
+		{
+			if (value == NULL)
+				report_not_null_violation(conv, col);
+			continue;			/* not read: left NULL */
+		}
 		values[i] = (Datum) 0;
 		if (value != NULL)
 		{

@@ -28,7 +28,9 @@ typedef enum ClfColumnKind
 	CLF_COL_JSON_VALUE,			/* json/jsonb holding the key's value */
 	CLF_COL_JSON_ITEM,			/* json/jsonb holding the whole item */
 	CLF_COL_OTHER,				/* through the type's input function */
-	CLF_COL_SOURCE				/* the server's name (column option source) */
+	CLF_COL_SOURCE,				/* the server's name (column option source) */
+	CLF_COL_NOT_NULL_ONLY		/* not read by the query, but declared NOT
+								 * NULL: only whether it has a value */
 } ClfColumnKind;
 
 typedef struct ClfColumn
@@ -41,7 +43,7 @@ typedef struct ClfColumn
 	Oid			typid;			/* the base type when the column's is a domain */
 	int32		typmod;
 	Oid			domain_typid;	/* the column's domain, or InvalidOid */
-	bool		not_null;		/* declared NOT NULL on the foreign table */
+	bool		not_null;		/* a NOT NULL the planner trusts */
 	void	   *domain_extra;	/* domain_check()'s cache, in the converter's context */
 	FmgrInfo	input_fn;
 	Oid			typioparam;
