@@ -3996,19 +3996,20 @@ class Suite:
         check(stats()["gettoken"] == calls + 1, "after the backoff: %d gettoken calls, expected %d" % (
             stats()["gettoken"], calls + 1))
 
-    def token_own_failure_not_shared(self, conn):
-        # a gettoken that times out, and whose report then runs out of
-        # memory (redacting its message), failed for this backend's own
-        # reason: the next session, inside what a gettoken failure's backoff
-        # would be, is not handed "out of memory" as gettoken's answer; it
-        # asks gettoken itself and gets gettoken's own error
+    def token_own_failure_not_shared(self, conn, scenario="hangtoken", answer="timed out", timeout_ms=300):
+        # a gettoken that times out (or that WeCom answers with its rate
+        # limit, class 53 as out of memory is), and whose report then runs
+        # out of memory (redacting its message), failed for this backend's
+        # own reason: the next session, inside what a gettoken failure's
+        # backoff would be, is not handed "out of memory" as gettoken's
+        # answer; it asks gettoken itself and gets gettoken's own error
         mc, c = fault_injection_cluster("ownfail")
         other = None
         try:
             run(c, "CREATE SERVER s FOREIGN DATA WRAPPER contact_list_fdw "
-                   "OPTIONS (api_url %s, timeout_ms '300', max_retries '0')", (API,))
+                   "OPTIONS (api_url %s, timeout_ms %s, max_retries '0')", (API, str(timeout_ms)))
             run(c, "CREATE USER MAPPING FOR public SERVER s "
-                   "OPTIONS (corp_id 'corp-hangtoken', corp_secret 'secret-ok')")
+                   "OPTIONS (corp_id %s, corp_secret 'secret-ok')", ("corp-" + scenario,))
             run(c, "CREATE FOREIGN TABLE t (external_userid text) SERVER s")
             other = mc.connect()
             reset()
@@ -4016,7 +4017,7 @@ class Suite:
             check(stats()["gettoken"] == 1, "%d gettoken calls before the fault, expected 1" % stats()["gettoken"])
             # at once: a shared failure is kept for 2 s
             e = scan_error(other, "SELECT count(*) FROM t")
-            check(e.pgcode != "53200" and "timed out" in e.diag.message_primary,
+            check(e.pgcode != "53200" and answer in e.diag.message_primary,
                   "the next session got SQLSTATE %s: %s" % (e.pgcode, error_text(e)))
             check(stats()["gettoken"] == 2, "the next session made %d gettoken calls, expected its own"
                   % (stats()["gettoken"] - 1))
@@ -7705,6 +7706,10 @@ class Suite:
                   lambda: self.scan_callback_fails(conn))
         self.shared("token_own_failure_not_shared: a gettoken whose report runs out of memory is not "
                     "every session's answer", lambda: self.token_own_failure_not_shared(conn), needs_tokens)
+        self.shared("token_own_failure_not_shared, rate-limited: out of memory reporting WeCom's 45009 (both "
+                    "class 53) is not every session's answer either",
+                    lambda: self.token_own_failure_not_shared(conn, "slowratelimit", "45009", timeout_ms=5000),
+                    needs_tokens)
         if self.per_backend:
             self.case("per-backend mode: shared token failure: each session fails alone, nobody queues",
                       lambda: self.token_failure_shared(conn, shared=False))
