@@ -821,7 +821,7 @@ clf_options_for_server(Oid serverid, ClfOptions *opts)
 				 errmsg("foreign-data wrapper \"%s\" of server \"%s\" does not validate contact_list_fdw's options",
 						fdw->fdwname, server->servername),
 				 errdetail("The server's options were never checked, so they may say where to connect without a superuser's consent."),
-				 errhint("Use the wrapper contact_list_fdw, or create the wrapper with VALIDATOR contact_list_fdw_validator.")));
+				 errhint("Use the wrapper contact_list_fdw, or have a superuser check the options of this wrapper's servers, then run ALTER FOREIGN DATA WRAPPER ... VALIDATOR contact_list_fdw_validator.")));
 
 	memset(opts, 0, sizeof(*opts));
 	opts->serverid = serverid;
