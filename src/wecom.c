@@ -111,7 +111,9 @@ typedef struct ClfCall
 	ClfHttpOutcome out;			/* of the last attempt; for gettoken, its head
 								 * holds the token: wiped */
 	bool		reporting;		/* the error raised is what came of the call */
-	int			wecom_sqlstate; /* raised for WeCom's errcode, or 0 */
+	int			wecom_sqlstate; /* raised for WeCom's errcode, or 0: the
+								 * reports raise it, so a token failure is
+								 * told from this backend's own by it */
 } ClfCall;
 
 void
@@ -490,13 +492,13 @@ report_retries_exhausted(ClfCall *call, const ClfResponse *resp, int attempts,
 	call->wecom_sqlstate = sqlstate_of_errcode(resp->errcode);
 	if (attempts == 1)
 		ereport(ERROR,
-				(errcode(sqlstate_of_errcode(resp->errcode)),
+				(errcode(call->wecom_sqlstate),
 				 errmsg("%s failed: WeCom errcode " INT64_FORMAT ": %s",
 						what_was_fetched(call), resp->errcode, shown_text(resp->errmsg, call)),
 				 errdetail("It was not retried, as max_retries is 0."),
 				 limit_hint(resp->errcode)));
 	ereport(ERROR,
-			(errcode(sqlstate_of_errcode(resp->errcode)),
+			(errcode(call->wecom_sqlstate),
 			 errmsg("%s failed after %d attempts: WeCom errcode " INT64_FORMAT ": %s",
 					what_was_fetched(call), attempts, resp->errcode,
 					shown_text(resp->errmsg, call)),
@@ -553,7 +555,7 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 	{
 		case WECOM_INVALID_SECRET:
 			ereport(ERROR,
-					(errcode(sqlstate_of_errcode(resp->errcode)),
+					(errcode(call->wecom_sqlstate),
 					 errmsg("WeCom rejected corp_secret for server \"%s\": errcode 40001: %s",
 							server, errmsg_text),
 					 errdetail("The corp_secret of the user mapping is wrong, was reset, or its app is disabled."),
@@ -569,7 +571,7 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 			 * may have come through another role's mapping.
 			 */
 			ereport(ERROR,
-					(errcode(sqlstate_of_errcode(resp->errcode)),
+					(errcode(call->wecom_sqlstate),
 					 errmsg("WeCom rejected the corp_id of the user mapping for server \"%s\": errcode 40013: %s",
 							server, errmsg_text),
 					 errhint("Correct corp_id with ALTER USER MAPPING in the mapping the query used (its role's own, a view owner's, or PUBLIC's): it must be the CorpID shown under My Company in the WeCom admin console.")));
@@ -578,7 +580,7 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 		case WECOM_TOKEN_MISSING:
 		case WECOM_TOKEN_EXPIRED:
 			ereport(ERROR,
-					(errcode(sqlstate_of_errcode(resp->errcode)),
+					(errcode(call->wecom_sqlstate),
 					 errmsg("WeCom rejected the access token for %s: errcode " INT64_FORMAT ": %s",
 							what, resp->errcode, errmsg_text),
 					 call->opts->access_token
@@ -587,21 +589,21 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 			break;
 		case WECOM_API_FORBIDDEN:
 			ereport(ERROR,
-					(errcode(sqlstate_of_errcode(resp->errcode)),
+					(errcode(call->wecom_sqlstate),
 					 errmsg("WeCom refused %s: errcode 48002: %s", what, errmsg_text),
 					 errdetail("The app is not allowed to call the customer-contact APIs."),
 					 errhint("In the WeCom admin console, add the app under Customer Contact > API > apps that may call the APIs (客户联系 可调用接口的应用), and use that app's Secret.")));
 			break;
 		case WECOM_IP_NOT_TRUSTED:
 			ereport(ERROR,
-					(errcode(sqlstate_of_errcode(resp->errcode)),
+					(errcode(call->wecom_sqlstate),
 					 errmsg("WeCom refused %s: errcode 60020: %s", what, errmsg_text),
 					 errdetail("The request came from an IP address that is not a trusted IP of the app."),
 					 errhint("Add the database host's public egress IP (or that of the server option proxy) to the app's trusted IPs in the WeCom admin console.")));
 			break;
 		case WECOM_INVALID_PARAMETER:
 			ereport(ERROR,
-					(errcode(sqlstate_of_errcode(resp->errcode)),
+					(errcode(call->wecom_sqlstate),
 					 errmsg("WeCom rejected the request for %s as invalid: errcode 40058: %s",
 							what, errmsg_text),
 					 call->page_no > 1
@@ -612,7 +614,7 @@ report_api_error(ClfCall *call, const ClfResponse *resp)
 			break;
 		default:
 			ereport(ERROR,
-					(errcode(sqlstate_of_errcode(resp->errcode)),
+					(errcode(call->wecom_sqlstate),
 					 errmsg("WeCom returned an error for %s: errcode " INT64_FORMAT ": %s",
 							what, resp->errcode, errmsg_text),
 					 errhint("Look the errcode up in WeCom's global error code list.")));
